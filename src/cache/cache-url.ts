@@ -1,0 +1,127 @@
+/** Fallback-cache settings read from a `memory://` URL. */
+export interface MemoryCacheConfig {
+  backend: 'memory';
+  /** Seconds a cached result may be served as a fallback after it was evaluated. */
+  ttlSeconds: number;
+  /** How many distinct ids are kept; the least recently used is evicted first. */
+  size: number;
+}
+
+/** Fallback-cache settings, one variant per backend; the URL's scheme picks it. */
+export type CacheConfig = MemoryCacheConfig;
+
+/** A cache URL that cannot be used; the message names the problem and what is accepted, never a password. */
+export class CacheUrlError extends Error {
+  constructor(url: string, problem: string) {
+    super(`Invalid flags cache URL "${maskCacheUrl(url)}": ${problem}`);
+    this.name = 'CacheUrlError';
+  }
+}
+
+/** Reads one query parameter's raw text into its value, or throws a sentence saying what it must be. */
+type ParamReader<T> = (raw: string) => T;
+
+/** The query parameters a backend accepts: name → reader and default. */
+type ParamSpec = Record<string, { read: ParamReader<unknown>; default: unknown }>;
+
+/** The values of a {@link ParamSpec}, typed by its readers. */
+type ParamValues<S extends ParamSpec> = { [K in keyof S]: ReturnType<S[K]['read']> };
+
+/** A backend's URL grammar: its parameters and how its settings are built from the URL. */
+interface BackendSpec<S extends ParamSpec> {
+  params: S;
+  build(url: URL, params: ParamValues<S>): CacheConfig;
+}
+
+/** A reader for a whole number ≥ 1, in the unit named in its error. */
+export function positiveInteger(unit: string): ParamReader<number> {
+  return (raw) => {
+    if (!/^\d+$/.test(raw) || Number(raw) < 1 || !Number.isSafeInteger(Number(raw))) {
+      throw new Error(`must be a positive integer (${unit}), got "${raw}"`);
+    }
+    return Number(raw);
+  };
+}
+
+const memorySpec: BackendSpec<{
+  ttl: { read: ParamReader<number>; default: number };
+  size: { read: ParamReader<number>; default: number };
+}> = {
+  params: {
+    ttl: { read: positiveInteger('seconds'), default: 3600 },
+    size: { read: positiveInteger('distinct ids'), default: 10_000 },
+  },
+  build(url, { ttl, size }) {
+    if (url.host !== '' && url.host !== 'local') {
+      throw new Error(`the memory backend takes no host: use "memory://local" or "memory://", got host "${url.host}"`);
+    }
+    return { backend: 'memory', ttlSeconds: ttl, size };
+  },
+};
+
+/** The backends by URL scheme (with its colon, as `URL.protocol` gives it). */
+const BACKENDS: Record<string, BackendSpec<any>> = {
+  'memory:': memorySpec,
+};
+
+/** The schemes {@link parseCacheUrl} accepts, for messages and docs. */
+export const SUPPORTED_CACHE_SCHEMES = Object.keys(BACKENDS).map((protocol) => `${protocol}//`);
+
+/**
+ * Parses and validates a fallback-cache URL such as `memory://local?ttl=3600&size=10000`.
+ * The scheme picks the backend; its settings are query parameters.
+ * @throws {CacheUrlError} naming the problem (unknown scheme, unknown parameter, bad value), password masked.
+ */
+export function parseCacheUrl(raw: string): CacheConfig {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new CacheUrlError(raw, `not a URL; expected one of ${SUPPORTED_CACHE_SCHEMES.join(', ')}`);
+  }
+  const backend = Object.hasOwn(BACKENDS, url.protocol) ? BACKENDS[url.protocol] : undefined;
+  if (!backend) {
+    throw new CacheUrlError(
+      raw,
+      `unsupported scheme "${url.protocol}"; supported: ${SUPPORTED_CACHE_SCHEMES.join(', ')}`,
+    );
+  }
+  try {
+    return backend.build(url, readParams(url.searchParams, backend.params));
+  } catch (error) {
+    throw new CacheUrlError(raw, (error as Error).message);
+  }
+}
+
+/** Reads every parameter of `spec` from `query`, rejecting unknown and repeated ones. */
+function readParams<S extends ParamSpec>(query: URLSearchParams, spec: S): ParamValues<S> {
+  const accepted = Object.keys(spec);
+  const values: Record<string, unknown> = {};
+  for (const name of accepted) values[name] = spec[name].default;
+  for (const name of new Set(query.keys())) {
+    if (!Object.hasOwn(spec, name)) {
+      throw new Error(`unknown parameter "${name}"; accepted: ${accepted.join(', ')}`);
+    }
+    const all = query.getAll(name);
+    if (all.length > 1) throw new Error(`parameter "${name}" is given ${all.length} times`);
+    try {
+      values[name] = spec[name].read(all[0]);
+    } catch (error) {
+      throw new Error(`parameter "${name}" ${(error as Error).message}`);
+    }
+  }
+  return values as ParamValues<S>;
+}
+
+/** The URL with any password replaced by `***`, safe for logs and errors (also for URLs that do not parse). */
+export function maskCacheUrl(raw: string): string {
+  const start = raw.indexOf('://');
+  if (start < 0) return raw;
+  const rest = raw.slice(start + 3);
+  const queryAt = rest.search(/[?#]/);
+  const head = queryAt < 0 ? rest : rest.slice(0, queryAt);
+  const at = head.lastIndexOf('@');
+  const colon = head.indexOf(':');
+  if (at < 0 || colon < 0 || colon > at) return raw;
+  return `${raw.slice(0, start + 3)}${head.slice(0, colon)}:***${rest.slice(at)}`;
+}

@@ -1,0 +1,14 @@
+/** Injection token of the options given to `FlagsModule.forRoot` / `forRootAsync`. */
+export const FLAGS_MODULE_OPTIONS = Symbol('FLAGS_MODULE_OPTIONS');
+
+/** Injection token of the validated configuration the module runs with ({@link ResolvedFlagsOptions}). */
+export const FLAGS_CONFIG = Symbol('FLAGS_CONFIG');
+
+/** Injection token of the {@link FlagCache} selected by the cache URL. */
+export const FLAG_CACHE = Symbol('FLAG_CACHE');
+
+/** The package name, as sent in the `User-Agent` and used as the logger context. */
+export const LIBRARY_NAME = 'nestjs-posthog-flags';
+
+/** The package version, as sent in the `User-Agent`. Kept in step with package.json by a test. */
+export const LIBRARY_VERSION = '0.1.0';

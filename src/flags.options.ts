@@ -1,0 +1,96 @@
+import { parseCacheUrl, type CacheConfig } from './cache/cache-url.js';
+
+/** Options of `FlagsModule.forRoot`; every one is optional and falls back to the environment or a default. */
+export interface FlagsModuleOptions {
+  /** PostHog project API key (`phc_...`). Default: env `POSTHOG_API_KEY`; missing everywhere fails startup. */
+  apiKey?: string;
+  /** PostHog instance. Default: env `POSTHOG_HOST`, else `https://us.i.posthog.com`. */
+  host?: string;
+  /** Fallback cache URL, e.g. `memory://local?ttl=3600&size=10000`. Default: env `FLAGS_CACHE_URL`, else `memory://local`. */
+  cacheUrl?: string;
+  /** Milliseconds one upstream attempt may take. Default 3000. */
+  timeoutMs?: number;
+  /** Extra attempts after a retryable failure (0 disables, at most 10). Default 1. */
+  retries?: number;
+  /** Whether the module is global. Default true. (`forRootAsync` takes it beside `useFactory`.) */
+  isGlobal?: boolean;
+}
+
+/** Options of `FlagsModule.forRootAsync`: options built by a factory with injected dependencies. */
+export interface FlagsModuleAsyncOptions {
+  /** Modules whose providers the factory injects. */
+  imports?: any[];
+  /** Tokens injected into `useFactory`, in order. */
+  inject?: any[];
+  /** Builds the options; may be async. */
+  useFactory: (...args: any[]) => FlagsModuleOptions | Promise<FlagsModuleOptions>;
+  /** Whether the module is global. Default true. */
+  isGlobal?: boolean;
+}
+
+/** The configuration the module runs with, validated at startup. */
+export interface ResolvedFlagsOptions {
+  apiKey: string;
+  /** Base URL without a trailing slash. */
+  host: string;
+  /** The cache URL as given (may hold a password: mask it before printing). */
+  cacheUrl: string;
+  cache: CacheConfig;
+  timeoutMs: number;
+  retries: number;
+}
+
+/** The PostHog instance used when neither `host` nor `POSTHOG_HOST` is set. */
+export const DEFAULT_POSTHOG_HOST = 'https://us.i.posthog.com';
+
+/** The cache used when neither `cacheUrl` nor `FLAGS_CACHE_URL` is set. */
+export const DEFAULT_CACHE_URL = 'memory://local';
+
+/** The largest `retries` accepted: PostHog's policy keeps the retry count bounded. */
+const MAX_RETRIES = 10;
+
+/**
+ * Fills the options from the environment and defaults, and validates them.
+ * @throws {Error} naming the missing or bad setting (never its secret value).
+ */
+export function resolveFlagsOptions(
+  options: FlagsModuleOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedFlagsOptions {
+  const apiKey = options.apiKey || env.POSTHOG_API_KEY;
+  if (!apiKey) {
+    throw new Error('nestjs-posthog-flags: no PostHog API key; set POSTHOG_API_KEY or pass apiKey to FlagsModule');
+  }
+  const cacheUrl = options.cacheUrl || env.FLAGS_CACHE_URL || DEFAULT_CACHE_URL;
+  return {
+    apiKey,
+    host: resolveHost(options.host || env.POSTHOG_HOST || DEFAULT_POSTHOG_HOST),
+    cacheUrl,
+    cache: parseCacheUrl(cacheUrl),
+    timeoutMs: integerOption('timeoutMs', options.timeoutMs, 3000, 1, Number.MAX_SAFE_INTEGER),
+    retries: integerOption('retries', options.retries, 1, 0, MAX_RETRIES),
+  };
+}
+
+/** The host as an http(s) base URL without a trailing slash. */
+function resolveHost(host: string): string {
+  let url: URL;
+  try {
+    url = new URL(host);
+  } catch {
+    throw new Error(`nestjs-posthog-flags: host "${host}" is not a URL (expected e.g. ${DEFAULT_POSTHOG_HOST})`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`nestjs-posthog-flags: host must be an http:// or https:// URL, got "${url.protocol}"`);
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+/** An integer option within [min, max], or its default when not given. */
+function integerOption(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`nestjs-posthog-flags: ${name} must be an integer from ${min} to ${max}, got ${value}`);
+  }
+  return value;
+}

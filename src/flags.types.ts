@@ -1,0 +1,48 @@
+/** A flag's value as PostHog reports it: the variant when the flag is multivariate, else whether it is on. */
+export type FlagValue = boolean | string;
+
+/** Where a {@link FlagResult} came from. */
+export type FlagSource =
+  /** Evaluated by PostHog's `/flags` API for this call. */
+  | 'remote'
+  /** PostHog could not answer; this is the last result it gave for this user, from the fallback cache. */
+  | 'fallback';
+
+/** Who a flag is evaluated for: PostHog's distinct id plus optional groups and properties. */
+export interface FlagContext {
+  /** The user's distinct id; any non-empty string. */
+  distinctId: string;
+  /** Group memberships, `{ groupType: groupKey }`. */
+  groups?: Record<string, string>;
+  /** Person properties used by release conditions, `{ name: value }`. */
+  personProperties?: Record<string, unknown>;
+  /** Group properties, `{ groupType: { name: value } }`. */
+  groupProperties?: Record<string, Record<string, unknown>>;
+}
+
+/** A flag evaluation as stored and served: what PostHog said, and when it said it. */
+export interface EvaluatedFlag {
+  /** The flag key. */
+  key: string;
+  /** Whether the flag is on for the user. */
+  enabled: boolean;
+  /** The variant, for a multivariate flag that matched one. */
+  variant?: string;
+  /** The flag's payload, already parsed from PostHog's JSON string. */
+  payload?: unknown;
+  /** PostHog's description of why the flag evaluated as it did. */
+  reason?: string;
+  /** When PostHog produced this evaluation. */
+  evaluatedAt: Date;
+}
+
+/** One flag's answer for one user, with the place it came from. */
+export interface FlagResult extends EvaluatedFlag {
+  /** `remote` when PostHog answered this call, `fallback` when the fallback cache did. */
+  source: FlagSource;
+}
+
+/** The value a result stands for: its variant when it has one, else `enabled`. */
+export function flagValue(result: EvaluatedFlag): FlagValue {
+  return result.variant ?? result.enabled;
+}

@@ -1,0 +1,47 @@
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { defer, map, Subject, takeUntil, throwIfEmpty, type Observable } from 'rxjs';
+import { FLAGS_CONFIG } from '../flags.constants.js';
+import type { ResolvedFlagsOptions } from '../flags.options.js';
+import type { FlagContext } from '../flags.types.js';
+import { retryWithBackoff } from '../pipeline/retry-with-backoff.js';
+import { withTimeout } from '../pipeline/with-timeout.js';
+import { parseFlagsResponse, type ParsedFlags } from './flags-response.js';
+import { PostHogClient } from './posthog-client.js';
+import { isRetryableUpstreamError, UpstreamError } from './upstream-error.js';
+
+/** PostHog's published backoff: 300 ms before the first retry, doubling after. */
+const RETRY_BASE_DELAY_MS = 300;
+
+/**
+ * The upstream pipeline: one `/flags` attempt, bounded by a timeout, retried with backoff, parsed.
+ * Each step is an operator; the pipeline ends (aborting its request) when the application shuts down.
+ */
+@Injectable()
+export class FlagsUpstream implements OnModuleDestroy {
+  private readonly shutdown$ = new Subject<void>();
+
+  constructor(
+    private readonly client: PostHogClient,
+    @Inject(FLAGS_CONFIG) private readonly config: ResolvedFlagsOptions,
+  ) {}
+
+  /** Evaluates flags for `context` upstream: emits once, or errors with an {@link UpstreamError}. */
+  evaluate(context: FlagContext, keys?: readonly string[]): Observable<ParsedFlags> {
+    return defer(() => this.client.requestFlags(context, keys)).pipe(
+      withTimeout(this.config.timeoutMs),
+      retryWithBackoff({
+        retries: this.config.retries,
+        baseDelayMs: RETRY_BASE_DELAY_MS,
+        isRetryable: isRetryableUpstreamError,
+      }),
+      map((body) => parseFlagsResponse(body)),
+      takeUntil(this.shutdown$),
+      throwIfEmpty(() => new UpstreamError('shutdown', 'the application is shutting down')),
+    );
+  }
+
+  onModuleDestroy(): void {
+    this.shutdown$.next();
+    this.shutdown$.complete();
+  }
+}

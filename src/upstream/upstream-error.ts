@@ -1,0 +1,80 @@
+/**
+ * Why an upstream call failed, as a category safe to log, count and alert on (never a secret):
+ * `timeout`, `connection_refused`, `connection_reset`, `dns`, `network`, `http_<status>`, `bad_response`,
+ * `quota_limited`, `shutdown`.
+ */
+export type UpstreamFailureReason =
+  | 'timeout'
+  | 'connection_refused'
+  | 'connection_reset'
+  | 'dns'
+  | 'network'
+  | `http_${number}`
+  | 'bad_response'
+  | 'quota_limited'
+  | 'shutdown';
+
+/** The failures PostHog's published policy retries: transient transport failures and HTTP 502/504. */
+const RETRYABLE: ReadonlySet<UpstreamFailureReason> = new Set<UpstreamFailureReason>([
+  'timeout',
+  'connection_reset',
+  'dns',
+  'network',
+  'http_502',
+  'http_504',
+]);
+
+/** A failed call to PostHog's `/flags` API. Its message never holds the API key or the request body. */
+export class UpstreamError extends Error {
+  constructor(
+    /** The failure's category. */
+    readonly reason: UpstreamFailureReason,
+    detail: string,
+  ) {
+    super(`PostHog /flags failed (${reason}): ${detail}`);
+    this.name = 'UpstreamError';
+  }
+
+  /** Whether PostHog's retry policy allows another attempt after this failure. */
+  get retryable(): boolean {
+    return RETRYABLE.has(this.reason);
+  }
+}
+
+/** Whether `error` is an {@link UpstreamError} that may be retried. */
+export function isRetryableUpstreamError(error: unknown): boolean {
+  return error instanceof UpstreamError && error.retryable;
+}
+
+/** Maps what `fetch` threw (undici puts the socket error in `cause`) to an {@link UpstreamError}. */
+export function transportError(error: unknown): UpstreamError {
+  const code = errorCode(error);
+  switch (code) {
+    case 'ECONNREFUSED':
+      return new UpstreamError('connection_refused', 'connection refused');
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'UND_ERR_SOCKET':
+    case 'UND_ERR_CLOSED':
+      return new UpstreamError('connection_reset', 'connection reset');
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new UpstreamError('dns', 'host name not resolved');
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+      return new UpstreamError('timeout', code);
+    default:
+      return new UpstreamError('network', code ?? (error instanceof Error ? error.message : 'unknown error'));
+  }
+}
+
+/** The `code` of an error or of its `cause` chain. */
+function errorCode(error: unknown): string | undefined {
+  for (let current = error, depth = 0; current && depth < 5; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

@@ -1,0 +1,173 @@
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A flag as the fake evaluates it for a user. */
+export interface FakeFlag {
+  enabled: boolean;
+  variant?: string;
+  /** Sent as PostHog does: a JSON string in `metadata.payload`. */
+  payload?: unknown;
+  /** Sent as `failed: true` (with `errorsWhileComputingFlags`), as newer servers do when a flag's evaluation fails. */
+  failed?: boolean;
+  /** Left out of the answer, with `errorsWhileComputingFlags: true`. */
+  missing?: boolean;
+}
+
+/**
+ * How the fake answers a `/flags` request: `flags` (v2 from the table), `flags-v1` (the old shape), a bare HTTP
+ * status, or a failure: `hang` (accept, never answer), `reset` (drop the socket), `html`, `truncated` (cut JSON),
+ * `wrong-shape`, `quota-limited`.
+ */
+export type FakeAnswer =
+  | 'flags'
+  | 'flags-v1'
+  | 'hang'
+  | 'reset'
+  | 'html'
+  | 'truncated'
+  | 'wrong-shape'
+  | 'quota-limited'
+  | number;
+
+/** A request the fake received. */
+export interface RecordedRequest {
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: Record<string, any>;
+}
+
+/** A real HTTP server on 127.0.0.1 standing in for PostHog's `/flags` API. */
+export class FakePostHog {
+  /** What it received, in order. */
+  readonly requests: RecordedRequest[] = [];
+  /** The answer given when no one-shot answer is queued. */
+  answer: FakeAnswer = 'flags';
+  private readonly queued: FakeAnswer[] = [];
+  private readonly table = new Map<string, Record<string, FakeFlag>>();
+  private readonly server: Server;
+  private port = 0;
+
+  private constructor() {
+    this.server = createServer((req, res) => void this.handle(req, res));
+  }
+
+  /** Starts a fake on an ephemeral loopback port. */
+  static async start(): Promise<FakePostHog> {
+    const fake = new FakePostHog();
+    await fake.listen();
+    return fake;
+  }
+
+  /** The base URL to give the module as `host`. */
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Sets the flags answered for `distinctId`, or for every user without an entry of their own when omitted. */
+  setFlags(flags: Record<string, FakeFlag>, distinctId = '*'): void {
+    this.table.set(distinctId, flags);
+  }
+
+  /** Answers the next requests with these, in order, before returning to {@link answer}. */
+  queue(...answers: FakeAnswer[]): void {
+    this.queued.push(...answers);
+  }
+
+  /** Stops listening and drops open connections: new connections are refused until {@link accept}. */
+  async refuse(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  /** Listens again on the same port after {@link refuse}. */
+  async accept(): Promise<void> {
+    await this.listen(this.port);
+  }
+
+  /** Stops the server and drops every connection, answered or hanging. */
+  async stop(): Promise<void> {
+    if (this.server.listening) await this.refuse();
+  }
+
+  private listen(port = 0): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, '127.0.0.1', () => {
+        this.server.off('error', reject);
+        this.port = (this.server.address() as AddressInfo).port;
+        resolve();
+      });
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let raw = '';
+    for await (const chunk of req) raw += chunk;
+    const body = JSON.parse(raw || '{}');
+    this.requests.push({ url: req.url ?? '', headers: req.headers, body });
+    const answer = this.queued.shift() ?? this.answer;
+    if (answer === 'hang') return;
+    if (answer === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    const [status, text] = this.render(answer, body);
+    res.writeHead(status, { 'Content-Type': answer === 'html' ? 'text/html' : 'application/json' });
+    res.end(text);
+  }
+
+  private render(answer: Exclude<FakeAnswer, 'hang' | 'reset'>, body: Record<string, any>): [number, string] {
+    if (typeof answer === 'number') return [answer, JSON.stringify({ detail: `status ${answer}` })];
+    switch (answer) {
+      case 'html':
+        return [200, '<html><body>Bad gateway</body></html>'];
+      case 'truncated':
+        return [200, this.v2(body).slice(0, 25)];
+      case 'wrong-shape':
+        return [200, JSON.stringify({ flags: ['beta'], featureFlags: 'yes' })];
+      case 'quota-limited':
+        return [200, JSON.stringify({ flags: {}, quotaLimited: ['feature_flags'], errorsWhileComputingFlags: false })];
+      case 'flags-v1':
+        return [200, this.v1(body)];
+      case 'flags':
+        return [200, this.v2(body)];
+    }
+  }
+
+  /** The table's flags for the request's user, limited to `flag_keys_to_evaluate`. */
+  private flagsFor(body: Record<string, any>): [string, FakeFlag][] {
+    const flags = this.table.get(body.distinct_id) ?? this.table.get('*') ?? {};
+    const only: string[] | undefined = body.flag_keys_to_evaluate;
+    return Object.entries(flags).filter(([key]) => !only || only.includes(key));
+  }
+
+  private v2(body: Record<string, any>): string {
+    const flags: Record<string, unknown> = {};
+    let errors = false;
+    for (const [key, flag] of this.flagsFor(body)) {
+      errors ||= Boolean(flag.failed || flag.missing);
+      if (flag.missing) continue;
+      flags[key] = flag.failed
+        ? { key, enabled: false, failed: true, reason: { code: 'error', description: 'Evaluation failed' } }
+        : {
+            key,
+            enabled: flag.enabled,
+            ...(flag.variant ? { variant: flag.variant } : {}),
+            reason: { code: 'condition_match', condition_index: 0, description: 'Condition set 1 matched' },
+            metadata: { id: 1, version: 1, ...(flag.payload === undefined ? {} : { payload: JSON.stringify(flag.payload) }) },
+          };
+    }
+    return JSON.stringify({ flags, errorsWhileComputingFlags: errors, requestId: 'fake-request' });
+  }
+
+  private v1(body: Record<string, any>): string {
+    const featureFlags: Record<string, boolean | string> = {};
+    const featureFlagPayloads: Record<string, string> = {};
+    for (const [key, flag] of this.flagsFor(body)) {
+      featureFlags[key] = flag.variant ?? flag.enabled;
+      if (flag.payload !== undefined) featureFlagPayloads[key] = JSON.stringify(flag.payload);
+    }
+    return JSON.stringify({ featureFlags, featureFlagPayloads });
+  }
+}

@@ -143,7 +143,7 @@ export class FakePostHog {
   }
 
   private v2(body: Record<string, any>): string {
-    const flags: Record<string, unknown> = {};
+    const flags: Record<string, unknown> = Object.create(null);
     let errors = false;
     for (const [key, flag] of this.flagsFor(body)) {
       errors ||= Boolean(flag.failed || flag.missing);
@@ -162,8 +162,8 @@ export class FakePostHog {
   }
 
   private v1(body: Record<string, any>): string {
-    const featureFlags: Record<string, boolean | string> = {};
-    const featureFlagPayloads: Record<string, string> = {};
+    const featureFlags: Record<string, boolean | string> = Object.create(null);
+    const featureFlagPayloads: Record<string, string> = Object.create(null);
     for (const [key, flag] of this.flagsFor(body)) {
       featureFlags[key] = flag.variant ?? flag.enabled;
       if (flag.payload !== undefined) featureFlagPayloads[key] = JSON.stringify(flag.payload);

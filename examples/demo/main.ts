@@ -1,0 +1,91 @@
+/**
+ * `npm run demo`: nestjs-posthog-flags doing its job against a local fake PostHog, no network.
+ * Walks through live → outage → fallback → recovery and prints what each request was answered, and from where.
+ */
+import 'reflect-metadata';
+import { Controller, Get, Module, Param } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { AddressInfo } from 'node:net';
+import { FlagsModule, FlagsService } from '../../src/index.js';
+import { FakePostHog } from '../../test/support/fake-posthog.js';
+
+@Controller('checkout')
+class CheckoutController {
+  constructor(private readonly flags: FlagsService) {}
+
+  /** Which checkout a user gets, and where that answer came from. */
+  @Get(':user')
+  async checkout(@Param('user') user: string) {
+    const result = await this.flags.getFlagResult('new-checkout', user);
+    return {
+      user,
+      checkout: result?.variant ?? (result?.enabled ? 'on' : 'classic'),
+      source: result?.source ?? 'unknown',
+      evaluatedAt: result?.evaluatedAt,
+    };
+  }
+}
+
+async function main(): Promise<void> {
+  const posthog = await FakePostHog.start();
+  posthog.setFlags({ 'new-checkout': { enabled: true, variant: 'test', payload: { discount: 10 } } });
+  posthog.setFlags({ 'new-checkout': { enabled: false } }, 'bob');
+
+  @Module({
+    imports: [
+      FlagsModule.forRoot({
+        apiKey: 'phc_demo_not_a_real_key',
+        host: posthog.url,
+        cacheUrl: 'memory://local?ttl=3600&size=10000',
+        timeoutMs: 300,
+      }),
+    ],
+    controllers: [CheckoutController],
+  })
+  class DemoModule {}
+
+  const app = await NestFactory.create(DemoModule, { logger: ['warn', 'error', 'log'] });
+  await app.listen(0, '127.0.0.1');
+  const base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+
+  const ask = async (user: string) => {
+    const response = await fetch(`${base}/checkout/${encodeURIComponent(user)}`);
+    const answer = (await response.json()) as { checkout: string; source: string; evaluatedAt?: string };
+    const age = answer.evaluatedAt ? ` (evaluated ${Date.now() - Date.parse(answer.evaluatedAt)} ms ago)` : '';
+    console.log(`  GET /checkout/${user.padEnd(6)} → ${String(answer.checkout).padEnd(8)} from ${answer.source}${age}`);
+  };
+  const step = (title: string) => console.log(`\n== ${title}`);
+
+  try {
+    step('1. PostHog is up: answers are live, and remembered');
+    await ask('alice');
+    await ask('bob');
+
+    step('2. PostHog hangs (every attempt times out after 300 ms, one retry): last known values are served');
+    posthog.answer = 'hang';
+    await ask('alice');
+    await ask('bob');
+    await ask('carol');
+    console.log('  (carol was never seen: nothing is known, so the app falls back to its own default)');
+
+    step('3. PostHog refuses connections: still the last known values, no retry');
+    posthog.answer = 503;
+    await posthog.refuse();
+    await ask('alice');
+    await ask('bob');
+
+    step('4. PostHog is back, and bob is now in the test: live again');
+    await posthog.accept();
+    posthog.answer = 'flags';
+    posthog.setFlags({ 'new-checkout': { enabled: true, variant: 'control' } }, 'bob');
+    await ask('alice');
+    await ask('bob');
+    await ask('carol');
+    console.log(`\nPostHog received ${posthog.requests.length} /flags calls in all.`);
+  } finally {
+    await app.close();
+    await posthog.stop();
+  }
+}
+
+await main();

@@ -1,0 +1,90 @@
+import { describe, expect, it } from '@jest/globals';
+import { parseFlagsResponse } from './flags-response.js';
+import { UpstreamError } from './upstream-error.js';
+
+const at = new Date('2026-01-01T00:00:00Z');
+
+describe('parseFlagsResponse', () => {
+  it('reads the documented v2 answer: variant, parsed payload, reason description', () => {
+    const parsed = parseFlagsResponse(
+      {
+        flags: {
+          beta: {
+            key: 'beta',
+            enabled: true,
+            reason: { code: 'condition_match', description: 'Condition set 1 matched' },
+            metadata: { id: 1, version: 4, payload: '{"color": "blue"}' },
+          },
+          checkout: { key: 'checkout', enabled: true, variant: 'test', metadata: { id: 2, version: 42 } },
+          'dark-mode': { key: 'dark-mode', enabled: false, metadata: { id: 3, version: 1 } },
+        },
+        errorsWhileComputingFlags: false,
+      },
+      at,
+    );
+    expect([...parsed.flags.values()]).toEqual([
+      { key: 'beta', enabled: true, payload: { color: 'blue' }, reason: 'Condition set 1 matched', evaluatedAt: at },
+      { key: 'checkout', enabled: true, variant: 'test', evaluatedAt: at },
+      { key: 'dark-mode', enabled: false, evaluatedAt: at },
+    ]);
+    expect(parsed.incomplete).toBe(false);
+    expect(parsed.failed.size).toBe(0);
+  });
+
+  it('keeps a payload that is not JSON as its string', () => {
+    const parsed = parseFlagsResponse({ flags: { a: { enabled: true, metadata: { payload: 'plain' } } } }, at);
+    expect(parsed.flags.get('a')?.payload).toBe('plain');
+  });
+
+  it('files failed and malformed entries as failed, and drops keys PostHog cannot produce', () => {
+    const parsed = parseFlagsResponse(
+      {
+        flags: {
+          a: { enabled: false, failed: true },
+          b: { enabled: 'yes' },
+          c: null,
+          'bad key!': { enabled: true },
+          ok: { enabled: true },
+        },
+        errorsWhileComputingFlags: true,
+      },
+      at,
+    );
+    expect([...parsed.flags.keys()]).toEqual(['ok']);
+    expect([...parsed.failed]).toEqual(['a', 'b', 'c']);
+    expect(parsed.incomplete).toBe(true);
+  });
+
+  it('reads the v1 shape', () => {
+    const parsed = parseFlagsResponse(
+      { featureFlags: { a: true, b: false, c: 'control', d: 3 }, featureFlagPayloads: { a: '[1,2]' } },
+      at,
+    );
+    expect(parsed.flags.get('a')).toEqual({ key: 'a', enabled: true, payload: [1, 2], evaluatedAt: at });
+    expect(parsed.flags.get('b')?.enabled).toBe(false);
+    expect(parsed.flags.get('c')).toMatchObject({ enabled: true, variant: 'control' });
+    expect([...parsed.failed]).toEqual(['d']);
+  });
+
+  it.each([
+    [null, 'bad_response'],
+    [[1, 2], 'bad_response'],
+    ['flags', 'bad_response'],
+    [{ flags: [] }, 'bad_response'],
+    [{ something: 'else' }, 'bad_response'],
+    [{ flags: {}, quotaLimited: ['feature_flags'] }, 'quota_limited'],
+  ])('rejects %p as %s', (body, reason) => {
+    expect(() => parseFlagsResponse(body, at)).toThrow(UpstreamError);
+    try {
+      parseFlagsResponse(body, at);
+    } catch (error) {
+      expect((error as UpstreamError).reason).toBe(reason);
+    }
+  });
+
+  it('keeps a __proto__ key as an entry without touching prototypes', () => {
+    const parsed = parseFlagsResponse(JSON.parse('{"flags": {"__proto__": {"enabled": true}}}'), at);
+    expect(parsed.flags.get('__proto__')?.enabled).toBe(true);
+    expect(Object.getPrototypeOf({})).toBe(Object.prototype);
+  });
+});

@@ -1,0 +1,167 @@
+import 'reflect-metadata';
+import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { Injectable, Module } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import type { Config } from '@jest/types';
+import { FlagsModule, FlagsService } from '../src/index.js';
+import { CaptureLogger } from './support/capture-logger.js';
+import { FakePostHog } from './support/fake-posthog.js';
+import { startFlags, TEST_API_KEY } from './support/flags-app.js';
+
+const ENV_KEYS = ['POSTHOG_API_KEY', 'POSTHOG_HOST', 'FLAGS_CACHE_URL'] as const;
+
+describe('FlagsModule registration and configuration', () => {
+  let fake: FakePostHog;
+  const savedEnv = Object.fromEntries(ENV_KEYS.map((key) => [key, process.env[key]]));
+
+  beforeAll(async () => {
+    fake = await FakePostHog.start();
+    fake.setFlags({ beta: { enabled: true } });
+  });
+
+  afterEach(() => {
+    for (const key of ENV_KEYS) {
+      if (savedEnv[key] === undefined) delete process.env[key];
+      else process.env[key] = savedEnv[key];
+    }
+    jest.useRealTimers();
+  });
+
+  afterAll(async () => {
+    await fake.stop();
+  });
+
+  /** Compiles an app importing `module`, evaluates beta for user-1, closes it; returns the answer. */
+  async function betaFor(module: ReturnType<typeof FlagsModule.forRoot>): Promise<boolean> {
+    const moduleRef = await Test.createTestingModule({ imports: [module] }).setLogger(new CaptureLogger()).compile();
+    try {
+      return await moduleRef.get(FlagsService).isEnabled('beta', 'user-1');
+    } finally {
+      await moduleRef.close();
+    }
+  }
+
+  it('forRoot() takes everything from the environment', async () => {
+    process.env.POSTHOG_API_KEY = TEST_API_KEY;
+    process.env.POSTHOG_HOST = fake.url;
+    process.env.FLAGS_CACHE_URL = 'memory://local?ttl=60';
+    const before = fake.requests.length;
+    expect(await betaFor(FlagsModule.forRoot())).toBe(true);
+    expect(fake.requests.slice(before)[0].body.token).toBe(TEST_API_KEY);
+  });
+
+  it('forRoot(url) takes the cache URL and the rest from the environment', async () => {
+    process.env.POSTHOG_API_KEY = TEST_API_KEY;
+    process.env.POSTHOG_HOST = fake.url;
+    expect(await betaFor(FlagsModule.forRoot('memory://?size=5'))).toBe(true);
+    await expect(betaFor(FlagsModule.forRoot('memory://?size=zero'))).rejects.toThrow(/size/);
+  });
+
+  it('forRootAsync builds the options from an injected config provider', async () => {
+    @Injectable()
+    class AppConfig {
+      readonly posthog = { apiKey: TEST_API_KEY, host: fake.url, cacheUrl: 'memory://local?ttl=120' };
+    }
+    @Module({ providers: [AppConfig], exports: [AppConfig] })
+    class AppConfigModule {}
+
+    const before = fake.requests.length;
+    const module = FlagsModule.forRootAsync({
+      imports: [AppConfigModule],
+      inject: [AppConfig],
+      useFactory: async (config: AppConfig) => config.posthog,
+    });
+    expect(await betaFor(module)).toBe(true);
+    expect(fake.requests.length - before).toBe(1);
+  });
+
+  it('is global by default and module-scoped with isGlobal: false', () => {
+    expect(FlagsModule.forRoot({ apiKey: TEST_API_KEY }).global).toBe(true);
+    expect(FlagsModule.forRoot({ apiKey: TEST_API_KEY, isGlobal: false }).global).toBe(false);
+    expect(FlagsModule.forRootAsync({ useFactory: () => ({}), isGlobal: false }).global).toBe(false);
+  });
+
+  it('fails at startup naming POSTHOG_API_KEY when no key is given anywhere', async () => {
+    delete process.env.POSTHOG_API_KEY;
+    await expect(betaFor(FlagsModule.forRoot({ host: fake.url }))).rejects.toThrow(/POSTHOG_API_KEY/);
+  });
+
+  it.each([
+    ['mysql://db/0', /unsupported scheme "mysql:"; supported: memory:\/\//],
+    ['not a url', /not a URL/],
+    ['memory://local?ttl=abc', /"ttl" must be a positive integer \(seconds\), got "abc"/],
+    ['memory://local?ttl=0', /"ttl" must be a positive integer/],
+    ['memory://local?ttl=1.5', /"ttl" must be a positive integer/],
+    ['memory://local?size=-1', /"size" must be a positive integer \(distinct ids\)/],
+    ['memory://local?ttl=60&ttl=70', /"ttl" is given 2 times/],
+    ['memory://local?tll=60', /unknown parameter "tll"; accepted: ttl, size/],
+    ['memory://elsewhere', /takes no host/],
+  ])('fails at startup on the cache URL %s', async (url, message) => {
+    await expect(betaFor(FlagsModule.forRoot({ apiKey: TEST_API_KEY, host: fake.url, cacheUrl: url }))).rejects.toThrow(
+      message,
+    );
+  });
+
+  it('masks the password of a bad cache URL in the error', async () => {
+    const attempt = betaFor(
+      FlagsModule.forRoot({ apiKey: TEST_API_KEY, host: fake.url, cacheUrl: 'mysql://admin:hunter2@db:3306/0' }),
+    );
+    await expect(attempt).rejects.toThrow('"mysql://admin:***@db:3306/0"');
+    await expect(attempt).rejects.not.toThrow(/hunter2/);
+  });
+
+  it.each([
+    [{ timeoutMs: 0 }, /timeoutMs must be an integer/],
+    [{ retries: 11 }, /retries must be an integer from 0 to 10/],
+    [{ host: 'ftp://example.com' }, /host must be an http/],
+  ])('fails at startup on bad options %p', async (options, message) => {
+    await expect(betaFor(FlagsModule.forRoot({ apiKey: TEST_API_KEY, ...options }))).rejects.toThrow(message);
+  });
+
+  describe('memory cache limits', () => {
+    it('evicts the least recently used distinct id beyond size', async () => {
+      const { flags, moduleRef } = await startFlags({ host: fake.url, cacheUrl: 'memory://local?size=2' });
+      try {
+        for (const user of ['user-1', 'user-2', 'user-3']) await flags.isEnabled('beta', user);
+        fake.answer = 503;
+        expect(await flags.getFlagResult('beta', 'user-1')).toBeUndefined();
+        expect((await flags.getFlagResult('beta', 'user-2'))?.source).toBe('fallback');
+        expect((await flags.getFlagResult('beta', 'user-3'))?.source).toBe('fallback');
+      } finally {
+        fake.answer = 'flags';
+        await moduleRef.close();
+      }
+    });
+
+    it('stops serving an entry as a fallback once it is ttl seconds old', async () => {
+      jest.useFakeTimers({ doNotFake: TIMERS_STAY_REAL, now: Date.now() });
+      const { flags, moduleRef } = await startFlags({ host: fake.url, cacheUrl: 'memory://local?ttl=60' });
+      try {
+        await flags.isEnabled('beta', 'user-1');
+        fake.answer = 503;
+        jest.setSystemTime(Date.now() + 59_000);
+        expect((await flags.getFlagResult('beta', 'user-1'))?.source).toBe('fallback');
+        jest.setSystemTime(Date.now() + 1_000);
+        expect(await flags.getFlagResult('beta', 'user-1')).toBeUndefined();
+        expect(await flags.isEnabled('beta', 'user-1')).toBe(false);
+      } finally {
+        fake.answer = 'flags';
+        await moduleRef.close();
+      }
+    });
+  });
+});
+
+/** Everything but `Date`: the clock is moved by hand, timers and I/O run for real. */
+const TIMERS_STAY_REAL: Config.FakeableAPI[] = [
+  'hrtime',
+  'nextTick',
+  'performance',
+  'queueMicrotask',
+  'setImmediate',
+  'clearImmediate',
+  'setInterval',
+  'clearInterval',
+  'setTimeout',
+  'clearTimeout',
+];

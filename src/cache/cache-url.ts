@@ -7,8 +7,28 @@ export interface MemoryCacheConfig {
   size: number;
 }
 
+/** Fallback-cache settings read from a `redis://` or `rediss://` URL. */
+export interface RedisCacheConfig {
+  backend: 'redis';
+  /** `rediss://`: TLS with certificate checks (a private CA comes from `NODE_EXTRA_CA_CERTS`). */
+  tls: boolean;
+  host: string;
+  port: number;
+  db: number;
+  username?: string;
+  password?: string;
+  /** Seconds an entry may serve as a fallback; also the key's Redis expiry. */
+  ttlSeconds: number;
+  /** Key prefix, `posthog:flags:` by default (the Python SDK's). */
+  prefix: string;
+  /** Milliseconds a cache command may take before it counts as a miss. */
+  timeoutMs: number;
+  /** The URL with its password masked, for logs. */
+  displayUrl: string;
+}
+
 /** Fallback-cache settings, one variant per backend; the URL's scheme picks it. */
-export type CacheConfig = MemoryCacheConfig;
+export type CacheConfig = MemoryCacheConfig | RedisCacheConfig;
 
 /** A cache URL that cannot be used; the message names the problem and what is accepted, never a password. */
 export class CacheUrlError extends Error {
@@ -59,9 +79,47 @@ const memorySpec: BackendSpec<{
   },
 };
 
+/** A reader for a non-empty string. */
+function nonEmptyString(raw: string): string {
+  if (raw === '') throw new Error('must not be empty');
+  return raw;
+}
+
+const redisSpec: BackendSpec<{
+  ttl: { read: ParamReader<number>; default: number };
+  prefix: { read: ParamReader<string>; default: string };
+  timeout: { read: ParamReader<number>; default: number };
+}> = {
+  params: {
+    ttl: { read: positiveInteger('seconds'), default: 3600 },
+    prefix: { read: nonEmptyString, default: 'posthog:flags:' },
+    timeout: { read: positiveInteger('milliseconds'), default: 250 },
+  },
+  build(url, { ttl, prefix, timeout }) {
+    if (url.hostname === '') throw new Error('a Redis URL needs a host, e.g. redis://localhost:6379/0');
+    const db = url.pathname.replace(/^\//, '') || '0';
+    if (!/^\d+$/.test(db)) throw new Error(`the database must be a number, as in redis://host:6379/0, got "/${db}"`);
+    return {
+      backend: 'redis',
+      tls: url.protocol === 'rediss:',
+      host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: url.port ? Number(url.port) : 6379,
+      db: Number(db),
+      ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+      ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+      ttlSeconds: ttl,
+      prefix,
+      timeoutMs: timeout,
+      displayUrl: maskCacheUrl(url.href),
+    };
+  },
+};
+
 /** The backends by URL scheme (with its colon, as `URL.protocol` gives it). */
 const BACKENDS: Record<string, BackendSpec<any>> = {
   'memory:': memorySpec,
+  'redis:': redisSpec,
+  'rediss:': redisSpec,
 };
 
 /** The schemes {@link parseCacheUrl} accepts, for messages and docs. */

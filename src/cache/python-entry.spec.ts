@@ -1,0 +1,63 @@
+import { describe, expect, it } from '@jest/globals';
+import { encodePythonEntry, decodePythonEntry, MAX_ENTRY_BYTES } from './python-entry.js';
+import { pythonVectors } from '../../test/support/python-vectors.js';
+
+describe('the Python SDK entry format', () => {
+  it.each(pythonVectors().entries)('reads what posthog-python wrote for $redis_key', (vector) => {
+    const flag = decodePythonEntry(vector.value, vector.flag_key);
+    const { key, enabled, variant, payload, reason } = vector.meaning;
+    expect(flag).toEqual({
+      key,
+      enabled,
+      ...(variant === null ? {} : { variant }),
+      ...(payload === null ? {} : { payload }),
+      ...(reason === null ? {} : { reason }),
+      evaluatedAt: new Date(JSON.parse(vector.value).timestamp * 1000),
+    });
+  });
+
+  it('writes every field the Python reader checks, with the timestamp in seconds', () => {
+    const evaluatedAt = new Date('2026-11-24T10:00:00.250Z');
+    const entry = JSON.parse(
+      encodePythonEntry({ key: 'beta', enabled: true, variant: 'test', payload: { a: 1 }, reason: 'r', evaluatedAt }),
+    );
+    expect(entry).toEqual({
+      flag_result: { key: 'beta', enabled: true, variant: 'test', payload: { a: 1 }, reason: 'r' },
+      flag_version: 0,
+      timestamp: 1795514400.25,
+      flag_result_type: 'FeatureFlagResult',
+      flag_result_schema_version: 1,
+    });
+    const bare = JSON.parse(encodePythonEntry({ key: 'off', enabled: false, evaluatedAt }));
+    expect(bare.flag_result).toEqual({ key: 'off', enabled: false, variant: null, payload: null, reason: null });
+  });
+
+  it('round-trips', () => {
+    const flag = { key: 'k', enabled: true, variant: 'v', payload: [1, 'x'], reason: 'why', evaluatedAt: new Date() };
+    expect(decodePythonEntry(encodePythonEntry(flag), 'k')).toEqual(flag);
+  });
+
+  const valid = JSON.parse(pythonVectors().entries[0].value);
+  const variants: [string, unknown][] = [
+    ['not JSON', 'pickle\x80\x04'],
+    ['a JSON array', '[]'],
+    ['another schema version', { ...valid, flag_result_schema_version: 2 }],
+    ['another result type', { ...valid, flag_result_type: 'Other' }],
+    ['no flag_version', { ...valid, flag_version: undefined }],
+    ['a timestamp in a string', { ...valid, timestamp: '1795549581' }],
+    ['an extra key in flag_result', { ...valid, flag_result: { ...valid.flag_result, extra: 1 } }],
+    ['a missing key in flag_result', { ...valid, flag_result: { ...valid.flag_result, reason: undefined } }],
+    ['enabled not a boolean', { ...valid, flag_result: { ...valid.flag_result, enabled: 'true' } }],
+    ['another flag', { ...valid, flag_result: { ...valid.flag_result, key: 'other' } }],
+    ['an oversized value', { ...valid, padding: 'x'.repeat(MAX_ENTRY_BYTES) }],
+  ];
+
+  it.each(variants)('treats %s as a miss', (_name, value) => {
+    const raw = typeof value === 'string' ? value : JSON.stringify(value);
+    expect(decodePythonEntry(raw, 'beta')).toBeUndefined();
+  });
+
+  it('accepts extra top-level keys, as the Python reader does', () => {
+    expect(decodePythonEntry(JSON.stringify({ ...valid, written_by: 'someone' }), 'beta')?.enabled).toBe(true);
+  });
+});

@@ -1,0 +1,86 @@
+import type { EvaluatedFlag } from '../flags.types.js';
+
+/**
+ * The fallback-cache entry format of PostHog's Python SDK (posthog-python ≥ 7.37.1), which this module
+ * reads and writes so that Python and Nest services can share one Redis fallback cache.
+ */
+export interface PythonCacheEntry {
+  flag_result: {
+    key: string;
+    enabled: boolean;
+    variant: string | null;
+    payload: unknown;
+    reason: string | null;
+  };
+  flag_version: number;
+  /** Unix time in seconds (a float), when the result was evaluated. */
+  timestamp: number;
+  flag_result_type: 'FeatureFlagResult';
+  flag_result_schema_version: 1;
+}
+
+/** Entries larger than this are not read (a miss): no fallback is worth parsing megabytes for. */
+export const MAX_ENTRY_BYTES = 256 * 1024;
+
+/** The exact key set of `flag_result` that the Python reader accepts. */
+const RESULT_KEYS = ['enabled', 'key', 'payload', 'reason', 'variant'];
+
+/** Serialises a flag as the Python SDK writes it. */
+export function encodePythonEntry(flag: EvaluatedFlag): string {
+  const entry: PythonCacheEntry = {
+    flag_result: {
+      key: flag.key,
+      enabled: flag.enabled,
+      variant: flag.variant ?? null,
+      payload: flag.payload ?? null,
+      reason: flag.reason ?? null,
+    },
+    flag_version: 0,
+    timestamp: flag.evaluatedAt.getTime() / 1000,
+    flag_result_type: 'FeatureFlagResult',
+    flag_result_schema_version: 1,
+  };
+  return JSON.stringify(entry);
+}
+
+/**
+ * Reads an entry stored for `flagKey`, accepting exactly what the Python reader accepts; anything else
+ * (not JSON, another shape or schema version, another flag's entry, oversized) is `undefined`, a miss.
+ */
+export function decodePythonEntry(raw: string | null | undefined, flagKey: string): EvaluatedFlag | undefined {
+  if (typeof raw !== 'string' || raw.length > MAX_ENTRY_BYTES) return undefined;
+  let entry: unknown;
+  try {
+    entry = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (!isEntry(entry) || entry.flag_result.key !== flagKey) return undefined;
+  const { enabled, variant, payload, reason } = entry.flag_result;
+  return {
+    key: flagKey,
+    enabled,
+    ...(variant === null ? {} : { variant }),
+    ...(payload === null ? {} : { payload }),
+    ...(reason === null ? {} : { reason }),
+    evaluatedAt: new Date(entry.timestamp * 1000),
+  };
+}
+
+function isEntry(value: unknown): value is PythonCacheEntry {
+  if (!isRecord(value) || !('flag_version' in value)) return false;
+  if (value.flag_result_type !== 'FeatureFlagResult' || value.flag_result_schema_version !== 1) return false;
+  if (typeof value.timestamp !== 'number' || !Number.isFinite(value.timestamp)) return false;
+  const result = value.flag_result;
+  if (!isRecord(result) || Object.keys(result).sort().join() !== RESULT_KEYS.join()) return false;
+  return (
+    typeof result.key === 'string' &&
+    typeof result.enabled === 'boolean' &&
+    (result.variant === null || typeof result.variant === 'string') &&
+    (result.reason === null || typeof result.reason === 'string')
+  );
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

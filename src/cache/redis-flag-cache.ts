@@ -1,0 +1,115 @@
+import { Logger } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { LIBRARY_NAME } from '../flags.constants.js';
+import type { EvaluatedFlag } from '../flags.types.js';
+import type { RedisCacheConfig } from './cache-url.js';
+import { isWithinTtl, type FlagCache } from './flag-cache.js';
+import { decodePythonEntry, encodePythonEntry } from './python-entry.js';
+
+/** Longest wait between reconnection attempts while Redis is unreachable. */
+const MAX_RECONNECT_DELAY_MS = 2000;
+
+/**
+ * The `redis://` / `rediss://` backend: one string per (distinct id, flag) in the Python SDK's format, shared
+ * by every instance and by Python services. While Redis is unreachable it is a cache that knows nothing (reads
+ * are empty and writes are dropped at once, nothing queued); it reconnects by itself.
+ */
+export class RedisFlagCache implements FlagCache {
+  readonly backend = 'redis';
+  private readonly logger = new Logger(LIBRARY_NAME);
+  private readonly client: Redis;
+  /** The set of every flag key seen, so that a fresh instance can answer "all flags" from the cache. */
+  private readonly flagKeysKey: string;
+  /** Whether the current outage (or the first connection failure) has been reported. */
+  private outageReported = false;
+
+  /**
+   * Opens the connection and waits for its first attempt to succeed or fail (bounded by the connect timeout),
+   * so that a fresh instance can serve fallbacks from its first request. A failure is reported, not thrown.
+   */
+  static async open(config: RedisCacheConfig): Promise<RedisFlagCache> {
+    const cache = new RedisFlagCache(config);
+    await new Promise<void>((settled) => {
+      cache.client.once('ready', settled);
+      cache.client.once('error', () => settled());
+    });
+    return cache;
+  }
+
+  private constructor(private readonly config: RedisCacheConfig) {
+    // No ':' after the prefix: an entry key always has one (`{prefix}{distinctId}:{flagKey}`).
+    this.flagKeysKey = `${config.prefix}flag-keys`;
+    this.client = new Redis({
+      host: config.host,
+      port: config.port,
+      db: config.db,
+      username: config.username,
+      password: config.password,
+      tls: config.tls ? { servername: config.host } : undefined,
+      commandTimeout: config.timeoutMs,
+      connectTimeout: Math.max(config.timeoutMs, 1000),
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
+    });
+    this.client.on('error', (error: Error) => this.reportOutage(error));
+    this.client.on('ready', () => this.reportReady());
+  }
+
+  async read(distinctId: string, keys?: readonly string[]): Promise<EvaluatedFlag[]> {
+    if (!this.isReady()) return [];
+    const flagKeys = keys ?? (await this.client.smembers(this.flagKeysKey));
+    if (flagKeys.length === 0) return [];
+    const values = await this.client.mget(flagKeys.map((key) => this.entryKey(distinctId, key)));
+    return flagKeys
+      .map((key, index) => decodePythonEntry(values[index], key))
+      .filter(
+        (entry): entry is EvaluatedFlag => entry !== undefined && isWithinTtl(entry.evaluatedAt, this.config.ttlSeconds),
+      );
+  }
+
+  async write(distinctId: string, flags: readonly EvaluatedFlag[]): Promise<void> {
+    if (!this.isReady() || flags.length === 0) return;
+    const pipeline = this.client.pipeline();
+    for (const flag of flags) {
+      pipeline.set(this.entryKey(distinctId, flag.key), encodePythonEntry(flag), 'EX', this.config.ttlSeconds);
+    }
+    pipeline.sadd(this.flagKeysKey, ...flags.map((flag) => flag.key));
+    pipeline.expire(this.flagKeysKey, this.config.ttlSeconds);
+    for (const [error] of (await pipeline.exec()) ?? []) {
+      if (error) throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.client.removeAllListeners('ready');
+    if (this.isReady()) {
+      await this.client.quit().catch(() => this.client.disconnect());
+    } else {
+      this.client.disconnect();
+    }
+  }
+
+  /** `{prefix}{distinctId}:{flagKey}`, nothing escaped, as the Python SDK writes it. */
+  private entryKey(distinctId: string, flagKey: string): string {
+    return `${this.config.prefix}${distinctId}:${flagKey}`;
+  }
+
+  private isReady(): boolean {
+    return this.client.status === 'ready';
+  }
+
+  private reportOutage(error: Error): void {
+    if (this.outageReported) return;
+    this.outageReported = true;
+    this.logger.warn(
+      `fallback cache ${this.config.displayUrl} is unreachable (${error.message}); ` +
+        'flags are served live, without a fallback, until it is back',
+    );
+  }
+
+  private reportReady(): void {
+    if (this.outageReported) this.logger.log(`fallback cache ${this.config.displayUrl} is reachable again`);
+    this.outageReported = false;
+  }
+}

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -79,6 +79,23 @@ export class RedisServer {
         ),
       );
     });
+  }
+
+  /**
+   * Sends one command on a fresh raw connection (no client handshake, which a `CLIENT PAUSE` would hold up)
+   * and resolves with the first line of the reply.
+   */
+  async command(...args: string[]): Promise<string> {
+    const socket = connect(this.port, '127.0.0.1');
+    const request = `*${args.length}\r\n${args.map((arg) => `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`).join('')}`;
+    socket.write(request);
+    let reply = '';
+    for await (const chunk of socket) {
+      reply += chunk.toString();
+      if (reply.includes('\r\n')) break;
+    }
+    socket.destroy();
+    return reply.split('\r\n')[0];
   }
 
   /** Stops the process (SIGKILL when `abruptly`, as a crash) and waits for it to exit. */

@@ -48,11 +48,14 @@ export class RedisFlagCache implements FlagCache {
       tls: config.tls ? { servername: config.host } : undefined,
       commandTimeout: config.timeoutMs,
       connectTimeout: Math.max(config.timeoutMs, 1000),
+      // ioredis waits this long for a socket that is already closed when closed while reconnecting.
+      disconnectTimeout: config.timeoutMs,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
     });
-    this.client.on('error', (error: Error) => this.reportOutage(error));
+    this.client.on('error', (error: Error) => this.reportOutage(error.message));
+    this.client.on('close', () => this.reportOutage('connection closed'));
     this.client.on('ready', () => this.reportReady());
   }
 
@@ -83,6 +86,7 @@ export class RedisFlagCache implements FlagCache {
 
   async close(): Promise<void> {
     this.client.removeAllListeners('ready');
+    this.client.removeAllListeners('close');
     if (this.isReady()) {
       await this.client.quit().catch(() => this.client.disconnect());
     } else {
@@ -99,11 +103,11 @@ export class RedisFlagCache implements FlagCache {
     return this.client.status === 'ready';
   }
 
-  private reportOutage(error: Error): void {
+  private reportOutage(why: string): void {
     if (this.outageReported) return;
     this.outageReported = true;
     this.logger.warn(
-      `fallback cache ${this.config.displayUrl} is unreachable (${error.message}); ` +
+      `fallback cache ${this.config.displayUrl} is unreachable (${why}); ` +
         'flags are served live, without a fallback, until it is back',
     );
   }

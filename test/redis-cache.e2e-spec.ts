@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { CaptureLogger } from './support/capture-logger.js';
 import { eventually } from './support/eventually.js';
 import { FakePostHog } from './support/fake-posthog.js';
-import { startFlags, TEST_API_KEY, type FlagsHarness } from './support/flags-app.js';
+import { startFlags, type FlagsHarness } from './support/flags-app.js';
 import { pythonVectors } from './support/python-vectors.js';
 import { RedisServer } from './support/redis-server.js';
 

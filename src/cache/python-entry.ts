@@ -1,4 +1,5 @@
 import type { EvaluatedFlag } from '../flags.types.js';
+import { isRecord } from '../util/is-record.js';
 
 /**
  * The fallback-cache entry format of PostHog's Python SDK (posthog-python ≥ 7.37.1), which this module
@@ -79,8 +80,4 @@ function isEntry(value: unknown): value is PythonCacheEntry {
     (result.variant === null || typeof result.variant === 'string') &&
     (result.reason === null || typeof result.reason === 'string')
   );
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

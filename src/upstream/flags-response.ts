@@ -1,4 +1,5 @@
 import type { EvaluatedFlag } from '../flags.types.js';
+import { isRecord } from '../util/is-record.js';
 import { UpstreamError } from './upstream-error.js';
 
 /** What one successful `/flags` answer established. */
@@ -99,9 +100,4 @@ function compact(flag: EvaluatedFlag): EvaluatedFlag {
 
 function badResponse(detail: string): UpstreamError {
   return new UpstreamError('bad_response', detail);
-}
-
-/** A JSON object (not null, not an array). */
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

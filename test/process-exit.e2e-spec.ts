@@ -1,0 +1,84 @@
+import 'reflect-metadata';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { readFileSync, rmSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import { FakePostHog } from './support/fake-posthog.js';
+import { TEST_API_KEY } from './support/flags-app.js';
+import { RedisServer } from './support/redis-server.js';
+import { runChild } from './support/run-child.js';
+import { makeTlsCertificates } from './support/tls-certificates.js';
+
+describe('a whole application process on the built package', () => {
+  let fake: FakePostHog;
+
+  beforeAll(async () => {
+    fake = await FakePostHog.start();
+    fake.setFlags({ beta: { enabled: true }, checkout: { enabled: true, variant: 'test' } });
+  });
+
+  afterAll(async () => {
+    await fake.stop();
+  });
+
+  const env = (cacheUrl: string, extra: Record<string, string> = {}) => ({
+    POSTHOG_API_KEY: TEST_API_KEY,
+    POSTHOG_HOST: fake.url,
+    FLAGS_CACHE_URL: cacheUrl,
+    ...extra,
+  });
+
+  it('exits by itself after app.close() with the memory cache', async () => {
+    const outcome = await runChild(env('memory://local'), ['user-1']);
+    expect(outcome.results['user-1']).toEqual({ beta: 'remote', checkout: 'remote' });
+  });
+
+  it('exits by itself after app.close() with the Redis cache, up or down', async () => {
+    const redis = await RedisServer.start();
+    try {
+      const up = await runChild(env(redis.url()), ['user-1']);
+      expect(up.results['user-1']).toEqual({ beta: 'remote', checkout: 'remote' });
+      await redis.halt();
+      const down = await runChild(env(redis.url()), ['user-1']);
+      expect(down.results['user-1']).toEqual({ beta: 'remote', checkout: 'remote' });
+      expect(down.logs.filter((line) => line.level === 'warn')).toHaveLength(1);
+    } finally {
+      await redis.stop();
+    }
+  });
+
+  describe('rediss:// (TLS with a private CA)', () => {
+    let tls: ReturnType<typeof makeTlsCertificates>;
+    let redis: RedisServer;
+
+    beforeAll(async () => {
+      tls = makeTlsCertificates();
+      redis = await RedisServer.start({ tls });
+    });
+
+    afterAll(async () => {
+      await redis.stop();
+      rmSync(tls.dir, { recursive: true, force: true });
+    });
+
+    it('connects with certificate checks on, trusting the CA from NODE_EXTRA_CA_CERTS', async () => {
+      const outcome = await runChild(env(redis.url(), { NODE_EXTRA_CA_CERTS: tls.ca }), ['tls-user']);
+      expect(outcome.results['tls-user']).toEqual({ beta: 'remote', checkout: 'remote' });
+      expect(outcome.logs.filter((line) => line.level === 'warn')).toEqual([]);
+
+      const inspect = new Redis({ port: redis.port, host: 'localhost', tls: { ca: readFileSync(tls.ca) } });
+      try {
+        expect(JSON.parse((await inspect.get('posthog:flags:tls-user:beta'))!).flag_result.enabled).toBe(true);
+      } finally {
+        inspect.disconnect();
+      }
+    });
+
+    it('refuses a certificate it cannot verify: one warning, flags served live', async () => {
+      const outcome = await runChild(env(redis.url()), ['user-1']);
+      expect(outcome.results['user-1']).toEqual({ beta: 'remote', checkout: 'remote' });
+      const warnings = outcome.logs.filter((line) => line.level === 'warn');
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0].message).toMatch(/rediss:\/\/localhost:\d+\/0 is unreachable \(.*certificate/);
+    });
+  });
+});

@@ -1,0 +1,21 @@
+// A whole application in a process of its own, on the built package (dist/): evaluates the flags of the
+// distinct ids given, closes the app, prints what it saw as JSON, and must then exit by itself, which it
+// only does when app.close() left no connection or timer open.
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FlagsModule, FlagsService } from '../../dist/index.js';
+
+const logs = [];
+const keep = (level) => (message) => logs.push({ level, message: String(message) });
+const logger = { log: keep('log'), warn: keep('warn'), error: keep('error'), fatal: keep('fatal'), debug() {}, verbose() {} };
+
+const app = await NestFactory.createApplicationContext(FlagsModule.forRoot(), { logger });
+const flags = app.get(FlagsService);
+const results = {};
+for (const distinctId of process.argv.slice(2)) {
+  results[distinctId] = Object.fromEntries(
+    [...(await flags.evaluate(distinctId)).values()].map((result) => [result.key, result.source]),
+  );
+}
+await app.close();
+process.stdout.write(JSON.stringify({ results, logs }));

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { FakePostHog, type FakeAnswer } from './support/fake-posthog.js';
+import { FakePostHog, STANDARD_FLAGS, type FakeAnswer } from './support/fake-posthog.js';
 import { startFlags, TEST_API_KEY, type FlagsHarness } from './support/flags-app.js';
 
 describe('fallback when PostHog fails', () => {
@@ -9,11 +9,7 @@ describe('fallback when PostHog fails', () => {
 
   beforeEach(async () => {
     fake = await FakePostHog.start();
-    fake.setFlags({
-      beta: { enabled: true, payload: { color: 'blue' } },
-      checkout: { enabled: true, variant: 'test' },
-      'dark-mode': { enabled: false },
-    });
+    fake.setFlags(STANDARD_FLAGS);
     harness = await startFlags({ host: fake.url, timeoutMs: 200, retries: 1 });
   });
 

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { FakePostHog } from './support/fake-posthog.js';
+import { FakePostHog, STANDARD_FLAGS } from './support/fake-posthog.js';
 import { startFlags, TEST_API_KEY, type FlagsHarness } from './support/flags-app.js';
 
 describe('FlagsService against a live PostHog', () => {
@@ -9,11 +9,7 @@ describe('FlagsService against a live PostHog', () => {
 
   beforeEach(async () => {
     fake = await FakePostHog.start();
-    fake.setFlags({
-      beta: { enabled: true, payload: { color: 'blue' } },
-      checkout: { enabled: true, variant: 'test' },
-      'dark-mode': { enabled: false },
-    });
+    fake.setFlags(STANDARD_FLAGS);
     harness = await startFlags({ host: fake.url });
   });
 

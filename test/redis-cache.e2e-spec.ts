@@ -3,16 +3,11 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { Redis } from 'ioredis';
 import { CaptureLogger } from './support/capture-logger.js';
 import { eventually } from './support/eventually.js';
-import { FakePostHog } from './support/fake-posthog.js';
+import { FakePostHog, STANDARD_FLAGS as FLAGS } from './support/fake-posthog.js';
 import { startFlags, type FlagsHarness } from './support/flags-app.js';
-import { pythonVectors } from './support/python-vectors.js';
+import { meaningAsFlag, pythonVectors } from './support/python-vectors.js';
 import { RedisServer } from './support/redis-server.js';
 
-const FLAGS = {
-  beta: { enabled: true, payload: { color: 'blue' } },
-  checkout: { enabled: true, variant: 'test' },
-  'dark-mode': { enabled: false },
-};
 
 describe('the Redis fallback cache', () => {
   let fake: FakePostHog;
@@ -117,17 +112,8 @@ describe('the Redis fallback cache', () => {
     fake.answer = 503;
     const { flags } = await start();
     for (const vector of entries) {
-      const { key, enabled, variant, payload, reason } = vector.meaning;
       const result = await flags.getFlagResult(vector.flag_key, vector.distinct_id);
-      expect(result).toEqual({
-        key,
-        enabled,
-        ...(variant === null ? {} : { variant }),
-        ...(payload === null ? {} : { payload }),
-        ...(reason === null ? {} : { reason }),
-        source: 'fallback',
-        evaluatedAt: expect.any(Date),
-      });
+      expect(result).toEqual({ ...meaningAsFlag(vector), source: 'fallback', evaluatedAt: expect.any(Date) });
     }
   });
 

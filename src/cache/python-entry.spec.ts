@@ -1,19 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { encodePythonEntry, decodePythonEntry, MAX_ENTRY_BYTES } from './python-entry.js';
-import { pythonVectors } from '../../test/support/python-vectors.js';
+import { meaningAsFlag, pythonVectors } from '../../test/support/python-vectors.js';
 
 describe('the Python SDK entry format', () => {
   it.each(pythonVectors().entries)('reads what posthog-python wrote for $redis_key', (vector) => {
-    const flag = decodePythonEntry(vector.value, vector.flag_key);
-    const { key, enabled, variant, payload, reason } = vector.meaning;
-    expect(flag).toEqual({
-      key,
-      enabled,
-      ...(variant === null ? {} : { variant }),
-      ...(payload === null ? {} : { payload }),
-      ...(reason === null ? {} : { reason }),
-      evaluatedAt: new Date(JSON.parse(vector.value).timestamp * 1000),
-    });
+    expect(decodePythonEntry(vector.value, vector.flag_key)).toEqual(meaningAsFlag(vector));
   });
 
   it('writes every field the Python reader checks, with the timestamp in seconds', () => {

@@ -13,6 +13,13 @@ export interface FakeFlag {
   missing?: boolean;
 }
 
+/** The flags most tests evaluate: a boolean with a payload, a multivariate flag, a flag that is off. */
+export const STANDARD_FLAGS: Readonly<Record<string, FakeFlag>> = {
+  beta: { enabled: true, payload: { color: 'blue' } },
+  checkout: { enabled: true, variant: 'test' },
+  'dark-mode': { enabled: false },
+};
+
 /**
  * How the fake answers a `/flags` request: `flags` (v2 from the table), `flags-v1` (the old shape), a bare HTTP
  * status, or a failure: `hang` (accept, never answer), `reset` (drop the socket), `html`, `truncated` (cut JSON),
@@ -43,7 +50,7 @@ export class FakePostHog {
   /** The answer given when no one-shot answer is queued. */
   answer: FakeAnswer = 'flags';
   private readonly queued: FakeAnswer[] = [];
-  private readonly table = new Map<string, Record<string, FakeFlag>>();
+  private readonly table = new Map<string, Readonly<Record<string, FakeFlag>>>();
   private readonly server: Server;
   private port = 0;
 
@@ -64,7 +71,7 @@ export class FakePostHog {
   }
 
   /** Sets the flags answered for `distinctId`, or for every user without an entry of their own when omitted. */
-  setFlags(flags: Record<string, FakeFlag>, distinctId = '*'): void {
+  setFlags(flags: Readonly<Record<string, FakeFlag>>, distinctId = '*'): void {
     this.table.set(distinctId, flags);
   }
 

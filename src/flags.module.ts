@@ -59,7 +59,7 @@ export class FlagsModule implements OnApplicationShutdown {
       global: isGlobal,
       imports,
       providers: [optionsProvider, ...CORE_PROVIDERS],
-      exports: [FlagsService],
+      exports: [FlagsService, FLAGS_CONFIG],
     };
   }
 

@@ -1,4 +1,14 @@
+import type { ExecutionContext } from '@nestjs/common';
 import { parseCacheUrl, type CacheConfig } from './cache/cache-url.js';
+import type { FlagContext } from './flags.types.js';
+
+/**
+ * Tells the `@FeatureFlag` guard whom a request is for: a context, a distinct id, or `undefined` for an
+ * anonymous request (its flags count as unknown).
+ */
+export type FlagContextFactory = (
+  context: ExecutionContext,
+) => FlagContext | string | undefined | Promise<FlagContext | string | undefined>;
 
 /** Options of `FlagsModule.forRoot`; every one is optional and falls back to the environment or a default. */
 export interface FlagsModuleOptions {
@@ -14,6 +24,10 @@ export interface FlagsModuleOptions {
   retries?: number;
   /** Whether the module is global. Default true. (`forRootAsync` takes it beside `useFactory`.) */
   isGlobal?: boolean;
+  /** Whom the `@FeatureFlag` guard evaluates for. Default: `request.user.distinctId ?? .id ?? .sub` (HTTP only). */
+  contextFactory?: FlagContextFactory;
+  /** What a denied `@FeatureFlag` request gets, unless its decorator says otherwise. Default `NotFoundException`. */
+  exception?: Error;
 }
 
 /** Options of `FlagsModule.forRootAsync`: options built by a factory with injected dependencies. */
@@ -38,6 +52,8 @@ export interface ResolvedFlagsOptions {
   cache: CacheConfig;
   timeoutMs: number;
   retries: number;
+  contextFactory?: FlagContextFactory;
+  exception?: Error;
 }
 
 /** The PostHog instance used when neither `host` nor `POSTHOG_HOST` is set. */
@@ -69,6 +85,8 @@ export function resolveFlagsOptions(
     cache: parseCacheUrl(cacheUrl),
     timeoutMs: integerOption('timeoutMs', options.timeoutMs, 3000, 1, Number.MAX_SAFE_INTEGER),
     retries: integerOption('retries', options.retries, 1, 0, MAX_RETRIES),
+    contextFactory: options.contextFactory,
+    exception: options.exception,
   };
 }
 

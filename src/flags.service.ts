@@ -3,6 +3,8 @@ import { firstValueFrom } from 'rxjs';
 import type { FlagCache } from './cache/flag-cache.js';
 import { FLAG_CACHE, LIBRARY_NAME } from './flags.constants.js';
 import { flagValue, type EvaluatedFlag, type FlagContext, type FlagResult, type FlagSource, type FlagValue } from './flags.types.js';
+import { toFlagContext } from './flag-context.js';
+import { requestFlagsStorage } from './request-flags.js';
 import type { ParsedFlags } from './upstream/flags-response.js';
 import { FlagsUpstream } from './upstream/flags-upstream.js';
 import { UpstreamError } from './upstream/upstream-error.js';
@@ -52,12 +54,20 @@ export class FlagsService {
 
   /**
    * Evaluates the given flag keys (or every flag) for the context in one upstream call, answering from the
-   * fallback cache what PostHog could not. The map holds only what is known.
+   * fallback cache what PostHog could not. The map holds only what is known. Inside a request whose
+   * `@FeatureFlag` guard already evaluated this context, answers from that evaluation without a call.
    * @throws {TypeError} for an empty distinct id or flag key.
    */
   async evaluate(context: FlagContext | string, keys?: readonly string[]): Promise<Map<string, FlagResult>> {
     const subject = toFlagContext(context);
     keys?.forEach(assertFlagKey);
+    const known = requestFlagsStorage.getStore()?.get(subject);
+    if (known) return keys ? new Map([...known].filter(([key]) => keys.includes(key))) : new Map(known);
+    return this.evaluateUpstream(subject, keys);
+  }
+
+  /** One upstream evaluation, with fallbacks for what PostHog could not answer. */
+  private async evaluateUpstream(subject: FlagContext, keys?: readonly string[]): Promise<Map<string, FlagResult>> {
     let parsed: ParsedFlags;
     try {
       parsed = await firstValueFrom(this.upstream.evaluate(subject, keys));
@@ -127,15 +137,6 @@ export class FlagsService {
     this.cacheFailing = false;
     this.logger.log(`fallback cache (${this.cache.backend}) works again`);
   }
-}
-
-/** The context as a {@link FlagContext}; a string is a distinct id. */
-function toFlagContext(context: FlagContext | string): FlagContext {
-  const subject = typeof context === 'string' ? { distinctId: context } : context;
-  if (typeof subject?.distinctId !== 'string' || subject.distinctId === '') {
-    throw new TypeError('FlagsService: context.distinctId (or a string context) must be a non-empty string');
-  }
-  return subject;
 }
 
 function assertFlagKey(key: string): void {

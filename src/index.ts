@@ -3,6 +3,7 @@ export { FlagsService } from './flags.service.js';
 export {
   DEFAULT_CACHE_URL,
   DEFAULT_POSTHOG_HOST,
+  type FlagContextFactory,
   type FlagsModuleAsyncOptions,
   type FlagsModuleOptions,
 } from './flags.options.js';
@@ -10,3 +11,7 @@ export { flagValue, type EvaluatedFlag, type FlagContext, type FlagResult, type 
 export { CacheUrlError, maskCacheUrl } from './cache/cache-url.js';
 export type { FlagCache } from './cache/flag-cache.js';
 export { UpstreamError, type UpstreamFailureReason } from './upstream/upstream-error.js';
+export { FeatureFlag } from './guard/feature-flag.decorator.js';
+export type { FeatureFlagOptions } from './guard/flag-requirement.js';
+export { FeatureFlagGuard } from './guard/feature-flag.guard.js';
+export { Flags } from './guard/flags.decorator.js';

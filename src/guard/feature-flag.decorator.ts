@@ -1,0 +1,32 @@
+import { UseGuards, UseInterceptors } from '@nestjs/common';
+import { FeatureFlagGuard } from './feature-flag.guard.js';
+import { FLAG_REQUIREMENTS, type FeatureFlagOptions, type FlagRequirement } from './flag-requirement.js';
+import { FlagsRequestInterceptor } from './flags-request.interceptor.js';
+
+/**
+ * Lets a request through only when the flag (or every flag of a list) is on for the request's user, or has the
+ * given variant. On a class it applies to every handler; class and handler requirements all apply.
+ *
+ * ```ts
+ * @FeatureFlag('beta')
+ * @FeatureFlag('checkout', { variant: 'test' })
+ * @FeatureFlag(['beta', 'checkout'])
+ * @FeatureFlag('kill-switch', { defaultValue: true })
+ * @FeatureFlag('beta', { exception: new ForbiddenException() })
+ * ```
+ */
+export function FeatureFlag(keys: string | string[], options: FeatureFlagOptions = {}): ClassDecorator & MethodDecorator {
+  const list = typeof keys === 'string' ? [keys] : [...keys];
+  if (list.length === 0 || list.some((key) => typeof key !== 'string' || key === '')) {
+    throw new TypeError('@FeatureFlag: give a flag key or a non-empty list of flag keys');
+  }
+  const requirement: FlagRequirement = { ...options, keys: list };
+  return (target: object, propertyKey?: string | symbol, descriptor?: PropertyDescriptor) => {
+    const holder = descriptor ? descriptor.value : target;
+    const existing: FlagRequirement[] = Reflect.getMetadata(FLAG_REQUIREMENTS, holder) ?? [];
+    Reflect.defineMetadata(FLAG_REQUIREMENTS, [...existing, requirement], holder);
+    if (existing.length > 0) return;
+    UseGuards(FeatureFlagGuard)(target, propertyKey!, descriptor!);
+    UseInterceptors(FlagsRequestInterceptor)(target, propertyKey!, descriptor!);
+  };
+}

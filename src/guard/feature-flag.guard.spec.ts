@@ -1,0 +1,58 @@
+import 'reflect-metadata';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { Logger, NotFoundException } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
+import { CaptureLogger } from '../../test/support/capture-logger.js';
+import type { ResolvedFlagsOptions } from '../flags.options.js';
+import type { FlagsService } from '../flags.service.js';
+import type { FlagContext, FlagResult } from '../flags.types.js';
+import { FeatureFlag } from './feature-flag.decorator.js';
+import { FeatureFlagGuard } from './feature-flag.guard.js';
+
+class MessageHandlers {
+  @FeatureFlag('beta')
+  handle() {}
+}
+
+/** A service that knows beta is on for everyone, and records whom it was asked about. */
+function fakeFlags(asked: FlagContext[]): FlagsService {
+  const beta: FlagResult = { key: 'beta', enabled: true, source: 'remote', evaluatedAt: new Date() };
+  return {
+    evaluate: async (context: FlagContext) => {
+      asked.push(context);
+      return new Map([['beta', beta]]);
+    },
+  } as unknown as FlagsService;
+}
+
+function rpcContext(data: unknown): ExecutionContextHost {
+  const context = new ExecutionContextHost([data, {}], MessageHandlers, MessageHandlers.prototype.handle);
+  context.setType('rpc');
+  return context;
+}
+
+describe('FeatureFlagGuard outside HTTP', () => {
+  afterEach(() => Logger.overrideLogger(false));
+
+  it('denies without a contextFactory and says why once', async () => {
+    const logs = new CaptureLogger();
+    Logger.overrideLogger(logs);
+    const asked: FlagContext[] = [];
+    const guard = new FeatureFlagGuard(new Reflector(), fakeFlags(asked), {} as ResolvedFlagsOptions);
+    await expect(guard.canActivate(rpcContext({}))).rejects.toThrow(NotFoundException);
+    await expect(guard.canActivate(rpcContext({}))).rejects.toThrow(NotFoundException);
+    expect(asked).toEqual([]);
+    expect(logs.at('warn')).toEqual([expect.stringContaining('@FeatureFlag on a rpc handler: no contextFactory')]);
+  });
+
+  it('evaluates for whom contextFactory names', async () => {
+    const asked: FlagContext[] = [];
+    const config = {
+      contextFactory: (context) => (context.switchToRpc().getData() as { userId: string }).userId,
+    } as ResolvedFlagsOptions;
+    const guard = new FeatureFlagGuard(new Reflector(), fakeFlags(asked), config);
+    expect(await guard.canActivate(rpcContext({ userId: 'user-7' }))).toBe(true);
+    expect(asked).toEqual([{ distinctId: 'user-7' }]);
+  });
+});

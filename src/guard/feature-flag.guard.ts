@@ -1,0 +1,101 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  NotFoundException,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
+import type { ResolvedFlagsOptions } from '../flags.options.js';
+import { FlagsService } from '../flags.service.js';
+import type { FlagContext, FlagResult } from '../flags.types.js';
+import { flagsOfRequest } from '../request-flags.js';
+import { FLAG_REQUIREMENTS, type FlagRequirement } from './flag-requirement.js';
+
+/**
+ * Enforces `@FeatureFlag` requirements. Evaluates every flag once per request and context (kept for `@Flags()`
+ * and the handler's `FlagsService` calls); never fails a request with a 500 for a flag reason: what is not known
+ * takes the requirement's `defaultValue`.
+ */
+@Injectable()
+export class FeatureFlagGuard implements CanActivate {
+  private readonly logger = new Logger(LIBRARY_NAME);
+  private warnedAboutContextType = false;
+
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly flags: FlagsService,
+    @Inject(FLAGS_CONFIG) private readonly config: ResolvedFlagsOptions,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const requirements = this.reflector
+      .getAll<(FlagRequirement[] | undefined)[]>(FLAG_REQUIREMENTS, [context.getClass(), context.getHandler()])
+      .flatMap((list) => list ?? []);
+    if (requirements.length === 0) return true;
+    const results = await this.resultsFor(context);
+    const failed = requirements.find((requirement) => !isSatisfied(requirement, results));
+    if (failed) throw failed.exception ?? this.config.exception ?? new NotFoundException();
+    return true;
+  }
+
+  /** Every flag for the request's user, evaluated once per request; `undefined` for an anonymous request. */
+  private async resultsFor(context: ExecutionContext): Promise<Map<string, FlagResult> | undefined> {
+    const subject = await this.subjectOf(context);
+    if (!subject) return undefined;
+    const memo = context.getType() === 'http' ? flagsOfRequest(context.switchToHttp().getRequest()) : undefined;
+    const known = memo?.get(subject);
+    if (known) return known;
+    const results = await this.flags.evaluate(subject);
+    memo?.set(subject, results);
+    return results;
+  }
+
+  /** Whom the request is for, from `contextFactory` or the authenticated HTTP user; `undefined` when no one. */
+  private async subjectOf(context: ExecutionContext): Promise<FlagContext | undefined> {
+    const factory = this.config.contextFactory;
+    if (!factory && context.getType() !== 'http') {
+      this.warnOnceAboutContextType(context.getType());
+      return undefined;
+    }
+    try {
+      return toSubject(factory ? await factory(context) : userOf(context.switchToHttp().getRequest()));
+    } catch (error) {
+      this.logger.error(`@FeatureFlag: contextFactory failed (${(error as Error)?.message}); treating the request as anonymous`);
+      return undefined;
+    }
+  }
+
+  private warnOnceAboutContextType(type: string): void {
+    if (this.warnedAboutContextType) return;
+    this.warnedAboutContextType = true;
+    this.logger.warn(
+      `@FeatureFlag on a ${type} handler: no contextFactory tells whom to evaluate for, so the flags are unknown ` +
+        '(set contextFactory in FlagsModule options)',
+    );
+  }
+}
+
+/** The authenticated user's distinct id: `request.user.distinctId ?? .id ?? .sub`. Headers are never trusted. */
+function userOf(request: { user?: Record<string, unknown> } | undefined): string | undefined {
+  const user = request?.user;
+  const id = user?.distinctId ?? user?.id ?? user?.sub;
+  return typeof id === 'string' || typeof id === 'number' || typeof id === 'bigint' ? String(id) : undefined;
+}
+
+/** A usable context, or `undefined` for anything without a non-empty distinct id. */
+function toSubject(value: FlagContext | string | undefined): FlagContext | undefined {
+  const subject = typeof value === 'string' ? { distinctId: value } : value;
+  return typeof subject?.distinctId === 'string' && subject.distinctId !== '' ? subject : undefined;
+}
+
+/** Whether every key of the requirement passes; an unknown flag takes `defaultValue`. */
+function isSatisfied(requirement: FlagRequirement, results: Map<string, FlagResult> | undefined): boolean {
+  return requirement.keys.every((key) => {
+    const result = results?.get(key);
+    if (!result) return requirement.defaultValue ?? false;
+    return requirement.variant === undefined ? result.enabled : result.variant === requirement.variant;
+  });
+}

@@ -1,0 +1,17 @@
+/** Options of {@link FeatureFlag}. */
+export interface FeatureFlagOptions {
+  /** Require this variant instead of "enabled". */
+  variant?: string;
+  /** The value assumed for a flag when nothing is known of it (anonymous request, no fallback). Default `false`. */
+  defaultValue?: boolean;
+  /** Thrown when the requirement fails, instead of the module's `exception` or `NotFoundException`. */
+  exception?: Error;
+}
+
+/** One `@FeatureFlag` as the guard reads it: every key must pass. */
+export interface FlagRequirement extends FeatureFlagOptions {
+  keys: string[];
+}
+
+/** Metadata key under which a class or handler lists its {@link FlagRequirement}s. */
+export const FLAG_REQUIREMENTS = 'nestjs-posthog-flags:requirements';

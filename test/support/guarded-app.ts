@@ -1,0 +1,147 @@
+import {
+  Controller,
+  ForbiddenException,
+  Get,
+  Injectable,
+  Req,
+  type CanActivate,
+  type ExecutionContext,
+  type INestApplication,
+} from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Test } from '@nestjs/testing';
+import { FeatureFlag, Flags, FlagsModule, FlagsService, type FlagResult, type FlagsModuleOptions } from '../../src/index.js';
+import { CaptureLogger } from './capture-logger.js';
+import { TEST_API_KEY } from './flags-app.js';
+
+/** Stands in for an application's authentication: `x-test-user` becomes `request.user.id`. */
+@Injectable()
+class TestAuthGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest();
+    const id = request.headers['x-test-user'];
+    if (id) request.user = { id };
+    return true;
+  }
+}
+
+@Controller('features')
+class FeaturesController {
+  constructor(private readonly flags: FlagsService) {}
+
+  @Get('beta')
+  @FeatureFlag('beta')
+  beta(@Flags() flags: Record<string, FlagResult>) {
+    return { flags };
+  }
+
+  @Get('dark-mode')
+  @FeatureFlag('dark-mode')
+  darkMode() {
+    return { ok: true };
+  }
+
+  @Get('checkout-test')
+  @FeatureFlag('checkout', { variant: 'test' })
+  checkoutTest() {
+    return { ok: true };
+  }
+
+  @Get('checkout-control')
+  @FeatureFlag('checkout', { variant: 'control' })
+  checkoutControl() {
+    return { ok: true };
+  }
+
+  @Get('beta-and-checkout')
+  @FeatureFlag(['beta', 'checkout'])
+  betaAndCheckout() {
+    return { ok: true };
+  }
+
+  @Get('beta-and-dark-mode')
+  @FeatureFlag(['beta', 'dark-mode'])
+  betaAndDarkMode() {
+    return { ok: true };
+  }
+
+  @Get('kill-switch')
+  @FeatureFlag('kill-switch', { defaultValue: true })
+  killSwitch() {
+    return { ok: true };
+  }
+
+  @Get('forbidden')
+  @FeatureFlag('dark-mode', { exception: new ForbiddenException('dark mode only') })
+  forbidden() {
+    return { ok: true };
+  }
+
+  @Get('stacked')
+  @FeatureFlag('beta')
+  @FeatureFlag('checkout', { variant: 'test' })
+  stacked() {
+    return { ok: true };
+  }
+
+  @Get('service')
+  @FeatureFlag('beta')
+  async service(@Req() request: { user: { id: string } }) {
+    const id = request.user.id;
+    return {
+      checkout: await this.flags.getFlag('checkout', id),
+      payload: await this.flags.getPayload('beta', id),
+      all: await this.flags.getAllFlags(id),
+      source: (await this.flags.getFlagResult('dark-mode', id))?.source,
+    };
+  }
+}
+
+@Controller('beta-area')
+@FeatureFlag('beta')
+class BetaAreaController {
+  @Get()
+  index() {
+    return { ok: true };
+  }
+
+  @Get('checkout-test')
+  @FeatureFlag('checkout', { variant: 'test' })
+  checkoutTest() {
+    return { ok: true };
+  }
+
+  @Get('dark-mode')
+  @FeatureFlag('dark-mode')
+  darkMode() {
+    return { ok: true };
+  }
+}
+
+/** The HTTP platforms the guard is tested on. */
+export type Platform = 'express' | 'fastify';
+
+/** An initialised HTTP application with guarded routes on `platform`, and its captured logs. */
+export async function startGuardedApp(
+  platform: Platform,
+  options: FlagsModuleOptions,
+  logs = new CaptureLogger(),
+): Promise<INestApplication> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [FlagsModule.forRoot({ apiKey: TEST_API_KEY, timeoutMs: 500, retries: 0, ...options })],
+    controllers: [FeaturesController, BetaAreaController],
+    providers: [{ provide: APP_GUARD, useClass: TestAuthGuard }],
+  })
+    .setLogger(logs)
+    .compile();
+  if (platform === 'express') {
+    const app = moduleRef.createNestApplication();
+    await app.init();
+    return app;
+  }
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter());
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+  return app;
+}

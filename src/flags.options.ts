@@ -1,5 +1,6 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { parseCacheUrl, type CacheConfig } from './cache/cache-url.js';
+import type { CircuitBreakerOptions } from './pipeline/circuit-breaker.js';
 import type { FlagContext } from './flags.types.js';
 
 /**
@@ -22,6 +23,11 @@ export interface FlagsModuleOptions {
   timeoutMs?: number;
   /** Extra attempts after a retryable failure (0 disables, at most 10). Default 1. */
   retries?: number;
+  /**
+   * The circuit breaker: after `failureThreshold` consecutive failed calls (default 5) evaluations go straight
+   * to the fallback cache for `resetTimeoutMs` (default 10 000), then one probe decides. `false` disables it.
+   */
+  circuitBreaker?: CircuitBreakerOptions | false;
   /** Whether the module is global. Default true. (`forRootAsync` takes it beside `useFactory`.) */
   isGlobal?: boolean;
   /** Whom the `@FeatureFlag` guard evaluates for. Default: `request.user.distinctId ?? .id ?? .sub` (HTTP only). */
@@ -52,6 +58,7 @@ export interface ResolvedFlagsOptions {
   cache: CacheConfig;
   timeoutMs: number;
   retries: number;
+  circuitBreaker: Required<CircuitBreakerOptions> | false;
   contextFactory?: FlagContextFactory;
   exception?: Error;
 }
@@ -85,8 +92,18 @@ export function resolveFlagsOptions(
     cache: parseCacheUrl(cacheUrl),
     timeoutMs: integerOption('timeoutMs', options.timeoutMs, 3000, 1, Number.MAX_SAFE_INTEGER),
     retries: integerOption('retries', options.retries, 1, 0, MAX_RETRIES),
+    circuitBreaker: resolveCircuitBreaker(options.circuitBreaker),
     contextFactory: options.contextFactory,
     exception: options.exception,
+  };
+}
+
+/** The breaker's settings with defaults, or `false` when disabled. */
+function resolveCircuitBreaker(options: CircuitBreakerOptions | false | undefined): Required<CircuitBreakerOptions> | false {
+  if (options === false) return false;
+  return {
+    failureThreshold: integerOption('circuitBreaker.failureThreshold', options?.failureThreshold, 5, 1, 1000),
+    resetTimeoutMs: integerOption('circuitBreaker.resetTimeoutMs', options?.resetTimeoutMs, 10_000, 1, 86_400_000),
   };
 }
 

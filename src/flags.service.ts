@@ -1,29 +1,36 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { firstValueFrom } from 'rxjs';
-import type { FlagCache } from './cache/flag-cache.js';
-import { FLAG_CACHE, LIBRARY_NAME } from './flags.constants.js';
+import { firstValueFrom, from } from 'rxjs';
+import { isWithinTtl, type CachedFlags, type FlagCache } from './cache/flag-cache.js';
+import { contextKey, toFlagContext } from './flag-context.js';
+import { FLAG_CACHE, FLAGS_CONFIG, LIBRARY_NAME } from './flags.constants.js';
+import type { ResolvedFlagsOptions } from './flags.options.js';
+import { Coalescer } from './pipeline/coalesce.js';
 import { flagValue, type EvaluatedFlag, type FlagContext, type FlagResult, type FlagSource, type FlagValue } from './flags.types.js';
-import { toFlagContext } from './flag-context.js';
 import { requestFlagsStorage } from './request-flags.js';
 import type { ParsedFlags } from './upstream/flags-response.js';
 import { FlagsUpstream } from './upstream/flags-upstream.js';
 import { UpstreamError } from './upstream/upstream-error.js';
 
 /**
- * Evaluates PostHog feature flags. Asks PostHog first; when it cannot answer, serves each flag's last known
- * result from the fallback cache. Never rejects because PostHog or the cache failed: what is not known is
+ * Evaluates PostHog feature flags. Answers from the cache within the `fresh` window, else asks PostHog; when it
+ * cannot answer, serves each flag's last known result from the fallback cache. Never rejects because PostHog or the cache failed: what is not known is
  * absent from the answer.
  */
 @Injectable()
 export class FlagsService {
   private readonly logger = new Logger(LIBRARY_NAME);
+  private readonly inFlight = new Coalescer<Map<string, FlagResult>>();
+  private readonly freshSeconds: number;
   private servingFallback = false;
   private cacheFailing = false;
 
   constructor(
     private readonly upstream: FlagsUpstream,
     @Inject(FLAG_CACHE) private readonly cache: FlagCache,
-  ) {}
+    @Inject(FLAGS_CONFIG) config: ResolvedFlagsOptions,
+  ) {
+    this.freshSeconds = config.cache.freshSeconds;
+  }
 
   /** Whether `key` is on for the user; `false` when nothing is known. A string context is a distinct id. */
   async isEnabled(key: string, context: FlagContext | string): Promise<boolean> {
@@ -54,60 +61,67 @@ export class FlagsService {
 
   /**
    * Evaluates the given flag keys (or every flag) for the context in one upstream call, answering from the
-   * fallback cache what PostHog could not. The map holds only what is known. Inside a request whose
-   * `@FeatureFlag` guard already evaluated this context, answers from that evaluation without a call.
+   * fallback cache what PostHog could not. The map holds only what is known. Concurrent evaluations of the same
+   * context and keys share one upstream call and one cache read; inside a request whose `@FeatureFlag` guard
+   * already evaluated this context, the guard's evaluation is reused.
    * @throws {TypeError} for an empty distinct id or flag key.
    */
   async evaluate(context: FlagContext | string, keys?: readonly string[]): Promise<Map<string, FlagResult>> {
     const subject = toFlagContext(context);
     keys?.forEach(assertFlagKey);
-    const known = requestFlagsStorage.getStore()?.get(subject);
-    if (known) return keys ? new Map([...known].filter(([key]) => keys.includes(key))) : new Map(known);
-    return this.evaluateUpstream(subject, keys);
+    const results =
+      requestFlagsStorage.getStore()?.get(subject) ??
+      (await firstValueFrom(
+        this.inFlight.run(evaluationKey(subject, keys), () => from(this.evaluateNow(subject, keys))),
+      ));
+    return new Map([...results].filter(([key]) => !keys || keys.includes(key)));
   }
 
-  /** One upstream evaluation, with fallbacks for what PostHog could not answer. */
-  private async evaluateUpstream(subject: FlagContext, keys?: readonly string[]): Promise<Map<string, FlagResult>> {
+  /** The cache-first window, else PostHog, else the fallback cache; the cache is read once at most. */
+  private async evaluateNow(subject: FlagContext, keys?: readonly string[]): Promise<Map<string, FlagResult>> {
+    const { distinctId } = subject;
+    let cached: CachedFlags | undefined;
+    const readCache = async () => (cached ??= await this.readCache(distinctId, keys));
+    if (this.freshSeconds > 0 && isFresh(await readCache(), this.freshSeconds)) {
+      return withSource(cached!.flags, 'cache');
+    }
     let parsed: ParsedFlags;
     try {
       parsed = await firstValueFrom(this.upstream.evaluate(subject, keys));
     } catch (error) {
       this.noteUpstreamFailure(error);
-      return this.fromFallback(subject.distinctId, keys, () => true);
+      return withSource((await readCache()).flags, 'fallback');
     }
     this.noteUpstreamSuccess();
-    this.remember(subject.distinctId, [...parsed.flags.values()]);
-    const results = withSource(
-      [...parsed.flags.values()].filter((flag) => !keys || keys.includes(flag.key)),
-      'remote',
-    );
+    const whole = keys === undefined && !parsed.incomplete && parsed.failed.size === 0;
+    this.remember(distinctId, [...parsed.flags.values()], whole);
+    const results = withSource([...parsed.flags.values()], 'remote');
     if (!parsed.incomplete && parsed.failed.size === 0) return results;
-    const unresolved = (key: string) => !results.has(key) && (parsed.incomplete || parsed.failed.has(key));
-    for (const [key, result] of await this.fromFallback(subject.distinctId, keys, unresolved)) results.set(key, result);
+    for (const flag of (await readCache()).flags) {
+      if (!results.has(flag.key) && (parsed.incomplete || parsed.failed.has(flag.key))) {
+        results.set(flag.key, { ...flag, source: 'fallback' });
+      }
+    }
     return results;
   }
 
-  /** The cached results for the keys (all when undefined) that `wanted` accepts, marked `fallback`. */
-  private async fromFallback(
-    distinctId: string,
-    keys: readonly string[] | undefined,
-    wanted: (key: string) => boolean,
-  ): Promise<Map<string, FlagResult>> {
-    if (keys?.length === 0) return new Map();
+  /** What the cache holds for the keys (all when undefined); nothing when the cache fails. */
+  private async readCache(distinctId: string, keys: readonly string[] | undefined): Promise<CachedFlags> {
+    if (keys?.length === 0) return { flags: [], complete: false };
     try {
       const cached = await this.cache.read(distinctId, keys);
       this.noteCacheSuccess();
-      return withSource(cached.filter((flag) => wanted(flag.key)), 'fallback');
+      return cached;
     } catch (error) {
       this.noteCacheFailure(error);
-      return new Map();
+      return { flags: [], complete: false };
     }
   }
 
   /** Writes fresh results to the cache behind the answer: the caller does not wait, and errors are only logged. */
-  private remember(distinctId: string, flags: EvaluatedFlag[]): void {
+  private remember(distinctId: string, flags: EvaluatedFlag[], whole: boolean): void {
     if (flags.length === 0) return;
-    this.cache.write(distinctId, flags).then(
+    this.cache.write(distinctId, flags, whole).then(
       () => this.noteCacheSuccess(),
       (error: unknown) => this.noteCacheFailure(error),
     );
@@ -137,6 +151,16 @@ export class FlagsService {
     this.cacheFailing = false;
     this.logger.log(`fallback cache (${this.cache.backend}) works again`);
   }
+}
+
+/** What makes two evaluations the same: context and keys asked. */
+function evaluationKey(subject: FlagContext, keys: readonly string[] | undefined): string {
+  return `${contextKey(subject)}\n${keys ? JSON.stringify(keys) : '*'}`;
+}
+
+/** Whether a read can answer without PostHog: an entry for every flag asked, each younger than `freshSeconds`. */
+function isFresh(cached: CachedFlags, freshSeconds: number): boolean {
+  return cached.complete && cached.flags.every((flag) => isWithinTtl(flag.evaluatedAt, freshSeconds));
 }
 
 function assertFlagKey(key: string): void {

@@ -6,7 +6,9 @@ export type FlagSource =
   /** Evaluated by PostHog's `/flags` API for this call. */
   | 'remote'
   /** PostHog could not answer; this is the last result it gave for this user, from the fallback cache. */
-  | 'fallback';
+  | 'fallback'
+  /** Answered from the cache without asking PostHog: the result is younger than the cache URL's `fresh`. */
+  | 'cache';
 
 /** Who a flag is evaluated for: PostHog's distinct id plus optional groups and properties. */
 export interface FlagContext {
@@ -38,7 +40,7 @@ export interface EvaluatedFlag {
 
 /** One flag's answer for one user, with the place it came from. */
 export interface FlagResult extends EvaluatedFlag {
-  /** `remote` when PostHog answered this call, `fallback` when the fallback cache did. */
+  /** `remote` when PostHog answered this call, `fallback` when the fallback cache did, `cache` in the `fresh` window. */
   source: FlagSource;
 }
 

@@ -87,14 +87,14 @@ describe('FlagsModule registration and configuration', () => {
   });
 
   it.each([
-    ['mysql://db/0', /unsupported scheme "mysql:"; supported: memory:\/\//],
+    ['mysql://db/0', /unsupported scheme "mysql:"; supported: memory:\/\/, redis:\/\/, rediss:\/\//],
     ['not a url', /not a URL/],
     ['memory://local?ttl=abc', /"ttl" must be a positive integer \(seconds\), got "abc"/],
     ['memory://local?ttl=0', /"ttl" must be a positive integer/],
     ['memory://local?ttl=1.5', /"ttl" must be a positive integer/],
     ['memory://local?size=-1', /"size" must be a positive integer \(distinct ids\)/],
     ['memory://local?ttl=60&ttl=70', /"ttl" is given 2 times/],
-    ['memory://local?tll=60', /unknown parameter "tll"; accepted: ttl, size/],
+    ['memory://local?tll=60', /unknown parameter "tll"; accepted: ttl, fresh, size/],
     ['memory://elsewhere', /takes no host/],
   ])('fails at startup on the cache URL %s', async (url, message) => {
     await expect(betaFor(FlagsModule.forRoot({ apiKey: TEST_API_KEY, host: fake.url, cacheUrl: url }))).rejects.toThrow(

@@ -3,8 +3,54 @@ import { maskCacheUrl, parseCacheUrl } from './cache-url.js';
 
 describe('parseCacheUrl', () => {
   it('reads memory:// with defaults and with parameters', () => {
-    expect(parseCacheUrl('memory://')).toEqual({ backend: 'memory', ttlSeconds: 3600, size: 10_000 });
-    expect(parseCacheUrl('memory://local?ttl=60&size=5')).toEqual({ backend: 'memory', ttlSeconds: 60, size: 5 });
+    expect(parseCacheUrl('memory://')).toEqual({ backend: 'memory', ttlSeconds: 3600, freshSeconds: 0, size: 10_000 });
+    expect(parseCacheUrl('memory://local?ttl=60&size=5&fresh=5')).toEqual({
+      backend: 'memory',
+      ttlSeconds: 60,
+      freshSeconds: 5,
+      size: 5,
+    });
+  });
+
+  it('reads redis:// and rediss:// with defaults, credentials and parameters', () => {
+    expect(parseCacheUrl('redis://localhost')).toEqual({
+      backend: 'redis',
+      tls: false,
+      host: 'localhost',
+      port: 6379,
+      db: 0,
+      ttlSeconds: 3600,
+      freshSeconds: 0,
+      prefix: 'posthog:flags:',
+      timeoutMs: 250,
+      displayUrl: 'redis://localhost',
+    });
+    expect(parseCacheUrl('rediss://us%3Aer:p%40ss@[::1]:6380/3?ttl=60&prefix=app:&timeout=100&fresh=5')).toEqual({
+      backend: 'redis',
+      tls: true,
+      host: '::1',
+      port: 6380,
+      db: 3,
+      username: 'us:er',
+      password: 'p@ss',
+      ttlSeconds: 60,
+      freshSeconds: 5,
+      prefix: 'app:',
+      timeoutMs: 100,
+      displayUrl: 'rediss://us%3Aer:***@[::1]:6380/3?ttl=60&prefix=app:&timeout=100&fresh=5',
+    });
+  });
+
+  it.each([
+    ['redis://localhost/zero', /database must be a number/],
+    ['redis://localhost?prefix=', /"prefix" must not be empty/],
+    ['redis://localhost?timeout=0', /"timeout" must be a positive integer \(milliseconds\)/],
+    ['redis://:secret@localhost?ttl=10&fresh=11', /"fresh" \(11 s\) must not exceed "ttl" \(10 s\)/],
+    ['memory://?fresh=-1', /"fresh" must be a whole number \(seconds\)/],
+    ['redis://localhost?size=10', /unknown parameter "size"; accepted: ttl, fresh, prefix, timeout/],
+  ])('rejects %s', (url, message) => {
+    expect(() => parseCacheUrl(url)).toThrow(message);
+    expect(() => parseCacheUrl(url)).not.toThrow(/secret/);
   });
 
   it('rejects values that are not whole positive numbers', () => {

@@ -1,14 +1,20 @@
-/** Fallback-cache settings read from a `memory://` URL. */
-export interface MemoryCacheConfig {
-  backend: 'memory';
+/** Settings every backend takes. */
+interface CommonCacheConfig {
   /** Seconds a cached result may be served as a fallback after it was evaluated. */
   ttlSeconds: number;
+  /** Seconds a cached result is answered without asking PostHog (`source: 'cache'`); 0: always ask. */
+  freshSeconds: number;
+}
+
+/** Fallback-cache settings read from a `memory://` URL. */
+export interface MemoryCacheConfig extends CommonCacheConfig {
+  backend: 'memory';
   /** How many distinct ids are kept; the least recently used is evicted first. */
   size: number;
 }
 
 /** Fallback-cache settings read from a `redis://` or `rediss://` URL. */
-export interface RedisCacheConfig {
+export interface RedisCacheConfig extends CommonCacheConfig {
   backend: 'redis';
   /** `rediss://`: TLS with certificate checks (a private CA comes from `NODE_EXTRA_CA_CERTS`). */
   tls: boolean;
@@ -17,8 +23,6 @@ export interface RedisCacheConfig {
   db: number;
   username?: string;
   password?: string;
-  /** Seconds an entry may serve as a fallback; also the key's Redis expiry. */
-  ttlSeconds: number;
   /** Key prefix, `posthog:flags:` by default (the Python SDK's). */
   prefix: string;
   /** Milliseconds a cache command may take before it counts as a miss. */
@@ -55,27 +59,45 @@ interface BackendSpec<S extends ParamSpec> {
 
 /** A reader for a whole number ≥ 1, in the unit named in its error. */
 export function positiveInteger(unit: string): ParamReader<number> {
+  return wholeNumber(1, 'a positive integer', unit);
+}
+
+/** A reader for a whole number ≥ `min`, described as `what` in `unit`. */
+function wholeNumber(min: number, what: string, unit: string): ParamReader<number> {
   return (raw) => {
-    if (!/^\d+$/.test(raw) || Number(raw) < 1 || !Number.isSafeInteger(Number(raw))) {
-      throw new Error(`must be a positive integer (${unit}), got "${raw}"`);
+    if (!/^\d+$/.test(raw) || Number(raw) < min || !Number.isSafeInteger(Number(raw))) {
+      throw new Error(`must be ${what} (${unit}), got "${raw}"`);
     }
     return Number(raw);
   };
 }
 
-const memorySpec: BackendSpec<{
-  ttl: { read: ParamReader<number>; default: number };
-  size: { read: ParamReader<number>; default: number };
-}> = {
+/** The parameters every backend takes. */
+const COMMON_PARAMS = {
+  ttl: { read: positiveInteger('seconds'), default: 3600 },
+  fresh: { read: wholeNumber(0, 'a whole number', 'seconds'), default: 0 },
+};
+
+/** The common settings from their parameters; `fresh` may not outlast `ttl`. */
+function commonConfig({ ttl, fresh }: { ttl: number; fresh: number }): CommonCacheConfig {
+  if (fresh > ttl) throw new Error(`"fresh" (${fresh} s) must not exceed "ttl" (${ttl} s)`);
+  return { ttlSeconds: ttl, freshSeconds: fresh };
+}
+
+const memorySpec: BackendSpec<
+  typeof COMMON_PARAMS & {
+    size: { read: ParamReader<number>; default: number };
+  }
+> = {
   params: {
-    ttl: { read: positiveInteger('seconds'), default: 3600 },
+    ...COMMON_PARAMS,
     size: { read: positiveInteger('distinct ids'), default: 10_000 },
   },
-  build(url, { ttl, size }) {
+  build(url, { size, ...common }) {
     if (url.host !== '' && url.host !== 'local') {
       throw new Error(`the memory backend takes no host: use "memory://local" or "memory://", got host "${url.host}"`);
     }
-    return { backend: 'memory', ttlSeconds: ttl, size };
+    return { backend: 'memory', ...commonConfig(common), size };
   },
 };
 
@@ -85,17 +107,18 @@ function nonEmptyString(raw: string): string {
   return raw;
 }
 
-const redisSpec: BackendSpec<{
-  ttl: { read: ParamReader<number>; default: number };
-  prefix: { read: ParamReader<string>; default: string };
-  timeout: { read: ParamReader<number>; default: number };
-}> = {
+const redisSpec: BackendSpec<
+  typeof COMMON_PARAMS & {
+    prefix: { read: ParamReader<string>; default: string };
+    timeout: { read: ParamReader<number>; default: number };
+  }
+> = {
   params: {
-    ttl: { read: positiveInteger('seconds'), default: 3600 },
+    ...COMMON_PARAMS,
     prefix: { read: nonEmptyString, default: 'posthog:flags:' },
     timeout: { read: positiveInteger('milliseconds'), default: 250 },
   },
-  build(url, { ttl, prefix, timeout }) {
+  build(url, { prefix, timeout, ...common }) {
     if (url.hostname === '') throw new Error('a Redis URL needs a host, e.g. redis://localhost:6379/0');
     const db = url.pathname.replace(/^\//, '') || '0';
     if (!/^\d+$/.test(db)) throw new Error(`the database must be a number, as in redis://host:6379/0, got "/${db}"`);
@@ -107,7 +130,7 @@ const redisSpec: BackendSpec<{
       db: Number(db),
       ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
       ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
-      ttlSeconds: ttl,
+      ...commonConfig(common),
       prefix,
       timeoutMs: timeout,
       displayUrl: maskCacheUrl(url.href),

@@ -1,5 +1,16 @@
 import type { EvaluatedFlag } from '../flags.types.js';
 
+/** What a cache read found. */
+export interface CachedFlags {
+  /** The entries still young enough to serve (within the cache's `ttl`). */
+  flags: EvaluatedFlag[];
+  /**
+   * Whether there was such an entry for every key asked; for "every flag" reads, for every flag key the cache
+   * knows of (from the last whole evaluation written), and at least one.
+   */
+  complete: boolean;
+}
+
 /**
  * Where the last known flag results live. The only storage seam the service knows: the cache URL picks the
  * implementation. Implementations never throw from `read` for bad stored data (a corrupt entry is a miss).
@@ -9,13 +20,24 @@ export interface FlagCache {
   readonly backend: string;
   /**
    * The entries for `distinctId` still young enough to serve as fallbacks: for the given flag keys, or for
-   * every flag key known for that user when `keys` is undefined.
+   * every flag key the cache knows of when `keys` is undefined.
    */
-  read(distinctId: string, keys?: readonly string[]): Promise<EvaluatedFlag[]>;
-  /** Remembers the results of a successful evaluation for `distinctId`, each under its flag key. */
-  write(distinctId: string, flags: readonly EvaluatedFlag[]): Promise<void>;
+  read(distinctId: string, keys?: readonly string[]): Promise<CachedFlags>;
+  /**
+   * Remembers the results of a successful evaluation for `distinctId`, each under its flag key. `whole`: they
+   * are every flag of the project (an evaluation of all flags with no failure), which become the known keys.
+   */
+  write(distinctId: string, flags: readonly EvaluatedFlag[], whole: boolean): Promise<void>;
   /** Releases connections and timers. */
   close(): Promise<void>;
+}
+
+/** The read result for `keys` from the entries found: complete when each key has one. */
+export function cachedFlags(keys: readonly string[], found: readonly (EvaluatedFlag | undefined)[], ttlSeconds: number): CachedFlags {
+  const flags = found.filter(
+    (entry): entry is EvaluatedFlag => entry !== undefined && isWithinTtl(entry.evaluatedAt, ttlSeconds),
+  );
+  return { flags, complete: keys.length > 0 && flags.length === keys.length };
 }
 
 /** Whether an entry evaluated at `evaluatedAt` may still be served, given a `ttlSeconds` window. */

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { EvaluatedFlag } from '../flags.types.js';
 import type { MemoryCacheConfig } from './cache-url.js';
-import { isWithinTtl, type FlagCache } from './flag-cache.js';
+import { cachedFlags, type CachedFlags, type FlagCache } from './flag-cache.js';
 
 /**
  * The `memory://` backend: per-process, holding the flags of the `size` most recently used distinct ids.
@@ -9,24 +9,25 @@ import { isWithinTtl, type FlagCache } from './flag-cache.js';
 export class MemoryFlagCache implements FlagCache {
   readonly backend = 'memory';
   private readonly users: LRUCache<string, Map<string, EvaluatedFlag>>;
+  /** Every flag key of the last whole evaluation, plus any seen since. */
+  private knownKeys = new Set<string>();
 
   constructor(private readonly config: MemoryCacheConfig) {
     this.users = new LRUCache({ max: config.size });
   }
 
-  async read(distinctId: string, keys?: readonly string[]): Promise<EvaluatedFlag[]> {
+  async read(distinctId: string, keys?: readonly string[]): Promise<CachedFlags> {
+    const wanted = keys ?? [...this.knownKeys];
     const flags = this.users.get(distinctId);
-    if (!flags) return [];
-    const entries = keys ? keys.map((key) => flags.get(key)) : [...flags.values()];
-    return entries.filter(
-      (entry): entry is EvaluatedFlag => entry !== undefined && isWithinTtl(entry.evaluatedAt, this.config.ttlSeconds),
-    );
+    return cachedFlags(wanted, wanted.map((key) => flags?.get(key)), this.config.ttlSeconds);
   }
 
-  async write(distinctId: string, flags: readonly EvaluatedFlag[]): Promise<void> {
+  async write(distinctId: string, flags: readonly EvaluatedFlag[], whole: boolean): Promise<void> {
     const known = this.users.get(distinctId) ?? new Map<string, EvaluatedFlag>();
     for (const flag of flags) known.set(flag.key, flag);
     this.users.set(distinctId, known);
+    const keys = flags.map((flag) => flag.key);
+    this.knownKeys = whole ? new Set(keys) : new Set([...this.knownKeys, ...keys]);
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { LIBRARY_NAME } from '../flags.constants.js';
 import type { EvaluatedFlag } from '../flags.types.js';
 import type { RedisCacheConfig } from './cache-url.js';
-import { isWithinTtl, type FlagCache } from './flag-cache.js';
+import { cachedFlags, type CachedFlags, type FlagCache } from './flag-cache.js';
 import { decodePythonEntry, encodePythonEntry } from './python-entry.js';
 
 /** Longest wait between reconnection attempts while Redis is unreachable. */
@@ -59,27 +59,25 @@ export class RedisFlagCache implements FlagCache {
     this.client.on('ready', () => this.reportReady());
   }
 
-  async read(distinctId: string, keys?: readonly string[]): Promise<EvaluatedFlag[]> {
-    if (!this.isReady()) return [];
+  async read(distinctId: string, keys?: readonly string[]): Promise<CachedFlags> {
+    if (!this.isReady()) return { flags: [], complete: false };
     const flagKeys = keys ?? (await this.client.smembers(this.flagKeysKey));
-    if (flagKeys.length === 0) return [];
+    if (flagKeys.length === 0) return { flags: [], complete: false };
     const values = await this.client.mget(flagKeys.map((key) => this.entryKey(distinctId, key)));
-    return flagKeys
-      .map((key, index) => decodePythonEntry(values[index], key))
-      .filter(
-        (entry): entry is EvaluatedFlag => entry !== undefined && isWithinTtl(entry.evaluatedAt, this.config.ttlSeconds),
-      );
+    const found = flagKeys.map((key, index) => decodePythonEntry(values[index], key));
+    return cachedFlags(flagKeys, found, this.config.ttlSeconds);
   }
 
-  async write(distinctId: string, flags: readonly EvaluatedFlag[]): Promise<void> {
+  async write(distinctId: string, flags: readonly EvaluatedFlag[], whole: boolean): Promise<void> {
     if (!this.isReady() || flags.length === 0) return;
-    const pipeline = this.client.pipeline();
+    const transaction = this.client.multi();
     for (const flag of flags) {
-      pipeline.set(this.entryKey(distinctId, flag.key), encodePythonEntry(flag), 'EX', this.config.ttlSeconds);
+      transaction.set(this.entryKey(distinctId, flag.key), encodePythonEntry(flag), 'EX', this.config.ttlSeconds);
     }
-    pipeline.sadd(this.flagKeysKey, ...flags.map((flag) => flag.key));
-    pipeline.expire(this.flagKeysKey, this.config.ttlSeconds);
-    for (const [error] of (await pipeline.exec()) ?? []) {
+    if (whole) transaction.del(this.flagKeysKey);
+    transaction.sadd(this.flagKeysKey, ...flags.map((flag) => flag.key));
+    transaction.expire(this.flagKeysKey, this.config.ttlSeconds);
+    for (const [error] of (await transaction.exec()) ?? []) {
       if (error) throw error;
     }
   }

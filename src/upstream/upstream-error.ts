@@ -1,7 +1,7 @@
 /**
  * Why an upstream call failed, as a category safe to log, count and alert on (never a secret):
  * `timeout`, `connection_refused`, `connection_reset`, `dns`, `network`, `http_<status>`, `bad_response`,
- * `quota_limited`, `shutdown`.
+ * `quota_limited`, `circuit_open` (not attempted: the circuit breaker is open), `shutdown`.
  */
 export type UpstreamFailureReason =
   | 'timeout'
@@ -12,6 +12,7 @@ export type UpstreamFailureReason =
   | `http_${number}`
   | 'bad_response'
   | 'quota_limited'
+  | 'circuit_open'
   | 'shutdown';
 
 /** The failures PostHog's published policy retries: transient transport failures and HTTP 502/504. */

@@ -1,0 +1,93 @@
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { defer, firstValueFrom, NEVER, of, throwError } from 'rxjs';
+import { UpstreamError } from '../upstream/upstream-error.js';
+import { CircuitBreaker, withCircuitBreaker, type CircuitState } from './circuit-breaker.js';
+
+describe('the circuit breaker operator', () => {
+  let calls: number;
+  let transitions: string[];
+  let breaker: CircuitBreaker;
+  const fatal = (error: unknown) => error instanceof UpstreamError && error.reason === 'http_401';
+
+  /** One guarded call whose source succeeds or fails as told; resolves with 'ok' or the failure reason. */
+  const call = (outcome: 'ok' | 'fail' | 'unauthorized') =>
+    firstValueFrom(
+      defer(() => {
+        calls++;
+        if (outcome === 'ok') return of('ok');
+        return throwError(() => new UpstreamError(outcome === 'fail' ? 'http_503' : 'http_401', 'x'));
+      }).pipe(withCircuitBreaker(breaker)),
+    ).catch((error: UpstreamError) => error.reason);
+
+  beforeEach(() => {
+    jest.useFakeTimers();
+    calls = 0;
+    transitions = [];
+    breaker = new CircuitBreaker(
+      { failureThreshold: 3, resetTimeoutMs: 10_000 },
+      (state: CircuitState, previous: CircuitState) => transitions.push(`${previous}→${state}`),
+      fatal,
+    );
+  });
+
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
+  it('opens after failureThreshold consecutive failures and then fails at once without calling', async () => {
+    expect(await call('fail')).toBe('http_503');
+    expect(await call('fail')).toBe('http_503');
+    expect(breaker.current).toBe('closed');
+    expect(await call('fail')).toBe('http_503');
+    expect(breaker.current).toBe('open');
+    expect(await call('ok')).toBe('circuit_open');
+    expect(calls).toBe(3);
+  });
+
+  it('resets the count on a success', async () => {
+    await call('fail');
+    await call('fail');
+    await call('ok');
+    await call('fail');
+    await call('fail');
+    expect(breaker.current).toBe('closed');
+  });
+
+  it('lets one probe out after resetTimeoutMs: success closes, failure reopens', async () => {
+    for (let i = 0; i < 3; i++) await call('fail');
+    jest.advanceTimersByTime(9_999);
+    expect(await call('ok')).toBe('circuit_open');
+    jest.advanceTimersByTime(1);
+    expect(await call('fail')).toBe('http_503');
+    expect(breaker.current).toBe('open');
+    expect(await call('ok')).toBe('circuit_open');
+    jest.advanceTimersByTime(10_000);
+    expect(await call('ok')).toBe('ok');
+    expect(breaker.current).toBe('closed');
+    expect(transitions).toEqual(['closed→open', 'open→half-open', 'half-open→open', 'open→half-open', 'half-open→closed']);
+  });
+
+  it('admits a single probe while half-open', async () => {
+    for (let i = 0; i < 3; i++) await call('fail');
+    jest.advanceTimersByTime(10_000);
+    const probe = defer(() => NEVER).pipe(withCircuitBreaker(breaker)).subscribe();
+    expect(breaker.current).toBe('half-open');
+    expect(await call('ok')).toBe('circuit_open');
+    probe.unsubscribe();
+  });
+
+  it('gives a cancelled probe its place back', async () => {
+    for (let i = 0; i < 3; i++) await call('fail');
+    jest.advanceTimersByTime(10_000);
+    const subscription = defer(() => NEVER).pipe(withCircuitBreaker(breaker)).subscribe();
+    subscription.unsubscribe();
+    expect(breaker.current).toBe('open');
+    expect(await call('ok')).toBe('ok');
+  });
+
+  it('opens at once on a fatal error (a rejected API key)', async () => {
+    expect(await call('unauthorized')).toBe('http_401');
+    expect(breaker.current).toBe('open');
+    expect(await call('ok')).toBe('circuit_open');
+  });
+});

@@ -1,0 +1,186 @@
+import 'reflect-metadata';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import type { Config } from '@jest/types';
+import { FLAG_CACHE } from '../src/flags.constants.js';
+import type { FlagCache } from '../src/index.js';
+import { CaptureLogger } from './support/capture-logger.js';
+import { eventually } from './support/eventually.js';
+import { FakePostHog, STANDARD_FLAGS } from './support/fake-posthog.js';
+import { startFlags, TEST_API_KEY, type FlagsHarness } from './support/flags-app.js';
+import { RedisServer } from './support/redis-server.js';
+
+/** Only `Date` is faked: the clock moves by hand, I/O and timers stay real. */
+const ONLY_DATE: Config.FakeableAPI[] = [
+  'hrtime',
+  'nextTick',
+  'performance',
+  'queueMicrotask',
+  'setImmediate',
+  'clearImmediate',
+  'setInterval',
+  'clearInterval',
+  'setTimeout',
+  'clearTimeout',
+];
+
+describe('the outage fast path', () => {
+  let fake: FakePostHog;
+  const harnesses: FlagsHarness[] = [];
+
+  async function start(options: Parameters<typeof startFlags>[0], logs = new CaptureLogger()) {
+    const harness = await startFlags({ host: fake.url, retries: 0, ...options }, logs);
+    harnesses.push(harness);
+    return harness;
+  }
+
+  /** How many calls `run` sent to PostHog. */
+  async function callsDuring(run: () => Promise<unknown>): Promise<number> {
+    const before = fake.requests.length;
+    await run();
+    return fake.requests.length - before;
+  }
+
+  beforeAll(async () => {
+    fake = await FakePostHog.start();
+  });
+
+  beforeEach(() => {
+    fake.setFlags(STANDARD_FLAGS);
+    fake.answer = 'flags';
+  });
+
+  afterEach(async () => {
+    jest.useRealTimers();
+    await Promise.all(harnesses.splice(0).map((harness) => harness.moduleRef.close()));
+  });
+
+  afterAll(async () => {
+    await fake.stop();
+  });
+
+  describe('circuit breaker', () => {
+    it('opens after failureThreshold failed calls, then answers from the fallback with no network until a probe', async () => {
+      jest.useFakeTimers({ doNotFake: ONLY_DATE, now: Date.now() });
+      const { flags, logs } = await start({ circuitBreaker: { failureThreshold: 3, resetTimeoutMs: 10_000 } });
+      await flags.getAllFlags('user-1');
+      fake.answer = 503;
+      expect(await callsDuring(async () => {
+        for (let i = 0; i < 3; i++) await flags.isEnabled('beta', 'user-1');
+      })).toBe(3);
+      expect(await callsDuring(async () => {
+        for (let i = 0; i < 20; i++) expect(await flags.getFlagResult('beta', 'user-1')).toMatchObject({ source: 'fallback' });
+      })).toBe(0);
+      expect(logs.at('warn').filter((line) => line.includes('circuit breaker opened'))).toHaveLength(1);
+
+      jest.setSystemTime(Date.now() + 10_000);
+      expect(await callsDuring(() => flags.isEnabled('beta', 'user-1'))).toBe(1);
+      expect(await callsDuring(() => flags.isEnabled('beta', 'user-1'))).toBe(0);
+
+      fake.answer = 'flags';
+      jest.setSystemTime(Date.now() + 10_000);
+      expect(await callsDuring(() => flags.getFlagResult('beta', 'user-1'))).toBe(1);
+      expect(await flags.getFlagResult('beta', 'user-1')).toMatchObject({ source: 'remote' });
+    });
+
+    it.each([401, 403])('opens at once on HTTP %d with one error saying the key was rejected, never the key', async (status) => {
+      const { flags, logs } = await start({});
+      fake.answer = status;
+      expect(await callsDuring(async () => {
+        for (let i = 0; i < 5; i++) await flags.isEnabled('beta', 'user-1');
+      })).toBe(1);
+      expect(logs.at('error')).toEqual([expect.stringContaining(`PostHog rejected the API key (http_${status})`)]);
+      expect(logs.text).not.toContain(TEST_API_KEY);
+    });
+
+    it('can be disabled', async () => {
+      const { flags } = await start({ circuitBreaker: false });
+      fake.answer = 503;
+      expect(await callsDuring(async () => {
+        for (let i = 0; i < 8; i++) await flags.isEnabled('beta', 'user-1');
+      })).toBe(8);
+    });
+  });
+
+  describe('coalescing', () => {
+    it('sends one upstream call for concurrent evaluations of the same context', async () => {
+      const { flags } = await start({});
+      const calls = await callsDuring(() =>
+        Promise.all([
+          ...Array.from({ length: 10 }, () => flags.getFlagResult('beta', 'user-1')),
+          ...Array.from({ length: 5 }, () => flags.getFlagResult('beta', { distinctId: 'user-1', groups: { company: 'acme' } })),
+          flags.getFlagResult('beta', 'user-2'),
+          flags.getAllFlags('user-1'),
+        ]),
+      );
+      expect(calls).toBe(4);
+    });
+
+    it('shares one cache read among concurrent fallbacks', async () => {
+      const { flags, moduleRef } = await start({});
+      await flags.getAllFlags('user-1');
+      fake.answer = 503;
+      const cache = moduleRef.get<FlagCache>(FLAG_CACHE);
+      const read = jest.spyOn(cache, 'read');
+      const results = await Promise.all(Array.from({ length: 10 }, () => flags.getFlagResult('beta', 'user-1')));
+      expect(results.every((result) => result?.source === 'fallback')).toBe(true);
+      expect(read).toHaveBeenCalledTimes(1);
+    });
+
+    it('gives each caller its own map', async () => {
+      const { flags } = await start({});
+      const [first, second] = await Promise.all([flags.evaluate('user-1'), flags.evaluate('user-1')]);
+      first.delete('beta');
+      expect(second.has('beta')).toBe(true);
+    });
+  });
+
+  describe.each(['memory', 'redis'])('cache-first window (fresh) on %s', (backend) => {
+    let redis: RedisServer | undefined;
+
+    beforeAll(async () => {
+      if (backend === 'redis') redis = await RedisServer.start();
+    });
+
+    afterAll(async () => {
+      await redis?.stop();
+    });
+
+    const cacheUrl = (query: string) =>
+      redis ? redis.url(`${query}&prefix=fresh-${Math.random().toString(36).slice(2)}:`) : `memory://local?${query}`;
+
+    /** Waits until the cache has taken the writes of a call (immediate in memory, behind the answer in Redis). */
+    async function settled(flags: FlagsHarness['flags']): Promise<void> {
+      await eventually(async () => (await flags.getFlagResult('beta', 'probe-user'))?.source === 'cache', 'the write');
+    }
+
+    it('answers a result younger than fresh from the cache, and refreshes it past fresh', async () => {
+      jest.useFakeTimers({ doNotFake: ONLY_DATE, now: Date.now() });
+      const { flags } = await start({ cacheUrl: cacheUrl('fresh=5') });
+      expect(await flags.getFlagResult('beta', 'probe-user')).toMatchObject({ source: 'remote' });
+      await settled(flags);
+
+      expect(await flags.getAllFlags('user-1')).toEqual({ beta: true, checkout: 'test', 'dark-mode': false });
+      await eventually(async () => (await flags.getFlagResult('checkout', 'user-1'))?.source === 'cache', 'the write');
+      expect(await callsDuring(async () => {
+        expect(await flags.getFlagResult('beta', 'user-1')).toMatchObject({ enabled: true, source: 'cache' });
+        expect(await flags.getAllFlags('user-1')).toEqual({ beta: true, checkout: 'test', 'dark-mode': false });
+        expect((await flags.evaluate('user-1')).get('dark-mode')?.source).toBe('cache');
+      })).toBe(0);
+
+      fake.setFlags({ ...STANDARD_FLAGS, beta: { enabled: false } });
+      jest.setSystemTime(Date.now() + 5_000);
+      expect(await callsDuring(async () => {
+        expect(await flags.getFlagResult('beta', 'user-1')).toMatchObject({ enabled: false, source: 'remote' });
+      })).toBe(1);
+    });
+
+    it('asks PostHog when fresh is 0 (the default)', async () => {
+      const { flags } = await start({ cacheUrl: cacheUrl('ttl=60') });
+      await flags.getAllFlags('user-1');
+      expect(await callsDuring(async () => {
+        expect(await flags.getFlagResult('beta', 'user-1')).toMatchObject({ source: 'remote' });
+      })).toBe(1);
+    });
+  });
+});
+

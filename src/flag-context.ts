@@ -14,6 +14,8 @@ export function toFlagContext(context: FlagContext | string): FlagContext {
 
 /** A string equal for two contexts exactly when PostHog would evaluate them alike (same user, groups, properties). */
 export function contextKey(context: FlagContext): string {
+  const { groups, personProperties, groupProperties } = context;
+  if (!groups && !personProperties && !groupProperties) return JSON.stringify(context.distinctId);
   return JSON.stringify([
     context.distinctId,
     sortedEntries(context.groups),

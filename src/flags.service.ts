@@ -1,12 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { firstValueFrom, from } from 'rxjs';
+import { firstValueFrom } from 'rxjs';
 import { isWithinTtl, type CachedFlags, type FlagCache } from './cache/flag-cache.js';
 import { contextKey, toFlagContext } from './flag-context.js';
 import { FLAG_CACHE, FLAGS_CONFIG, LIBRARY_NAME } from './flags.constants.js';
 import type { ResolvedFlagsOptions } from './flags.options.js';
 import { Coalescer } from './pipeline/coalesce.js';
 import { flagValue, type EvaluatedFlag, type FlagContext, type FlagResult, type FlagSource, type FlagValue } from './flags.types.js';
-import { requestFlagsStorage } from './request-flags.js';
 import type { ParsedFlags } from './upstream/flags-response.js';
 import { FlagsUpstream } from './upstream/flags-upstream.js';
 import { UpstreamError } from './upstream/upstream-error.js';
@@ -61,19 +60,24 @@ export class FlagsService {
 
   /**
    * Evaluates the given flag keys (or every flag) for the context in one upstream call, answering from the
-   * fallback cache what PostHog could not. The map holds only what is known. Concurrent evaluations of the same
-   * context and keys share one upstream call and one cache read; inside a request whose `@FeatureFlag` guard
-   * already evaluated this context, the guard's evaluation is reused.
+   * fallback cache what PostHog could not. The map holds only what is known.
+   *
+   * Evaluations of the same context share their work: a call joins one in flight for the same keys, or for
+   * every flag; with `reuseUntil`, this evaluation stays joinable until that promise settles (the
+   * `@FeatureFlag` guard holds its evaluation for the life of the request, so the handler's calls reuse it).
    * @throws {TypeError} for an empty distinct id or flag key.
    */
-  async evaluate(context: FlagContext | string, keys?: readonly string[]): Promise<Map<string, FlagResult>> {
+  async evaluate(
+    context: FlagContext | string,
+    keys?: readonly string[],
+    options: { reuseUntil?: Promise<unknown> } = {},
+  ): Promise<Map<string, FlagResult>> {
     const subject = toFlagContext(context);
     keys?.forEach(assertFlagKey);
-    const results =
-      requestFlagsStorage.getStore()?.get(subject) ??
-      (await firstValueFrom(
-        this.inFlight.run(evaluationKey(subject, keys), () => from(this.evaluateNow(subject, keys))),
-      ));
+    const everyFlag = `${contextKey(subject)}\n*`;
+    const key = keys ? `${contextKey(subject)}\n${JSON.stringify(keys)}` : everyFlag;
+    const results = await (this.inFlight.get(everyFlag) ??
+      this.inFlight.run(key, () => this.evaluateNow(subject, keys), options.reuseUntil));
     return new Map([...results].filter(([key]) => !keys || keys.includes(key)));
   }
 
@@ -151,11 +155,6 @@ export class FlagsService {
     this.cacheFailing = false;
     this.logger.log(`fallback cache (${this.cache.backend}) works again`);
   }
-}
-
-/** What makes two evaluations the same: context and keys asked. */
-function evaluationKey(subject: FlagContext, keys: readonly string[] | undefined): string {
-  return `${contextKey(subject)}\n${keys ? JSON.stringify(keys) : '*'}`;
 }
 
 /** Whether a read can answer without PostHog: an entry for every flag asked, each younger than `freshSeconds`. */

@@ -1,11 +1,10 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { contextKey } from './flag-context.js';
 import type { FlagContext, FlagResult } from './flags.types.js';
 
 /**
- * The flags evaluated for one request: every flag, once per context. The `@FeatureFlag` guard fills it; the
- * handler's `@Flags()` and its `FlagsService` calls for the same context read it, so a request costs one
- * upstream call per context however many flags it checks. No request-scoped provider is involved.
+ * The flags evaluated for one request: every flag, once per context. The `@FeatureFlag` guard fills it (and
+ * reads it again when class and handler both carry the guard); `@Flags()` hands it to the handler. It rides on
+ * the request object: no request-scoped provider is involved.
  */
 export class RequestFlags {
   private readonly byContext = new Map<string, Map<string, FlagResult>>();
@@ -32,6 +31,3 @@ export function flagsOfRequest(request: object): RequestFlags {
   if (!flags) byRequest.set(request, (flags = new RequestFlags()));
   return flags;
 }
-
-/** Carries a request's {@link RequestFlags} through its handler's async calls, for `FlagsService` to reuse. */
-export const requestFlagsStorage = new AsyncLocalStorage<RequestFlags>();

@@ -1,7 +1,6 @@
-import { UseGuards, UseInterceptors } from '@nestjs/common';
+import { UseGuards } from '@nestjs/common';
 import { FeatureFlagGuard } from './feature-flag.guard.js';
 import { FLAG_REQUIREMENTS, type FeatureFlagOptions, type FlagRequirement } from './flag-requirement.js';
-import { FlagsRequestInterceptor } from './flags-request.interceptor.js';
 
 /**
  * Lets a request through only when the flag (or every flag of a list) is on for the request's user, or has the
@@ -27,6 +26,5 @@ export function FeatureFlag(keys: string | string[], options: FeatureFlagOptions
     Reflect.defineMetadata(FLAG_REQUIREMENTS, [...existing, requirement], holder);
     if (existing.length > 0) return;
     UseGuards(FeatureFlagGuard)(target, propertyKey!, descriptor!);
-    UseInterceptors(FlagsRequestInterceptor)(target, propertyKey!, descriptor!);
   };
 }

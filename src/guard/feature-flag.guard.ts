@@ -7,6 +7,7 @@ import {
   type ExecutionContext,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import type { ServerResponse } from 'node:http';
 import { FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
 import type { ResolvedFlagsOptions } from '../flags.options.js';
 import { FlagsService } from '../flags.service.js';
@@ -15,14 +16,18 @@ import { flagsOfRequest } from '../request-flags.js';
 import { FLAG_REQUIREMENTS, type FlagRequirement } from './flag-requirement.js';
 
 /**
- * Enforces `@FeatureFlag` requirements. Evaluates every flag once per request and context (kept for `@Flags()`
- * and the handler's `FlagsService` calls); never fails a request with a 500 for a flag reason: what is not known
+ * Enforces `@FeatureFlag` requirements. Evaluates every flag once per request and context, kept for `@Flags()`
+ * and held for the handler's `FlagsService` calls until the response ends; never fails a request with a 500 for a flag reason: what is not known
  * takes the requirement's `defaultValue`.
  */
 @Injectable()
 export class FeatureFlagGuard implements CanActivate {
   private readonly logger = new Logger(LIBRARY_NAME);
+  /** The requirements of each handler of each class (the class's and the handler's own), read once. */
+  private readonly requirements = new WeakMap<Function, WeakMap<Function, FlagRequirement[]>>();
   private warnedAboutContextType = false;
+  /** The default denial, made once: an exception's stack trace is costly and says nothing here. */
+  private readonly notFound = new NotFoundException();
 
   constructor(
     private readonly reflector: Reflector,
@@ -31,25 +36,39 @@ export class FeatureFlagGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const requirements = this.reflector
-      .getAll<(FlagRequirement[] | undefined)[]>(FLAG_REQUIREMENTS, [context.getClass(), context.getHandler()])
-      .flatMap((list) => list ?? []);
+    const requirements = this.requirementsOf(context);
     if (requirements.length === 0) return true;
     const results = await this.resultsFor(context);
     const failed = requirements.find((requirement) => !isSatisfied(requirement, results));
-    if (failed) throw failed.exception ?? this.config.exception ?? new NotFoundException();
+    if (failed) throw failed.exception ?? this.config.exception ?? this.notFound;
     return true;
+  }
+
+  private requirementsOf(context: ExecutionContext): FlagRequirement[] {
+    const [type, handler] = [context.getClass(), context.getHandler()];
+    let ofClass = this.requirements.get(type);
+    if (!ofClass) this.requirements.set(type, (ofClass = new WeakMap()));
+    let requirements = ofClass.get(handler);
+    if (!requirements) {
+      requirements = this.reflector
+        .getAll<(FlagRequirement[] | undefined)[]>(FLAG_REQUIREMENTS, [type, handler])
+        .flatMap((list) => list ?? []);
+      ofClass.set(handler, requirements);
+    }
+    return requirements;
   }
 
   /** Every flag for the request's user, evaluated once per request; `undefined` for an anonymous request. */
   private async resultsFor(context: ExecutionContext): Promise<Map<string, FlagResult> | undefined> {
     const subject = await this.subjectOf(context);
     if (!subject) return undefined;
-    const memo = context.getType() === 'http' ? flagsOfRequest(context.switchToHttp().getRequest()) : undefined;
-    const known = memo?.get(subject);
+    if (context.getType() !== 'http') return this.flags.evaluate(subject);
+    const http = context.switchToHttp();
+    const memo = flagsOfRequest(http.getRequest());
+    const known = memo.get(subject);
     if (known) return known;
-    const results = await this.flags.evaluate(subject);
-    memo?.set(subject, results);
+    const results = await this.flags.evaluate(subject, undefined, { reuseUntil: responseEnd(http.getResponse()) });
+    memo.set(subject, results);
     return results;
   }
 
@@ -76,6 +95,13 @@ export class FeatureFlagGuard implements CanActivate {
         '(set contextFactory in FlagsModule options)',
     );
   }
+}
+
+/** Settles when the response is sent or abandoned (Express's response, or Fastify's reply around it). */
+function responseEnd(response: { raw?: ServerResponse } & Partial<ServerResponse>): Promise<void> {
+  const raw = (response.raw ?? response) as ServerResponse;
+  if (raw.writableFinished || raw.destroyed || typeof raw.once !== 'function') return Promise.resolve();
+  return new Promise((resolve) => raw.once('close', () => resolve()));
 }
 
 /** The authenticated user's distinct id: `request.user.distinctId ?? .id ?? .sub`. Headers are never trusted. */

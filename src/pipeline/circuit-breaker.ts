@@ -80,6 +80,9 @@ export class CircuitBreaker {
   }
 }
 
+/** The failure of every call the open circuit refuses; made once, since it happens at load. */
+const CIRCUIT_OPEN = new UpstreamError('circuit_open', 'the circuit breaker is open');
+
 /**
  * Lets the source run only when `breaker` gives a permit, recording its outcome; otherwise fails at once with
  * `UpstreamError('circuit_open')`, no network.
@@ -88,7 +91,7 @@ export function withCircuitBreaker<T>(breaker: CircuitBreaker): MonoTypeOperator
   return (source) =>
     defer(() => {
       if (!breaker.tryAcquire()) {
-        return throwError(() => new UpstreamError('circuit_open', 'the circuit breaker is open'));
+        return throwError(() => CIRCUIT_OPEN);
       }
       let settled = false;
       return source.pipe(

@@ -1,26 +1,28 @@
-import { defer, finalize, share, type Observable } from 'rxjs';
-
 /**
- * Shares one run of a source among concurrent subscribers with the same key: while a run for a key is in
- * flight, asking again joins it instead of starting another.
+ * Shares one run of an evaluation among callers with the same key: while a run for a key is in flight (or held
+ * for reuse), asking again joins it instead of starting another.
  */
 export class Coalescer<T> {
-  private readonly inFlight = new Map<string, Observable<T>>();
+  private readonly runs = new Map<string, Promise<T>>();
 
-  /** The in-flight run for `key`, or a new one started from `start`. */
-  run(key: string, start: () => Observable<T>): Observable<T> {
-    const running = this.inFlight.get(key);
-    if (running) return running;
-    const shared = defer(start).pipe(
-      finalize(() => this.inFlight.delete(key)),
-      share(),
-    );
-    this.inFlight.set(key, shared);
-    return shared;
+  /** The run for `key` if one is in flight or held. */
+  get(key: string): Promise<T> | undefined {
+    return this.runs.get(key);
   }
 
-  /** How many runs are in flight. */
-  get size(): number {
-    return this.inFlight.size;
+  /**
+   * The run for `key`, or a new one from `start`, kept for joiners until it settles, and also until `holdUntil`
+   * settles when given.
+   */
+  run(key: string, start: () => Promise<T>, holdUntil?: Promise<unknown>): Promise<T> {
+    const running = this.runs.get(key);
+    if (running) return running;
+    const run = start();
+    this.runs.set(key, run);
+    const release = () => {
+      if (this.runs.get(key) === run) this.runs.delete(key);
+    };
+    void Promise.allSettled([run, holdUntil]).then(release);
+    return run;
   }
 }

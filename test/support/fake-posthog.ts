@@ -49,6 +49,8 @@ export class FakePostHog {
   readonly requests: RecordedRequest[] = [];
   /** The answer given when no one-shot answer is queued. */
   answer: FakeAnswer = 'flags';
+  /** Milliseconds to wait before answering a `/flags` request, as a real network would. */
+  latencyMs = 0;
   private readonly queued: FakeAnswer[] = [];
   private readonly table = new Map<string, Readonly<Record<string, FakeFlag>>>();
   private readonly server: Server;
@@ -111,10 +113,16 @@ export class FakePostHog {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let raw = '';
     for await (const chunk of req) raw += chunk;
+    if (!req.url?.startsWith('/flags')) {
+      // Anything else an SDK sends (posthog-node's event batches): accepted, not recorded.
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"Ok"}');
+      return;
+    }
     const body = JSON.parse(raw || '{}');
     this.requests.push({ url: req.url ?? '', headers: req.headers, body });
     const answer = this.queued.shift() ?? this.answer;
     if (answer === 'hang') return;
+    if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
     if (answer === 'reset') {
       req.socket.destroy();
       return;

@@ -1,0 +1,112 @@
+import {
+  Controller,
+  Get,
+  Injectable,
+  NotFoundException,
+  UseGuards,
+  type CanActivate,
+  type ExecutionContext,
+  type INestApplication,
+  type NestMiddleware,
+} from '@nestjs/common';
+import { Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { AddressInfo } from 'node:net';
+import { PostHog } from 'posthog-node';
+import { FeatureFlag, FlagsModule } from '../src/index.js';
+
+/** The flag every guarded route checks. */
+export const BENCH_FLAG = 'beta';
+
+/** Stands in for authentication: `x-user` becomes `request.user.id`. */
+@Injectable()
+class BenchAuthMiddleware implements NestMiddleware {
+  use(request: { headers: Record<string, string>; user?: { id: string } }, _response: unknown, next: () => void): void {
+    const id = request.headers['x-user'];
+    if (id) request.user = { id };
+    next();
+  }
+}
+
+/** What users write today: a guard around posthog-node's `isFeatureEnabled`, at its defaults. */
+@Injectable()
+class PostHogNodeGuard implements CanActivate {
+  static client?: PostHog;
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const user = context.switchToHttp().getRequest().user;
+    if (user && (await PostHogNodeGuard.client!.isFeatureEnabled(BENCH_FLAG, user.id))) return true;
+    throw new NotFoundException();
+  }
+}
+
+@Controller()
+class BenchController {
+  @Get('ours')
+  @FeatureFlag(BENCH_FLAG)
+  ours() {
+    return { ok: true };
+  }
+
+  @Get('posthog-node')
+  @UseGuards(PostHogNodeGuard)
+  posthogNode() {
+    return { ok: true };
+  }
+
+  @Get('unguarded')
+  unguarded() {
+    return { ok: true };
+  }
+}
+
+/** The benchmark's Nest app on Express, with both contenders' routes, and how to stop it. */
+export interface BenchApp {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Settings of one app: where PostHog is and how each contender is configured. */
+export interface BenchAppOptions {
+  posthogUrl: string;
+  cacheUrl: string;
+  /** Per-attempt timeout of both contenders; undefined: each library's default (3 s for both). */
+  timeoutMs?: number;
+}
+
+/** Starts the app on a free loopback port. */
+export async function startBenchApp(options: BenchAppOptions): Promise<BenchApp> {
+  const posthog = new PostHog('phc_bench_key', {
+    host: options.posthogUrl,
+    ...(options.timeoutMs ? { featureFlagsRequestTimeoutMs: options.timeoutMs, fetchRetryDelay: options.timeoutMs } : {}),
+  });
+  PostHogNodeGuard.client = posthog;
+
+  @Module({
+    imports: [
+      FlagsModule.forRoot({
+        apiKey: 'phc_bench_key',
+        host: options.posthogUrl,
+        cacheUrl: options.cacheUrl,
+        ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+      }),
+    ],
+    controllers: [BenchController],
+  })
+  class BenchModule implements NestModule {
+    configure(consumer: MiddlewareConsumer): void {
+      consumer.apply(BenchAuthMiddleware).forRoutes('*path');
+    }
+  }
+
+  const app: INestApplication = await NestFactory.create(BenchModule, { logger: false });
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async close() {
+      await app.close();
+      await posthog.shutdown(1000);
+    },
+  };
+}

@@ -1,0 +1,18 @@
+/**
+ * `npm run bench`: this module against a guard around posthog-node's isFeatureEnabled, side by side, in the
+ * same run, on one Nest app; a fake PostHog on loopback with 20 ms latency. `npm run bench -- --smoke` runs a
+ * few seconds only (as CI does), to check that every row is produced.
+ */
+import 'reflect-metadata';
+import { fileURLToPath } from 'node:url';
+import { runBenchmark, toMarkdown, writeResults, type BenchOptions } from './run.js';
+
+const smoke = process.argv.includes('--smoke');
+const options: BenchOptions = smoke
+  ? { durationSeconds: 1, warmupSeconds: 0, connections: 4, users: 20, latencyMs: 20, timeoutMs: 200 }
+  : { durationSeconds: 10, warmupSeconds: 3, connections: 10, users: 200, latencyMs: 20 };
+
+const result = await runBenchmark(options, (line) => console.log(line));
+const directory = fileURLToPath(new URL(smoke ? '../../.build/bench-smoke' : '../../bench/results', import.meta.url));
+writeResults(result, directory);
+console.log(`\n${toMarkdown(result)}\nwritten to ${directory}`);

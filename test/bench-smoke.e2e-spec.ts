@@ -1,0 +1,32 @@
+import { describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+describe('npm run bench -- --smoke', () => {
+  it('measures every scenario for both contenders, and the ceiling', async () => {
+    await promisify(execFile)('npm', ['run', 'bench', '--', '--smoke'], { cwd: ROOT, timeout: 170_000 });
+    const result = JSON.parse(readFileSync(`${ROOT}.build/bench-smoke/latest.json`, 'utf8'));
+    const rows = result.rows.map((row: { scenario: string; contender: string }) => `${row.scenario} / ${row.contender}`);
+    expect(rows).toEqual([
+      'healthy / nestjs-posthog-flags',
+      'healthy / posthog-node guard',
+      'PostHog hanging / nestjs-posthog-flags',
+      'PostHog hanging / posthog-node guard',
+      'PostHog refusing / nestjs-posthog-flags',
+      'PostHog refusing / posthog-node guard',
+      'healthy, fresh=5 / nestjs-posthog-flags',
+      'healthy, fresh=5 / posthog-node guard',
+      'unguarded (ceiling) / unguarded',
+    ]);
+    for (const row of result.rows) {
+      expect(row.requests).toBeGreaterThan(0);
+      expect(typeof row.p99Ms).toBe('number');
+      expect(typeof row.upstreamCalls).toBe('number');
+    }
+    expect(result.machine.cores).toBeGreaterThan(0);
+  }, 180_000);
+});

@@ -8,6 +8,7 @@ import {
   type FlagsModuleOptions,
   type ResolvedFlagsOptions,
 } from './flags.options.js';
+import { FlagsMonitor } from './flags.monitor.js';
 import { FlagsService } from './flags.service.js';
 import { FlagsUpstream } from './upstream/flags-upstream.js';
 import { PostHogClient } from './upstream/posthog-client.js';
@@ -24,6 +25,7 @@ const CORE_PROVIDERS: Provider[] = [
     useFactory: (config: ResolvedFlagsOptions) => createFlagCache(config.cache),
     inject: [FLAGS_CONFIG],
   },
+  FlagsMonitor,
   PostHogClient,
   FlagsUpstream,
   FlagsService,

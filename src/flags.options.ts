@@ -34,6 +34,8 @@ export interface FlagsModuleOptions {
   contextFactory?: FlagContextFactory;
   /** What a denied `@FeatureFlag` request gets, unless its decorator says otherwise. Default `NotFoundException`. */
   exception?: Error;
+  /** Whether `flag_evaluated` events carry the distinct id. Default false (it is personal data). */
+  eventsIncludeDistinctId?: boolean;
 }
 
 /** Options of `FlagsModule.forRootAsync`: options built by a factory with injected dependencies. */
@@ -61,6 +63,7 @@ export interface ResolvedFlagsOptions {
   circuitBreaker: Required<CircuitBreakerOptions> | false;
   contextFactory?: FlagContextFactory;
   exception?: Error;
+  eventsIncludeDistinctId: boolean;
 }
 
 /** The PostHog instance used when neither `host` nor `POSTHOG_HOST` is set. */
@@ -95,6 +98,7 @@ export function resolveFlagsOptions(
     circuitBreaker: resolveCircuitBreaker(options.circuitBreaker),
     contextFactory: options.contextFactory,
     exception: options.exception,
+    eventsIncludeDistinctId: options.eventsIncludeDistinctId ?? false,
   };
 }
 

@@ -1,14 +1,15 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { firstValueFrom } from 'rxjs';
+import { Inject, Injectable } from '@nestjs/common';
+import { firstValueFrom, type Observable } from 'rxjs';
 import { isWithinTtl, type CachedFlags, type FlagCache } from './cache/flag-cache.js';
 import { contextKey, toFlagContext } from './flag-context.js';
-import { FLAG_CACHE, FLAGS_CONFIG, LIBRARY_NAME } from './flags.constants.js';
+import { FLAG_CACHE, FLAGS_CONFIG } from './flags.constants.js';
+import type { FlagsEvent, FlagsStatus } from './flags.events.js';
+import { FlagsMonitor } from './flags.monitor.js';
 import type { ResolvedFlagsOptions } from './flags.options.js';
 import { Coalescer } from './pipeline/coalesce.js';
 import { flagValue, type EvaluatedFlag, type FlagContext, type FlagResult, type FlagSource, type FlagValue } from './flags.types.js';
 import type { ParsedFlags } from './upstream/flags-response.js';
 import { FlagsUpstream } from './upstream/flags-upstream.js';
-import { UpstreamError } from './upstream/upstream-error.js';
 
 /**
  * Evaluates PostHog feature flags. Answers from the cache within the `fresh` window, else asks PostHog; when it
@@ -17,18 +18,27 @@ import { UpstreamError } from './upstream/upstream-error.js';
  */
 @Injectable()
 export class FlagsService {
-  private readonly logger = new Logger(LIBRARY_NAME);
   private readonly inFlight = new Coalescer<Map<string, FlagResult>>();
   private readonly freshSeconds: number;
-  private servingFallback = false;
-  private cacheFailing = false;
+  /**
+   * Every evaluation, upstream failure, circuit change and cache error, as typed {@link FlagsEvent}s; the
+   * distinct id is included only with the option `eventsIncludeDistinctId`.
+   */
+  readonly events$: Observable<FlagsEvent>;
 
   constructor(
     private readonly upstream: FlagsUpstream,
     @Inject(FLAG_CACHE) private readonly cache: FlagCache,
     @Inject(FLAGS_CONFIG) config: ResolvedFlagsOptions,
+    private readonly monitor: FlagsMonitor,
   ) {
     this.freshSeconds = config.cache.freshSeconds;
+    this.events$ = monitor.events$;
+  }
+
+  /** Whether PostHog is answering, the circuit's state, the cache's, and where answers came from. */
+  status(): FlagsStatus {
+    return this.monitor.status({ backend: this.cache.backend, connected: this.cache.connected });
   }
 
   /** Whether `key` is on for the user; `false` when nothing is known. A string context is a distinct id. */
@@ -78,7 +88,9 @@ export class FlagsService {
     const key = keys ? `${contextKey(subject)}\n${JSON.stringify(keys)}` : everyFlag;
     const results = await (this.inFlight.get(everyFlag) ??
       this.inFlight.run(key, () => this.evaluateNow(subject, keys), options.reuseUntil));
-    return new Map([...results].filter(([key]) => !keys || keys.includes(key)));
+    const answer = new Map([...results].filter(([key]) => !keys || keys.includes(key)));
+    this.monitor.evaluated(answer, keys, subject.distinctId);
+    return answer;
   }
 
   /** The cache-first window, else PostHog, else the fallback cache; the cache is read once at most. */
@@ -93,10 +105,10 @@ export class FlagsService {
     try {
       parsed = await firstValueFrom(this.upstream.evaluate(subject, keys));
     } catch (error) {
-      this.noteUpstreamFailure(error);
+      this.monitor.upstreamFailed(error);
       return withSource((await readCache()).flags, 'fallback');
     }
-    this.noteUpstreamSuccess();
+    this.monitor.upstreamSucceeded();
     const whole = keys === undefined && !parsed.incomplete && parsed.failed.size === 0;
     this.remember(distinctId, [...parsed.flags.values()], whole);
     const results = withSource([...parsed.flags.values()], 'remote');
@@ -114,10 +126,10 @@ export class FlagsService {
     if (keys?.length === 0) return { flags: [], complete: false };
     try {
       const cached = await this.cache.read(distinctId, keys);
-      this.noteCacheSuccess();
+      this.monitor.cacheSucceeded(this.cache.backend);
       return cached;
     } catch (error) {
-      this.noteCacheFailure(error);
+      this.monitor.cacheFailed(this.cache.backend, error);
       return { flags: [], complete: false };
     }
   }
@@ -126,35 +138,11 @@ export class FlagsService {
   private remember(distinctId: string, flags: EvaluatedFlag[], whole: boolean): void {
     if (flags.length === 0) return;
     this.cache.write(distinctId, flags, whole).then(
-      () => this.noteCacheSuccess(),
-      (error: unknown) => this.noteCacheFailure(error),
+      () => this.monitor.cacheSucceeded(this.cache.backend),
+      (error: unknown) => this.monitor.cacheFailed(this.cache.backend, error),
     );
   }
 
-  private noteUpstreamFailure(error: unknown): void {
-    const reason = error instanceof UpstreamError ? error.reason : 'network';
-    if (this.servingFallback || reason === 'shutdown') return;
-    this.servingFallback = true;
-    this.logger.warn(`PostHog /flags unavailable (${reason}); serving last known flags from the fallback cache`);
-  }
-
-  private noteUpstreamSuccess(): void {
-    if (!this.servingFallback) return;
-    this.servingFallback = false;
-    this.logger.log('PostHog /flags answers again; serving live flags');
-  }
-
-  private noteCacheFailure(error: unknown): void {
-    if (this.cacheFailing) return;
-    this.cacheFailing = true;
-    this.logger.warn(`fallback cache (${this.cache.backend}) failed: ${describeError(error)}`);
-  }
-
-  private noteCacheSuccess(): void {
-    if (!this.cacheFailing) return;
-    this.cacheFailing = false;
-    this.logger.log(`fallback cache (${this.cache.backend}) works again`);
-  }
 }
 
 /** Whether a read can answer without PostHog: an entry for every flag asked, each younger than `freshSeconds`. */
@@ -169,9 +157,4 @@ function assertFlagKey(key: string): void {
 /** The flags as results from `source`, by key. */
 function withSource(flags: EvaluatedFlag[], source: FlagSource): Map<string, FlagResult> {
   return new Map(flags.map((flag) => [flag.key, { ...flag, source }]));
-}
-
-/** An error's message, for logs. */
-function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -15,3 +15,13 @@ export { FeatureFlag } from './guard/feature-flag.decorator.js';
 export type { FeatureFlagOptions } from './guard/flag-requirement.js';
 export { FeatureFlagGuard } from './guard/feature-flag.guard.js';
 export { Flags } from './guard/flags.decorator.js';
+export type {
+  CacheErrorEvent,
+  CircuitChangedEvent,
+  CircuitState,
+  FlagEvaluatedEvent,
+  FlagsCounts,
+  FlagsEvent,
+  FlagsStatus,
+  UpstreamFailedEvent,
+} from './flags.events.js';

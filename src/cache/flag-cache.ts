@@ -18,6 +18,8 @@ export interface CachedFlags {
 export interface FlagCache {
   /** Which backend this is, for status and logs. */
   readonly backend: string;
+  /** Whether the store is reachable now (always, for memory). */
+  readonly connected: boolean;
   /**
    * The entries for `distinctId` still young enough to serve as fallbacks: for the given flag keys, or for
    * every flag key the cache knows of when `keys` is undefined.

@@ -8,6 +8,7 @@ import { cachedFlags, type CachedFlags, type FlagCache } from './flag-cache.js';
  */
 export class MemoryFlagCache implements FlagCache {
   readonly backend = 'memory';
+  readonly connected = true;
   private readonly users: LRUCache<string, Map<string, EvaluatedFlag>>;
   /** Every flag key of the last whole evaluation, plus any seen since. */
   private knownKeys = new Set<string>();

@@ -92,6 +92,10 @@ export class RedisFlagCache implements FlagCache {
     }
   }
 
+  get connected(): boolean {
+    return this.isReady();
+  }
+
   /** `{prefix}{distinctId}:{flagKey}`, nothing escaped, as the Python SDK writes it. */
   private entryKey(distinctId: string, flagKey: string): string {
     return `${this.config.prefix}${distinctId}:${flagKey}`;

@@ -1,0 +1,66 @@
+import type { FlagSource, FlagValue } from './flags.types.js';
+import type { CircuitState } from './pipeline/circuit-breaker.js';
+import type { UpstreamFailureReason } from './upstream/upstream-error.js';
+
+/** A flag was answered (or, with source `unknown`, could not be). */
+export interface FlagEvaluatedEvent {
+  type: 'flag_evaluated';
+  key: string;
+  source: FlagSource | 'unknown';
+  /** The variant, else `enabled`; absent when unknown. */
+  value?: FlagValue;
+  /** Only with the module option `eventsIncludeDistinctId`. */
+  distinctId?: string;
+  at: Date;
+}
+
+/** An upstream call failed (after its retries). */
+export interface UpstreamFailedEvent {
+  type: 'upstream_failed';
+  reason: UpstreamFailureReason;
+  at: Date;
+}
+
+/** The circuit breaker opened (calls go straight to the fallback) or closed again. */
+export interface CircuitChangedEvent {
+  type: 'circuit_opened' | 'circuit_closed';
+  /** Why it opened: the failure that tipped it. */
+  reason?: UpstreamFailureReason;
+  at: Date;
+}
+
+/** A fallback-cache read or write failed; its message never holds a password. */
+export interface CacheErrorEvent {
+  type: 'cache_error';
+  backend: string;
+  message: string;
+  at: Date;
+}
+
+/** Everything `FlagsService.events$` emits. */
+export type FlagsEvent = FlagEvaluatedEvent | UpstreamFailedEvent | CircuitChangedEvent | CacheErrorEvent;
+
+/** Where answers have come from, counted since startup (per flag). */
+export interface FlagsCounts {
+  remote: number;
+  cache: number;
+  fallback: number;
+  /** Flags asked for and not known at all. */
+  unknown: number;
+  /** Upstream calls that failed, after retries (calls the open circuit refused are not calls). */
+  upstreamFailures: number;
+}
+
+/** What `FlagsService.status()` reports. */
+export interface FlagsStatus {
+  /** `ok`: the last call succeeded (or none was made); `degraded`: it failed; `down`: the circuit is open. */
+  upstream: 'ok' | 'degraded' | 'down';
+  circuit: CircuitState;
+  cache: { backend: string; connected: boolean };
+  lastSuccessAt?: Date;
+  lastFailure?: { at: Date; reason: UpstreamFailureReason };
+  counts: FlagsCounts;
+}
+
+/** Aliases of the circuit's states for status consumers. */
+export type { CircuitState };

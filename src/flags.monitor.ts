@@ -1,0 +1,125 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Subject, type Observable } from 'rxjs';
+import { FLAGS_CONFIG, LIBRARY_NAME } from './flags.constants.js';
+import type { FlagsCounts, FlagsEvent, FlagsStatus } from './flags.events.js';
+import type { ResolvedFlagsOptions } from './flags.options.js';
+import { flagValue, type FlagResult } from './flags.types.js';
+import type { CircuitState } from './pipeline/circuit-breaker.js';
+import { UpstreamError, type UpstreamFailureReason } from './upstream/upstream-error.js';
+
+/**
+ * What the module has been through: counts, last success and failure, the events stream, and the log lines for
+ * each change of state (one line when a state begins, one when it ends, never one per request).
+ */
+@Injectable()
+export class FlagsMonitor implements OnModuleDestroy {
+  private readonly logger = new Logger(LIBRARY_NAME);
+  private readonly subject = new Subject<FlagsEvent>();
+  /** The events, for metrics or PostHog's `$feature_flag_called`. */
+  readonly events$: Observable<FlagsEvent> = this.subject.asObservable();
+  private readonly counts: FlagsCounts = { remote: 0, cache: 0, fallback: 0, unknown: 0, upstreamFailures: 0 };
+  private lastSuccessAt?: Date;
+  private lastFailure?: { at: Date; reason: UpstreamFailureReason };
+  private circuit: CircuitState = 'closed';
+  private servingFallback = false;
+  private cacheFailing = false;
+  private keyRejectionReported = false;
+
+  constructor(@Inject(FLAGS_CONFIG) private readonly config: ResolvedFlagsOptions) {}
+
+  /** Counts (and, when someone listens, emits) the answers of one evaluation; `keys` asked, if any. */
+  evaluated(results: Map<string, FlagResult>, keys: readonly string[] | undefined, distinctId: string): void {
+    for (const result of results.values()) this.counts[result.source]++;
+    const unknown = keys?.filter((key) => !results.has(key)) ?? [];
+    this.counts.unknown += unknown.length;
+    if (!this.subject.observed) return;
+    const at = new Date();
+    const who = this.config.eventsIncludeDistinctId ? { distinctId } : {};
+    for (const result of results.values()) {
+      this.emit({ type: 'flag_evaluated', key: result.key, source: result.source, value: flagValue(result), ...who, at });
+    }
+    for (const key of unknown) this.emit({ type: 'flag_evaluated', key, source: 'unknown', ...who, at });
+  }
+
+  upstreamSucceeded(): void {
+    this.lastSuccessAt = new Date();
+    if (!this.servingFallback) return;
+    this.servingFallback = false;
+    this.logger.log('PostHog /flags answers again; serving live flags');
+  }
+
+  upstreamFailed(error: unknown): void {
+    const reason = error instanceof UpstreamError ? error.reason : 'network';
+    if (reason === 'shutdown') return;
+    if (reason !== 'circuit_open') {
+      const at = new Date();
+      this.counts.upstreamFailures++;
+      this.lastFailure = { at, reason };
+      this.emit({ type: 'upstream_failed', reason, at });
+    }
+    if (this.servingFallback) return;
+    this.servingFallback = true;
+    this.logger.warn(`PostHog /flags unavailable (${reason}); serving last known flags from the fallback cache`);
+  }
+
+  /** The circuit breaker's listener. */
+  circuitChanged(state: CircuitState, previous: CircuitState, cause?: unknown): void {
+    this.circuit = state;
+    const reason = cause instanceof UpstreamError ? cause.reason : undefined;
+    if (state === 'closed') {
+      this.keyRejectionReported = false;
+      this.emit({ type: 'circuit_closed', at: new Date() });
+      return;
+    }
+    if (state !== 'open' || previous === 'open') return;
+    this.emit({ type: 'circuit_opened', reason, at: new Date() });
+    if (reason === 'http_401' || reason === 'http_403') {
+      if (this.keyRejectionReported) return;
+      this.keyRejectionReported = true;
+      this.logger.error(
+        `PostHog rejected the API key (${reason}); check POSTHOG_API_KEY. Flags are served from the fallback cache meanwhile`,
+      );
+    } else if (previous === 'closed' && this.config.circuitBreaker) {
+      const { failureThreshold, resetTimeoutMs } = this.config.circuitBreaker;
+      this.logger.warn(
+        `circuit breaker opened after ${failureThreshold} consecutive failures: ` +
+          `no calls to PostHog for ${resetTimeoutMs} ms at a time`,
+      );
+    }
+  }
+
+  cacheSucceeded(backend: string): void {
+    if (!this.cacheFailing) return;
+    this.cacheFailing = false;
+    this.logger.log(`fallback cache (${backend}) works again`);
+  }
+
+  cacheFailed(backend: string, error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.emit({ type: 'cache_error', backend, message, at: new Date() });
+    if (this.cacheFailing) return;
+    this.cacheFailing = true;
+    this.logger.warn(`fallback cache (${backend}) failed: ${message}`);
+  }
+
+  /** The status, given the cache's state. */
+  status(cache: FlagsStatus['cache']): FlagsStatus {
+    const failingNow = this.lastFailure && (!this.lastSuccessAt || this.lastFailure.at >= this.lastSuccessAt);
+    return {
+      upstream: this.circuit === 'open' ? 'down' : failingNow ? 'degraded' : 'ok',
+      circuit: this.circuit,
+      cache,
+      ...(this.lastSuccessAt ? { lastSuccessAt: this.lastSuccessAt } : {}),
+      ...(this.lastFailure ? { lastFailure: { ...this.lastFailure } } : {}),
+      counts: { ...this.counts },
+    };
+  }
+
+  onModuleDestroy(): void {
+    this.subject.complete();
+  }
+
+  private emit(event: FlagsEvent): void {
+    if (this.subject.observed) this.subject.next(event);
+  }
+}

@@ -49,6 +49,8 @@ export class FakePostHog {
   readonly requests: RecordedRequest[] = [];
   /** The answer given when no one-shot answer is queued. */
   answer: FakeAnswer = 'flags';
+  /** `/flags` requests accepted and not answered yet (hanging ones included). */
+  pending = 0;
   /** Milliseconds to wait before answering a `/flags` request, as a real network would. */
   latencyMs = 0;
   private readonly queued: FakeAnswer[] = [];
@@ -120,6 +122,8 @@ export class FakePostHog {
     }
     const body = JSON.parse(raw || '{}');
     this.requests.push({ url: req.url ?? '', headers: req.headers, body });
+    this.pending++;
+    res.once('close', () => this.pending--);
     const answer = this.queued.shift() ?? this.answer;
     if (answer === 'hang') return;
     if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));

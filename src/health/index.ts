@@ -1,0 +1,1 @@
+export { FlagsHealthIndicator } from './flags.health.js';

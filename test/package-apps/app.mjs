@@ -1,0 +1,15 @@
+// A minimal Nest 12 ESM application using the packed library: forRoot, the service and the guard.
+// Prints what it was answered as JSON, then closes and exits by itself.
+import 'reflect-metadata';
+import { Controller, Get, Module, Req } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FeatureFlag, FlagsModule, FlagsService } from 'nestjs-posthog-flags';
+import defineApp from './define-app.cjs';
+
+const outcome = await defineApp.defineApp({ Controller, Get, Module, Req, NestFactory, FeatureFlag, FlagsModule, FlagsService });
+// Terminus is not installed here: the health subpath exists, and only it needs Terminus.
+outcome.health = await import('nestjs-posthog-flags/health').then(
+  () => 'loaded',
+  (error) => (String(error.message).includes('@nestjs/terminus') ? 'needs @nestjs/terminus' : error.message),
+);
+process.stdout.write(JSON.stringify(outcome));

@@ -1,0 +1,51 @@
+// The application both package tests run, written without decorator syntax so that plain Node runs it.
+// `nest` holds the Nest and library exports of the flavour under test.
+exports.defineApp = async function defineApp(nest) {
+  const { Controller, Get, Module, Req, NestFactory, FeatureFlag, FlagsModule, FlagsService } = nest;
+
+  class FeaturesController {
+    constructor(flags) {
+      this.flags = flags;
+    }
+    beta() {
+      return { ok: true };
+    }
+    async checkout(request) {
+      return { checkout: await this.flags.getFlag('checkout', request.headers['x-user']) };
+    }
+  }
+  Reflect.defineMetadata('design:paramtypes', [FlagsService], FeaturesController);
+  Controller('features')(FeaturesController);
+  const method = (name, ...decorators) => {
+    const descriptor = Object.getOwnPropertyDescriptor(FeaturesController.prototype, name);
+    for (const decorate of decorators) decorate(FeaturesController.prototype, name, descriptor);
+  };
+  method('beta', Get('beta'), FeatureFlag('beta'));
+  method('checkout', Get('checkout'));
+  Req()(FeaturesController.prototype, 'checkout', 0);
+
+  class AppModule {}
+  Module({
+    imports: [
+      FlagsModule.forRoot({
+        cacheUrl: 'memory://local',
+        contextFactory: (context) => context.switchToHttp().getRequest().headers['x-user'],
+      }),
+    ],
+    controllers: [FeaturesController],
+  })(AppModule);
+
+  const app = await NestFactory.create(AppModule, { logger: false });
+  await app.listen(0, '127.0.0.1');
+  const base = `http://127.0.0.1:${app.getHttpServer().address().port}`;
+  const status = async (path, user) => (await fetch(`${base}${path}`, { headers: user ? { 'x-user': user } : {} })).status;
+  const outcome = {
+    nest: require('@nestjs/core/package.json').version,
+    betaForUser: await status('/features/beta', 'user-1'),
+    betaAnonymous: await status('/features/beta'),
+    checkout: await (await fetch(`${base}/features/checkout`, { headers: { 'x-user': 'user-1' } })).json(),
+    service: await app.get(FlagsService).getAllFlags('user-1'),
+  };
+  await app.close();
+  return outcome;
+};

@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { FakePostHog, STANDARD_FLAGS } from './support/fake-posthog.js';
+import { TEST_API_KEY } from './support/flags-app.js';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const APPS = fileURLToPath(new URL('./package-apps/', import.meta.url));
+
+/** The two generations users run: Nest 11 on CommonJS, Nest 12 on ESM. */
+const FLAVOURS = [
+  { name: 'Nest 11, CommonJS', nest: '^11.0.0', major: '11', type: 'commonjs', entry: 'app.cjs' },
+  { name: 'Nest 12, ESM', nest: '^12.0.0', major: '12', type: 'module', entry: 'app.mjs' },
+] as const;
+
+describe('the packed library in a fresh application', () => {
+  let fake: FakePostHog;
+  let work: string;
+  let tarball: string;
+
+  beforeAll(async () => {
+    fake = await FakePostHog.start();
+    fake.setFlags(STANDARD_FLAGS);
+    work = mkdtempSync(join(tmpdir(), 'flags-package-'));
+    const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: ROOT });
+    tarball = join(work, JSON.parse(stdout)[0].filename);
+  }, 120_000);
+
+  afterAll(async () => {
+    await fake.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it.each(FLAVOURS)('works in a $name application: forRoot, the service and the guard', async (flavour) => {
+    const dir = join(work, flavour.type);
+    rmSync(dir, { recursive: true, force: true });
+    await run('mkdir', ['-p', dir]);
+    writeFileSync(
+      join(dir, 'package.json'),
+      JSON.stringify({
+        name: `flags-${flavour.type}-app`,
+        private: true,
+        type: flavour.type,
+        dependencies: {
+          '@nestjs/common': flavour.nest,
+          '@nestjs/core': flavour.nest,
+          '@nestjs/platform-express': flavour.nest,
+          'reflect-metadata': '^0.2.0',
+          rxjs: '^7.8.0',
+          'nestjs-posthog-flags': `file:${tarball}`,
+        },
+      }),
+    );
+    for (const file of [flavour.entry, 'define-app.cjs']) copyFileSync(join(APPS, file), join(dir, file));
+    await run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], { cwd: dir });
+
+    const { stdout } = await run(process.execPath, [flavour.entry], {
+      cwd: dir,
+      timeout: 30_000,
+      env: { ...process.env, POSTHOG_API_KEY: TEST_API_KEY, POSTHOG_HOST: fake.url },
+    });
+    const outcome = JSON.parse(stdout);
+    expect(outcome.nest.split('.')[0]).toBe(flavour.major);
+    expect(outcome).toMatchObject({
+      betaForUser: 200,
+      betaAnonymous: 404,
+      checkout: { checkout: 'test' },
+      service: { beta: true, checkout: 'test', 'dark-mode': false },
+    });
+    if (flavour.type === 'module') expect(outcome.health).toBe('needs @nestjs/terminus');
+  }, 240_000);
+});

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,31 +8,38 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { FakePostHog, STANDARD_FLAGS } from './support/fake-posthog.js';
 import { TEST_API_KEY } from './support/flags-app.js';
+import { RedisServer } from './support/redis-server.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const APPS = fileURLToPath(new URL('./package-apps/', import.meta.url));
 
-/** The two generations users run: Nest 11 on CommonJS, Nest 12 on ESM. */
+/** The two generations users run: Nest 11 on CommonJS, Nest 12 on ESM; each with an ioredis of its time. */
 const FLAVOURS = [
-  { name: 'Nest 11, CommonJS', nest: '^11.0.0', major: '11', type: 'commonjs', entry: 'app.cjs' },
-  { name: 'Nest 12, ESM', nest: '^12.0.0', major: '12', type: 'module', entry: 'app.mjs' },
+  { name: 'Nest 11, CommonJS, ioredis 5', nest: '^11.0.0', major: '11', ioredis: '^5.0.0', type: 'commonjs', entry: 'app.cjs' },
+  { name: 'Nest 12, ESM, ioredis 6', nest: '^12.0.0', major: '12', ioredis: '^6.0.0', type: 'module', entry: 'app.mjs' },
 ] as const;
 
 describe('the packed library in a fresh application', () => {
   let fake: FakePostHog;
+  let redis: RedisServer;
+  let inspect: Redis;
   let work: string;
   let tarball: string;
 
   beforeAll(async () => {
     fake = await FakePostHog.start();
     fake.setFlags(STANDARD_FLAGS);
+    redis = await RedisServer.start();
+    inspect = new Redis({ port: redis.port });
     work = mkdtempSync(join(tmpdir(), 'flags-package-'));
     const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: ROOT });
     tarball = join(work, JSON.parse(stdout)[0].filename);
   }, 120_000);
 
   afterAll(async () => {
+    inspect.disconnect();
+    await redis.stop();
     await fake.stop();
     rmSync(work, { recursive: true, force: true });
   });
@@ -52,6 +60,7 @@ describe('the packed library in a fresh application', () => {
           '@nestjs/platform-express': flavour.nest,
           'reflect-metadata': '^0.2.0',
           rxjs: '^7.8.0',
+          ioredis: flavour.ioredis,
           'nestjs-posthog-flags': `file:${tarball}`,
         },
       }),
@@ -62,7 +71,12 @@ describe('the packed library in a fresh application', () => {
     const { stdout } = await run(process.execPath, [flavour.entry], {
       cwd: dir,
       timeout: 30_000,
-      env: { ...process.env, POSTHOG_API_KEY: TEST_API_KEY, POSTHOG_HOST: fake.url },
+      env: {
+        ...process.env,
+        POSTHOG_API_KEY: TEST_API_KEY,
+        POSTHOG_HOST: fake.url,
+        FLAGS_CACHE_URL: redis.url(`prefix=${flavour.type}:`),
+      },
     });
     const outcome = JSON.parse(stdout);
     expect(outcome.nest.split('.')[0]).toBe(flavour.major);
@@ -71,7 +85,9 @@ describe('the packed library in a fresh application', () => {
       betaAnonymous: 404,
       checkout: { checkout: 'test' },
       service: { beta: true, checkout: 'test', 'dark-mode': false },
+      cache: { backend: 'redis', connected: true },
     });
+    expect(JSON.parse((await inspect.get(`${flavour.type}:user-1:checkout`))!).flag_result.variant).toBe('test');
     if (flavour.type === 'module') expect(outcome.health).toBe('needs @nestjs/terminus');
   }, 240_000);
 });

@@ -28,7 +28,6 @@ exports.defineApp = async function defineApp(nest) {
   Module({
     imports: [
       FlagsModule.forRoot({
-        cacheUrl: 'memory://local',
         contextFactory: (context) => context.switchToHttp().getRequest().headers['x-user'],
       }),
     ],
@@ -45,6 +44,7 @@ exports.defineApp = async function defineApp(nest) {
     betaAnonymous: await status('/features/beta'),
     checkout: await (await fetch(`${base}/features/checkout`, { headers: { 'x-user': 'user-1' } })).json(),
     service: await app.get(FlagsService).getAllFlags('user-1'),
+    cache: app.get(FlagsService).status().cache,
   };
   await app.close();
   return outcome;

@@ -62,5 +62,4 @@ export interface FlagsStatus {
   counts: FlagsCounts;
 }
 
-/** Aliases of the circuit's states for status consumers. */
 export type { CircuitState };

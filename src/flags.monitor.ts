@@ -5,7 +5,7 @@ import type { FlagsCounts, FlagsEvent, FlagsStatus } from './flags.events.js';
 import type { ResolvedFlagsOptions } from './flags.options.js';
 import { flagValue, type FlagResult } from './flags.types.js';
 import type { CircuitState } from './pipeline/circuit-breaker.js';
-import { UpstreamError, type UpstreamFailureReason } from './upstream/upstream-error.js';
+import { isKeyRejected, UpstreamError, type UpstreamFailureReason } from './upstream/upstream-error.js';
 
 /**
  * What the module has been through: counts, last success and failure, the events stream, and the log lines for
@@ -73,7 +73,7 @@ export class FlagsMonitor implements OnModuleDestroy {
     }
     if (state !== 'open' || previous === 'open') return;
     this.emit({ type: 'circuit_opened', reason, at: new Date() });
-    if (reason === 'http_401' || reason === 'http_403') {
+    if (isKeyRejected(cause)) {
       if (this.keyRejectionReported) return;
       this.keyRejectionReported = true;
       this.logger.error(

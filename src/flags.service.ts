@@ -6,15 +6,15 @@ import { FLAG_CACHE, FLAGS_CONFIG } from './flags.constants.js';
 import type { FlagsEvent, FlagsStatus } from './flags.events.js';
 import { FlagsMonitor } from './flags.monitor.js';
 import type { ResolvedFlagsOptions } from './flags.options.js';
-import { Coalescer } from './pipeline/coalesce.js';
 import { flagValue, type EvaluatedFlag, type FlagContext, type FlagResult, type FlagSource, type FlagValue } from './flags.types.js';
+import { Coalescer } from './pipeline/coalesce.js';
 import type { ParsedFlags } from './upstream/flags-response.js';
 import { FlagsUpstream } from './upstream/flags-upstream.js';
 
 /**
  * Evaluates PostHog feature flags. Answers from the cache within the `fresh` window, else asks PostHog; when it
- * cannot answer, serves each flag's last known result from the fallback cache. Never rejects because PostHog or the cache failed: what is not known is
- * absent from the answer.
+ * cannot answer, serves each flag's last known result from the fallback cache. Never rejects because PostHog or
+ * the cache failed: what is not known is absent from the answer.
  */
 @Injectable()
 export class FlagsService {
@@ -84,11 +84,12 @@ export class FlagsService {
   ): Promise<Map<string, FlagResult>> {
     const subject = toFlagContext(context);
     keys?.forEach(assertFlagKey);
-    const everyFlag = `${contextKey(subject)}\n*`;
-    const key = keys ? `${contextKey(subject)}\n${JSON.stringify(keys)}` : everyFlag;
+    const who = contextKey(subject);
+    const everyFlag = `${who}\n*`;
+    const runKey = keys ? `${who}\n${JSON.stringify(keys)}` : everyFlag;
     const results = await (this.inFlight.get(everyFlag) ??
-      this.inFlight.run(key, () => this.evaluateNow(subject, keys), options.reuseUntil));
-    const answer = new Map([...results].filter(([key]) => !keys || keys.includes(key)));
+      this.inFlight.run(runKey, () => this.evaluateNow(subject, keys), options.reuseUntil));
+    const answer = new Map([...results].filter(([flagKey]) => !keys || keys.includes(flagKey)));
     this.monitor.evaluated(answer, keys, subject.distinctId);
     return answer;
   }
@@ -142,7 +143,6 @@ export class FlagsService {
       (error: unknown) => this.monitor.cacheFailed(this.cache.backend, error),
     );
   }
-
 }
 
 /** Whether a read can answer without PostHog: an entry for every flag asked, each younger than `freshSeconds`. */

@@ -1,27 +1,14 @@
 import 'reflect-metadata';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import type { Config } from '@jest/types';
 import { FLAG_CACHE } from '../src/flags.constants.js';
 import type { FlagCache } from '../src/index.js';
 import { CaptureLogger } from './support/capture-logger.js';
+import { ONLY_DATE } from './support/clock.js';
 import { eventually } from './support/eventually.js';
 import { FakePostHog, STANDARD_FLAGS } from './support/fake-posthog.js';
 import { startFlags, TEST_API_KEY, type FlagsHarness } from './support/flags-app.js';
 import { RedisServer } from './support/redis-server.js';
 
-/** Only `Date` is faked: the clock moves by hand, I/O and timers stay real. */
-const ONLY_DATE: Config.FakeableAPI[] = [
-  'hrtime',
-  'nextTick',
-  'performance',
-  'queueMicrotask',
-  'setImmediate',
-  'clearImmediate',
-  'setInterval',
-  'clearInterval',
-  'setTimeout',
-  'clearTimeout',
-];
 
 describe('the outage fast path', () => {
   let fake: FakePostHog;

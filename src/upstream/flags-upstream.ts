@@ -9,15 +9,10 @@ import { retryWithBackoff } from '../pipeline/retry-with-backoff.js';
 import { withTimeout } from '../pipeline/with-timeout.js';
 import { parseFlagsResponse, type ParsedFlags } from './flags-response.js';
 import { PostHogClient } from './posthog-client.js';
-import { isRetryableUpstreamError, UpstreamError } from './upstream-error.js';
+import { isKeyRejected, isRetryableUpstreamError, UpstreamError } from './upstream-error.js';
 
 /** PostHog's published backoff: 300 ms before the first retry, doubling after. */
 const RETRY_BASE_DELAY_MS = 300;
-
-/** Whether PostHog refused the API key (HTTP 401 or 403): retrying will not help, the circuit opens at once. */
-function isKeyRejected(error: unknown): boolean {
-  return error instanceof UpstreamError && (error.reason === 'http_401' || error.reason === 'http_403');
-}
 
 /**
  * The upstream pipeline: one `/flags` attempt, bounded by a timeout, retried with backoff, parsed, behind a
@@ -28,7 +23,7 @@ function isKeyRejected(error: unknown): boolean {
 export class FlagsUpstream implements OnModuleDestroy {
   private readonly shutdown$ = new Subject<void>();
   /** The breaker, or undefined when the `circuitBreaker` option is `false`. */
-  readonly breaker?: CircuitBreaker;
+  private readonly breaker?: CircuitBreaker;
 
   constructor(
     private readonly client: PostHogClient,

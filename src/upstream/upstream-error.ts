@@ -47,6 +47,11 @@ export function isRetryableUpstreamError(error: unknown): boolean {
   return error instanceof UpstreamError && error.retryable;
 }
 
+/** Whether PostHog refused the API key (HTTP 401 or 403): retrying will not help, the circuit opens at once. */
+export function isKeyRejected(error: unknown): boolean {
+  return error instanceof UpstreamError && (error.reason === 'http_401' || error.reason === 'http_403');
+}
+
 /** Maps what `fetch` threw (undici puts the socket error in `cause`) to an {@link UpstreamError}. */
 export function transportError(error: unknown): UpstreamError {
   const code = errorCode(error);

@@ -38,6 +38,7 @@ async function main(): Promise<void> {
         host: posthog.url,
         cacheUrl: 'memory://local?ttl=3600&size=10000',
         timeoutMs: 300,
+        circuitBreaker: { failureThreshold: 3, resetTimeoutMs: 1000 },
       }),
     ],
     controllers: [CheckoutController],
@@ -55,32 +56,43 @@ async function main(): Promise<void> {
     console.log(`  GET /checkout/${user.padEnd(6)} → ${String(answer.checkout).padEnd(8)} from ${answer.source}${age}`);
   };
   const step = (title: string) => console.log(`\n== ${title}`);
+  const flags = app.get(FlagsService);
+  const status = () => {
+    const { upstream, circuit, counts } = flags.status();
+    console.log(`  status: upstream ${upstream}, circuit ${circuit}, answers so far ${JSON.stringify(counts)}`);
+  };
 
   try {
     step('1. PostHog is up: answers are live, and remembered');
     await ask('alice');
     await ask('bob');
 
-    step('2. PostHog hangs (every attempt times out after 300 ms, one retry): last known values are served');
+    step('2. PostHog hangs (each attempt times out after 300 ms, one retry): last known values are served');
     posthog.answer = 'hang';
     await ask('alice');
     await ask('bob');
     await ask('carol');
     console.log('  (carol was never seen: nothing is known, so the app falls back to its own default)');
 
-    step('3. PostHog refuses connections: still the last known values, no retry');
-    posthog.answer = 503;
+    status();
+
+    step('3. PostHog refuses connections; the circuit opened after 3 failed calls: no call, no wait');
     await posthog.refuse();
+    const before = posthog.requests.length;
     await ask('alice');
     await ask('bob');
+    console.log(`  PostHog was called ${posthog.requests.length - before} times for these`);
+    status();
 
-    step('4. PostHog is back, and bob is now in the test: live again');
+    step('4. PostHog is back, and bob is now in the test: after 1 s one probe closes the circuit, live again');
     await posthog.accept();
     posthog.answer = 'flags';
     posthog.setFlags({ 'new-checkout': { enabled: true, variant: 'control' } }, 'bob');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
     await ask('alice');
     await ask('bob');
     await ask('carol');
+    status();
     console.log(`\nPostHog received ${posthog.requests.length} /flags calls in all.`);
   } finally {
     await app.close();

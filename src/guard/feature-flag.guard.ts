@@ -7,17 +7,17 @@ import {
   type ExecutionContext,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { ServerResponse } from 'node:http';
 import { FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
 import type { ResolvedFlagsOptions } from '../flags.options.js';
 import { FlagsService } from '../flags.service.js';
 import type { FlagContext, FlagResult } from '../flags.types.js';
 import { flagsOfRequest } from '../request-flags.js';
+import { responseEnd } from './response-end.js';
 import { FLAG_REQUIREMENTS, type FlagRequirement } from './flag-requirement.js';
 
 /**
  * Enforces `@FeatureFlag` requirements. Evaluates every flag once per request and context, kept for `@Flags()`
- * and held for the handler's `FlagsService` calls until the response ends; never fails a request with a 500 for a flag reason: what is not known
+ * and held for the handler's `FlagsService` calls until the response ends (at most 1 s); never fails a request with a 500 for a flag reason: what is not known
  * takes the requirement's `defaultValue`.
  */
 @Injectable()
@@ -95,13 +95,6 @@ export class FeatureFlagGuard implements CanActivate {
         '(set contextFactory in FlagsModule options)',
     );
   }
-}
-
-/** Settles when the response is sent or abandoned (Express's response, or Fastify's reply around it). */
-function responseEnd(response: { raw?: ServerResponse } & Partial<ServerResponse>): Promise<void> {
-  const raw = (response.raw ?? response) as ServerResponse;
-  if (raw.writableFinished || raw.destroyed || typeof raw.once !== 'function') return Promise.resolve();
-  return new Promise((resolve) => raw.once('close', () => resolve()));
 }
 
 /** The authenticated user's distinct id: `request.user.distinctId ?? .id ?? .sub`. Headers are never trusted. */

@@ -1,12 +1,18 @@
 import type { FlagContext } from './flags.types.js';
 
+/** The context as a {@link FlagContext} (a string is a distinct id), or `undefined` without a non-empty distinct id. */
+export function asFlagContext(context: FlagContext | string | undefined): FlagContext | undefined {
+  const subject = typeof context === 'string' ? { distinctId: context } : context;
+  return typeof subject?.distinctId === 'string' && subject.distinctId !== '' ? subject : undefined;
+}
+
 /**
  * The context as a {@link FlagContext}; a string is a distinct id.
  * @throws {TypeError} when the distinct id is not a non-empty string.
  */
 export function toFlagContext(context: FlagContext | string): FlagContext {
-  const subject = typeof context === 'string' ? { distinctId: context } : context;
-  if (typeof subject?.distinctId !== 'string' || subject.distinctId === '') {
+  const subject = asFlagContext(context);
+  if (!subject) {
     throw new TypeError('FlagsService: context.distinctId (or a string context) must be a non-empty string');
   }
   return subject;

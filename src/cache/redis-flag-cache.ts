@@ -60,7 +60,7 @@ export class RedisFlagCache implements FlagCache {
   }
 
   async read(distinctId: string, keys?: readonly string[]): Promise<CachedFlags> {
-    if (!this.isReady()) return { flags: [], complete: false };
+    if (!this.connected) return { flags: [], complete: false };
     const flagKeys = keys ?? (await this.client.smembers(this.flagKeysKey));
     if (flagKeys.length === 0) return { flags: [], complete: false };
     const values = await this.client.mget(flagKeys.map((key) => this.entryKey(distinctId, key)));
@@ -69,7 +69,7 @@ export class RedisFlagCache implements FlagCache {
   }
 
   async write(distinctId: string, flags: readonly EvaluatedFlag[], whole: boolean): Promise<void> {
-    if (!this.isReady() || flags.length === 0) return;
+    if (!this.connected || flags.length === 0) return;
     const transaction = this.client.multi();
     for (const flag of flags) {
       transaction.set(this.entryKey(distinctId, flag.key), encodePythonEntry(flag), 'EX', this.config.ttlSeconds);
@@ -85,15 +85,11 @@ export class RedisFlagCache implements FlagCache {
   async close(): Promise<void> {
     this.client.removeAllListeners('ready');
     this.client.removeAllListeners('close');
-    if (this.isReady()) {
+    if (this.connected) {
       await this.client.quit().catch(() => this.client.disconnect());
     } else {
       this.client.disconnect();
     }
-  }
-
-  get connected(): boolean {
-    return this.isReady();
   }
 
   /** `{prefix}{distinctId}:{flagKey}`, nothing escaped, as the Python SDK writes it. */
@@ -101,7 +97,8 @@ export class RedisFlagCache implements FlagCache {
     return `${this.config.prefix}${distinctId}:${flagKey}`;
   }
 
-  private isReady(): boolean {
+  /** Whether the connection is up and ready for commands. */
+  get connected(): boolean {
     return this.client.status === 'ready';
   }
 

@@ -7,6 +7,7 @@ import {
   type ExecutionContext,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { asFlagContext } from '../flag-context.js';
 import { FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
 import type { ResolvedFlagsOptions } from '../flags.options.js';
 import { FlagsService } from '../flags.service.js';
@@ -80,7 +81,7 @@ export class FeatureFlagGuard implements CanActivate {
       return undefined;
     }
     try {
-      return toSubject(factory ? await factory(context) : userOf(context.switchToHttp().getRequest()));
+      return asFlagContext(factory ? await factory(context) : userOf(context.switchToHttp().getRequest()));
     } catch (error) {
       this.logger.error(`@FeatureFlag: contextFactory failed (${(error as Error)?.message}); treating the request as anonymous`);
       return undefined;
@@ -102,12 +103,6 @@ function userOf(request: { user?: Record<string, unknown> } | undefined): string
   const user = request?.user;
   const id = user?.distinctId ?? user?.id ?? user?.sub;
   return typeof id === 'string' || typeof id === 'number' || typeof id === 'bigint' ? String(id) : undefined;
-}
-
-/** A usable context, or `undefined` for anything without a non-empty distinct id. */
-function toSubject(value: FlagContext | string | undefined): FlagContext | undefined {
-  const subject = typeof value === 'string' ? { distinctId: value } : value;
-  return typeof subject?.distinctId === 'string' && subject.distinctId !== '' ? subject : undefined;
 }
 
 /** Whether every key of the requirement passes; an unknown flag takes `defaultValue`. */

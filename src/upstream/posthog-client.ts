@@ -37,14 +37,22 @@ export class PostHogClient {
   requestFlags(context: FlagContext, keys?: readonly string[]): Observable<unknown> {
     return new Observable<unknown>((subscriber) => {
       const abort = new AbortController();
+      let inFlight = true;
       this.post(flagsRequestBody(this.config.apiKey, context, keys), abort.signal).then(
         (body) => {
+          inFlight = false;
           subscriber.next(body);
           subscriber.complete();
         },
-        (error: unknown) => subscriber.error(error),
+        (error: unknown) => {
+          inFlight = false;
+          subscriber.error(error);
+        },
       );
-      return () => abort.abort();
+      // Aborting a finished request would only build an AbortError (and its stack) for no one.
+      return () => {
+        if (inFlight) abort.abort();
+      };
     });
   }
 

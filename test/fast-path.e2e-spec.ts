@@ -60,13 +60,33 @@ describe('the outage fast path', () => {
       expect(logs.at('warn').filter((line) => line.includes('circuit breaker opened'))).toHaveLength(1);
 
       jest.setSystemTime(Date.now() + 10_000);
-      expect(await callsDuring(() => flags.isEnabled('beta', 'user-1'))).toBe(1);
+      const probed = fake.requests.length + 1;
+      expect(await flags.getFlagResult('beta', 'user-1')).toMatchObject({ source: 'fallback' });
+      await eventually(() => fake.requests.length === probed && flags.status().circuit === 'open', 'the failed probe');
       expect(await callsDuring(() => flags.isEnabled('beta', 'user-1'))).toBe(0);
 
       fake.answer = 'flags';
       jest.setSystemTime(Date.now() + 10_000);
-      expect(await callsDuring(() => flags.getFlagResult('beta', 'user-1'))).toBe(1);
-      expect(await flags.getFlagResult('beta', 'user-1')).toMatchObject({ source: 'remote' });
+      expect(await flags.getFlagResult('beta', 'user-1')).toMatchObject({ source: 'fallback' });
+      await eventually(() => flags.status().circuit === 'closed', 'the successful probe');
+      expect(await callsDuring(async () => {
+        expect(await flags.getFlagResult('beta', 'user-1')).toMatchObject({ source: 'remote' });
+      })).toBe(1);
+    });
+
+    it('answers the caller that sends the probe from the fallback at once, however long PostHog hangs', async () => {
+      jest.useFakeTimers({ doNotFake: ONLY_DATE, now: Date.now() });
+      const { flags } = await start({ timeoutMs: 60_000, circuitBreaker: { failureThreshold: 1, resetTimeoutMs: 10_000 } });
+      await flags.getAllFlags('user-1');
+      fake.answer = 503;
+      await flags.isEnabled('beta', 'user-1');
+      expect(flags.status().circuit).toBe('open');
+      fake.answer = 'hang';
+      jest.setSystemTime(Date.now() + 10_000);
+      const answers = await Promise.all([flags.getFlagResult('beta', 'user-1'), flags.getFlagResult('beta', 'user-1')]);
+      expect(answers).toEqual([expect.objectContaining({ source: 'fallback' }), expect.objectContaining({ source: 'fallback' })]);
+      await eventually(() => fake.pending === 1, 'the probe to reach PostHog');
+      expect(flags.status().circuit).toBe('half-open');
     });
 
     it.each([401, 403])('opens at once on HTTP %d with one error saying the key was rejected, never the key', async (status) => {

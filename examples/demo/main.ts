@@ -6,6 +6,7 @@ import 'reflect-metadata';
 import { Controller, Get, Module, Param } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
+import { filter, firstValueFrom } from 'rxjs';
 import { FlagsModule, FlagsService } from '../../src/index.js';
 import { FakePostHog } from '../../test/support/fake-posthog.js';
 
@@ -84,11 +85,15 @@ async function main(): Promise<void> {
     console.log(`  PostHog was called ${posthog.requests.length - before} times for these`);
     status();
 
-    step('4. PostHog is back, and bob is now in the test: after 1 s one probe closes the circuit, live again');
+    step('4. PostHog is back, and bob is now in the test: after 1 s one probe goes out (its caller is not held)');
     await posthog.accept();
     posthog.answer = 'flags';
     posthog.setFlags({ 'new-checkout': { enabled: true, variant: 'control' } }, 'bob');
     await new Promise((resolve) => setTimeout(resolve, 1000));
+    const closed = firstValueFrom(flags.events$.pipe(filter((event) => event.type === 'circuit_closed')));
+    await ask('alice');
+    await closed;
+    console.log('  the probe succeeded and closed the circuit: live again');
     await ask('alice');
     await ask('bob');
     await ask('carol');

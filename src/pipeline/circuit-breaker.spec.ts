@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { defer, firstValueFrom, NEVER, of, throwError } from 'rxjs';
+import { defer, firstValueFrom, NEVER, of, Subject, takeUntil, throwError } from 'rxjs';
 import { UpstreamError } from '../upstream/upstream-error.js';
 import { CircuitBreaker, withCircuitBreaker, type CircuitState } from './circuit-breaker.js';
 
@@ -57,32 +57,40 @@ describe('the circuit breaker operator', () => {
     for (let i = 0; i < 3; i++) await call('fail');
     jest.advanceTimersByTime(9_999);
     expect(await call('ok')).toBe('circuit_open');
+    expect(calls).toBe(3);
     jest.advanceTimersByTime(1);
-    expect(await call('fail')).toBe('http_503');
+    expect(await call('fail')).toBe('circuit_open');
+    expect(calls).toBe(4);
     expect(breaker.current).toBe('open');
     expect(await call('ok')).toBe('circuit_open');
     jest.advanceTimersByTime(10_000);
-    expect(await call('ok')).toBe('ok');
+    expect(await call('ok')).toBe('circuit_open');
     expect(breaker.current).toBe('closed');
+    expect(await call('ok')).toBe('ok');
+    expect(calls).toBe(6);
     expect(transitions).toEqual(['closed→open', 'open→half-open', 'half-open→open', 'open→half-open', 'half-open→closed']);
   });
 
-  it('admits a single probe while half-open', async () => {
+  it('never holds the caller of the probe: it fails at once while the probe runs, and so does everyone else', async () => {
     for (let i = 0; i < 3; i++) await call('fail');
     jest.advanceTimersByTime(10_000);
-    const probe = defer(() => NEVER).pipe(withCircuitBreaker(breaker)).subscribe();
+    const answered = firstValueFrom(NEVER.pipe(withCircuitBreaker(breaker))).catch((error: UpstreamError) => error.reason);
+    expect(await answered).toBe('circuit_open');
     expect(breaker.current).toBe('half-open');
     expect(await call('ok')).toBe('circuit_open');
-    probe.unsubscribe();
+    expect(calls).toBe(3);
   });
 
-  it('gives a cancelled probe its place back', async () => {
+  it('gives a probe that ends without an outcome its place back', async () => {
     for (let i = 0; i < 3; i++) await call('fail');
     jest.advanceTimersByTime(10_000);
-    const subscription = defer(() => NEVER).pipe(withCircuitBreaker(breaker)).subscribe();
-    subscription.unsubscribe();
+    const shutdown = new Subject<void>();
+    await firstValueFrom(NEVER.pipe(takeUntil(shutdown), withCircuitBreaker(breaker))).catch(() => {});
+    expect(breaker.current).toBe('half-open');
+    shutdown.next();
     expect(breaker.current).toBe('open');
-    expect(await call('ok')).toBe('ok');
+    expect(await call('ok')).toBe('circuit_open');
+    expect(breaker.current).toBe('closed');
   });
 
   it('opens at once on a fatal error (a rejected API key)', async () => {

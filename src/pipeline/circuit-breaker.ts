@@ -1,4 +1,4 @@
-import { defer, finalize, tap, throwError, type MonoTypeOperatorFunction } from 'rxjs';
+import { defer, finalize, tap, throwError, type MonoTypeOperatorFunction, type Observable } from 'rxjs';
 import { UpstreamError } from '../upstream/upstream-error.js';
 
 /** The breaker's position: `closed` lets calls through, `open` fails them at once, `half-open` lets one probe out. */
@@ -41,12 +41,15 @@ export class CircuitBreaker {
     return this.state;
   }
 
-  /** Whether a call may go out now; in `half-open`, only the one probe may. */
-  tryAcquire(now = Date.now()): boolean {
-    if (this.state === 'closed') return true;
+  /**
+   * Whether a call may go out now: `call` while closed; `probe` for the one call that tests an open circuit once
+   * `resetTimeoutMs` has passed; `false` otherwise.
+   */
+  tryAcquire(now = Date.now()): 'call' | 'probe' | false {
+    if (this.state === 'closed') return 'call';
     if (this.state === 'open' && now - this.openedAt >= this.resetTimeoutMs) {
       this.moveTo('half-open');
-      return true;
+      return 'probe';
     }
     return false;
   }
@@ -85,27 +88,37 @@ const CIRCUIT_OPEN = new UpstreamError('circuit_open', 'the circuit breaker is o
 
 /**
  * Lets the source run only when `breaker` gives a permit, recording its outcome; otherwise fails at once with
- * `UpstreamError('circuit_open')`, no network.
+ * `UpstreamError('circuit_open')`, no network. The probe of an open circuit runs on its own: its caller fails at
+ * once like every other caller while the circuit is open, so that no one waits on an upstream that has been
+ * failing (a hanging one would hold the caller for every attempt's timeout). The probe's outcome moves the
+ * circuit; its value is dropped. Put this operator after any `takeUntil` that must also end the probe.
  */
 export function withCircuitBreaker<T>(breaker: CircuitBreaker): MonoTypeOperatorFunction<T> {
   return (source) =>
     defer(() => {
-      if (!breaker.tryAcquire()) {
-        return throwError(() => CIRCUIT_OPEN);
-      }
-      let settled = false;
-      return source.pipe(
-        tap({
-          next: () => {
-            settled = true;
-            breaker.recordSuccess();
-          },
-          error: (error: unknown) => {
-            settled = true;
-            breaker.recordFailure(error);
-          },
-        }),
-        finalize(() => settled || breaker.releaseProbe()),
-      );
+      const permit = breaker.tryAcquire();
+      if (!permit) return throwError(() => CIRCUIT_OPEN);
+      const recorded = recordOutcome(source, breaker);
+      if (permit === 'call') return recorded;
+      recorded.subscribe({ error: () => {} });
+      return throwError(() => CIRCUIT_OPEN);
     });
+}
+
+/** The source, telling `breaker` how it ended: a value closes the circuit, an error counts as a failure. */
+function recordOutcome<T>(source: Observable<T>, breaker: CircuitBreaker): Observable<T> {
+  let settled = false;
+  return source.pipe(
+    tap({
+      next: () => {
+        settled = true;
+        breaker.recordSuccess();
+      },
+      error: (error: unknown) => {
+        settled = true;
+        breaker.recordFailure(error);
+      },
+    }),
+    finalize(() => settled || breaker.releaseProbe()),
+  );
 }

@@ -17,7 +17,7 @@ const RETRY_BASE_DELAY_MS = 300;
 /**
  * The upstream pipeline: one `/flags` attempt, bounded by a timeout, retried with backoff, parsed, behind a
  * circuit breaker. Each step is an operator; the pipeline ends (aborting its request) when the application
- * shuts down.
+ * shuts down, the circuit's background probe included.
  */
 @Injectable()
 export class FlagsUpstream implements OnModuleDestroy {
@@ -45,8 +45,8 @@ export class FlagsUpstream implements OnModuleDestroy {
         isRetryable: isRetryableUpstreamError,
       }),
       map((body) => parseFlagsResponse(body)),
-      this.breaker ? withCircuitBreaker(this.breaker) : identity,
       takeUntil(this.shutdown$),
+      this.breaker ? withCircuitBreaker(this.breaker) : identity,
       throwIfEmpty(() => new UpstreamError('shutdown', 'the application is shutting down')),
     );
   }

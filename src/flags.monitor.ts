@@ -62,16 +62,25 @@ export class FlagsMonitor implements OnModuleDestroy {
     this.logger.warn(`PostHog /flags unavailable (${reason}); serving last known flags from the fallback cache`);
   }
 
-  /** The circuit breaker's listener. */
+  /**
+   * The circuit breaker's listener. The probe runs on its own (its caller is answered from the fallback), so its
+   * outcome is learnt here: leaving `half-open` for `closed` is its success, for `open` with a cause its failure.
+   */
   circuitChanged(state: CircuitState, previous: CircuitState, cause?: unknown): void {
     this.circuit = state;
-    const reason = cause instanceof UpstreamError ? cause.reason : undefined;
     if (state === 'closed') {
       this.keyRejectionReported = false;
       this.emit({ type: 'circuit_closed', at: new Date() });
+      if (previous === 'half-open') this.upstreamSucceeded();
       return;
     }
     if (state !== 'open' || previous === 'open') return;
+    this.circuitOpened(previous, cause);
+    if (previous === 'half-open' && cause !== undefined) this.upstreamFailed(cause);
+  }
+
+  private circuitOpened(previous: CircuitState, cause: unknown): void {
+    const reason = cause instanceof UpstreamError ? cause.reason : undefined;
     this.emit({ type: 'circuit_opened', reason, at: new Date() });
     if (isKeyRejected(cause)) {
       if (this.keyRejectionReported) return;

@@ -61,14 +61,18 @@ describe('the outage fast path', () => {
 
       jest.setSystemTime(Date.now() + 10_000);
       const probed = fake.requests.length + 1;
+      const failures = flags.status().counts.upstreamFailures;
       expect(await flags.getFlagResult('beta', 'user-1')).toMatchObject({ source: 'fallback' });
       await eventually(() => fake.requests.length === probed && flags.status().circuit === 'open', 'the failed probe');
+      expect(flags.status()).toMatchObject({ upstream: 'down', counts: { upstreamFailures: failures + 1 } });
       expect(await callsDuring(() => flags.isEnabled('beta', 'user-1'))).toBe(0);
 
       fake.answer = 'flags';
       jest.setSystemTime(Date.now() + 10_000);
       expect(await flags.getFlagResult('beta', 'user-1')).toMatchObject({ source: 'fallback' });
       await eventually(() => flags.status().circuit === 'closed', 'the successful probe');
+      expect(flags.status().upstream).toBe('ok');
+      expect(logs.at('log').filter((line) => line.includes('PostHog /flags answers again'))).toHaveLength(1);
       expect(await callsDuring(async () => {
         expect(await flags.getFlagResult('beta', 'user-1')).toMatchObject({ source: 'remote' });
       })).toBe(1);

@@ -12,13 +12,17 @@ import type { ParsedFlags } from './upstream/flags-response.js';
 import { FlagsUpstream } from './upstream/flags-upstream.js';
 
 /**
- * Evaluates PostHog feature flags. Answers from the cache within the `fresh` window, else asks PostHog; when it
- * cannot answer, serves each flag's last known result from the fallback cache. Never rejects because PostHog or
- * the cache failed: what is not known is absent from the answer.
+ * Evaluates PostHog feature flags. Answers from the cache within the `fresh` window (refreshing it behind the
+ * answer for up to another window), else asks PostHog; when it cannot answer, serves each flag's last known result
+ * from the fallback cache. Never rejects because PostHog or the cache failed: what is not known is absent from the
+ * answer.
  */
 @Injectable()
 export class FlagsService {
+  /** Evaluations in flight (or held for reuse), by context and keys: they share one cache read and one answer. */
   private readonly inFlight = new Coalescer<Map<string, FlagResult>>();
+  /** Upstream calls in flight, by context and keys, whether a caller waits on them or they refresh the cache. */
+  private readonly asking = new Coalescer<ParsedFlags | undefined>();
   private readonly freshSeconds: number;
   /**
    * Every evaluation, upstream failure, circuit change and cache error, as typed {@link FlagsEvent}s; the
@@ -88,30 +92,26 @@ export class FlagsService {
     const everyFlag = `${who}\n*`;
     const runKey = keys ? `${who}\n${JSON.stringify(keys)}` : everyFlag;
     const results = await (this.inFlight.get(everyFlag) ??
-      this.inFlight.run(runKey, () => this.evaluateNow(subject, keys), options.reuseUntil));
+      this.inFlight.run(runKey, () => this.evaluateNow(runKey, subject, keys), options.reuseUntil));
     const answer = new Map([...results].filter(([flagKey]) => !keys || keys.includes(flagKey)));
     this.monitor.evaluated(answer, keys, subject.distinctId);
     return answer;
   }
 
-  /** The cache-first window, else PostHog, else the fallback cache; the cache is read once at most. */
-  private async evaluateNow(subject: FlagContext, keys?: readonly string[]): Promise<Map<string, FlagResult>> {
-    const { distinctId } = subject;
+  /**
+   * The cache-first window, else PostHog, else the fallback cache; the cache is read once at most. Past the window
+   * (and within twice its length) the cache still answers while one upstream call refreshes it behind the answer.
+   */
+  private async evaluateNow(runKey: string, subject: FlagContext, keys?: readonly string[]): Promise<Map<string, FlagResult>> {
     let cached: CachedFlags | undefined;
-    const readCache = async () => (cached ??= await this.readCache(distinctId, keys));
-    if (this.freshSeconds > 0 && isFresh(await readCache(), this.freshSeconds)) {
-      return withSource(cached!.flags, 'cache');
+    const readCache = async () => (cached ??= await this.readCache(subject.distinctId, keys));
+    if (this.freshSeconds > 0) {
+      const age = freshness(await readCache(), this.freshSeconds);
+      if (age === 'stale') void this.ask(runKey, subject, keys);
+      if (age !== 'expired') return withSource(cached!.flags, 'cache');
     }
-    let parsed: ParsedFlags;
-    try {
-      parsed = await firstValueFrom(this.upstream.evaluate(subject, keys));
-    } catch (error) {
-      this.monitor.upstreamFailed(error);
-      return withSource((await readCache()).flags, 'fallback');
-    }
-    this.monitor.upstreamSucceeded();
-    const whole = keys === undefined && !parsed.incomplete && parsed.failed.size === 0;
-    this.remember(distinctId, [...parsed.flags.values()], whole);
+    const parsed = await this.ask(runKey, subject, keys);
+    if (!parsed) return withSource((await readCache()).flags, 'fallback');
     const results = withSource([...parsed.flags.values()], 'remote');
     if (!parsed.incomplete && parsed.failed.size === 0) return results;
     for (const flag of (await readCache()).flags) {
@@ -120,6 +120,26 @@ export class FlagsService {
       }
     }
     return results;
+  }
+
+  /**
+   * PostHog's answer, remembered in the cache; `undefined` when PostHog could not answer (reported to the
+   * monitor). One call per context and keys at a time: asking while one is in flight joins it. Never rejects.
+   */
+  private ask(runKey: string, subject: FlagContext, keys?: readonly string[]): Promise<ParsedFlags | undefined> {
+    return this.asking.run(runKey, async () => {
+      let parsed: ParsedFlags;
+      try {
+        parsed = await firstValueFrom(this.upstream.evaluate(subject, keys));
+      } catch (error) {
+        this.monitor.upstreamFailed(error);
+        return undefined;
+      }
+      this.monitor.upstreamSucceeded();
+      const whole = keys === undefined && !parsed.incomplete && parsed.failed.size === 0;
+      this.remember(subject.distinctId, [...parsed.flags.values()], whole);
+      return parsed;
+    });
   }
 
   /** What the cache holds for the keys (all when undefined); nothing when the cache fails. */
@@ -145,9 +165,16 @@ export class FlagsService {
   }
 }
 
-/** Whether a read can answer without PostHog: an entry for every flag asked, each younger than `freshSeconds`. */
-function isFresh(cached: CachedFlags, freshSeconds: number): boolean {
-  return cached.complete && cached.flags.every((flag) => isWithinTtl(flag.evaluatedAt, freshSeconds));
+/**
+ * How a read can answer without waiting for PostHog: `fresh` when it has an entry for every flag asked, each
+ * younger than `freshSeconds`; `stale` when each is younger than twice that (answer, and refresh behind the
+ * answer); else `expired` (ask PostHog and wait).
+ */
+function freshness(cached: CachedFlags, freshSeconds: number): 'fresh' | 'stale' | 'expired' {
+  const youngerThan = (seconds: number) => cached.flags.every((flag) => isWithinTtl(flag.evaluatedAt, seconds));
+  if (!cached.complete) return 'expired';
+  if (youngerThan(freshSeconds)) return 'fresh';
+  return youngerThan(2 * freshSeconds) ? 'stale' : 'expired';
 }
 
 function assertFlagKey(key: string): void {

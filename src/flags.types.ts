@@ -7,7 +7,10 @@ export type FlagSource =
   | 'remote'
   /** PostHog could not answer; this is the last result it gave for this user, from the fallback cache. */
   | 'fallback'
-  /** Answered from the cache without asking PostHog: the result is younger than the cache URL's `fresh`. */
+  /**
+   * Answered from the cache without waiting for PostHog: the result is younger than the cache URL's `fresh`, or
+   * younger than twice that while one upstream call refreshes it behind the answer.
+   */
   | 'cache';
 
 /** Who a flag is evaluated for: PostHog's distinct id plus optional groups and properties. */

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { filter, firstValueFrom } from 'rxjs';
 import { FLAG_CACHE } from '../src/flags.constants.js';
 import type { FlagCache } from '../src/index.js';
 import { CaptureLogger } from './support/capture-logger.js';
@@ -164,7 +165,7 @@ describe('the outage fast path', () => {
       await eventually(async () => (await flags.getFlagResult('beta', 'probe-user'))?.source === 'cache', 'the write');
     }
 
-    it('answers a result younger than fresh from the cache, and refreshes it past fresh', async () => {
+    it('answers a result younger than fresh from the cache, refreshes it behind the answer past fresh, and waits past twice fresh', async () => {
       jest.useFakeTimers({ doNotFake: ONLY_DATE, now: Date.now() });
       const { flags } = await start({ cacheUrl: cacheUrl('fresh=5') });
       expect(await flags.getFlagResult('beta', 'probe-user')).toMatchObject({ source: 'remote' });
@@ -181,8 +182,31 @@ describe('the outage fast path', () => {
       fake.setFlags({ ...STANDARD_FLAGS, beta: { enabled: false } });
       jest.setSystemTime(Date.now() + 5_000);
       expect(await callsDuring(async () => {
-        expect(await flags.getFlagResult('beta', 'user-1')).toMatchObject({ enabled: false, source: 'remote' });
+        const answers = await Promise.all([1, 2, 3].map(() => flags.getFlagResult('beta', 'user-1')));
+        expect(answers).toEqual(Array(3).fill(expect.objectContaining({ enabled: true, source: 'cache' })));
+        await eventually(async () => (await flags.getFlagResult('beta', 'user-1'))?.enabled === false, 'the refresh');
       })).toBe(1);
+      expect(await flags.getFlagResult('beta', 'user-1')).toMatchObject({ enabled: false, source: 'cache' });
+
+      fake.setFlags(STANDARD_FLAGS);
+      jest.setSystemTime(Date.now() + 10_000);
+      expect(await callsDuring(async () => {
+        expect(await flags.getFlagResult('beta', 'user-1')).toMatchObject({ enabled: true, source: 'remote' });
+      })).toBe(1);
+    });
+
+    it('keeps answering from the cache when the refresh behind the answer fails, and reports the failure', async () => {
+      jest.useFakeTimers({ doNotFake: ONLY_DATE, now: Date.now() });
+      const { flags } = await start({ cacheUrl: cacheUrl('fresh=5') });
+      await flags.getAllFlags('user-1');
+      await eventually(async () => (await flags.getFlagResult('beta', 'user-1'))?.source === 'cache', 'the write');
+
+      fake.answer = 503;
+      jest.setSystemTime(Date.now() + 5_000);
+      const failed = firstValueFrom(flags.events$.pipe(filter((event) => event.type === 'upstream_failed')));
+      expect(await flags.getFlagResult('beta', 'user-1')).toMatchObject({ enabled: true, source: 'cache' });
+      expect(await failed).toMatchObject({ reason: 'http_503' });
+      expect(await flags.getFlagResult('beta', 'user-1')).toMatchObject({ enabled: true, source: 'cache' });
     });
 
     it('asks PostHog when fresh is 0 (the default)', async () => {

@@ -18,6 +18,16 @@ import { FeatureFlag, FlagsModule } from '../src/index.js';
 /** The flag every guarded route checks. */
 export const BENCH_FLAG = 'beta';
 
+/** The benchmark's users: `user-0`, `user-1`, … */
+export function benchUser(index: number): string {
+  return `user-${index}`;
+}
+
+/** Whether the flag is on for a benchmark user: for even ones, so that half the guarded requests are denied. */
+export function flagIsOnFor(user: string): boolean {
+  return Number(user.slice('user-'.length)) % 2 === 0;
+}
+
 /** Stands in for authentication: `x-user` becomes `request.user.id`. */
 @Injectable()
 class BenchAuthMiddleware implements NestMiddleware {
@@ -40,6 +50,21 @@ class PostHogNodeGuard implements CanActivate {
   }
 }
 
+/**
+ * The reference: denies the same users as the flag, without looking anything up, through the same shared
+ * `NotFoundException`. What any guard on this route costs in Nest with this mix of answers.
+ */
+@Injectable()
+class SameDenialsGuard implements CanActivate {
+  private static readonly notFound = new NotFoundException();
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const user = context.switchToHttp().getRequest().user;
+    if (user && flagIsOnFor(user.id)) return true;
+    throw SameDenialsGuard.notFound;
+  }
+}
+
 @Controller()
 class BenchController {
   @Get('ours')
@@ -51,6 +76,12 @@ class BenchController {
   @Get('posthog-node')
   @UseGuards(PostHogNodeGuard)
   posthogNode() {
+    return { ok: true };
+  }
+
+  @Get('reference')
+  @UseGuards(SameDenialsGuard)
+  reference() {
     return { ok: true };
   }
 

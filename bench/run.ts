@@ -4,7 +4,7 @@ import { cpus, totalmem } from 'node:os';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { FakePostHog } from '../test/support/fake-posthog.js';
-import type { BenchApp, BenchAppOptions } from './contenders.js';
+import { benchUser, flagIsOnFor, type BenchApp, type BenchAppOptions } from './contenders.js';
 
 const SERVER = fileURLToPath(new URL('./server.js', import.meta.url));
 
@@ -35,6 +35,8 @@ export interface BenchOptions {
   warmupSeconds: number;
   /** Concurrent connections of the load. */
   connections: number;
+  /** Seconds of the second latency measurement, one request at a time (a single connection). */
+  serialSeconds: number;
   /** Distinct users; even ones have the flag on, odd ones off. */
   users: number;
   /** Milliseconds PostHog takes to answer. */
@@ -43,13 +45,20 @@ export interface BenchOptions {
   timeoutMs?: number;
 }
 
+/** Who answers a route: the two contenders, the unguarded route, and the reference guard that looks nothing up. */
+export type Contender = 'nestjs-posthog-flags' | 'posthog-node guard' | 'unguarded' | 'same denials, no lookup';
+
 /** One contender in one scenario. */
 export interface BenchRow {
   scenario: string;
-  contender: 'nestjs-posthog-flags' | 'posthog-node guard' | 'unguarded';
+  contender: Contender;
   requestsPerSecond: number;
+  /** Requests per second as a share of the unguarded route's (the ceiling row). */
+  ofCeiling: number;
   p50Ms: number;
   p99Ms: number;
+  /** p99 with one request at a time: what a request costs, without queueing behind the others; null: none answered. */
+  serialP99Ms: number | null;
   /** `/flags` calls PostHog received during the measurement. */
   upstreamCalls: number;
   /** Share of responses that match each user's last known flag value (200 for on, 404 for off). */
@@ -65,11 +74,13 @@ export interface BenchResult {
   rows: BenchRow[];
 }
 
-/** What PostHog does in a scenario, and the fallback cache URL our module uses in it. */
+/** What PostHog does in a scenario, the fallback cache URL our module uses in it, and whether the ceiling is measured there. */
 interface Scenario {
   name: string;
   cacheUrl: string;
   outage?: (posthog: FakePostHog) => Promise<void>;
+  /** Measure the unguarded route and the reference around our row (half before, half after). */
+  withCeiling?: boolean;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -82,17 +93,34 @@ const SCENARIOS: Scenario[] = [
     },
   },
   { name: 'PostHog refusing', cacheUrl: 'memory://local', outage: (posthog) => posthog.refuse() },
-  { name: 'healthy, fresh=5', cacheUrl: 'memory://local?fresh=5' },
+  { name: 'healthy, fresh=5', cacheUrl: 'memory://local?fresh=5', withCeiling: true },
 ];
 
-/** Runs every scenario for both contenders, plus the unguarded route as the ceiling. */
+const ROUTES: Record<Contender, string> = {
+  'nestjs-posthog-flags': '/ours',
+  'posthog-node guard': '/posthog-node',
+  unguarded: '/unguarded',
+  'same denials, no lookup': '/reference',
+};
+
+/** The ceiling and the reference rows' scenario names. */
+const CEILING = 'unguarded (ceiling)';
+const REFERENCE = 'reference: same denials, no lookup';
+
+/**
+ * Runs every scenario for both contenders. The unguarded route (the ceiling) and the reference guard are measured
+ * in the `fresh=5` scenario's app, half right before and half right after our row, so that a shared machine's
+ * drift falls on them alike.
+ */
 export async function runBenchmark(options: BenchOptions, log: (line: string) => void = () => {}): Promise<BenchResult> {
-  const users = Array.from({ length: options.users }, (_, index) => `user-${index}`);
+  const users = Array.from({ length: options.users }, (_, index) => benchUser(index));
   const posthog = await FakePostHog.start();
   posthog.latencyMs = options.latencyMs;
   posthog.setFlags({ beta: { enabled: true } });
-  users.forEach((user, index) => posthog.setFlags({ beta: { enabled: index % 2 === 0 } }, user));
-  const rows: BenchRow[] = [];
+  users.forEach((user) => posthog.setFlags({ beta: { enabled: flagIsOnFor(user) } }, user));
+  const rows: Omit<BenchRow, 'ofCeiling'>[] = [];
+  const aside: Omit<BenchRow, 'ofCeiling'>[] = [];
+  const bench = { posthog, users, options };
   try {
     for (const scenario of SCENARIOS) {
       const app = await startServer({ posthogUrl: posthog.url, cacheUrl: scenario.cacheUrl, timeoutMs: options.timeoutMs });
@@ -100,12 +128,14 @@ export async function runBenchmark(options: BenchOptions, log: (line: string) =>
         await seeEveryUser(app, users);
         await scenario.outage?.(posthog);
         if (scenario.outage) await openTheBreaker(app, users);
-        for (const [contender, path] of [
-          ['nestjs-posthog-flags', '/ours'],
-          ['posthog-node guard', '/posthog-node'],
-        ] as const) {
-          rows.push(await measure(scenario.name, contender, app, path, posthog, users, options));
-          log(formatRow(rows[rows.length - 1]));
+        const measured = scenario.withCeiling
+          ? await measureAround(app, bench, 'nestjs-posthog-flags', ['unguarded', 'same denials, no lookup'])
+          : new Map([['nestjs-posthog-flags' as Contender, await measure(app, bench, 'nestjs-posthog-flags')]]);
+        measured.set('posthog-node guard', await measure(app, bench, 'posthog-node guard'));
+        for (const [contender, { tally, serial }] of measured) {
+          const row = toRow(scenario.name, contender, tally, serial);
+          (contender === 'nestjs-posthog-flags' || contender === 'posthog-node guard' ? rows : aside).push(row);
+          log(formatRow({ ...row, ofCeiling: Number.NaN }));
         }
       } finally {
         if (!(await isListening(posthog))) await posthog.accept();
@@ -113,17 +143,138 @@ export async function runBenchmark(options: BenchOptions, log: (line: string) =>
         await app.close();
       }
     }
-    const app = await startServer({ posthogUrl: posthog.url, cacheUrl: 'memory://local' });
-    try {
-      rows.push(await measure('unguarded (ceiling)', 'unguarded', app, '/unguarded', posthog, users, options));
-      log(formatRow(rows[rows.length - 1]));
-    } finally {
-      await app.close();
-    }
   } finally {
     await posthog.stop();
   }
-  return { machine: machine(), options, rows };
+  const ceiling = aside.find((row) => row.contender === 'unguarded')!;
+  const all = [...rows, { ...ceiling, scenario: CEILING }, { ...aside.find((row) => row !== ceiling)!, scenario: REFERENCE }];
+  return {
+    machine: machine(),
+    options,
+    rows: all.map((row) => ({ ...row, ofCeiling: row.requestsPerSecond / ceiling.requestsPerSecond })),
+  };
+}
+
+/** What one measurement needs besides the app: the fake PostHog (to count calls), the users, the sizes. */
+interface Bench {
+  posthog: FakePostHog;
+  users: string[];
+  options: BenchOptions;
+}
+
+/** What the load saw on one route, over one or more stretches of load. */
+interface Tally {
+  seconds: number;
+  latenciesMs: number[];
+  answered: number;
+  matches: number;
+  errors: number;
+  upstreamCalls: number;
+}
+
+/** A route's load at full concurrency, and right after it, one request at a time. */
+interface Measured {
+  tally: Tally;
+  serial: Tally;
+}
+
+/** Warms up, then loads one contender's route for the duration, then serially. */
+async function measure(app: BenchApp, bench: Bench, contender: Contender): Promise<Measured> {
+  await warmUp(app, bench, contender);
+  const tally = await load(app, bench, ROUTES[contender], bench.options.durationSeconds, emptyTally());
+  return { tally, serial: await loadSerially(app, bench, contender) };
+}
+
+/**
+ * Measures `contender` for the duration, and each of `others` for half of it right before and half right after,
+ * so that all of them see the same machine.
+ */
+async function measureAround(app: BenchApp, bench: Bench, contender: Contender, others: Contender[]): Promise<Map<Contender, Measured>> {
+  const half = bench.options.durationSeconds / 2;
+  const before = new Map<Contender, Tally>();
+  for (const other of others) {
+    await warmUp(app, bench, other);
+    before.set(other, await load(app, bench, ROUTES[other], half, emptyTally()));
+  }
+  const measured = new Map([[contender, await measure(app, bench, contender)]]);
+  for (const other of [...others].reverse()) {
+    const tally = await load(app, bench, ROUTES[other], half, before.get(other)!);
+    measured.set(other, { tally, serial: await loadSerially(app, bench, other) });
+  }
+  return measured;
+}
+
+/** One request at a time (one connection): what a request costs without queueing behind the others. */
+function loadSerially(app: BenchApp, bench: Bench, contender: Contender): Promise<Tally> {
+  const options = { ...bench.options, connections: 1 };
+  return load(app, { ...bench, options }, ROUTES[contender], bench.options.serialSeconds, emptyTally());
+}
+
+/** The same load, unmeasured (JIT warm-up). */
+async function warmUp(app: BenchApp, bench: Bench, contender: Contender): Promise<void> {
+  if (bench.options.warmupSeconds > 0) await load(app, bench, ROUTES[contender], bench.options.warmupSeconds, emptyTally());
+}
+
+function emptyTally(): Tally {
+  return { seconds: 0, latenciesMs: [], answered: 0, matches: 0, errors: 0, upstreamCalls: 0 };
+}
+
+/**
+ * Loads `path` for `seconds`, users taken in turn, and adds to `tally`: each response's latency (from sending the
+ * request to its response), whether it matches the user's last known value, and PostHog's calls meanwhile.
+ */
+async function load(app: BenchApp, { posthog, users, options }: Bench, path: string, seconds: number, tally: Tally): Promise<Tally> {
+  const callsBefore = posthog.requests.length;
+  let next = 0;
+  const result = await autocannon({
+    url: app.url,
+    connections: options.connections,
+    duration: seconds,
+    timeout: 20,
+    requests: [
+      {
+        method: 'GET',
+        path,
+        setupRequest: (request, context) => {
+          const user = users[next++ % users.length];
+          Object.assign(context, { user, sentAt: performance.now() });
+          return { ...request, headers: { ...request.headers, 'x-user': user } };
+        },
+        onResponse: (status, _body, context) => {
+          const { user, sentAt } = context as { user: string; sentAt: number };
+          tally.latenciesMs.push(performance.now() - sentAt);
+          tally.answered++;
+          if (status === (flagIsOnFor(user) ? 200 : 404)) tally.matches++;
+        },
+      },
+    ],
+  });
+  tally.seconds += seconds;
+  tally.errors += result.errors + result.timeouts;
+  tally.upstreamCalls += posthog.requests.length - callsBefore;
+  return tally;
+}
+
+function toRow(scenario: string, contender: Contender, tally: Tally, serial: Tally): Omit<BenchRow, 'ofCeiling'> {
+  return {
+    scenario,
+    contender,
+    requestsPerSecond: Math.round(tally.answered / tally.seconds),
+    p50Ms: percentile(tally.latenciesMs, 0.5),
+    p99Ms: percentile(tally.latenciesMs, 0.99),
+    serialP99Ms: serial.answered ? percentile(serial.latenciesMs, 0.99) : null,
+    upstreamCalls: tally.upstreamCalls,
+    lastKnownShare: contender === 'unguarded' ? null : tally.answered ? tally.matches / tally.answered : 0,
+    requests: tally.answered,
+    errors: tally.errors,
+  };
+}
+
+/** The `q` quantile of the latencies, in ms to 0.1 ms; 0 when there are none. */
+function percentile(latenciesMs: number[], q: number): number {
+  if (latenciesMs.length === 0) return 0;
+  const sorted = Float64Array.from(latenciesMs).sort();
+  return Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] * 10) / 10;
 }
 
 /** Every user asks once on both guarded routes while PostHog is healthy: their last known values. */
@@ -147,58 +298,6 @@ async function isListening(posthog: FakePostHog): Promise<boolean> {
   }
 }
 
-/** Loads one route for the duration and tallies latency, upstream calls and last-known matches. */
-async function measure(
-  scenario: string,
-  contender: BenchRow['contender'],
-  app: BenchApp,
-  path: string,
-  posthog: FakePostHog,
-  users: string[],
-  options: BenchOptions,
-): Promise<BenchRow> {
-  if (options.warmupSeconds > 0) {
-    await autocannon({ url: app.url, connections: options.connections, duration: options.warmupSeconds, requests: [{ path, headers: { 'x-user': users[0] } }] });
-  }
-  const callsBefore = posthog.requests.length;
-  let next = 0;
-  let matches = 0;
-  let answered = 0;
-  const result = await autocannon({
-    url: app.url,
-    connections: options.connections,
-    duration: options.durationSeconds,
-    timeout: 20,
-    requests: [
-      {
-        method: 'GET',
-        path,
-        setupRequest: (request, context) => {
-          const index = next++ % users.length;
-          (context as { index?: number }).index = index;
-          return { ...request, headers: { ...request.headers, 'x-user': users[index] } };
-        },
-        onResponse: (status, _body, context) => {
-          answered++;
-          const on = ((context as { index?: number }).index ?? 0) % 2 === 0;
-          if ((on && status === 200) || (!on && status === 404)) matches++;
-        },
-      },
-    ],
-  });
-  return {
-    scenario,
-    contender,
-    requestsPerSecond: Math.round(result.requests.average),
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
-    upstreamCalls: posthog.requests.length - callsBefore,
-    lastKnownShare: contender === 'unguarded' ? null : answered ? matches / answered : 0,
-    requests: result.requests.total,
-    errors: result.errors + result.timeouts,
-  };
-}
-
 function machine(): BenchResult['machine'] {
   return {
     cpu: cpus()[0]?.model ?? 'unknown',
@@ -210,8 +309,12 @@ function machine(): BenchResult['machine'] {
 }
 
 function formatRow(row: BenchRow): string {
-  const share = row.lastKnownShare === null ? '–' : `${(row.lastKnownShare * 100).toFixed(1)}%`;
-  return `| ${row.scenario} | ${row.contender} | ${row.requestsPerSecond} | ${row.p50Ms} | ${row.p99Ms} | ${row.upstreamCalls} | ${share} | ${row.errors} |`;
+  const percent = (share: number | null) => (share === null || Number.isNaN(share) ? '–' : `${(share * 100).toFixed(1)}%`);
+  const serial = row.serialP99Ms === null ? 'no answer' : row.serialP99Ms;
+  return (
+    `| ${row.scenario} | ${row.contender} | ${row.requestsPerSecond} | ${percent(row.ofCeiling)} | ${row.p50Ms} | ${row.p99Ms} | ` +
+    `${serial} | ${row.upstreamCalls} | ${percent(row.lastKnownShare)} | ${row.errors} |`
+  );
 }
 
 /** The results as a markdown table, headed by the machine and the run's settings. */
@@ -219,11 +322,12 @@ export function toMarkdown(result: BenchResult): string {
   const { machine: m, options: o } = result;
   return [
     `Measured on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), Node ${m.node}, ${m.platform}; ` +
-      `${o.connections} connections, ${o.durationSeconds} s per row, ${o.users} users, PostHog latency ${o.latencyMs} ms` +
+      `${o.connections} connections, ${o.durationSeconds} s per row (then ${o.serialSeconds} s on one connection for the serial p99), ` +
+      `${o.users} users, PostHog latency ${o.latencyMs} ms` +
       `${o.timeoutMs ? `, timeouts ${o.timeoutMs} ms` : ', library default timeouts'}.`,
     '',
-    '| scenario | contender | req/s | p50 ms | p99 ms | upstream calls | last known value | errors |',
-    '|---|---|---:|---:|---:|---:|---:|---:|',
+    '| scenario | contender | req/s | of ceiling | p50 ms | p99 ms | serial p99 ms | upstream calls | last known value | errors |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...result.rows.map(formatRow),
     '',
   ].join('\n');

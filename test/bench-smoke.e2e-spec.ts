@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 describe('npm run bench -- --smoke', () => {
-  it('measures every scenario for both contenders, and the ceiling', async () => {
+  it('measures every scenario for both contenders, the ceiling and the reference', async () => {
     await promisify(execFile)('npm', ['run', 'bench', '--', '--smoke'], { cwd: ROOT, timeout: 170_000 });
     const result = JSON.parse(readFileSync(`${ROOT}.build/bench-smoke/latest.json`, 'utf8'));
     const rows = result.rows.map((row: { scenario: string; contender: string }) => `${row.scenario} / ${row.contender}`);
@@ -21,10 +21,12 @@ describe('npm run bench -- --smoke', () => {
       'healthy, fresh=5 / nestjs-posthog-flags',
       'healthy, fresh=5 / posthog-node guard',
       'unguarded (ceiling) / unguarded',
+      'reference: same denials, no lookup / same denials, no lookup',
     ]);
     for (const row of result.rows) {
       expect(row.requests).toBeGreaterThan(0);
       expect(typeof row.p99Ms).toBe('number');
+      expect(row.ofCeiling).toBeGreaterThan(0);
       expect(typeof row.upstreamCalls).toBe('number');
     }
     expect(result.machine.cores).toBeGreaterThan(0);

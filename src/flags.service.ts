@@ -171,10 +171,10 @@ export class FlagsService {
  * answer); else `expired` (ask PostHog and wait).
  */
 function freshness(cached: CachedFlags, freshSeconds: number): 'fresh' | 'stale' | 'expired' {
-  const youngerThan = (seconds: number) => cached.flags.every((flag) => isWithinTtl(flag.evaluatedAt, seconds));
   if (!cached.complete) return 'expired';
-  if (youngerThan(freshSeconds)) return 'fresh';
-  return youngerThan(2 * freshSeconds) ? 'stale' : 'expired';
+  const oldest = new Date(Math.min(...cached.flags.map((flag) => flag.evaluatedAt.getTime())));
+  if (isWithinTtl(oldest, freshSeconds)) return 'fresh';
+  return isWithinTtl(oldest, 2 * freshSeconds) ? 'stale' : 'expired';
 }
 
 function assertFlagKey(key: string): void {

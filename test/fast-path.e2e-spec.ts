@@ -180,7 +180,7 @@ describe('the outage fast path', () => {
       })).toBe(0);
 
       fake.setFlags({ ...STANDARD_FLAGS, beta: { enabled: false } });
-      jest.setSystemTime(Date.now() + 5_000);
+      jest.setSystemTime(Date.now() + 7_500); // past every user's refresh point (1 to 1.5 × fresh)
       expect(await callsDuring(async () => {
         const answers = await Promise.all([1, 2, 3].map(() => flags.getFlagResult('beta', 'user-1')));
         expect(answers).toEqual(Array(3).fill(expect.objectContaining({ enabled: true, source: 'cache' })));
@@ -202,7 +202,7 @@ describe('the outage fast path', () => {
       await eventually(async () => (await flags.getFlagResult('beta', 'user-1'))?.source === 'cache', 'the write');
 
       fake.answer = 503;
-      jest.setSystemTime(Date.now() + 5_000);
+      jest.setSystemTime(Date.now() + 7_500);
       const failed = firstValueFrom(flags.events$.pipe(filter((event) => event.type === 'upstream_failed')));
       expect(await flags.getFlagResult('beta', 'user-1')).toMatchObject({ enabled: true, source: 'cache' });
       expect(await failed).toMatchObject({ reason: 'http_503' });

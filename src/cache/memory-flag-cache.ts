@@ -10,15 +10,15 @@ export class MemoryFlagCache implements FlagCache {
   readonly backend = 'memory';
   readonly connected = true;
   private readonly users: LRUCache<string, Map<string, EvaluatedFlag>>;
-  /** Every flag key of the last whole evaluation, plus any seen since. */
-  private knownKeys = new Set<string>();
+  /** Every flag key of the last whole evaluation, plus any seen since; replaced, never changed in place. */
+  private knownKeys: readonly string[] = [];
 
   constructor(private readonly config: MemoryCacheConfig) {
     this.users = new LRUCache({ max: config.size });
   }
 
   async read(distinctId: string, keys?: readonly string[]): Promise<CachedFlags> {
-    const wanted = keys ?? [...this.knownKeys];
+    const wanted = keys ?? this.knownKeys;
     const flags = this.users.get(distinctId);
     return cachedFlags(wanted, wanted.map((key) => flags?.get(key)), this.config.ttlSeconds);
   }
@@ -28,7 +28,7 @@ export class MemoryFlagCache implements FlagCache {
     for (const flag of flags) known.set(flag.key, flag);
     this.users.set(distinctId, known);
     const keys = flags.map((flag) => flag.key);
-    this.knownKeys = whole ? new Set(keys) : new Set([...this.knownKeys, ...keys]);
+    this.knownKeys = whole ? keys : [...new Set([...this.knownKeys, ...keys])];
   }
 
   async close(): Promise<void> {

@@ -13,7 +13,7 @@ import type { ResolvedFlagsOptions } from '../flags.options.js';
 import { FlagsService } from '../flags.service.js';
 import type { FlagContext, FlagResult } from '../flags.types.js';
 import { flagsOfRequest } from '../request-flags.js';
-import { responseEnd } from './response-end.js';
+import { isAnswering } from './is-answering.js';
 import { FLAG_REQUIREMENTS, type FlagRequirement } from './flag-requirement.js';
 
 /**
@@ -61,31 +61,33 @@ export class FeatureFlagGuard implements CanActivate {
 
   /** Every flag for the request's user, evaluated once per request; `undefined` for an anonymous request. */
   private async resultsFor(context: ExecutionContext): Promise<Map<string, FlagResult> | undefined> {
-    const subject = await this.subjectOf(context);
+    const subject = this.config.contextFactory ? await this.subjectFromFactory(context) : this.subjectOfRequest(context);
     if (!subject) return undefined;
     if (context.getType() !== 'http') return this.flags.evaluate(subject);
     const http = context.switchToHttp();
     const memo = flagsOfRequest(http.getRequest());
     const known = memo.get(subject);
     if (known) return known;
-    const results = await this.flags.evaluate(subject, undefined, { reuseUntil: responseEnd(http.getResponse()) });
+    const results = await this.flags.evaluate(subject, undefined, { reuseWhile: isAnswering(http.getResponse()) });
     memo.set(subject, results);
     return results;
   }
 
-  /** Whom the request is for, from `contextFactory` or the authenticated HTTP user; `undefined` when no one. */
-  private async subjectOf(context: ExecutionContext): Promise<FlagContext | undefined> {
-    const factory = this.config.contextFactory;
-    if (!factory && context.getType() !== 'http') {
-      this.warnOnceAboutContextType(context.getType());
-      return undefined;
-    }
+  /** Whom `contextFactory` says the request is for; `undefined` (logged) when it throws. */
+  private async subjectFromFactory(context: ExecutionContext): Promise<FlagContext | undefined> {
     try {
-      return asFlagContext(factory ? await factory(context) : userOf(context.switchToHttp().getRequest()));
+      return asFlagContext(await this.config.contextFactory!(context));
     } catch (error) {
       this.logger.error(`@FeatureFlag: contextFactory failed (${(error as Error)?.message}); treating the request as anonymous`);
       return undefined;
     }
+  }
+
+  /** The authenticated HTTP user, without a `contextFactory`; `undefined` (warned once) outside HTTP. */
+  private subjectOfRequest(context: ExecutionContext): FlagContext | undefined {
+    if (context.getType() === 'http') return asFlagContext(userOf(context.switchToHttp().getRequest()));
+    this.warnOnceAboutContextType(context.getType());
+    return undefined;
   }
 
   private warnOnceAboutContextType(type: string): void {

@@ -1,28 +1,63 @@
+/** One run, and what keeps it joinable once it has settled. */
+interface Run<T> {
+  promise: Promise<T>;
+  /** When the run settled (ms since the epoch); undefined while it is in flight. */
+  settledAt?: number;
+  /** Whether its holder still wants it joinable; asked only after the run settled. */
+  holdWhile?: () => boolean;
+}
+
 /**
  * Shares one run of an evaluation among callers with the same key: while a run for a key is in flight (or held
  * for reuse), asking again joins it instead of starting another.
+ *
+ * A held run is let go lazily, when it is next looked up or in a sweep of all runs at most once per `maxHoldMs`
+ * as runs start: holding costs no timer and no listener per run.
  */
 export class Coalescer<T> {
-  private readonly runs = new Map<string, Promise<T>>();
+  private readonly runs = new Map<string, Run<T>>();
+  private lastSweepAt = Date.now();
 
-  /** The run for `key` if one is in flight or held. */
+  /** @param maxHoldMs How long a held run may be joined after it settled, however long its holder holds it. */
+  constructor(private readonly maxHoldMs = Infinity) {}
+
+  /** The run for `key` if one is in flight, or held and settled less than `maxHoldMs` ago. */
   get(key: string): Promise<T> | undefined {
-    return this.runs.get(key);
+    const run = this.runs.get(key);
+    if (!run) return undefined;
+    if (this.isJoinable(run, Date.now())) return run.promise;
+    this.runs.delete(key);
+    return undefined;
   }
 
   /**
-   * The run for `key`, or a new one from `start`, kept for joiners until it settles, and also until `holdUntil`
-   * settles when given.
+   * The run for `key`, or a new one from `start`, kept for joiners until it settles, and after that while
+   * `holdWhile` returns true (for at most `maxHoldMs`).
    */
-  run(key: string, start: () => Promise<T>, holdUntil?: Promise<unknown>): Promise<T> {
-    const running = this.runs.get(key);
+  run(key: string, start: () => Promise<T>, holdWhile?: () => boolean): Promise<T> {
+    const running = this.get(key);
     if (running) return running;
-    const run = start();
+    this.sweepNowAndThen();
+    const run: Run<T> = { promise: start(), holdWhile };
     this.runs.set(key, run);
-    const release = () => {
-      if (this.runs.get(key) === run) this.runs.delete(key);
+    const settle = () => {
+      run.settledAt = Date.now();
+      if (!run.holdWhile?.() && this.runs.get(key) === run) this.runs.delete(key);
     };
-    void Promise.allSettled([run, holdUntil]).then(release);
-    return run;
+    run.promise.then(settle, settle);
+    return run.promise;
+  }
+
+  private isJoinable(run: Run<T>, now: number): boolean {
+    if (run.settledAt === undefined) return true;
+    return now - run.settledAt < this.maxHoldMs && run.holdWhile?.() === true;
+  }
+
+  /** Lets go of the held runs no one holds any more, at most once per `maxHoldMs`. */
+  private sweepNowAndThen(): void {
+    const now = Date.now();
+    if (now - this.lastSweepAt < this.maxHoldMs) return;
+    this.lastSweepAt = now;
+    for (const [key, run] of this.runs) if (!this.isJoinable(run, now)) this.runs.delete(key);
   }
 }

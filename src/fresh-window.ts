@@ -1,0 +1,40 @@
+import type { CachedFlags } from './cache/flag-cache.js';
+
+/**
+ * What a cache read allows, given the cache URL's `fresh` window: `fresh` (answer from the cache), `stale`
+ * (answer from the cache and refresh it behind the answer) or `expired` (ask PostHog and wait).
+ */
+export type Freshness = 'fresh' | 'stale' | 'expired';
+
+/**
+ * How a read can answer without waiting for PostHog. It needs an entry for every flag asked; their age is the
+ * oldest one's. Younger than the user's refresh point it is `fresh`; past it and younger than twice
+ * `freshSeconds`, `stale`; older, or incomplete, `expired`.
+ */
+export function freshness(cached: CachedFlags, freshSeconds: number, distinctId: string, now = Date.now()): Freshness {
+  if (!cached.complete) return 'expired';
+  let oldest = Infinity;
+  for (const flag of cached.flags) oldest = Math.min(oldest, flag.evaluatedAt.getTime());
+  const ageMs = now - oldest;
+  if (ageMs < refreshPointMs(freshSeconds, distinctId)) return 'fresh';
+  return ageMs < 2 * freshSeconds * 1000 ? 'stale' : 'expired';
+}
+
+/**
+ * The age at which a user's cached flags are refreshed: between `freshSeconds` and 1.5 × `freshSeconds`, the same
+ * for every read of that distinct id. Users cached together (at a cold start, or when an outage ends) would
+ * otherwise all refresh together, each refresh a call of its own on a connection of its own; spread, they
+ * drift apart with every refresh.
+ */
+export function refreshPointMs(freshSeconds: number, distinctId: string): number {
+  return freshSeconds * 1000 * (1 + spreadOf(distinctId) / 2);
+}
+
+/** A number in [0, 1) fixed by the string: its FNV-1a hash, scaled. */
+function spreadOf(value: string): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < value.length; index++) {
+    hash = Math.imul(hash ^ value.charCodeAt(index), 0x01000193);
+  }
+  return (hash >>> 0) / 2 ** 32;
+}

@@ -1,0 +1,88 @@
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { Coalescer } from './coalesce.js';
+
+/** A run its test settles by hand. */
+function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (error: unknown) => void } {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((yes, no) => ((resolve = yes), (reject = no)));
+  return { promise, resolve, reject };
+}
+
+describe('Coalescer', () => {
+  beforeEach(() => {
+    jest.useFakeTimers();
+  });
+
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
+  it('shares a run in flight, and forgets it once it settles', async () => {
+    const coalescer = new Coalescer<number>();
+    const first = deferred<number>();
+    const start = jest.fn(() => first.promise);
+    const runs = [coalescer.run('a', start), coalescer.run('a', start)];
+    expect(start).toHaveBeenCalledTimes(1);
+    expect(coalescer.get('b')).toBeUndefined();
+    first.resolve(1);
+    expect(await Promise.all(runs)).toEqual([1, 1]);
+    expect(coalescer.get('a')).toBeUndefined();
+  });
+
+  it('forgets a run that rejected, without an unhandled rejection of its own', async () => {
+    const coalescer = new Coalescer<number>();
+    const failing = coalescer.run('a', () => Promise.reject(new Error('boom')));
+    await expect(failing).rejects.toThrow('boom');
+    await Promise.resolve();
+    expect(coalescer.get('a')).toBeUndefined();
+  });
+
+  it('holds a settled run while holdWhile says so', async () => {
+    const coalescer = new Coalescer<number>(1000);
+    let holding = true;
+    await coalescer.run('a', () => Promise.resolve(1), () => holding);
+    expect(await coalescer.get('a')).toBe(1);
+    holding = false;
+    expect(coalescer.get('a')).toBeUndefined();
+  });
+
+  it('lets a held run be joined for at most maxHoldMs after it settled, however long it is held', async () => {
+    const coalescer = new Coalescer<number>(1000);
+    await coalescer.run('a', () => Promise.resolve(1), () => true);
+    jest.advanceTimersByTime(999);
+    expect(coalescer.get('a')).toBeDefined();
+    jest.advanceTimersByTime(1);
+    expect(coalescer.get('a')).toBeUndefined();
+    const start = jest.fn(() => Promise.resolve(2));
+    expect(await coalescer.run('a', start)).toBe(2);
+    expect(start).toHaveBeenCalledTimes(1);
+  });
+
+  it('lets go of runs no one holds any more in a sweep when later runs start, not only when looked up', async () => {
+    const coalescer = new Coalescer<number>(1000);
+    let holding = true;
+    await coalescer.run('a', () => Promise.resolve(1), () => holding);
+    holding = false;
+    const size = () => (coalescer as unknown as { runs: Map<string, unknown> }).runs.size;
+    await coalescer.run('b', () => Promise.resolve(2));
+    expect(size()).toBe(1);
+    jest.advanceTimersByTime(1000);
+    void coalescer.run('c', () => new Promise<number>(() => {}));
+    expect(size()).toBe(1);
+    expect(coalescer.get('c')).toBeDefined();
+  });
+
+  it('asks a holder whether it holds only after its run settled', async () => {
+    const coalescer = new Coalescer<number>(1000);
+    const first = deferred<number>();
+    const holdWhile = jest.fn(() => false);
+    void coalescer.run('a', () => first.promise, holdWhile);
+    expect(coalescer.get('a')).toBe(first.promise);
+    expect(holdWhile).not.toHaveBeenCalled();
+    first.resolve(1);
+    await first.promise;
+    await Promise.resolve();
+    expect(coalescer.get('a')).toBeUndefined();
+  });
+});

@@ -8,8 +8,14 @@ import { benchUser, flagIsOnFor, type BenchApp, type BenchAppOptions } from './c
 
 const SERVER = fileURLToPath(new URL('./server.js', import.meta.url));
 
+/** The benchmark app in its child process, which can also tell the CPU time it has used. */
+interface BenchServer extends BenchApp {
+  /** The app process's CPU time so far (user + system), in µs. */
+  cpuMicros(): Promise<number>;
+}
+
 /** Starts the benchmark app in a child process (see `server.ts`). */
-function startServer(options: BenchAppOptions): Promise<BenchApp> {
+function startServer(options: BenchAppOptions): Promise<BenchServer> {
   const child = fork(SERVER, [JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`the benchmark app exited (${code}) before it was ready`)));
@@ -17,6 +23,11 @@ function startServer(options: BenchAppOptions): Promise<BenchApp> {
       child.removeAllListeners('exit');
       resolve({
         url: (message as { url: string }).url,
+        cpuMicros: () =>
+          new Promise<number>((answered) => {
+            child.once('message', (reply) => answered((reply as { cpuMicros: number }).cpuMicros));
+            child.send('cpu');
+          }),
         close: () =>
           new Promise<void>((closed) => {
             child.once('exit', () => closed());
@@ -59,6 +70,11 @@ export interface BenchRow {
   p99Ms: number;
   /** p99 with one request at a time: what a request costs, without queueing behind the others; null: none answered. */
   serialP99Ms: number | null;
+  /**
+   * The app process's CPU time per answered request under load, in µs (upstream calls included): what the
+   * route costs, less swayed than requests/s by what else the machine is doing.
+   */
+  cpuMicrosPerRequest: number;
   /** `/flags` calls PostHog received during the measurement. */
   upstreamCalls: number;
   /** Share of responses that match each user's last known flag value (200 for on, 404 for off). */
@@ -173,6 +189,8 @@ interface Tally {
   matches: number;
   errors: number;
   upstreamCalls: number;
+  /** The app's CPU time during the load, in µs. */
+  cpuMicros: number;
 }
 
 /** A route's load at full concurrency, and right after it, one request at a time. */
@@ -182,7 +200,7 @@ interface Measured {
 }
 
 /** Warms up, then loads one contender's route for the duration, then serially. */
-async function measure(app: BenchApp, bench: Bench, contender: Contender): Promise<Measured> {
+async function measure(app: BenchServer, bench: Bench, contender: Contender): Promise<Measured> {
   await warmUp(app, bench, contender);
   const tally = await load(app, bench, ROUTES[contender], bench.options.durationSeconds, emptyTally());
   return { tally, serial: await loadSerially(app, bench, contender) };
@@ -192,7 +210,7 @@ async function measure(app: BenchApp, bench: Bench, contender: Contender): Promi
  * Measures `contender` for the duration, and each of `others` for half of it right before and half right after,
  * so that all of them see the same machine.
  */
-async function measureAround(app: BenchApp, bench: Bench, contender: Contender, others: Contender[]): Promise<Map<Contender, Measured>> {
+async function measureAround(app: BenchServer, bench: Bench, contender: Contender, others: Contender[]): Promise<Map<Contender, Measured>> {
   const half = bench.options.durationSeconds / 2;
   const before = new Map<Contender, Tally>();
   for (const other of others) {
@@ -208,26 +226,27 @@ async function measureAround(app: BenchApp, bench: Bench, contender: Contender, 
 }
 
 /** One request at a time (one connection): what a request costs without queueing behind the others. */
-function loadSerially(app: BenchApp, bench: Bench, contender: Contender): Promise<Tally> {
+function loadSerially(app: BenchServer, bench: Bench, contender: Contender): Promise<Tally> {
   const options = { ...bench.options, connections: 1 };
   return load(app, { ...bench, options }, ROUTES[contender], bench.options.serialSeconds, emptyTally());
 }
 
 /** The same load, unmeasured (JIT warm-up). */
-async function warmUp(app: BenchApp, bench: Bench, contender: Contender): Promise<void> {
+async function warmUp(app: BenchServer, bench: Bench, contender: Contender): Promise<void> {
   if (bench.options.warmupSeconds > 0) await load(app, bench, ROUTES[contender], bench.options.warmupSeconds, emptyTally());
 }
 
 function emptyTally(): Tally {
-  return { seconds: 0, latenciesMs: [], answered: 0, matches: 0, errors: 0, upstreamCalls: 0 };
+  return { seconds: 0, latenciesMs: [], answered: 0, matches: 0, errors: 0, upstreamCalls: 0, cpuMicros: 0 };
 }
 
 /**
  * Loads `path` for `seconds`, users taken in turn, and adds to `tally`: each response's latency (from sending the
  * request to its response), whether it matches the user's last known value, and PostHog's calls meanwhile.
  */
-async function load(app: BenchApp, { posthog, users, options }: Bench, path: string, seconds: number, tally: Tally): Promise<Tally> {
+async function load(app: BenchServer, { posthog, users, options }: Bench, path: string, seconds: number, tally: Tally): Promise<Tally> {
   const callsBefore = posthog.requests.length;
+  const cpuBefore = await app.cpuMicros();
   let next = 0;
   const result = await autocannon({
     url: app.url,
@@ -255,6 +274,7 @@ async function load(app: BenchApp, { posthog, users, options }: Bench, path: str
   tally.seconds += seconds;
   tally.errors += result.errors + result.timeouts;
   tally.upstreamCalls += posthog.requests.length - callsBefore;
+  tally.cpuMicros += (await app.cpuMicros()) - cpuBefore;
   return tally;
 }
 
@@ -266,6 +286,7 @@ function toRow(scenario: string, contender: Contender, tally: Tally, serial: Tal
     p50Ms: percentile(tally.latenciesMs, 0.5),
     p99Ms: percentile(tally.latenciesMs, 0.99),
     serialP99Ms: serial.answered ? percentile(serial.latenciesMs, 0.99) : null,
+    cpuMicrosPerRequest: tally.answered ? Math.round(tally.cpuMicros / tally.answered) : 0,
     upstreamCalls: tally.upstreamCalls,
     lastKnownShare: contender === 'unguarded' ? null : tally.answered ? tally.matches / tally.answered : 0,
     requests: tally.answered,
@@ -316,7 +337,7 @@ function formatRow(row: BenchRow): string {
   const serial = row.serialP99Ms === null ? 'no answer' : row.serialP99Ms;
   return (
     `| ${row.scenario} | ${row.contender} | ${row.requestsPerSecond} | ${percent(row.ofCeiling)} | ${row.p50Ms} | ${row.p99Ms} | ` +
-    `${serial} | ${row.upstreamCalls} | ${percent(row.lastKnownShare)} | ${row.errors} |`
+    `${serial} | ${row.cpuMicrosPerRequest} | ${row.upstreamCalls} | ${percent(row.lastKnownShare)} | ${row.errors} |`
   );
 }
 
@@ -329,8 +350,8 @@ export function toMarkdown(result: BenchResult): string {
       `${o.users} users, PostHog latency ${o.latencyMs} ms` +
       `${o.timeoutMs ? `, timeouts ${o.timeoutMs} ms` : ', library default timeouts'}.`,
     '',
-    '| scenario | contender | req/s | of ceiling | p50 ms | p99 ms | serial p99 ms | upstream calls | last known value | errors |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| scenario | contender | req/s | of ceiling | p50 ms | p99 ms | serial p99 ms | app CPU µs/req | upstream calls | last known value | errors |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...result.rows.map(formatRow),
     '',
   ].join('\n');

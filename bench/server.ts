@@ -1,6 +1,7 @@
 /**
  * The benchmark's app in a process of its own (so that the load generator does not share its CPU): started by
- * `run.ts` with its settings as JSON in argv, it reports its URL over IPC and closes when told.
+ * `run.ts` with its settings as JSON in argv, it reports its URL over IPC, answers `'cpu'` with the CPU time it
+ * has used (user + system, µs), and closes when told `'close'`.
  */
 import 'reflect-metadata';
 import { startBenchApp, type BenchAppOptions } from './contenders.js';
@@ -8,7 +9,12 @@ import { startBenchApp, type BenchAppOptions } from './contenders.js';
 const options = JSON.parse(process.argv[2]) as BenchAppOptions;
 const app = await startBenchApp(options);
 process.send!({ url: app.url });
-process.once('message', async () => {
+process.on('message', async (message) => {
+  if (message === 'cpu') {
+    const { user, system } = process.cpuUsage();
+    process.send!({ cpuMicros: user + system });
+    return;
+  }
   await app.close();
   process.disconnect();
 });

@@ -27,6 +27,7 @@ describe('npm run bench -- --smoke', () => {
       expect(row.requests).toBeGreaterThan(0);
       expect(typeof row.p99Ms).toBe('number');
       expect(row.ofCeiling).toBeGreaterThan(0);
+      expect(row.cpuMicrosPerRequest).toBeGreaterThan(0);
       expect(typeof row.upstreamCalls).toBe('number');
     }
     expect(result.machine.cores).toBeGreaterThan(0);

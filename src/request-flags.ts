@@ -23,14 +23,11 @@ export class RequestFlags {
   }
 }
 
-/**
- * Where a request carries its {@link RequestFlags}: a symbol-keyed property, which costs the garbage collector
- * less than a `WeakMap` entry per request.
- */
-const REQUEST_FLAGS = Symbol('nestjs-posthog-flags:request-flags');
+const byRequest = new WeakMap<object, RequestFlags>();
 
 /** The flags of `request` (the platform's request object), created on first use. */
 export function flagsOfRequest(request: object): RequestFlags {
-  const carrier = request as { [REQUEST_FLAGS]?: RequestFlags };
-  return (carrier[REQUEST_FLAGS] ??= new RequestFlags());
+  let flags = byRequest.get(request);
+  if (!flags) byRequest.set(request, (flags = new RequestFlags()));
+  return flags;
 }

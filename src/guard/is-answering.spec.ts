@@ -6,23 +6,23 @@ import { isAnswering } from './is-answering.js';
 const response = (state: Partial<ServerResponse>) => state as ServerResponse;
 
 describe('isAnswering', () => {
-  it('is true until the response has finished, read each time it is asked', () => {
-    const state: { writableFinished: boolean } = { writableFinished: false };
+  it('is true until the response has been ended, read each time it is asked', () => {
+    const state: { writableEnded: boolean } = { writableEnded: false };
     const answering = isAnswering(response(state));
     expect(answering()).toBe(true);
-    state.writableFinished = true;
+    state.writableEnded = true;
     expect(answering()).toBe(false);
   });
 
-  it('is false for a response destroyed before it finished (the client went away)', () => {
-    expect(isAnswering(response({ writableFinished: false, destroyed: true }))()).toBe(false);
+  it('is false for a response destroyed before it ended (the client went away)', () => {
+    expect(isAnswering(response({ writableEnded: false, destroyed: true }))()).toBe(false);
   });
 
   it("reads the raw response inside Fastify's reply", () => {
-    const raw = { writableFinished: false } as { writableFinished: boolean };
+    const raw = { writableEnded: false } as { writableEnded: boolean };
     const answering = isAnswering({ raw: raw as unknown as ServerResponse });
     expect(answering()).toBe(true);
-    raw.writableFinished = true;
+    raw.writableEnded = true;
     expect(answering()).toBe(false);
   });
 });

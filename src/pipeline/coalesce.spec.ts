@@ -73,7 +73,7 @@ describe('Coalescer', () => {
     expect(coalescer.get('c')).toBeDefined();
   });
 
-  it('asks a holder whether it holds only after its run settled', async () => {
+  it('asks a holder whether it still holds only when its settled run is looked up', async () => {
     const coalescer = new Coalescer<number>(1000);
     const first = deferred<number>();
     const holdWhile = jest.fn(() => false);
@@ -83,6 +83,8 @@ describe('Coalescer', () => {
     first.resolve(1);
     await first.promise;
     await Promise.resolve();
+    expect(holdWhile).not.toHaveBeenCalled();
     expect(coalescer.get('a')).toBeUndefined();
+    expect(holdWhile).toHaveBeenCalledTimes(1);
   });
 });

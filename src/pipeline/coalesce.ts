@@ -3,7 +3,7 @@ interface Run<T> {
   promise: Promise<T>;
   /** When the run settled (ms since the epoch); undefined while it is in flight. */
   settledAt?: number;
-  /** Whether its holder still wants it joinable; asked only after the run settled. */
+  /** Whether its holder still wants it joinable; asked only when the settled run is looked up or swept. */
   holdWhile?: () => boolean;
 }
 
@@ -42,7 +42,7 @@ export class Coalescer<T> {
     this.runs.set(key, run);
     const settle = () => {
       run.settledAt = Date.now();
-      if (!run.holdWhile?.() && this.runs.get(key) === run) this.runs.delete(key);
+      if (!run.holdWhile && this.runs.get(key) === run) this.runs.delete(key);
     };
     run.promise.then(settle, settle);
     return run.promise;

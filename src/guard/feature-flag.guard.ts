@@ -18,8 +18,8 @@ import { FLAG_REQUIREMENTS, type FlagRequirement } from './flag-requirement.js';
 
 /**
  * Enforces `@FeatureFlag` requirements. Evaluates every flag once per request and context, kept for `@Flags()`
- * and held for the handler's `FlagsService` calls until the response ends (at most 1 s); never fails a request with a 500 for a flag reason: what is not known
- * takes the requirement's `defaultValue`.
+ * and held for the handler's `FlagsService` calls until the response has been sent (at most 1 s). Never fails a
+ * request with a 500 for a flag reason: what is not known takes the requirement's `defaultValue`.
  */
 @Injectable()
 export class FeatureFlagGuard implements CanActivate {

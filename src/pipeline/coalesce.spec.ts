@@ -59,7 +59,7 @@ describe('Coalescer', () => {
     expect(start).toHaveBeenCalledTimes(1);
   });
 
-  it('lets go of runs no one holds any more in a sweep when later runs start, not only when looked up', async () => {
+  it('lets go of runs no one holds any more in a sweep as later runs start (every 50 ms at most), not only when looked up', async () => {
     const coalescer = new Coalescer<number>(1000);
     let holding = true;
     await coalescer.run('a', () => Promise.resolve(1), () => holding);
@@ -67,7 +67,7 @@ describe('Coalescer', () => {
     const size = () => (coalescer as unknown as { runs: Map<string, unknown> }).runs.size;
     await coalescer.run('b', () => Promise.resolve(2));
     expect(size()).toBe(1);
-    jest.advanceTimersByTime(1000);
+    jest.advanceTimersByTime(50);
     void coalescer.run('c', () => new Promise<number>(() => {}));
     expect(size()).toBe(1);
     expect(coalescer.get('c')).toBeDefined();

@@ -1,3 +1,10 @@
+/**
+ * How often, at most, runs that no one holds any more are let go (as runs start). Short: a held run keeps its
+ * holder's objects (a request and its response) alive, and any that outlive a young-generation collection or two
+ * are promoted, which costs the garbage collector far more than the sweep costs.
+ */
+const SWEEP_INTERVAL_MS = 50;
+
 /** One run, and what keeps it joinable once it has settled. */
 interface Run<T> {
   promise: Promise<T>;
@@ -11,8 +18,8 @@ interface Run<T> {
  * Shares one run of an evaluation among callers with the same key: while a run for a key is in flight (or held
  * for reuse), asking again joins it instead of starting another.
  *
- * A held run is let go lazily, when it is next looked up or in a sweep of all runs at most once per `maxHoldMs`
- * as runs start: holding costs no timer and no listener per run.
+ * A held run is let go lazily, when it is next looked up or in a sweep of all runs at most every 50 ms as runs
+ * start: holding costs no timer and no listener per run.
  */
 export class Coalescer<T> {
   private readonly runs = new Map<string, Run<T>>();
@@ -53,10 +60,10 @@ export class Coalescer<T> {
     return now - run.settledAt < this.maxHoldMs && run.holdWhile?.() === true;
   }
 
-  /** Lets go of the held runs no one holds any more, at most once per `maxHoldMs`. */
+  /** Lets go of the held runs no one holds any more, at most every {@link SWEEP_INTERVAL_MS}. */
   private sweepNowAndThen(): void {
     const now = Date.now();
-    if (now - this.lastSweepAt < this.maxHoldMs) return;
+    if (now - this.lastSweepAt < SWEEP_INTERVAL_MS) return;
     this.lastSweepAt = now;
     for (const [key, run] of this.runs) if (!this.isJoinable(run, now)) this.runs.delete(key);
   }

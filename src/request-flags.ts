@@ -1,33 +1,34 @@
-import { contextKey } from './flag-context.js';
-import type { FlagContext, FlagResult } from './flags.types.js';
+import type { FlagResult } from './flags.types.js';
 
 /**
- * The flags evaluated for one request: every flag, once per context. The `@FeatureFlag` guard fills it (and
- * reads it again when class and handler both carry the guard); `@Flags()` hands it to the handler. It rides on
- * the request object: no request-scoped provider is involved.
+ * The flags evaluated for one request: every flag, once per context (by its `contextKey`). The `@FeatureFlag`
+ * guard fills it (and reads it again when class and handler both carry the guard); `@Flags()` hands the first
+ * context's to the handler. It rides on the request object: no request-scoped provider is involved.
  */
-export class RequestFlags {
-  private readonly byContext = new Map<string, Map<string, FlagResult>>();
-  /** The results of the first context evaluated, which is what `@Flags()` shows. */
-  primary?: Map<string, FlagResult>;
-
-  /** Every flag's result for `context`, if this request has evaluated them. */
-  get(context: FlagContext): Map<string, FlagResult> | undefined {
-    return this.byContext.get(contextKey(context));
-  }
-
-  /** Remembers every flag's result for `context`. */
-  set(context: FlagContext, results: Map<string, FlagResult>): void {
-    this.byContext.set(contextKey(context), results);
-    this.primary ??= results;
-  }
+interface RequestFlags {
+  /** The first context evaluated, which is what `@Flags()` shows, and its results. */
+  primaryKey: string;
+  primary: Map<string, FlagResult>;
+  /** Any other context's results (a `contextFactory` may name several). */
+  others?: Map<string, Map<string, FlagResult>>;
 }
 
 const byRequest = new WeakMap<object, RequestFlags>();
 
-/** The flags of `request` (the platform's request object), created on first use. */
-export function flagsOfRequest(request: object): RequestFlags {
-  let flags = byRequest.get(request);
-  if (!flags) byRequest.set(request, (flags = new RequestFlags()));
-  return flags;
+/** Every flag's result for the context with this key, if `request` has evaluated them. */
+export function rememberedFlags(request: object, contextKey: string): Map<string, FlagResult> | undefined {
+  const flags = byRequest.get(request);
+  return flags?.primaryKey === contextKey ? flags.primary : flags?.others?.get(contextKey);
+}
+
+/** Remembers every flag's result for the context with this key on `request`. */
+export function rememberFlags(request: object, contextKey: string, results: Map<string, FlagResult>): void {
+  const flags = byRequest.get(request);
+  if (!flags) byRequest.set(request, { primaryKey: contextKey, primary: results });
+  else (flags.others ??= new Map()).set(contextKey, results);
+}
+
+/** The results of the first context `request` evaluated, if any. */
+export function primaryFlags(request: object): Map<string, FlagResult> | undefined {
+  return byRequest.get(request)?.primary;
 }

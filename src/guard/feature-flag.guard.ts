@@ -7,12 +7,12 @@ import {
   type ExecutionContext,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { asFlagContext } from '../flag-context.js';
+import { asFlagContext, contextKey } from '../flag-context.js';
 import { FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
 import type { ResolvedFlagsOptions } from '../flags.options.js';
 import { FlagsService } from '../flags.service.js';
 import type { FlagContext, FlagResult } from '../flags.types.js';
-import { flagsOfRequest } from '../request-flags.js';
+import { rememberedFlags, rememberFlags } from '../request-flags.js';
 import { isAnswering } from './is-answering.js';
 import { FLAG_REQUIREMENTS, type FlagRequirement } from './flag-requirement.js';
 
@@ -65,11 +65,11 @@ export class FeatureFlagGuard implements CanActivate {
     if (!subject) return undefined;
     if (context.getType() !== 'http') return this.flags.evaluate(subject);
     const http = context.switchToHttp();
-    const memo = flagsOfRequest(http.getRequest());
-    const known = memo.get(subject);
+    const [request, who] = [http.getRequest(), contextKey(subject)];
+    const known = rememberedFlags(request, who);
     if (known) return known;
     const results = await this.flags.evaluate(subject, undefined, { reuseWhile: isAnswering(http.getResponse()) });
-    memo.set(subject, results);
+    rememberFlags(request, who, results);
     return results;
   }
 

@@ -1,12 +1,12 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FlagResult } from '../flags.types.js';
-import { flagsOfRequest } from '../request-flags.js';
+import { primaryFlags } from '../request-flags.js';
 
 /**
  * Parameter decorator: the flags the `@FeatureFlag` guard evaluated for this request's user, as
  * `Record<string, FlagResult>` (empty when the request was anonymous or no guard ran).
  */
 export const Flags = createParamDecorator((_data: unknown, context: ExecutionContext): Record<string, FlagResult> => {
-  const results = flagsOfRequest(context.switchToHttp().getRequest()).primary;
+  const results = primaryFlags(context.switchToHttp().getRequest());
   return Object.fromEntries(results ?? []);
 });

@@ -13,17 +13,17 @@ import type { ParsedFlags } from './upstream/flags-response.js';
 import { FlagsUpstream } from './upstream/flags-upstream.js';
 
 /**
- * Evaluates PostHog feature flags. Answers from the cache within the `fresh` window (refreshing it behind the
- * answer for up to another window), else asks PostHog; when it cannot answer, serves each flag's last known result
- * from the fallback cache. Never rejects because PostHog or the cache failed: what is not known is absent from the
- * answer.
- */
-/**
  * The longest an evaluation held with `reuseWhile` is reused after it was answered: a streaming response must not
  * pin a user's flags for hours.
  */
 const MAX_REUSE_MS = 1000;
 
+/**
+ * Evaluates PostHog feature flags. Answers from the cache within the `fresh` window (refreshing it behind the
+ * answer for up to another window), else asks PostHog; when it cannot answer, serves each flag's last known result
+ * from the fallback cache. Never rejects because PostHog or the cache failed: what is not known is absent from the
+ * answer.
+ */
 @Injectable()
 export class FlagsService {
   /** Evaluations in flight (or held for reuse), by context and keys: they share one cache read and one answer. */

@@ -9,7 +9,7 @@ import { FlagsMonitor } from './flags.monitor.js';
 import type { ResolvedFlagsOptions } from './flags.options.js';
 import { flagValue, type EvaluatedFlag, type FlagContext, type FlagResult, type FlagSource, type FlagValue } from './flags.types.js';
 import { Coalescer } from './pipeline/coalesce.js';
-import type { ParsedFlags } from './upstream/flags-response.js';
+import { isCompleteAnswer, type ParsedFlags } from './upstream/flags-response.js';
 import { FlagsUpstream } from './upstream/flags-upstream.js';
 
 /**
@@ -130,7 +130,7 @@ export class FlagsService {
     cached?: CachedFlags,
   ): Promise<Map<string, FlagResult>> {
     const parsed = await this.ask(runKey, subject, keys);
-    if (parsed && !parsed.incomplete && parsed.failed.size === 0) return withSource(parsed.flags.values(), 'remote');
+    if (parsed && isCompleteAnswer(parsed)) return withSource(parsed.flags.values(), 'remote');
     const fallbacks = (cached ?? (await this.readCache(subject.distinctId, keys))).flags;
     if (!parsed) return withSource(fallbacks, 'fallback');
     const results = withSource(parsed.flags.values(), 'remote');
@@ -156,7 +156,7 @@ export class FlagsService {
         return undefined;
       }
       this.monitor.upstreamSucceeded();
-      const whole = keys === undefined && !parsed.incomplete && parsed.failed.size === 0;
+      const whole = keys === undefined && isCompleteAnswer(parsed);
       this.remember(subject.distinctId, [...parsed.flags.values()], whole);
       return parsed;
     });

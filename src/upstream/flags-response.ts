@@ -15,6 +15,11 @@ export interface ParsedFlags {
   incomplete: boolean;
 }
 
+/** Whether PostHog answered for certain: no flag failed, and no error while computing flags. */
+export function isCompleteAnswer(parsed: ParsedFlags): boolean {
+  return !parsed.incomplete && parsed.failed.size === 0;
+}
+
 /** Flag keys PostHog can produce: letters, digits, `-` and `_`. */
 const FLAG_KEY = /^[A-Za-z0-9_-]+$/;
 

@@ -29,7 +29,12 @@ export class FlagsService {
   /** Evaluations in flight (or held for reuse), by context and keys: they share one cache read and one answer. */
   private readonly inFlight = new Coalescer<Map<string, FlagResult>>(MAX_REUSE_MS);
   /** Upstream calls in flight, by context and keys, whether a caller waits on them or they refresh the cache. */
-  private readonly asking = new Coalescer<ParsedFlags | undefined>();
+  private readonly asking = new Coalescer<Answer>();
+  /**
+   * Refreshes behind the answer, by context and keys. Each lasts until its answer is in the cache: a read in
+   * between would still find the old entries, and must not start another.
+   */
+  private readonly refreshing = new Coalescer<void>();
   private readonly freshSeconds: number;
   /**
    * Every evaluation, upstream failure, circuit change and cache error, as typed {@link FlagsEvent}s; the
@@ -114,7 +119,7 @@ export class FlagsService {
     if (this.freshSeconds === 0) return this.askPostHog(runKey, subject, keys);
     const cached = await this.readCache(subject.distinctId, keys);
     const age = freshness(cached, this.freshSeconds, subject.distinctId);
-    if (age === 'stale') void this.ask(runKey, subject, keys);
+    if (age === 'stale') this.refreshBehind(runKey, subject, keys);
     if (age === 'expired') return this.askPostHog(runKey, subject, keys, cached);
     return withSource(cached.flags, 'cache');
   }
@@ -129,7 +134,7 @@ export class FlagsService {
     keys: readonly string[] | undefined,
     cached?: CachedFlags,
   ): Promise<Map<string, FlagResult>> {
-    const parsed = await this.ask(runKey, subject, keys);
+    const { parsed } = await this.ask(runKey, subject, keys);
     if (parsed && isCompleteAnswer(parsed)) return withSource(parsed.flags.values(), 'remote');
     const fallbacks = (cached ?? (await this.readCache(subject.distinctId, keys))).flags;
     if (!parsed) return withSource(fallbacks, 'fallback');
@@ -143,22 +148,29 @@ export class FlagsService {
   }
 
   /**
-   * PostHog's answer, remembered in the cache; `undefined` when PostHog could not answer (reported to the
-   * monitor). One call per context and keys at a time: asking while one is in flight joins it. Never rejects.
+   * Refreshes the cache behind the answer with one upstream call; joins a refresh whose answer is not in the cache
+   * yet.
    */
-  private ask(runKey: string, subject: FlagContext, keys?: readonly string[]): Promise<ParsedFlags | undefined> {
+  private refreshBehind(runKey: string, subject: FlagContext, keys?: readonly string[]): void {
+    void this.refreshing.run(runKey, async () => (await this.ask(runKey, subject, keys)).remembered);
+  }
+
+  /**
+   * PostHog's answer, written to the cache behind it. One call per context and keys at a time: asking while one is
+   * in flight joins it. Never rejects.
+   */
+  private ask(runKey: string, subject: FlagContext, keys?: readonly string[]): Promise<Answer> {
     return this.asking.run(runKey, async () => {
       let parsed: ParsedFlags;
       try {
         parsed = await firstValueFrom(this.upstream.evaluate(subject, keys));
       } catch (error) {
         this.monitor.upstreamFailed(error);
-        return undefined;
+        return { remembered: Promise.resolve() };
       }
       this.monitor.upstreamSucceeded();
       const whole = keys === undefined && isCompleteAnswer(parsed);
-      this.remember(subject.distinctId, [...parsed.flags.values()], whole);
-      return parsed;
+      return { parsed, remembered: this.remember(subject.distinctId, [...parsed.flags.values()], whole) };
     });
   }
 
@@ -175,10 +187,13 @@ export class FlagsService {
     }
   }
 
-  /** Writes fresh results to the cache behind the answer: the caller does not wait, and errors are only logged. */
-  private remember(distinctId: string, flags: EvaluatedFlag[], whole: boolean): void {
+  /**
+   * Writes fresh results to the cache behind the answer: the caller does not wait, and errors are only logged.
+   * Settles when the write is done or has failed; never rejects.
+   */
+  private async remember(distinctId: string, flags: EvaluatedFlag[], whole: boolean): Promise<void> {
     if (flags.length === 0) return;
-    this.cache.write(distinctId, flags, whole).then(
+    await this.cache.write(distinctId, flags, whole).then(
       () => this.monitor.cacheSucceeded(this.cache.backend),
       (error: unknown) => this.monitor.cacheFailed(this.cache.backend, error),
     );
@@ -216,4 +231,14 @@ function onlyKeys(results: Map<string, FlagResult>, keys: readonly string[]): Ma
     if (result) answer.set(key, result);
   }
   return answer;
+}
+
+/**
+ * What asking PostHog gave: its answer (none when it could not answer; the monitor was told) and the cache write
+ * of it.
+ */
+interface Answer {
+  parsed?: ParsedFlags;
+  /** Settles when the answer is in the cache (or writing it failed); never rejects. */
+  remembered: Promise<void>;
 }

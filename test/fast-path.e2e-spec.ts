@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { filter, firstValueFrom } from 'rxjs';
 import { FLAG_CACHE } from '../src/flags.constants.js';
+import { FlagsUpstream } from '../src/upstream/flags-upstream.js';
 import type { FlagCache } from '../src/index.js';
 import { CaptureLogger } from './support/capture-logger.js';
 import { ONLY_DATE } from './support/clock.js';
@@ -136,6 +137,32 @@ describe('the outage fast path', () => {
       const results = await Promise.all(Array.from({ length: 10 }, () => flags.getFlagResult('beta', 'user-1')));
       expect(results.every((result) => result?.source === 'fallback')).toBe(true);
       expect(read).toHaveBeenCalledTimes(1);
+    });
+
+    it('joins a refresh behind the answer until its answer is in the cache, not only while its call is in flight', async () => {
+      jest.useFakeTimers({ doNotFake: ONLY_DATE, now: Date.now() });
+      const { flags, moduleRef } = await start({ cacheUrl: 'memory://local?fresh=5' });
+      await flags.getAllFlags('user-1');
+      const cache = moduleRef.get<FlagCache>(FLAG_CACHE);
+      const write = cache.write.bind(cache);
+      let finishWrite: (() => void) | undefined;
+      jest.spyOn(cache, 'write').mockImplementation(async (...args) => {
+        await new Promise<void>((resolve) => (finishWrite = resolve));
+        return write(...args);
+      });
+      // Counted where calls start: a second refresh would be started, not yet on the wire, when evaluate returns.
+      const calls = jest.spyOn(moduleRef.get(FlagsUpstream), 'evaluate');
+
+      jest.setSystemTime(Date.now() + 7_500);
+      const refreshedFrom = Date.now();
+      expect((await flags.evaluate('user-1')).get('beta')?.source).toBe('cache');
+      await eventually(async () => finishWrite !== undefined, 'the refresh to reach its cache write');
+      expect((await flags.evaluate('user-1')).get('beta')?.source).toBe('cache');
+      expect(calls).toHaveBeenCalledTimes(1);
+      finishWrite!();
+      const refreshed = async () => ((await flags.evaluate('user-1')).get('beta')?.evaluatedAt.getTime() ?? 0) >= refreshedFrom;
+      await eventually(refreshed, 'the refreshed entry in the cache');
+      expect(calls).toHaveBeenCalledTimes(1);
     });
 
     it('gives each caller its own map', async () => {

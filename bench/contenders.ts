@@ -94,6 +94,11 @@ class BenchController {
 /** The benchmark's Nest app on Express, with both contenders' routes, and how to stop it. */
 export interface BenchApp {
   url: string;
+  /**
+   * Sends the events posthog-node has queued (one per `isFeatureEnabled` call, by default). Called while PostHog
+   * is healthy, so that no flush of them fails in the background of a later row.
+   */
+  flushEvents(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -135,6 +140,7 @@ export async function startBenchApp(options: BenchAppOptions): Promise<BenchApp>
   const { port } = app.getHttpServer().address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    flushEvents: () => posthog.flush(),
     async close() {
       await app.close();
       await posthog.shutdown(1000);

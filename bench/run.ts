@@ -17,17 +17,20 @@ interface BenchServer extends BenchApp {
 /** Starts the benchmark app in a child process (see `server.ts`). */
 function startServer(options: BenchAppOptions): Promise<BenchServer> {
   const child = fork(SERVER, [JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  /** Sends `message` and resolves with the child's reply. */
+  const ask = <T>(message: string) =>
+    new Promise<T>((answered) => {
+      child.once('message', (reply) => answered(reply as T));
+      child.send(message);
+    });
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`the benchmark app exited (${code}) before it was ready`)));
     child.once('message', (message) => {
       child.removeAllListeners('exit');
       resolve({
         url: (message as { url: string }).url,
-        cpuMicros: () =>
-          new Promise<number>((answered) => {
-            child.once('message', (reply) => answered((reply as { cpuMicros: number }).cpuMicros));
-            child.send('cpu');
-          }),
+        cpuMicros: async () => (await ask<{ cpuMicros: number }>('cpu')).cpuMicros,
+        flushEvents: async () => void (await ask('flush')),
         close: () =>
           new Promise<void>((closed) => {
             child.once('exit', () => closed());
@@ -141,6 +144,7 @@ export async function runBenchmark(options: BenchOptions, log: (line: string) =>
       const app = await startServer({ posthogUrl: posthog.url, cacheUrl: scenario.cacheUrl, timeoutMs: options.timeoutMs });
       try {
         await seeEveryUser(app, users);
+        await app.flushEvents();
         await scenario.outage?.(posthog);
         if (scenario.outage) await openTheBreaker(app, users);
         const measured = scenario.withCeiling

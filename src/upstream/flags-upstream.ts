@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { defer, identity, map, Subject, takeUntil, throwIfEmpty, type Observable } from 'rxjs';
+import { defer, identity, map, pipe, Subject, takeUntil, throwIfEmpty, type Observable, type OperatorFunction } from 'rxjs';
 import { FLAGS_CONFIG } from '../flags.constants.js';
 import { FlagsMonitor } from '../flags.monitor.js';
 import type { ResolvedFlagsOptions } from '../flags.options.js';
@@ -22,33 +22,30 @@ const RETRY_BASE_DELAY_MS = 300;
 @Injectable()
 export class FlagsUpstream implements OnModuleDestroy {
   private readonly shutdown$ = new Subject<void>();
-  /** The breaker, or undefined when the `circuitBreaker` option is `false`. */
-  private readonly breaker?: CircuitBreaker;
+  /** Every step after the attempt, built once: each call only wraps its own attempt in them. */
+  private readonly steps: OperatorFunction<unknown, ParsedFlags>;
 
   constructor(
     private readonly client: PostHogClient,
-    @Inject(FLAGS_CONFIG) private readonly config: ResolvedFlagsOptions,
+    @Inject(FLAGS_CONFIG) config: ResolvedFlagsOptions,
     monitor: FlagsMonitor,
   ) {
-    if (config.circuitBreaker) {
-      this.breaker = new CircuitBreaker(config.circuitBreaker, monitor.circuitChanged.bind(monitor), isKeyRejected);
-    }
+    const breaker = config.circuitBreaker
+      ? new CircuitBreaker(config.circuitBreaker, monitor.circuitChanged.bind(monitor), isKeyRejected)
+      : undefined;
+    this.steps = pipe(
+      withTimeout(config.timeoutMs),
+      retryWithBackoff({ retries: config.retries, baseDelayMs: RETRY_BASE_DELAY_MS, isRetryable: isRetryableUpstreamError }),
+      map((body) => parseFlagsResponse(body)),
+      takeUntil(this.shutdown$),
+      breaker ? withCircuitBreaker(breaker) : identity,
+      throwIfEmpty(() => new UpstreamError('shutdown', 'the application is shutting down')),
+    );
   }
 
   /** Evaluates flags for `context` upstream: emits once, or errors with an {@link UpstreamError}. */
   evaluate(context: FlagContext, keys?: readonly string[]): Observable<ParsedFlags> {
-    return defer(() => this.client.requestFlags(context, keys)).pipe(
-      withTimeout(this.config.timeoutMs),
-      retryWithBackoff({
-        retries: this.config.retries,
-        baseDelayMs: RETRY_BASE_DELAY_MS,
-        isRetryable: isRetryableUpstreamError,
-      }),
-      map((body) => parseFlagsResponse(body)),
-      takeUntil(this.shutdown$),
-      this.breaker ? withCircuitBreaker(this.breaker) : identity,
-      throwIfEmpty(() => new UpstreamError('shutdown', 'the application is shutting down')),
-    );
+    return defer(() => this.client.requestFlags(context, keys)).pipe(this.steps);
   }
 
   onModuleDestroy(): void {

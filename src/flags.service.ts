@@ -13,7 +13,7 @@ import { isCompleteAnswer, type ParsedFlags } from './upstream/flags-response.js
 import { FlagsUpstream } from './upstream/flags-upstream.js';
 
 /**
- * The longest an evaluation held with `reuseWhile` is reused after it was answered: a streaming response must not
+ * The longest an evaluation held with `reuseUntil` is reused after it was answered: a streaming response must not
  * pin a user's flags for hours.
  */
 const MAX_REUSE_MS = 1000;
@@ -89,15 +89,15 @@ export class FlagsService {
    * fallback cache what PostHog could not. The map holds only what is known.
    *
    * Evaluations of the same context share their work: a call joins one in flight for the same keys, or for
-   * every flag; with `reuseWhile`, this evaluation stays joinable while that returns true, for at most 1 s after
-   * it was answered (the `@FeatureFlag` guard holds its evaluation while the response is being answered, so the
-   * handler's calls reuse it). `reuseWhile` is asked lazily, when a later call looks for the evaluation.
+   * every flag; with `reuseUntil`, this evaluation stays joinable until that settles, for at most 1 s after it was
+   * answered (the `@FeatureFlag` guard holds its evaluation until the response has been sent, so the handler's
+   * calls reuse it).
    * @throws {TypeError} for an empty distinct id or flag key.
    */
   async evaluate(
     context: FlagContext | string,
     keys?: readonly string[],
-    options: { reuseWhile?: () => boolean } = {},
+    options: { reuseUntil?: PromiseLike<unknown> } = {},
   ): Promise<Map<string, FlagResult>> {
     const subject = toFlagContext(context);
     keys?.forEach(assertFlagKey);
@@ -105,7 +105,7 @@ export class FlagsService {
     const everyFlag = `${who}\n*`;
     const runKey = keys ? `${who}\n${JSON.stringify(keys)}` : everyFlag;
     const results = await (this.inFlight.get(everyFlag) ??
-      this.inFlight.run(runKey, () => this.evaluateNow(runKey, subject, keys), options.reuseWhile));
+      this.inFlight.run(runKey, () => this.evaluateNow(runKey, subject, keys), options.reuseUntil));
     const answer = keys ? onlyKeys(results, keys) : new Map(results);
     this.monitor.evaluated(answer, keys, subject.distinctId);
     return answer;

@@ -13,8 +13,8 @@ import type { ResolvedFlagsOptions } from '../flags.options.js';
 import { FlagsService } from '../flags.service.js';
 import type { FlagContext, FlagResult } from '../flags.types.js';
 import { rememberedFlags, rememberFlags } from '../request-flags.js';
-import { isAnswering } from './is-answering.js';
 import { FLAG_REQUIREMENTS, type FlagRequirement } from './flag-requirement.js';
+import { responseClosed } from './response-closed.js';
 
 /**
  * Enforces `@FeatureFlag` requirements. Evaluates every flag once per request and context, kept for `@Flags()`
@@ -68,7 +68,7 @@ export class FeatureFlagGuard implements CanActivate {
     const [request, who] = [http.getRequest(), contextKey(subject)];
     const known = rememberedFlags(request, who);
     if (known) return known;
-    const results = await this.flags.evaluate(subject, undefined, { reuseWhile: isAnswering(http.getResponse()) });
+    const results = await this.flags.evaluate(subject, undefined, { reuseUntil: responseClosed(http.getResponse()) });
     rememberFlags(request, who, results);
     return results;
   }

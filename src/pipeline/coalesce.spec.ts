@@ -37,18 +37,30 @@ describe('Coalescer', () => {
     expect(coalescer.get('a')).toBeUndefined();
   });
 
-  it('holds a settled run while holdWhile says so', async () => {
+  it('holds a settled run until holdUntil settles, then lets go of it at once', async () => {
     const coalescer = new Coalescer<number>(1000);
-    let holding = true;
-    await coalescer.run('a', () => Promise.resolve(1), () => holding);
+    const holder = deferred<void>();
+    await coalescer.run('a', () => Promise.resolve(1), holder.promise);
     expect(await coalescer.get('a')).toBe(1);
-    holding = false;
+    holder.resolve();
+    await holder.promise;
+    expect(coalescer.get('a')).toBeUndefined();
+  });
+
+  it('lets go of a run at once when it settles after its holder let go (or the holder failed)', async () => {
+    const coalescer = new Coalescer<number>(1000);
+    const first = deferred<number>();
+    const run = coalescer.run('a', () => first.promise, Promise.reject(new Error('holder gone')));
+    await Promise.resolve();
+    expect(coalescer.get('a')).toBe(first.promise);
+    first.resolve(1);
+    expect(await run).toBe(1);
     expect(coalescer.get('a')).toBeUndefined();
   });
 
   it('lets a held run be joined for at most maxHoldMs after it settled, however long it is held', async () => {
     const coalescer = new Coalescer<number>(1000);
-    await coalescer.run('a', () => Promise.resolve(1), () => true);
+    await coalescer.run('a', () => Promise.resolve(1), new Promise(() => {}));
     jest.advanceTimersByTime(999);
     expect(coalescer.get('a')).toBeDefined();
     jest.advanceTimersByTime(1);
@@ -58,32 +70,13 @@ describe('Coalescer', () => {
     expect(start).toHaveBeenCalledTimes(1);
   });
 
-  it('lets go of runs no one holds any more in a sweep as later runs start (every 50 ms at most), not only when looked up', async () => {
+  it('lets go of runs held past maxHoldMs in a sweep as later runs start (every 50 ms at most), not only when looked up', async () => {
     const coalescer = new Coalescer<number>(1000);
-    let holding = true;
-    await coalescer.run('a', () => Promise.resolve(1), () => holding);
-    holding = false;
+    await coalescer.run('a', () => Promise.resolve(1), new Promise(() => {}));
     const size = () => (coalescer as unknown as { runs: Map<string, unknown> }).runs.size;
-    await coalescer.run('b', () => Promise.resolve(2));
+    jest.advanceTimersByTime(1000);
+    void coalescer.run('b', () => new Promise<number>(() => {}));
     expect(size()).toBe(1);
-    jest.advanceTimersByTime(50);
-    void coalescer.run('c', () => new Promise<number>(() => {}));
-    expect(size()).toBe(1);
-    expect(coalescer.get('c')).toBeDefined();
-  });
-
-  it('asks a holder whether it still holds only when its settled run is looked up', async () => {
-    const coalescer = new Coalescer<number>(1000);
-    const first = deferred<number>();
-    const holdWhile = jest.fn(() => false);
-    void coalescer.run('a', () => first.promise, holdWhile);
-    expect(coalescer.get('a')).toBe(first.promise);
-    expect(holdWhile).not.toHaveBeenCalled();
-    first.resolve(1);
-    await first.promise;
-    await Promise.resolve();
-    expect(holdWhile).not.toHaveBeenCalled();
-    expect(coalescer.get('a')).toBeUndefined();
-    expect(holdWhile).toHaveBeenCalledTimes(1);
+    expect(coalescer.get('b')).toBeDefined();
   });
 });

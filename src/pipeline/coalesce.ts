@@ -1,8 +1,4 @@
-/**
- * How often, at most, runs that no one holds any more are let go (as runs start). Short: a held run keeps its
- * holder's objects (a request and its response) alive, and any that outlive a young-generation collection or two
- * are promoted, which costs the garbage collector far more than the sweep costs.
- */
+/** How often, at most, held runs past `maxHoldMs` are let go (as runs start), whether or not they were looked up. */
 const SWEEP_INTERVAL_MS = 50;
 
 /** One run, and what keeps it joinable once it has settled. */
@@ -10,16 +6,17 @@ interface Run<T> {
   promise: Promise<T>;
   /** When the run settled (ms since the epoch); undefined while it is in flight. */
   settledAt?: number;
-  /** Whether its holder still wants it joinable; asked only when the settled run is looked up or swept. */
-  holdWhile?: () => boolean;
+  /** Whether its holder still wants it joinable once it has settled (until `holdUntil` settles). */
+  held: boolean;
 }
 
 /**
  * Shares one run of an evaluation among callers with the same key: while a run for a key is in flight (or held
  * for reuse), asking again joins it instead of starting another.
  *
- * A held run is let go lazily, when it is next looked up or in a sweep of all runs at most every 50 ms as runs
- * start: holding costs no timer and no listener per run.
+ * A held run is let go as soon as its holder's `holdUntil` settles. The run keeps no reference to its holder (a
+ * request and its response, say): it holds only its own answer, so the holder's objects die as young as they
+ * would without it.
  */
 export class Coalescer<T> {
   private readonly runs = new Map<string, Run<T>>();
@@ -38,29 +35,40 @@ export class Coalescer<T> {
   }
 
   /**
-   * The run for `key`, or a new one from `start`, kept for joiners until it settles, and after that while
-   * `holdWhile` returns true (for at most `maxHoldMs`).
+   * The run for `key`, or a new one from `start`, kept for joiners until it settles, and after that until
+   * `holdUntil` settles (for at most `maxHoldMs`).
    */
-  run(key: string, start: () => Promise<T>, holdWhile?: () => boolean): Promise<T> {
+  run(key: string, start: () => Promise<T>, holdUntil?: PromiseLike<unknown>): Promise<T> {
     const running = this.get(key);
     if (running) return running;
     this.sweepNowAndThen();
-    const run: Run<T> = { promise: start(), holdWhile };
+    const run: Run<T> = { promise: start(), held: holdUntil !== undefined };
     this.runs.set(key, run);
     const settle = () => {
       run.settledAt = Date.now();
-      if (!run.holdWhile && this.runs.get(key) === run) this.runs.delete(key);
+      if (!run.held) this.letGo(key, run);
     };
     run.promise.then(settle, settle);
+    if (holdUntil) {
+      const release = () => {
+        run.held = false;
+        if (run.settledAt !== undefined) this.letGo(key, run);
+      };
+      holdUntil.then(release, release);
+    }
     return run.promise;
   }
 
-  private isJoinable(run: Run<T>, now: number): boolean {
-    if (run.settledAt === undefined) return true;
-    return now - run.settledAt < this.maxHoldMs && run.holdWhile?.() === true;
+  private letGo(key: string, run: Run<T>): void {
+    if (this.runs.get(key) === run) this.runs.delete(key);
   }
 
-  /** Lets go of the held runs no one holds any more, at most every {@link SWEEP_INTERVAL_MS}. */
+  /** In flight, or held and settled less than `maxHoldMs` ago (runs no one holds are let go when they settle). */
+  private isJoinable(run: Run<T>, now: number): boolean {
+    return run.settledAt === undefined || now - run.settledAt < this.maxHoldMs;
+  }
+
+  /** Lets go of the held runs past `maxHoldMs`, at most every {@link SWEEP_INTERVAL_MS}. */
   private sweepNowAndThen(): void {
     const now = Date.now();
     if (now - this.lastSweepAt < SWEEP_INTERVAL_MS) return;

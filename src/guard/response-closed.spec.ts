@@ -49,6 +49,10 @@ describe('responseClosed', () => {
     });
   });
 
+  it('settles at once when there is no response to wait for', async () => {
+    expect(await hasSettled(responseClosed(undefined))).toBe(true);
+  });
+
   it("reads the raw response inside Fastify's reply, and settles at once for one already destroyed", async () => {
     await withResponse(async (response) => {
       const closed = responseClosed({ raw: response });

@@ -8,5 +8,5 @@ import type { ServerResponse } from 'node:http';
 export function responseClosed(response: ({ raw?: ServerResponse } & Partial<ServerResponse>) | undefined): Promise<void> {
   const raw = (response?.raw ?? response) as ServerResponse | undefined;
   if (!raw || raw.destroyed) return Promise.resolve();
-  return new Promise((resolve) => raw.once('close', () => resolve()));
+  return new Promise((resolve) => raw.once('close', resolve));
 }

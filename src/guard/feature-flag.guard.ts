@@ -16,6 +16,9 @@ import { rememberedFlags, rememberFlags } from '../request-flags.js';
 import { FLAG_REQUIREMENTS, type FlagRequirement } from './flag-requirement.js';
 import { responseClosed } from './response-closed.js';
 
+/** The HTTP side of an execution context (Nest does not export its name from the package root). */
+type HttpArguments = ReturnType<ExecutionContext['switchToHttp']>;
+
 /**
  * Enforces `@FeatureFlag` requirements. Evaluates every flag once per request and context, kept for `@Flags()`
  * and held for the handler's `FlagsService` calls until the response has been sent (at most 1 s). Never fails a
@@ -61,10 +64,10 @@ export class FeatureFlagGuard implements CanActivate {
 
   /** Every flag for the request's user, evaluated once per request; `undefined` for an anonymous request. */
   private async resultsFor(context: ExecutionContext): Promise<Map<string, FlagResult> | undefined> {
-    const subject = this.config.contextFactory ? await this.subjectFromFactory(context) : this.subjectOfRequest(context);
+    const http = context.getType() === 'http' ? context.switchToHttp() : undefined;
+    const subject = this.config.contextFactory ? await this.subjectFromFactory(context) : this.subjectOfRequest(context, http);
     if (!subject) return undefined;
-    if (context.getType() !== 'http') return this.flags.evaluate(subject);
-    const http = context.switchToHttp();
+    if (!http) return this.flags.evaluate(subject);
     const [request, who] = [http.getRequest(), contextKey(subject)];
     const known = rememberedFlags(request, who);
     if (known) return known;
@@ -84,8 +87,8 @@ export class FeatureFlagGuard implements CanActivate {
   }
 
   /** The authenticated HTTP user, without a `contextFactory`; `undefined` (warned once) outside HTTP. */
-  private subjectOfRequest(context: ExecutionContext): FlagContext | undefined {
-    if (context.getType() === 'http') return asFlagContext(userOf(context.switchToHttp().getRequest()));
+  private subjectOfRequest(context: ExecutionContext, http: HttpArguments | undefined): FlagContext | undefined {
+    if (http) return asFlagContext(userOf(http.getRequest()));
     this.warnOnceAboutContextType(context.getType());
     return undefined;
   }

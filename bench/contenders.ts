@@ -65,6 +65,14 @@ class SameDenialsGuard implements CanActivate {
   }
 }
 
+/** Lets every request through without looking anything up: what Nest's guard machinery alone costs on this route. */
+@Injectable()
+class AllowAllGuard implements CanActivate {
+  async canActivate(): Promise<boolean> {
+    return true;
+  }
+}
+
 @Controller()
 class BenchController {
   @Get('ours')
@@ -82,6 +90,12 @@ class BenchController {
   @Get('reference')
   @UseGuards(SameDenialsGuard)
   reference() {
+    return { ok: true };
+  }
+
+  @Get('allow-all')
+  @UseGuards(AllowAllGuard)
+  allowAll() {
     return { ok: true };
   }
 

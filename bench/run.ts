@@ -59,8 +59,16 @@ export interface BenchOptions {
   timeoutMs?: number;
 }
 
-/** Who answers a route: the two contenders, the unguarded route, and the reference guard that looks nothing up. */
-export type Contender = 'nestjs-posthog-flags' | 'posthog-node guard' | 'unguarded' | 'same denials, no lookup';
+/**
+ * Who answers a route: the two contenders, the unguarded route, and the two reference guards that look nothing up
+ * (one lets everyone through, one denies the same users as the flag).
+ */
+export type Contender =
+  | 'nestjs-posthog-flags'
+  | 'posthog-node guard'
+  | 'unguarded'
+  | 'allows all, no lookup'
+  | 'same denials, no lookup';
 
 /** One contender in one scenario. */
 export interface BenchRow {
@@ -80,7 +88,10 @@ export interface BenchRow {
   cpuMicrosPerRequest: number;
   /** `/flags` calls PostHog received during the measurement. */
   upstreamCalls: number;
-  /** Share of responses that match each user's last known flag value (200 for on, 404 for off). */
+  /**
+   * Share of responses that match each user's last known flag value (200 for on, 404 for off); null where the
+   * route does not follow the flag.
+   */
   lastKnownShare: number | null;
   requests: number;
   errors: number;
@@ -119,15 +130,19 @@ const ROUTES: Record<Contender, string> = {
   'nestjs-posthog-flags': '/ours',
   'posthog-node guard': '/posthog-node',
   unguarded: '/unguarded',
+  'allows all, no lookup': '/allow-all',
   'same denials, no lookup': '/reference',
 };
 
-/** The ceiling and the reference rows' scenario names. */
-const CEILING = 'unguarded (ceiling)';
-const REFERENCE = 'reference: same denials, no lookup';
+/** The routes that give the scale, and the scenario names of their rows: the ceiling, then the references. */
+const SCALE: [Contender, string][] = [
+  ['unguarded', 'unguarded (ceiling)'],
+  ['allows all, no lookup', 'reference: allows all, no lookup'],
+  ['same denials, no lookup', 'reference: same denials, no lookup'],
+];
 
 /**
- * Runs every scenario for both contenders. The unguarded route (the ceiling) and the reference guard are measured
+ * Runs every scenario for both contenders. The unguarded route (the ceiling) and the reference guards are measured
  * in the `fresh=5` scenario's app, half right before and half right after our row, so that a shared machine's
  * drift falls on them alike.
  */
@@ -148,7 +163,7 @@ export async function runBenchmark(options: BenchOptions, log: (line: string) =>
         await scenario.outage?.(posthog);
         if (scenario.outage) await openTheBreaker(app, users);
         const measured = scenario.withCeiling
-          ? await measureAround(app, bench, 'nestjs-posthog-flags', ['unguarded', 'same denials, no lookup'])
+          ? await measureAround(app, bench, 'nestjs-posthog-flags', SCALE.map(([contender]) => contender))
           : new Map([['nestjs-posthog-flags' as Contender, await measure(app, bench, 'nestjs-posthog-flags')]]);
         measured.set('posthog-node guard', await measure(app, bench, 'posthog-node guard'));
         for (const [contender, { tally, serial }] of measured) {
@@ -168,8 +183,7 @@ export async function runBenchmark(options: BenchOptions, log: (line: string) =>
   const ceiling = rowOf('unguarded');
   const all = [
     ...rows.filter((row) => row.contender === 'nestjs-posthog-flags' || row.contender === 'posthog-node guard'),
-    { ...ceiling, scenario: CEILING },
-    { ...rowOf('same denials, no lookup'), scenario: REFERENCE },
+    ...SCALE.map(([contender, scenario]) => ({ ...rowOf(contender), scenario })),
   ];
   return {
     machine: machine(),
@@ -292,10 +306,15 @@ function toRow(scenario: string, contender: Contender, tally: Tally, serial: Tal
     serialP99Ms: serial.answered ? percentile(serial.latenciesMs, 0.99) : null,
     cpuMicrosPerRequest: tally.answered ? Math.round(tally.cpuMicros / tally.answered) : 0,
     upstreamCalls: tally.upstreamCalls,
-    lastKnownShare: contender === 'unguarded' ? null : tally.answered ? tally.matches / tally.answered : 0,
+    lastKnownShare: !answersTheFlag(contender) ? null : tally.answered ? tally.matches / tally.answered : 0,
     requests: tally.answered,
     errors: tally.errors,
   };
+}
+
+/** Whether the route's answers follow the flag (200 when on, 404 when off); the unguarded and allow-all ones don't. */
+function answersTheFlag(contender: Contender): boolean {
+  return contender !== 'unguarded' && contender !== 'allows all, no lookup';
 }
 
 /** The `q` quantile of the latencies, in ms to 0.1 ms; 0 when there are none. */

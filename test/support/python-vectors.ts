@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { EvaluatedFlag } from '../../src/index.js';
 
@@ -12,11 +12,11 @@ export interface PythonVector {
   meaning: { key: string; enabled: boolean; variant: string | null; payload: unknown; reason: string | null };
 }
 
-const VECTORS = fileURLToPath(new URL('../../../shared/vectors/python-redis-entries.json', import.meta.url));
+/** Entries posthog-python 7.x wrote to a real Redis, kept in the repository (`test/fixtures/`). */
+const VECTORS = fileURLToPath(new URL('../fixtures/python-redis-entries.json', import.meta.url));
 
-/** The shared vectors (`../shared/vectors/`, beside the repository, as in CI). */
+/** The Python-written entries of `test/fixtures/python-redis-entries.json`. */
 export function pythonVectors(): { entries: PythonVector[] } {
-  if (!existsSync(VECTORS)) throw new Error(`the shared Python vectors are missing: expected ${VECTORS}`);
   return JSON.parse(readFileSync(VECTORS, 'utf8'));
 }
 

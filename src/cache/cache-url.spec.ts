@@ -3,12 +3,19 @@ import { maskCacheUrl, parseCacheUrl } from './cache-url.js';
 
 describe('parseCacheUrl', () => {
   it('reads memory:// with defaults and with parameters', () => {
-    expect(parseCacheUrl('memory://')).toEqual({ backend: 'memory', ttlSeconds: 3600, freshSeconds: 0, size: 10_000 });
-    expect(parseCacheUrl('memory://local?ttl=60&size=5&fresh=5')).toEqual({
+    expect(parseCacheUrl('memory://')).toEqual({
+      backend: 'memory',
+      ttlSeconds: 3600,
+      freshSeconds: 0,
+      size: 10_000,
+      maxBytes: 64 * 1024 * 1024,
+    });
+    expect(parseCacheUrl('memory://local?ttl=60&size=5&fresh=5&maxBytes=1000000')).toEqual({
       backend: 'memory',
       ttlSeconds: 60,
       freshSeconds: 5,
       size: 5,
+      maxBytes: 1_000_000,
     });
   });
 
@@ -60,13 +67,38 @@ describe('parseCacheUrl', () => {
   });
 });
 
+describe('a password holding "#", "?" or "/"', () => {
+  it.each(['redis://default:pa#ss@host:6390/0', 'redis://default:pa?ss@host:6390/0', 'redis://u:12/ss@host/0', 'redis://u:12?x@host'])(
+    'is never printed: %s',
+    (url) => {
+      let message = '';
+      try {
+        parseCacheUrl(url);
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toMatch(/percent-encode/);
+      const password = url.slice(url.indexOf(':', 8) + 1, url.lastIndexOf('@'));
+      expect(message).not.toContain(password);
+    },
+  );
+
+  it('is accepted percent-encoded', () => {
+    expect(parseCacheUrl('redis://default:pa%23ss@host:6390/0')).toMatchObject({ password: 'pa#ss' });
+  });
+});
+
 describe('maskCacheUrl', () => {
   it.each([
     ['redis://user:s3cret@host:6379/0?ttl=5', 'redis://user:***@host:6379/0?ttl=5'],
     ['redis://:s3cret@host', 'redis://:***@host'],
     ['rediss://u:p@ss/w@rd@host/0', 'rediss://u:***@host/0'],
     ['redis://user@host:6379', 'redis://user@host:6379'],
-    ['redis://host:6379/0?prefix=a@b', 'redis://host:6379/0?prefix=a@b'],
+    ['redis://default:pa#ss@host:6390/0', 'redis://default:***@host:6390/0'],
+    ['redis://default:pa?ss@host:6390/0?ttl=5', 'redis://default:***@host:6390/0?ttl=5'],
+    ['redis://default:12/ss@host:6390/0', 'redis://default:***@host:6390/0'],
+    ['redis://host:6379/0?prefix=a%40b', 'redis://host:6379/0?prefix=a%40b'],
+    ['redis://host:6379/0?prefix=a@b', 'redis://host:***@b'],
     ['memory://local', 'memory://local'],
     ['no scheme here', 'no scheme here'],
   ])('masks %s', (raw, masked) => {

@@ -11,6 +11,8 @@ export interface MemoryCacheConfig extends CommonCacheConfig {
   backend: 'memory';
   /** How many distinct ids are kept; the least recently used is evicted first. */
   size: number;
+  /** How many bytes of flags are kept at most (roughly, as their JSON text); the least recently used go first. */
+  maxBytes: number;
 }
 
 /** Fallback-cache settings read from a `redis://` or `rediss://` URL. */
@@ -84,20 +86,25 @@ function commonConfig({ ttl, fresh }: { ttl: number; fresh: number }): CommonCac
   return { ttlSeconds: ttl, freshSeconds: fresh };
 }
 
+/** The memory backend's byte bound when the URL sets none: 64 MiB. */
+export const DEFAULT_MEMORY_MAX_BYTES = 64 * 1024 * 1024;
+
 const memorySpec: BackendSpec<
   typeof COMMON_PARAMS & {
     size: { read: ParamReader<number>; default: number };
+    maxBytes: { read: ParamReader<number>; default: number };
   }
 > = {
   params: {
     ...COMMON_PARAMS,
     size: { read: positiveInteger('distinct ids'), default: 10_000 },
+    maxBytes: { read: positiveInteger('bytes'), default: DEFAULT_MEMORY_MAX_BYTES },
   },
-  build(url, { size, ...common }) {
+  build(url, { size, maxBytes, ...common }) {
     if (url.host !== '' && url.host !== 'local') {
       throw new Error(`the memory backend takes no host: use "memory://local" or "memory://", got host "${url.host}"`);
     }
-    return { backend: 'memory', ...commonConfig(common), size };
+    return { backend: 'memory', ...commonConfig(common), size, maxBytes };
   },
 };
 
@@ -154,6 +161,13 @@ export const SUPPORTED_CACHE_SCHEMES = Object.keys(BACKENDS).map((protocol) => `
  * @throws {CacheUrlError} naming the problem (unknown scheme, unknown parameter, bad value), password masked.
  */
 export function parseCacheUrl(raw: string): CacheConfig {
+  if (/[/?#]/.test(userinfoOf(raw)?.text ?? '')) {
+    throw new CacheUrlError(
+      raw,
+      'the part before the last "@" holds "/", "?" or "#": percent-encode them in a user name or password ' +
+        '(%2F, %3F, %23), and an "@" anywhere after the host (%40)',
+    );
+  }
   let url: URL;
   try {
     url = new URL(raw);
@@ -194,15 +208,25 @@ function readParams<S extends ParamSpec>(query: URLSearchParams, spec: S): Param
   return values as ParamValues<S>;
 }
 
-/** The URL with any password replaced by `***`, safe for logs and errors (also for URLs that do not parse). */
+/**
+ * The URL with any password replaced by `***`, safe for logs and errors, also for URLs that do not parse. The
+ * userinfo is everything between `://` and the last `@`, whatever it holds (a password may hold `#`, `?` or `/`);
+ * so an `@` elsewhere in the URL must be percent-encoded (`%40`), and {@link parseCacheUrl} says so.
+ */
 export function maskCacheUrl(raw: string): string {
-  const start = raw.indexOf('://');
-  if (start < 0) return raw;
-  const rest = raw.slice(start + 3);
-  const queryAt = rest.search(/[?#]/);
-  const head = queryAt < 0 ? rest : rest.slice(0, queryAt);
-  const at = head.lastIndexOf('@');
-  const colon = head.indexOf(':');
-  if (at < 0 || colon < 0 || colon > at) return raw;
-  return `${raw.slice(0, start + 3)}${head.slice(0, colon)}:***${rest.slice(at)}`;
+  const userinfo = userinfoOf(raw);
+  if (!userinfo) return raw;
+  const colon = userinfo.text.indexOf(':');
+  if (colon < 0) return raw;
+  const user = userinfo.text.slice(0, colon);
+  const shown = /[/?#]/.test(user) ? '***' : `${user}:***`;
+  return `${raw.slice(0, userinfo.start)}${shown}${raw.slice(userinfo.end)}`;
+}
+
+/** Where the userinfo of a URL-like string stands: between `://` and the last `@`; none without both. */
+function userinfoOf(raw: string): { start: number; end: number; text: string } | undefined {
+  const scheme = raw.indexOf('://');
+  const at = raw.lastIndexOf('@');
+  if (scheme < 0 || at < scheme + 3) return undefined;
+  return { start: scheme + 3, end: at, text: raw.slice(scheme + 3, at) };
 }

@@ -24,6 +24,17 @@ export interface FlagsModuleOptions {
   /** Extra attempts after a retryable failure (0 disables, at most 10). Default 1. */
   retries?: number;
   /**
+   * The largest `/flags` body read, in decoded bytes (after gzip); a larger one is a failure (`too_large`) and
+   * the call falls back. Default 1 MiB.
+   */
+  maxResponseBytes?: number;
+  /**
+   * Upstream calls in flight at most. A call over the cap answers from the fallback cache at once when the user
+   * has a last known value, else waits for a free slot in a queue of {@link MAX_QUEUED_CALLS_PER_SLOT} × this
+   * many calls; past that it is unknown (`overloaded`). Default 32.
+   */
+  maxConcurrentRequests?: number;
+  /**
    * The circuit breaker: after `failureThreshold` consecutive failed calls (default 5) evaluations go straight
    * to the fallback cache for `resetTimeoutMs` (default 10 000), then one probe decides. `false` disables it.
    */
@@ -60,6 +71,8 @@ export interface ResolvedFlagsOptions {
   cache: CacheConfig;
   timeoutMs: number;
   retries: number;
+  maxResponseBytes: number;
+  maxConcurrentRequests: number;
   circuitBreaker: Required<CircuitBreakerOptions> | false;
   contextFactory?: FlagContextFactory;
   exception?: Error;
@@ -71,6 +84,9 @@ export const DEFAULT_POSTHOG_HOST = 'https://us.i.posthog.com';
 
 /** The cache used when neither `cacheUrl` nor `FLAGS_CACHE_URL` is set. */
 export const DEFAULT_CACHE_URL = 'memory://local';
+
+/** How many calls may wait for a slot, per slot of `maxConcurrentRequests`. */
+export const MAX_QUEUED_CALLS_PER_SLOT = 32;
 
 /** The largest `retries` accepted: PostHog's policy keeps the retry count bounded. */
 const MAX_RETRIES = 10;
@@ -95,6 +111,8 @@ export function resolveFlagsOptions(
     cache: parseCacheUrl(cacheUrl),
     timeoutMs: integerOption('timeoutMs', options.timeoutMs, 3000, 1, Number.MAX_SAFE_INTEGER),
     retries: integerOption('retries', options.retries, 1, 0, MAX_RETRIES),
+    maxResponseBytes: integerOption('maxResponseBytes', options.maxResponseBytes, 1024 * 1024, 1024, 2 ** 30),
+    maxConcurrentRequests: integerOption('maxConcurrentRequests', options.maxConcurrentRequests, 32, 1, 10_000),
     circuitBreaker: resolveCircuitBreaker(options.circuitBreaker),
     contextFactory: options.contextFactory,
     exception: options.exception,

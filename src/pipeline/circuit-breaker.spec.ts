@@ -7,15 +7,19 @@ describe('the circuit breaker operator', () => {
   let calls: number;
   let transitions: string[];
   let breaker: CircuitBreaker;
-  const fatal = (error: unknown) => error instanceof UpstreamError && error.reason === 'http_401';
+  const judge = (error: unknown) => {
+    const reason = (error as UpstreamError).reason;
+    return reason === 'http_401' ? 'opens' : reason === 'http_400' ? 'ignores' : 'counts';
+  };
 
   /** One guarded call whose source succeeds or fails as told; resolves with 'ok' or the failure reason. */
-  const call = (outcome: 'ok' | 'fail' | 'unauthorized') =>
+  const call = (outcome: 'ok' | 'fail' | 'unauthorized' | 'bad-request') =>
     firstValueFrom(
       defer(() => {
         calls++;
         if (outcome === 'ok') return of('ok');
-        return throwError(() => new UpstreamError(outcome === 'fail' ? 'http_503' : 'http_401', 'x'));
+        const reason = outcome === 'fail' ? 'http_503' : outcome === 'bad-request' ? 'http_400' : 'http_401';
+        return throwError(() => new UpstreamError(reason, 'x'));
       }).pipe(withCircuitBreaker(breaker)),
     ).catch((error: UpstreamError) => error.reason);
 
@@ -26,7 +30,7 @@ describe('the circuit breaker operator', () => {
     breaker = new CircuitBreaker(
       { failureThreshold: 3, resetTimeoutMs: 10_000 },
       (state: CircuitState, previous: CircuitState) => transitions.push(`${previous}→${state}`),
-      fatal,
+      judge,
     );
   });
 
@@ -42,6 +46,27 @@ describe('the circuit breaker operator', () => {
     expect(breaker.current).toBe('open');
     expect(await call('ok')).toBe('circuit_open');
     expect(calls).toBe(3);
+  });
+
+  it('neither counts nor resets on a failure the judge ignores', async () => {
+    for (let i = 0; i < 10; i++) expect(await call('bad-request')).toBe('http_400');
+    expect(breaker.current).toBe('closed');
+    await call('fail');
+    await call('fail');
+    await call('bad-request');
+    await call('fail');
+    expect(breaker.current).toBe('open');
+  });
+
+  it('gives the probe back when it ends with a failure the judge ignores', async () => {
+    for (let i = 0; i < 3; i++) await call('fail');
+    jest.advanceTimersByTime(10_000);
+    expect(await call('bad-request')).toBe('circuit_open');
+    await Promise.resolve();
+    expect(breaker.current).toBe('open');
+    expect(await call('ok')).toBe('circuit_open');
+    await Promise.resolve();
+    expect(breaker.current).toBe('closed');
   });
 
   it('resets the count on a success', async () => {

@@ -12,6 +12,18 @@ export interface CircuitBreakerOptions {
   resetTimeoutMs?: number;
 }
 
+/** The breaker's settings when not given. */
+export const CIRCUIT_BREAKER_DEFAULTS: Readonly<Required<CircuitBreakerOptions>> = {
+  failureThreshold: 5,
+  resetTimeoutMs: 10_000,
+};
+
+/**
+ * What a failed call says of the upstream: `opens` the circuit at once (a rejected API key), `counts` toward the
+ * threshold (the upstream is unhealthy), or `ignores` (about that call alone: neither a failure nor a success).
+ */
+export type FailureVerdict = 'opens' | 'counts' | 'ignores';
+
 /** Told of every change of state, with the state left and, on opening, the failure that opened it. */
 export type CircuitListener = (state: CircuitState, previous: CircuitState, cause?: unknown) => void;
 
@@ -29,11 +41,11 @@ export class CircuitBreaker {
   constructor(
     options: CircuitBreakerOptions = {},
     private readonly onChange: CircuitListener = () => {},
-    /** Errors that open the circuit at once, whatever the count (a rejected API key). */
-    private readonly isFatal: (error: unknown) => boolean = () => false,
+    /** What each failure says of the upstream; by default every failure counts. */
+    private readonly judge: (error: unknown) => FailureVerdict = () => 'counts',
   ) {
-    this.failureThreshold = options.failureThreshold ?? 5;
-    this.resetTimeoutMs = options.resetTimeoutMs ?? 10_000;
+    this.failureThreshold = options.failureThreshold ?? CIRCUIT_BREAKER_DEFAULTS.failureThreshold;
+    this.resetTimeoutMs = options.resetTimeoutMs ?? CIRCUIT_BREAKER_DEFAULTS.resetTimeoutMs;
   }
 
   /** The current state, moving from `open` to `half-open` only when a call asks for a permit. */
@@ -60,10 +72,18 @@ export class CircuitBreaker {
     if (this.state !== 'closed') this.moveTo('closed');
   }
 
-  /** A call failed: a failed probe, a fatal error, or the threshold reached opens the circuit. */
+  /**
+   * A call failed: a failed probe, a failure that `opens`, or the threshold reached opens the circuit. A failure
+   * the judge `ignores` changes nothing (a probe that ends so gives its place back).
+   */
   recordFailure(error: unknown, now = Date.now()): void {
+    const verdict = this.judge(error);
+    if (verdict === 'ignores') {
+      this.releaseProbe(now);
+      return;
+    }
     this.failures++;
-    if (this.state === 'half-open' || this.isFatal(error) || this.failures >= this.failureThreshold) {
+    if (this.state === 'half-open' || verdict === 'opens' || this.failures >= this.failureThreshold) {
       this.openedAt = now;
       if (this.state !== 'open') this.moveTo('open', error);
     }

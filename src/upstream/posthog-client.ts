@@ -56,26 +56,56 @@ export class PostHogClient {
     });
   }
 
+  /**
+   * One POST. Redirects are never followed (a 3xx fails as `http_3xx`: the API key and properties go to the host
+   * configured, nowhere else). The body is read only up to `maxResponseBytes` decoded bytes.
+   */
   private async post(body: string, signal: AbortSignal): Promise<unknown> {
-    let text: string;
-    let status: number;
+    let response: Response;
     try {
-      const response = await fetch(this.url, {
+      response = await fetch(this.url, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', 'User-Agent': USER_AGENT },
         body,
         signal,
+        redirect: 'manual',
       });
-      status = response.status;
-      text = await response.text();
     } catch (error) {
       throw transportError(error);
     }
-    if (status < 200 || status > 299) throw new UpstreamError(`http_${status}`, `HTTP ${status}`);
+    if (response.status < 200 || response.status > 299) {
+      response.body?.cancel().catch(() => {});
+      throw new UpstreamError(`http_${response.status}`, `HTTP ${response.status}`);
+    }
+    const text = await readText(response, this.config.maxResponseBytes);
     try {
       return JSON.parse(text);
     } catch {
       throw new UpstreamError('bad_response', 'the body is not JSON');
     }
   }
+}
+
+/**
+ * The body as text, decoded (after gzip or brotli), failing with `too_large` as soon as it passes `maxBytes`: a
+ * huge body or a compression bomb costs at most that much memory.
+ */
+async function readText(response: Response, maxBytes: number): Promise<string> {
+  const reader = response.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (let read = await reader.read(); !read.done; read = await reader.read()) {
+      size += read.value.byteLength;
+      if (size > maxBytes) {
+        reader.cancel().catch(() => {});
+        throw new UpstreamError('too_large', `the body is larger than maxResponseBytes (${maxBytes} bytes)`);
+      }
+      chunks.push(read.value);
+    }
+  } catch (error) {
+    throw error instanceof UpstreamError ? error : transportError(error);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
 }

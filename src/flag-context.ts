@@ -1,35 +1,84 @@
+import { createHash } from 'node:crypto';
 import type { FlagContext } from './flags.types.js';
+import { isRecord } from './util/is-record.js';
 
-/** The context as a {@link FlagContext} (a string is a distinct id), or `undefined` without a non-empty distinct id. */
-export function asFlagContext(context: FlagContext | string | undefined): FlagContext | undefined {
+/**
+ * The context as a {@link FlagContext}; a string is a distinct id. Empty `groups` and property objects are
+ * dropped: PostHog evaluates them as absent.
+ * @throws {TypeError} naming the field: a distinct id that is not a non-empty string, `groups` that is not an
+ * object of strings, properties that are not objects.
+ */
+export function parseFlagContext(context: FlagContext | string): FlagContext {
   const subject = typeof context === 'string' ? { distinctId: context } : context;
-  return typeof subject?.distinctId === 'string' && subject.distinctId !== '' ? subject : undefined;
+  if (typeof subject?.distinctId !== 'string' || subject.distinctId === '') {
+    throw new TypeError('FlagsService: context.distinctId (or a string context) must be a non-empty string');
+  }
+  const { groups, personProperties, groupProperties } = subject;
+  if (groups === undefined && personProperties === undefined && groupProperties === undefined) return subject;
+  assertRecordOf('groups', groups, (value) => typeof value === 'string', 'a string (the group key)');
+  assertRecordOf('personProperties', personProperties, () => true, 'any value');
+  assertRecordOf('groupProperties', groupProperties, isRecord, 'an object of properties');
+  return {
+    distinctId: subject.distinctId,
+    ...(isEmpty(groups) ? {} : { groups }),
+    ...(isEmpty(personProperties) ? {} : { personProperties }),
+    ...(isEmpty(groupProperties) ? {} : { groupProperties }),
+  };
+}
+
+/** Whether the context is a distinct id alone (no groups, no properties). */
+export function isBareContext(context: FlagContext): boolean {
+  return !context.groups && !context.personProperties && !context.groupProperties;
 }
 
 /**
- * The context as a {@link FlagContext}; a string is a distinct id.
- * @throws {TypeError} when the distinct id is not a non-empty string.
+ * A string equal for two contexts exactly when PostHog would evaluate them alike (same user, groups, properties),
+ * whatever the order of their keys at any depth.
  */
-export function toFlagContext(context: FlagContext | string): FlagContext {
-  const subject = asFlagContext(context);
-  if (!subject) {
-    throw new TypeError('FlagsService: context.distinctId (or a string context) must be a non-empty string');
-  }
-  return subject;
-}
-
-/** A string equal for two contexts exactly when PostHog would evaluate them alike (same user, groups, properties). */
 export function contextKey(context: FlagContext): string {
-  const { groups, personProperties, groupProperties } = context;
-  if (!groups && !personProperties && !groupProperties) return JSON.stringify(context.distinctId);
-  return JSON.stringify([
-    context.distinctId,
-    sortedEntries(context.groups),
-    sortedEntries(context.personProperties),
-    sortedEntries(context.groupProperties),
-  ]);
+  if (isBareContext(context)) return JSON.stringify(context.distinctId);
+  return stableJson([context.distinctId, context.groups, context.personProperties, context.groupProperties]);
 }
 
-function sortedEntries(record: Record<string, unknown> | undefined): [string, unknown][] {
-  return Object.entries(record ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+/**
+ * What a cached result remembers of the context it was evaluated for, beyond the distinct id: `''` for a bare
+ * context, else a hash of its {@link contextKey} (no property value is stored). A result answers without asking
+ * PostHog only for a context with the same fingerprint.
+ */
+export function contextFingerprint(context: FlagContext, key = contextKey(context)): string {
+  if (isBareContext(context)) return '';
+  return createHash('sha256').update(key).digest('base64url').slice(0, 22);
+}
+
+/** JSON with every object's keys sorted, at any depth. */
+function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    isRecord(inner) ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : inner,
+  );
+}
+
+function isEmpty(record: Record<string, unknown> | undefined): boolean {
+  return record === undefined || Object.keys(record).length === 0;
+}
+
+function assertRecordOf(
+  name: string,
+  value: unknown,
+  isValid: (entry: unknown) => boolean,
+  expected: string,
+): asserts value is Record<string, unknown> | undefined {
+  if (value === undefined) return;
+  if (!isRecord(value)) throw new TypeError(`FlagsService: context.${name} must be an object, got ${kindOf(value)}`);
+  for (const [key, entry] of Object.entries(value)) {
+    if (!isValid(entry)) {
+      throw new TypeError(`FlagsService: context.${name}["${key}"] must be ${expected}, got ${kindOf(entry)}`);
+    }
+  }
+}
+
+/** What kind of value this is, for error messages (never the value: it may be personal data). */
+export function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }

@@ -4,12 +4,13 @@ import { FLAGS_CONFIG, LIBRARY_NAME } from './flags.constants.js';
 import type { FlagsCounts, FlagsEvent, FlagsStatus } from './flags.events.js';
 import type { ResolvedFlagsOptions } from './flags.options.js';
 import { flagValue, type FlagResult } from './flags.types.js';
+import { LogEpisode } from './log-episode.js';
 import type { CircuitState } from './pipeline/circuit-breaker.js';
 import { isKeyRejected, UpstreamError, type UpstreamFailureReason } from './upstream/upstream-error.js';
 
 /**
- * What the module has been through: counts, last success and failure, the events stream, and the log lines for
- * each change of state (one line when a state begins, one when it ends, never one per request).
+ * What the module has been through: counts, last success and failure, the events stream, and the log lines of
+ * each kind of trouble as episodes ({@link LogEpisode}: a few lines a minute at most, never one per request).
  */
 @Injectable()
 export class FlagsMonitor implements OnModuleDestroy {
@@ -21,9 +22,20 @@ export class FlagsMonitor implements OnModuleDestroy {
   private lastSuccessAt?: Date;
   private lastFailure?: { at: Date; reason: UpstreamFailureReason };
   private circuit: CircuitState = 'closed';
-  private servingFallback = false;
-  private cacheFailing = false;
-  private keyRejectionReported = false;
+  /** PostHog failing: its lines. */
+  private readonly upstreamTrouble = new LogEpisode(this.logger, {
+    started: (reason) => `PostHog /flags unavailable (${reason}); serving last known flags from the fallback cache`,
+    lasting: (failures, reason) =>
+      `PostHog /flags still failing: ${failures} more failed calls since the last line (last: ${reason}); ` +
+      'serving last known flags from the fallback cache',
+    ended: () => 'PostHog /flags answers again; serving live flags',
+  });
+  /** The fallback cache failing: its lines. */
+  private readonly cacheTrouble = new LogEpisode(this.logger, {
+    started: (message) => `fallback cache failed: ${message}`,
+    lasting: (failures, message) => `fallback cache still failing: ${failures} more errors since the last line (last: ${message})`,
+    ended: () => 'fallback cache works again',
+  });
 
   constructor(@Inject(FLAGS_CONFIG) private readonly config: ResolvedFlagsOptions) {}
 
@@ -41,13 +53,13 @@ export class FlagsMonitor implements OnModuleDestroy {
     for (const key of unknown) this.emit({ type: 'flag_evaluated', key, source: 'unknown', ...who, at });
   }
 
+  /** An upstream call succeeded. */
   upstreamSucceeded(): void {
     this.lastSuccessAt = new Date();
-    if (!this.servingFallback) return;
-    this.servingFallback = false;
-    this.logger.log('PostHog /flags answers again; serving live flags');
+    this.upstreamTrouble.succeeded();
   }
 
+  /** An upstream call failed (after its retries), or was refused by the open circuit. */
   upstreamFailed(error: unknown): void {
     const reason = error instanceof UpstreamError ? error.reason : 'network';
     if (reason === 'shutdown') return;
@@ -57,9 +69,7 @@ export class FlagsMonitor implements OnModuleDestroy {
       this.lastFailure = { at, reason };
       this.emit({ type: 'upstream_failed', reason, at });
     }
-    if (this.servingFallback) return;
-    this.servingFallback = true;
-    this.logger.warn(`PostHog /flags unavailable (${reason}); serving last known flags from the fallback cache`);
+    this.upstreamTrouble.failed(reason);
   }
 
   /**
@@ -69,7 +79,6 @@ export class FlagsMonitor implements OnModuleDestroy {
   circuitChanged(state: CircuitState, previous: CircuitState, cause?: unknown): void {
     this.circuit = state;
     if (state === 'closed') {
-      this.keyRejectionReported = false;
       this.emit({ type: 'circuit_closed', at: new Date() });
       if (previous === 'half-open') this.upstreamSucceeded();
       return;
@@ -83,32 +92,32 @@ export class FlagsMonitor implements OnModuleDestroy {
     const reason = cause instanceof UpstreamError ? cause.reason : undefined;
     this.emit({ type: 'circuit_opened', reason, at: new Date() });
     if (isKeyRejected(cause)) {
-      if (this.keyRejectionReported) return;
-      this.keyRejectionReported = true;
-      this.logger.error(
-        `PostHog rejected the API key (${reason}); check POSTHOG_API_KEY. Flags are served from the fallback cache meanwhile`,
+      this.upstreamTrouble.once('key rejected', () =>
+        this.logger.error(
+          `PostHog rejected the API key (${reason}); check POSTHOG_API_KEY. Flags are served from the fallback cache meanwhile`,
+        ),
       );
     } else if (previous === 'closed' && this.config.circuitBreaker) {
       const { failureThreshold, resetTimeoutMs } = this.config.circuitBreaker;
-      this.logger.warn(
-        `circuit breaker opened after ${failureThreshold} consecutive failures: ` +
-          `no calls to PostHog for ${resetTimeoutMs} ms at a time`,
+      this.upstreamTrouble.once('circuit opened', () =>
+        this.logger.warn(
+          `circuit breaker opened after ${failureThreshold} consecutive failures: ` +
+            `no calls to PostHog for ${resetTimeoutMs} ms at a time`,
+        ),
       );
     }
   }
 
-  cacheSucceeded(backend: string): void {
-    if (!this.cacheFailing) return;
-    this.cacheFailing = false;
-    this.logger.log(`fallback cache (${backend}) works again`);
+  /** A cache read or write succeeded. */
+  cacheSucceeded(): void {
+    this.cacheTrouble.succeeded();
   }
 
+  /** A cache read or write failed. */
   cacheFailed(backend: string, error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
     this.emit({ type: 'cache_error', backend, message, at: new Date() });
-    if (this.cacheFailing) return;
-    this.cacheFailing = true;
-    this.logger.warn(`fallback cache (${backend}) failed: ${message}`);
+    this.cacheTrouble.failed(`${backend}: ${message}`);
   }
 
   /** The status, given the cache's state. */

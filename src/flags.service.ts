@@ -1,8 +1,8 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import { firstValueFrom, type Observable } from 'rxjs';
 import type { CachedFlags, FlagCache } from './cache/flag-cache.js';
 import { freshness } from './fresh-window.js';
-import { contextKey, toFlagContext } from './flag-context.js';
+import { contextFingerprint, contextKey, kindOf, parseFlagContext } from './flag-context.js';
 import { FLAG_CACHE, FLAGS_CONFIG } from './flags.constants.js';
 import type { FlagsEvent, FlagsStatus } from './flags.events.js';
 import { FlagsMonitor } from './flags.monitor.js';
@@ -25,7 +25,7 @@ const MAX_REUSE_MS = 1000;
  * answer.
  */
 @Injectable()
-export class FlagsService {
+export class FlagsService implements BeforeApplicationShutdown {
   /** Evaluations in flight (or held for reuse), by context and keys: they share one cache read and one answer. */
   private readonly inFlight = new Coalescer<Map<string, FlagResult>>(MAX_REUSE_MS);
   /** Upstream calls in flight, by context and keys, whether a caller waits on them or they refresh the cache. */
@@ -36,6 +36,9 @@ export class FlagsService {
    */
   private readonly refreshing = new Coalescer<void>();
   private readonly freshSeconds: number;
+  /** Evaluations started and not settled yet; shutdown waits for them (they answer from the cache). */
+  private evaluationsInFlight = 0;
+  private whenIdle?: () => void;
   /**
    * Every evaluation, upstream failure, circuit change and cache error, as typed {@link FlagsEvent}s; the
    * distinct id is included only with the option `eventsIncludeDistinctId`.
@@ -92,51 +95,76 @@ export class FlagsService {
    * every flag; with `reuseUntil`, this evaluation stays joinable until that settles, for at most 1 s after it was
    * answered (the `@FeatureFlag` guard holds its evaluation until the response has been sent, so the handler's
    * calls reuse it).
-   * @throws {TypeError} for an empty distinct id or flag key.
+   * @throws {TypeError} for an empty distinct id, malformed groups or properties, `keys` that is not an array of
+   * non-empty strings, or a `reuseUntil` that is not a promise.
    */
   async evaluate(
     context: FlagContext | string,
     keys?: readonly string[],
     options: { reuseUntil?: PromiseLike<unknown> } = {},
   ): Promise<Map<string, FlagResult>> {
-    const subject = toFlagContext(context);
-    keys?.forEach(assertFlagKey);
-    const who = contextKey(subject);
-    const everyFlag = `${who}\n*`;
-    const runKey = keys ? `${who}\n${JSON.stringify(keys)}` : everyFlag;
+    const flagContext = parseFlagContext(context);
+    assertEvaluateArguments(keys, options);
+    const contextId = contextKey(flagContext);
+    const everyFlag = `${contextId}\n*`;
+    const evaluationKey = keys ? `${contextId}\n${JSON.stringify(keys)}` : everyFlag;
     const results = await (this.inFlight.get(everyFlag) ??
-      this.inFlight.run(runKey, () => this.evaluateNow(runKey, subject, keys), options.reuseUntil));
+      this.inFlight.run(
+        evaluationKey,
+        () => this.evaluateTracked({ key: evaluationKey, context: flagContext, contextId, keys }),
+        options.reuseUntil,
+      ));
     const answer = keys ? onlyKeys(results, keys) : new Map(results);
-    this.monitor.evaluated(answer, keys, subject.distinctId);
+    this.monitor.evaluated(answer, keys, flagContext.distinctId);
     return answer;
+  }
+
+  /**
+   * Settles once every evaluation in flight has settled: the upstream pipeline ended their calls when the
+   * application began to shut down, so they are answering from the cache, which must stay open until they have.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.evaluationsInFlight > 0) await new Promise<void>((resolve) => (this.whenIdle = resolve));
+  }
+
+  /** {@link evaluateNow}, counted among the evaluations in flight. */
+  private async evaluateTracked(evaluation: Evaluation): Promise<Map<string, FlagResult>> {
+    this.evaluationsInFlight++;
+    try {
+      return await this.evaluateNow(evaluation);
+    } finally {
+      if (--this.evaluationsInFlight === 0) this.whenIdle?.();
+    }
   }
 
   /**
    * The cache-first window, else PostHog. Past the window (from the user's refresh point up to twice its length)
    * the cache still answers while one upstream call refreshes it behind the answer.
    */
-  private async evaluateNow(runKey: string, subject: FlagContext, keys?: readonly string[]): Promise<Map<string, FlagResult>> {
-    if (this.freshSeconds === 0) return this.askPostHog(runKey, subject, keys);
-    const cached = await this.readCache(subject.distinctId, keys);
-    const age = freshness(cached, this.freshSeconds, subject.distinctId);
-    if (age === 'stale') this.refreshBehind(runKey, subject, keys);
-    if (age === 'expired') return this.askPostHog(runKey, subject, keys, cached);
+  private async evaluateNow(evaluation: Evaluation): Promise<Map<string, FlagResult>> {
+    if (this.freshSeconds === 0) return this.evaluateUpstream(evaluation);
+    const { context, keys } = evaluation;
+    const cached = await this.readCache(context.distinctId, keys);
+    const age = freshness(cached, this.freshSeconds, context.distinctId, fingerprintOf(evaluation));
+    if (age === 'stale') this.refreshBehind(evaluation);
+    if (age === 'expired') return this.evaluateUpstream(evaluation, cached);
     return withSource(cached.flags, 'cache');
   }
 
   /**
    * PostHog's answer, completed from the fallback cache with what PostHog could not answer; the cache is read
-   * only then, and only when `cached` is not given.
+   * only then, and only when `cached` is not given. While every upstream slot is taken, a user whose every flag
+   * asked has a last known value is answered from the cache at once instead of waiting for a slot.
    */
-  private async askPostHog(
-    runKey: string,
-    subject: FlagContext,
-    keys: readonly string[] | undefined,
-    cached?: CachedFlags,
-  ): Promise<Map<string, FlagResult>> {
-    const { parsed } = await this.ask(runKey, subject, keys);
+  private async evaluateUpstream(evaluation: Evaluation, cached?: CachedFlags): Promise<Map<string, FlagResult>> {
+    const { context, keys } = evaluation;
+    if (this.upstream.saturated) {
+      cached ??= await this.readCache(context.distinctId, keys);
+      if (cached.complete) return withSource(cached.flags, 'fallback');
+    }
+    const { parsed } = await this.callPostHog(evaluation);
     if (parsed && isCompleteAnswer(parsed)) return withSource(parsed.flags.values(), 'remote');
-    const fallbacks = (cached ?? (await this.readCache(subject.distinctId, keys))).flags;
+    const fallbacks = (cached ?? (await this.readCache(context.distinctId, keys))).flags;
     if (!parsed) return withSource(fallbacks, 'fallback');
     const results = withSource(parsed.flags.values(), 'remote');
     for (const flag of fallbacks) {
@@ -151,26 +179,28 @@ export class FlagsService {
    * Refreshes the cache behind the answer with one upstream call; joins a refresh whose answer is not in the cache
    * yet.
    */
-  private refreshBehind(runKey: string, subject: FlagContext, keys?: readonly string[]): void {
-    void this.refreshing.run(runKey, async () => (await this.ask(runKey, subject, keys)).remembered);
+  private refreshBehind(evaluation: Evaluation): void {
+    void this.refreshing.run(evaluation.key, async () => (await this.callPostHog(evaluation)).remembered);
   }
 
   /**
    * PostHog's answer, written to the cache behind it. One call per context and keys at a time: asking while one is
    * in flight joins it. Never rejects.
    */
-  private ask(runKey: string, subject: FlagContext, keys?: readonly string[]): Promise<Answer> {
-    return this.asking.run(runKey, async () => {
+  private callPostHog(evaluation: Evaluation): Promise<Answer> {
+    return this.asking.run(evaluation.key, async () => {
+      const { context, keys } = evaluation;
       let parsed: ParsedFlags;
       try {
-        parsed = await firstValueFrom(this.upstream.evaluate(subject, keys));
+        parsed = await firstValueFrom(this.upstream.evaluate(context, keys));
       } catch (error) {
         this.monitor.upstreamFailed(error);
         return { remembered: Promise.resolve() };
       }
       this.monitor.upstreamSucceeded();
       const whole = keys === undefined && isCompleteAnswer(parsed);
-      return { parsed, remembered: this.remember(subject.distinctId, [...parsed.flags.values()], whole) };
+      const flags = [...parsed.flags.values()];
+      return { parsed, remembered: this.remember(context.distinctId, flags, whole, fingerprintOf(evaluation)) };
     });
   }
 
@@ -179,7 +209,7 @@ export class FlagsService {
     if (keys?.length === 0) return { flags: [], complete: false };
     try {
       const cached = await this.cache.read(distinctId, keys);
-      this.monitor.cacheSucceeded(this.cache.backend);
+      this.monitor.cacheSucceeded();
       return cached;
     } catch (error) {
       this.monitor.cacheFailed(this.cache.backend, error);
@@ -191,16 +221,45 @@ export class FlagsService {
    * Writes fresh results to the cache behind the answer: the caller does not wait, and errors are only logged.
    * Settles when the write is done or has failed; never rejects.
    */
-  private async remember(distinctId: string, flags: EvaluatedFlag[], whole: boolean): Promise<void> {
+  private async remember(distinctId: string, flags: EvaluatedFlag[], whole: boolean, context: string): Promise<void> {
     if (flags.length === 0) return;
-    await this.cache.write(distinctId, flags, whole).then(
-      () => this.monitor.cacheSucceeded(this.cache.backend),
+    await this.cache.write(distinctId, flags, whole, context).then(
+      () => this.monitor.cacheSucceeded(),
       (error: unknown) => this.monitor.cacheFailed(this.cache.backend, error),
     );
   }
 }
 
-function assertFlagKey(key: string): void {
+/** One evaluation's question: for whom, which keys (every flag when undefined), and the key it is shared under. */
+interface Evaluation {
+  /** Shared by every evaluation of the same context and keys (coalescing, refreshes). */
+  key: string;
+  context: FlagContext;
+  /** The context's {@link contextKey}. */
+  contextId: string;
+  keys?: readonly string[];
+}
+
+/** The fingerprint cached results carry of the context they were evaluated for. */
+function fingerprintOf(evaluation: Evaluation): string {
+  return contextFingerprint(evaluation.context, evaluation.contextId);
+}
+
+/** @throws {TypeError} for keys that are not an array of non-empty strings, or a `reuseUntil` that is no promise. */
+function assertEvaluateArguments(keys: unknown, options: { reuseUntil?: unknown }): void {
+  if (keys !== undefined) {
+    if (!Array.isArray(keys)) {
+      throw new TypeError(`FlagsService.evaluate: keys must be an array of flag keys, got ${kindOf(keys)}`);
+    }
+    keys.forEach(assertFlagKey);
+  }
+  const { reuseUntil } = options ?? {};
+  if (reuseUntil !== undefined && typeof (reuseUntil as PromiseLike<unknown>)?.then !== 'function') {
+    throw new TypeError(`FlagsService.evaluate: reuseUntil must be a promise, got ${kindOf(reuseUntil)}`);
+  }
+}
+
+function assertFlagKey(key: unknown): void {
   if (typeof key !== 'string' || key === '') throw new TypeError('FlagsService: key must be a non-empty string');
 }
 

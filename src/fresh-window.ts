@@ -7,15 +7,29 @@ import type { CachedFlags } from './cache/flag-cache.js';
 export type Freshness = 'fresh' | 'stale' | 'expired';
 
 /**
- * How a read can answer without waiting for PostHog. It needs an entry for every flag asked; their age is the
- * oldest one's. Younger than the user's refresh point it is `fresh`; past it and younger than twice
- * `freshSeconds`, `stale`; older, or incomplete, `expired`.
+ * How a read can answer without waiting for PostHog. It needs an entry for every flag asked, each evaluated for
+ * the same context (`context`, a `contextFingerprint`); their age is the oldest one's. Younger than the user's
+ * refresh point it is `fresh`; past it and younger than twice `freshSeconds`, `stale`; older, incomplete, for
+ * another context, or from the future (a writer with a skewed clock), `expired`: PostHog is asked.
  */
-export function freshness(cached: CachedFlags, freshSeconds: number, distinctId: string, now = Date.now()): Freshness {
+export function freshness(
+  cached: CachedFlags,
+  freshSeconds: number,
+  distinctId: string,
+  context: string,
+  now = Date.now(),
+): Freshness {
   if (!cached.complete) return 'expired';
   let oldest = Infinity;
-  for (const flag of cached.flags) oldest = Math.min(oldest, flag.evaluatedAt.getTime());
+  let newest = -Infinity;
+  for (const flag of cached.flags) {
+    if (flag.context !== context) return 'expired';
+    const at = flag.evaluatedAt.getTime();
+    oldest = Math.min(oldest, at);
+    newest = Math.max(newest, at);
+  }
   const ageMs = now - oldest;
+  if (newest > now) return 'expired';
   if (ageMs < refreshPointMs(freshSeconds, distinctId)) return 'fresh';
   return ageMs < 2 * freshSeconds * 1000 ? 'stale' : 'expired';
 }

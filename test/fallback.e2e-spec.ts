@@ -1,5 +1,7 @@
 import 'reflect-metadata';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { EPISODE_QUIET_MS } from '../src/log-episode.js';
+import { ONLY_DATE } from './support/clock.js';
 import { FakePostHog, STANDARD_FLAGS, type FakeAnswer } from './support/fake-posthog.js';
 import { startFlags, TEST_API_KEY, type FlagsHarness } from './support/flags-app.js';
 
@@ -14,6 +16,7 @@ describe('fallback when PostHog fails', () => {
   });
 
   afterEach(async () => {
+    jest.useRealTimers();
     jest.restoreAllMocks();
     await harness.moduleRef.close();
     await fake.stop();
@@ -73,11 +76,15 @@ describe('fallback when PostHog fails', () => {
     expect(await harness.flags.getFlagResult('beta', 'user-1')).toMatchObject({ enabled: false, source: 'remote' });
   });
 
-  it('logs one warning when it starts serving fallbacks and one line when PostHog is back, with no secret', async () => {
+  it('logs one warning when it starts serving fallbacks and one line once PostHog has been back a while, with no secret', async () => {
+    jest.useFakeTimers({ doNotFake: ONLY_DATE, now: Date.now() });
     await seeUser();
     fake.answer = 503;
     for (let i = 0; i < 3; i++) await harness.flags.isEnabled('beta', 'user-1');
     fake.answer = 'flags';
+    await harness.flags.isEnabled('beta', 'user-1');
+    expect(harness.logs.at('log').filter((line) => line.includes('answers again'))).toHaveLength(0);
+    jest.setSystemTime(Date.now() + EPISODE_QUIET_MS);
     await harness.flags.isEnabled('beta', 'user-1');
     await harness.flags.isEnabled('beta', 'user-1');
 

@@ -73,7 +73,9 @@ describe('the Redis fallback cache', () => {
     await flags.getAllFlags('user:1 Zoë');
     const raw = await stored('user:1 Zoë', 'checkout');
     const entry = JSON.parse(raw);
+    // Python's reader accepts extra top-level keys: ours is the fingerprint of the context evaluated for.
     expect(Object.keys(entry).sort()).toEqual([
+      'context_hash',
       'flag_result',
       'flag_result_schema_version',
       'flag_result_type',
@@ -90,6 +92,7 @@ describe('the Redis fallback cache', () => {
     expect(entry.flag_result_type).toBe('FeatureFlagResult');
     expect(entry.flag_result_schema_version).toBe(1);
     expect(entry.flag_version).toBe(0);
+    expect(entry.context_hash).toBe('');
     expect(entry.timestamp).toBeGreaterThanOrEqual(Math.floor(before));
     expect(entry.timestamp).toBeLessThan(before + 60);
     const beta = JSON.parse(await stored('user:1 Zoë', 'beta'));

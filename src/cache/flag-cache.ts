@@ -1,9 +1,17 @@
 import type { EvaluatedFlag } from '../flags.types.js';
 
+/**
+ * A stored result, with the fingerprint of the context it was evaluated for (`contextFingerprint`); `undefined`
+ * when the writer did not say (an entry another SDK wrote), which only ever serves as a fallback.
+ */
+export interface CachedFlag extends EvaluatedFlag {
+  context?: string;
+}
+
 /** What a cache read found. */
 export interface CachedFlags {
   /** The entries still young enough to serve (within the cache's `ttl`). */
-  flags: EvaluatedFlag[];
+  flags: CachedFlag[];
   /**
    * Whether there was such an entry for every key asked; for "every flag" reads, for every flag key the cache
    * knows of (from the last whole evaluation written), and at least one.
@@ -26,18 +34,19 @@ export interface FlagCache {
    */
   read(distinctId: string, keys?: readonly string[]): Promise<CachedFlags>;
   /**
-   * Remembers the results of a successful evaluation for `distinctId`, each under its flag key. `whole`: they
-   * are every flag of the project (an evaluation of all flags with no failure), which become the known keys.
+   * Remembers the results of a successful evaluation for `distinctId`, each under its flag key, with the
+   * fingerprint of the `context` they were evaluated for. `whole`: they are every flag of the project (an
+   * evaluation of all flags with no failure), which become the known keys.
    */
-  write(distinctId: string, flags: readonly EvaluatedFlag[], whole: boolean): Promise<void>;
+  write(distinctId: string, flags: readonly EvaluatedFlag[], whole: boolean, context: string): Promise<void>;
   /** Releases connections and timers. */
   close(): Promise<void>;
 }
 
 /** The read result for `keys` from the entries found: complete when each key has one. */
-export function cachedFlags(keys: readonly string[], found: readonly (EvaluatedFlag | undefined)[], ttlSeconds: number): CachedFlags {
+export function cachedFlags(keys: readonly string[], found: readonly (CachedFlag | undefined)[], ttlSeconds: number): CachedFlags {
   const flags = found.filter(
-    (entry): entry is EvaluatedFlag => entry !== undefined && isWithinTtl(entry.evaluatedAt, ttlSeconds),
+    (entry): entry is CachedFlag => entry !== undefined && isWithinTtl(entry.evaluatedAt, ttlSeconds),
   );
   return { flags, complete: keys.length > 0 && flags.length === keys.length };
 }

@@ -4,8 +4,8 @@ import { MemoryFlagCache } from './memory-flag-cache.js';
 
 const secondsAgo = (seconds: number) => new Date(Date.now() - seconds * 1000);
 const keysOf = (flags: EvaluatedFlag[]) => flags.map((flag) => flag.key);
-const memory = (ttlSeconds: number, size: number) =>
-  new MemoryFlagCache({ backend: 'memory', ttlSeconds, freshSeconds: 0, size });
+const memory = (ttlSeconds: number, size: number, maxBytes = 1_000_000) =>
+  new MemoryFlagCache({ backend: 'memory', ttlSeconds, freshSeconds: 0, size, maxBytes });
 
 describe('MemoryFlagCache', () => {
   it('serves entries younger than ttl, for the keys asked or every known key', async () => {
@@ -18,6 +18,7 @@ describe('MemoryFlagCache', () => {
         { key: 'other', enabled: false, evaluatedAt: secondsAgo(1) },
       ],
       true,
+      '',
     );
     const some = await cache.read('u', ['young', 'old', 'missing']);
     expect(keysOf(some.flags)).toEqual(['young']);
@@ -32,22 +33,53 @@ describe('MemoryFlagCache', () => {
   it('knows the keys of the last whole evaluation, plus any written since', async () => {
     const cache = memory(60, 10);
     const now = new Date();
-    await cache.write('a', [{ key: 'x', enabled: true, evaluatedAt: now }, { key: 'gone', enabled: true, evaluatedAt: now }], true);
-    await cache.write('a', [{ key: 'x', enabled: true, evaluatedAt: now }], true);
+    await cache.write('a', [{ key: 'x', enabled: true, evaluatedAt: now }, { key: 'gone', enabled: true, evaluatedAt: now }], true, '');
+    await cache.write('a', [{ key: 'x', enabled: true, evaluatedAt: now }], true, '');
     expect(await cache.read('a')).toMatchObject({ complete: true });
-    await cache.write('b', [{ key: 'y', enabled: true, evaluatedAt: now }], false);
+    await cache.write('b', [{ key: 'y', enabled: true, evaluatedAt: now }], false, '');
     expect(keysOf((await cache.read('b')).flags)).toEqual(['y']);
     expect(await cache.read('a')).toMatchObject({ complete: false });
   });
 
   it('merges later writes per flag and evicts the least recently used user', async () => {
     const cache = memory(60, 2);
-    await cache.write('a', [{ key: 'x', enabled: true, evaluatedAt: new Date() }], false);
-    await cache.write('a', [{ key: 'y', enabled: false, evaluatedAt: new Date() }], false);
-    await cache.write('b', [{ key: 'x', enabled: true, evaluatedAt: new Date() }], false);
+    await cache.write('a', [{ key: 'x', enabled: true, evaluatedAt: new Date() }], false, '');
+    await cache.write('a', [{ key: 'y', enabled: false, evaluatedAt: new Date() }], false, '');
+    await cache.write('b', [{ key: 'x', enabled: true, evaluatedAt: new Date() }], false, '');
     await cache.read('a');
-    await cache.write('c', [{ key: 'x', enabled: true, evaluatedAt: new Date() }], false);
+    await cache.write('c', [{ key: 'x', enabled: true, evaluatedAt: new Date() }], false, '');
     expect(keysOf((await cache.read('a')).flags)).toEqual(['x', 'y']);
     expect((await cache.read('b')).flags).toEqual([]);
+  });
+});
+
+describe('MemoryFlagCache bounded by bytes', () => {
+  const flag = (key: string, payload?: unknown): EvaluatedFlag => ({ key, enabled: true, payload, evaluatedAt: new Date() });
+
+  it('keeps the most recently used users within maxBytes, counting ids and payloads', async () => {
+    const cache = memory(60, 10_000, 100_000);
+    const bigId = (index: number) => `${index}-${'x'.repeat(10_000)}`;
+    for (let index = 0; index < 50; index++) await cache.write(bigId(index), [flag('beta')], false, '');
+    expect((await cache.read(bigId(49))).flags).toHaveLength(1);
+    expect((await cache.read(bigId(0))).flags).toHaveLength(0);
+    const kept = (await Promise.all(Array.from({ length: 50 }, (_, index) => cache.read(bigId(index))))).filter(
+      (read) => read.flags.length > 0,
+    );
+    expect(kept.length).toBeGreaterThan(1);
+    expect(kept.length * 20_000).toBeLessThanOrEqual(100_000);
+  });
+
+  it('does not keep a user whose flags alone pass maxBytes', async () => {
+    const cache = memory(60, 10, 10_000);
+    await cache.write('small', [flag('beta')], false, '');
+    await cache.write('huge', [flag('beta', 'y'.repeat(20_000))], false, '');
+    expect((await cache.read('huge')).flags).toEqual([]);
+    expect((await cache.read('small')).flags).toHaveLength(1);
+  });
+
+  it('remembers the context each result was evaluated for', async () => {
+    const cache = memory(60, 10);
+    await cache.write('u', [flag('beta')], false, 'ctx-a');
+    expect((await cache.read('u', ['beta'])).flags[0]).toMatchObject({ key: 'beta', context: 'ctx-a' });
   });
 });

@@ -1,20 +1,24 @@
 import { LRUCache } from 'lru-cache';
 import type { EvaluatedFlag } from '../flags.types.js';
 import type { MemoryCacheConfig } from './cache-url.js';
-import { cachedFlags, type CachedFlags, type FlagCache } from './flag-cache.js';
+import { cachedFlags, type CachedFlag, type CachedFlags, type FlagCache } from './flag-cache.js';
+
+/** What a user's entry costs beyond its contents (the map, its entries, the dates), in bytes, roughly. */
+const ENTRY_OVERHEAD_BYTES = 200;
 
 /**
- * The `memory://` backend: per-process, holding the flags of the `size` most recently used distinct ids.
+ * The `memory://` backend: per-process, holding the flags of the `size` most recently used distinct ids, and no
+ * more than `maxBytes` of them (ids, keys, variants, reasons and payloads counted as their JSON text).
  */
 export class MemoryFlagCache implements FlagCache {
   readonly backend = 'memory';
   readonly connected = true;
-  private readonly users: LRUCache<string, Map<string, EvaluatedFlag>>;
+  private readonly users: LRUCache<string, Map<string, CachedFlag>>;
   /** Every flag key of the last whole evaluation, plus any seen since; replaced, never changed in place. */
   private knownKeys: readonly string[] = [];
 
   constructor(private readonly config: MemoryCacheConfig) {
-    this.users = new LRUCache({ max: config.size });
+    this.users = new LRUCache({ max: config.size, maxSize: config.maxBytes, sizeCalculation: sizeOf });
   }
 
   async read(distinctId: string, keys?: readonly string[]): Promise<CachedFlags> {
@@ -23,15 +27,24 @@ export class MemoryFlagCache implements FlagCache {
     return cachedFlags(wanted, wanted.map((key) => flags?.get(key)), this.config.ttlSeconds);
   }
 
-  async write(distinctId: string, flags: readonly EvaluatedFlag[], whole: boolean): Promise<void> {
-    const known = this.users.get(distinctId) ?? new Map<string, EvaluatedFlag>();
-    for (const flag of flags) known.set(flag.key, flag);
+  async write(distinctId: string, flags: readonly EvaluatedFlag[], whole: boolean, context: string): Promise<void> {
+    const known = this.users.get(distinctId) ?? new Map<string, CachedFlag>();
+    for (const flag of flags) known.set(flag.key, { ...flag, context });
     this.users.set(distinctId, known);
     const keys = flags.map((flag) => flag.key);
     this.knownKeys = whole ? keys : [...new Set([...this.knownKeys, ...keys])];
   }
 
-  async close(): Promise<void> {
-    this.users.clear();
+  /** Nothing to release: what it holds still answers, without I/O, calls made after the application closed. */
+  async close(): Promise<void> {}
+}
+
+/** What a user's flags cost in memory, roughly: their text, as JSON would write it, plus a fixed overhead each. */
+function sizeOf(flags: Map<string, CachedFlag>, distinctId: string): number {
+  let bytes = ENTRY_OVERHEAD_BYTES + distinctId.length * 2;
+  for (const flag of flags.values()) {
+    bytes += ENTRY_OVERHEAD_BYTES + (flag.key.length + (flag.variant?.length ?? 0) + (flag.reason?.length ?? 0)) * 2;
+    if (flag.payload !== undefined) bytes += (JSON.stringify(flag.payload)?.length ?? 0) * 2;
   }
+  return bytes;
 }

@@ -23,9 +23,12 @@ describe('the Python SDK entry format', () => {
     expect(bare.flag_result).toEqual({ key: 'off', enabled: false, variant: null, payload: null, reason: null });
   });
 
-  it('round-trips', () => {
+  it('round-trips, with the context fingerprint as an extra top-level key', () => {
     const flag = { key: 'k', enabled: true, variant: 'v', payload: [1, 'x'], reason: 'why', evaluatedAt: new Date() };
     expect(decodePythonEntry(encodePythonEntry(flag), 'k')).toEqual(flag);
+    const written = encodePythonEntry(flag, 'ctx');
+    expect(JSON.parse(written)).toMatchObject({ context_hash: 'ctx', flag_result_schema_version: 1 });
+    expect(decodePythonEntry(written, 'k')).toEqual({ ...flag, context: 'ctx' });
   });
 
   const valid = JSON.parse(pythonVectors().entries[0].value);

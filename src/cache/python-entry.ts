@@ -1,5 +1,6 @@
 import type { EvaluatedFlag } from '../flags.types.js';
 import { isRecord } from '../util/is-record.js';
+import type { CachedFlag } from './flag-cache.js';
 
 /**
  * The fallback-cache entry format of PostHog's Python SDK (posthog-python ≥ 7.37.1), which this module
@@ -18,6 +19,11 @@ export interface PythonCacheEntry {
   timestamp: number;
   flag_result_type: 'FeatureFlagResult';
   flag_result_schema_version: 1;
+  /**
+   * This module's addition (the Python reader ignores extra top-level keys): the fingerprint of the context the
+   * result was evaluated for, so that the `fresh` window answers only the same context. Python's entries have none.
+   */
+  context_hash?: string;
 }
 
 /** Entries larger than this are not read (a miss): no fallback is worth parsing megabytes for. */
@@ -26,8 +32,8 @@ export const MAX_ENTRY_BYTES = 256 * 1024;
 /** The exact key set of `flag_result` that the Python reader accepts. */
 const RESULT_KEYS = ['enabled', 'key', 'payload', 'reason', 'variant'];
 
-/** Serialises a flag as the Python SDK writes it. */
-export function encodePythonEntry(flag: EvaluatedFlag): string {
+/** Serialises a flag as the Python SDK writes it, plus the fingerprint of the context it was evaluated for. */
+export function encodePythonEntry(flag: EvaluatedFlag, context?: string): string {
   const entry: PythonCacheEntry = {
     flag_result: {
       key: flag.key,
@@ -40,6 +46,7 @@ export function encodePythonEntry(flag: EvaluatedFlag): string {
     timestamp: flag.evaluatedAt.getTime() / 1000,
     flag_result_type: 'FeatureFlagResult',
     flag_result_schema_version: 1,
+    ...(context === undefined ? {} : { context_hash: context }),
   };
   return JSON.stringify(entry);
 }
@@ -48,7 +55,7 @@ export function encodePythonEntry(flag: EvaluatedFlag): string {
  * Reads an entry stored for `flagKey`, accepting exactly what the Python reader accepts; anything else
  * (not JSON, another shape or schema version, another flag's entry, oversized) is `undefined`, a miss.
  */
-export function decodePythonEntry(raw: string | null | undefined, flagKey: string): EvaluatedFlag | undefined {
+export function decodePythonEntry(raw: string | null | undefined, flagKey: string): CachedFlag | undefined {
   if (typeof raw !== 'string' || raw.length > MAX_ENTRY_BYTES) return undefined;
   let entry: unknown;
   try {
@@ -65,6 +72,7 @@ export function decodePythonEntry(raw: string | null | undefined, flagKey: strin
     ...(payload === null ? {} : { payload }),
     ...(reason === null ? {} : { reason }),
     evaluatedAt: new Date(entry.timestamp * 1000),
+    ...(typeof entry.context_hash === 'string' ? { context: entry.context_hash } : {}),
   };
 }
 

@@ -1,10 +1,14 @@
 import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { LIBRARY_NAME } from '../flags.constants.js';
+import { LogEpisode } from '../log-episode.js';
 import type { EvaluatedFlag } from '../flags.types.js';
 import type { RedisCacheConfig } from './cache-url.js';
 import { cachedFlags, type CachedFlags, type FlagCache } from './flag-cache.js';
 import { decodePythonEntry, encodePythonEntry } from './python-entry.js';
+
+/** A UTF-16 code unit that is half of a pair without its other half (with `u`, a whole pair is one code point). */
+const LONE_SURROGATE = /\p{Surrogate}/u;
 
 /** Longest wait between reconnection attempts while Redis is unreachable. */
 const MAX_RECONNECT_DELAY_MS = 2000;
@@ -20,8 +24,9 @@ export class RedisFlagCache implements FlagCache {
   private readonly client: Redis;
   /** The set of every flag key seen, so that a fresh instance can answer "all flags" from the cache. */
   private readonly flagKeysKey: string;
-  /** Whether the current outage (or the first connection failure) has been reported. */
-  private outageReported = false;
+  private illFormedReported = false;
+  /** Connection outages: a line when one starts, a summary a minute while they recur, a line when over. */
+  private readonly outages: LogEpisode;
 
   /**
    * Opens the connection and waits for its first attempt to succeed or fail (bounded by the connect timeout),
@@ -54,25 +59,31 @@ export class RedisFlagCache implements FlagCache {
       maxRetriesPerRequest: 0,
       retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
     });
-    this.client.on('error', (error: Error) => this.reportOutage(error.message));
-    this.client.on('close', () => this.reportOutage('connection closed'));
-    this.client.on('ready', () => this.reportReady());
+    const where = `fallback cache ${config.displayUrl}`;
+    this.outages = new LogEpisode(this.logger, {
+      started: (why) => `${where} is unreachable (${why}); flags are served live, without a fallback, until it is back`,
+      lasting: (failures, why) => `${where} still unreachable: ${failures} more connection errors since the last line (last: ${why})`,
+      ended: () => `${where} is reachable again`,
+    });
+    this.client.on('error', (error: Error) => this.outages.failed(error.message));
+    this.client.on('close', () => this.outages.failed('connection closed'));
   }
 
   async read(distinctId: string, keys?: readonly string[]): Promise<CachedFlags> {
-    if (!this.connected) return { flags: [], complete: false };
+    if (!this.connected || !this.isStorable(distinctId, keys)) return { flags: [], complete: false };
     const flagKeys = keys ?? (await this.client.smembers(this.flagKeysKey));
     if (flagKeys.length === 0) return { flags: [], complete: false };
     const values = await this.client.mget(flagKeys.map((key) => this.entryKey(distinctId, key)));
+    this.outages.succeeded();
     const found = flagKeys.map((key, index) => decodePythonEntry(values[index], key));
     return cachedFlags(flagKeys, found, this.config.ttlSeconds);
   }
 
-  async write(distinctId: string, flags: readonly EvaluatedFlag[], whole: boolean): Promise<void> {
-    if (!this.connected || flags.length === 0) return;
+  async write(distinctId: string, flags: readonly EvaluatedFlag[], whole: boolean, context: string): Promise<void> {
+    if (!this.connected || flags.length === 0 || !this.isStorable(distinctId)) return;
     const transaction = this.client.multi();
     for (const flag of flags) {
-      transaction.set(this.entryKey(distinctId, flag.key), encodePythonEntry(flag), 'EX', this.config.ttlSeconds);
+      transaction.set(this.entryKey(distinctId, flag.key), encodePythonEntry(flag, context), 'EX', this.config.ttlSeconds);
     }
     if (whole) transaction.del(this.flagKeysKey);
     transaction.sadd(this.flagKeysKey, ...flags.map((flag) => flag.key));
@@ -80,16 +91,33 @@ export class RedisFlagCache implements FlagCache {
     for (const [error] of (await transaction.exec()) ?? []) {
       if (error) throw error;
     }
+    this.outages.succeeded();
   }
 
   async close(): Promise<void> {
-    this.client.removeAllListeners('ready');
     this.client.removeAllListeners('close');
     if (this.connected) {
       await this.client.quit().catch(() => this.client.disconnect());
     } else {
       this.client.disconnect();
     }
+  }
+
+  /**
+   * Whether the distinct id (and flag keys) can name a Redis key of their own. Redis keys are UTF-8, where every
+   * lone surrogate becomes U+FFFD: `victim\uD800`, `victim\uDFFF` and `victim\uFFFD` would share one key, and one
+   * user would be served another's flags. Such ids never touch the shared cache (warned once).
+   */
+  private isStorable(distinctId: string, keys: readonly string[] = []): boolean {
+    if (!LONE_SURROGATE.test(distinctId) && !keys.some((key) => LONE_SURROGATE.test(key))) return true;
+    if (!this.illFormedReported) {
+      this.illFormedReported = true;
+      this.logger.warn(
+        'a distinct id or flag key is not well-formed UTF-16 (a lone surrogate): such ids are never read from or ' +
+          'written to the Redis fallback cache, where they would share a key with another id',
+      );
+    }
+    return false;
   }
 
   /** `{prefix}{distinctId}:{flagKey}`, nothing escaped, as the Python SDK writes it. */
@@ -100,19 +128,5 @@ export class RedisFlagCache implements FlagCache {
   /** Whether the connection is up and ready for commands. */
   get connected(): boolean {
     return this.client.status === 'ready';
-  }
-
-  private reportOutage(why: string): void {
-    if (this.outageReported) return;
-    this.outageReported = true;
-    this.logger.warn(
-      `fallback cache ${this.config.displayUrl} is unreachable (${why}); ` +
-        'flags are served live, without a fallback, until it is back',
-    );
-  }
-
-  private reportReady(): void {
-    if (this.outageReported) this.logger.log(`fallback cache ${this.config.displayUrl} is reachable again`);
-    this.outageReported = false;
   }
 }

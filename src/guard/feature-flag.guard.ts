@@ -7,8 +7,9 @@ import {
   type ExecutionContext,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { asFlagContext, contextKey } from '../flag-context.js';
+import { contextKey, parseFlagContext } from '../flag-context.js';
 import { FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
+import { LogEpisode } from '../log-episode.js';
 import type { ResolvedFlagsOptions } from '../flags.options.js';
 import { FlagsService } from '../flags.service.js';
 import type { FlagContext, FlagResult } from '../flags.types.js';
@@ -30,6 +31,12 @@ export class FeatureFlagGuard implements CanActivate {
   /** The requirements of each handler of each class (the class's and the handler's own), read once. */
   private readonly requirements = new WeakMap<Function, WeakMap<Function, FlagRequirement[]>>();
   private warnedAboutContextType = false;
+  /** `contextFactory` throwing: a line when it starts, a summary a minute while it goes on, a line when over. */
+  private readonly factoryTrouble = new LogEpisode(this.logger, {
+    started: (why) => `@FeatureFlag: contextFactory failed (${why}); treating such requests as anonymous`,
+    lasting: (failures, why) => `@FeatureFlag: contextFactory failed ${failures} more times since the last line (last: ${why})`,
+    ended: () => '@FeatureFlag: contextFactory works again',
+  }, 'error');
   /** The default denial, made once: an exception's stack trace is costly and says nothing here. */
   private readonly notFound = new NotFoundException();
 
@@ -76,21 +83,28 @@ export class FeatureFlagGuard implements CanActivate {
     return results;
   }
 
-  /** Whom `contextFactory` says the request is for; `undefined` (logged) when it throws. */
+  /** Whom `contextFactory` says the request is for; `undefined` (logged) when it throws or names no one usable. */
   private async subjectFromFactory(context: ExecutionContext): Promise<FlagContext | undefined> {
     try {
-      return asFlagContext(await this.config.contextFactory!(context));
+      const named = await this.config.contextFactory!(context);
+      const distinctId = typeof named === 'string' ? named : named?.distinctId;
+      const subject = distinctId === undefined || distinctId === '' ? undefined : parseFlagContext(named!);
+      this.factoryTrouble.succeeded();
+      return subject;
     } catch (error) {
-      this.logger.error(`@FeatureFlag: contextFactory failed (${(error as Error)?.message}); treating the request as anonymous`);
+      this.factoryTrouble.failed(String((error as Error)?.message ?? error));
       return undefined;
     }
   }
 
   /** The authenticated HTTP user, without a `contextFactory`; `undefined` (warned once) outside HTTP. */
   private subjectOfRequest(context: ExecutionContext, http: HttpArguments | undefined): FlagContext | undefined {
-    if (http) return asFlagContext(userOf(http.getRequest()));
-    this.warnOnceAboutContextType(context.getType());
-    return undefined;
+    if (!http) {
+      this.warnOnceAboutContextType(context.getType());
+      return undefined;
+    }
+    const distinctId = userOf(http.getRequest());
+    return distinctId ? { distinctId } : undefined;
   }
 
   private warnOnceAboutContextType(type: string): void {

@@ -23,7 +23,7 @@ export const STANDARD_FLAGS: Readonly<Record<string, FakeFlag>> = {
 /**
  * How the fake answers a `/flags` request: `flags` (v2 from the table), `flags-v1` (the old shape), a bare HTTP
  * status, or a failure: `hang` (accept, never answer), `reset` (drop the socket), `html`, `truncated` (cut JSON),
- * `wrong-shape`, `quota-limited`.
+ * `wrong-shape`, `quota-limited`; or a function that writes the response itself.
  */
 export type FakeAnswer =
   | 'flags'
@@ -34,7 +34,8 @@ export type FakeAnswer =
   | 'truncated'
   | 'wrong-shape'
   | 'quota-limited'
-  | number;
+  | number
+  | ((response: ServerResponse) => void);
 
 /** A request the fake received. */
 export interface RecordedRequest {
@@ -51,6 +52,8 @@ export class FakePostHog {
   answer: FakeAnswer = 'flags';
   /** `/flags` requests accepted and not answered yet (hanging ones included). */
   pending = 0;
+  /** The most `/flags` requests ever pending at once. */
+  maxPending = 0;
   /** Milliseconds to wait before answering a `/flags` request, as a real network would. */
   latencyMs = 0;
   private readonly queued: FakeAnswer[] = [];
@@ -123,9 +126,14 @@ export class FakePostHog {
     const body = JSON.parse(raw || '{}');
     this.requests.push({ url: req.url ?? '', headers: req.headers, body });
     this.pending++;
+    this.maxPending = Math.max(this.maxPending, this.pending);
     res.once('close', () => this.pending--);
     const answer = this.queued.shift() ?? this.answer;
     if (answer === 'hang') return;
+    if (typeof answer === 'function') {
+      answer(res);
+      return;
+    }
     if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
     if (answer === 'reset') {
       req.socket.destroy();
@@ -136,7 +144,7 @@ export class FakePostHog {
     res.end(text);
   }
 
-  private render(answer: Exclude<FakeAnswer, 'hang' | 'reset'>, body: Record<string, any>): [number, string] {
+  private render(answer: Exclude<FakeAnswer, 'hang' | 'reset' | Function>, body: Record<string, any>): [number, string] {
     if (typeof answer === 'number') return [answer, JSON.stringify({ detail: `status ${answer}` })];
     switch (answer) {
       case 'html':

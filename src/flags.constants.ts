@@ -1,6 +1,3 @@
-/** Injection token of the options given to `FlagsModule.forRoot` / `forRootAsync`. */
-export const FLAGS_MODULE_OPTIONS = Symbol('FLAGS_MODULE_OPTIONS');
-
 /** Injection token of the validated configuration the module runs with ({@link ResolvedFlagsOptions}). */
 export const FLAGS_CONFIG = Symbol('FLAGS_CONFIG');
 

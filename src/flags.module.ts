@@ -1,13 +1,14 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import { createFlagCache } from './cache/create-flag-cache.js';
 import type { FlagCache } from './cache/flag-cache.js';
-import { FLAG_CACHE, FLAGS_CONFIG, FLAGS_MODULE_OPTIONS } from './flags.constants.js';
+import { FLAG_CACHE, FLAGS_CONFIG } from './flags.constants.js';
 import {
-  resolveFlagsOptions,
+  ConfigurableFlagsModule,
+  FLAGS_MODULE_OPTIONS,
   type FlagsModuleAsyncOptions,
-  type FlagsModuleOptions,
-  type ResolvedFlagsOptions,
-} from './flags.options.js';
+  type FlagsModuleRootOptions,
+} from './flags.module-definition.js';
+import { resolveFlagsOptions, type FlagsModuleOptions, type ResolvedFlagsOptions } from './flags.options.js';
 import { FlagsMonitor } from './flags.monitor.js';
 import { FlagsService } from './flags.service.js';
 import { FlagsUpstream } from './upstream/flags-upstream.js';
@@ -34,39 +35,37 @@ const CORE_PROVIDERS: Provider[] = [
 /**
  * PostHog feature flags with a fallback cache. Register once, at the root:
  * `FlagsModule.forRoot()` (all from the environment), `FlagsModule.forRoot('redis://...')`,
- * `FlagsModule.forRoot({ ...options })` or `FlagsModule.forRootAsync({ useFactory, inject })`.
+ * `FlagsModule.forRoot({ ...options })` or `FlagsModule.forRootAsync({ useFactory, inject })` (or `useClass`,
+ * `useExisting`). Global unless `isGlobal: false`.
  */
 @Module({})
-export class FlagsModule implements OnApplicationShutdown {
-  constructor(@Inject(FLAG_CACHE) private readonly cache: FlagCache) {}
+export class FlagsModule extends ConfigurableFlagsModule implements OnApplicationShutdown {
+  constructor(@Inject(FLAG_CACHE) private readonly cache: FlagCache) {
+    super();
+  }
 
   /** Registers the module with a cache URL or options; whatever is not given comes from the environment. */
-  static forRoot(cacheUrlOrOptions: string | FlagsModuleOptions = {}): DynamicModule {
+  static override forRoot(cacheUrlOrOptions: string | FlagsModuleRootOptions = {}): DynamicModule {
     const options = typeof cacheUrlOrOptions === 'string' ? { cacheUrl: cacheUrlOrOptions } : cacheUrlOrOptions;
-    return FlagsModule.register(options.isGlobal, [], { provide: FLAGS_MODULE_OPTIONS, useValue: options });
+    return withCoreProviders(super.forRoot(options));
   }
 
-  /** Registers the module with options built by a factory, e.g. from `ConfigService`. */
-  static forRootAsync(options: FlagsModuleAsyncOptions): DynamicModule {
-    return FlagsModule.register(options.isGlobal, options.imports ?? [], {
-      provide: FLAGS_MODULE_OPTIONS,
-      useFactory: options.useFactory,
-      inject: options.inject ?? [],
-    });
+  /** Registers the module with options built by a factory or a class, e.g. from `ConfigService`. */
+  static override forRootAsync(options: FlagsModuleAsyncOptions): DynamicModule {
+    return withCoreProviders(super.forRootAsync(options));
   }
 
-  private static register(isGlobal = true, imports: DynamicModule['imports'], optionsProvider: Provider): DynamicModule {
-    return {
-      module: FlagsModule,
-      global: isGlobal,
-      imports,
-      providers: [optionsProvider, ...CORE_PROVIDERS],
-      exports: [FlagsService, FLAGS_CONFIG],
-    };
-  }
-
-  /** Closes the cache this module opened. */
+  /** Closes the cache this module opened, once the evaluations in flight have settled. */
   async onApplicationShutdown(): Promise<void> {
     await this.cache.close();
   }
+}
+
+/** The builder's registration (its options provider), completed with the module's own providers. */
+function withCoreProviders(definition: DynamicModule): DynamicModule {
+  return {
+    ...definition,
+    providers: [...(definition.providers ?? []), ...CORE_PROVIDERS],
+    exports: [FlagsService, FLAGS_CONFIG],
+  };
 }

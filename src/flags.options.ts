@@ -1,6 +1,11 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { parseCacheUrl, type CacheConfig } from './cache/cache-url.js';
-import type { CircuitBreakerOptions } from './pipeline/circuit-breaker.js';
+import { FlagsConfigError } from './config/flags-config-error.js';
+import { readInteger, type IntegerBounds } from './config/read-integer.js';
+import { maskCacheUrl, parseUrl } from './config/url.js';
+import { kindOf } from './flag-context.js';
+import { CIRCUIT_BREAKER_DEFAULTS, type CircuitBreakerOptions } from './pipeline/circuit-breaker.js';
+import { isRecord } from './util/is-record.js';
 import type { FlagContext } from './flags.types.js';
 
 /**
@@ -11,17 +16,37 @@ export type FlagContextFactory = (
   context: ExecutionContext,
 ) => FlagContext | string | undefined | Promise<FlagContext | string | undefined>;
 
-/** Options of `FlagsModule.forRoot`; every one is optional and falls back to the environment or a default. */
+/**
+ * Options of `FlagsModule.forRoot` (and what a `forRootAsync` factory returns); every one is optional and falls
+ * back to the environment or a default. Numbers may be given as digit strings (as `ConfigService` returns them);
+ * an unknown option fails at startup naming the nearest known one. `isGlobal` (default `true`) goes beside them
+ * in `forRoot`, and beside `useFactory` in `forRootAsync`.
+ */
 export interface FlagsModuleOptions {
-  /** PostHog project API key (`phc_...`). Default: env `POSTHOG_API_KEY`; missing everywhere fails startup. */
+  /**
+   * PostHog project API key (`phc_...`); missing everywhere fails startup.
+   * @default process.env.POSTHOG_API_KEY
+   */
   apiKey?: string;
-  /** PostHog instance. Default: env `POSTHOG_HOST`, else `https://us.i.posthog.com`. */
+  /**
+   * PostHog instance.
+   * @default process.env.POSTHOG_HOST ?? 'https://us.i.posthog.com'
+   */
   host?: string;
-  /** Fallback cache URL, e.g. `memory://local?ttl=3600&size=10000`. Default: env `FLAGS_CACHE_URL`, else `memory://local`. */
+  /**
+   * Fallback cache URL, e.g. `memory://local?ttl=3600&size=10000`.
+   * @default process.env.FLAGS_CACHE_URL ?? 'memory://local'
+   */
   cacheUrl?: string;
-  /** Milliseconds one upstream attempt may take. Default 3000. */
+  /**
+   * Milliseconds one upstream attempt may take (a digit string is accepted).
+   * @default 3000
+   */
   timeoutMs?: number;
-  /** Extra attempts after a retryable failure (0 disables, at most 10). Default 1. */
+  /**
+   * Extra attempts after a retryable failure (0 disables, at most 10).
+   * @default 1
+   */
   retries?: number;
   /**
    * The largest `/flags` body read, in decoded bytes (after gzip); a larger one is a failure (`too_large`) and
@@ -39,26 +64,12 @@ export interface FlagsModuleOptions {
    * to the fallback cache for `resetTimeoutMs` (default 10 000), then one probe decides. `false` disables it.
    */
   circuitBreaker?: CircuitBreakerOptions | false;
-  /** Whether the module is global. Default true. (`forRootAsync` takes it beside `useFactory`.) */
-  isGlobal?: boolean;
   /** Whom the `@FeatureFlag` guard evaluates for. Default: `request.user.distinctId ?? .id ?? .sub` (HTTP only). */
   contextFactory?: FlagContextFactory;
   /** What a denied `@FeatureFlag` request gets, unless its decorator says otherwise. Default `NotFoundException`. */
   exception?: Error;
   /** Whether `flag_evaluated` events carry the distinct id. Default false (it is personal data). */
   eventsIncludeDistinctId?: boolean;
-}
-
-/** Options of `FlagsModule.forRootAsync`: options built by a factory with injected dependencies. */
-export interface FlagsModuleAsyncOptions {
-  /** Modules whose providers the factory injects. */
-  imports?: any[];
-  /** Tokens injected into `useFactory`, in order. */
-  inject?: any[];
-  /** Builds the options; may be async. */
-  useFactory: (...args: any[]) => FlagsModuleOptions | Promise<FlagsModuleOptions>;
-  /** Whether the module is global. Default true. */
-  isGlobal?: boolean;
 }
 
 /** The configuration the module runs with, validated at startup. */
@@ -88,66 +99,156 @@ export const DEFAULT_CACHE_URL = 'memory://local';
 /** How many calls may wait for a slot, per slot of `maxConcurrentRequests`. */
 export const MAX_QUEUED_CALLS_PER_SLOT = 32;
 
+/** The longest delay a Node timer takes (a longer one fires at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** The largest `retries` accepted: PostHog's policy keeps the retry count bounded. */
 const MAX_RETRIES = 10;
 
+/** Every option's name, for the check of unknown ones. */
+const OPTION_NAMES: readonly (keyof FlagsModuleOptions)[] = [
+  'apiKey',
+  'host',
+  'cacheUrl',
+  'timeoutMs',
+  'retries',
+  'maxResponseBytes',
+  'maxConcurrentRequests',
+  'circuitBreaker',
+  'contextFactory',
+  'exception',
+  'eventsIncludeDistinctId',
+];
+
+/** The circuit breaker's option names. */
+const CIRCUIT_BREAKER_OPTION_NAMES: readonly (keyof CircuitBreakerOptions)[] = ['failureThreshold', 'resetTimeoutMs'];
+
 /**
  * Fills the options from the environment and defaults, and validates them.
- * @throws {Error} naming the missing or bad setting (never its secret value).
+ * @throws {FlagsConfigError} naming the missing, unknown or bad setting and what it got (never a secret value).
  */
 export function resolveFlagsOptions(
   options: FlagsModuleOptions = {},
   env: NodeJS.ProcessEnv = process.env,
 ): ResolvedFlagsOptions {
-  const apiKey = options.apiKey || env.POSTHOG_API_KEY;
-  if (!apiKey) {
-    throw new Error('nestjs-posthog-flags: no PostHog API key; set POSTHOG_API_KEY or pass apiKey to FlagsModule');
-  }
-  const cacheUrl = options.cacheUrl || env.FLAGS_CACHE_URL || DEFAULT_CACHE_URL;
+  if (!isRecord(options as unknown)) throw new FlagsConfigError(`the options must be an object, got ${kindOf(options)}`);
+  assertKnownNames('option', options, OPTION_NAMES);
+  const apiKey = stringOption('apiKey', options.apiKey) || env.POSTHOG_API_KEY;
+  if (!apiKey) throw new FlagsConfigError('no PostHog API key; set POSTHOG_API_KEY or pass apiKey to FlagsModule');
+  const cacheUrl = stringOption('cacheUrl', options.cacheUrl) || env.FLAGS_CACHE_URL || DEFAULT_CACHE_URL;
   return {
     apiKey,
-    host: resolveHost(options.host || env.POSTHOG_HOST || DEFAULT_POSTHOG_HOST),
+    host: resolveHost(stringOption('host', options.host) || env.POSTHOG_HOST || DEFAULT_POSTHOG_HOST),
     cacheUrl,
     cache: parseCacheUrl(cacheUrl),
-    timeoutMs: integerOption('timeoutMs', options.timeoutMs, 3000, 1, Number.MAX_SAFE_INTEGER),
-    retries: integerOption('retries', options.retries, 1, 0, MAX_RETRIES),
-    maxResponseBytes: integerOption('maxResponseBytes', options.maxResponseBytes, 1024 * 1024, 1024, 2 ** 30),
-    maxConcurrentRequests: integerOption('maxConcurrentRequests', options.maxConcurrentRequests, 32, 1, 10_000),
+    timeoutMs: integerOption('timeoutMs', options.timeoutMs, 3000, { min: 1, max: MAX_TIMER_MS, unit: 'milliseconds' }),
+    retries: integerOption('retries', options.retries, 1, { min: 0, max: MAX_RETRIES, unit: 'attempts' }),
+    maxResponseBytes: integerOption('maxResponseBytes', options.maxResponseBytes, 1024 * 1024, {
+      min: 1024,
+      max: 2 ** 30,
+      unit: 'bytes',
+    }),
+    maxConcurrentRequests: integerOption('maxConcurrentRequests', options.maxConcurrentRequests, 32, {
+      min: 1,
+      max: 10_000,
+      unit: 'calls',
+    }),
     circuitBreaker: resolveCircuitBreaker(options.circuitBreaker),
-    contextFactory: options.contextFactory,
-    exception: options.exception,
-    eventsIncludeDistinctId: options.eventsIncludeDistinctId ?? false,
+    contextFactory: typedOption('contextFactory', options.contextFactory, 'a function', (value) => typeof value === 'function'),
+    exception: typedOption('exception', options.exception, 'an Error (an exception instance)', (value) => value instanceof Error),
+    eventsIncludeDistinctId:
+      typedOption('eventsIncludeDistinctId', options.eventsIncludeDistinctId, 'a boolean', (value) => typeof value === 'boolean') ??
+      false,
   };
 }
 
 /** The breaker's settings with defaults, or `false` when disabled. */
-function resolveCircuitBreaker(options: CircuitBreakerOptions | false | undefined): Required<CircuitBreakerOptions> | false {
+function resolveCircuitBreaker(options: unknown): Required<CircuitBreakerOptions> | false {
   if (options === false) return false;
+  if (options !== undefined && !isRecord(options)) {
+    throw new FlagsConfigError(`circuitBreaker must be an object or false, got ${kindOf(options)}`);
+  }
+  assertKnownNames('circuitBreaker option', options ?? {}, CIRCUIT_BREAKER_OPTION_NAMES);
+  const { failureThreshold, resetTimeoutMs } = CIRCUIT_BREAKER_DEFAULTS;
   return {
-    failureThreshold: integerOption('circuitBreaker.failureThreshold', options?.failureThreshold, 5, 1, 1000),
-    resetTimeoutMs: integerOption('circuitBreaker.resetTimeoutMs', options?.resetTimeoutMs, 10_000, 1, 86_400_000),
+    failureThreshold: integerOption('circuitBreaker.failureThreshold', options?.failureThreshold, failureThreshold, {
+      min: 1,
+      max: 1000,
+      unit: 'failures',
+    }),
+    resetTimeoutMs: integerOption('circuitBreaker.resetTimeoutMs', options?.resetTimeoutMs, resetTimeoutMs, {
+      min: 1,
+      max: 86_400_000,
+      unit: 'milliseconds',
+    }),
   };
 }
 
 /** The host as an http(s) base URL without a trailing slash. */
 function resolveHost(host: string): string {
-  let url: URL;
-  try {
-    url = new URL(host);
-  } catch {
-    throw new Error(`nestjs-posthog-flags: host "${host}" is not a URL (expected e.g. ${DEFAULT_POSTHOG_HOST})`);
-  }
+  const url = parseUrl(
+    host,
+    (problem) => new FlagsConfigError(`host "${maskCacheUrl(host)}": ${problem}`),
+    `e.g. ${DEFAULT_POSTHOG_HOST}`,
+  );
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new Error(`nestjs-posthog-flags: host must be an http:// or https:// URL, got "${url.protocol}"`);
+    throw new FlagsConfigError(`host must be an http:// or https:// URL, got "${url.protocol}"`);
   }
   return url.href.replace(/\/+$/, '');
 }
 
-/** An integer option within [min, max], or its default when not given. */
-function integerOption(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
+/** An integer option (a number or a digit string) within its bounds, or its default when not given. */
+function integerOption(name: string, value: unknown, fallback: number, bounds: IntegerBounds): number {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`nestjs-posthog-flags: ${name} must be an integer from ${min} to ${max}, got ${value}`);
+  try {
+    return readInteger(value, bounds);
+  } catch (error) {
+    throw new FlagsConfigError(`${name} ${(error as Error).message}`);
   }
-  return value;
+}
+
+/** A string option, or undefined; never echoes the value (the API key is one). */
+function stringOption(name: string, value: string | undefined): string | undefined {
+  return typedOption(name, value, 'a string', (candidate) => typeof candidate === 'string');
+}
+
+/** The option when it passes `isValid`, undefined when not given. */
+function typedOption<T>(name: string, value: T | undefined, expected: string, isValid: (value: unknown) => boolean): T | undefined {
+  if (value === undefined || isValid(value)) return value;
+  throw new FlagsConfigError(`${name} must be ${expected}, got ${kindOf(value)}`);
+}
+
+/** @throws {FlagsConfigError} for a name not in `known`, naming the nearest known one. */
+function assertKnownNames(what: string, given: object, known: readonly string[]): void {
+  for (const name of Object.keys(given)) {
+    if (known.includes(name)) continue;
+    if (name === 'isGlobal') {
+      throw new FlagsConfigError('isGlobal goes beside useFactory in forRootAsync, not in the options it returns');
+    }
+    throw new FlagsConfigError(`unknown ${what} "${name}"; did you mean "${nearest(name, known)}"? Known: ${known.join(', ')}`);
+  }
+}
+
+/** The candidate closest to `name` (edit distance, ignoring case). */
+function nearest(name: string, candidates: readonly string[]): string {
+  let best = candidates[0]!;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
+  }
+  return best;
+}
+
+/** Levenshtein distance. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }

@@ -4,11 +4,13 @@ export {
   DEFAULT_CACHE_URL,
   DEFAULT_POSTHOG_HOST,
   type FlagContextFactory,
-  type FlagsModuleAsyncOptions,
   type FlagsModuleOptions,
 } from './flags.options.js';
+export type { FlagsModuleAsyncOptions, FlagsModuleRootOptions } from './flags.module-definition.js';
 export { flagValue, type EvaluatedFlag, type FlagContext, type FlagResult, type FlagSource, type FlagValue } from './flags.types.js';
-export { CacheUrlError, maskCacheUrl } from './cache/cache-url.js';
+export { CacheUrlError } from './cache/cache-url.js';
+export { FlagsConfigError } from './config/flags-config-error.js';
+export { maskCacheUrl } from './config/url.js';
 export type { FlagCache } from './cache/flag-cache.js';
 export { UpstreamError, type UpstreamFailureReason } from './upstream/upstream-error.js';
 export { FeatureFlag } from './guard/feature-flag.decorator.js';

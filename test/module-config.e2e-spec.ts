@@ -1,8 +1,9 @@
 import 'reflect-metadata';
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { Injectable, Module } from '@nestjs/common';
+import { Injectable, Module, type ConfigurableModuleOptionsFactory } from '@nestjs/common';
+import { FLAGS_CONFIG } from '../src/flags.constants.js';
 import { Test } from '@nestjs/testing';
-import { FlagsModule, FlagsService } from '../src/index.js';
+import { FlagsConfigError, FlagsModule, FlagsService, type FlagsModuleOptions } from '../src/index.js';
 import { CaptureLogger } from './support/capture-logger.js';
 import { ONLY_DATE } from './support/clock.js';
 import { FakePostHog } from './support/fake-posthog.js';
@@ -89,10 +90,10 @@ describe('FlagsModule registration and configuration', () => {
   it.each([
     ['mysql://db/0', /unsupported scheme "mysql:"; supported: memory:\/\/, redis:\/\/, rediss:\/\//],
     ['not a url', /not a URL/],
-    ['memory://local?ttl=abc', /"ttl" must be a positive integer \(seconds\), got "abc"/],
-    ['memory://local?ttl=0', /"ttl" must be a positive integer/],
-    ['memory://local?ttl=1.5', /"ttl" must be a positive integer/],
-    ['memory://local?size=-1', /"size" must be a positive integer \(distinct ids\)/],
+    ['memory://local?ttl=abc', /"ttl" must be an integer at least 1 \(seconds\), got "abc"/],
+    ['memory://local?ttl=0', /"ttl" must be an integer at least 1/],
+    ['memory://local?ttl=1.5', /"ttl" must be an integer at least 1/],
+    ['memory://local?size=-1', /"size" must be an integer at least 1 \(distinct ids\)/],
     ['memory://local?ttl=60&ttl=70', /"ttl" is given 2 times/],
     ['memory://local?tll=60', /unknown parameter "tll"; accepted: ttl, fresh, size/],
     ['memory://elsewhere', /takes no host/],
@@ -111,11 +112,51 @@ describe('FlagsModule registration and configuration', () => {
   });
 
   it.each([
-    [{ timeoutMs: 0 }, /timeoutMs must be an integer/],
+    [{ timeoutMs: 0 }, /timeoutMs must be an integer from 1 to \d+ \(milliseconds\), got 0/],
+    [{ timeoutMs: '1.5' }, /timeoutMs must be an integer .*, got "1.5"/],
+    [{ timeoutMs: true }, /timeoutMs must be an integer .*, got a boolean/],
     [{ retries: 11 }, /retries must be an integer from 0 to 10/],
     [{ host: 'ftp://example.com' }, /host must be an http/],
-  ])('fails at startup on bad options %p', async (options, message) => {
-    await expect(betaFor(FlagsModule.forRoot({ apiKey: TEST_API_KEY, ...options }))).rejects.toThrow(message);
+    [{ host: 42 }, /host must be a string, got a number/],
+    [{ apiKey: ['phc_secret'] }, /apiKey must be a string, got an array/],
+    [{ cacheURL: 'memory://' }, /unknown option "cacheURL"; did you mean "cacheUrl"\?/],
+    [{ timeout: 1500 }, /unknown option "timeout"; did you mean "timeoutMs"\?/],
+    [{ circuitBreaker: { threshold: 3 } }, /unknown circuitBreaker option "threshold"; did you mean "failureThreshold"\?/],
+    [{ circuitBreaker: 'off' }, /circuitBreaker must be an object or false, got a string/],
+    [{ contextFactory: 'user' }, /contextFactory must be a function, got a string/],
+    [{ exception: 404 }, /exception must be an Error/],
+  ])('fails at startup on bad options %p, with a FlagsConfigError', async (options, message) => {
+    const attempt = betaFor(FlagsModule.forRoot({ apiKey: TEST_API_KEY, host: fake.url, ...(options as object) }));
+    await expect(attempt).rejects.toThrow(message);
+    await expect(attempt).rejects.toBeInstanceOf(FlagsConfigError);
+    await expect(attempt).rejects.not.toThrow(/phc_secret/);
+  });
+
+  it('takes numbers given as digit strings, as ConfigService returns them', async () => {
+    const options = { apiKey: TEST_API_KEY, host: fake.url, timeoutMs: '1500', retries: '0', maxConcurrentRequests: '8' };
+    const moduleRef = await Test.createTestingModule({ imports: [FlagsModule.forRoot(options as never)] })
+      .setLogger(new CaptureLogger())
+      .compile();
+    expect(moduleRef.get(FLAGS_CONFIG)).toMatchObject({ timeoutMs: 1500, retries: 0, maxConcurrentRequests: 8 });
+    await moduleRef.close();
+  });
+
+  it('says where isGlobal goes when a factory returns it', async () => {
+    const module = FlagsModule.forRootAsync({ useFactory: () => ({ apiKey: TEST_API_KEY, isGlobal: false }) as never });
+    await expect(betaFor(module)).rejects.toThrow(/isGlobal goes beside useFactory/);
+  });
+
+  it('forRootAsync takes useClass and useExisting', async () => {
+    @Injectable()
+    class FlagsConfig implements ConfigurableModuleOptionsFactory<FlagsModuleOptions, 'create'> {
+      create(): FlagsModuleOptions {
+        return { apiKey: TEST_API_KEY, host: fake.url };
+      }
+    }
+    @Module({ providers: [FlagsConfig], exports: [FlagsConfig] })
+    class ConfigModule {}
+    expect(await betaFor(FlagsModule.forRootAsync({ useClass: FlagsConfig }))).toBe(true);
+    expect(await betaFor(FlagsModule.forRootAsync({ imports: [ConfigModule], useExisting: FlagsConfig }))).toBe(true);
   });
 
   describe('memory cache limits', () => {

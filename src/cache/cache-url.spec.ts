@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { maskCacheUrl, parseCacheUrl } from './cache-url.js';
+import { maskCacheUrl } from '../config/url.js';
+import { parseCacheUrl } from './cache-url.js';
 
 describe('parseCacheUrl', () => {
   it('reads memory:// with defaults and with parameters', () => {
@@ -51,9 +52,9 @@ describe('parseCacheUrl', () => {
   it.each([
     ['redis://localhost/zero', /database must be a number/],
     ['redis://localhost?prefix=', /"prefix" must not be empty/],
-    ['redis://localhost?timeout=0', /"timeout" must be a positive integer \(milliseconds\)/],
+    ['redis://localhost?timeout=0', /"timeout" must be an integer at least 1 \(milliseconds\), got "0"/],
     ['redis://:secret@localhost?ttl=10&fresh=11', /"fresh" \(11 s\) must not exceed "ttl" \(10 s\)/],
-    ['memory://?fresh=-1', /"fresh" must be a whole number \(seconds\)/],
+    ['memory://?fresh=-1', /"fresh" must be an integer at least 0 \(seconds\)/],
     ['redis://localhost?size=10', /unknown parameter "size"; accepted: ttl, fresh, prefix, timeout/],
   ])('rejects %s', (url, message) => {
     expect(() => parseCacheUrl(url)).toThrow(message);
@@ -62,7 +63,7 @@ describe('parseCacheUrl', () => {
 
   it('rejects values that are not whole positive numbers', () => {
     for (const bad of ['', '0', '-3', '1e3', '2.5', ' 7', '99999999999999999999']) {
-      expect(() => parseCacheUrl(`memory://local?ttl=${encodeURIComponent(bad)}`)).toThrow(/"ttl" must be a positive/);
+      expect(() => parseCacheUrl(`memory://local?ttl=${encodeURIComponent(bad)}`)).toThrow(/"ttl" must be an integer at least 1/);
     }
   });
 });

@@ -1,3 +1,6 @@
+import { FlagsConfigError } from '../config/flags-config-error.js';
+import { readInteger } from '../config/read-integer.js';
+import { maskCacheUrl, parseUrl } from '../config/url.js';
 /** Settings every backend takes. */
 interface CommonCacheConfig {
   /** Seconds a cached result may be served as a fallback after it was evaluated. */
@@ -37,9 +40,9 @@ export interface RedisCacheConfig extends CommonCacheConfig {
 export type CacheConfig = MemoryCacheConfig | RedisCacheConfig;
 
 /** A cache URL that cannot be used; the message names the problem and what is accepted, never a password. */
-export class CacheUrlError extends Error {
-  constructor(url: string, problem: string) {
-    super(`Invalid flags cache URL "${maskCacheUrl(url)}": ${problem}`);
+export class CacheUrlError extends FlagsConfigError {
+  constructor(url: string, problem: string, options?: { cause?: unknown }) {
+    super(`invalid flags cache URL "${maskCacheUrl(url)}": ${problem}`, options);
     this.name = 'CacheUrlError';
   }
 }
@@ -59,25 +62,15 @@ interface BackendSpec<S extends ParamSpec> {
   build(url: URL, params: ParamValues<S>): CacheConfig;
 }
 
-/** A reader for a whole number ≥ 1, in the unit named in its error. */
-export function positiveInteger(unit: string): ParamReader<number> {
-  return wholeNumber(1, 'a positive integer', unit);
-}
-
-/** A reader for a whole number ≥ `min`, described as `what` in `unit`. */
-function wholeNumber(min: number, what: string, unit: string): ParamReader<number> {
-  return (raw) => {
-    if (!/^\d+$/.test(raw) || Number(raw) < min || !Number.isSafeInteger(Number(raw))) {
-      throw new Error(`must be ${what} (${unit}), got "${raw}"`);
-    }
-    return Number(raw);
-  };
+/** A reader for a whole number from `min`, in the unit named in its error. */
+function integer(unit: string, min = 1): ParamReader<number> {
+  return (raw) => readInteger(raw, { min, max: Number.MAX_SAFE_INTEGER, unit });
 }
 
 /** The parameters every backend takes. */
 const COMMON_PARAMS = {
-  ttl: { read: positiveInteger('seconds'), default: 3600 },
-  fresh: { read: wholeNumber(0, 'a whole number', 'seconds'), default: 0 },
+  ttl: { read: integer('seconds'), default: 3600 },
+  fresh: { read: integer('seconds', 0), default: 0 },
 };
 
 /** The common settings from their parameters; `fresh` may not outlast `ttl`. */
@@ -97,8 +90,8 @@ const memorySpec: BackendSpec<
 > = {
   params: {
     ...COMMON_PARAMS,
-    size: { read: positiveInteger('distinct ids'), default: 10_000 },
-    maxBytes: { read: positiveInteger('bytes'), default: DEFAULT_MEMORY_MAX_BYTES },
+    size: { read: integer('distinct ids'), default: 10_000 },
+    maxBytes: { read: integer('bytes'), default: DEFAULT_MEMORY_MAX_BYTES },
   },
   build(url, { size, maxBytes, ...common }) {
     if (url.host !== '' && url.host !== 'local') {
@@ -123,7 +116,7 @@ const redisSpec: BackendSpec<
   params: {
     ...COMMON_PARAMS,
     prefix: { read: nonEmptyString, default: 'posthog:flags:' },
-    timeout: { read: positiveInteger('milliseconds'), default: 250 },
+    timeout: { read: integer('milliseconds'), default: 250 },
   },
   build(url, { prefix, timeout, ...common }) {
     if (url.hostname === '') throw new Error('a Redis URL needs a host, e.g. redis://localhost:6379/0');
@@ -161,19 +154,7 @@ export const SUPPORTED_CACHE_SCHEMES = Object.keys(BACKENDS).map((protocol) => `
  * @throws {CacheUrlError} naming the problem (unknown scheme, unknown parameter, bad value), password masked.
  */
 export function parseCacheUrl(raw: string): CacheConfig {
-  if (/[/?#]/.test(userinfoOf(raw)?.text ?? '')) {
-    throw new CacheUrlError(
-      raw,
-      'the part before the last "@" holds "/", "?" or "#": percent-encode them in a user name or password ' +
-        '(%2F, %3F, %23), and an "@" anywhere after the host (%40)',
-    );
-  }
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new CacheUrlError(raw, `not a URL; expected one of ${SUPPORTED_CACHE_SCHEMES.join(', ')}`);
-  }
+  const url = parseUrl(raw, (problem) => new CacheUrlError(raw, problem), `one of ${SUPPORTED_CACHE_SCHEMES.join(', ')}`);
   const backend = Object.hasOwn(BACKENDS, url.protocol) ? BACKENDS[url.protocol] : undefined;
   if (!backend) {
     throw new CacheUrlError(
@@ -184,7 +165,7 @@ export function parseCacheUrl(raw: string): CacheConfig {
   try {
     return backend.build(url, readParams(url.searchParams, backend.params));
   } catch (error) {
-    throw new CacheUrlError(raw, (error as Error).message);
+    throw new CacheUrlError(raw, (error as Error).message, { cause: error });
   }
 }
 
@@ -206,27 +187,4 @@ function readParams<S extends ParamSpec>(query: URLSearchParams, spec: S): Param
     }
   }
   return values as ParamValues<S>;
-}
-
-/**
- * The URL with any password replaced by `***`, safe for logs and errors, also for URLs that do not parse. The
- * userinfo is everything between `://` and the last `@`, whatever it holds (a password may hold `#`, `?` or `/`);
- * so an `@` elsewhere in the URL must be percent-encoded (`%40`), and {@link parseCacheUrl} says so.
- */
-export function maskCacheUrl(raw: string): string {
-  const userinfo = userinfoOf(raw);
-  if (!userinfo) return raw;
-  const colon = userinfo.text.indexOf(':');
-  if (colon < 0) return raw;
-  const user = userinfo.text.slice(0, colon);
-  const shown = /[/?#]/.test(user) ? '***' : `${user}:***`;
-  return `${raw.slice(0, userinfo.start)}${shown}${raw.slice(userinfo.end)}`;
-}
-
-/** Where the userinfo of a URL-like string stands: between `://` and the last `@`; none without both. */
-function userinfoOf(raw: string): { start: number; end: number; text: string } | undefined {
-  const scheme = raw.indexOf('://');
-  const at = raw.lastIndexOf('@');
-  if (scheme < 0 || at < scheme + 3) return undefined;
-  return { start: scheme + 3, end: at, text: raw.slice(scheme + 3, at) };
 }

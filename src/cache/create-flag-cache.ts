@@ -1,3 +1,4 @@
+import { FlagsConfigError } from '../config/flags-config-error.js';
 import type { CacheConfig } from './cache-url.js';
 import type { FlagCache } from './flag-cache.js';
 import { MemoryFlagCache } from './memory-flag-cache.js';
@@ -9,9 +10,9 @@ export async function createFlagCache(config: CacheConfig): Promise<FlagCache> {
       return new MemoryFlagCache(config);
     case 'redis': {
       const { RedisFlagCache } = await import('./redis-flag-cache.js').catch((error: unknown) => {
-        throw new Error(
-          `nestjs-posthog-flags: ${config.displayUrl} needs the optional peer dependency ioredis ` +
-            `(npm install ioredis): ${(error as Error).message}`,
+        throw new FlagsConfigError(
+          `${config.displayUrl} needs the optional peer dependency ioredis (npm install ioredis): ${(error as Error).message}`,
+          { cause: error },
         );
       });
       return RedisFlagCache.open(config);

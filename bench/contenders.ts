@@ -51,17 +51,16 @@ class PostHogNodeGuard implements CanActivate {
 }
 
 /**
- * The reference: denies the same users as the flag, without looking anything up, through the same shared
- * `NotFoundException`. What any guard on this route costs in Nest with this mix of answers.
+ * The reference: denies the same users as the flag, without looking anything up, with the same 404 as ours (Nest's
+ * unknown-route answer, `Cannot GET /path`, built per denial). What any guard on this route costs in Nest with this
+ * mix of answers.
  */
 @Injectable()
 class SameDenialsGuard implements CanActivate {
-  private static readonly notFound = new NotFoundException();
-
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const user = context.switchToHttp().getRequest().user;
-    if (user && flagIsOnFor(user.id)) return true;
-    throw SameDenialsGuard.notFound;
+    const request = context.switchToHttp().getRequest();
+    if (request.user && flagIsOnFor(request.user.id)) return true;
+    throw new NotFoundException(`Cannot ${request.method} ${request.originalUrl ?? request.url}`);
   }
 }
 

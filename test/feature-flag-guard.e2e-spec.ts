@@ -69,6 +69,25 @@ describe.each<Platform>(['express', 'fastify'])('@FeatureFlag on %s', (platform)
     expect(fake.requests.length).toBe(before);
   });
 
+  it('denies with the very 404 of a route that does not exist, query string included', async () => {
+    const denied = await get('/features/dark-mode?from=mail', 'user-1').expect(404);
+    const missing = await get('/features/no-such-route?from=mail', 'user-1').expect(404);
+    expect(denied.body).toEqual({ ...missing.body, message: 'Cannot GET /features/dark-mode?from=mail' });
+    expect(missing.body.message).toBe('Cannot GET /features/no-such-route?from=mail');
+    expect(denied.headers['content-type']).toBe(missing.headers['content-type']);
+  });
+
+  it('warns once per handler when an authentication guard is declared to run after it', async () => {
+    const logs = new CaptureLogger();
+    const misordered = await startGuardedApp(platform, { host: fake.url }, logs);
+    extraApps.push(misordered);
+    await get('/features/misordered', undefined, misordered).set('x-late-user', 'user-1').expect(404);
+    await get('/features/misordered', undefined, misordered).set('x-late-user', 'user-1').expect(404);
+    await get('/features/beta', undefined, misordered).expect(404);
+    const warnings = logs.at('warn').filter((line) => line.includes('runs before'));
+    expect(warnings).toEqual([expect.stringContaining('FeaturesController.misordered runs before LateAuthGuard')]);
+  });
+
   it('uses defaultValue for a flag PostHog does not know', async () => {
     await get('/features/kill-switch', 'user-1').expect(200);
   });

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Logger, NotFoundException } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
+import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { CaptureLogger } from '../../test/support/capture-logger.js';
 import type { ResolvedFlagsOptions } from '../flags.options.js';
@@ -39,7 +39,7 @@ describe('FeatureFlagGuard outside HTTP', () => {
     const logs = new CaptureLogger();
     Logger.overrideLogger(logs);
     const asked: FlagContext[] = [];
-    const guard = new FeatureFlagGuard(new Reflector(), fakeFlags(asked), {} as ResolvedFlagsOptions);
+    const guard = new FeatureFlagGuard(new Reflector(), fakeFlags(asked), {} as ResolvedFlagsOptions, new HttpAdapterHost());
     await expect(guard.canActivate(rpcContext({}))).rejects.toThrow(NotFoundException);
     await expect(guard.canActivate(rpcContext({}))).rejects.toThrow(NotFoundException);
     expect(asked).toEqual([]);
@@ -51,7 +51,7 @@ describe('FeatureFlagGuard outside HTTP', () => {
     const config = {
       contextFactory: (context) => (context.switchToRpc().getData() as { userId: string }).userId,
     } as ResolvedFlagsOptions;
-    const guard = new FeatureFlagGuard(new Reflector(), fakeFlags(asked), config);
+    const guard = new FeatureFlagGuard(new Reflector(), fakeFlags(asked), config, new HttpAdapterHost());
     expect(await guard.canActivate(rpcContext({ userId: 'user-7' }))).toBe(true);
     expect(asked).toEqual([{ distinctId: 'user-7' }]);
   });

@@ -6,7 +6,7 @@ import {
   type CanActivate,
   type ExecutionContext,
 } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
+import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { contextKey, parseFlagContext } from '../flag-context.js';
 import { FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
 import { LogEpisode } from '../log-episode.js';
@@ -15,7 +15,9 @@ import { FlagsService } from '../flags.service.js';
 import type { FlagContext, FlagResult } from '../flags.types.js';
 import { rememberedFlags, rememberFlags } from '../request-flags.js';
 import { FLAG_REQUIREMENTS, type FlagRequirement } from './flag-requirement.js';
+import { guardsDeclaredAfter } from './guard-order.js';
 import { responseClosed } from './response-closed.js';
+import { routeNotFound } from './route-not-found.js';
 
 /** The HTTP side of an execution context (Nest does not export its name from the package root). */
 type HttpArguments = ReturnType<ExecutionContext['switchToHttp']>;
@@ -37,22 +39,31 @@ export class FeatureFlagGuard implements CanActivate {
     lasting: (failures, why) => `@FeatureFlag: contextFactory failed ${failures} more times since the last line (last: ${why})`,
     ended: () => '@FeatureFlag: contextFactory works again',
   }, 'error');
-  /** The default denial, made once: an exception's stack trace is costly and says nothing here. */
+  /** The default denial outside HTTP, made once: an exception's stack trace is costly and says nothing here. */
   private readonly notFound = new NotFoundException();
+  /** Handlers already checked for guards declared after this one (warned about once). */
+  private readonly orderChecked = new WeakSet<Function>();
 
   constructor(
     private readonly reflector: Reflector,
     private readonly flags: FlagsService,
     @Inject(FLAGS_CONFIG) private readonly config: ResolvedFlagsOptions,
+    private readonly adapterHost: HttpAdapterHost,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const requirements = this.requirementsOf(context);
     if (requirements.length === 0) return true;
-    const results = await this.resultsFor(context);
+    const http = context.getType() === 'http' ? context.switchToHttp() : undefined;
+    const results = await this.resultsFor(context, http);
     const failed = requirements.find((requirement) => !isSatisfied(requirement, results));
-    if (failed) throw failed.exception ?? this.config.exception ?? this.notFound;
+    if (failed) throw failed.exception ?? this.config.exception ?? this.denial(http);
     return true;
+  }
+
+  /** What a denied request gets by default: over HTTP, the very 404 of a route that does not exist. */
+  private denial(http: HttpArguments | undefined): NotFoundException {
+    return http ? routeNotFound(this.adapterHost, http.getRequest()) : this.notFound;
   }
 
   private requirementsOf(context: ExecutionContext): FlagRequirement[] {
@@ -70,10 +81,12 @@ export class FeatureFlagGuard implements CanActivate {
   }
 
   /** Every flag for the request's user, evaluated once per request; `undefined` for an anonymous request. */
-  private async resultsFor(context: ExecutionContext): Promise<Map<string, FlagResult> | undefined> {
-    const http = context.getType() === 'http' ? context.switchToHttp() : undefined;
+  private async resultsFor(context: ExecutionContext, http: HttpArguments | undefined): Promise<Map<string, FlagResult> | undefined> {
     const subject = this.config.contextFactory ? await this.subjectFromFactory(context) : this.subjectOfRequest(context, http);
-    if (!subject) return undefined;
+    if (!subject) {
+      this.warnOnceAboutGuardOrder(context);
+      return undefined;
+    }
     if (!http) return this.flags.evaluate(subject);
     const [request, who] = [http.getRequest(), contextKey(subject)];
     const known = rememberedFlags(request, who);
@@ -105,6 +118,24 @@ export class FeatureFlagGuard implements CanActivate {
     }
     const distinctId = userOf(http.getRequest());
     return distinctId ? { distinctId } : undefined;
+  }
+
+  /**
+   * For a request with no one to evaluate for: warns once per handler when guards are declared to run after this
+   * one (written above `@FeatureFlag`): an authentication guard there has not set `request.user` yet, so every
+   * user would be denied.
+   */
+  private warnOnceAboutGuardOrder(context: ExecutionContext): void {
+    const handler = context.getHandler();
+    if (this.orderChecked.has(handler)) return;
+    this.orderChecked.add(handler);
+    const later = guardsDeclaredAfter(context.getClass(), handler, FeatureFlagGuard);
+    if (later.length === 0) return;
+    this.logger.warn(
+      `@FeatureFlag on ${context.getClass().name}.${handler.name} runs before ${later.join(', ')}, which may not have ` +
+        'set request.user yet, so its users count as anonymous: write @FeatureFlag above @UseGuards(...) ' +
+        '(decorators apply bottom-up), or register authentication as a global guard',
+    );
   }
 
   private warnOnceAboutContextType(type: string): void {

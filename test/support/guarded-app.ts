@@ -4,6 +4,7 @@ import {
   Get,
   Injectable,
   Req,
+  UseGuards,
   type CanActivate,
   type ExecutionContext,
   type INestApplication,
@@ -21,6 +22,17 @@ class TestAuthGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest();
     const id = request.headers['x-test-user'];
+    if (id) request.user = { id };
+    return true;
+  }
+}
+
+/** An authentication guard of a handler's own: `x-late-user` becomes `request.user.id`. */
+@Injectable()
+export class LateAuthGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest();
+    const id = request.headers['x-late-user'];
     if (id) request.user = { id };
     return true;
   }
@@ -75,6 +87,14 @@ class FeaturesController {
   @Get('forbidden')
   @FeatureFlag('dark-mode', { exception: new ForbiddenException('dark mode only') })
   forbidden() {
+    return { ok: true };
+  }
+
+  /** The mistake the README warns about: `@UseGuards` above `@FeatureFlag` runs after it. */
+  @Get('misordered')
+  @UseGuards(LateAuthGuard)
+  @FeatureFlag('beta')
+  misordered() {
     return { ok: true };
   }
 

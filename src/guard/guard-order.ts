@@ -1,0 +1,22 @@
+import { GUARDS_METADATA } from '@nestjs/common/constants.js';
+
+/**
+ * The guards Nest runs after `guard` on this handler (class guards first, then the handler's, each in the order
+ * `@UseGuards` lists them; decorators apply bottom-up, so a `@UseGuards` written above `@FeatureFlag` runs after
+ * it). Their names, for a warning: an authentication guard there has not set `request.user` yet.
+ */
+export function guardsDeclaredAfter(classRef: Function, handler: Function, guard: Function): string[] {
+  const guards: unknown[] = [...guardsOf(classRef), ...guardsOf(handler)];
+  const index = guards.indexOf(guard);
+  return index < 0 ? [] : guards.slice(index + 1).filter((other) => other !== guard).map(nameOf);
+}
+
+function guardsOf(target: Function): unknown[] {
+  const guards: unknown = Reflect.getMetadata(GUARDS_METADATA, target);
+  return Array.isArray(guards) ? guards : [];
+}
+
+function nameOf(guard: unknown): string {
+  if (typeof guard === 'function') return guard.name || 'an anonymous guard';
+  return (guard as object | null)?.constructor?.name ?? 'a guard';
+}

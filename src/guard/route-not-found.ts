@@ -1,0 +1,12 @@
+import { NotFoundException } from '@nestjs/common';
+import type { HttpAdapterHost } from '@nestjs/core';
+
+/**
+ * The 404 Nest answers for a route that does not exist (`Cannot GET /path`), for this request: a route denied by
+ * `@FeatureFlag` answers exactly like one that is not there, so an unreleased feature is invisible. Built as Nest
+ * builds its own, through the HTTP adapter (Express or Fastify).
+ */
+export function routeNotFound(adapterHost: HttpAdapterHost, request: unknown): NotFoundException {
+  const adapter = adapterHost.httpAdapter;
+  return new NotFoundException(`Cannot ${adapter.getRequestMethod(request)} ${adapter.getRequestUrl(request)}`);
+}

@@ -14,10 +14,45 @@ const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const APPS = fileURLToPath(new URL('./package-apps/', import.meta.url));
 
-/** The two generations users run: Nest 11 on CommonJS, Nest 12 on ESM; each with an ioredis of its time. */
+/**
+ * The TypeScript compilers the package is type-checked with: the floor for CommonJS apps (5.8, which is also the
+ * last to take `moduleResolution: node10` without a deprecation error), and ours.
+ */
+const TSC = {
+  '5.8': join(ROOT, 'node_modules/typescript-5.8/bin/tsc'),
+  current: join(ROOT, 'node_modules/typescript/bin/tsc'),
+};
+
+/**
+ * The two generations users run: Nest 11 on CommonJS, Nest 12 on ESM; each with an ioredis of its time, and the
+ * TypeScript settings (the README's floor) under which `consumer.ts` must compile against the tarball.
+ */
 const FLAVOURS = [
-  { name: 'Nest 11, CommonJS, ioredis 5', nest: '^11.0.0', major: '11', ioredis: '^5.0.0', type: 'commonjs', entry: 'app.cjs' },
-  { name: 'Nest 12, ESM, ioredis 6', nest: '^12.0.0', major: '12', ioredis: '^6.0.0', type: 'module', entry: 'app.mjs' },
+  {
+    name: 'Nest 11, CommonJS, ioredis 5',
+    nest: '^11.0.0',
+    major: '11',
+    ioredis: '^5.0.0',
+    type: 'commonjs',
+    entry: 'app.cjs',
+    typeChecks: [
+      { tsc: TSC['5.8'], module: 'nodenext', moduleResolution: 'nodenext' },
+      { tsc: TSC['5.8'], module: 'commonjs', moduleResolution: 'node10' },
+    ],
+  },
+  {
+    name: 'Nest 12, ESM, ioredis 6',
+    nest: '^12.0.0',
+    major: '12',
+    ioredis: '^6.0.0',
+    type: 'module',
+    entry: 'app.mjs',
+    typeChecks: [
+      { tsc: TSC.current, module: 'nodenext', moduleResolution: 'nodenext' },
+      { tsc: TSC.current, module: 'node16', moduleResolution: 'node16' },
+      { tsc: TSC.current, module: 'esnext', moduleResolution: 'bundler' },
+    ],
+  },
 ] as const;
 
 describe('the packed library in a fresh application', () => {
@@ -36,6 +71,12 @@ describe('the packed library in a fresh application', () => {
     const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: ROOT });
     tarball = join(work, JSON.parse(stdout)[0].filename);
   }, 120_000);
+
+  it('ships no source map (the sources are not shipped)', async () => {
+    const { stdout } = await run('tar', ['tzf', tarball]);
+    expect(stdout.split('\n').filter((file) => file.endsWith('.map'))).toEqual([]);
+    expect(stdout).toContain('package/LICENSE');
+  });
 
   afterAll(async () => {
     inspect.disconnect();
@@ -62,11 +103,21 @@ describe('the packed library in a fresh application', () => {
           rxjs: '^7.8.0',
           ioredis: flavour.ioredis,
           'nestjs-posthog-flags': `file:${tarball}`,
+          '@types/node': '^20.19.0',
         },
       }),
     );
-    for (const file of [flavour.entry, 'define-app.cjs']) copyFileSync(join(APPS, file), join(dir, file));
+    for (const file of [flavour.entry, 'define-app.cjs', 'consumer.ts']) copyFileSync(join(APPS, file), join(dir, file));
     await run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], { cwd: dir });
+    for (const { tsc, module, moduleResolution } of flavour.typeChecks) {
+      const options = ['--module', module, '--moduleResolution', moduleResolution, '--target', 'es2022'];
+      const flags = ['--noEmit', '--strict', '--noUncheckedIndexedAccess', '--skipLibCheck', '--types', 'node'];
+      const checked = await run(process.execPath, [tsc, ...flags, ...options, 'consumer.ts'], { cwd: dir }).then(
+        () => 'compiles',
+        (error: { stdout?: string }) => error.stdout ?? String(error),
+      );
+      expect(`${module}/${moduleResolution}: ${checked}`).toBe(`${module}/${moduleResolution}: compiles`);
+    }
 
     const { stdout } = await run(process.execPath, [flavour.entry], {
       cwd: dir,

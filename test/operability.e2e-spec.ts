@@ -124,7 +124,7 @@ describe('operability', () => {
       await flags.getFlag('beta', 'user-1');
       subscription.unsubscribe();
 
-      expect(events.map(({ at, ...event }) => event)).toEqual([
+      expect(events.map(({ at: _at, ...event }) => event)).toEqual([
         { type: 'flag_evaluated', key: 'checkout', source: 'remote', value: 'test' },
         { type: 'circuit_opened', reason: 'http_503' },
         { type: 'upstream_failed', reason: 'http_503' },

@@ -139,7 +139,7 @@ const redisSpec: BackendSpec<
 };
 
 /** The backends by URL scheme (with its colon, as `URL.protocol` gives it). */
-const BACKENDS: Record<string, BackendSpec<any>> = {
+const BACKENDS: Record<string, BackendSpec<ParamSpec>> = {
   'memory:': memorySpec,
   'redis:': redisSpec,
   'rediss:': redisSpec,
@@ -183,7 +183,7 @@ function readParams<S extends ParamSpec>(query: URLSearchParams, spec: S): Param
     try {
       values[name] = spec[name].read(all[0]);
     } catch (error) {
-      throw new Error(`parameter "${name}" ${(error as Error).message}`);
+      throw new Error(`parameter "${name}" ${(error as Error).message}`, { cause: error });
     }
   }
   return values as ParamValues<S>;

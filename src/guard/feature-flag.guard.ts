@@ -31,7 +31,7 @@ type HttpArguments = ReturnType<ExecutionContext['switchToHttp']>;
 export class FeatureFlagGuard implements CanActivate {
   private readonly logger = new Logger(LIBRARY_NAME);
   /** The requirements of each handler of each class (the class's and the handler's own), read once. */
-  private readonly requirements = new WeakMap<Function, WeakMap<Function, FlagRequirement[]>>();
+  private readonly requirements = new WeakMap<object, WeakMap<object, FlagRequirement[]>>();
   private warnedAboutContextType = false;
   /** `contextFactory` throwing: a line when it starts, a summary a minute while it goes on, a line when over. */
   private readonly factoryTrouble = new LogEpisode(this.logger, {
@@ -42,7 +42,7 @@ export class FeatureFlagGuard implements CanActivate {
   /** The default denial outside HTTP, made once: an exception's stack trace is costly and says nothing here. */
   private readonly notFound = new NotFoundException();
   /** Handlers already checked for guards declared after this one (warned about once). */
-  private readonly orderChecked = new WeakSet<Function>();
+  private readonly orderChecked = new WeakSet<object>();
 
   constructor(
     private readonly reflector: Reflector,

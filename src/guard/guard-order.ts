@@ -5,13 +5,13 @@ import { GUARDS_METADATA } from '@nestjs/common/constants.js';
  * `@UseGuards` lists them; decorators apply bottom-up, so a `@UseGuards` written above `@FeatureFlag` runs after
  * it). Their names, for a warning: an authentication guard there has not set `request.user` yet.
  */
-export function guardsDeclaredAfter(classRef: Function, handler: Function, guard: Function): string[] {
+export function guardsDeclaredAfter(classRef: object, handler: object, guard: object): string[] {
   const guards: unknown[] = [...guardsOf(classRef), ...guardsOf(handler)];
   const index = guards.indexOf(guard);
   return index < 0 ? [] : guards.slice(index + 1).filter((other) => other !== guard).map(nameOf);
 }
 
-function guardsOf(target: Function): unknown[] {
+function guardsOf(target: object): unknown[] {
   const guards: unknown = Reflect.getMetadata(GUARDS_METADATA, target);
   return Array.isArray(guards) ? guards : [];
 }

@@ -37,11 +37,19 @@ export type FakeAnswer =
   | number
   | ((response: ServerResponse) => void);
 
+/** The JSON body of a `/flags` request, as far as the fake reads it. */
+export interface FlagsRequestBody {
+  token?: string;
+  distinct_id?: string;
+  flag_keys_to_evaluate?: string[];
+  [field: string]: unknown;
+}
+
 /** A request the fake received. */
 export interface RecordedRequest {
   url: string;
   headers: IncomingHttpHeaders;
-  body: Record<string, any>;
+  body: FlagsRequestBody;
 }
 
 /** A real HTTP server on 127.0.0.1 standing in for PostHog's `/flags` API. */
@@ -144,7 +152,7 @@ export class FakePostHog {
     res.end(text);
   }
 
-  private render(answer: Exclude<FakeAnswer, 'hang' | 'reset' | Function>, body: Record<string, any>): [number, string] {
+  private render(answer: Exclude<FakeAnswer, 'hang' | 'reset' | ((response: ServerResponse) => void)>, body: FlagsRequestBody): [number, string] {
     if (typeof answer === 'number') return [answer, JSON.stringify({ detail: `status ${answer}` })];
     switch (answer) {
       case 'html':
@@ -163,13 +171,13 @@ export class FakePostHog {
   }
 
   /** The table's flags for the request's user, limited to `flag_keys_to_evaluate`. */
-  private flagsFor(body: Record<string, any>): [string, FakeFlag][] {
-    const flags = this.table.get(body.distinct_id) ?? this.table.get('*') ?? {};
+  private flagsFor(body: FlagsRequestBody): [string, FakeFlag][] {
+    const flags = this.table.get(body.distinct_id ?? '*') ?? this.table.get('*') ?? {};
     const only: string[] | undefined = body.flag_keys_to_evaluate;
     return Object.entries(flags).filter(([key]) => !only || only.includes(key));
   }
 
-  private v2(body: Record<string, any>): string {
+  private v2(body: FlagsRequestBody): string {
     const flags: Record<string, unknown> = Object.create(null);
     let errors = false;
     for (const [key, flag] of this.flagsFor(body)) {
@@ -188,7 +196,7 @@ export class FakePostHog {
     return JSON.stringify({ flags, errorsWhileComputingFlags: errors, requestId: 'fake-request' });
   }
 
-  private v1(body: Record<string, any>): string {
+  private v1(body: FlagsRequestBody): string {
     const featureFlags: Record<string, boolean | string> = Object.create(null);
     const featureFlagPayloads: Record<string, string> = Object.create(null);
     for (const [key, flag] of this.flagsFor(body)) {

@@ -127,7 +127,9 @@ export interface BenchAppOptions {
 export async function startBenchApp(options: BenchAppOptions): Promise<BenchApp> {
   const posthog = new PostHog('phc_bench_key', {
     host: options.posthogUrl,
-    ...(options.timeoutMs ? { featureFlagsRequestTimeoutMs: options.timeoutMs, fetchRetryDelay: options.timeoutMs } : {}),
+    ...(options.timeoutMs
+      ? { featureFlagsRequestTimeoutMs: options.timeoutMs, fetchRetryDelay: options.timeoutMs }
+      : {}),
   });
   PostHogNodeGuard.client = posthog;
 

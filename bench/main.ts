@@ -9,7 +9,15 @@ import { runBenchmark, toMarkdown, writeResults, type BenchOptions } from './run
 
 const smoke = process.argv.includes('--smoke');
 const options: BenchOptions = smoke
-  ? { durationSeconds: 1, warmupSeconds: 0, connections: 4, serialSeconds: 0.5, users: 20, latencyMs: 20, timeoutMs: 200 }
+  ? {
+      durationSeconds: 1,
+      warmupSeconds: 0,
+      connections: 4,
+      serialSeconds: 0.5,
+      users: 20,
+      latencyMs: 20,
+      timeoutMs: 200,
+    }
   : { durationSeconds: 10, warmupSeconds: 3, connections: 10, serialSeconds: 3, users: 200, latencyMs: 20 };
 
 const result = await runBenchmark(options, (line) => console.log(line));

@@ -64,11 +64,7 @@ export interface BenchOptions {
  * (one lets everyone through, one denies the same users as the flag).
  */
 export type Contender =
-  | 'nestjs-posthog-flags'
-  | 'posthog-node guard'
-  | 'unguarded'
-  | 'allows all, no lookup'
-  | 'same denials, no lookup';
+  'nestjs-posthog-flags' | 'posthog-node guard' | 'unguarded' | 'allows all, no lookup' | 'same denials, no lookup';
 
 /** One contender in one scenario. */
 export interface BenchRow {
@@ -146,7 +142,10 @@ const SCALE: [Contender, string][] = [
  * in the `fresh=5` scenario's app, half right before and half right after our row, so that a shared machine's
  * drift falls on them alike.
  */
-export async function runBenchmark(options: BenchOptions, log: (line: string) => void = () => {}): Promise<BenchResult> {
+export async function runBenchmark(
+  options: BenchOptions,
+  log: (line: string) => void = () => {},
+): Promise<BenchResult> {
   const users = Array.from({ length: options.users }, (_, index) => benchUser(index));
   const posthog = await FakePostHog.start();
   posthog.latencyMs = options.latencyMs;
@@ -156,14 +155,23 @@ export async function runBenchmark(options: BenchOptions, log: (line: string) =>
   const bench = { posthog, users, options };
   try {
     for (const scenario of SCENARIOS) {
-      const app = await startServer({ posthogUrl: posthog.url, cacheUrl: scenario.cacheUrl, timeoutMs: options.timeoutMs });
+      const app = await startServer({
+        posthogUrl: posthog.url,
+        cacheUrl: scenario.cacheUrl,
+        timeoutMs: options.timeoutMs,
+      });
       try {
         await seeEveryUser(app, users);
         await app.flushEvents();
         await scenario.outage?.(posthog);
         if (scenario.outage) await openTheBreaker(app, users);
         const measured = scenario.withCeiling
-          ? await measureAround(app, bench, 'nestjs-posthog-flags', SCALE.map(([contender]) => contender))
+          ? await measureAround(
+              app,
+              bench,
+              'nestjs-posthog-flags',
+              SCALE.map(([contender]) => contender),
+            )
           : new Map([['nestjs-posthog-flags' as Contender, await measure(app, bench, 'nestjs-posthog-flags')]]);
         measured.set('posthog-node guard', await measure(app, bench, 'posthog-node guard'));
         for (const [contender, { tally, serial }] of measured) {
@@ -228,7 +236,12 @@ async function measure(app: BenchServer, bench: Bench, contender: Contender): Pr
  * Measures `contender` for the duration, and each of `others` for half of it right before and half right after,
  * so that all of them see the same machine.
  */
-async function measureAround(app: BenchServer, bench: Bench, contender: Contender, others: Contender[]): Promise<Map<Contender, Measured>> {
+async function measureAround(
+  app: BenchServer,
+  bench: Bench,
+  contender: Contender,
+  others: Contender[],
+): Promise<Map<Contender, Measured>> {
   const half = bench.options.durationSeconds / 2;
   const before = new Map<Contender, Tally>();
   for (const other of others) {
@@ -251,7 +264,8 @@ function loadSerially(app: BenchServer, bench: Bench, contender: Contender): Pro
 
 /** The same load, unmeasured (JIT warm-up). */
 async function warmUp(app: BenchServer, bench: Bench, contender: Contender): Promise<void> {
-  if (bench.options.warmupSeconds > 0) await load(app, bench, ROUTES[contender], bench.options.warmupSeconds, emptyTally());
+  if (bench.options.warmupSeconds > 0)
+    await load(app, bench, ROUTES[contender], bench.options.warmupSeconds, emptyTally());
 }
 
 function emptyTally(): Tally {
@@ -262,7 +276,13 @@ function emptyTally(): Tally {
  * Loads `path` for `seconds`, users taken in turn, and adds to `tally`: each response's latency (from sending the
  * request to its response), whether it matches the user's last known value, and PostHog's calls meanwhile.
  */
-async function load(app: BenchServer, { posthog, users, options }: Bench, path: string, seconds: number, tally: Tally): Promise<Tally> {
+async function load(
+  app: BenchServer,
+  { posthog, users, options }: Bench,
+  path: string,
+  seconds: number,
+  tally: Tally,
+): Promise<Tally> {
   const callsBefore = posthog.requests.length;
   const cpuBefore = await app.cpuMicros();
   let next = 0;
@@ -327,13 +347,17 @@ function percentile(latenciesMs: number[], q: number): number {
 /** Every user asks once on both guarded routes while PostHog is healthy: their last known values. */
 async function seeEveryUser(app: BenchApp, users: string[]): Promise<void> {
   await Promise.all(
-    users.flatMap((user) => ['/ours', '/posthog-node'].map((path) => fetch(`${app.url}${path}`, { headers: { 'x-user': user } }))),
+    users.flatMap((user) =>
+      ['/ours', '/posthog-node'].map((path) => fetch(`${app.url}${path}`, { headers: { 'x-user': user } })),
+    ),
   );
 }
 
 /** Enough failing requests, concurrently, for our circuit breaker to open (its default threshold is 5). */
 async function openTheBreaker(app: BenchApp, users: string[]): Promise<void> {
-  await Promise.all(users.slice(0, 5).map((user) => fetch(`${app.url}/ours`, { headers: { 'x-user': `warmup-${user}` } })));
+  await Promise.all(
+    users.slice(0, 5).map((user) => fetch(`${app.url}/ours`, { headers: { 'x-user': `warmup-${user}` } })),
+  );
 }
 
 async function isListening(posthog: FakePostHog): Promise<boolean> {
@@ -356,7 +380,8 @@ function machine(): BenchResult['machine'] {
 }
 
 function formatRow(row: BenchRow): string {
-  const percent = (share: number | null) => (share === null || Number.isNaN(share) ? '–' : `${(share * 100).toFixed(1)}%`);
+  const percent = (share: number | null) =>
+    share === null || Number.isNaN(share) ? '–' : `${(share * 100).toFixed(1)}%`;
   const serial = row.serialP99Ms === null ? 'no answer' : row.serialP99Ms;
   return (
     `| ${row.scenario} | ${row.contender} | ${row.requestsPerSecond} | ${percent(row.ofCeiling)} | ${row.p50Ms} | ${row.p99Ms} | ` +

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FlagContext } from './flags.types.js';
 import { isRecord } from './util/is-record.js';
+import { kindOf } from './util/kind-of.js';
 
 /**
  * The context as a {@link FlagContext}; a string is a distinct id. Empty `groups` and property objects are
@@ -53,7 +54,9 @@ export function contextFingerprint(context: FlagContext, key = contextKey(contex
 /** JSON with every object's keys sorted, at any depth. */
 function stableJson(value: unknown): string {
   return JSON.stringify(value, (_key, inner: unknown) =>
-    isRecord(inner) ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : inner,
+    isRecord(inner)
+      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : inner,
   );
 }
 
@@ -74,11 +77,4 @@ function assertRecordOf(
       throw new TypeError(`FlagsService: context.${name}["${key}"] must be ${expected}, got ${kindOf(entry)}`);
     }
   }
-}
-
-/** What kind of value this is, for error messages (never the value: it may be personal data). */
-export function kindOf(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }

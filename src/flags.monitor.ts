@@ -33,7 +33,8 @@ export class FlagsMonitor implements OnModuleDestroy {
   /** The fallback cache failing: its lines. */
   private readonly cacheTrouble = new LogEpisode(this.logger, {
     started: (message) => `fallback cache failed: ${message}`,
-    lasting: (failures, message) => `fallback cache still failing: ${failures} more errors since the last line (last: ${message})`,
+    lasting: (failures, message) =>
+      `fallback cache still failing: ${failures} more errors since the last line (last: ${message})`,
     ended: () => 'fallback cache works again',
   });
 
@@ -48,7 +49,14 @@ export class FlagsMonitor implements OnModuleDestroy {
     const at = new Date();
     const who = this.config.eventsIncludeDistinctId ? { distinctId } : {};
     for (const result of results.values()) {
-      this.emit({ type: 'flag_evaluated', key: result.key, source: result.source, value: flagValue(result), ...who, at });
+      this.emit({
+        type: 'flag_evaluated',
+        key: result.key,
+        source: result.source,
+        value: flagValue(result),
+        ...who,
+        at,
+      });
     }
     for (const key of unknown) this.emit({ type: 'flag_evaluated', key, source: 'unknown', ...who, at });
   }

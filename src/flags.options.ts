@@ -3,9 +3,9 @@ import { parseCacheUrl, type CacheConfig } from './cache/cache-url.js';
 import { FlagsConfigError } from './config/flags-config-error.js';
 import { readInteger, type IntegerBounds } from './config/read-integer.js';
 import { maskCacheUrl, parseUrl } from './config/url.js';
-import { kindOf } from './flag-context.js';
 import { CIRCUIT_BREAKER_DEFAULTS, type CircuitBreakerOptions } from './pipeline/circuit-breaker.js';
 import { isRecord } from './util/is-record.js';
+import { kindOf } from './util/kind-of.js';
 import type { FlagContext } from './flags.types.js';
 
 /**
@@ -131,7 +131,8 @@ export function resolveFlagsOptions(
   options: FlagsModuleOptions = {},
   env: NodeJS.ProcessEnv = process.env,
 ): ResolvedFlagsOptions {
-  if (!isRecord(options as unknown)) throw new FlagsConfigError(`the options must be an object, got ${kindOf(options)}`);
+  if (!isRecord(options as unknown))
+    throw new FlagsConfigError(`the options must be an object, got ${kindOf(options)}`);
   assertKnownNames('option', options, OPTION_NAMES);
   const apiKey = stringOption('apiKey', options.apiKey) || env.POSTHOG_API_KEY;
   if (!apiKey) throw new FlagsConfigError('no PostHog API key; set POSTHOG_API_KEY or pass apiKey to FlagsModule');
@@ -154,11 +155,25 @@ export function resolveFlagsOptions(
       unit: 'calls',
     }),
     circuitBreaker: resolveCircuitBreaker(options.circuitBreaker),
-    contextFactory: typedOption('contextFactory', options.contextFactory, 'a function', (value) => typeof value === 'function'),
-    exception: typedOption('exception', options.exception, 'an Error (an exception instance)', (value) => value instanceof Error),
+    contextFactory: typedOption(
+      'contextFactory',
+      options.contextFactory,
+      'a function',
+      (value) => typeof value === 'function',
+    ),
+    exception: typedOption(
+      'exception',
+      options.exception,
+      'an Error (an exception instance)',
+      (value) => value instanceof Error,
+    ),
     eventsIncludeDistinctId:
-      typedOption('eventsIncludeDistinctId', options.eventsIncludeDistinctId, 'a boolean', (value) => typeof value === 'boolean') ??
-      false,
+      typedOption(
+        'eventsIncludeDistinctId',
+        options.eventsIncludeDistinctId,
+        'a boolean',
+        (value) => typeof value === 'boolean',
+      ) ?? false,
   };
 }
 
@@ -213,7 +228,12 @@ function stringOption(name: string, value: string | undefined): string | undefin
 }
 
 /** The option when it passes `isValid`, undefined when not given. */
-function typedOption<T>(name: string, value: T | undefined, expected: string, isValid: (value: unknown) => boolean): T | undefined {
+function typedOption<T>(
+  name: string,
+  value: T | undefined,
+  expected: string,
+  isValid: (value: unknown) => boolean,
+): T | undefined {
   if (value === undefined || isValid(value)) return value;
   throw new FlagsConfigError(`${name} must be ${expected}, got ${kindOf(value)}`);
 }
@@ -225,7 +245,9 @@ function assertKnownNames(what: string, given: object, known: readonly string[])
     if (name === 'isGlobal') {
       throw new FlagsConfigError('isGlobal goes beside useFactory in forRootAsync, not in the options it returns');
     }
-    throw new FlagsConfigError(`unknown ${what} "${name}"; did you mean "${nearest(name, known)}"? Known: ${known.join(', ')}`);
+    throw new FlagsConfigError(
+      `unknown ${what} "${name}"; did you mean "${nearest(name, known)}"? Known: ${known.join(', ')}`,
+    );
   }
 }
 

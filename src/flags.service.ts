@@ -2,15 +2,34 @@ import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/comm
 import { firstValueFrom, type Observable } from 'rxjs';
 import type { CachedFlags, FlagCache } from './cache/flag-cache.js';
 import { freshness } from './fresh-window.js';
-import { contextFingerprint, contextKey, kindOf, parseFlagContext } from './flag-context.js';
+import { contextFingerprint, contextKey, parseFlagContext } from './flag-context.js';
+import { kindOf } from './util/kind-of.js';
 import { FLAG_CACHE, FLAGS_CONFIG } from './flags.constants.js';
 import type { FlagsEvent, FlagsStatus } from './flags.events.js';
 import { FlagsMonitor } from './flags.monitor.js';
 import type { ResolvedFlagsOptions } from './flags.options.js';
-import { flagValue, type EvaluatedFlag, type FlagContext, type FlagResult, type FlagSource, type FlagValue } from './flags.types.js';
+import {
+  flagValue,
+  type EvaluatedFlag,
+  type FlagContext,
+  type FlagResult,
+  type FlagSource,
+  type FlagValue,
+} from './flags.types.js';
 import { Coalescer } from './pipeline/coalesce.js';
 import { isCompleteAnswer, type ParsedFlags } from './upstream/flags-response.js';
 import { FlagsUpstream } from './upstream/flags-upstream.js';
+
+/*
+ * The data path, top to bottom of this file:
+ *
+ *   evaluate(context, keys)              validate; join an evaluation in flight for the same context (inFlight)
+ *     └ evaluateNow                      fresh window: a cache read for the same context answers 'cache'
+ *         └ evaluateUpstream             slots all taken and the user known: 'fallback' at once
+ *             └ callPostHog              one call per context and keys (asking): FlagsUpstream's rxjs pipeline
+ *                 ├ answered             'remote', written to the cache behind the answer (remember)
+ *                 └ failed               the cache's last known results, 'fallback'; nothing known: absent
+ */
 
 /**
  * The longest an evaluation held with `reuseUntil` is reused after it was answered: a streaming response must not

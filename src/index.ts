@@ -7,7 +7,14 @@ export {
   type FlagsModuleOptions,
 } from './flags.options.js';
 export type { FlagsModuleAsyncOptions, FlagsModuleRootOptions } from './flags.module-definition.js';
-export { flagValue, type EvaluatedFlag, type FlagContext, type FlagResult, type FlagSource, type FlagValue } from './flags.types.js';
+export {
+  flagValue,
+  type EvaluatedFlag,
+  type FlagContext,
+  type FlagResult,
+  type FlagSource,
+  type FlagValue,
+} from './flags.types.js';
 export { CacheUrlError } from './cache/cache-url.js';
 export { FlagsConfigError } from './config/flags-config-error.js';
 export { maskCacheUrl } from './config/url.js';

@@ -10,7 +10,9 @@ describe('npm run bench -- --smoke', () => {
   it('measures every scenario for both contenders, the ceiling and the references', async () => {
     await promisify(execFile)('npm', ['run', 'bench', '--', '--smoke'], { cwd: ROOT, timeout: 170_000 });
     const result = JSON.parse(readFileSync(`${ROOT}.build/bench-smoke/latest.json`, 'utf8'));
-    const rows = result.rows.map((row: { scenario: string; contender: string }) => `${row.scenario} / ${row.contender}`);
+    const rows = result.rows.map(
+      (row: { scenario: string; contender: string }) => `${row.scenario} / ${row.contender}`,
+    );
     expect(rows).toEqual([
       'healthy / nestjs-posthog-flags',
       'healthy / posthog-node guard',

@@ -151,7 +151,11 @@ describe('fallback when PostHog fails', () => {
       const liveAt = await seeUser();
       fake.setFlags({ beta: { enabled: true, failed: true }, checkout: { enabled: true, variant: 'control' } });
       expect(await harness.flags.getFlagResult('beta', 'user-1')).toMatchObject({ enabled: true, source: 'fallback' });
-      expect(await harness.flags.getAllFlags('user-1')).toEqual({ beta: true, checkout: 'control', 'dark-mode': false });
+      expect(await harness.flags.getAllFlags('user-1')).toEqual({
+        beta: true,
+        checkout: 'control',
+        'dark-mode': false,
+      });
 
       fake.answer = 503;
       const during = await harness.flags.getFlagResult('beta', 'user-1');

@@ -12,7 +12,6 @@ import { FakePostHog, STANDARD_FLAGS } from './support/fake-posthog.js';
 import { startFlags, TEST_API_KEY, type FlagsHarness } from './support/flags-app.js';
 import { RedisServer } from './support/redis-server.js';
 
-
 describe('the outage fast path', () => {
   let fake: FakePostHog;
   const harnesses: FlagsHarness[] = [];
@@ -54,12 +53,17 @@ describe('the outage fast path', () => {
       const { flags, logs } = await start({ circuitBreaker: { failureThreshold: 3, resetTimeoutMs: 10_000 } });
       await flags.getAllFlags('user-1');
       fake.answer = 503;
-      expect(await callsDuring(async () => {
-        for (let i = 0; i < 3; i++) await flags.isEnabled('beta', 'user-1');
-      })).toBe(3);
-      expect(await callsDuring(async () => {
-        for (let i = 0; i < 20; i++) expect(await flags.getFlagResult('beta', 'user-1')).toMatchObject({ source: 'fallback' });
-      })).toBe(0);
+      expect(
+        await callsDuring(async () => {
+          for (let i = 0; i < 3; i++) await flags.isEnabled('beta', 'user-1');
+        }),
+      ).toBe(3);
+      expect(
+        await callsDuring(async () => {
+          for (let i = 0; i < 20; i++)
+            expect(await flags.getFlagResult('beta', 'user-1')).toMatchObject({ source: 'fallback' });
+        }),
+      ).toBe(0);
       expect(logs.at('warn').filter((line) => line.includes('circuit breaker opened'))).toHaveLength(1);
 
       jest.setSystemTime(Date.now() + 10_000);
@@ -75,9 +79,11 @@ describe('the outage fast path', () => {
       expect(await flags.getFlagResult('beta', 'user-1')).toMatchObject({ source: 'fallback' });
       await eventually(() => flags.status().circuit === 'closed', 'the successful probe');
       expect(flags.status().upstream).toBe('ok');
-      expect(await callsDuring(async () => {
-        expect(await flags.getFlagResult('beta', 'user-1')).toMatchObject({ source: 'remote' });
-      })).toBe(1);
+      expect(
+        await callsDuring(async () => {
+          expect(await flags.getFlagResult('beta', 'user-1')).toMatchObject({ source: 'remote' });
+        }),
+      ).toBe(1);
       jest.setSystemTime(Date.now() + EPISODE_QUIET_MS);
       await flags.getFlagResult('beta', 'user-1');
       expect(logs.at('log').filter((line) => line.includes('PostHog /flags answers again'))).toHaveLength(1);
@@ -85,7 +91,10 @@ describe('the outage fast path', () => {
 
     it('answers the caller that sends the probe from the fallback at once, however long PostHog hangs', async () => {
       jest.useFakeTimers({ doNotFake: ONLY_DATE, now: Date.now() });
-      const { flags } = await start({ timeoutMs: 60_000, circuitBreaker: { failureThreshold: 1, resetTimeoutMs: 10_000 } });
+      const { flags } = await start({
+        timeoutMs: 60_000,
+        circuitBreaker: { failureThreshold: 1, resetTimeoutMs: 10_000 },
+      });
       await flags.getAllFlags('user-1');
       fake.answer = 503;
       await flags.isEnabled('beta', 'user-1');
@@ -93,27 +102,37 @@ describe('the outage fast path', () => {
       fake.answer = 'hang';
       jest.setSystemTime(Date.now() + 10_000);
       const answers = await Promise.all([flags.getFlagResult('beta', 'user-1'), flags.getFlagResult('beta', 'user-1')]);
-      expect(answers).toEqual([expect.objectContaining({ source: 'fallback' }), expect.objectContaining({ source: 'fallback' })]);
+      expect(answers).toEqual([
+        expect.objectContaining({ source: 'fallback' }),
+        expect.objectContaining({ source: 'fallback' }),
+      ]);
       await eventually(() => fake.pending === 1, 'the probe to reach PostHog');
       expect(flags.status().circuit).toBe('half-open');
     });
 
-    it.each([401, 403])('opens at once on HTTP %d with one error saying the key was rejected, never the key', async (status) => {
-      const { flags, logs } = await start({});
-      fake.answer = status;
-      expect(await callsDuring(async () => {
-        for (let i = 0; i < 5; i++) await flags.isEnabled('beta', 'user-1');
-      })).toBe(1);
-      expect(logs.at('error')).toEqual([expect.stringContaining(`PostHog rejected the API key (http_${status})`)]);
-      expect(logs.text).not.toContain(TEST_API_KEY);
-    });
+    it.each([401, 403])(
+      'opens at once on HTTP %d with one error saying the key was rejected, never the key',
+      async (status) => {
+        const { flags, logs } = await start({});
+        fake.answer = status;
+        expect(
+          await callsDuring(async () => {
+            for (let i = 0; i < 5; i++) await flags.isEnabled('beta', 'user-1');
+          }),
+        ).toBe(1);
+        expect(logs.at('error')).toEqual([expect.stringContaining(`PostHog rejected the API key (http_${status})`)]);
+        expect(logs.text).not.toContain(TEST_API_KEY);
+      },
+    );
 
     it('can be disabled', async () => {
       const { flags } = await start({ circuitBreaker: false });
       fake.answer = 503;
-      expect(await callsDuring(async () => {
-        for (let i = 0; i < 8; i++) await flags.isEnabled('beta', 'user-1');
-      })).toBe(8);
+      expect(
+        await callsDuring(async () => {
+          for (let i = 0; i < 8; i++) await flags.isEnabled('beta', 'user-1');
+        }),
+      ).toBe(8);
     });
   });
 
@@ -123,7 +142,9 @@ describe('the outage fast path', () => {
       const calls = await callsDuring(() =>
         Promise.all([
           ...Array.from({ length: 10 }, () => flags.getFlagResult('beta', 'user-1')),
-          ...Array.from({ length: 5 }, () => flags.getFlagResult('beta', { distinctId: 'user-1', groups: { company: 'acme' } })),
+          ...Array.from({ length: 5 }, () =>
+            flags.getFlagResult('beta', { distinctId: 'user-1', groups: { company: 'acme' } }),
+          ),
           flags.getFlagResult('beta', 'user-2'),
           flags.getAllFlags('user-1'),
         ]),
@@ -163,7 +184,8 @@ describe('the outage fast path', () => {
       expect((await flags.evaluate('user-1')).get('beta')?.source).toBe('cache');
       expect(calls).toHaveBeenCalledTimes(1);
       finishWrite!();
-      const refreshed = async () => ((await flags.evaluate('user-1')).get('beta')?.evaluatedAt.getTime() ?? 0) >= refreshedFrom;
+      const refreshed = async () =>
+        ((await flags.evaluate('user-1')).get('beta')?.evaluatedAt.getTime() ?? 0) >= refreshedFrom;
       await eventually(refreshed, 'the refreshed entry in the cache');
       expect(calls).toHaveBeenCalledTimes(1);
     });
@@ -203,26 +225,32 @@ describe('the outage fast path', () => {
 
       expect(await flags.getAllFlags('user-1')).toEqual({ beta: true, checkout: 'test', 'dark-mode': false });
       await eventually(async () => (await flags.getFlagResult('checkout', 'user-1'))?.source === 'cache', 'the write');
-      expect(await callsDuring(async () => {
-        expect(await flags.getFlagResult('beta', 'user-1')).toMatchObject({ enabled: true, source: 'cache' });
-        expect(await flags.getAllFlags('user-1')).toEqual({ beta: true, checkout: 'test', 'dark-mode': false });
-        expect((await flags.evaluate('user-1')).get('dark-mode')?.source).toBe('cache');
-      })).toBe(0);
+      expect(
+        await callsDuring(async () => {
+          expect(await flags.getFlagResult('beta', 'user-1')).toMatchObject({ enabled: true, source: 'cache' });
+          expect(await flags.getAllFlags('user-1')).toEqual({ beta: true, checkout: 'test', 'dark-mode': false });
+          expect((await flags.evaluate('user-1')).get('dark-mode')?.source).toBe('cache');
+        }),
+      ).toBe(0);
 
       fake.setFlags({ ...STANDARD_FLAGS, beta: { enabled: false } });
       jest.setSystemTime(Date.now() + 7_500); // past every user's refresh point (1 to 1.5 × fresh)
-      expect(await callsDuring(async () => {
-        const answers = await Promise.all([1, 2, 3].map(() => flags.getFlagResult('beta', 'user-1')));
-        expect(answers).toEqual(Array(3).fill(expect.objectContaining({ enabled: true, source: 'cache' })));
-        await eventually(async () => (await flags.getFlagResult('beta', 'user-1'))?.enabled === false, 'the refresh');
-      })).toBe(1);
+      expect(
+        await callsDuring(async () => {
+          const answers = await Promise.all([1, 2, 3].map(() => flags.getFlagResult('beta', 'user-1')));
+          expect(answers).toEqual(Array(3).fill(expect.objectContaining({ enabled: true, source: 'cache' })));
+          await eventually(async () => (await flags.getFlagResult('beta', 'user-1'))?.enabled === false, 'the refresh');
+        }),
+      ).toBe(1);
       expect(await flags.getFlagResult('beta', 'user-1')).toMatchObject({ enabled: false, source: 'cache' });
 
       fake.setFlags(STANDARD_FLAGS);
       jest.setSystemTime(Date.now() + 10_000);
-      expect(await callsDuring(async () => {
-        expect(await flags.getFlagResult('beta', 'user-1')).toMatchObject({ enabled: true, source: 'remote' });
-      })).toBe(1);
+      expect(
+        await callsDuring(async () => {
+          expect(await flags.getFlagResult('beta', 'user-1')).toMatchObject({ enabled: true, source: 'remote' });
+        }),
+      ).toBe(1);
     });
 
     it('keeps answering from the cache when the refresh behind the answer fails, and reports the failure', async () => {
@@ -242,10 +270,11 @@ describe('the outage fast path', () => {
     it('asks PostHog when fresh is 0 (the default)', async () => {
       const { flags } = await start({ cacheUrl: cacheUrl('ttl=60') });
       await flags.getAllFlags('user-1');
-      expect(await callsDuring(async () => {
-        expect(await flags.getFlagResult('beta', 'user-1')).toMatchObject({ source: 'remote' });
-      })).toBe(1);
+      expect(
+        await callsDuring(async () => {
+          expect(await flags.getFlagResult('beta', 'user-1')).toMatchObject({ source: 'remote' });
+        }),
+      ).toBe(1);
     });
   });
 });
-

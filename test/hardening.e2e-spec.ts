@@ -61,16 +61,29 @@ describe('hardening', () => {
     it.each([
       ['groups', { groups: { company: 'A' } }, { groups: { company: 'B' } }],
       ['person properties', { personProperties: { plan: 'free' } }, { personProperties: { plan: 'pro' } }],
-      ['group properties', { groupProperties: { company: { size: 1 } } }, { groupProperties: { company: { size: 9 } } }],
+      [
+        'group properties',
+        { groupProperties: { company: { size: 1 } } },
+        { groupProperties: { company: { size: 9 } } },
+      ],
     ])('%s, in memory and in Redis', async (_name, first, second) => {
       for (const cacheUrl of ['memory://local?fresh=60', redisUrl('fresh=60')]) {
         const { flags } = await start({ cacheUrl });
         fake.setFlags({ beta: { enabled: true } });
-        expect(await flags.getFlagResult('beta', { distinctId: 'u1', ...first })).toMatchObject({ enabled: true, source: 'remote' });
-        await eventually(async () => (await flags.getFlagResult('beta', { distinctId: 'u1', ...first }))?.source === 'cache', 'cached');
+        expect(await flags.getFlagResult('beta', { distinctId: 'u1', ...first })).toMatchObject({
+          enabled: true,
+          source: 'remote',
+        });
+        await eventually(
+          async () => (await flags.getFlagResult('beta', { distinctId: 'u1', ...first }))?.source === 'cache',
+          'cached',
+        );
 
         fake.setFlags({ beta: { enabled: false } });
-        expect(await flags.getFlagResult('beta', { distinctId: 'u1', ...second })).toMatchObject({ enabled: false, source: 'remote' });
+        expect(await flags.getFlagResult('beta', { distinctId: 'u1', ...second })).toMatchObject({
+          enabled: false,
+          source: 'remote',
+        });
         fake.answer = 503;
         const other = { distinctId: 'u1', personProperties: { plan: 'enterprise' } };
         expect(await flags.getFlagResult('beta', other)).toMatchObject({ enabled: false, source: 'fallback' });
@@ -83,7 +96,10 @@ describe('hardening', () => {
       const one = { distinctId: 'u1', groupProperties: { company: { a: 1, b: { c: 1, d: 2 } } } };
       const same = { distinctId: 'u1', groupProperties: { company: { b: { d: 2, c: 1 }, a: 1 } } };
       await flags.getFlagResult('beta', one);
-      await eventually(async () => (await flags.getFlagResult('beta', same))?.source === 'cache', 'the same context cached');
+      await eventually(
+        async () => (await flags.getFlagResult('beta', same))?.source === 'cache',
+        'the same context cached',
+      );
     });
   });
 
@@ -175,7 +191,13 @@ describe('hardening', () => {
     const users = Array.from({ length: 1000 }, (_, index) => `user-${index}`);
     const beta = encodePythonEntry({ key: 'beta', enabled: true, evaluatedAt: new Date() }, '');
     await inspect.mset(...users.flatMap((user) => [`${prefix}${user}:beta`, beta]));
-    const harness = await startFlags({ host: fake.url, retries: 0, timeoutMs: 60_000, cacheUrl: redisUrl(), maxConcurrentRequests: 1000 });
+    const harness = await startFlags({
+      host: fake.url,
+      retries: 0,
+      timeoutMs: 60_000,
+      cacheUrl: redisUrl(),
+      maxConcurrentRequests: 1000,
+    });
     fake.answer = 'hang';
     const answers = users.map((user) => harness.flags.getFlagResult('beta', user));
     await eventually(() => fake.pending === users.length, 'every call to reach PostHog');
@@ -230,14 +252,18 @@ describe('hardening', () => {
   });
 
   describe('8. a /flags body is read only up to maxResponseBytes (decoded)', () => {
-    const bigBody = JSON.stringify({ flags: { beta: { key: 'beta', enabled: true, metadata: { payload: 'x'.repeat(2 ** 21) } } } });
+    const bigBody = JSON.stringify({
+      flags: { beta: { key: 'beta', enabled: true, metadata: { payload: 'x'.repeat(2 ** 21) } } },
+    });
 
     it.each([
       ['a 2 MiB body', (response: import('node:http').ServerResponse) => response.writeHead(200).end(bigBody)],
       [
         'a gzip bomb',
         (response: import('node:http').ServerResponse) =>
-          response.writeHead(200, { 'Content-Encoding': 'gzip', 'Content-Type': 'application/json' }).end(gzipSync(bigBody)),
+          response
+            .writeHead(200, { 'Content-Encoding': 'gzip', 'Content-Type': 'application/json' })
+            .end(gzipSync(bigBody)),
       ],
     ])('%s is too_large and falls back', async (_name, answer) => {
       const { flags } = await start();
@@ -269,11 +295,17 @@ describe('hardening', () => {
   });
 
   it('10. an entry from the future is never fresh, and still a fallback', async () => {
-    const future = encodePythonEntry({ key: 'beta', enabled: false, evaluatedAt: new Date(Date.now() + 86_400_000) }, '');
+    const future = encodePythonEntry(
+      { key: 'beta', enabled: false, evaluatedAt: new Date(Date.now() + 86_400_000) },
+      '',
+    );
     await inspect.set(`${prefix}u1:beta`, future);
     const { flags } = await start({ cacheUrl: redisUrl('fresh=60') });
     expect(await flags.getFlagResult('beta', 'u1')).toMatchObject({ enabled: true, source: 'remote' });
-    await eventually(async () => JSON.parse((await inspect.get(`${prefix}u1:beta`))!).flag_result.enabled, 'the refresh');
+    await eventually(
+      async () => JSON.parse((await inspect.get(`${prefix}u1:beta`))!).flag_result.enabled,
+      'the refresh',
+    );
 
     await inspect.set(`${prefix}u2:beta`, future);
     fake.answer = 503;
@@ -300,11 +332,15 @@ describe('hardening', () => {
   it('rejects malformed arguments with TypeErrors naming them', async () => {
     const { flags } = await start();
     await expect(flags.evaluate('u', 'beta' as never)).rejects.toThrow(/keys must be an array/);
-    await expect(flags.evaluate('u', ['beta'], { reuseUntil: 5 as never })).rejects.toThrow(/reuseUntil must be a promise/);
+    await expect(flags.evaluate('u', ['beta'], { reuseUntil: 5 as never })).rejects.toThrow(
+      /reuseUntil must be a promise/,
+    );
     await expect(flags.isEnabled('beta', { distinctId: 'u', groups: { company: 5 as never } })).rejects.toThrow(
       /groups\["company"\] must be a string/,
     );
     await expect(flags.isEnabled('beta', { distinctId: 'u', groups: 'company' as never })).rejects.toThrow(TypeError);
-    expect(fake.requests.filter((request) => request.body.token === TEST_API_KEY && request.body.distinct_id === 'u')).toEqual([]);
+    expect(
+      fake.requests.filter((request) => request.body.token === TEST_API_KEY && request.body.distinct_id === 'u'),
+    ).toEqual([]);
   });
 });

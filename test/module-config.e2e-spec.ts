@@ -34,7 +34,9 @@ describe('FlagsModule registration and configuration', () => {
 
   /** Compiles an app importing `module`, evaluates beta for user-1, closes it; returns the answer. */
   async function betaFor(module: ReturnType<typeof FlagsModule.forRoot>): Promise<boolean> {
-    const moduleRef = await Test.createTestingModule({ imports: [module] }).setLogger(new CaptureLogger()).compile();
+    const moduleRef = await Test.createTestingModule({ imports: [module] })
+      .setLogger(new CaptureLogger())
+      .compile();
     try {
       return await moduleRef.get(FlagsService).isEnabled('beta', 'user-1');
     } finally {
@@ -121,7 +123,10 @@ describe('FlagsModule registration and configuration', () => {
     [{ apiKey: ['phc_secret'] }, /apiKey must be a string, got an array/],
     [{ cacheURL: 'memory://' }, /unknown option "cacheURL"; did you mean "cacheUrl"\?/],
     [{ timeout: 1500 }, /unknown option "timeout"; did you mean "timeoutMs"\?/],
-    [{ circuitBreaker: { threshold: 3 } }, /unknown circuitBreaker option "threshold"; did you mean "failureThreshold"\?/],
+    [
+      { circuitBreaker: { threshold: 3 } },
+      /unknown circuitBreaker option "threshold"; did you mean "failureThreshold"\?/,
+    ],
     [{ circuitBreaker: 'off' }, /circuitBreaker must be an object or false, got a string/],
     [{ contextFactory: 'user' }, /contextFactory must be a function, got a string/],
     [{ exception: 404 }, /exception must be an Error/],
@@ -133,7 +138,13 @@ describe('FlagsModule registration and configuration', () => {
   });
 
   it('takes numbers given as digit strings, as ConfigService returns them', async () => {
-    const options = { apiKey: TEST_API_KEY, host: fake.url, timeoutMs: '1500', retries: '0', maxConcurrentRequests: '8' };
+    const options = {
+      apiKey: TEST_API_KEY,
+      host: fake.url,
+      timeoutMs: '1500',
+      retries: '0',
+      maxConcurrentRequests: '8',
+    };
     const moduleRef = await Test.createTestingModule({ imports: [FlagsModule.forRoot(options as never)] })
       .setLogger(new CaptureLogger())
       .compile();

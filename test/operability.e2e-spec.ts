@@ -39,7 +39,10 @@ describe('operability', () => {
 
   async function startHealthApp(options: FlagsModuleOptions): Promise<INestApplication> {
     const moduleRef = await Test.createTestingModule({
-      imports: [TerminusModule, FlagsModule.forRoot({ apiKey: TEST_API_KEY, host: fake.url, retries: 0, timeoutMs: 300, ...options })],
+      imports: [
+        TerminusModule,
+        FlagsModule.forRoot({ apiKey: TEST_API_KEY, host: fake.url, retries: 0, timeoutMs: 300, ...options }),
+      ],
       controllers: [HealthController],
       providers: [FlagsHealthIndicator],
     })
@@ -60,7 +63,9 @@ describe('operability', () => {
   });
 
   afterEach(async () => {
-    await Promise.all([...harnesses.splice(0), ...apps.splice(0)].map((item) => ('moduleRef' in item ? item.moduleRef : item).close()));
+    await Promise.all(
+      [...harnesses.splice(0), ...apps.splice(0)].map((item) => ('moduleRef' in item ? item.moduleRef : item).close()),
+    );
   });
 
   afterAll(async () => {

@@ -85,60 +85,65 @@ describe('the packed library in a fresh application', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  it.each(FLAVOURS)('works in a $name application: forRoot, the service and the guard', async (flavour) => {
-    const dir = join(work, flavour.type);
-    rmSync(dir, { recursive: true, force: true });
-    await run('mkdir', ['-p', dir]);
-    writeFileSync(
-      join(dir, 'package.json'),
-      JSON.stringify({
-        name: `flags-${flavour.type}-app`,
-        private: true,
-        type: flavour.type,
-        dependencies: {
-          '@nestjs/common': flavour.nest,
-          '@nestjs/core': flavour.nest,
-          '@nestjs/platform-express': flavour.nest,
-          'reflect-metadata': '^0.2.0',
-          rxjs: '^7.8.0',
-          ioredis: flavour.ioredis,
-          'nestjs-posthog-flags': `file:${tarball}`,
-          '@types/node': '^20.19.0',
-        },
-      }),
-    );
-    for (const file of [flavour.entry, 'define-app.cjs', 'consumer.ts']) copyFileSync(join(APPS, file), join(dir, file));
-    await run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], { cwd: dir });
-    for (const { tsc, module, moduleResolution } of flavour.typeChecks) {
-      const options = ['--module', module, '--moduleResolution', moduleResolution, '--target', 'es2022'];
-      const flags = ['--noEmit', '--strict', '--noUncheckedIndexedAccess', '--skipLibCheck', '--types', 'node'];
-      const checked = await run(process.execPath, [tsc, ...flags, ...options, 'consumer.ts'], { cwd: dir }).then(
-        () => 'compiles',
-        (error: { stdout?: string }) => error.stdout ?? String(error),
+  it.each(FLAVOURS)(
+    'works in a $name application: forRoot, the service and the guard',
+    async (flavour) => {
+      const dir = join(work, flavour.type);
+      rmSync(dir, { recursive: true, force: true });
+      await run('mkdir', ['-p', dir]);
+      writeFileSync(
+        join(dir, 'package.json'),
+        JSON.stringify({
+          name: `flags-${flavour.type}-app`,
+          private: true,
+          type: flavour.type,
+          dependencies: {
+            '@nestjs/common': flavour.nest,
+            '@nestjs/core': flavour.nest,
+            '@nestjs/platform-express': flavour.nest,
+            'reflect-metadata': '^0.2.0',
+            rxjs: '^7.8.0',
+            ioredis: flavour.ioredis,
+            'nestjs-posthog-flags': `file:${tarball}`,
+            '@types/node': '^20.19.0',
+          },
+        }),
       );
-      expect(`${module}/${moduleResolution}: ${checked}`).toBe(`${module}/${moduleResolution}: compiles`);
-    }
+      for (const file of [flavour.entry, 'define-app.cjs', 'consumer.ts'])
+        copyFileSync(join(APPS, file), join(dir, file));
+      await run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], { cwd: dir });
+      for (const { tsc, module, moduleResolution } of flavour.typeChecks) {
+        const options = ['--module', module, '--moduleResolution', moduleResolution, '--target', 'es2022'];
+        const flags = ['--noEmit', '--strict', '--noUncheckedIndexedAccess', '--skipLibCheck', '--types', 'node'];
+        const checked = await run(process.execPath, [tsc, ...flags, ...options, 'consumer.ts'], { cwd: dir }).then(
+          () => 'compiles',
+          (error: { stdout?: string }) => error.stdout ?? String(error),
+        );
+        expect(`${module}/${moduleResolution}: ${checked}`).toBe(`${module}/${moduleResolution}: compiles`);
+      }
 
-    const { stdout } = await run(process.execPath, [flavour.entry], {
-      cwd: dir,
-      timeout: 30_000,
-      env: {
-        ...process.env,
-        POSTHOG_API_KEY: TEST_API_KEY,
-        POSTHOG_HOST: fake.url,
-        FLAGS_CACHE_URL: redis.url(`prefix=${flavour.type}:`),
-      },
-    });
-    const outcome = JSON.parse(stdout);
-    expect(outcome.nest.split('.')[0]).toBe(flavour.major);
-    expect(outcome).toMatchObject({
-      betaForUser: 200,
-      betaAnonymous: 404,
-      checkout: { checkout: 'test' },
-      service: { beta: true, checkout: 'test', 'dark-mode': false },
-      cache: { backend: 'redis', connected: true },
-    });
-    expect(JSON.parse((await inspect.get(`${flavour.type}:user-1:checkout`))!).flag_result.variant).toBe('test');
-    if (flavour.type === 'module') expect(outcome.health).toBe('needs @nestjs/terminus');
-  }, 240_000);
+      const { stdout } = await run(process.execPath, [flavour.entry], {
+        cwd: dir,
+        timeout: 30_000,
+        env: {
+          ...process.env,
+          POSTHOG_API_KEY: TEST_API_KEY,
+          POSTHOG_HOST: fake.url,
+          FLAGS_CACHE_URL: redis.url(`prefix=${flavour.type}:`),
+        },
+      });
+      const outcome = JSON.parse(stdout);
+      expect(outcome.nest.split('.')[0]).toBe(flavour.major);
+      expect(outcome).toMatchObject({
+        betaForUser: 200,
+        betaAnonymous: 404,
+        checkout: { checkout: 'test' },
+        service: { beta: true, checkout: 'test', 'dark-mode': false },
+        cache: { backend: 'redis', connected: true },
+      });
+      expect(JSON.parse((await inspect.get(`${flavour.type}:user-1:checkout`))!).flag_result.variant).toBe('test');
+      if (flavour.type === 'module') expect(outcome.health).toBe('needs @nestjs/terminus');
+    },
+    240_000,
+  );
 });

@@ -137,7 +137,10 @@ describe('the Redis cache when Redis is unavailable', () => {
     const inspect = new Redis({ port: server.port, lazyConnect: true });
     await inspect.connect();
     try {
-      const clients = async () => String(await inspect.call('CLIENT', 'LIST')).trim().split('\n').length;
+      const clients = async () =>
+        String(await inspect.call('CLIENT', 'LIST'))
+          .trim()
+          .split('\n').length;
       expect(await clients()).toBe(2);
       await harnesses.splice(0)[0].moduleRef.close();
       await eventually(async () => (await clients()) === 1, 'the module connection to close');

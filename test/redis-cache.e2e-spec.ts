@@ -8,7 +8,6 @@ import { startFlags, type FlagsHarness } from './support/flags-app.js';
 import { meaningAsFlag, pythonVectors } from './support/python-vectors.js';
 import { RedisServer } from './support/redis-server.js';
 
-
 describe('the Redis fallback cache', () => {
   let fake: FakePostHog;
   let redis: RedisServer;

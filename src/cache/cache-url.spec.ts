@@ -63,26 +63,30 @@ describe('parseCacheUrl', () => {
 
   it('rejects values that are not whole positive numbers', () => {
     for (const bad of ['', '0', '-3', '1e3', '2.5', ' 7', '99999999999999999999']) {
-      expect(() => parseCacheUrl(`memory://local?ttl=${encodeURIComponent(bad)}`)).toThrow(/"ttl" must be an integer at least 1/);
+      expect(() => parseCacheUrl(`memory://local?ttl=${encodeURIComponent(bad)}`)).toThrow(
+        /"ttl" must be an integer at least 1/,
+      );
     }
   });
 });
 
 describe('a password holding "#", "?" or "/"', () => {
-  it.each(['redis://default:pa#ss@host:6390/0', 'redis://default:pa?ss@host:6390/0', 'redis://u:12/ss@host/0', 'redis://u:12?x@host'])(
-    'is never printed: %s',
-    (url) => {
-      let message = '';
-      try {
-        parseCacheUrl(url);
-      } catch (error) {
-        message = (error as Error).message;
-      }
-      expect(message).toMatch(/percent-encode/);
-      const password = url.slice(url.indexOf(':', 8) + 1, url.lastIndexOf('@'));
-      expect(message).not.toContain(password);
-    },
-  );
+  it.each([
+    'redis://default:pa#ss@host:6390/0',
+    'redis://default:pa?ss@host:6390/0',
+    'redis://u:12/ss@host/0',
+    'redis://u:12?x@host',
+  ])('is never printed: %s', (url) => {
+    let message = '';
+    try {
+      parseCacheUrl(url);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/percent-encode/);
+    const password = url.slice(url.indexOf(':', 8) + 1, url.lastIndexOf('@'));
+    expect(message).not.toContain(password);
+  });
 
   it('is accepted percent-encoded', () => {
     expect(parseCacheUrl('redis://default:pa%23ss@host:6390/0')).toMatchObject({ password: 'pa#ss' });

@@ -154,7 +154,11 @@ export const SUPPORTED_CACHE_SCHEMES = Object.keys(BACKENDS).map((protocol) => `
  * @throws {CacheUrlError} naming the problem (unknown scheme, unknown parameter, bad value), password masked.
  */
 export function parseCacheUrl(raw: string): CacheConfig {
-  const url = parseUrl(raw, (problem) => new CacheUrlError(raw, problem), `one of ${SUPPORTED_CACHE_SCHEMES.join(', ')}`);
+  const url = parseUrl(
+    raw,
+    (problem) => new CacheUrlError(raw, problem),
+    `one of ${SUPPORTED_CACHE_SCHEMES.join(', ')}`,
+  );
   const backend = Object.hasOwn(BACKENDS, url.protocol) ? BACKENDS[url.protocol] : undefined;
   if (!backend) {
     throw new CacheUrlError(

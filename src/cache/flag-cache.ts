@@ -44,7 +44,11 @@ export interface FlagCache {
 }
 
 /** The read result for `keys` from the entries found: complete when each key has one. */
-export function cachedFlags(keys: readonly string[], found: readonly (CachedFlag | undefined)[], ttlSeconds: number): CachedFlags {
+export function cachedFlags(
+  keys: readonly string[],
+  found: readonly (CachedFlag | undefined)[],
+  ttlSeconds: number,
+): CachedFlags {
   const flags = found.filter(
     (entry): entry is CachedFlag => entry !== undefined && isWithinTtl(entry.evaluatedAt, ttlSeconds),
   );

@@ -33,7 +33,15 @@ describe('MemoryFlagCache', () => {
   it('knows the keys of the last whole evaluation, plus any written since', async () => {
     const cache = memory(60, 10);
     const now = new Date();
-    await cache.write('a', [{ key: 'x', enabled: true, evaluatedAt: now }, { key: 'gone', enabled: true, evaluatedAt: now }], true, '');
+    await cache.write(
+      'a',
+      [
+        { key: 'x', enabled: true, evaluatedAt: now },
+        { key: 'gone', enabled: true, evaluatedAt: now },
+      ],
+      true,
+      '',
+    );
     await cache.write('a', [{ key: 'x', enabled: true, evaluatedAt: now }], true, '');
     expect(await cache.read('a')).toMatchObject({ complete: true });
     await cache.write('b', [{ key: 'y', enabled: true, evaluatedAt: now }], false, '');
@@ -54,7 +62,12 @@ describe('MemoryFlagCache', () => {
 });
 
 describe('MemoryFlagCache bounded by bytes', () => {
-  const flag = (key: string, payload?: unknown): EvaluatedFlag => ({ key, enabled: true, payload, evaluatedAt: new Date() });
+  const flag = (key: string, payload?: unknown): EvaluatedFlag => ({
+    key,
+    enabled: true,
+    payload,
+    evaluatedAt: new Date(),
+  });
 
   it('keeps the most recently used users within maxBytes, counting ids and payloads', async () => {
     const cache = memory(60, 10_000, 100_000);

@@ -24,7 +24,11 @@ export class MemoryFlagCache implements FlagCache {
   async read(distinctId: string, keys?: readonly string[]): Promise<CachedFlags> {
     const wanted = keys ?? this.knownKeys;
     const flags = this.users.get(distinctId);
-    return cachedFlags(wanted, wanted.map((key) => flags?.get(key)), this.config.ttlSeconds);
+    return cachedFlags(
+      wanted,
+      wanted.map((key) => flags?.get(key)),
+      this.config.ttlSeconds,
+    );
   }
 
   async write(distinctId: string, flags: readonly EvaluatedFlag[], whole: boolean, context: string): Promise<void> {

@@ -62,7 +62,8 @@ export class RedisFlagCache implements FlagCache {
     const where = `fallback cache ${config.displayUrl}`;
     this.outages = new LogEpisode(this.logger, {
       started: (why) => `${where} is unreachable (${why}); flags are served live, without a fallback, until it is back`,
-      lasting: (failures, why) => `${where} still unreachable: ${failures} more connection errors since the last line (last: ${why})`,
+      lasting: (failures, why) =>
+        `${where} still unreachable: ${failures} more connection errors since the last line (last: ${why})`,
       ended: () => `${where} is reachable again`,
     });
     this.client.on('error', (error: Error) => this.outages.failed(error.message));
@@ -83,7 +84,12 @@ export class RedisFlagCache implements FlagCache {
     if (!this.connected || flags.length === 0 || !this.isStorable(distinctId)) return;
     const transaction = this.client.multi();
     for (const flag of flags) {
-      transaction.set(this.entryKey(distinctId, flag.key), encodePythonEntry(flag, context), 'EX', this.config.ttlSeconds);
+      transaction.set(
+        this.entryKey(distinctId, flag.key),
+        encodePythonEntry(flag, context),
+        'EX',
+        this.config.ttlSeconds,
+      );
     }
     if (whole) transaction.del(this.flagKeysKey);
     transaction.sadd(this.flagKeysKey, ...flags.map((flag) => flag.key));

@@ -13,7 +13,8 @@ export interface IntegerBounds {
 export function readInteger(value: unknown, { min, max, unit }: IntegerBounds): number {
   const number = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
   if (typeof number === 'number' && Number.isSafeInteger(number) && number >= min && number <= max) return number;
-  const got = typeof value === 'string' ? `"${value}"` : typeof value === 'number' ? String(value) : `a ${typeof value}`;
+  const got =
+    typeof value === 'string' ? `"${value}"` : typeof value === 'number' ? String(value) : `a ${typeof value}`;
   const range = max === Number.MAX_SAFE_INTEGER ? `at least ${min}` : `from ${min} to ${max}`;
   throw new Error(`must be an integer ${range} (${unit}), got ${got}`);
 }

@@ -14,7 +14,10 @@ import { FLAG_REQUIREMENTS, type FeatureFlagOptions, type FlagRequirement } from
  * @FeatureFlag('beta', { exception: new ForbiddenException() })
  * ```
  */
-export function FeatureFlag(keys: string | string[], options: FeatureFlagOptions = {}): ClassDecorator & MethodDecorator {
+export function FeatureFlag(
+  keys: string | string[],
+  options: FeatureFlagOptions = {},
+): ClassDecorator & MethodDecorator {
   const list = typeof keys === 'string' ? [keys] : [...keys];
   if (list.length === 0 || list.some((key) => typeof key !== 'string' || key === '')) {
     throw new TypeError('@FeatureFlag: give a flag key or a non-empty list of flag keys');

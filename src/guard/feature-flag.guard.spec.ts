@@ -39,7 +39,12 @@ describe('FeatureFlagGuard outside HTTP', () => {
     const logs = new CaptureLogger();
     Logger.overrideLogger(logs);
     const asked: FlagContext[] = [];
-    const guard = new FeatureFlagGuard(new Reflector(), fakeFlags(asked), {} as ResolvedFlagsOptions, new HttpAdapterHost());
+    const guard = new FeatureFlagGuard(
+      new Reflector(),
+      fakeFlags(asked),
+      {} as ResolvedFlagsOptions,
+      new HttpAdapterHost(),
+    );
     await expect(guard.canActivate(rpcContext({}))).rejects.toThrow(NotFoundException);
     await expect(guard.canActivate(rpcContext({}))).rejects.toThrow(NotFoundException);
     expect(asked).toEqual([]);

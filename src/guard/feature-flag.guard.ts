@@ -1,11 +1,4 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  NotFoundException,
-  type CanActivate,
-  type ExecutionContext,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger, NotFoundException, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { contextKey, parseFlagContext } from '../flag-context.js';
 import { FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
@@ -34,11 +27,16 @@ export class FeatureFlagGuard implements CanActivate {
   private readonly requirements = new WeakMap<object, WeakMap<object, FlagRequirement[]>>();
   private warnedAboutContextType = false;
   /** `contextFactory` throwing: a line when it starts, a summary a minute while it goes on, a line when over. */
-  private readonly factoryTrouble = new LogEpisode(this.logger, {
-    started: (why) => `@FeatureFlag: contextFactory failed (${why}); treating such requests as anonymous`,
-    lasting: (failures, why) => `@FeatureFlag: contextFactory failed ${failures} more times since the last line (last: ${why})`,
-    ended: () => '@FeatureFlag: contextFactory works again',
-  }, 'error');
+  private readonly factoryTrouble = new LogEpisode(
+    this.logger,
+    {
+      started: (why) => `@FeatureFlag: contextFactory failed (${why}); treating such requests as anonymous`,
+      lasting: (failures, why) =>
+        `@FeatureFlag: contextFactory failed ${failures} more times since the last line (last: ${why})`,
+      ended: () => '@FeatureFlag: contextFactory works again',
+    },
+    'error',
+  );
   /** The default denial outside HTTP, made once: an exception's stack trace is costly and says nothing here. */
   private readonly notFound = new NotFoundException();
   /** Handlers already checked for guards declared after this one (warned about once). */
@@ -81,8 +79,13 @@ export class FeatureFlagGuard implements CanActivate {
   }
 
   /** Every flag for the request's user, evaluated once per request; `undefined` for an anonymous request. */
-  private async resultsFor(context: ExecutionContext, http: HttpArguments | undefined): Promise<Map<string, FlagResult> | undefined> {
-    const subject = this.config.contextFactory ? await this.subjectFromFactory(context) : this.subjectOfRequest(context, http);
+  private async resultsFor(
+    context: ExecutionContext,
+    http: HttpArguments | undefined,
+  ): Promise<Map<string, FlagResult> | undefined> {
+    const subject = this.config.contextFactory
+      ? await this.subjectFromFactory(context)
+      : this.subjectOfRequest(context, http);
     if (!subject) {
       this.warnOnceAboutGuardOrder(context);
       return undefined;

@@ -8,7 +8,12 @@ import { GUARDS_METADATA } from '@nestjs/common/constants.js';
 export function guardsDeclaredAfter(classRef: object, handler: object, guard: object): string[] {
   const guards: unknown[] = [...guardsOf(classRef), ...guardsOf(handler)];
   const index = guards.indexOf(guard);
-  return index < 0 ? [] : guards.slice(index + 1).filter((other) => other !== guard).map(nameOf);
+  return index < 0
+    ? []
+    : guards
+        .slice(index + 1)
+        .filter((other) => other !== guard)
+        .map(nameOf);
 }
 
 function guardsOf(target: object): unknown[] {

@@ -5,7 +5,9 @@ import type { ServerResponse } from 'node:http';
  * around it): from its `'close'` event, one listener per response. At once when there is no response to wait for
  * (an adapter that gives none, or one already destroyed).
  */
-export function responseClosed(response: ({ raw?: ServerResponse } & Partial<ServerResponse>) | undefined): Promise<void> {
+export function responseClosed(
+  response: ({ raw?: ServerResponse } & Partial<ServerResponse>) | undefined,
+): Promise<void> {
   const raw = (response?.raw ?? response) as ServerResponse | undefined;
   if (!raw || raw.destroyed) return Promise.resolve();
   return new Promise((resolve) => raw.once('close', resolve));

@@ -93,13 +93,21 @@ describe('the circuit breaker operator', () => {
     expect(breaker.current).toBe('closed');
     expect(await call('ok')).toBe('ok');
     expect(calls).toBe(6);
-    expect(transitions).toEqual(['closed→open', 'open→half-open', 'half-open→open', 'open→half-open', 'half-open→closed']);
+    expect(transitions).toEqual([
+      'closed→open',
+      'open→half-open',
+      'half-open→open',
+      'open→half-open',
+      'half-open→closed',
+    ]);
   });
 
   it('never holds the caller of the probe: it fails at once while the probe runs, and so does everyone else', async () => {
     for (let i = 0; i < 3; i++) await call('fail');
     jest.advanceTimersByTime(10_000);
-    const answered = firstValueFrom(NEVER.pipe(withCircuitBreaker(breaker))).catch((error: UpstreamError) => error.reason);
+    const answered = firstValueFrom(NEVER.pipe(withCircuitBreaker(breaker))).catch(
+      (error: UpstreamError) => error.reason,
+    );
     expect(await answered).toBe('circuit_open');
     expect(breaker.current).toBe('half-open');
     expect(await call('ok')).toBe('circuit_open');

@@ -1,5 +1,16 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { defer, identity, map, pipe, Subject, takeUntil, throwError, throwIfEmpty, type Observable, type OperatorFunction } from 'rxjs';
+import {
+  defer,
+  identity,
+  map,
+  pipe,
+  Subject,
+  takeUntil,
+  throwError,
+  throwIfEmpty,
+  type Observable,
+  type OperatorFunction,
+} from 'rxjs';
 import { FLAGS_CONFIG } from '../flags.constants.js';
 import { FlagsMonitor } from '../flags.monitor.js';
 import { MAX_QUEUED_CALLS_PER_SLOT, type ResolvedFlagsOptions } from '../flags.options.js';
@@ -44,7 +55,11 @@ export class FlagsUpstream implements OnModuleDestroy {
     this.limiter = new ConcurrencyLimiter(slots, slots * MAX_QUEUED_CALLS_PER_SLOT);
     this.steps = pipe(
       withTimeout(config.timeoutMs),
-      retryWithBackoff({ retries: config.retries, baseDelayMs: RETRY_BASE_DELAY_MS, isRetryable: isRetryableUpstreamError }),
+      retryWithBackoff({
+        retries: config.retries,
+        baseDelayMs: RETRY_BASE_DELAY_MS,
+        isRetryable: isRetryableUpstreamError,
+      }),
       map((body) => parseFlagsResponse(body)),
       withConcurrencyLimit(this.limiter),
       takeUntil(this.shutdown$),

@@ -6,7 +6,16 @@ import { NestFactory } from '@nestjs/core';
 import { FeatureFlag, FlagsModule, FlagsService } from 'nestjs-posthog-flags';
 import defineApp from './define-app.cjs';
 
-const outcome = await defineApp.defineApp({ Controller, Get, Module, Req, NestFactory, FeatureFlag, FlagsModule, FlagsService });
+const outcome = await defineApp.defineApp({
+  Controller,
+  Get,
+  Module,
+  Req,
+  NestFactory,
+  FeatureFlag,
+  FlagsModule,
+  FlagsService,
+});
 // Terminus is not installed here: the health subpath exists, and only it needs Terminus.
 outcome.health = await import('nestjs-posthog-flags/health').then(
   () => 'loaded',

@@ -37,7 +37,8 @@ exports.defineApp = async function defineApp(nest) {
   const app = await NestFactory.create(AppModule, { logger: false });
   await app.listen(0, '127.0.0.1');
   const base = `http://127.0.0.1:${app.getHttpServer().address().port}`;
-  const status = async (path, user) => (await fetch(`${base}${path}`, { headers: user ? { 'x-user': user } : {} })).status;
+  const status = async (path, user) =>
+    (await fetch(`${base}${path}`, { headers: user ? { 'x-user': user } : {} })).status;
   const outcome = {
     nest: require('@nestjs/core/package.json').version,
     betaForUser: await status('/features/beta', 'user-1'),

@@ -1,4 +1,10 @@
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** A flag as the fake evaluates it for a user. */
@@ -152,7 +158,10 @@ export class FakePostHog {
     res.end(text);
   }
 
-  private render(answer: Exclude<FakeAnswer, 'hang' | 'reset' | ((response: ServerResponse) => void)>, body: FlagsRequestBody): [number, string] {
+  private render(
+    answer: Exclude<FakeAnswer, 'hang' | 'reset' | ((response: ServerResponse) => void)>,
+    body: FlagsRequestBody,
+  ): [number, string] {
     if (typeof answer === 'number') return [answer, JSON.stringify({ detail: `status ${answer}` })];
     switch (answer) {
       case 'html':
@@ -190,7 +199,11 @@ export class FakePostHog {
             enabled: flag.enabled,
             ...(flag.variant ? { variant: flag.variant } : {}),
             reason: { code: 'condition_match', condition_index: 0, description: 'Condition set 1 matched' },
-            metadata: { id: 1, version: 1, ...(flag.payload === undefined ? {} : { payload: JSON.stringify(flag.payload) }) },
+            metadata: {
+              id: 1,
+              version: 1,
+              ...(flag.payload === undefined ? {} : { payload: JSON.stringify(flag.payload) }),
+            },
           };
     }
     return JSON.stringify({ flags, errorsWhileComputingFlags: errors, requestId: 'fake-request' });

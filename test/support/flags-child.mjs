@@ -7,7 +7,14 @@ import { FlagsModule, FlagsService } from '../../dist/index.js';
 
 const logs = [];
 const keep = (level) => (message) => logs.push({ level, message: String(message) });
-const logger = { log: keep('log'), warn: keep('warn'), error: keep('error'), fatal: keep('fatal'), debug() {}, verbose() {} };
+const logger = {
+  log: keep('log'),
+  warn: keep('warn'),
+  error: keep('error'),
+  fatal: keep('fatal'),
+  debug() {},
+  verbose() {},
+};
 
 const app = await NestFactory.createApplicationContext(FlagsModule.forRoot(), { logger });
 const flags = app.get(FlagsService);

@@ -12,7 +12,14 @@ import {
 import { APP_GUARD } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
-import { FeatureFlag, Flags, FlagsModule, FlagsService, type FlagResult, type FlagsModuleOptions } from '../../src/index.js';
+import {
+  FeatureFlag,
+  Flags,
+  FlagsModule,
+  FlagsService,
+  type FlagResult,
+  type FlagsModuleOptions,
+} from '../../src/index.js';
 import { CaptureLogger } from './capture-logger.js';
 import { TEST_API_KEY } from './flags-app.js';
 

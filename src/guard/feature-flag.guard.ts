@@ -83,30 +83,32 @@ export class FeatureFlagGuard implements CanActivate {
     context: ExecutionContext,
     http: HttpArguments | undefined,
   ): Promise<Map<string, FlagResult> | undefined> {
-    const subject = this.config.contextFactory
-      ? await this.subjectFromFactory(context)
-      : this.subjectOfRequest(context, http);
-    if (!subject) {
+    const flagContext = this.config.contextFactory
+      ? await this.flagContextFromFactory(context)
+      : this.flagContextOfRequest(context, http);
+    if (!flagContext) {
       this.warnOnceAboutGuardOrder(context);
       return undefined;
     }
-    if (!http) return this.flags.evaluate(subject);
-    const [request, who] = [http.getRequest(), contextKey(subject)];
-    const known = rememberedFlags(request, who);
+    if (!http) return this.flags.evaluate(flagContext);
+    const [request, contextId] = [http.getRequest(), contextKey(flagContext)];
+    const known = rememberedFlags(request, contextId);
     if (known) return known;
-    const results = await this.flags.evaluate(subject, undefined, { reuseUntil: responseClosed(http.getResponse()) });
-    rememberFlags(request, who, results);
+    const results = await this.flags.evaluate(flagContext, undefined, {
+      reuseUntil: responseClosed(http.getResponse()),
+    });
+    rememberFlags(request, contextId, results);
     return results;
   }
 
   /** Whom `contextFactory` says the request is for; `undefined` (logged) when it throws or names no one usable. */
-  private async subjectFromFactory(context: ExecutionContext): Promise<FlagContext | undefined> {
+  private async flagContextFromFactory(context: ExecutionContext): Promise<FlagContext | undefined> {
     try {
       const named = await this.config.contextFactory!(context);
       const distinctId = typeof named === 'string' ? named : named?.distinctId;
-      const subject = distinctId === undefined || distinctId === '' ? undefined : parseFlagContext(named!);
+      const flagContext = distinctId === undefined || distinctId === '' ? undefined : parseFlagContext(named!);
       this.factoryTrouble.succeeded();
-      return subject;
+      return flagContext;
     } catch (error) {
       this.factoryTrouble.failed(String((error as Error)?.message ?? error));
       return undefined;
@@ -114,7 +116,7 @@ export class FeatureFlagGuard implements CanActivate {
   }
 
   /** The authenticated HTTP user, without a `contextFactory`; `undefined` (warned once) outside HTTP. */
-  private subjectOfRequest(context: ExecutionContext, http: HttpArguments | undefined): FlagContext | undefined {
+  private flagContextOfRequest(context: ExecutionContext, http: HttpArguments | undefined): FlagContext | undefined {
     if (!http) {
       this.warnOnceAboutContextType(context.getType());
       return undefined;

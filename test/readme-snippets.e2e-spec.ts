@@ -49,7 +49,10 @@ describe('the README', () => {
     const problems = ts.getPreEmitDiagnostics(program).map((diagnostic) => {
       const file = diagnostic.file?.fileName.split('/').pop() ?? '';
       const snippet = snippets.find((candidate) => candidate.name === file);
-      const at = diagnostic.file && diagnostic.start !== undefined ? diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start).line : 0;
+      const at =
+        diagnostic.file && diagnostic.start !== undefined
+          ? diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start).line
+          : 0;
       const where = snippet ? `README.md:${snippet.line + at}` : file;
       return `${where}: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')}`;
     });

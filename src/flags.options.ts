@@ -60,6 +60,13 @@ export interface FlagsModuleOptions {
    */
   maxConcurrentRequests?: number;
   /**
+   * Milliseconds a user whose every flag asked has a last known value waits for PostHog before being answered
+   * from the fallback cache (`source: 'fallback'`); the call goes on behind the answer and refreshes the cache.
+   * Users with nothing cached wait for PostHog. `0` turns it off.
+   * @default 500
+   */
+  fallbackAfterMs?: number;
+  /**
    * The circuit breaker: after `failureThreshold` consecutive failed calls (default 5) evaluations go straight
    * to the fallback cache for `resetTimeoutMs` (default 10 000), then one probe decides. `false` disables it.
    */
@@ -84,6 +91,7 @@ export interface ResolvedFlagsOptions {
   retries: number;
   maxResponseBytes: number;
   maxConcurrentRequests: number;
+  fallbackAfterMs: number;
   circuitBreaker: Required<CircuitBreakerOptions> | false;
   contextFactory?: FlagContextFactory;
   exception?: Error;
@@ -114,6 +122,7 @@ const OPTION_NAMES: readonly (keyof FlagsModuleOptions)[] = [
   'retries',
   'maxResponseBytes',
   'maxConcurrentRequests',
+  'fallbackAfterMs',
   'circuitBreaker',
   'contextFactory',
   'exception',
@@ -153,6 +162,11 @@ export function resolveFlagsOptions(
       min: 1,
       max: 10_000,
       unit: 'calls',
+    }),
+    fallbackAfterMs: integerOption('fallbackAfterMs', options.fallbackAfterMs, 500, {
+      min: 0,
+      max: MAX_TIMER_MS,
+      unit: 'milliseconds',
     }),
     circuitBreaker: resolveCircuitBreaker(options.circuitBreaker),
     contextFactory: typedOption(

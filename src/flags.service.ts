@@ -26,6 +26,7 @@ import { FlagsUpstream } from './upstream/flags-upstream.js';
  *   evaluate(context, keys)              validate; join an evaluation in flight for the same context (inFlight)
  *     └ evaluateNow                      fresh window: a cache read for the same context answers 'cache'
  *         └ evaluateUpstream             slots all taken and the user known: 'fallback' at once
+ *             ├ knownIfSlow              no answer within fallbackAfterMs and the user known: 'fallback'
  *             └ callPostHog              one call per context and keys (asking): FlagsUpstream's rxjs pipeline
  *                 ├ answered             'remote', written to the cache behind the answer (remember)
  *                 └ failed               the cache's last known results, 'fallback'; nothing known: absent
@@ -55,6 +56,7 @@ export class FlagsService implements BeforeApplicationShutdown {
    */
   private readonly refreshing = new Coalescer<void>();
   private readonly freshSeconds: number;
+  private readonly fallbackAfterMs: number;
   /** Evaluations started and not settled yet; shutdown waits for them (they answer from the cache). */
   private evaluationsInFlight = 0;
   private whenIdle?: () => void;
@@ -71,6 +73,7 @@ export class FlagsService implements BeforeApplicationShutdown {
     private readonly monitor: FlagsMonitor,
   ) {
     this.freshSeconds = config.cache.freshSeconds;
+    this.fallbackAfterMs = config.fallbackAfterMs;
     this.events$ = monitor.events$;
   }
 
@@ -181,7 +184,10 @@ export class FlagsService implements BeforeApplicationShutdown {
       cached ??= await this.readCache(context.distinctId, keys);
       if (cached.complete) return withSource(cached.flags, 'fallback');
     }
-    const { parsed } = await this.callPostHog(evaluation);
+    const call = this.callPostHog(evaluation);
+    const early = this.fallbackAfterMs > 0 ? await this.knownIfSlow(call, evaluation, cached) : undefined;
+    if (early) return withSource(early.flags, 'fallback');
+    const { parsed } = await call;
     if (parsed && isCompleteAnswer(parsed)) return withSource(parsed.flags.values(), 'remote');
     const fallbacks = (cached ?? (await this.readCache(context.distinctId, keys))).flags;
     if (!parsed) return withSource(fallbacks, 'fallback');
@@ -192,6 +198,25 @@ export class FlagsService implements BeforeApplicationShutdown {
       }
     }
     return results;
+  }
+
+  /**
+   * The user's last known results when PostHog has not answered within `fallbackAfterMs` and the cache holds every
+   * key asked; `undefined` when PostHog answered first or the cache cannot answer (the caller waits for PostHog,
+   * the only way it gets an answer). The call goes on either way, and refreshes the cache when it answers.
+   */
+  private async knownIfSlow(
+    call: Promise<Answer>,
+    evaluation: Evaluation,
+    cached: CachedFlags | undefined,
+  ): Promise<CachedFlags | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const slow = new Promise<true>((resolve) => (timer = setTimeout(resolve, this.fallbackAfterMs, true)));
+    const isSlow = await Promise.race([call.then(() => false), slow]);
+    clearTimeout(timer);
+    if (!isSlow) return undefined;
+    const known = cached ?? (await this.readCache(evaluation.context.distinctId, evaluation.keys));
+    return known.complete ? known : undefined;
   }
 
   /**

@@ -12,7 +12,8 @@ describe('fallback when PostHog fails', () => {
   beforeEach(async () => {
     fake = await FakePostHog.start();
     fake.setFlags(STANDARD_FLAGS);
-    harness = await startFlags({ host: fake.url, timeoutMs: 200, retries: 1 });
+    // Every answer waits for PostHog here (these tests count its retries); fallbackAfterMs has tests of its own.
+    harness = await startFlags({ host: fake.url, timeoutMs: 200, retries: 1, fallbackAfterMs: 0 });
   });
 
   afterEach(async () => {

@@ -136,6 +136,64 @@ describe('the outage fast path', () => {
     });
   });
 
+  describe('fallbackAfterMs: the first seconds of an outage', () => {
+    it('answers a known user from the fallback while PostHog is slow, and the call refreshes the cache behind', async () => {
+      const { flags } = await start({ fallbackAfterMs: 50, timeoutMs: 60_000 });
+      await flags.getAllFlags('user-1');
+      fake.setFlags({ ...STANDARD_FLAGS, beta: { enabled: false } });
+      fake.latencyMs = 1000;
+      try {
+        const answer = await flags.getFlagResult('beta', 'user-1');
+        expect(answer).toMatchObject({ enabled: true, source: 'fallback' });
+        expect(fake.pending).toBe(1);
+        await eventually(() => fake.pending === 0, 'the slow answer');
+      } finally {
+        fake.latencyMs = 0;
+      }
+      fake.answer = 503;
+      await eventually(
+        async () => (await flags.getFlagResult('beta', 'user-1'))?.enabled === false,
+        'the refreshed value as the fallback',
+      );
+    });
+
+    it('lets a user with nothing cached wait for PostHog', async () => {
+      const { flags } = await start({ fallbackAfterMs: 50 });
+      fake.latencyMs = 300;
+      try {
+        expect(await flags.getFlagResult('beta', 'stranger')).toMatchObject({ source: 'remote' });
+      } finally {
+        fake.latencyMs = 0;
+      }
+    });
+
+    it('waits for PostHog with 0', async () => {
+      const { flags } = await start({ fallbackAfterMs: 0 });
+      await flags.getAllFlags('user-1');
+      fake.latencyMs = 300;
+      try {
+        expect(await flags.getFlagResult('beta', 'user-1')).toMatchObject({ source: 'remote' });
+      } finally {
+        fake.latencyMs = 0;
+      }
+    });
+
+    it('counts the calls going on behind the answers toward the breaker, as before', async () => {
+      const { flags } = await start({ fallbackAfterMs: 20, timeoutMs: 200, circuitBreaker: { failureThreshold: 3 } });
+      await flags.getAllFlags('user-1');
+      fake.answer = 'hang';
+      for (let call = 0; call < 3; call++) {
+        expect(await flags.getFlagResult('beta', `user-1`)).toMatchObject({ source: 'fallback' });
+        await eventually(
+          () => fake.pending === 0 || flags.status().counts.upstreamFailures > call,
+          'the call to time out',
+        );
+      }
+      await eventually(() => flags.status().circuit === 'open', 'the breaker to open');
+      expect(flags.status().counts.upstreamFailures).toBe(3);
+    });
+  });
+
   describe('coalescing', () => {
     it('sends one upstream call for concurrent evaluations of the same context', async () => {
       const { flags } = await start({});

@@ -43,9 +43,9 @@ export class FlagsMonitor implements OnModuleDestroy {
   /** Counts (and, when someone listens, emits) the answers of one evaluation; `keys` asked, if any. */
   evaluated(results: Map<string, FlagResult>, keys: readonly string[] | undefined, distinctId: string): void {
     for (const result of results.values()) this.counts[result.source]++;
-    const unknown = keys?.filter((key) => !results.has(key)) ?? [];
-    this.counts.unknown += unknown.length;
+    if (keys) for (const key of keys) if (!results.has(key)) this.counts.unknown++;
     if (!this.subject.observed) return;
+    const unknown = keys?.filter((key) => !results.has(key)) ?? [];
     const at = new Date();
     const who = this.config.eventsIncludeDistinctId ? { distinctId } : {};
     for (const result of results.values()) {

@@ -23,13 +23,14 @@ import { FlagsUpstream } from './upstream/flags-upstream.js';
 /*
  * The data path, top to bottom of this file:
  *
- *   evaluate(context, keys)              validate; join an evaluation in flight for the same context (inFlight)
- *     └ evaluateNow                      fresh window: a cache read for the same context answers 'cache'
- *         └ evaluateUpstream             slots all taken and the user known: 'fallback' at once
- *             ├ knownIfSlow              no answer within fallbackAfterMs and the user known: 'fallback'
- *             └ callPostHog              one call per context and keys (asking): FlagsUpstream's rxjs pipeline
- *                 ├ answered             'remote', written to the cache behind the answer (remember)
- *                 └ failed               the cache's last known results, 'fallback'; nothing known: absent
+ *   evaluate(context, keys)              validate (the guard: evaluateEveryFlag, synchronous when it can be)
+ *     └ evaluateShared                   join an evaluation in flight for the same context (inFlight)
+ *       └ evaluateNow                    fresh window: a cache read for the same context answers 'cache'
+ *           └ evaluateUpstream           slots all taken and the user known: 'fallback' at once
+ *               ├ knownIfSlow            no answer within fallbackAfterMs and the user known: 'fallback'
+ *               └ callPostHog            one call per context and keys (asking): FlagsUpstream's rxjs pipeline
+ *                   ├ answered           'remote', written to the cache behind the answer (remember)
+ *                   └ failed             the cache's last known results, 'fallback'; nothing known: absent
  */
 
 /**
@@ -128,17 +129,37 @@ export class FlagsService implements BeforeApplicationShutdown {
     const flagContext = parseFlagContext(context);
     assertEvaluateArguments(keys, options);
     const contextId = contextKey(flagContext);
-    const everyFlag = `${contextId}\n*`;
-    const evaluationKey = keys ? `${contextId}\n${JSON.stringify(keys)}` : everyFlag;
-    const results = await (this.inFlight.get(everyFlag) ??
-      this.inFlight.run(
-        evaluationKey,
-        () => this.evaluateTracked({ key: evaluationKey, context: flagContext, contextId, keys }),
-        options.reuseUntil,
-      ));
+    const { reuseUntil } = options;
+    const results = await this.evaluateShared(
+      evaluationOf(flagContext, contextId, keys),
+      reuseUntil && (() => reuseUntil),
+    );
     const answer = keys ? onlyKeys(results, keys) : new Map(results);
     this.monitor.evaluated(answer, keys, flagContext.distinctId);
     return answer;
+  }
+
+  /**
+   * Every flag for a context already parsed, as the `@FeatureFlag` guard asks: at once, without a promise, when the
+   * cache can answer synchronously (a `fresh` hit in the memory cache), else as {@link evaluate} does, held until
+   * `holdUntil()` settles (called only then). The map is the caller's own.
+   * @internal
+   */
+  evaluateEveryFlag(
+    context: FlagContext,
+    contextId: string,
+    holdUntil: () => PromiseLike<unknown>,
+  ): Map<string, FlagResult> | Promise<Map<string, FlagResult>> {
+    const results = this.evaluateShared(evaluationOf(context, contextId), holdUntil);
+    if (!(results instanceof Promise)) {
+      this.monitor.evaluated(results, undefined, context.distinctId);
+      return results;
+    }
+    return results.then((shared) => {
+      const answer = new Map(shared);
+      this.monitor.evaluated(answer, undefined, context.distinctId);
+      return answer;
+    });
   }
 
   /**
@@ -149,11 +170,27 @@ export class FlagsService implements BeforeApplicationShutdown {
     if (this.evaluationsInFlight > 0) await new Promise<void>((resolve) => (this.whenIdle = resolve));
   }
 
-  /** {@link evaluateNow}, counted among the evaluations in flight. */
-  private async evaluateTracked(evaluation: Evaluation): Promise<Map<string, FlagResult>> {
+  /**
+   * The evaluation in flight for the same context and keys (or every flag), else a new one: answered at once when
+   * the cache answers synchronously, else shared with every caller until it settles, and after that until
+   * `holdUntil()` settles (for at most 1 s).
+   */
+  private evaluateShared(
+    evaluation: Evaluation,
+    holdUntil?: () => PromiseLike<unknown>,
+  ): Map<string, FlagResult> | Promise<Map<string, FlagResult>> {
+    const running = this.inFlight.get(everyFlagKey(evaluation.contextId)) ?? this.inFlight.get(evaluation.key);
+    if (running) return running;
+    const now = this.evaluateNow(evaluation);
+    if (!(now instanceof Promise)) return now;
+    return this.inFlight.run(evaluation.key, () => this.tracked(now), holdUntil?.());
+  }
+
+  /** The evaluation, counted among those in flight until it settles (shutdown waits for them). */
+  private async tracked(evaluation: Promise<Map<string, FlagResult>>): Promise<Map<string, FlagResult>> {
     this.evaluationsInFlight++;
     try {
-      return await this.evaluateNow(evaluation);
+      return await evaluation;
     } finally {
       if (--this.evaluationsInFlight === 0) this.whenIdle?.();
     }
@@ -161,13 +198,22 @@ export class FlagsService implements BeforeApplicationShutdown {
 
   /**
    * The cache-first window, else PostHog. Past the window (from the user's refresh point up to twice its length)
-   * the cache still answers while one upstream call refreshes it behind the answer.
+   * the cache still answers while one upstream call refreshes it behind the answer. Synchronous when the cache is.
    */
-  private async evaluateNow(evaluation: Evaluation): Promise<Map<string, FlagResult>> {
+  private evaluateNow(evaluation: Evaluation): Map<string, FlagResult> | Promise<Map<string, FlagResult>> {
     if (this.freshSeconds === 0) return this.evaluateUpstream(evaluation);
-    const { context, keys } = evaluation;
-    const cached = await this.readCache(context.distinctId, keys);
-    const age = freshness(cached, this.freshSeconds, context.distinctId, fingerprintOf(evaluation));
+    const cached = this.readCache(evaluation.context.distinctId, evaluation.keys);
+    return cached instanceof Promise
+      ? cached.then((read) => this.answerFromCache(evaluation, read))
+      : this.answerFromCache(evaluation, cached);
+  }
+
+  /** The cached results when young enough for the context, else PostHog's answer (see {@link evaluateNow}). */
+  private answerFromCache(
+    evaluation: Evaluation,
+    cached: CachedFlags,
+  ): Map<string, FlagResult> | Promise<Map<string, FlagResult>> {
+    const age = freshness(cached, this.freshSeconds, evaluation.context.distinctId, fingerprintOf(evaluation));
     if (age === 'stale') this.refreshBehind(evaluation);
     if (age === 'expired') return this.evaluateUpstream(evaluation, cached);
     return withSource(cached.flags, 'cache');
@@ -248,18 +294,31 @@ export class FlagsService implements BeforeApplicationShutdown {
     });
   }
 
-  /** What the cache holds for the keys (all when undefined); nothing when the cache fails. */
-  private async readCache(distinctId: string, keys: readonly string[] | undefined): Promise<CachedFlags> {
-    if (keys?.length === 0) return { flags: [], complete: false };
+  /**
+   * What the cache holds for the keys (all when undefined); nothing when the cache fails. Synchronous when the cache
+   * answers synchronously (memory).
+   */
+  private readCache(distinctId: string, keys: readonly string[] | undefined): CachedFlags | Promise<CachedFlags> {
+    if (keys?.length === 0) return NOTHING_CACHED;
+    let read: CachedFlags | Promise<CachedFlags>;
     try {
-      const cached = await this.cache.read(distinctId, keys);
-      this.monitor.cacheSucceeded();
-      return cached;
+      read = this.cache.read(distinctId, keys);
     } catch (error) {
-      this.monitor.cacheFailed(this.cache.backend, error);
-      return { flags: [], complete: false };
+      return this.cacheReadFailed(error);
     }
+    if (read instanceof Promise) return read.then(this.cacheReadSucceeded, this.cacheReadFailed);
+    return this.cacheReadSucceeded(read);
   }
+
+  private readonly cacheReadSucceeded = (read: CachedFlags): CachedFlags => {
+    this.monitor.cacheSucceeded();
+    return read;
+  };
+
+  private readonly cacheReadFailed = (error: unknown): CachedFlags => {
+    this.monitor.cacheFailed(this.cache.backend, error);
+    return NOTHING_CACHED;
+  };
 
   /**
    * Writes fresh results to the cache behind the answer: the caller does not wait, and errors are only logged.
@@ -272,6 +331,20 @@ export class FlagsService implements BeforeApplicationShutdown {
       (error: unknown) => this.monitor.cacheFailed(this.cache.backend, error),
     );
   }
+}
+
+/** What a cache that failed, or was asked for no key, holds. */
+const NOTHING_CACHED: CachedFlags = Object.freeze({ flags: [], complete: false }) as CachedFlags;
+
+/** The key every-flag evaluations of a context are shared under. */
+function everyFlagKey(contextId: string): string {
+  return `${contextId}\n*`;
+}
+
+/** The evaluation of `keys` (every flag when undefined) for a parsed context. */
+function evaluationOf(context: FlagContext, contextId: string, keys?: readonly string[]): Evaluation {
+  const key = keys ? `${contextId}\n${JSON.stringify(keys)}` : everyFlagKey(contextId);
+  return { key, context, contextId, keys };
 }
 
 /** One evaluation's question: for whom, which keys (every flag when undefined), and the key it is shared under. */

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { ForbiddenException, type ExecutionContext, type INestApplication } from '@nestjs/common';
 import request from 'supertest';
+import { FeatureFlagGuard } from '../src/index.js';
 import { CaptureLogger } from './support/capture-logger.js';
 import { FakePostHog, STANDARD_FLAGS } from './support/fake-posthog.js';
 import { startGuardedApp, type Platform } from './support/guarded-app.js';
@@ -86,6 +87,24 @@ describe.each<Platform>(['express', 'fastify'])('@FeatureFlag on %s', (platform)
     await get('/features/beta', undefined, misordered).expect(404);
     const warnings = logs.at('warn').filter((line) => line.includes('runs before'));
     expect(warnings).toEqual([expect.stringContaining('FeaturesController.misordered runs before LateAuthGuard')]);
+  });
+
+  it('decides without a promise on a fresh hit in the memory cache, allowing and denying', async () => {
+    const fresh = await startGuardedApp(platform, { host: fake.url, cacheUrl: 'memory://local?fresh=60' });
+    extraApps.push(fresh);
+    await get('/features/beta', 'user-1', fresh).expect(200);
+    await get('/features/dark-mode', 'user-1', fresh).expect(404);
+    const canActivate = jest.spyOn(FeatureFlagGuard.prototype, 'canActivate');
+    try {
+      await get('/features/beta', 'user-1', fresh).expect(200);
+      await get('/features/dark-mode', 'user-1', fresh).expect(404);
+      expect(canActivate.mock.results).toEqual([
+        { type: 'return', value: true },
+        { type: 'throw', value: expect.objectContaining({ message: 'Cannot GET /features/dark-mode' }) },
+      ]);
+    } finally {
+      canActivate.mockRestore();
+    }
   });
 
   it('uses defaultValue for a flag PostHog does not know', async () => {

@@ -30,9 +30,10 @@ export interface FlagCache {
   readonly connected: boolean;
   /**
    * The entries for `distinctId` still young enough to serve as fallbacks: for the given flag keys, or for
-   * every flag key the cache knows of when `keys` is undefined.
+   * every flag key the cache knows of when `keys` is undefined. A store in the process answers synchronously (no
+   * promise on the hot path); one across the network returns a promise.
    */
-  read(distinctId: string, keys?: readonly string[]): Promise<CachedFlags>;
+  read(distinctId: string, keys?: readonly string[]): CachedFlags | Promise<CachedFlags>;
   /**
    * Remembers the results of a successful evaluation for `distinctId`, each under its flag key, with the
    * fingerprint of the `context` they were evaluated for. `whole`: they are every flag of the project (an

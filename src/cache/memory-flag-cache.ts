@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { EvaluatedFlag } from '../flags.types.js';
 import type { MemoryCacheConfig } from './cache-url.js';
-import { cachedFlags, type CachedFlag, type CachedFlags, type FlagCache } from './flag-cache.js';
+import type { CachedFlag, CachedFlags, FlagCache } from './flag-cache.js';
 
 /** What a user's entry costs beyond its contents (the map, its entries, the dates), in bytes, roughly. */
 const ENTRY_OVERHEAD_BYTES = 200;
@@ -21,14 +21,18 @@ export class MemoryFlagCache implements FlagCache {
     this.users = new LRUCache({ max: config.size, maxSize: config.maxBytes, sizeCalculation: sizeOf });
   }
 
-  async read(distinctId: string, keys?: readonly string[]): Promise<CachedFlags> {
+  read(distinctId: string, keys?: readonly string[]): CachedFlags {
     const wanted = keys ?? this.knownKeys;
-    const flags = this.users.get(distinctId);
-    return cachedFlags(
-      wanted,
-      wanted.map((key) => flags?.get(key)),
-      this.config.ttlSeconds,
-    );
+    const known = this.users.get(distinctId);
+    const flags: CachedFlag[] = [];
+    if (known) {
+      const oldest = Date.now() - this.config.ttlSeconds * 1000;
+      for (const key of wanted) {
+        const flag = known.get(key);
+        if (flag && flag.evaluatedAt.getTime() > oldest) flags.push(flag);
+      }
+    }
+    return { flags, complete: wanted.length > 0 && flags.length === wanted.length };
   }
 
   async write(distinctId: string, flags: readonly EvaluatedFlag[], whole: boolean, context: string): Promise<void> {

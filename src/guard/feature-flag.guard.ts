@@ -49,13 +49,29 @@ export class FeatureFlagGuard implements CanActivate {
     private readonly adapterHost: HttpAdapterHost,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /**
+   * Whether the request may go on; throws the requirement's exception when not. Synchronous when the flags are at
+   * hand without waiting (a `fresh` hit in the memory cache): no promise on that path.
+   */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const requirements = this.requirementsOf(context);
     if (requirements.length === 0) return true;
     const http = context.getType() === 'http' ? context.switchToHttp() : undefined;
-    const results = await this.resultsFor(context, http);
-    const failed = requirements.find((requirement) => !isSatisfied(requirement, results));
-    if (failed) throw failed.exception ?? this.config.exception ?? this.denial(http);
+    const results = this.resultsFor(context, http);
+    return results instanceof Promise
+      ? results.then((answered) => this.decide(requirements, answered, http))
+      : this.decide(requirements, results, http);
+  }
+
+  /** `true` when every requirement passes; else throws the first failed one's exception. */
+  private decide(
+    requirements: FlagRequirement[],
+    results: Map<string, FlagResult> | undefined,
+    http: HttpArguments | undefined,
+  ): boolean {
+    for (const requirement of requirements) {
+      if (!isSatisfied(requirement, results)) throw requirement.exception ?? this.config.exception ?? this.denial(http);
+    }
     return true;
   }
 
@@ -79,24 +95,36 @@ export class FeatureFlagGuard implements CanActivate {
   }
 
   /** Every flag for the request's user, evaluated once per request; `undefined` for an anonymous request. */
-  private async resultsFor(
+  private resultsFor(context: ExecutionContext, http: HttpArguments | undefined): MaybeResults | Promise<MaybeResults> {
+    if (!this.config.contextFactory) return this.resultsOf(context, http, this.flagContextOfRequest(context, http));
+    return this.flagContextFromFactory(context).then((flagContext) => this.resultsOf(context, http, flagContext));
+  }
+
+  /**
+   * Every flag for `flagContext` (none for an anonymous request): over HTTP, once per request and context, kept on
+   * the request for `@Flags()` and held for the handler's calls until the response has been sent.
+   */
+  private resultsOf(
     context: ExecutionContext,
     http: HttpArguments | undefined,
-  ): Promise<Map<string, FlagResult> | undefined> {
-    const flagContext = this.config.contextFactory
-      ? await this.flagContextFromFactory(context)
-      : this.flagContextOfRequest(context, http);
+    flagContext: FlagContext | undefined,
+  ): MaybeResults | Promise<MaybeResults> {
     if (!flagContext) {
       this.warnOnceAboutGuardOrder(context);
       return undefined;
     }
     if (!http) return this.flags.evaluate(flagContext);
-    const [request, contextId] = [http.getRequest(), contextKey(flagContext)];
+    const request = http.getRequest();
+    const contextId = contextKey(flagContext);
     const known = rememberedFlags(request, contextId);
     if (known) return known;
-    const results = await this.flags.evaluate(flagContext, undefined, {
-      reuseUntil: responseClosed(http.getResponse()),
-    });
+    const results = this.flags.evaluateEveryFlag(flagContext, contextId, () => responseClosed(http.getResponse()));
+    if (results instanceof Promise) {
+      return results.then((answered) => {
+        rememberFlags(request, contextId, answered);
+        return answered;
+      });
+    }
     rememberFlags(request, contextId, results);
     return results;
   }
@@ -152,6 +180,9 @@ export class FeatureFlagGuard implements CanActivate {
     );
   }
 }
+
+/** What the guard decides on: every flag's result, or `undefined` for an anonymous request. */
+type MaybeResults = Map<string, FlagResult> | undefined;
 
 /** The authenticated user's distinct id: `request.user.distinctId ?? .id ?? .sub`. Headers are never trusted. */
 function userOf(request: { user?: Record<string, unknown> } | undefined): string | undefined {

@@ -93,11 +93,23 @@ export interface BenchRow {
   errors: number;
 }
 
-/** A whole run: the rows and the machine they were measured on. */
+/** One target the module is held to, judged against references measured in the same run. */
+export interface Yardstick {
+  /** What is measured, e.g. `healthy, fresh=5: throughput`. */
+  name: string;
+  /** The bound, in words with its figure, e.g. `≥ 0.95 × reference (8909 req/s)`. */
+  target: string;
+  /** What this run measured, e.g. `8154 req/s (0.87 ×)`. */
+  measured: string;
+  met: boolean;
+}
+
+/** A whole run: the rows, the yardsticks judged on them, and the machine they were measured on. */
 export interface BenchResult {
   machine: { cpu: string; cores: number; memoryGiB: number; node: string; platform: string };
   options: BenchOptions;
   rows: BenchRow[];
+  yardsticks: Yardstick[];
 }
 
 /** What PostHog does in a scenario, the fallback cache URL our module uses in it, and whether the ceiling is measured there. */
@@ -105,12 +117,28 @@ interface Scenario {
   name: string;
   cacheUrl: string;
   outage?: (posthog: FakePostHog) => Promise<void>;
+  /**
+   * Measure from the moment the outage starts: no warm-up, the breaker not opened first (the first seconds of an
+   * outage, before the breaker has seen enough failures).
+   */
+  fromTheStart?: boolean;
   /** Measure the unguarded route and the reference around our row (half before, half after). */
   withCeiling?: boolean;
 }
 
+/** The module's `fallbackAfterMs` in the benchmark: its default. */
+const FALLBACK_AFTER_MS = 500;
+
 const SCENARIOS: Scenario[] = [
   { name: 'healthy', cacheUrl: 'memory://local' },
+  {
+    name: 'PostHog starts hanging',
+    cacheUrl: 'memory://local',
+    fromTheStart: true,
+    outage: async (posthog) => {
+      posthog.answer = 'hang';
+    },
+  },
   {
     name: 'PostHog hanging',
     cacheUrl: 'memory://local',
@@ -164,7 +192,8 @@ export async function runBenchmark(
         await seeEveryUser(app, users);
         await app.flushEvents();
         await scenario.outage?.(posthog);
-        if (scenario.outage) await openTheBreaker(app, users);
+        if (scenario.outage && !scenario.fromTheStart) await openTheBreaker(app, users);
+        const warm = !scenario.fromTheStart;
         const measured = scenario.withCeiling
           ? await measureAround(
               app,
@@ -172,8 +201,8 @@ export async function runBenchmark(
               'nestjs-posthog-flags',
               SCALE.map(([contender]) => contender),
             )
-          : new Map([['nestjs-posthog-flags' as Contender, await measure(app, bench, 'nestjs-posthog-flags')]]);
-        measured.set('posthog-node guard', await measure(app, bench, 'posthog-node guard'));
+          : new Map([['nestjs-posthog-flags' as Contender, await measure(app, bench, 'nestjs-posthog-flags', warm)]]);
+        measured.set('posthog-node guard', await measure(app, bench, 'posthog-node guard', warm));
         for (const [contender, { tally, serial }] of measured) {
           rows.push(toRow(scenario.name, contender, tally, serial));
           log(formatRow({ ...rows[rows.length - 1], ofCeiling: Number.NaN }));
@@ -193,11 +222,75 @@ export async function runBenchmark(
     ...rows.filter((row) => row.contender === 'nestjs-posthog-flags' || row.contender === 'posthog-node guard'),
     ...SCALE.map(([contender, scenario]) => ({ ...rowOf(contender), scenario })),
   ];
-  return {
-    machine: machine(),
-    options,
-    rows: all.map((row) => ({ ...row, ofCeiling: row.requestsPerSecond / ceiling.requestsPerSecond })),
-  };
+  const judged = all.map((row) => ({ ...row, ofCeiling: row.requestsPerSecond / ceiling.requestsPerSecond }));
+  return { machine: machine(), options, rows: judged, yardsticks: yardsticks(judged) };
+}
+
+/**
+ * The module's targets, each against a reference measured in the same run: the guard that looks nothing up and
+ * denies the same users (`same denials, no lookup`), or `fallbackAfterMs`.
+ */
+export function yardsticks(rows: BenchRow[]): Yardstick[] {
+  const row = (scenario: string, contender: Contender = 'nestjs-posthog-flags') =>
+    rows.find((candidate) => candidate.scenario === scenario && candidate.contender === contender);
+  const reference = rows.find((candidate) => candidate.contender === 'same denials, no lookup');
+  const judged: Yardstick[] = [];
+  const add = (name: string, target: string, measured: string, met: boolean) =>
+    judged.push({ name, target, measured, met });
+  const fresh = row('healthy, fresh=5');
+  if (fresh && reference) {
+    const share = fresh.requestsPerSecond / reference.requestsPerSecond;
+    add(
+      'healthy, fresh=5: throughput',
+      `≥ 0.95 × reference (${reference.requestsPerSecond} req/s)`,
+      `${fresh.requestsPerSecond} req/s (${share.toFixed(2)} ×)`,
+      share >= 0.95,
+    );
+    const budget = reference.cpuMicrosPerRequest + 5;
+    add(
+      'healthy, fresh=5: app CPU per request',
+      `≤ reference + 5 µs (${budget} µs)`,
+      `${fresh.cpuMicrosPerRequest} µs`,
+      fresh.cpuMicrosPerRequest <= budget,
+    );
+  }
+  for (const scenario of ['PostHog hanging', 'PostHog refusing']) {
+    const outage = row(scenario);
+    if (!outage || !reference) continue;
+    const bound = Math.round((reference.p99Ms * 1.25 + 1) * 10) / 10;
+    add(
+      `${scenario}: loaded p99`,
+      `≤ reference × 1.25 + 1 ms (${bound} ms)`,
+      `${outage.p99Ms} ms`,
+      outage.p99Ms <= bound,
+    );
+    const serial = outage.serialP99Ms;
+    add(
+      `${scenario}: serial p99`,
+      '≤ 0.5 ms',
+      serial === null ? 'no answer' : `${serial} ms`,
+      serial !== null && serial <= 0.5,
+    );
+    add(...lastKnown(scenario, outage));
+  }
+  const starting = row('PostHog starts hanging');
+  if (starting) {
+    const bound = FALLBACK_AFTER_MS + 50;
+    add(
+      'PostHog starts hanging: p99',
+      `≤ fallbackAfterMs + 50 ms (${bound} ms)`,
+      `${starting.p99Ms} ms`,
+      starting.p99Ms <= bound,
+    );
+    add(...lastKnown('PostHog starts hanging', starting));
+  }
+  return judged;
+}
+
+/** The yardstick "every user gets their last known value" of a row. */
+function lastKnown(scenario: string, row: BenchRow): [string, string, string, boolean] {
+  const share = row.lastKnownShare ?? 0;
+  return [`${scenario}: last known values`, '100%', `${(share * 100).toFixed(1)}%`, share === 1];
 }
 
 /** What one measurement needs besides the app: the fake PostHog (to count calls), the users, the sizes. */
@@ -225,9 +318,9 @@ interface Measured {
   serial: Tally;
 }
 
-/** Warms up, then loads one contender's route for the duration, then serially. */
-async function measure(app: BenchServer, bench: Bench, contender: Contender): Promise<Measured> {
-  await warmUp(app, bench, contender);
+/** Warms up (unless `warm` is false), then loads one contender's route for the duration, then serially. */
+async function measure(app: BenchServer, bench: Bench, contender: Contender, warm = true): Promise<Measured> {
+  if (warm) await warmUp(app, bench, contender);
   const tally = await load(app, bench, ROUTES[contender], bench.options.durationSeconds, emptyTally());
   return { tally, serial: await loadSerially(app, bench, contender) };
 }
@@ -401,6 +494,10 @@ export function toMarkdown(result: BenchResult): string {
     '| scenario | contender | req/s | of ceiling | p50 ms | p99 ms | serial p99 ms | app CPU µs/req | upstream calls | last known value | errors |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...result.rows.map(formatRow),
+    '',
+    '| yardstick | target | measured | |',
+    '|---|---|---|---|',
+    ...result.yardsticks.map((y) => `| ${y.name} | ${y.target} | ${y.measured} | ${y.met ? '✓' : '✗'} |`),
     '',
   ].join('\n');
 }

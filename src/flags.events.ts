@@ -45,6 +45,7 @@ export interface FlagsCounts {
   remote: number;
   cache: number;
   fallback: number;
+  override: number;
   /** Flags asked for and not known at all. */
   unknown: number;
   /** Upstream calls that failed, after retries (calls the open circuit refused are not calls). */

@@ -11,6 +11,7 @@ import {
 import { resolveFlagsOptions, type FlagsModuleOptions, type ResolvedFlagsOptions } from './flags.options.js';
 import { FlagsMonitor } from './flags.monitor.js';
 import { FlagsService } from './flags.service.js';
+import { FlagsOverrides } from './overrides/flags-overrides.js';
 import { FlagsUpstream } from './upstream/flags-upstream.js';
 import { PostHogClient } from './upstream/posthog-client.js';
 
@@ -24,6 +25,11 @@ const CORE_PROVIDERS: Provider[] = [
   {
     provide: FLAG_CACHE,
     useFactory: (config: ResolvedFlagsOptions) => createFlagCache(config.cache),
+    inject: [FLAGS_CONFIG],
+  },
+  {
+    provide: FlagsOverrides,
+    useFactory: (config: ResolvedFlagsOptions) => new FlagsOverrides(config.overrides),
     inject: [FLAGS_CONFIG],
   },
   FlagsMonitor,
@@ -66,6 +72,6 @@ function withCoreProviders(definition: DynamicModule): DynamicModule {
   return {
     ...definition,
     providers: [...(definition.providers ?? []), ...CORE_PROVIDERS],
-    exports: [FlagsService, FLAGS_CONFIG],
+    exports: [FlagsService, FlagsOverrides, FLAGS_CONFIG],
   };
 }

@@ -18,7 +18,14 @@ export class FlagsMonitor implements OnModuleDestroy {
   private readonly subject = new Subject<FlagsEvent>();
   /** The events, for metrics or PostHog's `$feature_flag_called`. */
   readonly events$: Observable<FlagsEvent> = this.subject.asObservable();
-  private readonly counts: FlagsCounts = { remote: 0, cache: 0, fallback: 0, unknown: 0, upstreamFailures: 0 };
+  private readonly counts: FlagsCounts = {
+    remote: 0,
+    cache: 0,
+    fallback: 0,
+    override: 0,
+    unknown: 0,
+    upstreamFailures: 0,
+  };
   private lastSuccessAt?: Date;
   private lastFailure?: { at: Date; reason: UpstreamFailureReason };
   private circuit: CircuitState = 'closed';

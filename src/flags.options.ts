@@ -3,6 +3,7 @@ import { parseCacheUrl, type CacheConfig } from './cache/cache-url.js';
 import { FlagsConfigError } from './config/flags-config-error.js';
 import { readInteger, type IntegerBounds } from './config/read-integer.js';
 import { maskCacheUrl, parseUrl } from './config/url.js';
+import { parseOverrides, type FlagOverrides } from './overrides/flags-overrides.js';
 import { CIRCUIT_BREAKER_DEFAULTS, type CircuitBreakerOptions } from './pipeline/circuit-breaker.js';
 import { isRecord } from './util/is-record.js';
 import { kindOf } from './util/kind-of.js';
@@ -24,7 +25,8 @@ export type FlagContextFactory = (
  */
 export interface FlagsModuleOptions {
   /**
-   * PostHog project API key (`phc_...`); missing everywhere fails startup.
+   * PostHog project API key (`phc_...`); missing everywhere fails startup, unless `overrides` are given (then the
+   * module runs offline: flags not overridden are unknown).
    * @default process.env.POSTHOG_API_KEY
    */
   apiKey?: string;
@@ -60,6 +62,13 @@ export interface FlagsModuleOptions {
    */
   maxConcurrentRequests?: number;
   /**
+   * Flag values applied on top of every answer, for every user (`source: 'override'`): for local development, or
+   * to force a flag. Logged as a warning at startup, naming the keys. From the environment:
+   * `POSTHOG_FLAG_OVERRIDES=new-checkout=true,checkout=test`.
+   * @default process.env.POSTHOG_FLAG_OVERRIDES
+   */
+  overrides?: FlagOverrides;
+  /**
    * Milliseconds a user whose every flag asked has a last known value waits for PostHog before being answered
    * from the fallback cache (`source: 'fallback'`); the call goes on behind the answer and refreshes the cache.
    * Users with nothing cached wait for PostHog. `0` turns it off.
@@ -81,7 +90,13 @@ export interface FlagsModuleOptions {
 
 /** The configuration the module runs with, validated at startup. */
 export interface ResolvedFlagsOptions {
+  /** Empty when running offline. */
   apiKey: string;
+  /** No API key, or the testing module: no call to PostHog, ever; only overridden flags are known. */
+  offline: boolean;
+  overrides: FlagOverrides;
+  /** Where the overrides came from, for the startup warning; undefined when none were configured. */
+  overridesFrom?: 'option overrides' | 'POSTHOG_FLAG_OVERRIDES';
   /** Base URL without a trailing slash. */
   host: string;
   /** The cache URL as given (may hold a password: mask it before printing). */
@@ -123,6 +138,7 @@ const OPTION_NAMES: readonly (keyof FlagsModuleOptions)[] = [
   'maxResponseBytes',
   'maxConcurrentRequests',
   'fallbackAfterMs',
+  'overrides',
   'circuitBreaker',
   'contextFactory',
   'exception',
@@ -143,11 +159,19 @@ export function resolveFlagsOptions(
   if (!isRecord(options as unknown))
     throw new FlagsConfigError(`the options must be an object, got ${kindOf(options)}`);
   assertKnownNames('option', options, OPTION_NAMES);
-  const apiKey = stringOption('apiKey', options.apiKey) || env.POSTHOG_API_KEY;
-  if (!apiKey) throw new FlagsConfigError('no PostHog API key; set POSTHOG_API_KEY or pass apiKey to FlagsModule');
+  const { overrides, overridesFrom } = resolveOverrides(options.overrides, env.POSTHOG_FLAG_OVERRIDES);
+  const apiKey = stringOption('apiKey', options.apiKey) || env.POSTHOG_API_KEY || '';
+  if (!apiKey && !overridesFrom) {
+    throw new FlagsConfigError(
+      'no PostHog API key; set POSTHOG_API_KEY or pass apiKey to FlagsModule (or give overrides to run offline)',
+    );
+  }
   const cacheUrl = stringOption('cacheUrl', options.cacheUrl) || env.FLAGS_CACHE_URL || DEFAULT_CACHE_URL;
   return {
     apiKey,
+    offline: !apiKey,
+    overrides,
+    ...(overridesFrom ? { overridesFrom } : {}),
     host: resolveHost(stringOption('host', options.host) || env.POSTHOG_HOST || DEFAULT_POSTHOG_HOST),
     cacheUrl,
     cache: parseCacheUrl(cacheUrl),
@@ -189,6 +213,26 @@ export function resolveFlagsOptions(
         (value) => typeof value === 'boolean',
       ) ?? false,
   };
+}
+
+/** The overrides of the option, else of the environment's text; where they came from when there are any. */
+function resolveOverrides(
+  option: unknown,
+  text: string | undefined,
+): Pick<ResolvedFlagsOptions, 'overrides' | 'overridesFrom'> {
+  if (option !== undefined) {
+    if (!isRecord(option))
+      throw new FlagsConfigError(`overrides must be an object of flag values, got ${kindOf(option)}`);
+    return Object.keys(option).length > 0
+      ? { overrides: option as FlagOverrides, overridesFrom: 'option overrides' }
+      : { overrides: {} };
+  }
+  if (!text) return { overrides: {} };
+  try {
+    return { overrides: parseOverrides(text), overridesFrom: 'POSTHOG_FLAG_OVERRIDES' };
+  } catch (error) {
+    throw new FlagsConfigError(`POSTHOG_FLAG_OVERRIDES: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 /** The breaker's settings with defaults, or `false` when disabled. */

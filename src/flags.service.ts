@@ -1,10 +1,16 @@
-import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import { firstValueFrom, type Observable } from 'rxjs';
 import type { CachedFlags, FlagCache } from './cache/flag-cache.js';
 import { freshness } from './fresh-window.js';
 import { contextFingerprint, contextKey, parseFlagContext } from './flag-context.js';
 import { kindOf } from './util/kind-of.js';
-import { FLAG_CACHE, FLAGS_CONFIG } from './flags.constants.js';
+import { FLAG_CACHE, FLAGS_CONFIG, LIBRARY_NAME } from './flags.constants.js';
 import type { FlagsEvent, FlagsStatus } from './flags.events.js';
 import { FlagsMonitor } from './flags.monitor.js';
 import type { ResolvedFlagsOptions } from './flags.options.js';
@@ -15,7 +21,9 @@ import {
   type FlagResult,
   type FlagSource,
   type FlagValue,
+  type PostHogBootstrap,
 } from './flags.types.js';
+import { FlagsOverrides } from './overrides/flags-overrides.js';
 import { Coalescer } from './pipeline/coalesce.js';
 import { isCompleteAnswer, type ParsedFlags } from './upstream/flags-response.js';
 import { FlagsUpstream } from './upstream/flags-upstream.js';
@@ -46,7 +54,8 @@ const MAX_REUSE_MS = 1000;
  * answer.
  */
 @Injectable()
-export class FlagsService implements BeforeApplicationShutdown {
+export class FlagsService implements BeforeApplicationShutdown, OnApplicationBootstrap {
+  private readonly logger = new Logger(LIBRARY_NAME);
   /** Evaluations in flight (or held for reuse), by context and keys: they share one cache read and one answer. */
   private readonly inFlight = new Coalescer<Map<string, FlagResult>>(MAX_REUSE_MS);
   /** Upstream calls in flight, by context and keys, whether a caller waits on them or they refresh the cache. */
@@ -70,12 +79,24 @@ export class FlagsService implements BeforeApplicationShutdown {
   constructor(
     private readonly upstream: FlagsUpstream,
     @Inject(FLAG_CACHE) private readonly cache: FlagCache,
-    @Inject(FLAGS_CONFIG) config: ResolvedFlagsOptions,
+    @Inject(FLAGS_CONFIG) private readonly config: ResolvedFlagsOptions,
     private readonly monitor: FlagsMonitor,
+    private readonly overrides: FlagsOverrides,
   ) {
     this.freshSeconds = config.cache.freshSeconds;
     this.fallbackAfterMs = config.fallbackAfterMs;
     this.events$ = monitor.events$;
+  }
+
+  /** Says, once at startup, what no one should forget: overrides in force, or running offline. */
+  onApplicationBootstrap(): void {
+    const { overridesFrom, offline } = this.config;
+    if (!overridesFrom) return;
+    this.logger.warn(
+      `flags overridden for every user by ${overridesFrom}: ${this.overrides.keys.join(', ')}; ` +
+        'remove them before production',
+    );
+    if (offline) this.logger.warn('no PostHog API key: running offline; flags that are not overridden are unknown');
   }
 
   /** Whether PostHog is answering, the circuit's state, the cache's, and where answers came from. */
@@ -128,15 +149,35 @@ export class FlagsService implements BeforeApplicationShutdown {
   ): Promise<Map<string, FlagResult>> {
     const flagContext = parseFlagContext(context);
     assertEvaluateArguments(keys, options);
-    const contextId = contextKey(flagContext);
-    const { reuseUntil } = options;
-    const results = await this.evaluateShared(
-      evaluationOf(flagContext, contextId, keys),
-      reuseUntil && (() => reuseUntil),
-    );
-    const answer = keys ? onlyKeys(results, keys) : new Map(results);
+    let answer: Map<string, FlagResult>;
+    if (this.overrides.coversAll(flagContext, keys)) {
+      answer = new Map();
+    } else {
+      const { reuseUntil } = options;
+      const evaluation = evaluationOf(flagContext, contextKey(flagContext), keys);
+      const results = await this.evaluateShared(evaluation, reuseUntil && (() => reuseUntil));
+      answer = keys ? onlyKeys(results, keys) : new Map(results);
+    }
+    this.overrides.applyTo(answer, flagContext, keys);
     this.monitor.evaluated(answer, keys, flagContext.distinctId);
     return answer;
+  }
+
+  /**
+   * The user's flags in posthog-js's `bootstrap` shape, from one evaluation of every flag (the guard's, when it
+   * is still held for this request), for a server-rendered page to hand to the browser.
+   * @throws {TypeError} as {@link evaluate}.
+   */
+  async bootstrap(context: FlagContext | string): Promise<PostHogBootstrap> {
+    const flagContext = parseFlagContext(context);
+    const results = await this.evaluate(flagContext);
+    const featureFlags: Record<string, FlagValue> = {};
+    const featureFlagPayloads: Record<string, unknown> = {};
+    for (const result of results.values()) {
+      featureFlags[result.key] = flagValue(result);
+      if (result.payload !== undefined) featureFlagPayloads[result.key] = result.payload;
+    }
+    return { distinctID: flagContext.distinctId, featureFlags, featureFlagPayloads };
   }
 
   /**
@@ -151,15 +192,15 @@ export class FlagsService implements BeforeApplicationShutdown {
     holdUntil: () => PromiseLike<unknown>,
   ): Map<string, FlagResult> | Promise<Map<string, FlagResult>> {
     const results = this.evaluateShared(evaluationOf(context, contextId), holdUntil);
-    if (!(results instanceof Promise)) {
-      this.monitor.evaluated(results, undefined, context.distinctId);
-      return results;
-    }
-    return results.then((shared) => {
-      const answer = new Map(shared);
-      this.monitor.evaluated(answer, undefined, context.distinctId);
-      return answer;
-    });
+    if (!(results instanceof Promise)) return this.answered(results, context);
+    return results.then((shared) => this.answered(new Map(shared), context));
+  }
+
+  /** The caller's own map of every flag, overrides applied, counted. */
+  private answered(results: Map<string, FlagResult>, context: FlagContext): Map<string, FlagResult> {
+    this.overrides.applyTo(results, context, undefined);
+    this.monitor.evaluated(results, undefined, context.distinctId);
+    return results;
   }
 
   /**
@@ -226,6 +267,8 @@ export class FlagsService implements BeforeApplicationShutdown {
    */
   private async evaluateUpstream(evaluation: Evaluation, cached?: CachedFlags): Promise<Map<string, FlagResult>> {
     const { context, keys } = evaluation;
+    if (this.config.offline)
+      return withSource((cached ?? (await this.readCache(context.distinctId, keys))).flags, 'fallback');
     if (this.upstream.saturated) {
       cached ??= await this.readCache(context.distinctId, keys);
       if (cached.complete) return withSource(cached.flags, 'fallback');

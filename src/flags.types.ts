@@ -11,7 +11,9 @@ export type FlagSource =
    * Answered from the cache without waiting for PostHog: the result is younger than the cache URL's `fresh`, or
    * younger than twice that while one upstream call refreshes it behind the answer.
    */
-  | 'cache';
+  | 'cache'
+  /** Fixed by the module option `overrides` (or `POSTHOG_FLAG_OVERRIDES`), or by `FlagsTestingModule`. */
+  | 'override';
 
 /** Who a flag is evaluated for: PostHog's distinct id plus optional groups and properties. */
 export interface FlagContext {
@@ -43,11 +45,23 @@ export interface EvaluatedFlag {
 
 /** One flag's answer for one user, with the place it came from. */
 export interface FlagResult extends EvaluatedFlag {
-  /** `remote` when PostHog answered this call, `fallback` when the fallback cache did, `cache` in the `fresh` window. */
+  /**
+   * `remote` when PostHog answered this call, `fallback` when the fallback cache did, `cache` in the `fresh` window,
+   * `override` when an override fixed it.
+   */
   source: FlagSource;
 }
 
 /** The value a result stands for: its variant when it has one, else `enabled`. */
 export function flagValue(result: EvaluatedFlag): FlagValue {
   return result.variant ?? result.enabled;
+}
+
+/** What posthog-js takes as `bootstrap`, so that a server-rendered page does not ask for its flags again. */
+export interface PostHogBootstrap {
+  distinctID: string;
+  /** Every known flag's value: its variant, else whether it is on. */
+  featureFlags: Record<string, FlagValue>;
+  /** The payloads, parsed, of the flags that have one. */
+  featureFlagPayloads: Record<string, unknown>;
 }

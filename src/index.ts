@@ -8,12 +8,19 @@ export {
 } from './flags.options.js';
 export type { FlagsModuleAsyncOptions, FlagsModuleRootOptions } from './flags.module-definition.js';
 export {
+  FlagsOverrides,
+  type FlagOverride,
+  type FlagOverrides,
+  type FlagOverrideValue,
+} from './overrides/flags-overrides.js';
+export {
   flagValue,
   type EvaluatedFlag,
   type FlagContext,
   type FlagResult,
   type FlagSource,
   type FlagValue,
+  type PostHogBootstrap,
 } from './flags.types.js';
 export { CacheUrlError } from './cache/cache-url.js';
 export { FlagsConfigError } from './config/flags-config-error.js';

@@ -16,6 +16,8 @@ describe('npm run bench -- --smoke', () => {
     expect(rows).toEqual([
       'healthy / nestjs-posthog-flags',
       'healthy / posthog-node guard',
+      'PostHog starts hanging / nestjs-posthog-flags',
+      'PostHog starts hanging / posthog-node guard',
       'PostHog hanging / nestjs-posthog-flags',
       'PostHog hanging / posthog-node guard',
       'PostHog refusing / nestjs-posthog-flags',
@@ -34,5 +36,18 @@ describe('npm run bench -- --smoke', () => {
       expect(typeof row.upstreamCalls).toBe('number');
     }
     expect(result.machine.cores).toBeGreaterThan(0);
+    expect(result.yardsticks.map((yardstick: { name: string }) => yardstick.name)).toEqual([
+      'healthy, fresh=5: throughput',
+      'healthy, fresh=5: app CPU per request',
+      'PostHog hanging: loaded p99',
+      'PostHog hanging: serial p99',
+      'PostHog hanging: last known values',
+      'PostHog refusing: loaded p99',
+      'PostHog refusing: serial p99',
+      'PostHog refusing: last known values',
+      'PostHog starts hanging: p99',
+      'PostHog starts hanging: last known values',
+    ]);
+    for (const yardstick of result.yardsticks) expect(typeof yardstick.met).toBe('boolean');
   }, 180_000);
 });

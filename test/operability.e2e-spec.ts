@@ -79,7 +79,7 @@ describe('operability', () => {
         upstream: 'ok',
         circuit: 'closed',
         cache: { backend: 'memory', connected: true },
-        counts: { remote: 0, cache: 0, fallback: 0, unknown: 0, upstreamFailures: 0 },
+        counts: { remote: 0, cache: 0, fallback: 0, override: 0, unknown: 0, upstreamFailures: 0 },
       });
 
       await flags.getAllFlags('user-1');

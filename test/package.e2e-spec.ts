@@ -140,6 +140,7 @@ describe('the packed library in a fresh application', () => {
         checkout: { checkout: 'test' },
         service: { beta: true, checkout: 'test', 'dark-mode': false },
         cache: { backend: 'redis', connected: true },
+        testing: { key: 'beta', enabled: true, variant: 'test', source: 'override' },
       });
       expect(JSON.parse((await inspect.get(`${flavour.type}:user-1:checkout`))!).flag_result.variant).toBe('test');
       if (flavour.type === 'module') expect(outcome.health).toBe('needs @nestjs/terminus');

@@ -43,6 +43,7 @@ describe('the README', () => {
         paths: {
           'nestjs-posthog-flags': [join(ROOT, 'dist/index.d.ts')],
           'nestjs-posthog-flags/health': [join(ROOT, 'dist/health/index.d.ts')],
+          'nestjs-posthog-flags/testing': [join(ROOT, 'dist/testing/index.d.ts')],
         },
       },
     );

@@ -48,5 +48,19 @@ exports.defineApp = async function defineApp(nest) {
     cache: app.get(FlagsService).status().cache,
   };
   await app.close();
+  outcome.testing = await testingModuleAnswers(NestFactory, FlagsService);
   return outcome;
 };
+
+/** The testing subpath, loaded as an application's tests would: FlagsTestingModule answers with its values. */
+async function testingModuleAnswers(NestFactory, FlagsService) {
+  const { FlagsTestingModule } = require('nestjs-posthog-flags/testing');
+  const context = await NestFactory.createApplicationContext(FlagsTestingModule.forRoot({ beta: 'test' }), {
+    logger: false,
+  });
+  try {
+    return await context.get(FlagsService).getFlagResult('beta', 'someone');
+  } finally {
+    await context.close();
+  }
+}

@@ -121,6 +121,8 @@ export interface BenchAppOptions {
   cacheUrl: string;
   /** Per-attempt timeout of both contenders; undefined: each library's default (3 s for both). */
   timeoutMs?: number;
+  /** Whether this module sends exposure events (its default, and posthog-node's, is to send them). */
+  sendFeatureFlagEvents?: boolean;
 }
 
 /** Starts the app on a free loopback port. */
@@ -140,6 +142,7 @@ export async function startBenchApp(options: BenchAppOptions): Promise<BenchApp>
         host: options.posthogUrl,
         cacheUrl: options.cacheUrl,
         ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+        ...(options.sendFeatureFlagEvents === false ? { sendFeatureFlagEvents: false } : {}),
       }),
     ],
     controllers: [BenchController],

@@ -124,6 +124,10 @@ interface Scenario {
   fromTheStart?: boolean;
   /** Measure the unguarded route and the reference around our row (half before, half after). */
   withCeiling?: boolean;
+  /** `false`: this module sends no exposure events (the yardstick of what they cost). */
+  sendFeatureFlagEvents?: boolean;
+  /** Only our row (the other contenders are measured elsewhere). */
+  oursOnly?: boolean;
 }
 
 /** The module's `fallbackAfterMs` in the benchmark: its default. */
@@ -148,6 +152,12 @@ const SCENARIOS: Scenario[] = [
   },
   { name: 'PostHog refusing', cacheUrl: 'memory://local', outage: (posthog) => posthog.refuse() },
   { name: 'healthy, fresh=5', cacheUrl: 'memory://local?fresh=5', withCeiling: true },
+  {
+    name: 'healthy, fresh=5, exposure events off',
+    cacheUrl: 'memory://local?fresh=5',
+    sendFeatureFlagEvents: false,
+    oursOnly: true,
+  },
 ];
 
 const ROUTES: Record<Contender, string> = {
@@ -187,6 +197,7 @@ export async function runBenchmark(
         posthogUrl: posthog.url,
         cacheUrl: scenario.cacheUrl,
         timeoutMs: options.timeoutMs,
+        sendFeatureFlagEvents: scenario.sendFeatureFlagEvents,
       });
       try {
         await seeEveryUser(app, users);
@@ -202,7 +213,8 @@ export async function runBenchmark(
               SCALE.map(([contender]) => contender),
             )
           : new Map([['nestjs-posthog-flags' as Contender, await measure(app, bench, 'nestjs-posthog-flags', warm)]]);
-        measured.set('posthog-node guard', await measure(app, bench, 'posthog-node guard', warm));
+        if (!scenario.oursOnly)
+          measured.set('posthog-node guard', await measure(app, bench, 'posthog-node guard', warm));
         for (const [contender, { tally, serial }] of measured) {
           rows.push(toRow(scenario.name, contender, tally, serial));
           log(formatRow({ ...rows[rows.length - 1], ofCeiling: Number.NaN }));
@@ -272,6 +284,16 @@ export function yardsticks(rows: BenchRow[]): Yardstick[] {
       serial !== null && serial <= 0.5,
     );
     add(...lastKnown(scenario, outage));
+  }
+  const silent = row('healthy, fresh=5, exposure events off');
+  if (fresh && silent) {
+    const share = fresh.requestsPerSecond / silent.requestsPerSecond;
+    add(
+      'healthy, fresh=5: exposure events cost',
+      `≥ 0.95 × ours without them (${silent.requestsPerSecond} req/s)`,
+      `${fresh.requestsPerSecond} req/s (${share.toFixed(2)} ×)`,
+      share >= 0.95,
+    );
   }
   const starting = row('PostHog starts hanging');
   if (starting) {

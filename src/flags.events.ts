@@ -1,3 +1,4 @@
+import type { ExposureStatus } from './exposures/exposure-queue.js';
 import type { FlagSource, FlagValue } from './flags.types.js';
 import type { CircuitState } from './pipeline/circuit-breaker.js';
 import type { UpstreamFailureReason } from './upstream/upstream-error.js';
@@ -17,6 +18,8 @@ export interface FlagEvaluatedEvent {
 /** An upstream call failed (after its retries). */
 export interface UpstreamFailedEvent {
   type: 'upstream_failed';
+  /** `batch` for exposure events that could not be delivered (no distinct id); absent for `/flags`. */
+  endpoint?: 'batch';
   reason: UpstreamFailureReason;
   at: Date;
 }
@@ -61,6 +64,8 @@ export interface FlagsStatus {
   lastSuccessAt?: Date;
   lastFailure?: { at: Date; reason: UpstreamFailureReason };
   counts: FlagsCounts;
+  /** Exposure events (`$feature_flag_called`): waiting, sent, dropped, and the last delivery failure. */
+  exposures: ExposureStatus;
 }
 
 export type { CircuitState };

@@ -12,6 +12,8 @@ import { resolveFlagsOptions, type FlagsModuleOptions, type ResolvedFlagsOptions
 import { FlagsMonitor } from './flags.monitor.js';
 import { FlagsService } from './flags.service.js';
 import { FlagsOverrides } from './overrides/flags-overrides.js';
+import { BatchClient } from './exposures/batch-client.js';
+import { ExposureQueue } from './exposures/exposure-queue.js';
 import { FlagsUpstream } from './upstream/flags-upstream.js';
 import { PostHogClient } from './upstream/posthog-client.js';
 
@@ -33,6 +35,8 @@ const CORE_PROVIDERS: Provider[] = [
     inject: [FLAGS_CONFIG],
   },
   FlagsMonitor,
+  BatchClient,
+  ExposureQueue,
   PostHogClient,
   FlagsUpstream,
   FlagsService,

@@ -123,6 +123,11 @@ export class FlagsMonitor implements OnModuleDestroy {
     }
   }
 
+  /** A batch of exposure events could not be delivered (an `upstream_failed` event of the `batch` endpoint). */
+  exposuresFailed(reason: UpstreamFailureReason): void {
+    this.emit({ type: 'upstream_failed', endpoint: 'batch', reason, at: new Date() });
+  }
+
   /** A cache read or write succeeded. */
   cacheSucceeded(): void {
     this.cacheTrouble.succeeded();
@@ -136,7 +141,7 @@ export class FlagsMonitor implements OnModuleDestroy {
   }
 
   /** The status, given the cache's state. */
-  status(cache: FlagsStatus['cache']): FlagsStatus {
+  status(cache: FlagsStatus['cache']): Omit<FlagsStatus, 'exposures'> {
     const failingNow = this.lastFailure && (!this.lastSuccessAt || this.lastFailure.at >= this.lastSuccessAt);
     return {
       upstream: this.circuit === 'open' ? 'down' : failingNow ? 'degraded' : 'ok',

@@ -62,6 +62,15 @@ export interface FlagsModuleOptions {
    */
   maxConcurrentRequests?: number;
   /**
+   * Whether `isEnabled`, `getFlag`, `getFlagResult` and the `@FeatureFlag` guard send `$feature_flag_called`
+   * exposure events, as PostHog's SDKs do, so that experiments see who was exposed (one per user, flag and
+   * response). A call opts out with `{ sendEvent: false }`.
+   * @default true
+   */
+  sendFeatureFlagEvents?: boolean;
+  /** How exposure events are batched and bounded. */
+  eventQueue?: EventQueueOptions;
+  /**
    * Flag values applied on top of every answer, for every user (`source: 'override'`): for local development, or
    * to force a flag. Logged as a warning at startup, naming the keys. From the environment:
    * `POSTHOG_FLAG_OVERRIDES=new-checkout=true,checkout=test`.
@@ -88,6 +97,25 @@ export interface FlagsModuleOptions {
   eventsIncludeDistinctId?: boolean;
 }
 
+/** How exposure events are batched and bounded. */
+export interface EventQueueOptions {
+  /**
+   * Events that make a batch be sent at once.
+   * @default 20
+   */
+  flushAt?: number;
+  /**
+   * Milliseconds between sends of what is queued.
+   * @default 10000
+   */
+  flushIntervalMs?: number;
+  /**
+   * Events kept at most while PostHog's capture endpoint is down; past it, the oldest are dropped (counted).
+   * @default 10000
+   */
+  maxQueueSize?: number;
+}
+
 /** The configuration the module runs with, validated at startup. */
 export interface ResolvedFlagsOptions {
   /** Empty when running offline. */
@@ -95,6 +123,8 @@ export interface ResolvedFlagsOptions {
   /** No API key, or the testing module: no call to PostHog, ever; only overridden flags are known. */
   offline: boolean;
   overrides: FlagOverrides;
+  sendFeatureFlagEvents: boolean;
+  eventQueue: Required<EventQueueOptions>;
   /** Where the overrides came from, for the startup warning; undefined when none were configured. */
   overridesFrom?: 'option overrides' | 'POSTHOG_FLAG_OVERRIDES';
   /** Base URL without a trailing slash. */
@@ -139,11 +169,16 @@ const OPTION_NAMES: readonly (keyof FlagsModuleOptions)[] = [
   'maxConcurrentRequests',
   'fallbackAfterMs',
   'overrides',
+  'sendFeatureFlagEvents',
+  'eventQueue',
   'circuitBreaker',
   'contextFactory',
   'exception',
   'eventsIncludeDistinctId',
 ];
+
+/** The exposure queue's option names. */
+const EVENT_QUEUE_OPTION_NAMES: readonly (keyof EventQueueOptions)[] = ['flushAt', 'flushIntervalMs', 'maxQueueSize'];
 
 /** The circuit breaker's option names. */
 const CIRCUIT_BREAKER_OPTION_NAMES: readonly (keyof CircuitBreakerOptions)[] = ['failureThreshold', 'resetTimeoutMs'];
@@ -205,6 +240,14 @@ export function resolveFlagsOptions(
       'an Error (an exception instance)',
       (value) => value instanceof Error,
     ),
+    sendFeatureFlagEvents:
+      typedOption(
+        'sendFeatureFlagEvents',
+        options.sendFeatureFlagEvents,
+        'a boolean',
+        (value) => typeof value === 'boolean',
+      ) ?? true,
+    eventQueue: resolveEventQueue(options.eventQueue),
     eventsIncludeDistinctId:
       typedOption(
         'eventsIncludeDistinctId',
@@ -233,6 +276,27 @@ function resolveOverrides(
   } catch (error) {
     throw new FlagsConfigError(`POSTHOG_FLAG_OVERRIDES: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/** The exposure queue's settings with defaults. */
+function resolveEventQueue(options: unknown): Required<EventQueueOptions> {
+  if (options !== undefined && !isRecord(options)) {
+    throw new FlagsConfigError(`eventQueue must be an object, got ${kindOf(options)}`);
+  }
+  assertKnownNames('eventQueue option', options ?? {}, EVENT_QUEUE_OPTION_NAMES);
+  return {
+    flushAt: integerOption('eventQueue.flushAt', options?.flushAt, 20, { min: 1, max: 1000, unit: 'events' }),
+    flushIntervalMs: integerOption('eventQueue.flushIntervalMs', options?.flushIntervalMs, 10_000, {
+      min: 10,
+      max: MAX_TIMER_MS,
+      unit: 'milliseconds',
+    }),
+    maxQueueSize: integerOption('eventQueue.maxQueueSize', options?.maxQueueSize, 10_000, {
+      min: 1,
+      max: 1_000_000,
+      unit: 'events',
+    }),
+  };
 }
 
 /** The breaker's settings with defaults, or `false` when disabled. */

@@ -24,6 +24,7 @@ import {
   type PostHogBootstrap,
 } from './flags.types.js';
 import { FlagsOverrides } from './overrides/flags-overrides.js';
+import { ExposureQueue } from './exposures/exposure-queue.js';
 import { Coalescer } from './pipeline/coalesce.js';
 import { isCompleteAnswer, type ParsedFlags } from './upstream/flags-response.js';
 import { FlagsUpstream } from './upstream/flags-upstream.js';
@@ -82,6 +83,7 @@ export class FlagsService implements BeforeApplicationShutdown, OnApplicationBoo
     @Inject(FLAGS_CONFIG) private readonly config: ResolvedFlagsOptions,
     private readonly monitor: FlagsMonitor,
     private readonly overrides: FlagsOverrides,
+    private readonly exposures: ExposureQueue,
   ) {
     this.freshSeconds = config.cache.freshSeconds;
     this.fallbackAfterMs = config.fallbackAfterMs;
@@ -101,28 +103,39 @@ export class FlagsService implements BeforeApplicationShutdown, OnApplicationBoo
 
   /** Whether PostHog is answering, the circuit's state, the cache's, and where answers came from. */
   status(): FlagsStatus {
-    return this.monitor.status({ backend: this.cache.backend, connected: this.cache.connected });
+    const cache = { backend: this.cache.backend, connected: this.cache.connected };
+    return { ...this.monitor.status(cache), exposures: this.exposures.status() };
   }
 
-  /** Whether `key` is on for the user; `false` when nothing is known. A string context is a distinct id. */
-  async isEnabled(key: string, context: FlagContext | string): Promise<boolean> {
-    return (await this.getFlagResult(key, context))?.enabled ?? false;
+  /**
+   * Whether `key` is on for the user; `false` when nothing is known. A string context is a distinct id. Sends the
+   * user's exposure (`$feature_flag_called`) unless `{ sendEvent: false }`.
+   */
+  async isEnabled(key: string, context: FlagContext | string, options?: ExposureOptions): Promise<boolean> {
+    return (await this.getFlagResult(key, context, options))?.enabled ?? false;
   }
 
-  /** The flag's variant, else whether it is on; `undefined` when nothing is known. */
-  async getFlag(key: string, context: FlagContext | string): Promise<FlagValue | undefined> {
-    const result = await this.getFlagResult(key, context);
+  /** The flag's variant, else whether it is on; `undefined` when nothing is known. Sends the exposure as `isEnabled`. */
+  async getFlag(key: string, context: FlagContext | string, options?: ExposureOptions): Promise<FlagValue | undefined> {
+    const result = await this.getFlagResult(key, context, options);
     return result && flagValue(result);
   }
 
   /** The flag's payload, parsed from JSON; `undefined` when it has none or nothing is known. */
   async getPayload<T = unknown>(key: string, context: FlagContext | string): Promise<T | undefined> {
-    return (await this.getFlagResult(key, context))?.payload as T | undefined;
+    return (await this.getFlagResult(key, context, { sendEvent: false }))?.payload as T | undefined;
   }
 
   /** The whole result for one flag, with its `source`; `undefined` when nothing is known. */
-  async getFlagResult(key: string, context: FlagContext | string): Promise<FlagResult | undefined> {
-    return (await this.evaluate(context, [key])).get(key);
+  async getFlagResult(
+    key: string,
+    context: FlagContext | string,
+    options: ExposureOptions = {},
+  ): Promise<FlagResult | undefined> {
+    const flagContext = parseFlagContext(context);
+    const result = (await this.evaluate(flagContext, [key])).get(key);
+    if (result && options.sendEvent !== false) this.exposures.exposed(flagContext, result);
+    return result;
   }
 
   /** Every flag's value for the user (on fallback: every flag cached for that user). */
@@ -189,17 +202,26 @@ export class FlagsService implements BeforeApplicationShutdown, OnApplicationBoo
   evaluateEveryFlag(
     context: FlagContext,
     contextId: string,
-    holdUntil: () => PromiseLike<unknown>,
+    exposed: readonly string[],
+    holdUntil?: () => PromiseLike<unknown>,
   ): Map<string, FlagResult> | Promise<Map<string, FlagResult>> {
     const results = this.evaluateShared(evaluationOf(context, contextId), holdUntil);
-    if (!(results instanceof Promise)) return this.answered(results, context);
-    return results.then((shared) => this.answered(new Map(shared), context));
+    if (!(results instanceof Promise)) return this.answered(results, context, exposed);
+    return results.then((shared) => this.answered(new Map(shared), context, exposed));
   }
 
-  /** The caller's own map of every flag, overrides applied, counted. */
-  private answered(results: Map<string, FlagResult>, context: FlagContext): Map<string, FlagResult> {
+  /** The caller's own map of every flag, overrides applied, counted, the `exposed` keys' exposures sent. */
+  private answered(
+    results: Map<string, FlagResult>,
+    context: FlagContext,
+    exposed: readonly string[],
+  ): Map<string, FlagResult> {
     this.overrides.applyTo(results, context, undefined);
     this.monitor.evaluated(results, undefined, context.distinctId);
+    for (const key of exposed) {
+      const result = results.get(key);
+      if (result) this.exposures.exposed(context, result);
+    }
     return results;
   }
 
@@ -277,10 +299,10 @@ export class FlagsService implements BeforeApplicationShutdown, OnApplicationBoo
     const early = this.fallbackAfterMs > 0 ? await this.knownIfSlow(call, evaluation, cached) : undefined;
     if (early) return withSource(early.flags, 'fallback');
     const { parsed } = await call;
-    if (parsed && isCompleteAnswer(parsed)) return withSource(parsed.flags.values(), 'remote');
+    if (parsed && isCompleteAnswer(parsed)) return withSource(parsed.flags.values(), 'remote', parsed.requestId);
     const fallbacks = (cached ?? (await this.readCache(context.distinctId, keys))).flags;
     if (!parsed) return withSource(fallbacks, 'fallback');
-    const results = withSource(parsed.flags.values(), 'remote');
+    const results = withSource(parsed.flags.values(), 'remote', parsed.requestId);
     for (const flag of fallbacks) {
       if (!results.has(flag.key) && (parsed.incomplete || parsed.failed.has(flag.key))) {
         results.set(flag.key, resultOf(flag, 'fallback'));
@@ -376,6 +398,12 @@ export class FlagsService implements BeforeApplicationShutdown, OnApplicationBoo
   }
 }
 
+/** Per-call options of the calls that send exposures. */
+export interface ExposureOptions {
+  /** `false`: send no `$feature_flag_called` event for this call. Default: the module's `sendFeatureFlagEvents`. */
+  sendEvent?: boolean;
+}
+
 /** What a cache that failed, or was asked for no key, holds. */
 const NOTHING_CACHED: CachedFlags = Object.freeze({ flags: [], complete: false }) as CachedFlags;
 
@@ -424,9 +452,9 @@ function assertFlagKey(key: unknown): void {
 }
 
 /** The flags as results from `source`, by key. */
-function withSource(flags: Iterable<EvaluatedFlag>, source: FlagSource): Map<string, FlagResult> {
+function withSource(flags: Iterable<EvaluatedFlag>, source: FlagSource, requestId?: string): Map<string, FlagResult> {
   const results = new Map<string, FlagResult>();
-  for (const flag of flags) results.set(flag.key, resultOf(flag, source));
+  for (const flag of flags) results.set(flag.key, resultOf(flag, source, requestId));
   return results;
 }
 
@@ -434,11 +462,14 @@ function withSource(flags: Iterable<EvaluatedFlag>, source: FlagSource): Map<str
  * The flag as a result from `source`. Built field by field: an object spread with an added property takes V8's
  * slow path (about a microsecond), and this runs for every flag of every answer.
  */
-function resultOf(flag: EvaluatedFlag, source: FlagSource): FlagResult {
+function resultOf(flag: EvaluatedFlag, source: FlagSource, requestId?: string): FlagResult {
   const result: FlagResult = { key: flag.key, enabled: flag.enabled, evaluatedAt: flag.evaluatedAt, source };
   if (flag.variant !== undefined) result.variant = flag.variant;
   if (flag.payload !== undefined) result.payload = flag.payload;
   if (flag.reason !== undefined) result.reason = flag.reason;
+  if (flag.id !== undefined) result.id = flag.id;
+  if (flag.version !== undefined) result.version = flag.version;
+  if (requestId !== undefined) result.requestId = requestId;
   return result;
 }
 

@@ -39,6 +39,10 @@ export interface EvaluatedFlag {
   payload?: unknown;
   /** PostHog's description of why the flag evaluated as it did. */
   reason?: string;
+  /** The flag's id in PostHog, when PostHog said it. */
+  id?: number;
+  /** The version of the flag's definition that was evaluated, when PostHog said it. */
+  version?: number;
   /** When PostHog produced this evaluation. */
   evaluatedAt: Date;
 }
@@ -50,6 +54,8 @@ export interface FlagResult extends EvaluatedFlag {
    * `override` when an override fixed it.
    */
   source: FlagSource;
+  /** PostHog's id of the request that answered, for a result PostHog gave to this call (`remote`). */
+  requestId?: string;
 }
 
 /** The value a result stands for: its variant when it has one, else `enabled`. */

@@ -1,8 +1,10 @@
 export { FlagsModule } from './flags.module.js';
-export { FlagsService } from './flags.service.js';
+export { FlagsService, type ExposureOptions } from './flags.service.js';
+export type { ExposureStatus } from './exposures/exposure-queue.js';
 export {
   DEFAULT_CACHE_URL,
   DEFAULT_POSTHOG_HOST,
+  type EventQueueOptions,
   type FlagContextFactory,
   type FlagsModuleOptions,
 } from './flags.options.js';

@@ -24,6 +24,7 @@ describe('npm run bench -- --smoke', () => {
       'PostHog refusing / posthog-node guard',
       'healthy, fresh=5 / nestjs-posthog-flags',
       'healthy, fresh=5 / posthog-node guard',
+      'healthy, fresh=5, exposure events off / nestjs-posthog-flags',
       'unguarded (ceiling) / unguarded',
       'reference: allows all, no lookup / allows all, no lookup',
       'reference: same denials, no lookup / same denials, no lookup',
@@ -45,6 +46,7 @@ describe('npm run bench -- --smoke', () => {
       'PostHog refusing: loaded p99',
       'PostHog refusing: serial p99',
       'PostHog refusing: last known values',
+      'healthy, fresh=5: exposure events cost',
       'PostHog starts hanging: p99',
       'PostHog starts hanging: last known values',
     ]);

@@ -80,6 +80,7 @@ describe('operability', () => {
         circuit: 'closed',
         cache: { backend: 'memory', connected: true },
         counts: { remote: 0, cache: 0, fallback: 0, override: 0, unknown: 0, upstreamFailures: 0 },
+        exposures: { queued: 0, sent: 0, dropped: 0 },
       });
 
       await flags.getAllFlags('user-1');

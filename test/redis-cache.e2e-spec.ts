@@ -72,9 +72,11 @@ describe('the Redis fallback cache', () => {
     await flags.getAllFlags('user:1 Zoë');
     const raw = await stored('user:1 Zoë', 'checkout');
     const entry = JSON.parse(raw);
-    // Python's reader accepts extra top-level keys: ours is the fingerprint of the context evaluated for.
+    // Python's reader accepts extra top-level keys: ours are the fingerprint of the context evaluated for, and
+    // the flag's id (for exposure events answered from the cache).
     expect(Object.keys(entry).sort()).toEqual([
       'context_hash',
+      'flag_id',
       'flag_result',
       'flag_result_schema_version',
       'flag_result_type',
@@ -90,7 +92,8 @@ describe('the Redis fallback cache', () => {
     });
     expect(entry.flag_result_type).toBe('FeatureFlagResult');
     expect(entry.flag_result_schema_version).toBe(1);
-    expect(entry.flag_version).toBe(0);
+    expect(entry.flag_version).toBe(1);
+    expect(entry.flag_id).toBe(1);
     expect(entry.context_hash).toBe('');
     expect(entry.timestamp).toBeGreaterThanOrEqual(Math.floor(before));
     expect(entry.timestamp).toBeLessThan(before + 60);

@@ -31,6 +31,13 @@ describe('the Python SDK entry format', () => {
     expect(decodePythonEntry(written, 'k')).toEqual({ ...flag, context: 'ctx' });
   });
 
+  it('keeps the flag version in flag_version and the id as an extra top-level flag_id', () => {
+    const flag = { key: 'k', enabled: true, id: 7, version: 3, evaluatedAt: new Date() };
+    const written = encodePythonEntry(flag, '');
+    expect(JSON.parse(written)).toMatchObject({ flag_version: 3, flag_id: 7 });
+    expect(decodePythonEntry(written, 'k')).toEqual({ ...flag, context: '' });
+  });
+
   const valid = JSON.parse(pythonVectors().entries[0].value);
   const variants: [string, unknown][] = [
     ['not JSON', 'pickle\x80\x04'],

@@ -24,6 +24,8 @@ export interface PythonCacheEntry {
    * result was evaluated for, so that the `fresh` window answers only the same context. Python's entries have none.
    */
   context_hash?: string;
+  /** This module's addition: the flag's id in PostHog, for exposure events answered from the cache. */
+  flag_id?: number;
 }
 
 /** Entries larger than this are not read (a miss): no fallback is worth parsing megabytes for. */
@@ -42,11 +44,12 @@ export function encodePythonEntry(flag: EvaluatedFlag, context?: string): string
       payload: flag.payload ?? null,
       reason: flag.reason ?? null,
     },
-    flag_version: 0,
+    flag_version: flag.version ?? 0,
     timestamp: flag.evaluatedAt.getTime() / 1000,
     flag_result_type: 'FeatureFlagResult',
     flag_result_schema_version: 1,
     ...(context === undefined ? {} : { context_hash: context }),
+    ...(flag.id === undefined ? {} : { flag_id: flag.id }),
   };
   return JSON.stringify(entry);
 }
@@ -73,6 +76,8 @@ export function decodePythonEntry(raw: string | null | undefined, flagKey: strin
     ...(reason === null ? {} : { reason }),
     evaluatedAt: new Date(entry.timestamp * 1000),
     ...(typeof entry.context_hash === 'string' ? { context: entry.context_hash } : {}),
+    ...(Number.isSafeInteger(entry.flag_id) ? { id: entry.flag_id } : {}),
+    ...(Number.isSafeInteger(entry.flag_version) && entry.flag_version > 0 ? { version: entry.flag_version } : {}),
   };
 }
 

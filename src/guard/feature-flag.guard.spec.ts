@@ -19,7 +19,7 @@ class MessageHandlers {
 function fakeFlags(asked: FlagContext[]): FlagsService {
   const beta: FlagResult = { key: 'beta', enabled: true, source: 'remote', evaluatedAt: new Date() };
   return {
-    evaluate: async (context: FlagContext) => {
+    evaluateEveryFlag: async (context: FlagContext) => {
       asked.push(context);
       return new Map([['beta', beta]]);
     },

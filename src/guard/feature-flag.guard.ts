@@ -24,7 +24,7 @@ type HttpArguments = ReturnType<ExecutionContext['switchToHttp']>;
 export class FeatureFlagGuard implements CanActivate {
   private readonly logger = new Logger(LIBRARY_NAME);
   /** The requirements of each handler of each class (the class's and the handler's own), read once. */
-  private readonly requirements = new WeakMap<object, WeakMap<object, FlagRequirement[]>>();
+  private readonly requirements = new WeakMap<object, WeakMap<object, HandlerFlags>>();
   private warnedAboutContextType = false;
   /** `contextFactory` throwing: a line when it starts, a summary a minute while it goes on, a line when over. */
   private readonly factoryTrouble = new LogEpisode(
@@ -54,10 +54,10 @@ export class FeatureFlagGuard implements CanActivate {
    * hand without waiting (a `fresh` hit in the memory cache): no promise on that path.
    */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    const requirements = this.requirementsOf(context);
+    const { requirements, keys } = this.requirementsOf(context);
     if (requirements.length === 0) return true;
     const http = context.getType() === 'http' ? context.switchToHttp() : undefined;
-    const results = this.resultsFor(context, http);
+    const results = this.resultsFor(context, http, keys);
     return results instanceof Promise
       ? results.then((answered) => this.decide(requirements, answered, http))
       : this.decide(requirements, results, http);
@@ -80,45 +80,57 @@ export class FeatureFlagGuard implements CanActivate {
     return http ? routeNotFound(this.adapterHost, http.getRequest()) : this.notFound;
   }
 
-  private requirementsOf(context: ExecutionContext): FlagRequirement[] {
+  /** The handler's requirements (its class's and its own) and the flag keys they check, read once per handler. */
+  private requirementsOf(context: ExecutionContext): HandlerFlags {
     const [type, handler] = [context.getClass(), context.getHandler()];
     let ofClass = this.requirements.get(type);
     if (!ofClass) this.requirements.set(type, (ofClass = new WeakMap()));
-    let requirements = ofClass.get(handler);
-    if (!requirements) {
-      requirements = this.reflector
+    let flags = ofClass.get(handler);
+    if (!flags) {
+      const requirements = this.reflector
         .getAll<(FlagRequirement[] | undefined)[]>(FLAG_REQUIREMENTS, [type, handler])
         .flatMap((list) => list ?? []);
-      ofClass.set(handler, requirements);
+      flags = { requirements, keys: [...new Set(requirements.flatMap((requirement) => requirement.keys))] };
+      ofClass.set(handler, flags);
     }
-    return requirements;
+    return flags;
   }
 
   /** Every flag for the request's user, evaluated once per request; `undefined` for an anonymous request. */
-  private resultsFor(context: ExecutionContext, http: HttpArguments | undefined): MaybeResults | Promise<MaybeResults> {
-    if (!this.config.contextFactory) return this.resultsOf(context, http, this.flagContextOfRequest(context, http));
-    return this.flagContextFromFactory(context).then((flagContext) => this.resultsOf(context, http, flagContext));
+  private resultsFor(
+    context: ExecutionContext,
+    http: HttpArguments | undefined,
+    keys: readonly string[],
+  ): MaybeResults | Promise<MaybeResults> {
+    if (!this.config.contextFactory) {
+      return this.resultsOf(context, http, keys, this.flagContextOfRequest(context, http));
+    }
+    return this.flagContextFromFactory(context).then((flagContext) => this.resultsOf(context, http, keys, flagContext));
   }
 
   /**
-   * Every flag for `flagContext` (none for an anonymous request): over HTTP, once per request and context, kept on
-   * the request for `@Flags()` and held for the handler's calls until the response has been sent.
+   * Every flag for `flagContext` (none for an anonymous request), the exposures of `keys` sent: over HTTP, once per
+   * request and context, kept on the request for `@Flags()` and held for the handler's calls until the response
+   * has been sent.
    */
   private resultsOf(
     context: ExecutionContext,
     http: HttpArguments | undefined,
+    keys: readonly string[],
     flagContext: FlagContext | undefined,
   ): MaybeResults | Promise<MaybeResults> {
     if (!flagContext) {
       this.warnOnceAboutGuardOrder(context);
       return undefined;
     }
-    if (!http) return this.flags.evaluate(flagContext);
+    if (!http) return this.flags.evaluateEveryFlag(flagContext, contextKey(flagContext), keys);
     const request = http.getRequest();
     const contextId = contextKey(flagContext);
     const known = rememberedFlags(request, contextId);
     if (known) return known;
-    const results = this.flags.evaluateEveryFlag(flagContext, contextId, () => responseClosed(http.getResponse()));
+    const results = this.flags.evaluateEveryFlag(flagContext, contextId, keys, () =>
+      responseClosed(http.getResponse()),
+    );
     if (results instanceof Promise) {
       return results.then((answered) => {
         rememberFlags(request, contextId, answered);
@@ -179,6 +191,12 @@ export class FeatureFlagGuard implements CanActivate {
         '(set contextFactory in FlagsModule options)',
     );
   }
+}
+
+/** A handler's requirements, and every flag key they check (whose exposures the guard sends). */
+interface HandlerFlags {
+  requirements: FlagRequirement[];
+  keys: string[];
 }
 
 /** What the guard decides on: every flag's result, or `undefined` for an anonymous request. */

@@ -6,6 +6,8 @@ import { resolveFlagsOptions, type FlagsModuleOptions, type ResolvedFlagsOptions
 import { FlagsService } from '../flags.service.js';
 import { FlagsOverrides, type FlagOverrides } from '../overrides/flags-overrides.js';
 import { FlagsUpstream } from '../upstream/flags-upstream.js';
+import { BatchClient } from '../exposures/batch-client.js';
+import { ExposureQueue } from '../exposures/exposure-queue.js';
 import { PostHogClient } from '../upstream/posthog-client.js';
 
 /** What `FlagsTestingModule.forRoot` takes besides the flags: the guard's options. */
@@ -37,6 +39,8 @@ export class FlagsTestingModule {
       },
       { provide: FlagsOverrides, useValue: new FlagsOverrides(flags) },
       FlagsMonitor,
+      BatchClient,
+      ExposureQueue,
       PostHogClient,
       FlagsUpstream,
       FlagsService,

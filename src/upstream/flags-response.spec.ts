@@ -5,7 +5,7 @@ import { UpstreamError } from './upstream-error.js';
 const at = new Date('2026-01-01T00:00:00Z');
 
 describe('parseFlagsResponse', () => {
-  it('reads the documented v2 answer: variant, parsed payload, reason description', () => {
+  it('reads the documented v2 answer: variant, parsed payload, reason description, id, version, request id', () => {
     const parsed = parseFlagsResponse(
       {
         flags: {
@@ -19,14 +19,17 @@ describe('parseFlagsResponse', () => {
           'dark-mode': { key: 'dark-mode', enabled: false, metadata: { id: 3, version: 1 } },
         },
         errorsWhileComputingFlags: false,
+        requestId: 'req-1',
       },
       at,
     );
+    const beta = { payload: { color: 'blue' }, reason: 'Condition set 1 matched', id: 1, version: 4 };
     expect([...parsed.flags.values()]).toEqual([
-      { key: 'beta', enabled: true, payload: { color: 'blue' }, reason: 'Condition set 1 matched', evaluatedAt: at },
-      { key: 'checkout', enabled: true, variant: 'test', evaluatedAt: at },
-      { key: 'dark-mode', enabled: false, evaluatedAt: at },
+      { key: 'beta', enabled: true, ...beta, evaluatedAt: at },
+      { key: 'checkout', enabled: true, variant: 'test', id: 2, version: 42, evaluatedAt: at },
+      { key: 'dark-mode', enabled: false, id: 3, version: 1, evaluatedAt: at },
     ]);
+    expect(parsed.requestId).toBe('req-1');
     expect(parsed.incomplete).toBe(false);
     expect(parsed.failed.size).toBe(0);
   });

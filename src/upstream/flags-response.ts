@@ -13,6 +13,8 @@ export interface ParsedFlags {
   failed: Set<string>;
   /** `errorsWhileComputingFlags`: a flag missing from `flags` may exist but have failed. */
   incomplete: boolean;
+  /** PostHog's id of this request (`requestId`), when it said one. */
+  requestId?: string;
 }
 
 /** Whether PostHog answered for certain: no flag failed, and no error while computing flags. */
@@ -37,6 +39,7 @@ export function parseFlagsResponse(body: unknown, evaluatedAt = new Date()): Par
     failed: new Set(),
     incomplete: body.errorsWhileComputingFlags === true,
   };
+  if (typeof body.requestId === 'string') parsed.requestId = body.requestId;
   if (isRecord(body.flags)) {
     for (const [key, entry] of Object.entries(body.flags)) addFlag(parsed, key, readV2Flag(key, entry, evaluatedAt));
   } else if (isRecord(body.featureFlags)) {
@@ -69,6 +72,8 @@ function readV2Flag(key: string, entry: unknown, evaluatedAt: Date): EvaluatedFl
     variant: typeof entry.variant === 'string' ? entry.variant : undefined,
     payload: parsePayload(metadata.payload),
     reason: typeof reason === 'string' ? reason : undefined,
+    id: integerOrUndefined(metadata.id),
+    version: integerOrUndefined(metadata.version),
     evaluatedAt,
   });
 }
@@ -97,10 +102,14 @@ function parsePayload(payload: unknown): unknown {
 
 /** The flag without its undefined optional fields, so results compare and print cleanly. */
 function compact(flag: EvaluatedFlag): EvaluatedFlag {
-  for (const field of ['variant', 'payload', 'reason'] as const) {
+  for (const field of ['variant', 'payload', 'reason', 'id', 'version'] as const) {
     if (flag[field] === undefined) delete flag[field];
   }
   return flag;
+}
+
+function integerOrUndefined(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isSafeInteger(value) ? value : undefined;
 }
 
 function badResponse(detail: string): UpstreamError {

@@ -6,6 +6,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 
 /** A flag as the fake evaluates it for a user. */
 export interface FakeFlag {
@@ -51,6 +52,12 @@ export interface FlagsRequestBody {
   [field: string]: unknown;
 }
 
+/** A `/batch/` request the fake received, its gzipped JSON body decoded. */
+export interface BatchRequest {
+  headers: IncomingHttpHeaders;
+  body: { api_key: string; batch: { event: string; distinct_id: string; properties: Record<string, unknown> }[] };
+}
+
 /** A request the fake received. */
 export interface RecordedRequest {
   url: string;
@@ -68,6 +75,12 @@ export class FakePostHog {
   pending = 0;
   /** The most `/flags` requests ever pending at once. */
   maxPending = 0;
+  /** The `/batch/` requests it accepted (answered 200). */
+  readonly batches: BatchRequest[] = [];
+  /** How `/batch/` answers: `ok` (200, recorded), a bare status, or `reset` (drop the socket). */
+  batchAnswer: 'ok' | 'reset' | number = 'ok';
+  /** The `/batch/` requests it refused or dropped. */
+  refusedBatches = 0;
   /** Milliseconds to wait before answering a `/flags` request, as a real network would. */
   latencyMs = 0;
   private readonly queued: FakeAnswer[] = [];
@@ -130,10 +143,15 @@ export class FakePostHog {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let raw = '';
-    for await (const chunk of req) raw += chunk;
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    if (req.url?.startsWith('/batch')) {
+      this.answerBatch(req, res, Buffer.concat(chunks));
+      return;
+    }
+    const raw = Buffer.concat(chunks).toString('utf8');
     if (!req.url?.startsWith('/flags')) {
-      // Anything else an SDK sends (posthog-node's event batches): accepted, not recorded.
+      // Anything else an SDK sends (posthog-node's other endpoints): accepted, not recorded.
       res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"Ok"}');
       return;
     }
@@ -156,6 +174,24 @@ export class FakePostHog {
     const [status, text] = this.render(answer, body);
     res.writeHead(status, { 'Content-Type': answer === 'html' ? 'text/html' : 'application/json' });
     res.end(text);
+  }
+
+  /** Records a `/batch/` request (from posthog-node or this module) and answers as `batchAnswer` says. */
+  private answerBatch(req: IncomingMessage, res: ServerResponse, raw: Buffer): void {
+    if (this.batchAnswer !== 'ok') {
+      this.refusedBatches++;
+      if (this.batchAnswer === 'reset') req.socket.destroy();
+      else res.writeHead(this.batchAnswer).end();
+      return;
+    }
+    const text = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw).toString('utf8') : raw.toString('utf8');
+    this.batches.push({ headers: req.headers, body: JSON.parse(text) });
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"Ok"}');
+  }
+
+  /** Every event of every accepted `/batch/` request, in order. */
+  get events(): BatchRequest['body']['batch'] {
+    return this.batches.flatMap((batch) => batch.body.batch);
   }
 
   private render(

@@ -1,0 +1,181 @@
+import 'reflect-metadata';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import request from 'supertest';
+import { ExposureQueue } from '../src/exposures/exposure-queue.js';
+import { LIBRARY_VERSION } from '../src/flags.constants.js';
+import { CaptureLogger } from './support/capture-logger.js';
+import { eventually } from './support/eventually.js';
+import { FakePostHog, STANDARD_FLAGS } from './support/fake-posthog.js';
+import { startFlags, TEST_API_KEY, type FlagsHarness } from './support/flags-app.js';
+import { startGuardedApp } from './support/guarded-app.js';
+
+describe('exposure events ($feature_flag_called)', () => {
+  let fake: FakePostHog;
+  const harnesses: FlagsHarness[] = [];
+
+  async function start(options: Parameters<typeof startFlags>[0] = {}, logs = new CaptureLogger()) {
+    const harness = await startFlags({ host: fake.url, retries: 0, ...options }, logs);
+    harnesses.push(harness);
+    return { ...harness, queue: harness.moduleRef.get(ExposureQueue) };
+  }
+
+  /** The exposure events PostHog received for `distinctId`. */
+  const eventsOf = (distinctId: string) =>
+    fake.events.filter((event) => event.event === '$feature_flag_called' && event.distinct_id === distinctId);
+
+  beforeAll(async () => {
+    fake = await FakePostHog.start();
+  });
+
+  beforeEach(() => {
+    fake.setFlags(STANDARD_FLAGS);
+    fake.answer = 'flags';
+    fake.batchAnswer = 'ok';
+  });
+
+  afterEach(async () => {
+    await Promise.all(harnesses.splice(0).map((harness) => harness.moduleRef.close()));
+  });
+
+  afterAll(async () => {
+    await fake.stop();
+  });
+
+  it("sends posthog-node's properties for remote, cache and fallback results, gzipped, the key in the body only", async () => {
+    const { flags, queue } = await start({ cacheUrl: 'memory://local?fresh=60' });
+    expect(await flags.getFlag('checkout', 'u-remote')).toBe('test');
+    await flags.getAllFlags('u-cache');
+    expect((await flags.getFlagResult('beta', 'u-cache'))?.source).toBe('cache');
+    await flags.getAllFlags('u-fallback');
+    fake.answer = 503;
+    expect(
+      (await flags.getFlagResult('dark-mode', { distinctId: 'u-fallback', groups: { company: 'acme' } }))?.source,
+    ).toBe('fallback');
+    await queue.flush();
+
+    const common = { locally_evaluated: false, $lib: 'nestjs-posthog-flags', $lib_version: LIBRARY_VERSION };
+    expect(eventsOf('u-remote').map((event) => event.properties)).toEqual([
+      {
+        ...common,
+        $feature_flag: 'checkout',
+        $feature_flag_response: 'test',
+        '$feature/checkout': 'test',
+        $feature_flag_id: 1,
+        $feature_flag_version: 1,
+        $feature_flag_reason: 'Condition set 1 matched',
+        $feature_flag_request_id: 'fake-request',
+      },
+    ]);
+    expect(eventsOf('u-cache').map((event) => event.properties)).toEqual([
+      expect.objectContaining({ ...common, $feature_flag: 'beta', $feature_flag_response: true, $feature_flag_id: 1 }),
+    ]);
+    expect(eventsOf('u-cache')[0]!.properties).not.toHaveProperty('$feature_flag_request_id');
+    expect(eventsOf('u-fallback').map((event) => event.properties)).toEqual([
+      expect.objectContaining({
+        $feature_flag: 'dark-mode',
+        $feature_flag_response: false,
+        $groups: { company: 'acme' },
+      }),
+    ]);
+    const batch = fake.batches.at(-1)!;
+    expect(batch.headers['content-encoding']).toBe('gzip');
+    expect(batch.body.api_key).toBe(TEST_API_KEY);
+    expect(batch.headers.authorization).toBeUndefined();
+    expect(fake.events.every((event) => typeof (event as { uuid?: string }).uuid === 'string')).toBe(true);
+  });
+
+  it('sends one event per distinct id, flag and response (and groups), nothing for an unknown flag', async () => {
+    const { flags, queue } = await start();
+    for (let call = 0; call < 3; call++) await flags.isEnabled('beta', 'u-dedup');
+    await flags.isEnabled('beta', { distinctId: 'u-dedup', groups: { company: 'a' } });
+    fake.setFlags({ ...STANDARD_FLAGS, beta: { enabled: false } });
+    await flags.isEnabled('beta', 'u-dedup');
+    await flags.isEnabled('nope', 'u-dedup');
+    await queue.flush();
+    expect(eventsOf('u-dedup').map((event) => event.properties.$feature_flag_response)).toEqual([true, true, false]);
+  });
+
+  it('sends nothing for getPayload, getAllFlags, evaluate, { sendEvent: false }, or sendFeatureFlagEvents: false', async () => {
+    const { flags, queue } = await start();
+    await flags.getPayload('beta', 'u-quiet');
+    await flags.getAllFlags('u-quiet');
+    await flags.evaluate('u-quiet', ['beta']);
+    await flags.isEnabled('beta', 'u-quiet', { sendEvent: false });
+    await flags.getFlagResult('checkout', 'u-quiet', { sendEvent: false });
+    await queue.flush();
+    const off = await start({ sendFeatureFlagEvents: false });
+    await off.flags.isEnabled('beta', 'u-off');
+    await off.queue.flush();
+    expect([...eventsOf('u-quiet'), ...eventsOf('u-off')]).toEqual([]);
+    expect(off.flags.status().exposures).toEqual({ queued: 0, sent: 0, dropped: 0 });
+  });
+
+  it('sends the guard’s exposures, one per flag it checked', async () => {
+    const app: INestApplication = await startGuardedApp('express', { host: fake.url });
+    try {
+      await request(app.getHttpServer()).get('/features/beta-and-checkout').set('x-test-user', 'u-guard').expect(200);
+      await app.get(ExposureQueue).flush();
+      expect(
+        eventsOf('u-guard')
+          .map((event) => event.properties.$feature_flag)
+          .sort(),
+      ).toEqual(['beta', 'checkout']);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('sends a batch once flushAt events are queued, and what is queued every flushIntervalMs', async () => {
+    const bySize = await start({ eventQueue: { flushAt: 3, flushIntervalMs: 3_600_000 } });
+    for (const user of ['s-1', 's-2']) await bySize.flags.isEnabled('beta', user);
+    expect(bySize.flags.status().exposures.queued).toBe(2);
+    await bySize.flags.isEnabled('beta', 's-3');
+    await eventually(() => eventsOf('s-3').length === 1, 'the batch of three');
+    expect(['s-1', 's-2'].map((user) => eventsOf(user).length)).toEqual([1, 1]);
+
+    const byTime = await start({ eventQueue: { flushAt: 1000, flushIntervalMs: 20 } });
+    await byTime.flags.isEnabled('beta', 't-1');
+    await eventually(() => eventsOf('t-1').length === 1, 'the interval to send it');
+  });
+
+  it('keeps events through a capture outage, bounded and counted, never slowing a request; delivers them after', async () => {
+    const logs = new CaptureLogger();
+    const { flags, queue } = await start({ eventQueue: { flushAt: 1, maxQueueSize: 5 } }, logs);
+    fake.batchAnswer = 503;
+    for (let user = 0; user < 20; user++) expect(await flags.isEnabled('beta', `down-${user}`)).toBe(true);
+    await eventually(() => fake.refusedBatches > 0, 'a failed batch');
+    await queue.flush();
+    const during = flags.status().exposures;
+    expect(during.queued).toBe(5);
+    expect(during.dropped).toBe(15);
+    expect(during.lastFailure?.reason).toBe('http_503');
+    expect(logs.at('warn').filter((line) => line.includes('exposure queue full'))).toHaveLength(1);
+
+    fake.batchAnswer = 'ok';
+    await eventually(() => flags.status().exposures.sent === 5, 'the retry after the outage', 15_000);
+    expect(
+      fake.events.filter((event) => event.distinct_id.startsWith('down-')).map((event) => event.distinct_id),
+    ).toEqual(['down-15', 'down-16', 'down-17', 'down-18', 'down-19']);
+    expect(logs.text).not.toContain(TEST_API_KEY);
+  });
+
+  it('never retries a batch PostHog refused with a 4xx: it is dropped and counted', async () => {
+    const { flags, queue } = await start({ eventQueue: { flushAt: 1000 } });
+    await flags.isEnabled('beta', 'u-400');
+    fake.batchAnswer = 400;
+    const refusedBefore = fake.refusedBatches;
+    await queue.flush();
+    await queue.flush();
+    expect(fake.refusedBatches - refusedBefore).toBe(1);
+    expect(flags.status().exposures).toMatchObject({ queued: 0, dropped: 1, lastFailure: { reason: 'http_400' } });
+  });
+
+  it('sends what is queued when the application closes', async () => {
+    const harness = await startFlags({ host: fake.url, eventQueue: { flushAt: 1000, flushIntervalMs: 3_600_000 } });
+    for (const user of ['c-1', 'c-2', 'c-3']) await harness.flags.isEnabled('beta', user);
+    expect(eventsOf('c-1')).toEqual([]);
+    await harness.moduleRef.close();
+    expect(['c-1', 'c-2', 'c-3'].map((user) => eventsOf(user).length)).toEqual([1, 1, 1]);
+  });
+});

@@ -4,6 +4,7 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { ExposureQueue } from '../src/exposures/exposure-queue.js';
 import { LIBRARY_VERSION } from '../src/flags.constants.js';
+import type { FlagsEvent } from '../src/index.js';
 import { CaptureLogger } from './support/capture-logger.js';
 import { eventually } from './support/eventually.js';
 import { FakePostHog, STANDARD_FLAGS } from './support/fake-posthog.js';
@@ -162,6 +163,8 @@ describe('exposure events ($feature_flag_called)', () => {
 
   it('never retries a batch PostHog refused with a 4xx: it is dropped and counted', async () => {
     const { flags, queue } = await start({ eventQueue: { flushAt: 1000 } });
+    const events: FlagsEvent[] = [];
+    const subscription = flags.events$.subscribe((event) => events.push(event));
     await flags.isEnabled('beta', 'u-400');
     fake.batchAnswer = 400;
     const refusedBefore = fake.refusedBatches;
@@ -169,6 +172,11 @@ describe('exposure events ($feature_flag_called)', () => {
     await queue.flush();
     expect(fake.refusedBatches - refusedBefore).toBe(1);
     expect(flags.status().exposures).toMatchObject({ queued: 0, dropped: 1, lastFailure: { reason: 'http_400' } });
+    subscription.unsubscribe();
+    const failures = events.filter((event) => event.type === 'upstream_failed');
+    expect(failures).toEqual([
+      { type: 'upstream_failed', endpoint: 'batch', reason: 'http_400', at: expect.any(Date) },
+    ]);
   });
 
   it('sends what is queued when the application closes', async () => {

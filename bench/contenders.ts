@@ -80,6 +80,13 @@ class BenchController {
     return { ok: true };
   }
 
+  /** Ours, sending no exposure events: what they cost, measured beside ours in the same app. */
+  @Get('ours-quiet')
+  @FeatureFlag(BENCH_FLAG, { sendEvent: false })
+  oursQuiet() {
+    return { ok: true };
+  }
+
   @Get('posthog-node')
   @UseGuards(PostHogNodeGuard)
   posthogNode() {
@@ -121,8 +128,6 @@ export interface BenchAppOptions {
   cacheUrl: string;
   /** Per-attempt timeout of both contenders; undefined: each library's default (3 s for both). */
   timeoutMs?: number;
-  /** Whether this module sends exposure events (its default, and posthog-node's, is to send them). */
-  sendFeatureFlagEvents?: boolean;
 }
 
 /** Starts the app on a free loopback port. */
@@ -142,7 +147,6 @@ export async function startBenchApp(options: BenchAppOptions): Promise<BenchApp>
         host: options.posthogUrl,
         cacheUrl: options.cacheUrl,
         ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
-        ...(options.sendFeatureFlagEvents === false ? { sendFeatureFlagEvents: false } : {}),
       }),
     ],
     controllers: [BenchController],

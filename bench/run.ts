@@ -64,7 +64,12 @@ export interface BenchOptions {
  * (one lets everyone through, one denies the same users as the flag).
  */
 export type Contender =
-  'nestjs-posthog-flags' | 'posthog-node guard' | 'unguarded' | 'allows all, no lookup' | 'same denials, no lookup';
+  | 'nestjs-posthog-flags'
+  | 'nestjs-posthog-flags, no exposure events'
+  | 'posthog-node guard'
+  | 'unguarded'
+  | 'allows all, no lookup'
+  | 'same denials, no lookup';
 
 /** One contender in one scenario. */
 export interface BenchRow {
@@ -124,10 +129,6 @@ interface Scenario {
   fromTheStart?: boolean;
   /** Measure the unguarded route and the reference around our row (half before, half after). */
   withCeiling?: boolean;
-  /** `false`: this module sends no exposure events (the yardstick of what they cost). */
-  sendFeatureFlagEvents?: boolean;
-  /** Only our row (the other contenders are measured elsewhere). */
-  oursOnly?: boolean;
 }
 
 /** The module's `fallbackAfterMs` in the benchmark: its default. */
@@ -152,27 +153,26 @@ const SCENARIOS: Scenario[] = [
   },
   { name: 'PostHog refusing', cacheUrl: 'memory://local', outage: (posthog) => posthog.refuse() },
   { name: 'healthy, fresh=5', cacheUrl: 'memory://local?fresh=5', withCeiling: true },
-  {
-    name: 'healthy, fresh=5, exposure events off',
-    cacheUrl: 'memory://local?fresh=5',
-    sendFeatureFlagEvents: false,
-    oursOnly: true,
-  },
 ];
 
 const ROUTES: Record<Contender, string> = {
   'nestjs-posthog-flags': '/ours',
+  'nestjs-posthog-flags, no exposure events': '/ours-quiet',
   'posthog-node guard': '/posthog-node',
   unguarded: '/unguarded',
   'allows all, no lookup': '/allow-all',
   'same denials, no lookup': '/reference',
 };
 
-/** The routes that give the scale, and the scenario names of their rows: the ceiling, then the references. */
+/**
+ * The routes measured around our `fresh=5` row, and the scenario names of their rows: the ceiling, the
+ * references, and ours without exposure events (what they cost).
+ */
 const SCALE: [Contender, string][] = [
   ['unguarded', 'unguarded (ceiling)'],
   ['allows all, no lookup', 'reference: allows all, no lookup'],
   ['same denials, no lookup', 'reference: same denials, no lookup'],
+  ['nestjs-posthog-flags, no exposure events', 'healthy, fresh=5, exposure events off'],
 ];
 
 /**
@@ -197,7 +197,6 @@ export async function runBenchmark(
         posthogUrl: posthog.url,
         cacheUrl: scenario.cacheUrl,
         timeoutMs: options.timeoutMs,
-        sendFeatureFlagEvents: scenario.sendFeatureFlagEvents,
       });
       try {
         await seeEveryUser(app, users);
@@ -213,8 +212,7 @@ export async function runBenchmark(
               SCALE.map(([contender]) => contender),
             )
           : new Map([['nestjs-posthog-flags' as Contender, await measure(app, bench, 'nestjs-posthog-flags', warm)]]);
-        if (!scenario.oursOnly)
-          measured.set('posthog-node guard', await measure(app, bench, 'posthog-node guard', warm));
+        measured.set('posthog-node guard', await measure(app, bench, 'posthog-node guard', warm));
         for (const [contender, { tally, serial }] of measured) {
           rows.push(toRow(scenario.name, contender, tally, serial));
           log(formatRow({ ...rows[rows.length - 1], ofCeiling: Number.NaN }));
@@ -285,7 +283,7 @@ export function yardsticks(rows: BenchRow[]): Yardstick[] {
     );
     add(...lastKnown(scenario, outage));
   }
-  const silent = row('healthy, fresh=5, exposure events off');
+  const silent = row('healthy, fresh=5, exposure events off', 'nestjs-posthog-flags, no exposure events');
   if (fresh && silent) {
     const share = fresh.requestsPerSecond / silent.requestsPerSecond;
     add(

@@ -24,10 +24,10 @@ describe('npm run bench -- --smoke', () => {
       'PostHog refusing / posthog-node guard',
       'healthy, fresh=5 / nestjs-posthog-flags',
       'healthy, fresh=5 / posthog-node guard',
-      'healthy, fresh=5, exposure events off / nestjs-posthog-flags',
       'unguarded (ceiling) / unguarded',
       'reference: allows all, no lookup / allows all, no lookup',
       'reference: same denials, no lookup / same denials, no lookup',
+      'healthy, fresh=5, exposure events off / nestjs-posthog-flags, no exposure events',
     ]);
     for (const row of result.rows) {
       expect(row.requests).toBeGreaterThan(0);

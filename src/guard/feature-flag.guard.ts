@@ -90,7 +90,8 @@ export class FeatureFlagGuard implements CanActivate {
       const requirements = this.reflector
         .getAll<(FlagRequirement[] | undefined)[]>(FLAG_REQUIREMENTS, [type, handler])
         .flatMap((list) => list ?? []);
-      flags = { requirements, keys: [...new Set(requirements.flatMap((requirement) => requirement.keys))] };
+      const exposed = requirements.filter((requirement) => requirement.sendEvent !== false);
+      flags = { requirements, keys: [...new Set(exposed.flatMap((requirement) => requirement.keys))] };
       ofClass.set(handler, flags);
     }
     return flags;
@@ -193,7 +194,7 @@ export class FeatureFlagGuard implements CanActivate {
   }
 }
 
-/** A handler's requirements, and every flag key they check (whose exposures the guard sends). */
+/** A handler's requirements, and the flag keys whose exposures the guard sends (all checked, unless opted out). */
 interface HandlerFlags {
   requirements: FlagRequirement[];
   keys: string[];

@@ -6,6 +6,8 @@ export interface FeatureFlagOptions {
   defaultValue?: boolean;
   /** Thrown when the requirement fails, instead of the module's `exception` or `NotFoundException`. */
   exception?: Error;
+  /** `false`: the guard sends no exposure event (`$feature_flag_called`) for these flags. Default: the module's. */
+  sendEvent?: boolean;
 }
 
 /** One `@FeatureFlag` as the guard reads it: every key must pass. */

@@ -105,6 +105,12 @@ class FeaturesController {
     return { ok: true };
   }
 
+  @Get('quiet-beta')
+  @FeatureFlag('beta', { sendEvent: false })
+  quietBeta() {
+    return { ok: true };
+  }
+
   @Get('stacked')
   @FeatureFlag('beta')
   @FeatureFlag('checkout', { variant: 'test' })

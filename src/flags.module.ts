@@ -8,16 +8,11 @@ import {
   type FlagsModuleAsyncOptions,
   type FlagsModuleRootOptions,
 } from './flags.module-definition.js';
+import { FLAGS_EXPORTS, FLAGS_WORKERS } from './flags.providers.js';
 import { resolveFlagsOptions, type FlagsModuleOptions, type ResolvedFlagsOptions } from './flags.options.js';
-import { FlagsMonitor } from './flags.monitor.js';
-import { FlagsService } from './flags.service.js';
 import { FlagsOverrides } from './overrides/flags-overrides.js';
-import { BatchClient } from './exposures/batch-client.js';
-import { ExposureQueue } from './exposures/exposure-queue.js';
-import { FlagsUpstream } from './upstream/flags-upstream.js';
-import { PostHogClient } from './upstream/posthog-client.js';
 
-/** The providers every registration shares: validated config, the cache the URL picks, upstream, service. */
+/** The providers every registration shares: validated config, the cache the URL picks, overrides, the workers. */
 const CORE_PROVIDERS: Provider[] = [
   {
     provide: FLAGS_CONFIG,
@@ -34,12 +29,7 @@ const CORE_PROVIDERS: Provider[] = [
     useFactory: (config: ResolvedFlagsOptions) => new FlagsOverrides(config.overrides),
     inject: [FLAGS_CONFIG],
   },
-  FlagsMonitor,
-  BatchClient,
-  ExposureQueue,
-  PostHogClient,
-  FlagsUpstream,
-  FlagsService,
+  ...FLAGS_WORKERS,
 ];
 
 /**
@@ -76,6 +66,6 @@ function withCoreProviders(definition: DynamicModule): DynamicModule {
   return {
     ...definition,
     providers: [...(definition.providers ?? []), ...CORE_PROVIDERS],
-    exports: [FlagsService, FlagsOverrides, FLAGS_CONFIG],
+    exports: FLAGS_EXPORTS,
   };
 }

@@ -1,14 +1,9 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { MemoryFlagCache } from '../cache/memory-flag-cache.js';
 import { FLAG_CACHE, FLAGS_CONFIG } from '../flags.constants.js';
-import { FlagsMonitor } from '../flags.monitor.js';
+import { FLAGS_EXPORTS, FLAGS_WORKERS } from '../flags.providers.js';
 import { resolveFlagsOptions, type FlagsModuleOptions, type ResolvedFlagsOptions } from '../flags.options.js';
-import { FlagsService } from '../flags.service.js';
 import { FlagsOverrides, type FlagOverrides } from '../overrides/flags-overrides.js';
-import { FlagsUpstream } from '../upstream/flags-upstream.js';
-import { BatchClient } from '../exposures/batch-client.js';
-import { ExposureQueue } from '../exposures/exposure-queue.js';
-import { PostHogClient } from '../upstream/posthog-client.js';
 
 /** What `FlagsTestingModule.forRoot` takes besides the flags: the guard's options. */
 export type FlagsTestingOptions = Pick<FlagsModuleOptions, 'contextFactory' | 'exception'>;
@@ -38,18 +33,13 @@ export class FlagsTestingModule {
         inject: [FLAGS_CONFIG],
       },
       { provide: FlagsOverrides, useValue: new FlagsOverrides(flags) },
-      FlagsMonitor,
-      BatchClient,
-      ExposureQueue,
-      PostHogClient,
-      FlagsUpstream,
-      FlagsService,
+      ...FLAGS_WORKERS,
     ];
     return {
       module: FlagsTestingModule,
       global: true,
       providers,
-      exports: [FlagsService, FlagsOverrides, FLAGS_CONFIG],
+      exports: FLAGS_EXPORTS,
     };
   }
 }

@@ -91,7 +91,10 @@ export interface FlagsModuleOptions {
   circuitBreaker?: CircuitBreakerOptions | false;
   /** Whom the `@FeatureFlag` guard evaluates for. Default: `request.user.distinctId ?? .id ?? .sub` (HTTP only). */
   contextFactory?: FlagContextFactory;
-  /** What a denied `@FeatureFlag` request gets, unless its decorator says otherwise. Default `NotFoundException`. */
+  /**
+   * What a denied `@FeatureFlag` request gets, unless its decorator says otherwise.
+   * @default the 404 Nest answers for a route that does not exist (`Cannot GET /path`)
+   */
   exception?: Error;
   /** Whether `flag_evaluated` events carry the distinct id. Default false (it is personal data). */
   eventsIncludeDistinctId?: boolean;

@@ -4,7 +4,7 @@ export interface FeatureFlagOptions {
   variant?: string;
   /** The value assumed for a flag when nothing is known of it (anonymous request, no fallback). Default `false`. */
   defaultValue?: boolean;
-  /** Thrown when the requirement fails, instead of the module's `exception` or `NotFoundException`. */
+  /** Thrown when the requirement fails, instead of the module's `exception` or Nest's unknown-route 404. */
   exception?: Error;
   /** `false`: the guard sends no exposure event (`$feature_flag_called`) for these flags. Default: the module's. */
   sendEvent?: boolean;

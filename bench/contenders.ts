@@ -10,9 +10,10 @@ import {
   type NestMiddleware,
 } from '@nestjs/common';
 import { Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { HttpAdapterHost, NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
 import { PostHog } from 'posthog-node';
+import { routeNotFound } from '../src/guard/route-not-found.js';
 import { FeatureFlag, FlagsModule } from '../src/index.js';
 
 /** The flag every guarded route checks. */
@@ -51,16 +52,18 @@ class PostHogNodeGuard implements CanActivate {
 }
 
 /**
- * The reference: denies the same users as the flag, without looking anything up, with the same 404 as ours (Nest's
- * unknown-route answer, `Cannot GET /path`, built per denial). What any guard on this route costs in Nest with this
- * mix of answers.
+ * The reference: denies the same users as the flag, without looking anything up, with the same 404 as ours, built
+ * the same way (Nest's unknown-route answer, `Cannot GET /path`). What any guard on this route costs in Nest with
+ * this mix of answers.
  */
 @Injectable()
 class SameDenialsGuard implements CanActivate {
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest();
     if (request.user && flagIsOnFor(request.user.id)) return true;
-    throw new NotFoundException(`Cannot ${request.method} ${request.originalUrl ?? request.url}`);
+    throw routeNotFound(this.adapterHost, request);
   }
 }
 

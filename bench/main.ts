@@ -14,11 +14,12 @@ const options: BenchOptions = smoke
       warmupSeconds: 0,
       connections: 4,
       serialSeconds: 0.5,
+      rounds: 2,
       users: 20,
       latencyMs: 20,
       timeoutMs: 200,
     }
-  : { durationSeconds: 10, warmupSeconds: 3, connections: 10, serialSeconds: 3, users: 200, latencyMs: 20 };
+  : { durationSeconds: 10, warmupSeconds: 3, connections: 10, serialSeconds: 3, rounds: 5, users: 200, latencyMs: 20 };
 
 const result = await runBenchmark(options, (line) => console.log(line));
 const directory = fileURLToPath(new URL(smoke ? '../../.build/bench-smoke' : '../../bench/results', import.meta.url));

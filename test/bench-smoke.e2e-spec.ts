@@ -51,5 +51,12 @@ describe('npm run bench -- --smoke', () => {
       'PostHog starts hanging: last known values',
     ]);
     for (const yardstick of result.yardsticks) expect(typeof yardstick.met).toBe('boolean');
+    expect(Object.keys(result.roundRatios).sort()).toEqual([
+      'allows all, no lookup',
+      'nestjs-posthog-flags, no exposure events',
+      'same denials, no lookup',
+      'unguarded',
+    ]);
+    for (const ratios of Object.values(result.roundRatios) as number[][]) expect(ratios).toHaveLength(2);
   }, 180_000);
 });

@@ -44,15 +44,21 @@ export interface FlagCache {
   close(): Promise<void>;
 }
 
-/** The read result for `keys` from the entries found: complete when each key has one. */
+/**
+ * The read result for `keys`, given each key's stored entry (`entryOf(key, index)`, `undefined` when none): the
+ * entries still within `ttlSeconds`, complete when each key has one. One pass, one array: it runs on every read.
+ */
 export function cachedFlags(
   keys: readonly string[],
-  found: readonly (CachedFlag | undefined)[],
+  entryOf: (key: string, index: number) => CachedFlag | undefined,
   ttlSeconds: number,
 ): CachedFlags {
-  const flags = found.filter(
-    (entry): entry is CachedFlag => entry !== undefined && isWithinTtl(entry.evaluatedAt, ttlSeconds),
-  );
+  const now = Date.now();
+  const flags: CachedFlag[] = [];
+  for (let index = 0; index < keys.length; index++) {
+    const entry = entryOf(keys[index]!, index);
+    if (entry && isWithinTtl(entry.evaluatedAt, ttlSeconds, now)) flags.push(entry);
+  }
   return { flags, complete: keys.length > 0 && flags.length === keys.length };
 }
 

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { EvaluatedFlag } from '../flags.types.js';
 import type { MemoryCacheConfig } from './cache-url.js';
-import type { CachedFlag, CachedFlags, FlagCache } from './flag-cache.js';
+import { cachedFlags, type CachedFlag, type CachedFlags, type FlagCache } from './flag-cache.js';
 
 /** What a user's entry costs beyond its contents (the map, its entries, the dates), in bytes, roughly. */
 const ENTRY_OVERHEAD_BYTES = 200;
@@ -22,17 +22,8 @@ export class MemoryFlagCache implements FlagCache {
   }
 
   read(distinctId: string, keys?: readonly string[]): CachedFlags {
-    const wanted = keys ?? this.knownKeys;
     const known = this.users.get(distinctId);
-    const flags: CachedFlag[] = [];
-    if (known) {
-      const oldest = Date.now() - this.config.ttlSeconds * 1000;
-      for (const key of wanted) {
-        const flag = known.get(key);
-        if (flag && flag.evaluatedAt.getTime() > oldest) flags.push(flag);
-      }
-    }
-    return { flags, complete: wanted.length > 0 && flags.length === wanted.length };
+    return cachedFlags(keys ?? this.knownKeys, (key) => known?.get(key), this.config.ttlSeconds);
   }
 
   async write(distinctId: string, flags: readonly EvaluatedFlag[], whole: boolean, context: string): Promise<void> {

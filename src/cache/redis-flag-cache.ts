@@ -76,8 +76,7 @@ export class RedisFlagCache implements FlagCache {
     if (flagKeys.length === 0) return { flags: [], complete: false };
     const values = await this.client.mget(flagKeys.map((key) => this.entryKey(distinctId, key)));
     this.outages.succeeded();
-    const found = flagKeys.map((key, index) => decodePythonEntry(values[index], key));
-    return cachedFlags(flagKeys, found, this.config.ttlSeconds);
+    return cachedFlags(flagKeys, (key, index) => decodePythonEntry(values[index], key), this.config.ttlSeconds);
   }
 
   async write(distinctId: string, flags: readonly EvaluatedFlag[], whole: boolean, context: string): Promise<void> {

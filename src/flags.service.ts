@@ -133,7 +133,8 @@ export class FlagsService implements BeforeApplicationShutdown, OnApplicationBoo
     options: ExposureOptions = {},
   ): Promise<FlagResult | undefined> {
     const flagContext = parseFlagContext(context);
-    const result = (await this.evaluate(flagContext, [key])).get(key);
+    assertFlagKey(key);
+    const result = (await this.evaluateParsed(flagContext, [key])).get(key);
     if (result && options.sendEvent !== false) this.exposures.exposed(flagContext, result);
     return result;
   }
@@ -162,11 +163,19 @@ export class FlagsService implements BeforeApplicationShutdown, OnApplicationBoo
   ): Promise<Map<string, FlagResult>> {
     const flagContext = parseFlagContext(context);
     assertEvaluateArguments(keys, options);
+    return this.evaluateParsed(flagContext, keys, options.reuseUntil);
+  }
+
+  /** {@link evaluate} for a context and keys already validated. */
+  private async evaluateParsed(
+    flagContext: FlagContext,
+    keys?: readonly string[],
+    reuseUntil?: PromiseLike<unknown>,
+  ): Promise<Map<string, FlagResult>> {
     let answer: Map<string, FlagResult>;
     if (this.overrides.coversAll(flagContext, keys)) {
       answer = new Map();
     } else {
-      const { reuseUntil } = options;
       const evaluation = evaluationOf(flagContext, contextKey(flagContext), keys);
       const results = await this.evaluateShared(evaluation, reuseUntil && (() => reuseUntil));
       answer = keys ? onlyKeys(results, keys) : new Map(results);
@@ -183,7 +192,7 @@ export class FlagsService implements BeforeApplicationShutdown, OnApplicationBoo
    */
   async bootstrap(context: FlagContext | string): Promise<PostHogBootstrap> {
     const flagContext = parseFlagContext(context);
-    const results = await this.evaluate(flagContext);
+    const results = await this.evaluateParsed(flagContext);
     const featureFlags: Record<string, FlagValue> = {};
     const featureFlagPayloads: Record<string, unknown> = {};
     for (const result of results.values()) {
@@ -276,7 +285,7 @@ export class FlagsService implements BeforeApplicationShutdown, OnApplicationBoo
     evaluation: Evaluation,
     cached: CachedFlags,
   ): Map<string, FlagResult> | Promise<Map<string, FlagResult>> {
-    const age = freshness(cached, this.freshSeconds, evaluation.context.distinctId, fingerprintOf(evaluation));
+    const age = freshness(cached, this.freshSeconds, evaluation.context.distinctId, evaluation.fingerprint);
     if (age === 'stale') this.refreshBehind(evaluation);
     if (age === 'expired') return this.evaluateUpstream(evaluation, cached);
     return withSource(cached.flags, 'cache');
@@ -288,11 +297,9 @@ export class FlagsService implements BeforeApplicationShutdown, OnApplicationBoo
    * asked has a last known value is answered from the cache at once instead of waiting for a slot.
    */
   private async evaluateUpstream(evaluation: Evaluation, cached?: CachedFlags): Promise<Map<string, FlagResult>> {
-    const { context, keys } = evaluation;
-    if (this.config.offline)
-      return withSource((cached ?? (await this.readCache(context.distinctId, keys))).flags, 'fallback');
+    if (this.config.offline) return withSource((await this.lastKnown(evaluation, cached)).flags, 'fallback');
     if (this.upstream.saturated) {
-      cached ??= await this.readCache(context.distinctId, keys);
+      cached = await this.lastKnown(evaluation, cached);
       if (cached.complete) return withSource(cached.flags, 'fallback');
     }
     const call = this.callPostHog(evaluation);
@@ -300,7 +307,7 @@ export class FlagsService implements BeforeApplicationShutdown, OnApplicationBoo
     if (early) return withSource(early.flags, 'fallback');
     const { parsed } = await call;
     if (parsed && isCompleteAnswer(parsed)) return withSource(parsed.flags.values(), 'remote', parsed.requestId);
-    const fallbacks = (cached ?? (await this.readCache(context.distinctId, keys))).flags;
+    const fallbacks = (await this.lastKnown(evaluation, cached)).flags;
     if (!parsed) return withSource(fallbacks, 'fallback');
     const results = withSource(parsed.flags.values(), 'remote', parsed.requestId);
     for (const flag of fallbacks) {
@@ -326,8 +333,13 @@ export class FlagsService implements BeforeApplicationShutdown, OnApplicationBoo
     const isSlow = await Promise.race([call.then(() => false), slow]);
     clearTimeout(timer);
     if (!isSlow) return undefined;
-    const known = cached ?? (await this.readCache(evaluation.context.distinctId, evaluation.keys));
+    const known = await this.lastKnown(evaluation, cached);
     return known.complete ? known : undefined;
+  }
+
+  /** The user's last known results for the evaluation's keys: `cached` when this evaluation read them already. */
+  private lastKnown(evaluation: Evaluation, cached: CachedFlags | undefined): CachedFlags | Promise<CachedFlags> {
+    return cached ?? this.readCache(evaluation.context.distinctId, evaluation.keys);
   }
 
   /**
@@ -355,7 +367,7 @@ export class FlagsService implements BeforeApplicationShutdown, OnApplicationBoo
       this.monitor.upstreamSucceeded();
       const whole = keys === undefined && isCompleteAnswer(parsed);
       const flags = [...parsed.flags.values()];
-      return { parsed, remembered: this.remember(context.distinctId, flags, whole, fingerprintOf(evaluation)) };
+      return { parsed, remembered: this.remember(context.distinctId, flags, whole, evaluation.fingerprint) };
     });
   }
 
@@ -415,7 +427,7 @@ function everyFlagKey(contextId: string): string {
 /** The evaluation of `keys` (every flag when undefined) for a parsed context. */
 function evaluationOf(context: FlagContext, contextId: string, keys?: readonly string[]): Evaluation {
   const key = keys ? `${contextId}\n${JSON.stringify(keys)}` : everyFlagKey(contextId);
-  return { key, context, contextId, keys };
+  return { key, context, contextId, fingerprint: contextFingerprint(context, contextId), keys };
 }
 
 /** One evaluation's question: for whom, which keys (every flag when undefined), and the key it is shared under. */
@@ -425,12 +437,9 @@ interface Evaluation {
   context: FlagContext;
   /** The context's {@link contextKey}. */
   contextId: string;
+  /** What cached results remember of the context ({@link contextFingerprint}): `''` for a bare distinct id. */
+  fingerprint: string;
   keys?: readonly string[];
-}
-
-/** The fingerprint cached results carry of the context they were evaluated for. */
-function fingerprintOf(evaluation: Evaluation): string {
-  return contextFingerprint(evaluation.context, evaluation.contextId);
 }
 
 /** @throws {TypeError} for keys that are not an array of non-empty strings, or a `reuseUntil` that is no promise. */

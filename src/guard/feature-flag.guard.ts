@@ -124,9 +124,9 @@ export class FeatureFlagGuard implements CanActivate {
       this.warnOnceAboutGuardOrder(context);
       return undefined;
     }
-    if (!http) return this.flags.evaluateEveryFlag(flagContext, contextKey(flagContext), keys);
-    const request = http.getRequest();
     const contextId = contextKey(flagContext);
+    if (!http) return this.flags.evaluateEveryFlag(flagContext, contextId, keys);
+    const request = http.getRequest();
     const known = rememberedFlags(request, contextId);
     if (known) return known;
     const results = this.flags.evaluateEveryFlag(flagContext, contextId, keys, () =>

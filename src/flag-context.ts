@@ -14,22 +14,26 @@ export function parseFlagContext(context: FlagContext | string): FlagContext {
   if (typeof subject?.distinctId !== 'string' || subject.distinctId === '') {
     throw new TypeError('FlagsService: context.distinctId (or a string context) must be a non-empty string');
   }
-  const { groups, personProperties, groupProperties } = subject;
-  if (groups === undefined && personProperties === undefined && groupProperties === undefined) return subject;
+  const { deviceId, groups, personProperties, groupProperties } = subject;
+  if (deviceId !== undefined && (typeof deviceId !== 'string' || deviceId === '')) {
+    throw new TypeError(`FlagsService: context.deviceId must be a non-empty string, got ${kindOf(deviceId)}`);
+  }
+  if (isBareContext(subject)) return subject;
   assertRecordOf('groups', groups, (value) => typeof value === 'string', 'a string (the group key)');
   assertRecordOf('personProperties', personProperties, () => true, 'any value');
   assertRecordOf('groupProperties', groupProperties, isRecord, 'an object of properties');
   return {
     distinctId: subject.distinctId,
+    ...(deviceId === undefined ? {} : { deviceId }),
     ...(isEmpty(groups) ? {} : { groups }),
     ...(isEmpty(personProperties) ? {} : { personProperties }),
     ...(isEmpty(groupProperties) ? {} : { groupProperties }),
   };
 }
 
-/** Whether the context is a distinct id alone (no groups, no properties). */
+/** Whether the context is a distinct id alone (no device id, groups or properties). */
 export function isBareContext(context: FlagContext): boolean {
-  return !context.groups && !context.personProperties && !context.groupProperties;
+  return !context.deviceId && !context.groups && !context.personProperties && !context.groupProperties;
 }
 
 /**
@@ -38,7 +42,8 @@ export function isBareContext(context: FlagContext): boolean {
  */
 export function contextKey(context: FlagContext): string {
   if (isBareContext(context)) return JSON.stringify(context.distinctId);
-  return stableJson([context.distinctId, context.groups, context.personProperties, context.groupProperties]);
+  const { distinctId, groups, personProperties, groupProperties, deviceId } = context;
+  return stableJson([distinctId, groups, personProperties, groupProperties, deviceId]);
 }
 
 /**

@@ -19,6 +19,11 @@ export type FlagSource =
 export interface FlagContext {
   /** The user's distinct id; any non-empty string. */
   distinctId: string;
+  /**
+   * The device id, for flags PostHog buckets by device (`bucketing_identifier: device_id`): sent as the person
+   * property `$device_id`, as PostHog's SDKs do.
+   */
+  deviceId?: string;
   /** Group memberships, `{ groupType: groupKey }`. */
   groups?: Record<string, string>;
   /** Person properties used by release conditions, `{ name: value }`. */

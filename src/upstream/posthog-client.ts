@@ -14,7 +14,9 @@ export function flagsRequestBody(apiKey: string, context: FlagContext, keys?: re
     token: apiKey,
     distinct_id: context.distinctId,
     groups: context.groups ?? {},
-    person_properties: context.personProperties ?? {},
+    person_properties: context.deviceId
+      ? { $device_id: context.deviceId, ...context.personProperties }
+      : (context.personProperties ?? {}),
     group_properties: context.groupProperties ?? {},
     geoip_disable: true,
     ...(keys ? { flag_keys_to_evaluate: keys } : {}),

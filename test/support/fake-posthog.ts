@@ -6,6 +6,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 
 /** A flag as the fake evaluates it for a user. */
@@ -83,6 +84,15 @@ export class FakePostHog {
   refusedBatches = 0;
   /** Milliseconds to wait before answering a `/flags` request, as a real network would. */
   latencyMs = 0;
+  /**
+   * What `GET /flags/definitions` serves (with a weak ETag of its content, `304` when `If-None-Match` has it);
+   * `undefined`: 404.
+   */
+  definitions?: unknown;
+  /** How `/flags/definitions` answers instead, while set: a bare status, `hang`, `reset` or `html`. */
+  definitionsAnswer?: 'hang' | 'reset' | 'html' | number;
+  /** The `/flags/definitions` requests it received, in order. */
+  readonly definitionsRequests: { url: string; headers: IncomingHttpHeaders }[] = [];
   private readonly queued: FakeAnswer[] = [];
   private readonly table = new Map<string, Readonly<Record<string, FakeFlag>>>();
   private readonly server: Server;
@@ -149,6 +159,10 @@ export class FakePostHog {
       this.answerBatch(req, res, Buffer.concat(chunks));
       return;
     }
+    if (req.url?.startsWith('/flags/definitions')) {
+      this.answerDefinitions(req, res);
+      return;
+    }
     const raw = Buffer.concat(chunks).toString('utf8');
     if (!req.url?.startsWith('/flags')) {
       // Anything else an SDK sends (posthog-node's other endpoints): accepted, not recorded.
@@ -187,6 +201,41 @@ export class FakePostHog {
     const text = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw).toString('utf8') : raw.toString('utf8');
     this.batches.push({ headers: req.headers, body: JSON.parse(text) });
     res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"Ok"}');
+  }
+
+  /** The ETag of what {@link definitions} serves now. */
+  get definitionsEtag(): string {
+    return `W/"${createHash('sha1').update(JSON.stringify(this.definitions)).digest('hex')}"`;
+  }
+
+  /** Serves {@link definitions} as PostHog does: ETag, `304` on a matching `If-None-Match`. */
+  private answerDefinitions(req: IncomingMessage, res: ServerResponse): void {
+    this.definitionsRequests.push({ url: req.url ?? '', headers: req.headers });
+    const answer = this.definitionsAnswer;
+    if (answer === 'hang') return;
+    if (answer === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    if (answer === 'html') {
+      res.writeHead(200, { 'Content-Type': 'text/html' }).end('<html>Bad gateway</html>');
+      return;
+    }
+    if (typeof answer === 'number') {
+      const body = answer === 402 ? { type: 'quota_limited', detail: 'over quota' } : { detail: `status ${answer}` };
+      res.writeHead(answer, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+      return;
+    }
+    if (this.definitions === undefined) {
+      res.writeHead(404).end();
+      return;
+    }
+    const etag = this.definitionsEtag;
+    if (req.headers['if-none-match'] === etag) {
+      res.writeHead(304, { ETag: etag }).end();
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'application/json', ETag: etag }).end(JSON.stringify(this.definitions));
   }
 
   /** Every event of every accepted `/batch/` request, in order. */

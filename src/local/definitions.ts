@@ -1,0 +1,121 @@
+import { isRecord } from '../util/is-record.js';
+import { kindOf } from '../util/kind-of.js';
+
+/** One property filter of a release condition or cohort, as PostHog sends it. */
+export interface FlagProperty {
+  key: string;
+  /** `person` (the default), `group`, `cohort` or `flag`. */
+  type?: string;
+  value?: unknown;
+  /** `exact` when absent. */
+  operator?: string;
+  /** In a cohort: the property must not match. */
+  negation?: boolean;
+  /** For `type: 'flag'`: the flag keys to evaluate first, in order; empty for a cycle. */
+  dependency_chain?: unknown;
+}
+
+/** One release condition of a flag. */
+export interface FlagCondition {
+  properties?: FlagProperty[];
+  /** Percent of matching users in the condition (a float); `null` or absent: 100. */
+  rollout_percentage?: number | null;
+  /** The variant this condition forces, when it is one of the flag's variants. */
+  variant?: string | null;
+  /** The group type this condition is about, when it differs from the flag's. */
+  aggregation_group_type_index?: number | null;
+}
+
+/** A flag definition as `GET /flags/definitions` sends it (snake case). */
+export interface FlagDefinition {
+  id?: number;
+  key: string;
+  active?: boolean;
+  deleted?: boolean;
+  version?: number;
+  ensure_experience_continuity?: boolean;
+  /** `device_id`: bucket by the device id rather than the distinct id. */
+  bucketing_identifier?: string | null;
+  filters?: {
+    groups?: FlagCondition[];
+    multivariate?: { variants?: { key: string; rollout_percentage: number }[] } | null;
+    /** JSON strings, by `"true"` or by variant key. */
+    payloads?: Record<string, unknown> | null;
+    aggregation_group_type_index?: number | null;
+    early_exit?: boolean;
+    holdout?: { id?: number | null; exclusion_percentage?: number | string | null } | null;
+  };
+}
+
+/** A cohort's property group: AND/OR of nested groups or of properties. */
+export interface CohortGroup {
+  type?: string;
+  values?: (CohortGroup | FlagProperty)[];
+}
+
+/**
+ * A project's flag definitions in the shape PostHog sends them, which is also the shared Redis value (PostHog's
+ * published flag-definition cache provider): `{ flags, group_type_mapping, cohorts }`, snake case.
+ */
+export interface FlagDefinitionsData {
+  flags: FlagDefinition[];
+  /** Group type index (as a string) → group type name. */
+  group_type_mapping: Record<string, string>;
+  /** Cohort id (as a string) → its property group; static cohorts are absent. */
+  cohorts: Record<string, CohortGroup>;
+  /** PostHog's property matching semantics version, when the server says it. */
+  property_matching_version?: number;
+}
+
+/** Definitions ready for evaluation: the data as loaded, and its flags by key. Never mutated once built. */
+export interface Definitions {
+  readonly data: FlagDefinitionsData;
+  readonly byKey: ReadonlyMap<string, FlagDefinition>;
+}
+
+/** A definitions body or shared value that cannot be used; what was loaded stays. */
+export class DefinitionsFormatError extends Error {
+  constructor(problem: string) {
+    super(`flag definitions: ${problem}`);
+    this.name = 'DefinitionsFormatError';
+  }
+}
+
+/**
+ * The usable part of a definitions body (from PostHog or from the shared key): flags with a string key, the group
+ * type mapping and the cohorts. Anything else PostHog adds is left out.
+ * @throws {DefinitionsFormatError} when it is not an object with a `flags` array.
+ */
+export function parseDefinitions(body: unknown): FlagDefinitionsData {
+  if (!isRecord(body)) throw new DefinitionsFormatError(`expected an object, got ${kindOf(body)}`);
+  if (!Array.isArray(body.flags))
+    throw new DefinitionsFormatError(`"flags" must be an array, got ${kindOf(body.flags)}`);
+  const flags = body.flags.filter(
+    (flag): flag is FlagDefinition => isRecord(flag) && typeof flag.key === 'string' && flag.key !== '',
+  );
+  const data: FlagDefinitionsData = {
+    flags,
+    group_type_mapping: recordOrEmpty(body.group_type_mapping) as Record<string, string>,
+    cohorts: recordOrEmpty(body.cohorts) as Record<string, CohortGroup>,
+  };
+  if (typeof body.property_matching_version === 'number') {
+    data.property_matching_version = body.property_matching_version;
+  }
+  return data;
+}
+
+/** The definitions indexed for evaluation. */
+export function indexDefinitions(data: FlagDefinitionsData): Definitions {
+  return { data, byKey: new Map(data.flags.map((flag) => [flag.key, flag])) };
+}
+
+/** The empty set of definitions PostHog's quota limit (`402`) leaves: nothing is evaluated locally. */
+export const NO_DEFINITIONS: FlagDefinitionsData = Object.freeze({
+  flags: [],
+  group_type_mapping: {},
+  cohorts: {},
+}) as FlagDefinitionsData;
+
+function recordOrEmpty(value: unknown): Record<string, unknown> {
+  return isRecord(value) ? value : {};
+}

@@ -1,0 +1,90 @@
+import { Inconclusive } from './inconclusive.js';
+
+/** Punctuation whose escape means the character itself in every regex dialect. */
+const ESCAPED_LITERAL = /[\x20-\x2f:;=?@\x5b-\x60\x7b-\x7e]/;
+
+/**
+ * Whether `value` matches PostHog's regex `pattern` as its server (Rust's `regex`) would; `undefined` for a
+ * pattern JavaScript cannot compile (the server cannot either: no match).
+ * @throws {Inconclusive} (a regex doubt) for syntax or input where JavaScript and the server may disagree.
+ */
+export function matchesRegex(pattern: string, value: string): boolean | undefined {
+  if (pattern === '') return true;
+  const classes = portableClasses(pattern);
+  if (classes === undefined) throw regexDoubt('regex syntax needs the server');
+  let regex: RegExp;
+  try {
+    regex = new RegExp(pattern);
+  } catch (error) {
+    if (error instanceof SyntaxError) return undefined;
+    throw regexDoubt('regex compilation needs the server');
+  }
+  for (const characterClass of classes) {
+    try {
+      new RegExp(characterClass, 'u');
+    } catch {
+      throw regexDoubt('regex character class needs the server');
+    }
+  }
+  for (let index = 0; index < value.length; index++) {
+    if (value.charCodeAt(index) > 0x7f || value[index] === '\r') throw regexDoubt('non-ASCII input needs the server');
+  }
+  return regex.test(value);
+}
+
+function regexDoubt(message: string): Inconclusive {
+  return new Inconclusive(message, 'context', true);
+}
+
+/**
+ * The pattern's character classes when the rest of it means the same in JavaScript and in the server's dialect;
+ * `undefined` when it might not (non-ASCII, look-arounds, possessive or odd quantifiers, unusual escapes…).
+ */
+function portableClasses(pattern: string): string[] | undefined {
+  const classes: string[] = [];
+  let classStart = -1;
+  let previous = '';
+  for (let index = 0; index < pattern.length; index++) {
+    const character = pattern[index]!;
+    if (character.charCodeAt(0) > 0x7f) return undefined;
+    if (character === '\\') {
+      const escaped = pattern[++index];
+      if (escaped === undefined) break;
+      if (escaped === 'x') {
+        if (!/^[\da-f]{2}$/i.test(pattern.slice(index + 1, index + 3))) return undefined;
+        index += 2;
+      } else if (!'dDsSwWbBfnrtv'.includes(escaped) && !ESCAPED_LITERAL.test(escaped)) {
+        return undefined;
+      }
+      if (classStart === -1 && 'bB'.includes(escaped)) return undefined;
+      previous = 'literal';
+      continue;
+    }
+    if (character === '[') {
+      if (classStart !== -1) return undefined;
+      classStart = index;
+    } else if (character === ']' && classStart !== -1) {
+      const contentStart = classStart + (pattern[classStart + 1] === '^' ? 2 : 1);
+      if (index === contentStart) return undefined;
+      classes.push(pattern.slice(classStart, index + 1));
+      classStart = -1;
+      previous = 'literal';
+      continue;
+    } else if (classStart !== -1) {
+      if (['&&', '--', '~~'].includes(pattern.slice(index, index + 2))) return undefined;
+      continue;
+    } else if (character === '(' && pattern[index + 1] === '?') {
+      if (pattern[index + 2] !== ':') return undefined;
+      index += 2;
+    } else if (character === '{') {
+      const repetition = /^\{(\d+)(?:,(\d*))?\}/.exec(pattern.slice(index));
+      if (!repetition || ['', '|', '('].includes(previous)) return undefined;
+      if (repetition.slice(1).some((count) => Number(count) > 0xffffffff)) return undefined;
+    } else if ('*+?}'.includes(character) && (pattern[index + 1] === '+' || pattern[index + 1] === '{')) {
+      return undefined;
+    }
+    if ('*+?{'.includes(character) && ['^', '$', 'empty group'].includes(previous)) return undefined;
+    previous = character === ')' && ['(', 'empty group'].includes(previous) ? 'empty group' : character;
+  }
+  return classes;
+}

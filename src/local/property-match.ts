@@ -1,0 +1,201 @@
+import type { FlagProperty } from './definitions.js';
+import { filterDate, toDate } from './dates.js';
+import { Inconclusive, isInconclusive } from './inconclusive.js';
+import { assertJsonValue, exactMatchString, isBooleanLike, isTruthy } from './json-values.js';
+import { matchesRegex } from './portable-regex.js';
+import { compareSemver, isWithinSemverRange, parseSemver, rangeOf } from './semver.js';
+
+/** Operators that compare a `null` property value rather than failing on it. */
+const NULL_ALLOWED = new Set([
+  'exact',
+  'is_not',
+  'icontains',
+  'not_icontains',
+  'starts_with',
+  'not_starts_with',
+  'ends_with',
+  'not_ends_with',
+  'regex',
+  'not_regex',
+]);
+
+/** How a property filter is matched: PostHog's property matching version, and the clock for relative dates. */
+export interface MatchOptions {
+  /** `property_matching_version` from the definitions; 2 stops reading `"true"` as `true` for numbers. */
+  matchingVersion?: number;
+  now: Date;
+}
+
+/**
+ * Whether the user's `values` satisfy the property filter (person or group properties; not cohorts or flags).
+ * @throws {Inconclusive} when it cannot be decided here: the property is missing, the operator is unknown, or a
+ * value cannot be compared as PostHog's server would.
+ */
+export function matchProperty(property: FlagProperty, values: Record<string, unknown>, options: MatchOptions): boolean {
+  try {
+    return matchValue(property, values, options);
+  } catch (error) {
+    // A missing or odd user value: still say so when the filter itself could never be decided.
+    if (isInconclusive(error)) assertSupportedFilter(property, options);
+    throw error;
+  }
+}
+
+/**
+ * @throws {Inconclusive} when the filter can never be decided locally, whatever the user: an unknown operator, an
+ * invalid date or version in the filter, a value the server would compare differently.
+ */
+export function assertSupportedFilter(property: FlagProperty, options: MatchOptions): void {
+  const { value } = property;
+  const operator = property.operator || 'exact';
+  switch (operator) {
+    case 'exact':
+    case 'is_not':
+      for (const item of Array.isArray(value) ? value : [value]) exactMatchString(item);
+      return;
+    case 'is_date_after':
+    case 'is_date_before':
+      filterDate(value, options.now);
+      return;
+    case 'semver_eq':
+    case 'semver_neq':
+    case 'semver_gt':
+    case 'semver_gte':
+    case 'semver_lt':
+    case 'semver_lte':
+      parseSemver(String(value));
+      return;
+    case 'semver_tilde':
+    case 'semver_caret':
+    case 'semver_wildcard':
+      rangeOf(operator, String(value));
+      return;
+    default:
+      if (!STRING_OPERATORS.has(operator)) throw new Inconclusive(`unknown operator ${operator}`);
+  }
+}
+
+/** Operators that need nothing of the filter value to be checkable. */
+const STRING_OPERATORS = new Set([
+  'is_set',
+  'is_not_set',
+  'icontains',
+  'not_icontains',
+  'starts_with',
+  'not_starts_with',
+  'ends_with',
+  'not_ends_with',
+  'regex',
+  'not_regex',
+  'gt',
+  'gte',
+  'lt',
+  'lte',
+]);
+
+function matchValue(property: FlagProperty, values: Record<string, unknown>, options: MatchOptions): boolean {
+  const { key, value } = property;
+  const operator = property.operator || 'exact';
+  if (!Object.prototype.hasOwnProperty.call(values, key)) throw new Inconclusive(`property ${key} is missing`);
+  if (operator === 'is_not_set') return false;
+  if (operator === 'is_set') return true;
+  const actual = values[key];
+  if (actual === undefined) throw new Inconclusive(`property ${key} is undefined`);
+  if (actual === null && !NULL_ALLOWED.has(operator)) return false;
+  switch (operator) {
+    case 'exact':
+      return exactMatch(value, actual, options.matchingVersion);
+    case 'is_not':
+      return !exactMatch(value, actual, options.matchingVersion);
+    case 'icontains':
+      return asciiLower(actual).includes(asciiLower(value));
+    case 'not_icontains':
+      return !asciiLower(actual).includes(asciiLower(value));
+    case 'starts_with':
+      return asciiLower(actual).startsWith(asciiLower(value));
+    case 'not_starts_with':
+      return !asciiLower(actual).startsWith(asciiLower(value));
+    case 'ends_with':
+      return asciiLower(actual).endsWith(asciiLower(value));
+    case 'not_ends_with':
+      return !asciiLower(actual).endsWith(asciiLower(value));
+    case 'regex':
+    case 'not_regex': {
+      const matched = matchesRegex(String(value), String(actual));
+      if (matched === undefined) return false;
+      return operator === 'regex' ? matched : !matched;
+    }
+    case 'gt':
+    case 'gte':
+    case 'lt':
+    case 'lte':
+      return compareOrdered(operator, actual, value);
+    case 'is_date_after':
+    case 'is_date_before': {
+      const limit = filterDate(value, options.now);
+      const date = toDate(actual);
+      return operator === 'is_date_before' ? date < limit : date > limit;
+    }
+    default:
+      return matchSemver(operator, value, actual);
+  }
+}
+
+/** `exact`: booleans as booleans, arrays as membership, else JSON text compared case-insensitively. */
+function exactMatch(target: unknown, actual: unknown, matchingVersion: number | undefined): boolean {
+  if ((matchingVersion !== 2 && isBooleanLike(target)) || (Array.isArray(target) && target.length === 0)) {
+    assertJsonValue(actual);
+    return isTruthy(target) === isTruthy(actual);
+  }
+  if (matchingVersion === 2 && typeof actual === 'number' && isBooleanLike(target)) {
+    assertJsonValue(actual);
+    return false;
+  }
+  const actualText = exactMatchString(actual).toLowerCase();
+  if (Array.isArray(target)) return target.some((item) => exactMatchString(item).toLowerCase() === actualText);
+  return exactMatchString(target).toLowerCase() === actualText;
+}
+
+/** `gt` … `lte`: numerically when both sides are numbers, else as strings. */
+function compareOrdered(operator: string, actual: unknown, filter: unknown): boolean {
+  const right = typeof filter === 'number' ? filter : parseFloat(String(filter));
+  const left = typeof actual === 'number' ? actual : actual != null ? parseFloat(String(actual)) : NaN;
+  if (Number.isFinite(right) && Number.isFinite(left)) return ordered(operator, left, right);
+  return ordered(operator, String(actual), String(filter));
+}
+
+function ordered<T extends number | string>(operator: string, left: T, right: T): boolean {
+  if (operator === 'gt') return left > right;
+  if (operator === 'gte') return left >= right;
+  if (operator === 'lt') return left < right;
+  return left <= right;
+}
+
+function matchSemver(operator: string, filter: unknown, actual: unknown): boolean {
+  const version = () => parseSemver(String(actual));
+  switch (operator) {
+    case 'semver_eq':
+      return compareSemver(version(), parseSemver(String(filter))) === 0;
+    case 'semver_neq':
+      return compareSemver(version(), parseSemver(String(filter))) !== 0;
+    case 'semver_gt':
+      return compareSemver(version(), parseSemver(String(filter))) > 0;
+    case 'semver_gte':
+      return compareSemver(version(), parseSemver(String(filter))) >= 0;
+    case 'semver_lt':
+      return compareSemver(version(), parseSemver(String(filter))) < 0;
+    case 'semver_lte':
+      return compareSemver(version(), parseSemver(String(filter))) <= 0;
+    case 'semver_tilde':
+    case 'semver_caret':
+    case 'semver_wildcard':
+      return isWithinSemverRange(operator, String(filter), version);
+    default:
+      throw new Inconclusive(`unknown operator ${operator}`);
+  }
+}
+
+/** Lower-cases ASCII letters only, as the server does. */
+function asciiLower(value: unknown): string {
+  return String(value).replace(/[A-Z]/g, (character) => character.toLowerCase());
+}

@@ -40,11 +40,35 @@ export interface CacheErrorEvent {
   at: Date;
 }
 
+/** Flag definitions were loaded (local evaluation), from PostHog or from the shared Redis key. */
+export interface DefinitionsLoadedEvent {
+  type: 'definitions_loaded';
+  source: 'upstream' | 'redis';
+  /** How many flags they define (0 after PostHog's quota limit: nothing is evaluated locally). */
+  flags: number;
+  at: Date;
+}
+
+/** A poll of `/flags/definitions` failed; the definitions loaded stay in force. */
+export interface DefinitionsFailedEvent {
+  type: 'definitions_failed';
+  reason: UpstreamFailureReason;
+  at: Date;
+}
+
 /** Everything `FlagsService.events$` emits. */
-export type FlagsEvent = FlagEvaluatedEvent | UpstreamFailedEvent | CircuitChangedEvent | CacheErrorEvent;
+export type FlagsEvent =
+  | FlagEvaluatedEvent
+  | UpstreamFailedEvent
+  | CircuitChangedEvent
+  | CacheErrorEvent
+  | DefinitionsLoadedEvent
+  | DefinitionsFailedEvent;
 
 /** Where answers have come from, counted since startup (per flag). */
 export interface FlagsCounts {
+  /** Evaluated in-process from the flag definitions. */
+  local: number;
   remote: number;
   cache: number;
   fallback: number;
@@ -66,6 +90,25 @@ export interface FlagsStatus {
   counts: FlagsCounts;
   /** Exposure events (`$feature_flag_called`): waiting, sent, dropped, and the last delivery failure. */
   exposures: ExposureStatus;
+  /** Local evaluation's flag definitions: where from, how many, how fresh. */
+  definitions: DefinitionsStatus;
+}
+
+/** The flag definitions local evaluation uses. */
+export interface DefinitionsStatus {
+  /** `upstream`: polled from PostHog by this instance; `redis`: read from the shared key; `none`: not loaded. */
+  source: 'upstream' | 'redis' | 'none';
+  /** How many flags they define. */
+  flags: number;
+  /** When they were last loaded or confirmed unchanged (`304`). */
+  loadedAt?: Date;
+  /** PostHog's ETag of what this instance last polled. */
+  etag?: string;
+  /** Whether this instance is the one polling PostHog (it holds the shared lock, or has no shared store). */
+  poller: boolean;
+  lastFailure?: { at: Date; reason: UpstreamFailureReason };
+  /** Local evaluation is on and nothing was loaded for 10 poll intervals: the health indicator says `degraded`. */
+  stale: boolean;
 }
 
 export type { CircuitState };

@@ -19,6 +19,7 @@ export class FlagsMonitor implements OnModuleDestroy {
   /** The events, for metrics or PostHog's `$feature_flag_called`. */
   readonly events$: Observable<FlagsEvent> = this.subject.asObservable();
   private readonly counts: FlagsCounts = {
+    local: 0,
     remote: 0,
     cache: 0,
     fallback: 0,
@@ -141,7 +142,17 @@ export class FlagsMonitor implements OnModuleDestroy {
   }
 
   /** The status, given the cache's state. */
-  status(cache: FlagsStatus['cache']): Omit<FlagsStatus, 'exposures'> {
+  /** Flag definitions were loaded: emits `definitions_loaded`. */
+  definitionsLoaded(source: 'upstream' | 'redis', flags: number): void {
+    this.emit({ type: 'definitions_loaded', source, flags, at: new Date() });
+  }
+
+  /** A definitions poll failed: emits `definitions_failed`. */
+  definitionsFailed(reason: UpstreamFailureReason): void {
+    this.emit({ type: 'definitions_failed', reason, at: new Date() });
+  }
+
+  status(cache: FlagsStatus['cache']): Omit<FlagsStatus, 'exposures' | 'definitions'> {
     const failingNow = this.lastFailure && (!this.lastSuccessAt || this.lastFailure.at >= this.lastSuccessAt);
     return {
       upstream: this.circuit === 'open' ? 'down' : failingNow ? 'degraded' : 'ok',

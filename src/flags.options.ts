@@ -98,6 +98,29 @@ export interface FlagsModuleOptions {
   exception?: Error;
   /** Whether `flag_evaluated` events carry the distinct id. Default false (it is personal data). */
   eventsIncludeDistinctId?: boolean;
+  /**
+   * A project secret key (`phs_...`) or a personal API key with `feature_flag:read`: turns local evaluation on
+   * (flag definitions polled and evaluated in-process). Never a project key (`phc_...`). Never printed.
+   * @default process.env.POSTHOG_SECRET_KEY
+   */
+  secretKey?: string;
+  /** How local evaluation runs when a `secretKey` is set; `false` turns it off even then. */
+  localEvaluation?: LocalEvaluationOptions | false;
+}
+
+/** How flag definitions are polled and used. */
+export interface LocalEvaluationOptions {
+  /**
+   * Milliseconds between two polls of `/flags/definitions` (or reads of the shared Redis key); at least 1000.
+   * @default 30000
+   */
+  pollIntervalMs?: number;
+  /**
+   * Answer from the definitions only: a flag they cannot decide is unknown (its requirement's default) instead of
+   * asked of PostHog's `/flags`.
+   * @default false
+   */
+  onlyLocal?: boolean;
 }
 
 /** How exposure events are batched and bounded. */
@@ -144,6 +167,14 @@ export interface ResolvedFlagsOptions {
   contextFactory?: FlagContextFactory;
   exception?: Error;
   eventsIncludeDistinctId: boolean;
+  /** Local evaluation's settings with the secret key; `false` when it is off. */
+  localEvaluation: ResolvedLocalEvaluation | false;
+}
+
+/** Local evaluation as the module runs it. */
+export interface ResolvedLocalEvaluation extends Required<LocalEvaluationOptions> {
+  /** The secret (or personal API) key sent as a bearer token to `/flags/definitions`; never printed. */
+  secretKey: string;
 }
 
 /** The PostHog instance used when neither `host` nor `POSTHOG_HOST` is set. */
@@ -178,7 +209,12 @@ const OPTION_NAMES: readonly (keyof FlagsModuleOptions)[] = [
   'contextFactory',
   'exception',
   'eventsIncludeDistinctId',
+  'secretKey',
+  'localEvaluation',
 ];
+
+/** Local evaluation's option names. */
+const LOCAL_EVALUATION_OPTION_NAMES: readonly (keyof LocalEvaluationOptions)[] = ['pollIntervalMs', 'onlyLocal'];
 
 /** The exposure queue's option names. */
 const EVENT_QUEUE_OPTION_NAMES: readonly (keyof EventQueueOptions)[] = ['flushAt', 'flushIntervalMs', 'maxQueueSize'];
@@ -255,6 +291,49 @@ export function resolveFlagsOptions(
       typedOption(
         'eventsIncludeDistinctId',
         options.eventsIncludeDistinctId,
+        'a boolean',
+        (value) => typeof value === 'boolean',
+      ) ?? false,
+    localEvaluation: resolveLocalEvaluation(
+      stringOption('secretKey', options.secretKey) || env.POSTHOG_SECRET_KEY || '',
+      apiKey ? options.localEvaluation : false,
+    ),
+  };
+}
+
+/**
+ * Local evaluation's settings, on with a secret key unless `localEvaluation: false`.
+ * @throws {FlagsConfigError} for a project key (`phc_`) given as the secret key, settings without a key, or a poll
+ * interval below 1000 ms.
+ */
+function resolveLocalEvaluation(secretKey: string, given: unknown): ResolvedLocalEvaluation | false {
+  if (given === false) return false;
+  if (given !== undefined && !isRecord(given)) {
+    throw new FlagsConfigError(`localEvaluation must be an object or false, got ${kindOf(given)}`);
+  }
+  const options = given as LocalEvaluationOptions | undefined;
+  assertKnownNames('localEvaluation option', options ?? {}, LOCAL_EVALUATION_OPTION_NAMES);
+  if (secretKey.startsWith('phc_')) {
+    throw new FlagsConfigError(
+      'the secret key (secretKey or POSTHOG_SECRET_KEY) is a project API key (phc_...), which cannot read flag ' +
+        'definitions: use a project secret key (phs_...) or a personal API key with feature_flag:read',
+    );
+  }
+  if (!secretKey) {
+    if (options === undefined) return false;
+    throw new FlagsConfigError('localEvaluation needs a secret key: set POSTHOG_SECRET_KEY or pass secretKey');
+  }
+  return {
+    secretKey,
+    pollIntervalMs: integerOption('localEvaluation.pollIntervalMs', options?.pollIntervalMs, 30_000, {
+      min: 1000,
+      max: MAX_TIMER_MS,
+      unit: 'milliseconds',
+    }),
+    onlyLocal:
+      typedOption<boolean>(
+        'localEvaluation.onlyLocal',
+        options?.onlyLocal,
         'a boolean',
         (value) => typeof value === 'boolean',
       ) ?? false,

@@ -4,6 +4,7 @@ import { ExposureQueue } from './exposures/exposure-queue.js';
 import { FLAGS_CONFIG } from './flags.constants.js';
 import { FlagsMonitor } from './flags.monitor.js';
 import { FlagsService } from './flags.service.js';
+import { DefinitionsPoller } from './local/definitions-poller.js';
 import { FlagsOverrides } from './overrides/flags-overrides.js';
 import { FlagsUpstream } from './upstream/flags-upstream.js';
 import { PostHogClient } from './upstream/posthog-client.js';
@@ -18,6 +19,7 @@ export const FLAGS_WORKERS: Provider[] = [
   ExposureQueue,
   PostHogClient,
   FlagsUpstream,
+  DefinitionsPoller,
   FlagsService,
 ];
 

@@ -25,6 +25,8 @@ import {
 } from './flags.types.js';
 import { FlagsOverrides } from './overrides/flags-overrides.js';
 import { ExposureQueue } from './exposures/exposure-queue.js';
+import { DefinitionsPoller } from './local/definitions-poller.js';
+import { evaluateLocally, localSubject } from './local/local-evaluator.js';
 import { Coalescer } from './pipeline/coalesce.js';
 import { isCompleteAnswer, type ParsedFlags } from './upstream/flags-response.js';
 import { FlagsUpstream } from './upstream/flags-upstream.js';
@@ -33,6 +35,8 @@ import { FlagsUpstream } from './upstream/flags-upstream.js';
  * The data path, top to bottom of this file:
  *
  *   evaluate(context, keys)              validate (the guard: evaluateEveryFlag, synchronous when it can be)
+ *   └ evaluateLocalFirst                 the flag definitions decide what they can ('local'), synchronously;
+ *     │                                  only the keys they leave undecided go on (none with onlyLocal)
  *     └ evaluateShared                   join an evaluation in flight for the same context (inFlight)
  *       └ evaluateNow                    fresh window: a cache read for the same context answers 'cache'
  *           └ evaluateUpstream           slots all taken and the user known: 'fallback' at once
@@ -68,6 +72,8 @@ export class FlagsService implements BeforeApplicationShutdown, OnApplicationBoo
   private readonly refreshing = new Coalescer<void>();
   private readonly freshSeconds: number;
   private readonly fallbackAfterMs: number;
+  /** Local evaluation's `onlyLocal`: what the definitions leave undecided is unknown, not asked of PostHog. */
+  private readonly onlyLocal: boolean;
   /** Evaluations started and not settled yet; shutdown waits for them (they answer from the cache). */
   private evaluationsInFlight = 0;
   private whenIdle?: () => void;
@@ -84,9 +90,11 @@ export class FlagsService implements BeforeApplicationShutdown, OnApplicationBoo
     private readonly monitor: FlagsMonitor,
     private readonly overrides: FlagsOverrides,
     private readonly exposures: ExposureQueue,
+    private readonly definitions: DefinitionsPoller,
   ) {
     this.freshSeconds = config.cache.freshSeconds;
     this.fallbackAfterMs = config.fallbackAfterMs;
+    this.onlyLocal = config.localEvaluation !== false && config.localEvaluation.onlyLocal;
     this.events$ = monitor.events$;
   }
 
@@ -104,7 +112,11 @@ export class FlagsService implements BeforeApplicationShutdown, OnApplicationBoo
   /** Whether PostHog is answering, the circuit's state, the cache's, and where answers came from. */
   status(): FlagsStatus {
     const cache = { backend: this.cache.backend, connected: this.cache.connected };
-    return { ...this.monitor.status(cache), exposures: this.exposures.status() };
+    return {
+      ...this.monitor.status(cache),
+      exposures: this.exposures.status(),
+      definitions: this.definitions.status(),
+    };
   }
 
   /**
@@ -176,8 +188,8 @@ export class FlagsService implements BeforeApplicationShutdown, OnApplicationBoo
     if (this.overrides.coversAll(flagContext, keys)) {
       answer = new Map();
     } else {
-      const evaluation = evaluationOf(flagContext, contextKey(flagContext), keys);
-      const results = await this.evaluateShared(evaluation, reuseUntil && (() => reuseUntil));
+      const hold = reuseUntil && (() => reuseUntil);
+      const results = await this.evaluateLocalFirst(flagContext, contextKey(flagContext), keys, hold);
       answer = keys ? onlyKeys(results, keys) : new Map(results);
     }
     this.overrides.applyTo(answer, flagContext, keys);
@@ -214,7 +226,7 @@ export class FlagsService implements BeforeApplicationShutdown, OnApplicationBoo
     exposed: readonly string[],
     holdUntil?: () => PromiseLike<unknown>,
   ): Map<string, FlagResult> | Promise<Map<string, FlagResult>> {
-    const results = this.evaluateShared(evaluationOf(context, contextId), holdUntil);
+    const results = this.evaluateLocalFirst(context, contextId, undefined, holdUntil);
     if (!(results instanceof Promise)) return this.answered(results, context, exposed);
     return results.then((shared) => this.answered(new Map(shared), context, exposed));
   }
@@ -240,6 +252,26 @@ export class FlagsService implements BeforeApplicationShutdown, OnApplicationBoo
    */
   async beforeApplicationShutdown(): Promise<void> {
     if (this.evaluationsInFlight > 0) await new Promise<void>((resolve) => (this.whenIdle = resolve));
+  }
+
+  /**
+   * The keys (every flag when undefined) evaluated from the flag definitions where they decide, synchronously; the
+   * undecided ones (or all, without definitions) as {@link evaluateShared} does, under the evaluation's own key so
+   * that callers of the same context and keys share them. With `onlyLocal` the undecided ones stay unknown.
+   */
+  private evaluateLocalFirst(
+    context: FlagContext,
+    contextId: string,
+    keys: readonly string[] | undefined,
+    holdUntil?: () => PromiseLike<unknown>,
+  ): Map<string, FlagResult> | Promise<Map<string, FlagResult>> {
+    const definitions = this.definitions.definitions;
+    if (!definitions) return this.evaluateShared(evaluationOf(context, contextId, keys), holdUntil);
+    const local = evaluateLocally(definitions, localSubject(context), keys, new Date());
+    const results = withSource(local.flags, 'local');
+    if (local.undecided.length === 0 || this.onlyLocal) return results;
+    const rest = this.evaluateShared(evaluationOf(context, contextId, keys, local.undecided), holdUntil);
+    return rest instanceof Promise ? rest.then((remote) => addAll(results, remote)) : addAll(results, rest);
   }
 
   /**
@@ -424,10 +456,24 @@ function everyFlagKey(contextId: string): string {
   return `${contextId}\n*`;
 }
 
-/** The evaluation of `keys` (every flag when undefined) for a parsed context. */
-function evaluationOf(context: FlagContext, contextId: string, keys?: readonly string[]): Evaluation {
+/**
+ * The evaluation of `keys` (every flag when undefined) for a parsed context, shared under that question's key;
+ * `remoteKeys`: only these are asked of PostHog and the cache (the ones local evaluation left undecided).
+ */
+function evaluationOf(
+  context: FlagContext,
+  contextId: string,
+  keys?: readonly string[],
+  remoteKeys: readonly string[] | undefined = keys,
+): Evaluation {
   const key = keys ? `${contextId}\n${JSON.stringify(keys)}` : everyFlagKey(contextId);
-  return { key, context, contextId, fingerprint: contextFingerprint(context, contextId), keys };
+  return { key, context, contextId, fingerprint: contextFingerprint(context, contextId), keys: remoteKeys };
+}
+
+/** `results` with every entry of `more` added. */
+function addAll(results: Map<string, FlagResult>, more: Map<string, FlagResult>): Map<string, FlagResult> {
+  for (const [key, result] of more) results.set(key, result);
+  return results;
 }
 
 /** One evaluation's question: for whom, which keys (every flag when undefined), and the key it is shared under. */
@@ -439,6 +485,7 @@ interface Evaluation {
   contextId: string;
   /** What cached results remember of the context ({@link contextFingerprint}): `''` for a bare distinct id. */
   fingerprint: string;
+  /** The keys asked of PostHog and the cache (every flag when undefined): the question's, less what was local. */
   keys?: readonly string[];
 }
 

@@ -3,6 +3,8 @@ export type FlagValue = boolean | string;
 
 /** Where a {@link FlagResult} came from. */
 export type FlagSource =
+  /** Evaluated in-process from the flag definitions (local evaluation), without a call. */
+  | 'local'
   /** Evaluated by PostHog's `/flags` API for this call. */
   | 'remote'
   /** PostHog could not answer; this is the last result it gave for this user, from the fallback cache. */
@@ -55,8 +57,8 @@ export interface EvaluatedFlag {
 /** One flag's answer for one user, with the place it came from. */
 export interface FlagResult extends EvaluatedFlag {
   /**
-   * `remote` when PostHog answered this call, `fallback` when the fallback cache did, `cache` in the `fresh` window,
-   * `override` when an override fixed it.
+   * `local` when evaluated from the flag definitions, `remote` when PostHog answered this call, `fallback` when the
+   * fallback cache did, `cache` in the `fresh` window, `override` when an override fixed it.
    */
   source: FlagSource;
   /** PostHog's id of the request that answered, for a result PostHog gave to this call (`remote`). */

@@ -7,6 +7,7 @@ export {
   type EventQueueOptions,
   type FlagContextFactory,
   type FlagsModuleOptions,
+  type LocalEvaluationOptions,
 } from './flags.options.js';
 export type { FlagsModuleAsyncOptions, FlagsModuleRootOptions } from './flags.module-definition.js';
 export {
@@ -37,6 +38,9 @@ export type {
   CacheErrorEvent,
   CircuitChangedEvent,
   CircuitState,
+  DefinitionsFailedEvent,
+  DefinitionsLoadedEvent,
+  DefinitionsStatus,
   FlagEvaluatedEvent,
   FlagsCounts,
   FlagsEvent,

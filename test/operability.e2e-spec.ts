@@ -79,8 +79,9 @@ describe('operability', () => {
         upstream: 'ok',
         circuit: 'closed',
         cache: { backend: 'memory', connected: true },
-        counts: { remote: 0, cache: 0, fallback: 0, override: 0, unknown: 0, upstreamFailures: 0 },
+        counts: { local: 0, remote: 0, cache: 0, fallback: 0, override: 0, unknown: 0, upstreamFailures: 0 },
         exposures: { queued: 0, sent: 0, dropped: 0 },
+        definitions: { source: 'none', flags: 0, poller: false, stale: false },
       });
 
       await flags.getAllFlags('user-1');

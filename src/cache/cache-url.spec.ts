@@ -30,10 +30,13 @@ describe('parseCacheUrl', () => {
       ttlSeconds: 3600,
       freshSeconds: 0,
       prefix: 'posthog:flags:',
+      service: 'default',
       timeoutMs: 250,
       displayUrl: 'redis://localhost',
     });
-    expect(parseCacheUrl('rediss://us%3Aer:p%40ss@[::1]:6380/3?ttl=60&prefix=app:&timeout=100&fresh=5')).toEqual({
+    expect(
+      parseCacheUrl('rediss://us%3Aer:p%40ss@[::1]:6380/3?ttl=60&prefix=app:&timeout=100&fresh=5&service=api'),
+    ).toEqual({
       backend: 'redis',
       tls: true,
       host: '::1',
@@ -44,8 +47,9 @@ describe('parseCacheUrl', () => {
       ttlSeconds: 60,
       freshSeconds: 5,
       prefix: 'app:',
+      service: 'api',
       timeoutMs: 100,
-      displayUrl: 'rediss://us%3Aer:***@[::1]:6380/3?ttl=60&prefix=app:&timeout=100&fresh=5',
+      displayUrl: 'rediss://us%3Aer:***@[::1]:6380/3?ttl=60&prefix=app:&timeout=100&fresh=5&service=api',
     });
   });
 
@@ -55,7 +59,7 @@ describe('parseCacheUrl', () => {
     ['redis://localhost?timeout=0', /"timeout" must be an integer at least 1 \(milliseconds\), got "0"/],
     ['redis://:secret@localhost?ttl=10&fresh=11', /"fresh" \(11 s\) must not exceed "ttl" \(10 s\)/],
     ['memory://?fresh=-1', /"fresh" must be an integer at least 0 \(seconds\)/],
-    ['redis://localhost?size=10', /unknown parameter "size"; accepted: ttl, fresh, prefix, timeout/],
+    ['redis://localhost?size=10', /unknown parameter "size"; accepted: ttl, fresh, prefix, service, timeout/],
   ])('rejects %s', (url, message) => {
     expect(() => parseCacheUrl(url)).toThrow(message);
     expect(() => parseCacheUrl(url)).not.toThrow(/secret/);

@@ -30,6 +30,11 @@ export interface RedisCacheConfig extends CommonCacheConfig {
   password?: string;
   /** Key prefix, `posthog:flags:` by default (the Python SDK's). */
   prefix: string;
+  /**
+   * The name shared flag definitions are kept under (local evaluation): key `{prefix}{service}`, lock
+   * `{prefix}{service}:lock`. Instances with the same service share one poller. Default `default`.
+   */
+  service: string;
   /** Milliseconds a cache command may take before it counts as a miss. */
   timeoutMs: number;
   /** The URL with its password masked, for logs. */
@@ -110,15 +115,17 @@ function nonEmptyString(raw: string): string {
 const redisSpec: BackendSpec<
   typeof COMMON_PARAMS & {
     prefix: { read: ParamReader<string>; default: string };
+    service: { read: ParamReader<string>; default: string };
     timeout: { read: ParamReader<number>; default: number };
   }
 > = {
   params: {
     ...COMMON_PARAMS,
     prefix: { read: nonEmptyString, default: 'posthog:flags:' },
+    service: { read: nonEmptyString, default: 'default' },
     timeout: { read: integer('milliseconds'), default: 250 },
   },
-  build(url, { prefix, timeout, ...common }) {
+  build(url, { prefix, service, timeout, ...common }) {
     if (url.hostname === '') throw new Error('a Redis URL needs a host, e.g. redis://localhost:6379/0');
     const db = url.pathname.replace(/^\//, '') || '0';
     if (!/^\d+$/.test(db)) throw new Error(`the database must be a number, as in redis://host:6379/0, got "/${db}"`);
@@ -132,6 +139,7 @@ const redisSpec: BackendSpec<
       ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
       ...commonConfig(common),
       prefix,
+      service,
       timeoutMs: timeout,
       displayUrl: maskCacheUrl(url.href),
     };

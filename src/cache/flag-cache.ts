@@ -1,4 +1,5 @@
 import type { EvaluatedFlag } from '../flags.types.js';
+import type { DefinitionsStore } from '../local/definitions-store.js';
 
 /**
  * A stored result, with the fingerprint of the context it was evaluated for (`contextFingerprint`); `undefined`
@@ -40,6 +41,11 @@ export interface FlagCache {
    * evaluation of all flags with no failure), which become the known keys.
    */
   write(distinctId: string, flags: readonly EvaluatedFlag[], whole: boolean, context: string): Promise<void>;
+  /**
+   * Where local evaluation's flag definitions are shared with other instances: the same store (and connection)
+   * as the fallback entries. A cache without it keeps definitions in the process.
+   */
+  definitionsStore?(): DefinitionsStore;
   /** Releases connections and timers. */
   close(): Promise<void>;
 }

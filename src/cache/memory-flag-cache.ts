@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { EvaluatedFlag } from '../flags.types.js';
+import { IN_PROCESS_DEFINITIONS, type DefinitionsStore } from '../local/definitions-store.js';
 import type { MemoryCacheConfig } from './cache-url.js';
 import { cachedFlags, type CachedFlag, type CachedFlags, type FlagCache } from './flag-cache.js';
 
@@ -24,6 +25,11 @@ export class MemoryFlagCache implements FlagCache {
   read(distinctId: string, keys?: readonly string[]): CachedFlags {
     const known = this.users.get(distinctId);
     return cachedFlags(keys ?? this.knownKeys, (key) => known?.get(key), this.config.ttlSeconds);
+  }
+
+  /** In memory, definitions live in the process that polls them. */
+  definitionsStore(): DefinitionsStore {
+    return IN_PROCESS_DEFINITIONS;
   }
 
   async write(distinctId: string, flags: readonly EvaluatedFlag[], whole: boolean, context: string): Promise<void> {

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { LIBRARY_NAME } from '../flags.constants.js';
 import { LogEpisode } from '../log-episode.js';
 import type { EvaluatedFlag } from '../flags.types.js';
+import { RedisDefinitionsStore } from '../local/redis-definitions-store.js';
 import type { RedisCacheConfig } from './cache-url.js';
 import { cachedFlags, type CachedFlags, type FlagCache } from './flag-cache.js';
 import { decodePythonEntry, encodePythonEntry } from './python-entry.js';
@@ -25,6 +26,7 @@ export class RedisFlagCache implements FlagCache {
   /** The set of every flag key seen, so that a fresh instance can answer "all flags" from the cache. */
   private readonly flagKeysKey: string;
   private illFormedReported = false;
+  private definitions?: RedisDefinitionsStore;
   /** Connection outages: a line when one starts, a summary a minute while they recur, a line when over. */
   private readonly outages: LogEpisode;
 
@@ -97,6 +99,11 @@ export class RedisFlagCache implements FlagCache {
       if (error) throw error;
     }
     this.outages.succeeded();
+  }
+
+  /** The shared definitions key and poller lock, on this cache's connection. */
+  definitionsStore(): RedisDefinitionsStore {
+    return (this.definitions ??= new RedisDefinitionsStore(this.client, this.config.prefix, this.config.service));
   }
 
   async close(): Promise<void> {

@@ -210,7 +210,7 @@ function exposureProperties(context: FlagContext, result: FlagResult, response: 
     $feature_flag: result.key,
     $feature_flag_response: response,
     [`$feature/${result.key}`]: response,
-    locally_evaluated: false,
+    locally_evaluated: result.source === 'local',
     $lib: LIBRARY_NAME,
     $lib_version: LIBRARY_VERSION,
   };

@@ -90,9 +90,9 @@ export class PostHogClient {
 
 /**
  * The body as text, decoded (after gzip or brotli), failing with `too_large` as soon as it passes `maxBytes`: a
- * huge body or a compression bomb costs at most that much memory.
+ * huge body or a compression bomb costs at most that much memory. Errors name `endpoint`.
  */
-async function readText(response: Response, maxBytes: number): Promise<string> {
+export async function readText(response: Response, maxBytes: number, endpoint?: string): Promise<string> {
   const reader = response.body?.getReader();
   if (!reader) return '';
   const chunks: Uint8Array[] = [];
@@ -102,12 +102,12 @@ async function readText(response: Response, maxBytes: number): Promise<string> {
       size += read.value.byteLength;
       if (size > maxBytes) {
         reader.cancel().catch(() => {});
-        throw new UpstreamError('too_large', `the body is larger than maxResponseBytes (${maxBytes} bytes)`);
+        throw new UpstreamError('too_large', `the body is larger than ${maxBytes} bytes`, endpoint);
       }
       chunks.push(read.value);
     }
   } catch (error) {
-    throw error instanceof UpstreamError ? error : transportError(error);
+    throw error instanceof UpstreamError ? error : transportError(error, endpoint);
   }
   return Buffer.concat(chunks, size).toString('utf8');
 }

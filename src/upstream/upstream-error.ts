@@ -31,14 +31,16 @@ const RETRYABLE: ReadonlySet<UpstreamFailureReason> = new Set<UpstreamFailureRea
   'http_504',
 ]);
 
-/** A failed call to PostHog's `/flags` API. Its message never holds the API key or the request body. */
+/** A failed call to PostHog's API. Its message never holds a key or the request body. */
 export class UpstreamError extends Error {
   constructor(
     /** The failure's category. */
     readonly reason: UpstreamFailureReason,
     detail: string,
+    /** The endpoint called, for the message. */
+    endpoint = '/flags',
   ) {
-    super(`PostHog /flags failed (${reason}): ${detail}`);
+    super(`PostHog ${endpoint} failed (${reason}): ${detail}`);
     this.name = 'UpstreamError';
   }
 
@@ -75,25 +77,25 @@ export function isKeyRejected(error: unknown): boolean {
 }
 
 /** Maps what `fetch` threw (undici puts the socket error in `cause`) to an {@link UpstreamError}. */
-export function transportError(error: unknown): UpstreamError {
+export function transportError(error: unknown, endpoint?: string): UpstreamError {
   const code = errorCode(error);
   switch (code) {
     case 'ECONNREFUSED':
-      return new UpstreamError('connection_refused', 'connection refused');
+      return new UpstreamError('connection_refused', 'connection refused', endpoint);
     case 'ECONNRESET':
     case 'EPIPE':
     case 'UND_ERR_SOCKET':
     case 'UND_ERR_CLOSED':
-      return new UpstreamError('connection_reset', 'connection reset');
+      return new UpstreamError('connection_reset', 'connection reset', endpoint);
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return new UpstreamError('dns', 'host name not resolved');
+      return new UpstreamError('dns', 'host name not resolved', endpoint);
     case 'UND_ERR_CONNECT_TIMEOUT':
     case 'UND_ERR_HEADERS_TIMEOUT':
     case 'UND_ERR_BODY_TIMEOUT':
-      return new UpstreamError('timeout', code);
+      return new UpstreamError('timeout', code, endpoint);
     default:
-      return new UpstreamError('network', code ?? (error instanceof Error ? error.message : 'unknown error'));
+      return new UpstreamError('network', code ?? (error instanceof Error ? error.message : 'unknown error'), endpoint);
   }
 }
 

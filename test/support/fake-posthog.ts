@@ -93,6 +93,8 @@ export class FakePostHog {
   definitionsAnswer?: 'hang' | 'reset' | 'html' | number;
   /** The `/flags/definitions` requests it received, in order. */
   readonly definitionsRequests: { url: string; headers: IncomingHttpHeaders }[] = [];
+  /** `/flags/definitions` requests accepted and not answered or dropped yet. */
+  pendingDefinitions = 0;
   private readonly queued: FakeAnswer[] = [];
   private readonly table = new Map<string, Readonly<Record<string, FakeFlag>>>();
   private readonly server: Server;
@@ -211,6 +213,8 @@ export class FakePostHog {
   /** Serves {@link definitions} as PostHog does: ETag, `304` on a matching `If-None-Match`. */
   private answerDefinitions(req: IncomingMessage, res: ServerResponse): void {
     this.definitionsRequests.push({ url: req.url ?? '', headers: req.headers });
+    this.pendingDefinitions++;
+    res.once('close', () => this.pendingDefinitions--);
     const answer = this.definitionsAnswer;
     if (answer === 'hang') return;
     if (answer === 'reset') {

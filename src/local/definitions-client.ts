@@ -1,0 +1,102 @@
+import { defer, Observable } from 'rxjs';
+import type { ResolvedFlagsOptions, ResolvedLocalEvaluation } from '../flags.options.js';
+import { retryWithBackoff } from '../pipeline/retry-with-backoff.js';
+import { withTimeout } from '../pipeline/with-timeout.js';
+import { readText, USER_AGENT } from '../upstream/posthog-client.js';
+import { isRetryableUpstreamError, transportError, UpstreamError } from '../upstream/upstream-error.js';
+import { parseDefinitions, type FlagDefinitionsData } from './definitions.js';
+
+/** The endpoint, in error messages. */
+const ENDPOINT = '/flags/definitions';
+
+/** How long one definitions request may take, as in PostHog's SDKs. */
+export const DEFINITIONS_TIMEOUT_MS = 10_000;
+
+/** The largest definitions body read (decoded): a project's flags and cohorts, far beyond any real one. */
+const MAX_DEFINITIONS_BYTES = 64 * 1024 * 1024;
+
+/** PostHog's published backoff: 300 ms before the first retry, doubling after. */
+const RETRY_BASE_DELAY_MS = 300;
+
+/** What `/flags/definitions` answered: new definitions with their ETag, or "unchanged" (`304`). */
+export type DefinitionsAnswer =
+  { status: 200; definitions: FlagDefinitionsData; etag?: string } | { status: 304; etag?: string };
+
+/**
+ * Speaks `GET /flags/definitions`: the bearer secret key, `If-None-Match` with the last ETag, a 10 s timeout and
+ * PostHog's retry policy, each an operator as for `/flags`. A status other than 200/304 (402 quota, 401/403 key
+ * refused, 5xx) and a body that is no definitions fail with an {@link UpstreamError}; the key never appears in one.
+ */
+export class DefinitionsClient {
+  private readonly url: string;
+
+  constructor(
+    private readonly config: Pick<ResolvedFlagsOptions, 'host' | 'apiKey' | 'retries'>,
+    private readonly local: ResolvedLocalEvaluation,
+  ) {
+    this.url = `${config.host}/flags/definitions?token=${encodeURIComponent(config.apiKey)}&send_cohorts`;
+  }
+
+  /** One poll: emits the answer once and completes, or errors. Unsubscribing aborts the request. */
+  fetchDefinitions(etag: string | undefined): Observable<DefinitionsAnswer> {
+    return defer(() => this.attempt(etag)).pipe(
+      withTimeout(DEFINITIONS_TIMEOUT_MS),
+      retryWithBackoff({
+        retries: this.config.retries,
+        baseDelayMs: RETRY_BASE_DELAY_MS,
+        isRetryable: isRetryableUpstreamError,
+      }),
+    );
+  }
+
+  /** One attempt, as an observable that aborts its request when unsubscribed. */
+  private attempt(etag: string | undefined): Observable<DefinitionsAnswer> {
+    return new Observable<DefinitionsAnswer>((subscriber) => {
+      const abort = new AbortController();
+      let inFlight = true;
+      this.get(etag, abort.signal).then(
+        (answer) => {
+          inFlight = false;
+          subscriber.next(answer);
+          subscriber.complete();
+        },
+        (error: unknown) => {
+          inFlight = false;
+          subscriber.error(error);
+        },
+      );
+      return () => {
+        if (inFlight) abort.abort();
+      };
+    });
+  }
+
+  private async get(etag: string | undefined, signal: AbortSignal): Promise<DefinitionsAnswer> {
+    const headers: Record<string, string> = {
+      Authorization: `Bearer ${this.local.secretKey}`,
+      'User-Agent': USER_AGENT,
+    };
+    if (etag) headers['If-None-Match'] = etag;
+    let response: Response;
+    try {
+      response = await fetch(this.url, { headers, signal, redirect: 'manual' });
+    } catch (error) {
+      throw transportError(error, ENDPOINT);
+    }
+    const newEtag = response.headers.get('etag') ?? undefined;
+    if (response.status === 304) {
+      response.body?.cancel().catch(() => {});
+      return { status: 304, etag: newEtag ?? etag };
+    }
+    if (response.status !== 200) {
+      response.body?.cancel().catch(() => {});
+      throw new UpstreamError(`http_${response.status}`, `HTTP ${response.status}`, ENDPOINT);
+    }
+    const text = await readText(response, MAX_DEFINITIONS_BYTES, ENDPOINT);
+    try {
+      return { status: 200, definitions: parseDefinitions(JSON.parse(text)), etag: newEtag };
+    } catch (error) {
+      throw new UpstreamError('bad_response', (error as Error).message, ENDPOINT);
+    }
+  }
+}

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { Controller, Get, type INestApplication } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
@@ -7,6 +7,7 @@ import request from 'supertest';
 import { FlagsHealthIndicator } from '../src/health/index.js';
 import { FlagsModule, FlagsService, type FlagsEvent, type FlagsModuleOptions } from '../src/index.js';
 import { CaptureLogger } from './support/capture-logger.js';
+import { ONLY_DATE } from './support/clock.js';
 import { eventually } from './support/eventually.js';
 import { FakePostHog, STANDARD_FLAGS } from './support/fake-posthog.js';
 import { startFlags, TEST_API_KEY, type FlagsHarness } from './support/flags-app.js';
@@ -171,6 +172,31 @@ describe('operability', () => {
         lastFailure: 'http_503',
         cache: { backend: 'memory', connected: true },
       });
+    });
+
+    it('is up and degraded while the flag definitions are older than 10 poll intervals', async () => {
+      fake.definitions = { flags: [{ id: 1, key: 'beta', active: true, filters: { groups: [] } }] };
+      const app = await startHealthApp({ secretKey: 'phs_health', localEvaluation: { pollIntervalMs: 1000 } });
+      const flags = app.get(FlagsService);
+      await eventually(() => flags.status().definitions.source === 'upstream', 'the definitions');
+      await request(app.getHttpServer()).get('/health').expect(200);
+      expect(
+        (await request(app.getHttpServer()).get('/health')).body.details['posthog-flags'].degraded,
+      ).toBeUndefined();
+      fake.definitionsAnswer = 503;
+      jest.useFakeTimers({ doNotFake: ONLY_DATE, now: Date.now() + 11_000 });
+      try {
+        const response = await request(app.getHttpServer()).get('/health').expect(200);
+        expect(response.body.details['posthog-flags']).toMatchObject({
+          status: 'up',
+          degraded: true,
+          definitions: 'stale',
+        });
+      } finally {
+        jest.useRealTimers();
+        fake.definitionsAnswer = undefined;
+        fake.definitions = undefined;
+      }
     });
 
     it('is down when PostHog is down and no cache is reachable', async () => {

@@ -32,6 +32,23 @@ describe('a whole application process on the built package', () => {
     expect(outcome.results['user-1']).toEqual({ beta: 'remote', checkout: 'remote' });
   });
 
+  it('exits by itself after app.close() with local evaluation polling, on memory and on Redis', async () => {
+    fake.definitions = {
+      flags: [{ id: 1, key: 'beta', active: true, filters: { groups: [{ rollout_percentage: 100 }] } }],
+    };
+    const redis = await RedisServer.start();
+    try {
+      for (const cacheUrl of ['memory://local', redis.url()]) {
+        const outcome = await runChild(env(cacheUrl, { POSTHOG_SECRET_KEY: 'phs_child_secret' }), ['user-1']);
+        expect(outcome.results['user-1']).toHaveProperty('beta');
+      }
+      expect(fake.definitionsRequests.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      fake.definitions = undefined;
+      await redis.stop();
+    }
+  });
+
   it('exits by itself after app.close() with the Redis cache, up or down', async () => {
     const redis = await RedisServer.start();
     try {

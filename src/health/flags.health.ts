@@ -4,8 +4,9 @@ import { FlagsService } from '../flags.service.js';
 
 /**
  * A `@nestjs/terminus` health indicator for the flags: up while PostHog answers; up with `degraded: true`
- * while answers come from the fallback cache; down only when PostHog is down (the circuit is open) and no
- * cache is reachable. Register it as a provider beside `TerminusModule`.
+ * while answers come from the fallback cache, or while local evaluation's definitions are older than 10 poll
+ * intervals; down only when PostHog is down (the circuit is open) and no cache is reachable. Register it as a
+ * provider beside `TerminusModule`.
  */
 @Injectable()
 export class FlagsHealthIndicator {
@@ -24,8 +25,9 @@ export class FlagsHealthIndicator {
       cache: status.cache,
       ...(status.lastSuccessAt ? { lastSuccessAt: status.lastSuccessAt.toISOString() } : {}),
       ...(status.lastFailure ? { lastFailure: status.lastFailure.reason } : {}),
+      ...(status.definitions.stale ? { definitions: 'stale' } : {}),
     };
-    if (status.upstream === 'ok') return indicator.up(details);
+    if (status.upstream === 'ok' && !status.definitions.stale) return indicator.up(details);
     if (status.upstream === 'down' && !status.cache.connected) return indicator.down(details);
     return indicator.up({ ...details, degraded: true });
   }

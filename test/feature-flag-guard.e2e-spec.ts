@@ -2,8 +2,9 @@ import 'reflect-metadata';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { ForbiddenException, type ExecutionContext, type INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { FeatureFlagGuard } from '../src/index.js';
+import { FeatureFlagGuard, FlagsService } from '../src/index.js';
 import { CaptureLogger } from './support/capture-logger.js';
+import { eventually } from './support/eventually.js';
 import { FakePostHog, STANDARD_FLAGS } from './support/fake-posthog.js';
 import { startGuardedApp, type Platform } from './support/guarded-app.js';
 
@@ -104,6 +105,36 @@ describe.each<Platform>(['express', 'fastify'])('@FeatureFlag on %s', (platform)
       ]);
     } finally {
       canActivate.mockRestore();
+    }
+  });
+
+  it('decides without a promise when local evaluation decides every flag, allowing and denying', async () => {
+    fake.definitions = {
+      flags: ['beta', 'dark-mode'].map((key, index) => ({
+        id: index + 1,
+        key,
+        active: key === 'beta',
+        filters: { groups: [{ rollout_percentage: 100 }] },
+      })),
+    };
+    const local = await startGuardedApp(platform, { host: fake.url, secretKey: 'phs_guard_test' });
+    extraApps.push(local);
+    const flags = local.get(FlagsService);
+    await eventually(() => flags.status().definitions.source === 'upstream', 'the definitions');
+    const calls = fake.requests.length;
+    const canActivate = jest.spyOn(FeatureFlagGuard.prototype, 'canActivate');
+    try {
+      const allowed = await get('/features/beta', 'user-1', local).expect(200);
+      await get('/features/dark-mode', 'user-1', local).expect(404);
+      expect(canActivate.mock.results).toEqual([
+        { type: 'return', value: true },
+        { type: 'throw', value: expect.objectContaining({ message: 'Cannot GET /features/dark-mode' }) },
+      ]);
+      expect(allowed.body.flags.beta).toMatchObject({ enabled: true, source: 'local' });
+      expect(fake.requests.length).toBe(calls);
+    } finally {
+      canActivate.mockRestore();
+      fake.definitions = undefined;
     }
   });
 

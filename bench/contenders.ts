@@ -14,7 +14,7 @@ import { HttpAdapterHost, NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
 import { PostHog } from 'posthog-node';
 import { routeNotFound } from '../src/guard/route-not-found.js';
-import { FeatureFlag, FlagsModule } from '../src/index.js';
+import { FeatureFlag, FlagsModule, FlagsService } from '../src/index.js';
 
 /** The flag every guarded route checks. */
 export const BENCH_FLAG = 'beta';
@@ -27,6 +27,29 @@ export function benchUser(index: number): string {
 /** Whether the flag is on for a benchmark user: for even ones, so that half the guarded requests are denied. */
 export function flagIsOnFor(user: string): boolean {
   return Number(user.slice('user-'.length)) % 2 === 0;
+}
+
+/** The secret key both contenders poll flag definitions with, when the app evaluates locally. */
+const BENCH_SECRET_KEY = 'phs_bench_secret';
+
+/**
+ * The flag definitions the fake PostHog serves: the flag on for the same users as its `/flags` answers (a regex on
+ * `distinct_id`, which both libraries add to the person properties they evaluate locally).
+ */
+export function benchDefinitions(): Record<string, unknown> {
+  const evenUsers = { key: 'distinct_id', type: 'person', operator: 'regex', value: '[02468]$' };
+  return {
+    flags: [
+      {
+        id: 1,
+        key: BENCH_FLAG,
+        active: true,
+        filters: { groups: [{ properties: [evenUsers], rollout_percentage: 100 }] },
+      },
+    ],
+    group_type_mapping: {},
+    cohorts: {},
+  };
 }
 
 /** Stands in for authentication: `x-user` becomes `request.user.id`. */
@@ -122,6 +145,8 @@ export interface BenchApp {
    * is healthy, so that no flush of them fails in the background of a later row.
    */
   flushEvents(): Promise<void>;
+  /** Settles once our module has flag definitions loaded (local evaluation). */
+  definitionsLoaded(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -131,12 +156,15 @@ export interface BenchAppOptions {
   cacheUrl: string;
   /** Per-attempt timeout of both contenders; undefined: each library's default (3 s for both). */
   timeoutMs?: number;
+  /** Both contenders evaluate locally: they poll flag definitions with a secret key, at their defaults. */
+  localEvaluation?: boolean;
 }
 
 /** Starts the app on a free loopback port. */
 export async function startBenchApp(options: BenchAppOptions): Promise<BenchApp> {
   const posthog = new PostHog('phc_bench_key', {
     host: options.posthogUrl,
+    ...(options.localEvaluation ? { personalApiKey: BENCH_SECRET_KEY } : {}),
     ...(options.timeoutMs
       ? { featureFlagsRequestTimeoutMs: options.timeoutMs, fetchRetryDelay: options.timeoutMs }
       : {}),
@@ -150,6 +178,7 @@ export async function startBenchApp(options: BenchAppOptions): Promise<BenchApp>
         host: options.posthogUrl,
         cacheUrl: options.cacheUrl,
         ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+        ...(options.localEvaluation ? { secretKey: BENCH_SECRET_KEY } : {}),
       }),
     ],
     controllers: [BenchController],
@@ -166,6 +195,10 @@ export async function startBenchApp(options: BenchAppOptions): Promise<BenchApp>
   return {
     url: `http://127.0.0.1:${port}`,
     flushEvents: () => posthog.flush(),
+    async definitionsLoaded() {
+      const flags = app.get(FlagsService);
+      while (flags.status().definitions.source === 'none') await new Promise((resolve) => setTimeout(resolve, 10));
+    },
     async close() {
       await app.close();
       await posthog.shutdown(1000);

@@ -4,7 +4,8 @@ import { cpus, totalmem } from 'node:os';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { FakePostHog } from '../test/support/fake-posthog.js';
-import { benchUser, flagIsOnFor, type BenchApp, type BenchAppOptions } from './contenders.js';
+import { RedisServer } from '../test/support/redis-server.js';
+import { benchDefinitions, benchUser, flagIsOnFor, type BenchApp, type BenchAppOptions } from './contenders.js';
 
 const SERVER = fileURLToPath(new URL('./server.js', import.meta.url));
 
@@ -31,6 +32,7 @@ function startServer(options: BenchAppOptions): Promise<BenchServer> {
         url: (message as { url: string }).url,
         cpuMicros: async () => (await ask<{ cpuMicros: number }>('cpu')).cpuMicros,
         flushEvents: async () => void (await ask('flush')),
+        definitionsLoaded: async () => void (await ask('definitions')),
         close: () =>
           new Promise<void>((closed) => {
             child.once('exit', () => closed());
@@ -72,6 +74,7 @@ export type Contender =
   | 'nestjs-posthog-flags'
   | 'nestjs-posthog-flags, no exposure events'
   | 'posthog-node guard'
+  | 'posthog-node guard, local evaluation'
   | 'unguarded'
   | 'allows all, no lookup'
   | 'same denials, no lookup';
@@ -119,8 +122,8 @@ export interface BenchResult {
   machine: { cpu: string; cores: number; memoryGiB: number; node: string; platform: string };
   options: BenchOptions;
   rows: BenchRow[];
-  /** Per round of the `fresh=5` scenario: ours' throughput over each other route's, measured in turns. */
-  roundRatios: Partial<Record<Contender, number[]>>;
+  /** Per scenario measured in turns, per round: ours' throughput over each other route's. */
+  roundRatios: Record<string, Partial<Record<Contender, number[]>>>;
   yardsticks: Yardstick[];
 }
 
@@ -134,9 +137,22 @@ interface Scenario {
    * outage, before the breaker has seen enough failures).
    */
   fromTheStart?: boolean;
-  /** Measure the unguarded route, the references and ours without exposure events in turns with our row. */
-  withCeiling?: boolean;
+  /** The routes measured in turns with ours (`rounds`), each with the name of its row. */
+  inTurns?: [Contender, string][];
+  /** Both contenders evaluate locally (flag definitions loaded before the measurement). */
+  localEvaluation?: boolean;
 }
+
+/**
+ * The routes measured around our `fresh=5` row, and the scenario names of their rows: the ceiling, the
+ * references, and ours without exposure events (what they cost).
+ */
+const SCALE: [Contender, string][] = [
+  ['unguarded', 'unguarded (ceiling)'],
+  ['allows all, no lookup', 'reference: allows all, no lookup'],
+  ['same denials, no lookup', 'reference: same denials, no lookup'],
+  ['nestjs-posthog-flags, no exposure events', 'healthy, fresh=5, exposure events off'],
+];
 
 /** The module's `fallbackAfterMs` in the benchmark: its default. */
 const FALLBACK_AFTER_MS = 500;
@@ -159,28 +175,36 @@ const SCENARIOS: Scenario[] = [
     },
   },
   { name: 'PostHog refusing', cacheUrl: 'memory://local', outage: (posthog) => posthog.refuse() },
-  { name: 'healthy, fresh=5', cacheUrl: 'memory://local?fresh=5', withCeiling: true },
+  { name: 'healthy, fresh=5', cacheUrl: 'memory://local?fresh=5', inTurns: SCALE },
+  {
+    name: 'healthy, local evaluation',
+    cacheUrl: 'memory://local',
+    localEvaluation: true,
+    inTurns: [['same denials, no lookup', 'reference (local evaluation app): same denials, no lookup']],
+  },
+  {
+    name: 'PostHog down, definitions loaded',
+    cacheUrl: 'memory://local',
+    localEvaluation: true,
+    outage: (posthog) => posthog.refuse(),
+  },
 ];
+
+/** The scenario of a new process starting while PostHog refuses connections (see {@link coldStart}). */
+const COLD_START = 'cold start during an outage';
+
+/** How long the cold-start measurement waits for one answer before counting it wrong. */
+const COLD_START_LIMIT_MS = 2000;
 
 const ROUTES: Record<Contender, string> = {
   'nestjs-posthog-flags': '/ours',
   'nestjs-posthog-flags, no exposure events': '/ours-quiet',
   'posthog-node guard': '/posthog-node',
+  'posthog-node guard, local evaluation': '/posthog-node',
   unguarded: '/unguarded',
   'allows all, no lookup': '/allow-all',
   'same denials, no lookup': '/reference',
 };
-
-/**
- * The routes measured around our `fresh=5` row, and the scenario names of their rows: the ceiling, the
- * references, and ours without exposure events (what they cost).
- */
-const SCALE: [Contender, string][] = [
-  ['unguarded', 'unguarded (ceiling)'],
-  ['allows all, no lookup', 'reference: allows all, no lookup'],
-  ['same denials, no lookup', 'reference: same denials, no lookup'],
-  ['nestjs-posthog-flags, no exposure events', 'healthy, fresh=5, exposure events off'],
-];
 
 /**
  * Runs every scenario for both contenders. The unguarded route (the ceiling), the reference guards and ours without
@@ -196,89 +220,171 @@ export async function runBenchmark(
   posthog.latencyMs = options.latencyMs;
   posthog.setFlags({ beta: { enabled: true } });
   users.forEach((user) => posthog.setFlags({ beta: { enabled: flagIsOnFor(user) } }, user));
+  posthog.definitions = benchDefinitions();
   const rows: Omit<BenchRow, 'ofCeiling'>[] = [];
-  const rounds = new Map<Contender, number[]>();
+  const roundRatios: BenchResult['roundRatios'] = {};
   const bench = { posthog, users, options };
+  const record = (row: Omit<BenchRow, 'ofCeiling'>) => {
+    rows.push(row);
+    log(formatRow({ ...row, ofCeiling: Number.NaN }));
+  };
   try {
     for (const scenario of SCENARIOS) {
       const app = await startServer({
         posthogUrl: posthog.url,
         cacheUrl: scenario.cacheUrl,
         timeoutMs: options.timeoutMs,
+        localEvaluation: scenario.localEvaluation,
       });
       try {
+        if (scenario.localEvaluation) await app.definitionsLoaded();
         await seeEveryUser(app, users);
         await app.flushEvents();
         await scenario.outage?.(posthog);
-        if (scenario.outage && !scenario.fromTheStart) await openTheBreaker(app, users);
+        if (scenario.outage && !scenario.fromTheStart && !scenario.localEvaluation) await openTheBreaker(app, users);
         const warm = !scenario.fromTheStart;
-        const measured = scenario.withCeiling
-          ? await measureInTurns(
-              app,
-              bench,
-              ['nestjs-posthog-flags', ...SCALE.map(([contender]) => contender)],
-              options.rounds,
-              rounds,
-            )
-          : new Map([['nestjs-posthog-flags' as Contender, await measure(app, bench, 'nestjs-posthog-flags', warm)]]);
-        measured.set('posthog-node guard', await measure(app, bench, 'posthog-node guard', warm));
+        const inTurns = scenario.inTurns ?? [];
+        const perRound = new Map<Contender, number[]>();
+        const measured = await measureInTurns(
+          app,
+          bench,
+          ['nestjs-posthog-flags', ...inTurns.map(([contender]) => contender)],
+          inTurns.length > 0 ? options.rounds : 1,
+          perRound,
+          warm,
+        );
+        const theirs = scenario.localEvaluation ? 'posthog-node guard, local evaluation' : 'posthog-node guard';
+        measured.set(theirs, await measure(app, bench, theirs, warm));
         for (const [contender, { tally, serial }] of measured) {
-          rows.push(toRow(scenario.name, contender, tally, serial));
-          log(formatRow({ ...rows[rows.length - 1], ofCeiling: Number.NaN }));
+          const rowName = inTurns.find(([other]) => other === contender)?.[1] ?? scenario.name;
+          record(toRow(rowName, contender, tally, serial));
         }
+        if (inTurns.length > 0) roundRatios[scenario.name] = ratiosToOurs(perRound);
       } finally {
         if (!(await isListening(posthog))) await posthog.accept();
         posthog.answer = 'flags';
         await app.close();
       }
     }
+    for (const row of await coldStart(bench)) record(row);
   } finally {
     await posthog.stop();
   }
-  const rowOf = (contender: Contender) => rows.find((row) => row.contender === contender)!;
-  const ceiling = rowOf('unguarded');
-  const all = [
-    ...rows.filter((row) => row.contender === 'nestjs-posthog-flags' || row.contender === 'posthog-node guard'),
-    ...SCALE.map(([contender, scenario]) => ({ ...rowOf(contender), scenario })),
-  ];
-  const judged = all.map((row) => ({ ...row, ofCeiling: row.requestsPerSecond / ceiling.requestsPerSecond }));
-  const ours = rounds.get('nestjs-posthog-flags') ?? [];
-  const roundRatios: BenchResult['roundRatios'] = {};
-  for (const [contender, perRound] of rounds) {
-    if (contender !== 'nestjs-posthog-flags')
-      roundRatios[contender] = perRound.map((rate, index) => ours[index]! / rate);
-  }
+  const ceiling = rows.find((row) => row.contender === 'unguarded')!;
+  const judged = rows.map((row) => ({ ...row, ofCeiling: row.requestsPerSecond / ceiling.requestsPerSecond }));
   return { machine: machine(), options, rows: judged, roundRatios, yardsticks: yardsticks(judged, roundRatios) };
+}
+
+/** Ours' throughput over each other route's, per round. */
+function ratiosToOurs(perRound: Map<Contender, number[]>): Partial<Record<Contender, number[]>> {
+  const ours = perRound.get('nestjs-posthog-flags') ?? [];
+  const ratios: Partial<Record<Contender, number[]>> = {};
+  for (const [contender, rates] of perRound) {
+    if (contender !== 'nestjs-posthog-flags') ratios[contender] = rates.map((rate, index) => ours[index]! / rate);
+  }
+  return ratios;
+}
+
+/**
+ * A new app process starts while PostHog refuses connections, on the Redis an earlier instance shared its
+ * definitions and fallback entries through (it saw half the users), and serves each user once: half of them seen
+ * before, half never seen. Ours reads the shared definitions at startup; posthog-node has only its own poller.
+ * Each answer is waited for up to 2 s (longer counts as wrong, at 2 s).
+ */
+async function coldStart({ posthog, users, options }: Bench): Promise<Omit<BenchRow, 'ofCeiling'>[]> {
+  const redis = await RedisServer.start();
+  const seen = users.slice(0, Math.ceil(users.length / 2));
+  const neverSeen = seen.map((_, index) => benchUser(100_000 + index));
+  const settings = {
+    posthogUrl: posthog.url,
+    cacheUrl: redis.url(),
+    localEvaluation: true,
+    timeoutMs: options.timeoutMs,
+  };
+  try {
+    const earlier = await startServer(settings);
+    await earlier.definitionsLoaded();
+    await seeEveryUser(earlier, seen);
+    await earlier.flushEvents();
+    await earlier.close();
+    await posthog.refuse();
+    const cold = await startServer(settings);
+    try {
+      const rows: Omit<BenchRow, 'ofCeiling'>[] = [];
+      for (const contender of ['nestjs-posthog-flags', 'posthog-node guard, local evaluation'] as const) {
+        const cpuBefore = await cold.cpuMicros();
+        const tally = await askEachOnce(cold.url, ROUTES[contender], [...seen, ...neverSeen], options.connections);
+        tally.cpuMicros = (await cold.cpuMicros()) - cpuBefore;
+        rows.push(toRow(COLD_START, contender, tally, emptyTally()));
+      }
+      return rows;
+    } finally {
+      await cold.close();
+    }
+  } finally {
+    await posthog.accept();
+    await redis.stop();
+  }
+}
+
+/** Each user asks `path` once, `concurrency` at a time; an answer later than 2 s counts as wrong, at 2 s. */
+async function askEachOnce(url: string, path: string, users: string[], concurrency: number): Promise<Tally> {
+  const tally = emptyTally();
+  const started = performance.now();
+  let next = 0;
+  const worker = async () => {
+    while (next < users.length) {
+      const user = users[next++]!;
+      const sentAt = performance.now();
+      const status = await fetch(`${url}${path}`, {
+        headers: { 'x-user': user },
+        signal: AbortSignal.timeout(COLD_START_LIMIT_MS),
+      }).then(
+        (response) => response.status,
+        () => 0,
+      );
+      tally.latenciesMs.push(Math.min(performance.now() - sentAt, COLD_START_LIMIT_MS));
+      tally.answered++;
+      if (status === (flagIsOnFor(user) ? 200 : 404)) tally.matches++;
+      else if (status === 0) tally.errors++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  tally.seconds = (performance.now() - started) / 1000;
+  return tally;
 }
 
 /**
  * The module's targets, each against a reference measured in the same run: the guard that looks nothing up and
- * denies the same users (`same denials, no lookup`), or `fallbackAfterMs`.
+ * denies the same users (`same denials, no lookup`, in the same app), posthog-node, or `fallbackAfterMs`.
  */
 export function yardsticks(rows: BenchRow[], roundRatios: BenchResult['roundRatios'] = {}): Yardstick[] {
   const row = (scenario: string, contender: Contender = 'nestjs-posthog-flags') =>
     rows.find((candidate) => candidate.scenario === scenario && candidate.contender === contender);
-  const reference = rows.find((candidate) => candidate.contender === 'same denials, no lookup');
   const judged: Yardstick[] = [];
   const add = (name: string, target: string, measured: string, met: boolean) =>
     judged.push({ name, target, measured, met });
-  const fresh = row('healthy, fresh=5');
-  if (fresh && reference) {
-    const share = medianRatio(roundRatios['same denials, no lookup'], fresh, reference);
+  const asCheapAsTheReference = (scenario: string, referenceScenario: string) => {
+    const ours = row(scenario);
+    const reference = row(referenceScenario, 'same denials, no lookup');
+    if (!ours || !reference) return;
+    const share = medianRatio(roundRatios[scenario]?.['same denials, no lookup'], ours, reference);
     add(
-      'healthy, fresh=5: throughput',
+      `${scenario}: throughput`,
       `≥ 0.95 × reference (median of the rounds' ratios)`,
-      `${share.toFixed(2)} × (${fresh.requestsPerSecond} against ${reference.requestsPerSecond} req/s over all rounds)`,
+      `${share.toFixed(2)} × (${ours.requestsPerSecond} against ${reference.requestsPerSecond} req/s over all rounds)`,
       share >= 0.95,
     );
     const budget = reference.cpuMicrosPerRequest + 5;
     add(
-      'healthy, fresh=5: app CPU per request',
+      `${scenario}: app CPU per request`,
       `≤ reference + 5 µs (${budget} µs)`,
-      `${fresh.cpuMicrosPerRequest} µs`,
-      fresh.cpuMicrosPerRequest <= budget,
+      `${ours.cpuMicrosPerRequest} µs`,
+      ours.cpuMicrosPerRequest <= budget,
     );
-  }
+  };
+  asCheapAsTheReference('healthy, fresh=5', 'reference: same denials, no lookup');
+  const reference = row('reference: same denials, no lookup', 'same denials, no lookup');
   for (const scenario of ['PostHog hanging', 'PostHog refusing']) {
     const outage = row(scenario);
     if (!outage || !reference) continue;
@@ -298,9 +404,11 @@ export function yardsticks(rows: BenchRow[], roundRatios: BenchResult['roundRati
     );
     add(...lastKnown(scenario, outage));
   }
+  const fresh = row('healthy, fresh=5');
   const silent = row('healthy, fresh=5, exposure events off', 'nestjs-posthog-flags, no exposure events');
   if (fresh && silent) {
-    const share = medianRatio(roundRatios['nestjs-posthog-flags, no exposure events'], fresh, silent);
+    const ratios = roundRatios['healthy, fresh=5']?.['nestjs-posthog-flags, no exposure events'];
+    const share = medianRatio(ratios, fresh, silent);
     add(
       'healthy, fresh=5: exposure events cost',
       `≥ 0.95 × ours without them (median of the rounds' ratios)`,
@@ -318,6 +426,24 @@ export function yardsticks(rows: BenchRow[], roundRatios: BenchResult['roundRati
       starting.p99Ms <= bound,
     );
     add(...lastKnown('PostHog starts hanging', starting));
+  }
+  asCheapAsTheReference('healthy, local evaluation', 'reference (local evaluation app): same denials, no lookup');
+  const local = row('healthy, local evaluation');
+  const theirs = row('healthy, local evaluation', 'posthog-node guard, local evaluation');
+  if (local && theirs) {
+    add(
+      'healthy, local evaluation: ahead of posthog-node',
+      `> posthog-node local (${theirs.requestsPerSecond} req/s)`,
+      `${local.requestsPerSecond} req/s`,
+      local.requestsPerSecond > theirs.requestsPerSecond,
+    );
+  }
+  const down = row('PostHog down, definitions loaded');
+  if (down) add(...lastKnown('PostHog down, definitions loaded', down));
+  const cold = row(COLD_START);
+  if (cold) {
+    const share = cold.lastKnownShare ?? 0;
+    add(`${COLD_START}: right answers`, '100%', `${(share * 100).toFixed(1)}% (p99 ${cold.p99Ms} ms)`, share === 1);
   }
   return judged;
 }
@@ -371,7 +497,8 @@ async function measure(app: BenchServer, bench: Bench, contender: Contender, war
 /**
  * Measures the routes in turns: `rounds` rounds, each route loaded for its share of the duration in each round
  * (the order reversed every other round), so that a shared machine's drift falls on all of them alike; then each
- * one serially. Records each route's throughput per round in `perRound`.
+ * one serially. Records each route's throughput per round in `perRound`. Warms each route up first, unless `warm`
+ * is false.
  */
 async function measureInTurns(
   app: BenchServer,
@@ -379,10 +506,11 @@ async function measureInTurns(
   contenders: Contender[],
   rounds: number,
   perRound: Map<Contender, number[]> = new Map(),
+  warm = true,
 ): Promise<Map<Contender, Measured>> {
   const slice = bench.options.durationSeconds / rounds;
   const tallies = new Map(contenders.map((contender) => [contender, emptyTally()]));
-  for (const contender of contenders) await warmUp(app, bench, contender);
+  if (warm) for (const contender of contenders) await warmUp(app, bench, contender);
   for (let round = 0; round < rounds; round++) {
     for (const contender of round % 2 === 0 ? contenders : [...contenders].reverse()) {
       const tally = tallies.get(contender)!;

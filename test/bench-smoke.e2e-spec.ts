@@ -23,11 +23,18 @@ describe('npm run bench -- --smoke', () => {
       'PostHog refusing / nestjs-posthog-flags',
       'PostHog refusing / posthog-node guard',
       'healthy, fresh=5 / nestjs-posthog-flags',
-      'healthy, fresh=5 / posthog-node guard',
       'unguarded (ceiling) / unguarded',
       'reference: allows all, no lookup / allows all, no lookup',
       'reference: same denials, no lookup / same denials, no lookup',
       'healthy, fresh=5, exposure events off / nestjs-posthog-flags, no exposure events',
+      'healthy, fresh=5 / posthog-node guard',
+      'healthy, local evaluation / nestjs-posthog-flags',
+      'reference (local evaluation app): same denials, no lookup / same denials, no lookup',
+      'healthy, local evaluation / posthog-node guard, local evaluation',
+      'PostHog down, definitions loaded / nestjs-posthog-flags',
+      'PostHog down, definitions loaded / posthog-node guard, local evaluation',
+      'cold start during an outage / nestjs-posthog-flags',
+      'cold start during an outage / posthog-node guard, local evaluation',
     ]);
     for (const row of result.rows) {
       expect(row.requests).toBeGreaterThan(0);
@@ -49,14 +56,28 @@ describe('npm run bench -- --smoke', () => {
       'healthy, fresh=5: exposure events cost',
       'PostHog starts hanging: p99',
       'PostHog starts hanging: last known values',
+      'healthy, local evaluation: throughput',
+      'healthy, local evaluation: app CPU per request',
+      'healthy, local evaluation: ahead of posthog-node',
+      'PostHog down, definitions loaded: last known values',
+      'cold start during an outage: right answers',
     ]);
+    // Ours on Redis reads the shared definitions at startup: every user is answered right, seen or not.
+    const cold = result.rows.find(
+      (row: { scenario: string; contender: string }) =>
+        row.scenario === 'cold start during an outage' && row.contender === 'nestjs-posthog-flags',
+    );
+    expect(cold.lastKnownShare).toBe(1);
     for (const yardstick of result.yardsticks) expect(typeof yardstick.met).toBe('boolean');
-    expect(Object.keys(result.roundRatios).sort()).toEqual([
+    expect(Object.keys(result.roundRatios['healthy, fresh=5']).sort()).toEqual([
       'allows all, no lookup',
       'nestjs-posthog-flags, no exposure events',
       'same denials, no lookup',
       'unguarded',
     ]);
-    for (const ratios of Object.values(result.roundRatios) as number[][]) expect(ratios).toHaveLength(2);
+    expect(Object.keys(result.roundRatios['healthy, local evaluation'])).toEqual(['same denials, no lookup']);
+    for (const byContender of Object.values(result.roundRatios) as Record<string, number[]>[]) {
+      for (const ratios of Object.values(byContender)) expect(ratios).toHaveLength(2);
+    }
   }, 180_000);
 });

@@ -1,7 +1,8 @@
-import { defer, Observable } from 'rxjs';
+import { defer, type Observable } from 'rxjs';
 import type { ResolvedFlagsOptions, ResolvedLocalEvaluation } from '../flags.options.js';
 import { retryWithBackoff } from '../pipeline/retry-with-backoff.js';
 import { withTimeout } from '../pipeline/with-timeout.js';
+import { abortable } from '../upstream/abortable-request.js';
 import { readText, USER_AGENT } from '../upstream/posthog-client.js';
 import { isRetryableUpstreamError, transportError, UpstreamError } from '../upstream/upstream-error.js';
 import { parseDefinitions, type FlagDefinitionsData } from './definitions.js';
@@ -39,7 +40,7 @@ export class DefinitionsClient {
 
   /** One poll: emits the answer once and completes, or errors. Unsubscribing aborts the request. */
   fetchDefinitions(etag: string | undefined): Observable<DefinitionsAnswer> {
-    return defer(() => this.attempt(etag)).pipe(
+    return defer(() => abortable((signal) => this.get(etag, signal))).pipe(
       withTimeout(DEFINITIONS_TIMEOUT_MS),
       retryWithBackoff({
         retries: this.config.retries,
@@ -47,28 +48,6 @@ export class DefinitionsClient {
         isRetryable: isRetryableUpstreamError,
       }),
     );
-  }
-
-  /** One attempt, as an observable that aborts its request when unsubscribed. */
-  private attempt(etag: string | undefined): Observable<DefinitionsAnswer> {
-    return new Observable<DefinitionsAnswer>((subscriber) => {
-      const abort = new AbortController();
-      let inFlight = true;
-      this.get(etag, abort.signal).then(
-        (answer) => {
-          inFlight = false;
-          subscriber.next(answer);
-          subscriber.complete();
-        },
-        (error: unknown) => {
-          inFlight = false;
-          subscriber.error(error);
-        },
-      );
-      return () => {
-        if (inFlight) abort.abort();
-      };
-    });
   }
 
   private async get(etag: string | undefined, signal: AbortSignal): Promise<DefinitionsAnswer> {

@@ -37,6 +37,8 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
   private readonly store: DefinitionsStore;
   private readonly stop$ = new Subject<void>();
   private current?: Definitions;
+  /** The data last put in force (also when it held no flag). */
+  private installed?: FlagDefinitionsData;
   private etag?: string;
   private source: DefinitionsStatus['source'] = 'none';
   private loadedAt?: Date;
@@ -99,7 +101,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     if (!this.local) return;
     this.startedAt = new Date();
     await this.loadShared();
-    void this.cycle();
+    this.nextRound();
   }
 
   /** Stops polling (aborting a poll in flight) and gives the poller's role up. */
@@ -110,6 +112,11 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     this.stop$.complete();
     if (this.isPoller) await this.store.release();
   }
+
+  /** Starts one round; an unexpected error in it is logged, never an unhandled rejection. */
+  private readonly nextRound = (): void => {
+    this.cycle().catch((error: unknown) => this.logger.error(`flag definitions poll failed: ${messageOf(error)}`));
+  };
 
   /** One round: the lock holder (or an instance the store cannot help) polls PostHog, the others read the key. */
   private async cycle(): Promise<void> {
@@ -138,7 +145,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     if (this.stopped || !this.local) return;
     const interval = this.local.pollIntervalMs;
     const delay = this.backoffCount === 0 ? interval : Math.min(MAX_BACKOFF_MS, interval * 2 ** this.backoffCount);
-    this.timer = setTimeout(() => void this.cycle(), delay);
+    this.timer = setTimeout(this.nextRound, delay);
   }
 
   /** Reads the shared key; whether it held definitions. Keeps what is loaded when it cannot be read. */
@@ -153,7 +160,8 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
       return false;
     }
     if (!shared) return false;
-    this.install(shared, 'redis');
+    if (shared === this.installed) this.loadedAt = new Date();
+    else this.install(shared, 'redis');
     return true;
   }
 
@@ -235,6 +243,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
 
   /** Puts definitions in force at once, whole: an evaluation sees the old set or the new one, never a mix. */
   private install(data: FlagDefinitionsData, source: 'upstream' | 'redis'): void {
+    this.installed = data;
     this.current = data.flags.length > 0 ? indexDefinitions(data) : undefined;
     this.source = this.current ? source : 'none';
     this.loadedAt = new Date();

@@ -12,7 +12,10 @@ export interface DefinitionsStore {
    * store is unreachable (the caller then polls PostHog itself).
    */
   shouldPoll(): Promise<boolean>;
-  /** The shared definitions; `undefined` when there are none. Rejects when unreachable or unreadable. */
+  /**
+   * The shared definitions; `undefined` when there are none; the same object as last time when they have not
+   * changed. Rejects when unreachable or unreadable.
+   */
   load(): Promise<FlagDefinitionsData | undefined>;
   /** Shares definitions the poller received. Rejects when they could not be written. */
   publish(definitions: FlagDefinitionsData): Promise<void>;

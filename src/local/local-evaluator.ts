@@ -161,7 +161,7 @@ class Evaluation {
   /** What a condition whose regex the server must judge would give if it matched (for the agreement check). */
   private regexOutcome(flag: FlagDefinition, condition: FlagCondition, bucketingValue: string, earlyExit: boolean) {
     const rollout = condition.rollout_percentage;
-    if (earlyExit && rollout != null && flagHash(flag.key, bucketingValue) > rollout / 100) return false;
+    if (earlyExit && isRolledOut(flag.key, bucketingValue, rollout)) return false;
     return conditionValue(flag, condition, bucketingValue);
   }
 
@@ -219,7 +219,7 @@ class Evaluation {
       if (doubt) throw new Inconclusive(`a condition of ${flag.key} cannot be decided`, 'context', doubt.regex);
       if (rollout == null) return 'match';
     }
-    if (rollout != null && flagHash(flag.key, bucketingValue) > rollout / 100) return 'out_of_rollout';
+    if (isRolledOut(flag.key, bucketingValue, rollout)) return 'out_of_rollout';
     return 'match';
   }
 
@@ -276,6 +276,14 @@ class Evaluation {
       );
     }
   }
+}
+
+/**
+ * Whether the user's hash falls outside the rollout percentage (`null`: everyone is in). The hash is below 1, so
+ * a rollout of 100 % or more needs none.
+ */
+function isRolledOut(key: string, bucketingValue: string, rollout: number | null | undefined): boolean {
+  return rollout != null && rollout < 100 && flagHash(key, bucketingValue) > rollout / 100;
 }
 
 /** Throws the doubt as the flag's: it cannot be decided here. */

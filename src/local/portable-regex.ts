@@ -10,26 +10,45 @@ const ESCAPED_LITERAL = /[\x20-\x2f:;=?@\x5b-\x60\x7b-\x7e]/;
  */
 export function matchesRegex(pattern: string, value: string): boolean | undefined {
   if (pattern === '') return true;
+  const regex = compiled(pattern);
+  if (regex === 'doubt') throw regexDoubt('regex syntax needs the server');
+  if (regex === undefined) return undefined;
+  for (let index = 0; index < value.length; index++) {
+    if (value.charCodeAt(index) > 0x7f || value[index] === '\r') throw regexDoubt('non-ASCII input needs the server');
+  }
+  return regex.test(value);
+}
+
+/** Patterns compiled so far: each is checked and compiled once (definitions hold few; the map is bounded). */
+const COMPILED = new Map<string, RegExp | 'doubt' | undefined>();
+const MAX_COMPILED = 1000;
+
+/** The pattern as a JavaScript regex; `undefined` when it does not compile; `doubt` when it may not mean the same. */
+function compiled(pattern: string): RegExp | 'doubt' | undefined {
+  if (COMPILED.has(pattern)) return COMPILED.get(pattern);
+  if (COMPILED.size >= MAX_COMPILED) COMPILED.clear();
+  const regex = compile(pattern);
+  COMPILED.set(pattern, regex);
+  return regex;
+}
+
+function compile(pattern: string): RegExp | 'doubt' | undefined {
   const classes = portableClasses(pattern);
-  if (classes === undefined) throw regexDoubt('regex syntax needs the server');
+  if (classes === undefined) return 'doubt';
   let regex: RegExp;
   try {
     regex = new RegExp(pattern);
   } catch (error) {
-    if (error instanceof SyntaxError) return undefined;
-    throw regexDoubt('regex compilation needs the server');
+    return error instanceof SyntaxError ? undefined : 'doubt';
   }
   for (const characterClass of classes) {
     try {
       new RegExp(characterClass, 'u');
     } catch {
-      throw regexDoubt('regex character class needs the server');
+      return 'doubt';
     }
   }
-  for (let index = 0; index < value.length; index++) {
-    if (value.charCodeAt(index) > 0x7f || value[index] === '\r') throw regexDoubt('non-ASCII input needs the server');
-  }
-  return regex.test(value);
+  return regex;
 }
 
 function regexDoubt(message: string): Inconclusive {

@@ -5,10 +5,8 @@ import { assertJsonValue, exactMatchString, isBooleanLike, isTruthy } from './js
 import { matchesRegex } from './portable-regex.js';
 import { compareSemver, isWithinSemverRange, parseSemver, rangeOf } from './semver.js';
 
-/** Operators that compare a `null` property value rather than failing on it. */
-const NULL_ALLOWED = new Set([
-  'exact',
-  'is_not',
+/** Operators on the value as text. */
+const TEXT_OPERATORS = [
   'icontains',
   'not_icontains',
   'starts_with',
@@ -17,7 +15,13 @@ const NULL_ALLOWED = new Set([
   'not_ends_with',
   'regex',
   'not_regex',
-]);
+];
+
+/** Operators that compare a `null` property value rather than failing on it. */
+const NULL_ALLOWED = new Set(['exact', 'is_not', ...TEXT_OPERATORS]);
+
+/** Operators whose filter value needs no check to be usable. */
+const UNCHECKED_OPERATORS = new Set(['is_set', 'is_not_set', ...TEXT_OPERATORS, 'gt', 'gte', 'lt', 'lte']);
 
 /** How a property filter is matched: PostHog's property matching version, and the clock for relative dates. */
 export interface MatchOptions {
@@ -71,27 +75,9 @@ export function assertSupportedFilter(property: FlagProperty, options: MatchOpti
       rangeOf(operator, String(value));
       return;
     default:
-      if (!STRING_OPERATORS.has(operator)) throw new Inconclusive(`unknown operator ${operator}`);
+      if (!UNCHECKED_OPERATORS.has(operator)) throw new Inconclusive(`unknown operator ${operator}`);
   }
 }
-
-/** Operators that need nothing of the filter value to be checkable. */
-const STRING_OPERATORS = new Set([
-  'is_set',
-  'is_not_set',
-  'icontains',
-  'not_icontains',
-  'starts_with',
-  'not_starts_with',
-  'ends_with',
-  'not_ends_with',
-  'regex',
-  'not_regex',
-  'gt',
-  'gte',
-  'lt',
-  'lte',
-]);
 
 function matchValue(property: FlagProperty, values: Record<string, unknown>, options: MatchOptions): boolean {
   const { key, value } = property;

@@ -34,6 +34,8 @@ export class RedisDefinitionsStore implements DefinitionsStore {
   private readonly lockKey: string;
   /** This instance, in the lock. */
   private readonly id = randomUUID();
+  /** The last value read and what it parsed to: an unchanged key gives the very same definitions object. */
+  private last?: { text: string; definitions: FlagDefinitionsData };
 
   constructor(
     private readonly client: Redis,
@@ -50,7 +52,9 @@ export class RedisDefinitionsStore implements DefinitionsStore {
 
   async load(): Promise<FlagDefinitionsData | undefined> {
     const text = await this.client.get(this.key);
-    return text === null ? undefined : parseDefinitions(JSON.parse(text));
+    if (text === null) return undefined;
+    if (this.last?.text !== text) this.last = { text, definitions: parseDefinitions(JSON.parse(text)) };
+    return this.last.definitions;
   }
 
   async publish(definitions: FlagDefinitionsData): Promise<void> {

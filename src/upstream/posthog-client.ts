@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { FLAGS_CONFIG, LIBRARY_NAME, LIBRARY_VERSION } from '../flags.constants.js';
 import type { ResolvedFlagsOptions } from '../flags.options.js';
 import type { FlagContext } from '../flags.types.js';
+import { abortable } from './abortable-request.js';
 import { transportError, UpstreamError } from './upstream-error.js';
 
 /** The `User-Agent` sent to PostHog. */
@@ -37,25 +38,7 @@ export class PostHogClient {
    * {@link UpstreamError} (transport failure, non-2xx status, a body that is not JSON).
    */
   requestFlags(context: FlagContext, keys?: readonly string[]): Observable<unknown> {
-    return new Observable<unknown>((subscriber) => {
-      const abort = new AbortController();
-      let inFlight = true;
-      this.post(flagsRequestBody(this.config.apiKey, context, keys), abort.signal).then(
-        (body) => {
-          inFlight = false;
-          subscriber.next(body);
-          subscriber.complete();
-        },
-        (error: unknown) => {
-          inFlight = false;
-          subscriber.error(error);
-        },
-      );
-      // Aborting a finished request would only build an AbortError (and its stack) for no one.
-      return () => {
-        if (inFlight) abort.abort();
-      };
-    });
+    return abortable((signal) => this.post(flagsRequestBody(this.config.apiKey, context, keys), signal));
   }
 
   /**

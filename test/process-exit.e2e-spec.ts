@@ -4,6 +4,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { FakePostHog } from './support/fake-posthog.js';
 import { TEST_API_KEY } from './support/flags-app.js';
+import { RedisCluster } from './support/redis-cluster.js';
+import { RedisSentinelGroup } from './support/redis-sentinel.js';
 import { RedisServer } from './support/redis-server.js';
 import { runChild } from './support/run-child.js';
 import { makeTlsCertificates } from './support/tls-certificates.js';
@@ -48,6 +50,25 @@ describe('a whole application process on the built package', () => {
       await redis.stop();
     }
   });
+
+  it('exits by itself after app.close() on a Redis Cluster and through Sentinel, reachable or not', async () => {
+    const cluster = await RedisCluster.start();
+    const sentinel = await RedisSentinelGroup.start();
+    try {
+      for (const cacheUrl of [
+        cluster.url(),
+        sentinel.url(),
+        'redis-sentinel://127.0.0.1:1,127.0.0.1:2/0?name=mymaster',
+        'redis-cluster://127.0.0.1:1/',
+      ]) {
+        const outcome = await runChild(env(cacheUrl), ['user-1']);
+        expect(outcome.results['user-1']).toEqual({ beta: 'remote', checkout: 'remote' });
+      }
+    } finally {
+      await cluster.stop();
+      await sentinel.stop();
+    }
+  }, 60_000);
 
   it('exits by itself after app.close() with the Redis cache, up or down', async () => {
     const redis = await RedisServer.start();

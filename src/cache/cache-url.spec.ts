@@ -53,6 +53,69 @@ describe('parseCacheUrl', () => {
     });
   });
 
+  it('reads redis-cluster:// seeds and redis-sentinel:// sentinels, name and sentinelPassword', () => {
+    expect(parseCacheUrl('rediss-cluster://:tok%40en@a.example:7000,b.example,[::1]:7002/?ttl=60')).toMatchObject({
+      backend: 'redis',
+      tls: true,
+      host: 'a.example',
+      port: 7000,
+      password: 'tok@en',
+      ttlSeconds: 60,
+      cluster: {
+        nodes: [
+          { host: 'a.example', port: 7000 },
+          { host: 'b.example', port: 6379 },
+          { host: '::1', port: 7002 },
+        ],
+      },
+      displayUrl: 'rediss-cluster://:***@a.example:7000,b.example,[::1]:7002/?ttl=60',
+    });
+    expect(parseCacheUrl('redis-cluster://h:7000')).toMatchObject({ cluster: { nodes: [{ host: 'h', port: 7000 }] } });
+    expect(
+      parseCacheUrl('redis-sentinel://u:p@s1,s2:26380/2?name=mymaster&sentinelPassword=s%40cret&prefix=x:'),
+    ).toMatchObject({
+      tls: false,
+      db: 2,
+      username: 'u',
+      password: 'p',
+      prefix: 'x:',
+      sentinel: {
+        nodes: [
+          { host: 's1', port: 26379 },
+          { host: 's2', port: 26380 },
+        ],
+        name: 'mymaster',
+        password: 's@cret',
+      },
+      displayUrl: 'redis-sentinel://u:***@s1,s2:26380/2?name=mymaster&sentinelPassword=***&prefix=x:',
+    });
+  });
+
+  it.each([
+    ['redis-cluster://a:7000,b:7001/3', /a Redis Cluster has no database number/],
+    ['redis-cluster:///', /needs seed nodes/],
+    ['redis-cluster://a:70000/', /"a:70000" is not a node/],
+    ['redis-sentinel://s1:26379/0', /needs the primary's name: \?name=mymaster/],
+    ['redis-sentinel://s1,,s2/0?name=m', /"" is not a node/],
+    ['redis-cluster://a:7000/?name=x', /unknown parameter "name"/],
+  ])('rejects %s', (url, message) => {
+    expect(() => parseCacheUrl(url)).toThrow(message);
+  });
+
+  it('never shows a sentinelPassword', () => {
+    let message = '';
+    try {
+      parseCacheUrl('redis-sentinel://s1/0?sentinelPassword=Hidden-1&ttl=x');
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/"ttl"/);
+    expect(message).not.toContain('Hidden-1');
+    expect(maskCacheUrl('redis-sentinel://s1/0?name=m&SENTINELPASSWORD=Hidden-2#x')).toBe(
+      'redis-sentinel://s1/0?name=m&SENTINELPASSWORD=***#x',
+    );
+  });
+
   it.each([
     ['redis://localhost/zero', /database must be a number/],
     ['redis://localhost?prefix=', /"prefix" must not be empty/],

@@ -1,6 +1,7 @@
 import { FlagsConfigError } from '../config/flags-config-error.js';
 import { readInteger } from '../config/read-integer.js';
 import { maskCacheUrl, parseUrl } from '../config/url.js';
+import { splitNodes, type RedisNode } from './redis-nodes.js';
 /** Settings every backend takes. */
 interface CommonCacheConfig {
   /** Seconds a cached result may be served as a fallback after it was evaluated. */
@@ -18,13 +19,21 @@ export interface MemoryCacheConfig extends CommonCacheConfig {
   maxBytes: number;
 }
 
-/** Fallback-cache settings read from a `redis://` or `rediss://` URL. */
+/**
+ * Fallback-cache settings read from a `redis://` or `rediss://` URL, or (with `cluster` or `sentinel`) from a
+ * `redis-cluster://` or `redis-sentinel://` one (and their TLS forms).
+ */
 export interface RedisCacheConfig extends CommonCacheConfig {
   backend: 'redis';
-  /** `rediss://`: TLS with certificate checks (a private CA comes from `NODE_EXTRA_CA_CERTS`). */
+  /** `rediss…://`: TLS with certificate checks (a private CA comes from `NODE_EXTRA_CA_CERTS`). */
   tls: boolean;
+  /** The server; with `cluster` or `sentinel`, their first node. */
   host: string;
   port: number;
+  /** Redis Cluster: its seed nodes (any of its primaries; the others are discovered). */
+  cluster?: { nodes: RedisNode[] };
+  /** Sentinel: the sentinels, the name of the primary they watch, and their own password if they have one. */
+  sentinel?: { nodes: RedisNode[]; name: string; password?: string };
   db: number;
   username?: string;
   password?: string;
@@ -64,7 +73,9 @@ type ParamValues<S extends ParamSpec> = { [K in keyof S]: ReturnType<S[K]['read'
 /** A backend's URL grammar: its parameters and how its settings are built from the URL. */
 interface BackendSpec<S extends ParamSpec> {
   params: S;
-  build(url: URL, params: ParamValues<S>): CacheConfig;
+  /** Set when the host part is a comma-separated list of nodes (cluster seeds, sentinels). */
+  nodes?: { defaultPort: number };
+  build(url: URL, params: ParamValues<S>, nodes: RedisNode[]): CacheConfig;
 }
 
 /** A reader for a whole number from `min`, in the unit named in its error. */
@@ -112,37 +123,83 @@ function nonEmptyString(raw: string): string {
   return raw;
 }
 
-const redisSpec: BackendSpec<
-  typeof COMMON_PARAMS & {
-    prefix: { read: ParamReader<string>; default: string };
-    service: { read: ParamReader<string>; default: string };
-    timeout: { read: ParamReader<number>; default: number };
-  }
-> = {
-  params: {
-    ...COMMON_PARAMS,
-    prefix: { read: nonEmptyString, default: 'posthog:flags:' },
-    service: { read: nonEmptyString, default: 'default' },
-    timeout: { read: integer('milliseconds'), default: 250 },
-  },
-  build(url, { prefix, service, timeout, ...common }) {
+/** The parameters every Redis URL takes. */
+const REDIS_PARAMS = {
+  ...COMMON_PARAMS,
+  prefix: { read: nonEmptyString, default: 'posthog:flags:' },
+  service: { read: nonEmptyString, default: 'default' },
+  timeout: { read: integer('milliseconds'), default: 250 },
+};
+
+/** What every Redis URL's settings are made of: its credentials, database and parameters. */
+function redisConfig(
+  url: URL,
+  { prefix, service, timeout, ...common }: ParamValues<typeof REDIS_PARAMS>,
+  db: number,
+  where: RedisNode,
+): RedisCacheConfig {
+  return {
+    backend: 'redis',
+    tls: url.protocol.startsWith('rediss'),
+    host: where.host,
+    port: where.port,
+    db,
+    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+    ...commonConfig(common),
+    prefix,
+    service,
+    timeoutMs: timeout,
+    displayUrl: '',
+  };
+}
+
+/** The database number of the URL's path (`/0` when none). */
+function databaseOf(url: URL, example: string): number {
+  const db = url.pathname.replace(/^\//, '') || '0';
+  if (!/^\d+$/.test(db)) throw new Error(`the database must be a number, as in ${example}, got "/${db}"`);
+  return Number(db);
+}
+
+const redisSpec: BackendSpec<typeof REDIS_PARAMS> = {
+  params: REDIS_PARAMS,
+  build(url, params) {
     if (url.hostname === '') throw new Error('a Redis URL needs a host, e.g. redis://localhost:6379/0');
-    const db = url.pathname.replace(/^\//, '') || '0';
-    if (!/^\d+$/.test(db)) throw new Error(`the database must be a number, as in redis://host:6379/0, got "/${db}"`);
-    return {
-      backend: 'redis',
-      tls: url.protocol === 'rediss:',
-      host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-      port: url.port ? Number(url.port) : 6379,
-      db: Number(db),
-      ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
-      ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
-      ...commonConfig(common),
-      prefix,
-      service,
-      timeoutMs: timeout,
-      displayUrl: maskCacheUrl(url.href),
-    };
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    const port = url.port ? Number(url.port) : 6379;
+    return redisConfig(url, params, databaseOf(url, 'redis://host:6379/0'), { host, port });
+  },
+};
+
+const clusterSpec: BackendSpec<typeof REDIS_PARAMS> = {
+  params: REDIS_PARAMS,
+  nodes: { defaultPort: 6379 },
+  build(url, params, nodes) {
+    if (nodes.length === 0)
+      throw new Error('a cluster URL needs seed nodes, e.g. redis-cluster://host1:7000,host2:7001/');
+    if (databaseOf(url, 'redis-cluster://host:7000/') !== 0) {
+      throw new Error('a Redis Cluster has no database number: end the nodes with "/" or "/0"');
+    }
+    return { ...redisConfig(url, params, 0, nodes[0]!), cluster: { nodes } };
+  },
+};
+
+const SENTINEL_PARAMS = {
+  ...REDIS_PARAMS,
+  name: { read: nonEmptyString, default: '' },
+  sentinelPassword: { read: nonEmptyString, default: undefined as string | undefined },
+};
+
+const sentinelSpec: BackendSpec<typeof SENTINEL_PARAMS> = {
+  params: SENTINEL_PARAMS,
+  nodes: { defaultPort: 26379 },
+  build(url, { name, sentinelPassword, ...params }, nodes) {
+    if (nodes.length === 0)
+      throw new Error('a Sentinel URL needs sentinels, e.g. redis-sentinel://host1:26379,host2:26379/0?name=mymaster');
+    if (!name) throw new Error("a Sentinel URL needs the primary's name: ?name=mymaster");
+    const db = databaseOf(url, 'redis-sentinel://host:26379/0?name=mymaster');
+    const sentinel = { nodes, name, ...(sentinelPassword ? { password: sentinelPassword } : {}) };
+    return { ...redisConfig(url, params, db, nodes[0]!), sentinel };
   },
 };
 
@@ -151,6 +208,10 @@ const BACKENDS: Record<string, BackendSpec<ParamSpec>> = {
   'memory:': memorySpec,
   'redis:': redisSpec,
   'rediss:': redisSpec,
+  'redis-cluster:': clusterSpec,
+  'rediss-cluster:': clusterSpec,
+  'redis-sentinel:': sentinelSpec,
+  'rediss-sentinel:': sentinelSpec,
 };
 
 /** The schemes {@link parseCacheUrl} accepts, for messages and docs. */
@@ -162,22 +223,21 @@ export const SUPPORTED_CACHE_SCHEMES = Object.keys(BACKENDS).map((protocol) => `
  * @throws {CacheUrlError} naming the problem (unknown scheme, unknown parameter, bad value), password masked.
  */
 export function parseCacheUrl(raw: string): CacheConfig {
-  const url = parseUrl(
-    raw,
-    (problem) => new CacheUrlError(raw, problem),
-    `one of ${SUPPORTED_CACHE_SCHEMES.join(', ')}`,
-  );
-  const backend = Object.hasOwn(BACKENDS, url.protocol) ? BACKENDS[url.protocol] : undefined;
+  const scheme = /^([a-z][a-z0-9+.-]*:)\/\//i.exec(raw)?.[1]?.toLowerCase();
+  const backend = scheme && Object.hasOwn(BACKENDS, scheme) ? BACKENDS[scheme] : undefined;
+  const fail = (problem: string, cause?: unknown) => new CacheUrlError(raw, problem, cause ? { cause } : undefined);
   if (!backend) {
-    throw new CacheUrlError(
-      raw,
-      `unsupported scheme "${url.protocol}"; supported: ${SUPPORTED_CACHE_SCHEMES.join(', ')}`,
-    );
+    const { protocol } = parseUrl(raw, fail, `one of ${SUPPORTED_CACHE_SCHEMES.join(', ')}`);
+    throw fail(`unsupported scheme "${protocol}"; supported: ${SUPPORTED_CACHE_SCHEMES.join(', ')}`);
   }
   try {
-    return backend.build(url, readParams(url.searchParams, backend.params));
+    const { url: rest, nodes } = backend.nodes ? splitNodes(raw, backend.nodes.defaultPort) : { url: raw, nodes: [] };
+    const url = parseUrl(rest, fail, `one of ${SUPPORTED_CACHE_SCHEMES.join(', ')}`);
+    const config = backend.build(url, readParams(url.searchParams, backend.params), nodes);
+    return config.backend === 'redis' ? { ...config, displayUrl: maskCacheUrl(raw) } : config;
   } catch (error) {
-    throw new CacheUrlError(raw, (error as Error).message, { cause: error });
+    if (error instanceof CacheUrlError) throw error;
+    throw fail((error as Error).message, error);
   }
 }
 

@@ -1,32 +1,35 @@
 import { Logger } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import { LIBRARY_NAME } from '../flags.constants.js';
 import { LogEpisode } from '../log-episode.js';
 import type { EvaluatedFlag } from '../flags.types.js';
 import { RedisDefinitionsStore } from '../local/redis-definitions-store.js';
 import type { RedisCacheConfig } from './cache-url.js';
 import { cachedFlags, type CachedFlags, type FlagCache } from './flag-cache.js';
+import { keySlot } from './cluster-slot.js';
 import { decodePythonEntry, encodePythonEntry } from './python-entry.js';
+import { connectRedis, type RedisConnection } from './redis-connection.js';
 
 /** A UTF-16 code unit that is half of a pair without its other half (with `u`, a whole pair is one code point). */
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
-/** Longest wait between reconnection attempts while Redis is unreachable. */
-const MAX_RECONNECT_DELAY_MS = 2000;
-
 /**
- * The `redis://` / `rediss://` backend: one string per (distinct id, flag) in the Python SDK's format, shared
- * by every instance and by Python services. While Redis is unreachable it is a cache that knows nothing (reads
- * are empty and writes are dropped at once, nothing queued); it reconnects by itself.
+ * The Redis backend (`redis://`, `redis-cluster://`, `redis-sentinel://` and their TLS forms): one string per
+ * (distinct id, flag) in the Python SDK's format, shared by every instance and by Python services. While Redis
+ * (or a cluster node, or the primary during a failover) is unreachable, what it holds is a miss and writes to it
+ * are dropped at once, nothing queued; it reconnects by itself. On a cluster, a read or write takes one pipeline
+ * per node its keys live on.
  */
 export class RedisFlagCache implements FlagCache {
-  readonly backend = 'redis';
+  readonly backend: 'redis' | 'redis-cluster' | 'redis-sentinel';
   private readonly logger = new Logger(LIBRARY_NAME);
-  private readonly client: Redis;
+  private readonly client: RedisConnection;
   /** The set of every flag key seen, so that a fresh instance can answer "all flags" from the cache. */
   private readonly flagKeysKey: string;
   private illFormedReported = false;
   private definitions?: RedisDefinitionsStore;
+  /** Set by {@link close}: no reconnection is tried after it. */
+  private closed = false;
   /** Connection outages: a line when one starts, a summary a minute while they recur, a line when over. */
   private readonly outages: LogEpisode;
 
@@ -46,21 +49,8 @@ export class RedisFlagCache implements FlagCache {
   private constructor(private readonly config: RedisCacheConfig) {
     // No ':' after the prefix: an entry key always has one (`{prefix}{distinctId}:{flagKey}`).
     this.flagKeysKey = `${config.prefix}flag-keys`;
-    this.client = new Redis({
-      host: config.host,
-      port: config.port,
-      db: config.db,
-      username: config.username,
-      password: config.password,
-      tls: config.tls ? { servername: config.host } : undefined,
-      commandTimeout: config.timeoutMs,
-      connectTimeout: Math.max(config.timeoutMs, 1000),
-      // ioredis waits this long for a socket that is already closed when closed while reconnecting.
-      disconnectTimeout: config.timeoutMs,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
-    });
+    this.backend = config.cluster ? 'redis-cluster' : config.sentinel ? 'redis-sentinel' : 'redis';
+    this.client = connectRedis(config, () => this.closed);
     const where = `fallback cache ${config.displayUrl}`;
     this.outages = new LogEpisode(this.logger, {
       started: (why) => `${where} is unreachable (${why}); flags are served live, without a fallback, until it is back`,
@@ -69,6 +59,8 @@ export class RedisFlagCache implements FlagCache {
       ended: () => `${where} is reachable again`,
     });
     this.client.on('error', (error: Error) => this.outages.failed(error.message));
+    if (this.client instanceof Cluster)
+      this.client.on('node error', (error: Error) => this.outages.failed(error.message));
     this.client.on('close', () => this.outages.failed('connection closed'));
   }
 
@@ -76,29 +68,59 @@ export class RedisFlagCache implements FlagCache {
     if (!this.connected || !this.isStorable(distinctId, keys)) return { flags: [], complete: false };
     const flagKeys = keys ?? (await this.client.smembers(this.flagKeysKey));
     if (flagKeys.length === 0) return { flags: [], complete: false };
-    const values = await this.client.mget(flagKeys.map((key) => this.entryKey(distinctId, key)));
+    const values = await this.getAll(flagKeys.map((key) => this.entryKey(distinctId, key)));
     this.outages.succeeded();
     return cachedFlags(flagKeys, (key, index) => decodePythonEntry(values[index], key), this.config.ttlSeconds);
   }
 
   async write(distinctId: string, flags: readonly EvaluatedFlag[], whole: boolean, context: string): Promise<void> {
     if (!this.connected || flags.length === 0 || !this.isStorable(distinctId)) return;
-    const transaction = this.client.multi();
-    for (const flag of flags) {
-      transaction.set(
-        this.entryKey(distinctId, flag.key),
-        encodePythonEntry(flag, context),
-        'EX',
-        this.config.ttlSeconds,
-      );
+    const entries = flags.map((flag) => [this.entryKey(distinctId, flag.key), encodePythonEntry(flag, context)]);
+    const known = this.client.multi();
+    if (whole) known.del(this.flagKeysKey);
+    known.sadd(this.flagKeysKey, ...flags.map((flag) => flag.key));
+    known.expire(this.flagKeysKey, this.config.ttlSeconds);
+    if (this.client instanceof Cluster) {
+      const byNode = groupByNode(this.client, entries, ([key]) => key);
+      await Promise.all([...byNode.values()].map((group) => execOrThrow(this.setAll(this.client.pipeline(), group))));
+    } else {
+      this.setAll(known, entries);
     }
-    if (whole) transaction.del(this.flagKeysKey);
-    transaction.sadd(this.flagKeysKey, ...flags.map((flag) => flag.key));
-    transaction.expire(this.flagKeysKey, this.config.ttlSeconds);
-    for (const [error] of (await transaction.exec()) ?? []) {
-      if (error) throw error;
-    }
+    await execOrThrow(known);
     this.outages.succeeded();
+  }
+
+  /** Adds one `SET … EX ttl` per entry to the pipeline or transaction. */
+  private setAll<T extends ReturnType<RedisConnection['pipeline']>>(batch: T, entries: string[][]): T {
+    for (const [key, value] of entries) batch.set(key!, value!, 'EX', this.config.ttlSeconds);
+    return batch;
+  }
+
+  /**
+   * The values of the keys, in order (`null` for none): one `MGET`, or on a cluster one pipeline of `GET`s per
+   * node; a node that fails leaves its keys' values `null` (misses), the others are served.
+   */
+  private async getAll(keys: string[]): Promise<(string | null)[]> {
+    if (!(this.client instanceof Cluster)) return this.client.mget(keys);
+    const values: (string | null)[] = keys.map(() => null);
+    const byNode = groupByNode(
+      this.client,
+      keys.map((key, index) => [key, index] as const),
+      ([key]) => key,
+    );
+    await Promise.all(
+      [...byNode.values()].map(async (group) => {
+        const replies = await this.client
+          .pipeline(group.map(([key]) => ['get', key]))
+          .exec()
+          .catch(() => null);
+        group.forEach(([, index], position) => {
+          const [error, value] = replies?.[position] ?? [];
+          if (!error && typeof value === 'string') values[index] = value;
+        });
+      }),
+    );
+    return values;
   }
 
   /** The shared definitions key and poller lock, on this cache's connection. */
@@ -106,13 +128,15 @@ export class RedisFlagCache implements FlagCache {
     return (this.definitions ??= new RedisDefinitionsStore(this.client, this.config.prefix, this.config.service));
   }
 
+  /**
+   * Closes the connection: `QUIT` when connected (what was sent completes), then every socket and timer the client
+   * holds (a Sentinel client's connections to the sentinels included).
+   */
   async close(): Promise<void> {
+    this.closed = true;
     this.client.removeAllListeners('close');
-    if (this.connected) {
-      await this.client.quit().catch(() => this.client.disconnect());
-    } else {
-      this.client.disconnect();
-    }
+    if (this.connected) await this.client.quit().catch(() => {});
+    this.client.disconnect();
   }
 
   /**
@@ -140,5 +164,24 @@ export class RedisFlagCache implements FlagCache {
   /** Whether the connection is up and ready for commands. */
   get connected(): boolean {
     return this.client.status === 'ready';
+  }
+}
+
+/** The items grouped by the cluster node (primary and replicas) that serves their key's slot. */
+function groupByNode<T>(cluster: Cluster, items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const node = cluster.slots[keySlot(keyOf(item))]?.join() ?? '';
+    const group = groups.get(node);
+    if (group) group.push(item);
+    else groups.set(node, [item]);
+  }
+  return groups;
+}
+
+/** Runs a pipeline or transaction; rejects with the first command's error. */
+async function execOrThrow(batch: ReturnType<RedisConnection['pipeline']>): Promise<void> {
+  for (const [error] of (await batch.exec()) ?? []) {
+    if (error) throw error;
   }
 }

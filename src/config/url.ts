@@ -27,17 +27,21 @@ export function parseUrl(raw: string, fail: (problem: string) => FlagsConfigErro
  * so an `@` elsewhere in the URL must be percent-encoded (`%40`), and {@link parseCacheUrl} says so.
  */
 export function maskCacheUrl(raw: string): string {
-  const userinfo = userinfoOf(raw);
-  if (!userinfo) return raw;
+  const masked = raw.replace(SECRET_PARAMETER, '$1***');
+  const userinfo = userinfoOf(masked);
+  if (!userinfo) return masked;
   const colon = userinfo.text.indexOf(':');
-  if (colon < 0) return raw;
+  if (colon < 0) return masked;
   const user = userinfo.text.slice(0, colon);
   const shown = /[/?#]/.test(user) ? '***' : `${user}:***`;
-  return `${raw.slice(0, userinfo.start)}${shown}${raw.slice(userinfo.end)}`;
+  return `${masked.slice(0, userinfo.start)}${shown}${masked.slice(userinfo.end)}`;
 }
 
+/** A query parameter that holds a password (`sentinelPassword=`), up to the next `&` or `#`. */
+const SECRET_PARAMETER = /([?&]sentinelPassword=)[^&#]*/gi;
+
 /** Where the userinfo of a URL-like string stands: between `://` and the last `@`; none without both. */
-function userinfoOf(raw: string): { start: number; end: number; text: string } | undefined {
+export function userinfoOf(raw: string): { start: number; end: number; text: string } | undefined {
   const scheme = raw.indexOf('://');
   const at = raw.lastIndexOf('@');
   if (scheme < 0 || at < scheme + 3) return undefined;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../cache/redis-connection.js';
 import { parseDefinitions, type FlagDefinitionsData } from './definitions.js';
 import type { DefinitionsStore } from './definitions-store.js';
 
@@ -38,7 +38,7 @@ export class RedisDefinitionsStore implements DefinitionsStore {
   private last?: { text: string; definitions: FlagDefinitionsData };
 
   constructor(
-    private readonly client: Redis,
+    private readonly client: RedisConnection,
     prefix: string,
     service: string,
   ) {

@@ -17,6 +17,12 @@ export interface RedisServerOptions {
   password?: string;
   /** Serve TLS only, with these files (clients are not asked for certificates). */
   tls?: RedisTlsFiles;
+  /** More `redis-server` arguments (a cluster node's, a replica's, a sentinel's). */
+  args?: string[];
+  /** A configuration file to start from (a sentinel needs one it can write), given before the arguments. */
+  configFile?: string;
+  /** The log line that says the process is ready. Default: `Ready to accept connections`. */
+  readyLine?: string;
 }
 
 /** A free TCP port on 127.0.0.1 at the time of asking. */
@@ -62,7 +68,7 @@ export class RedisServer {
       let output = '';
       const onData = (chunk: Buffer) => {
         output += chunk.toString();
-        if (output.includes('Ready to accept connections')) {
+        if (output.includes(this.options.readyLine ?? 'Ready to accept connections')) {
           child.stdout!.off('data', onData);
           child.off('exit', onExit);
           resolve();
@@ -114,8 +120,15 @@ export class RedisServer {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
+  /** The directory of the process's own files. */
+  get directory(): string {
+    return this.dir;
+  }
+
   private args(): string[] {
-    const args = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir];
+    const args = this.options.configFile ? [this.options.configFile] : [];
+    args.push('--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir);
+    args.push(...(this.options.args ?? []));
     if (this.options.password) args.push('--requirepass', this.options.password);
     const { tls } = this.options;
     if (tls) {

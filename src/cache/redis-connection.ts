@@ -1,0 +1,62 @@
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { RedisCacheConfig } from './cache-url.js';
+
+/** A connection to one server (or to the primary a Sentinel names), or to a Redis Cluster. */
+export type RedisConnection = Redis | Cluster;
+
+/** Longest wait between reconnection attempts while Redis is unreachable. */
+const MAX_RECONNECT_DELAY_MS = 2000;
+
+/**
+ * Opens the connection the URL asks for: one server, a Sentinel-managed primary (`sentinel`), or a Redis Cluster
+ * (`cluster`). No command waits for a connection: while it is down (a node, the primary during a failover) a
+ * command fails at once, nothing is queued; each command is bounded by the URL's `timeout`. Once `isClosed()`,
+ * no reconnection is tried.
+ */
+export function connectRedis(config: RedisCacheConfig, isClosed: () => boolean): RedisConnection {
+  /** Reconnection delays: 100 ms more per attempt, at most 2 s; none once closed. */
+  const reconnectDelay = (attempt: number) => (isClosed() ? null : Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS));
+  const options: RedisOptions = {
+    username: config.username,
+    password: config.password,
+    commandTimeout: config.timeoutMs,
+    connectTimeout: Math.max(config.timeoutMs, 1000),
+    // ioredis waits this long for a socket that is already closed when closed while reconnecting.
+    disconnectTimeout: config.timeoutMs,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: reconnectDelay,
+  };
+  if (config.cluster) {
+    const clusterOptions: ClusterOptions = {
+      redisOptions: { ...options, ...(config.tls ? { tls: {} } : {}) },
+      // With TLS, node names are kept as given, not resolved to addresses, so that certificates match them
+      // (ElastiCache's configuration endpoint, as ioredis documents).
+      ...(config.tls ? { dnsLookup: (address, lookedUp) => lookedUp(null, address) } : {}),
+      enableOfflineQueue: false,
+      clusterRetryStrategy: reconnectDelay,
+      slotsRefreshTimeout: Math.max(config.timeoutMs, 1000),
+    };
+    return new Cluster(config.cluster.nodes, clusterOptions);
+  }
+  if (config.sentinel) {
+    const { nodes, name, password } = config.sentinel;
+    return new Redis({
+      ...options,
+      db: config.db,
+      sentinels: nodes,
+      name,
+      sentinelPassword: password,
+      sentinelRetryStrategy: reconnectDelay,
+      failoverDetector: true,
+      ...(config.tls ? { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true } : {}),
+    });
+  }
+  return new Redis({
+    ...options,
+    host: config.host,
+    port: config.port,
+    db: config.db,
+    tls: config.tls ? { servername: config.host } : undefined,
+  });
+}

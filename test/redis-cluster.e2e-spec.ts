@@ -19,7 +19,7 @@ describe('redis-cluster:// (a three-primary Redis Cluster)', () => {
   let cluster: RedisCluster;
   let inspect: Cluster;
   let fake: FakePostHog;
-  let running: FlagsHarness[] = [];
+  const running: FlagsHarness[] = [];
   let test = 0;
 
   beforeAll(async () => {

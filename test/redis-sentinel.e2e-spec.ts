@@ -7,7 +7,7 @@ import { RedisSentinelGroup } from './support/redis-sentinel.js';
 
 describe('redis-sentinel:// (a primary, a replica, three sentinels)', () => {
   let fake: FakePostHog;
-  let running: FlagsHarness[] = [];
+  const running: FlagsHarness[] = [];
 
   beforeEach(async () => {
     fake = await FakePostHog.start();

@@ -267,10 +267,9 @@ export class FlagsService implements BeforeApplicationShutdown, OnApplicationBoo
   ): Map<string, FlagResult> | Promise<Map<string, FlagResult>> {
     const definitions = this.definitions.definitions;
     if (!definitions) return this.evaluateShared(evaluationOf(context, contextId, keys), holdUntil);
-    const local = evaluateLocally(definitions, localSubject(context), keys, new Date());
-    const results = withSource(local.flags, 'local');
-    if (local.undecided.length === 0 || this.onlyLocal) return results;
-    const rest = this.evaluateShared(evaluationOf(context, contextId, keys, local.undecided), holdUntil);
+    const { results, undecided } = evaluateLocally(definitions, localSubject(context), keys, new Date());
+    if (undecided.length === 0 || this.onlyLocal) return results;
+    const rest = this.evaluateShared(evaluationOf(context, contextId, keys, undecided), holdUntil);
     return rest instanceof Promise ? rest.then((remote) => addAll(results, remote)) : addAll(results, rest);
   }
 

@@ -49,7 +49,7 @@ describe('local evaluation, against posthog-node 5.70 (random definitions and us
               onlyEvaluateLocally: true,
               sendFeatureFlagEvents: false,
             });
-            const mine = ours.flags.find((result) => result.key === flag.key);
+            const mine = ours.results.get(flag.key);
             const expected = theirs && { value: theirs.variant ?? theirs.enabled, payload: theirs.payload };
             const actual = mine && { value: mine.variant ?? mine.enabled, payload: mine.payload };
             if (theirs) decided++;

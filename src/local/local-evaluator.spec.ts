@@ -11,7 +11,7 @@ function valueOf(flags: unknown[], key: string, context: FlagContext | string, e
   const definitions = indexDefinitions(parseDefinitions({ flags, ...extra }));
   const subject = localSubject(typeof context === 'string' ? { distinctId: context } : context);
   const answer = evaluateLocally(definitions, subject, [key], NOW);
-  const flag = answer.flags[0];
+  const [flag] = answer.results.values();
   return flag ? (flag.variant ?? flag.enabled) : 'undecided';
 }
 
@@ -222,7 +222,7 @@ describe('local evaluation', () => {
         ],
       }),
     );
-    const [flag] = evaluateLocally(definitions, localSubject({ distinctId: 'u' }), undefined, NOW).flags;
+    const [flag] = evaluateLocally(definitions, localSubject({ distinctId: 'u' }), undefined, NOW).results.values();
     expect(flag).toEqual({
       key: 'p',
       enabled: true,
@@ -231,6 +231,7 @@ describe('local evaluation', () => {
       version: 3,
       reason: LOCAL_REASON,
       evaluatedAt: NOW,
+      source: 'local',
     });
   });
 });

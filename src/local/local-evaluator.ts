@@ -1,4 +1,4 @@
-import type { EvaluatedFlag, FlagContext, FlagValue } from '../flags.types.js';
+import type { FlagContext, FlagResult, FlagValue } from '../flags.types.js';
 import { matchCohort } from './cohorts.js';
 import type { Definitions, FlagCondition, FlagDefinition, FlagProperty } from './definitions.js';
 import { flagHash } from './flag-hash.js';
@@ -33,8 +33,8 @@ export function localSubject(context: FlagContext): LocalSubject {
 
 /** What local evaluation decided, and what it left for PostHog. */
 export interface LocalAnswer {
-  /** Each decided flag, as a result of its own (`reason` {@link LOCAL_REASON}). */
-  flags: EvaluatedFlag[];
+  /** Each decided flag's result, by key: `source: 'local'`, `reason` {@link LOCAL_REASON}. */
+  results: Map<string, FlagResult>;
   /** The keys that cannot be decided here (absent from the definitions, or needing the server). */
   undecided: string[];
 }
@@ -50,11 +50,11 @@ export function evaluateLocally(
   now: Date,
 ): LocalAnswer {
   const evaluation = new Evaluation(definitions, subject, now);
-  const answer: LocalAnswer = { flags: [], undecided: [] };
+  const answer: LocalAnswer = { results: new Map(), undecided: [] };
   const asked = keys ?? definitions.byKey.keys();
   for (const key of asked) {
-    const flag = evaluation.result(key);
-    if (flag) answer.flags.push(flag);
+    const result = evaluation.result(key);
+    if (result) answer.results.set(key, result);
     else answer.undecided.push(key);
   }
   return answer;
@@ -62,7 +62,8 @@ export function evaluateLocally(
 
 /** One subject's evaluation against one set of definitions; remembers flags evaluated as dependencies. */
 class Evaluation {
-  private readonly values = new Map<string, FlagValue>();
+  /** Flags evaluated as dependencies; made on the first dependency. */
+  private values?: Map<string, FlagValue>;
   private readonly options: MatchOptions;
 
   constructor(
@@ -74,17 +75,23 @@ class Evaluation {
   }
 
   /** The flag's result; `undefined` when it is not defined or cannot be decided here. */
-  result(key: string): EvaluatedFlag | undefined {
+  result(key: string): FlagResult | undefined {
     const definition = this.definitions.byKey.get(key);
     if (!definition) return undefined;
     let value: FlagValue;
     try {
       value = this.value(definition);
-    } catch (error) {
-      if (isInconclusive(error) || error instanceof Error) return undefined;
-      throw error;
+    } catch {
+      // Undecidable (or definitions too odd to evaluate): PostHog decides.
+      return undefined;
     }
-    const flag: EvaluatedFlag = { key, enabled: value !== false, evaluatedAt: this.now, reason: LOCAL_REASON };
+    const flag: FlagResult = {
+      key,
+      enabled: value !== false,
+      evaluatedAt: this.now,
+      reason: LOCAL_REASON,
+      source: 'local',
+    };
     if (typeof value === 'string') flag.variant = value;
     const payload = payloadOf(definition, value);
     if (payload !== undefined) flag.payload = payload;
@@ -253,15 +260,16 @@ class Evaluation {
     if (!Array.isArray(chain)) throw new Inconclusive(`flag dependency ${property.key} has no dependency_chain`);
     if (chain.length === 0) throw new Inconclusive(`flag dependency ${property.key} is circular`);
     const { byKey } = this.definitions;
-    if (chain.some((key) => !this.values.has(key) && !byKey.has(key))) {
+    const values = (this.values ??= new Map());
+    if (chain.some((key) => !values.has(key) && !byKey.has(key))) {
       throw new Inconclusive(`a dependency of ${property.key} is not defined`);
     }
     for (const key of chain as string[]) {
-      if (this.values.has(key)) continue;
+      if (values.has(key)) continue;
       const dependency = byKey.get(key);
-      this.values.set(key, dependency?.active ? this.dependencyValue(dependency) : false);
+      values.set(key, dependency?.active ? this.dependencyValue(dependency) : false);
     }
-    return evaluatesTo(property.value, this.values.get(property.key));
+    return evaluatesTo(property.value, values.get(property.key));
   }
 
   private dependencyValue(flag: FlagDefinition): FlagValue {

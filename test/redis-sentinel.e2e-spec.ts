@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { TEST_SECRET_KEY, standardDefinitions } from './support/definitions.js';
 import { eventually } from './support/eventually.js';
 import { FakePostHog, STANDARD_FLAGS } from './support/fake-posthog.js';
 import { startFlags, TEST_API_KEY, type FlagsHarness } from './support/flags-app.js';
@@ -41,6 +42,26 @@ describe('redis-sentinel:// (a primary, a replica, three sentinels)', () => {
       fake.answer = 503;
       expect(await flags.getFlagResult('beta', 'before')).toMatchObject({ enabled: true, source: 'fallback' });
       expect(await flags.getFlagResult('beta', 'after')).toMatchObject({ enabled: true, source: 'fallback' });
+    } finally {
+      for (const harness of running.splice(0)) await harness.moduleRef.close();
+      await group.stop();
+    }
+  }, 30_000);
+
+  it('shares the flag definitions and the poller lock through the sentinels’ primary', async () => {
+    const group = await RedisSentinelGroup.start();
+    try {
+      fake.definitions = standardDefinitions();
+      const options = { host: fake.url, cacheUrl: group.url('service=api'), secretKey: TEST_SECRET_KEY };
+      const poller = await startFlags({ ...options, localEvaluation: { pollIntervalMs: 1000 } });
+      running.push(poller);
+      await eventually(() => poller.flags.status().definitions.source === 'upstream', 'the poller to load');
+      await eventually(() => group.primaryHas('posthog:flags:api'), 'the shared key');
+      expect(await group.primaryHas('posthog:flags:api:lock')).toBe(true);
+      const follower = await startFlags({ ...options, localEvaluation: { pollIntervalMs: 1000 } });
+      running.push(follower);
+      expect(follower.flags.status().definitions).toMatchObject({ source: 'redis', poller: false });
+      expect((await follower.flags.getFlagResult('beta', 'never-seen'))?.source).toBe('local');
     } finally {
       for (const harness of running.splice(0)) await harness.moduleRef.close();
       await group.stop();

@@ -73,8 +73,17 @@ export class RedisSentinelGroup {
   }
 
   /** Whether the replica (the primary after a failover) holds the key. */
-  async replicaHas(key: string): Promise<boolean> {
-    const client = new Redis({ port: this.replica.port, host: '127.0.0.1', password: this.password });
+  replicaHas(key: string): Promise<boolean> {
+    return this.holds(this.replica, key);
+  }
+
+  /** Whether the first primary holds the key. */
+  primaryHas(key: string): Promise<boolean> {
+    return this.holds(this.primary, key);
+  }
+
+  private async holds(server: RedisServer, key: string): Promise<boolean> {
+    const client = new Redis({ port: server.port, host: '127.0.0.1', password: this.password });
     try {
       return (await client.exists(key)) === 1;
     } finally {

@@ -143,9 +143,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
 
   private schedule(): void {
     if (this.stopped || !this.local) return;
-    const interval = this.local.pollIntervalMs;
-    const delay = this.backoffCount === 0 ? interval : Math.min(MAX_BACKOFF_MS, interval * 2 ** this.backoffCount);
-    this.timer = setTimeout(this.nextRound, delay);
+    this.timer = setTimeout(this.nextRound, pollDelay(this.local.pollIntervalMs, this.backoffCount));
   }
 
   /** Reads the shared key; whether it held definitions. Keeps what is loaded when it cannot be read. */
@@ -255,6 +253,14 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     const since = (this.loadedAt ?? this.startedAt).getTime();
     return Date.now() - since > STALE_AFTER_INTERVALS * this.local.pollIntervalMs;
   }
+}
+
+/**
+ * The wait before the next poll: the interval, or after `refusals` polls in a row refused for the key or
+ * rate-limited, `interval × 2^refusals`, at most 60 s (posthog-node's backoff), but never less than the interval.
+ */
+export function pollDelay(interval: number, refusals: number): number {
+  return refusals === 0 ? interval : Math.max(interval, Math.min(MAX_BACKOFF_MS, interval * 2 ** refusals));
 }
 
 function messageOf(error: unknown): string {

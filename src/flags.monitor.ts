@@ -5,6 +5,7 @@ import type { FlagsCounts, FlagsEvent, FlagsStatus } from './flags.events.js';
 import type { ResolvedFlagsOptions } from './flags.options.js';
 import { flagValue, type FlagResult } from './flags.types.js';
 import { LogEpisode } from './log-episode.js';
+import { messageOf } from './util/message-of.js';
 import type { CircuitState } from './pipeline/circuit-breaker.js';
 import { isKeyRejected, UpstreamError, type UpstreamFailureReason } from './upstream/upstream-error.js';
 
@@ -136,12 +137,11 @@ export class FlagsMonitor implements OnModuleDestroy {
 
   /** A cache read or write failed. */
   cacheFailed(backend: string, error: unknown): void {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     this.emit({ type: 'cache_error', backend, message, at: new Date() });
     this.cacheTrouble.failed(`${backend}: ${message}`);
   }
 
-  /** The status, given the cache's state. */
   /** Flag definitions were loaded: emits `definitions_loaded`. */
   definitionsLoaded(source: 'upstream' | 'redis', flags: number): void {
     this.emit({ type: 'definitions_loaded', source, flags, at: new Date() });
@@ -152,6 +152,7 @@ export class FlagsMonitor implements OnModuleDestroy {
     this.emit({ type: 'definitions_failed', reason, at: new Date() });
   }
 
+  /** The status, given the cache's state. */
   status(cache: FlagsStatus['cache']): Omit<FlagsStatus, 'exposures' | 'definitions'> {
     const failingNow = this.lastFailure && (!this.lastSuccessAt || this.lastFailure.at >= this.lastSuccessAt);
     return {

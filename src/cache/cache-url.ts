@@ -75,7 +75,13 @@ interface BackendSpec<S extends ParamSpec> {
   params: S;
   /** Set when the host part is a comma-separated list of nodes (cluster seeds, sentinels). */
   nodes?: { defaultPort: number };
-  build(url: URL, params: ParamValues<S>, nodes: RedisNode[]): CacheConfig;
+  build(url: URL, params: ParamValues<S>, source: UrlSource): CacheConfig;
+}
+
+/** What the URL says beyond what `URL` parses: its node list, and itself with passwords masked, for logs. */
+interface UrlSource {
+  nodes: RedisNode[];
+  displayUrl: string;
 }
 
 /** A reader for a whole number from `min`, in the unit named in its error. */
@@ -137,6 +143,7 @@ function redisConfig(
   { prefix, service, timeout, ...common }: ParamValues<typeof REDIS_PARAMS>,
   db: number,
   where: RedisNode,
+  displayUrl: string,
 ): RedisCacheConfig {
   return {
     backend: 'redis',
@@ -150,7 +157,7 @@ function redisConfig(
     prefix,
     service,
     timeoutMs: timeout,
-    displayUrl: '',
+    displayUrl,
   };
 }
 
@@ -163,24 +170,24 @@ function databaseOf(url: URL, example: string): number {
 
 const redisSpec: BackendSpec<typeof REDIS_PARAMS> = {
   params: REDIS_PARAMS,
-  build(url, params) {
+  build(url, params, { displayUrl }) {
     if (url.hostname === '') throw new Error('a Redis URL needs a host, e.g. redis://localhost:6379/0');
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
     const port = url.port ? Number(url.port) : 6379;
-    return redisConfig(url, params, databaseOf(url, 'redis://host:6379/0'), { host, port });
+    return redisConfig(url, params, databaseOf(url, 'redis://host:6379/0'), { host, port }, displayUrl);
   },
 };
 
 const clusterSpec: BackendSpec<typeof REDIS_PARAMS> = {
   params: REDIS_PARAMS,
   nodes: { defaultPort: 6379 },
-  build(url, params, nodes) {
+  build(url, params, { nodes, displayUrl }) {
     if (nodes.length === 0)
       throw new Error('a cluster URL needs seed nodes, e.g. redis-cluster://host1:7000,host2:7001/');
     if (databaseOf(url, 'redis-cluster://host:7000/') !== 0) {
       throw new Error('a Redis Cluster has no database number: end the nodes with "/" or "/0"');
     }
-    return { ...redisConfig(url, params, 0, nodes[0]!), cluster: { nodes } };
+    return { ...redisConfig(url, params, 0, nodes[0]!, displayUrl), cluster: { nodes } };
   },
 };
 
@@ -193,13 +200,13 @@ const SENTINEL_PARAMS = {
 const sentinelSpec: BackendSpec<typeof SENTINEL_PARAMS> = {
   params: SENTINEL_PARAMS,
   nodes: { defaultPort: 26379 },
-  build(url, { name, sentinelPassword, ...params }, nodes) {
+  build(url, { name, sentinelPassword, ...params }, { nodes, displayUrl }) {
     if (nodes.length === 0)
       throw new Error('a Sentinel URL needs sentinels, e.g. redis-sentinel://host1:26379,host2:26379/0?name=mymaster');
     if (!name) throw new Error("a Sentinel URL needs the primary's name: ?name=mymaster");
     const db = databaseOf(url, 'redis-sentinel://host:26379/0?name=mymaster');
     const sentinel = { nodes, name, ...(sentinelPassword ? { password: sentinelPassword } : {}) };
-    return { ...redisConfig(url, params, db, nodes[0]!), sentinel };
+    return { ...redisConfig(url, params, db, nodes[0]!, displayUrl), sentinel };
   },
 };
 
@@ -233,8 +240,7 @@ export function parseCacheUrl(raw: string): CacheConfig {
   try {
     const { url: rest, nodes } = backend.nodes ? splitNodes(raw, backend.nodes.defaultPort) : { url: raw, nodes: [] };
     const url = parseUrl(rest, fail, `one of ${SUPPORTED_CACHE_SCHEMES.join(', ')}`);
-    const config = backend.build(url, readParams(url.searchParams, backend.params), nodes);
-    return config.backend === 'redis' ? { ...config, displayUrl: maskCacheUrl(raw) } : config;
+    return backend.build(url, readParams(url.searchParams, backend.params), { nodes, displayUrl: maskCacheUrl(raw) });
   } catch (error) {
     if (error instanceof CacheUrlError) throw error;
     throw fail((error as Error).message, error);

@@ -3,6 +3,7 @@ import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { contextKey, parseFlagContext } from '../flag-context.js';
 import { FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
 import { LogEpisode } from '../log-episode.js';
+import { messageOf } from '../util/message-of.js';
 import type { ResolvedFlagsOptions } from '../flags.options.js';
 import { FlagsService } from '../flags.service.js';
 import type { FlagContext, FlagResult } from '../flags.types.js';
@@ -151,7 +152,7 @@ export class FeatureFlagGuard implements CanActivate {
       this.factoryTrouble.succeeded();
       return flagContext;
     } catch (error) {
-      this.factoryTrouble.failed(String((error as Error)?.message ?? error));
+      this.factoryTrouble.failed(messageOf(error));
       return undefined;
     }
   }

@@ -13,6 +13,7 @@ import { FlagsMonitor } from '../flags.monitor.js';
 import type { ResolvedFlagsOptions, ResolvedLocalEvaluation } from '../flags.options.js';
 import { LogEpisode } from '../log-episode.js';
 import { UpstreamError } from '../upstream/upstream-error.js';
+import { messageOf } from '../util/message-of.js';
 import { DefinitionsClient, type DefinitionsAnswer } from './definitions-client.js';
 import { indexDefinitions, NO_DEFINITIONS, type Definitions, type FlagDefinitionsData } from './definitions.js';
 import { IN_PROCESS_DEFINITIONS, type DefinitionsStore } from './definitions-store.js';
@@ -189,9 +190,13 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     if (shared) this.etag = answer.etag;
   }
 
-  /** Publishes definitions for the other instances; whether they are shared (always, in memory). */
+  /**
+   * Publishes definitions for the other instances; whether the store now holds them: always in memory, never for
+   * an instance polling without the lock (the key is the lock holder's to write).
+   */
   private async share(definitions: FlagDefinitionsData): Promise<boolean> {
-    if (!this.store.source || !this.isPoller) return !this.store.source;
+    if (!this.store.source) return true;
+    if (!this.isPoller) return false;
     try {
       await this.store.publish(definitions);
       this.storeTrouble.succeeded();
@@ -261,8 +266,4 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
  */
 export function pollDelay(interval: number, refusals: number): number {
   return refusals === 0 ? interval : Math.max(interval, Math.min(MAX_BACKOFF_MS, interval * 2 ** refusals));
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

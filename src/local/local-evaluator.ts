@@ -3,7 +3,7 @@ import { matchCohort } from './cohorts.js';
 import type { Definitions, FlagCondition, FlagDefinition, FlagProperty } from './definitions.js';
 import { flagHash } from './flag-hash.js';
 import { Inconclusive, isInconclusive } from './inconclusive.js';
-import { assertSupportedFilter, matchProperty, type MatchOptions } from './property-match.js';
+import { matchProperty, type MatchOptions } from './property-match.js';
 
 /** The `reason` of a locally evaluated result (posthog-node's words). */
 export const LOCAL_REASON = 'Evaluated locally';
@@ -230,22 +230,13 @@ class Evaluation {
     return 'match';
   }
 
-  /** One property filter: a cohort, a flag dependency, or a property of the user (or group). */
+  /**
+   * One property filter: a cohort (its own filters matched the same way), a flag dependency, or a property of the
+   * user (or group); a missing property is undecided ({@link matchProperty}).
+   */
   private matchFilter(property: FlagProperty, properties: Record<string, unknown>): boolean {
     if (property.type === 'cohort') {
-      return matchCohort(property, this.definitions.data.cohorts, (leaf) => this.matchCohortLeaf(leaf, properties));
-    }
-    if (property.type === 'flag') return this.matchDependency(property);
-    if (!Object.hasOwn(properties, property.key)) {
-      assertSupportedFilter(property, this.options);
-      throw new Inconclusive(`property ${property.key} is missing`);
-    }
-    return matchProperty(property, properties, this.options);
-  }
-
-  private matchCohortLeaf(property: FlagProperty, properties: Record<string, unknown>): boolean {
-    if (property.type === 'cohort') {
-      return matchCohort(property, this.definitions.data.cohorts, (leaf) => this.matchCohortLeaf(leaf, properties));
+      return matchCohort(property, this.definitions.data.cohorts, (leaf) => this.matchFilter(leaf, properties));
     }
     if (property.type === 'flag') return this.matchDependency(property);
     return matchProperty(property, properties, this.options);

@@ -49,7 +49,7 @@ export function matchProperty(property: FlagProperty, values: Record<string, unk
  * @throws {Inconclusive} when the filter can never be decided locally, whatever the user: an unknown operator, an
  * invalid date or version in the filter, a value the server would compare differently.
  */
-export function assertSupportedFilter(property: FlagProperty, options: MatchOptions): void {
+function assertSupportedFilter(property: FlagProperty, options: MatchOptions): void {
   const { value } = property;
   const operator = property.operator || 'exact';
   switch (operator) {
@@ -157,28 +157,24 @@ function ordered<T extends number | string>(operator: string, left: T, right: T)
   return left <= right;
 }
 
+/** The semver comparisons, on `compareSemver(user's version, filter)`. */
+const SEMVER_COMPARISONS: Record<string, (comparison: number) => boolean> = {
+  semver_eq: (comparison) => comparison === 0,
+  semver_neq: (comparison) => comparison !== 0,
+  semver_gt: (comparison) => comparison > 0,
+  semver_gte: (comparison) => comparison >= 0,
+  semver_lt: (comparison) => comparison < 0,
+  semver_lte: (comparison) => comparison <= 0,
+};
+
 function matchSemver(operator: string, filter: unknown, actual: unknown): boolean {
   const version = () => parseSemver(String(actual));
-  switch (operator) {
-    case 'semver_eq':
-      return compareSemver(version(), parseSemver(String(filter))) === 0;
-    case 'semver_neq':
-      return compareSemver(version(), parseSemver(String(filter))) !== 0;
-    case 'semver_gt':
-      return compareSemver(version(), parseSemver(String(filter))) > 0;
-    case 'semver_gte':
-      return compareSemver(version(), parseSemver(String(filter))) >= 0;
-    case 'semver_lt':
-      return compareSemver(version(), parseSemver(String(filter))) < 0;
-    case 'semver_lte':
-      return compareSemver(version(), parseSemver(String(filter))) <= 0;
-    case 'semver_tilde':
-    case 'semver_caret':
-    case 'semver_wildcard':
-      return isWithinSemverRange(operator, String(filter), version);
-    default:
-      throw new Inconclusive(`unknown operator ${operator}`);
+  const comparison = Object.hasOwn(SEMVER_COMPARISONS, operator) ? SEMVER_COMPARISONS[operator] : undefined;
+  if (comparison) return comparison(compareSemver(version(), parseSemver(String(filter))));
+  if (operator === 'semver_tilde' || operator === 'semver_caret' || operator === 'semver_wildcard') {
+    return isWithinSemverRange(operator, String(filter), version);
   }
+  throw new Inconclusive(`unknown operator ${operator}`);
 }
 
 /** Lower-cases ASCII letters only, as the server does. */

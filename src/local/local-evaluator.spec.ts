@@ -49,6 +49,8 @@ describe('local evaluation', () => {
     ['is_not_set, present', { key: 'plan', operator: 'is_not_set', value: 'is_not_set' }, { plan: 'x' }, false],
     ['icontains', { key: 'email', operator: 'icontains', value: 'POSTHOG' }, { email: 'a@posthog.com' }, true],
     ['not_icontains', { key: 'email', operator: 'not_icontains', value: 'posthog' }, { email: 'a@x.com' }, true],
+    ['icontains, ASCII letters only', { key: 'city', operator: 'icontains', value: 'école' }, { city: 'ÉCOLE' }, false],
+    ['icontains, non-ASCII text', { key: 'city', operator: 'icontains', value: 'Cole' }, { city: 'ÉCOLE' }, true],
     ['starts_with', { key: 'email', operator: 'starts_with', value: 'A@' }, { email: 'a@x.com' }, true],
     ['not_starts_with', { key: 'email', operator: 'not_starts_with', value: 'a@' }, { email: 'a@x.com' }, false],
     ['ends_with', { key: 'email', operator: 'ends_with', value: '.COM' }, { email: 'a@x.com' }, true],

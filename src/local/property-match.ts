@@ -177,7 +177,14 @@ function matchSemver(operator: string, filter: unknown, actual: unknown): boolea
   throw new Inconclusive(`unknown operator ${operator}`);
 }
 
-/** Lower-cases ASCII letters only, as the server does. */
+/**
+ * Lower-cases ASCII letters only, as the server does: `toLowerCase()` when the text is all ASCII (the same there,
+ * and the common case), else letter by letter.
+ */
 function asciiLower(value: unknown): string {
-  return String(value).replace(/[A-Z]/g, (character) => character.toLowerCase());
+  const text = String(value);
+  for (let index = 0; index < text.length; index++) {
+    if (text.charCodeAt(index) > 0x7f) return text.replace(/[A-Z]/g, (character) => character.toLowerCase());
+  }
+  return text.toLowerCase();
 }

@@ -26,7 +26,7 @@ import {
 import { FlagsOverrides } from './overrides/flags-overrides.js';
 import { ExposureQueue } from './exposures/exposure-queue.js';
 import { DefinitionsPoller } from './local/definitions-poller.js';
-import { evaluateLocally, localSubject } from './local/local-evaluator.js';
+import { LocalAnswers } from './local/local-answers.js';
 import { Coalescer } from './pipeline/coalesce.js';
 import { isCompleteAnswer, type ParsedFlags } from './upstream/flags-response.js';
 import { FlagsUpstream } from './upstream/flags-upstream.js';
@@ -35,8 +35,9 @@ import { FlagsUpstream } from './upstream/flags-upstream.js';
  * The data path, top to bottom of this file:
  *
  *   evaluate(context, keys)              validate (the guard: evaluateEveryFlag, synchronous when it can be)
- *   └ evaluateLocalFirst                 the flag definitions decide what they can ('local'), synchronously;
- *     │                                  only the keys they leave undecided go on (none with onlyLocal)
+ *   └ evaluateLocalFirst                 the flag definitions decide what they can ('local'), synchronously,
+ *     │                                  remembered per context (LocalAnswers); only the keys they leave
+ *     │                                  undecided go on (none with onlyLocal)
  *     └ evaluateShared                   join an evaluation in flight for the same context (inFlight)
  *       └ evaluateNow                    fresh window: a cache read for the same context answers 'cache'
  *           └ evaluateUpstream           slots all taken and the user known: 'fallback' at once
@@ -70,6 +71,8 @@ export class FlagsService implements BeforeApplicationShutdown, OnApplicationBoo
    * between would still find the old entries, and must not start another.
    */
   private readonly refreshing = new Coalescer<void>();
+  /** Local evaluation's answers to every flag, by context, for the definitions loaded. */
+  private readonly localAnswers = new LocalAnswers();
   private readonly freshSeconds: number;
   private readonly fallbackAfterMs: number;
   /** Local evaluation's `onlyLocal`: what the definitions leave undecided is unknown, not asked of PostHog. */
@@ -255,7 +258,8 @@ export class FlagsService implements BeforeApplicationShutdown, OnApplicationBoo
   }
 
   /**
-   * The keys (every flag when undefined) evaluated from the flag definitions where they decide, synchronously; the
+   * The keys (every flag when undefined) evaluated from the flag definitions where they decide, synchronously (a
+   * context's answer to every flag is remembered until the definitions change: {@link LocalAnswers}); the
    * undecided ones (or all, without definitions) as {@link evaluateShared} does, under the evaluation's own key so
    * that callers of the same context and keys share them. With `onlyLocal` the undecided ones stay unknown.
    */
@@ -267,7 +271,7 @@ export class FlagsService implements BeforeApplicationShutdown, OnApplicationBoo
   ): Map<string, FlagResult> | Promise<Map<string, FlagResult>> {
     const definitions = this.definitions.definitions;
     if (!definitions) return this.evaluateShared(evaluationOf(context, contextId, keys), holdUntil);
-    const { results, undecided } = evaluateLocally(definitions, localSubject(context), keys, new Date());
+    const { results, undecided } = this.localAnswers.answer(definitions, contextId, context, keys, now);
     if (undecided.length === 0 || this.onlyLocal) return results;
     const rest = this.evaluateShared(evaluationOf(context, contextId, keys, undecided), holdUntil);
     return rest instanceof Promise ? rest.then((remote) => addAll(results, remote)) : addAll(results, rest);
@@ -449,6 +453,11 @@ export interface ExposureOptions {
 
 /** What a cache that failed, or was asked for no key, holds. */
 const NOTHING_CACHED: CachedFlags = Object.freeze({ flags: [], complete: false }) as CachedFlags;
+
+/** The clock of local evaluations. */
+function now(): Date {
+  return new Date();
+}
 
 /** The key every-flag evaluations of a context are shared under. */
 function everyFlagKey(contextId: string): string {

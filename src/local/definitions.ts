@@ -71,6 +71,11 @@ export interface FlagDefinitionsData {
 export interface Definitions {
   readonly data: FlagDefinitionsData;
   readonly byKey: ReadonlyMap<string, FlagDefinition>;
+  /**
+   * Whether any flag or cohort compares dates (`is_date_before`, `is_date_after`): only then can an answer change
+   * with the clock (relative dates) while the definitions and the context stay the same.
+   */
+  readonly comparesDates: boolean;
 }
 
 /** A definitions body or shared value that cannot be used; what was loaded stays. */
@@ -106,7 +111,28 @@ export function parseDefinitions(body: unknown): FlagDefinitionsData {
 
 /** The definitions indexed for evaluation. */
 export function indexDefinitions(data: FlagDefinitionsData): Definitions {
-  return { data, byKey: new Map(data.flags.map((flag) => [flag.key, flag])) };
+  return {
+    data,
+    byKey: new Map(data.flags.map((flag) => [flag.key, flag])),
+    comparesDates: comparesDates(data.flags) || comparesDates(data.cohorts),
+  };
+}
+
+/** The operators that compare a property with a date, which may be relative to now. */
+const DATE_OPERATORS = new Set(['is_date_before', 'is_date_after']);
+
+/**
+ * Whether a date operator appears anywhere in `root`: a walk of the whole JSON, so that no odd shape hides one, with
+ * a stack of its own, so that no depth overflows the call stack.
+ */
+function comparesDates(root: unknown): boolean {
+  for (const pending = [root]; pending.length > 0;) {
+    const value = pending.pop();
+    if (typeof value !== 'object' || value === null) continue;
+    if (DATE_OPERATORS.has((value as { operator?: unknown }).operator as string)) return true;
+    for (const inner of Object.values(value)) pending.push(inner);
+  }
+  return false;
 }
 
 /** The empty set of definitions PostHog's quota limit (`402`) leaves: nothing is evaluated locally. */

@@ -36,7 +36,7 @@ export interface LocalAnswer {
   /** Each decided flag's result, by key: `source: 'local'`, `reason` {@link LOCAL_REASON}. */
   results: Map<string, FlagResult>;
   /** The keys that cannot be decided here (absent from the definitions, or needing the server). */
-  undecided: string[];
+  undecided: readonly string[];
 }
 
 /**
@@ -50,14 +50,14 @@ export function evaluateLocally(
   now: Date,
 ): LocalAnswer {
   const evaluation = new Evaluation(definitions, subject, now);
-  const answer: LocalAnswer = { results: new Map(), undecided: [] };
-  const asked = keys ?? definitions.byKey.keys();
-  for (const key of asked) {
+  const results = new Map<string, FlagResult>();
+  const undecided: string[] = [];
+  for (const key of keys ?? definitions.byKey.keys()) {
     const result = evaluation.result(key);
-    if (result) answer.results.set(key, result);
-    else answer.undecided.push(key);
+    if (result) results.set(key, result);
+    else undecided.push(key);
   }
-  return answer;
+  return { results, undecided };
 }
 
 /** One subject's evaluation against one set of definitions; remembers flags evaluated as dependencies. */

@@ -1,0 +1,68 @@
+import { LRUCache } from 'lru-cache';
+import type { FlagContext, FlagResult } from '../flags.types.js';
+import type { Definitions } from './definitions.js';
+import { evaluateLocally, localSubject, type LocalAnswer } from './local-evaluator.js';
+
+/** What the remembered answers may take, estimated as the memory cache estimates its entries. */
+const MAX_BYTES = 16 * 2 ** 20;
+
+/** The estimated bytes of one remembered answer, besides its context key, and of each of its results. */
+const ENTRY_OVERHEAD_BYTES = 200;
+const RESULT_BYTES = 200;
+
+/**
+ * Local evaluation's answers to "every flag for this context", remembered for one set of definitions: the
+ * `@FeatureFlag` guard asks that on every request, and the answer cannot change until the definitions do (or the
+ * context, which is the key), so a user's next request costs a lookup, however many flags there are. Not when the
+ * definitions compare dates: a relative date moves with the clock, so every answer is evaluated then. Bounded (about
+ * 16 MiB, the least recently used contexts go first), emptied when the definitions change. Results are frozen: they
+ * are shared by the requests of one context.
+ */
+export class LocalAnswers {
+  private definitions?: Definitions;
+  private readonly everyFlag: LRUCache<string, LocalAnswer>;
+
+  constructor(maxBytes = MAX_BYTES) {
+    this.everyFlag = new LRUCache({ maxSize: maxBytes, sizeCalculation: sizeOf });
+  }
+
+  /**
+   * The keys (every defined flag when undefined) evaluated for the context: taken from its remembered answer when
+   * there is one, else evaluated at `now()` (and remembered, for every flag). The map is the caller's own.
+   */
+  answer(
+    definitions: Definitions,
+    contextId: string,
+    context: FlagContext,
+    keys: readonly string[] | undefined,
+    now: () => Date,
+  ): LocalAnswer {
+    if (definitions !== this.definitions) {
+      this.definitions = definitions;
+      this.everyFlag.clear();
+    }
+    const known = definitions.comparesDates ? undefined : this.everyFlag.get(contextId);
+    if (known) return keys ? only(known, keys) : { results: new Map(known.results), undecided: known.undecided };
+    const answer = evaluateLocally(definitions, localSubject(context), keys, now());
+    if (keys || definitions.comparesDates) return answer;
+    answer.results.forEach(Object.freeze);
+    this.everyFlag.set(contextId, { results: new Map(answer.results), undecided: Object.freeze(answer.undecided) });
+    return answer;
+  }
+}
+
+/** The answer to `keys` within an answer to every flag: a key it did not decide is undecided. */
+function only(every: LocalAnswer, keys: readonly string[]): LocalAnswer {
+  const results = new Map<string, FlagResult>();
+  const undecided: string[] = [];
+  for (const key of keys) {
+    const result = every.results.get(key);
+    if (result) results.set(key, result);
+    else undecided.push(key);
+  }
+  return { results, undecided };
+}
+
+function sizeOf(answer: LocalAnswer, contextId: string): number {
+  return ENTRY_OVERHEAD_BYTES + contextId.length * 2 + (answer.results.size + answer.undecided.length) * RESULT_BYTES;
+}

@@ -5,14 +5,22 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { FakePostHog } from '../test/support/fake-posthog.js';
 import { RedisServer } from '../test/support/redis-server.js';
-import { benchDefinitions, benchUser, flagIsOnFor, type BenchApp, type BenchAppOptions } from './contenders.js';
+import {
+  benchDefinitions,
+  benchUser,
+  flagIsOnFor,
+  type BenchApp,
+  type BenchAppOptions,
+  type GuardTimes,
+} from './contenders.js';
 
 const SERVER = fileURLToPath(new URL('./server.js', import.meta.url));
 
 /** The benchmark app in its child process, which can also tell the CPU time it has used. */
-interface BenchServer extends BenchApp {
+interface BenchServer extends Omit<BenchApp, 'guardTimes'> {
   /** The app process's CPU time so far (user + system), in µs. */
   cpuMicros(): Promise<number>;
+  guardTimes(): Promise<GuardTimes>;
 }
 
 /** Starts the benchmark app in a child process (see `server.ts`). */
@@ -31,6 +39,7 @@ function startServer(options: BenchAppOptions): Promise<BenchServer> {
       resolve({
         url: (message as { url: string }).url,
         cpuMicros: async () => (await ask<{ cpuMicros: number }>('cpu')).cpuMicros,
+        guardTimes: async () => (await ask<{ guards: GuardTimes }>('guards')).guards,
         flushEvents: async () => void (await ask('flush')),
         definitionsLoaded: async () => void (await ask('definitions')),
         close: () =>
@@ -95,6 +104,11 @@ export interface BenchRow {
    * route costs, less swayed than requests/s by what else the machine is doing.
    */
   cpuMicrosPerRequest: number;
+  /**
+   * The time spent inside the route's guard per request, in µs, timed in the app (see `GuardTimes`): ours and the
+   * same-denials reference, in the scenarios that measure them in turns; absent elsewhere.
+   */
+  guardMicrosPerRequest?: number;
   /** `/flags` calls PostHog received during the measurement. */
   upstreamCalls: number;
   /**
@@ -257,7 +271,7 @@ export async function runBenchmark(
         measured.set(theirs, await measure(app, bench, theirs, warm));
         for (const [contender, { tally, serial }] of measured) {
           const rowName = inTurns.find(([other]) => other === contender)?.[1] ?? scenario.name;
-          record(toRow(rowName, contender, tally, serial));
+          record(toRow(rowName, contender, tally, serial, inTurns.length > 0));
         }
         if (inTurns.length > 0) roundRatios[scenario.name] = ratiosToOurs(perRound);
       } finally {
@@ -379,9 +393,29 @@ export function yardsticks(rows: BenchRow[], roundRatios: BenchResult['roundRati
     add(
       `${scenario}: app CPU per request`,
       `≤ reference + 5 µs (${budget} µs)`,
-      `${ours.cpuMicrosPerRequest} µs`,
+      `${ours.cpuMicrosPerRequest} µs${refreshShare(ours)}`,
       ours.cpuMicrosPerRequest <= budget,
     );
+    if (ours.guardMicrosPerRequest === undefined || reference.guardMicrosPerRequest === undefined) return;
+    const guardBudget = round1(reference.guardMicrosPerRequest + 5);
+    add(
+      `${scenario}: time in the guard per request`,
+      `≤ reference + 5 µs (${guardBudget} µs), timed in the app`,
+      `${ours.guardMicrosPerRequest} µs`,
+      ours.guardMicrosPerRequest <= guardBudget,
+    );
+  };
+  /**
+   * Of a row's CPU per request, what its upstream calls (refreshes behind the answer) took: their share of the
+   * requests times one call's cost, which the `healthy` row gives (one call per request) less the reference's.
+   */
+  const refreshShare = (ours: BenchRow) => {
+    const healthy = row('healthy');
+    const reference = row('reference: same denials, no lookup', 'same denials, no lookup');
+    if (!healthy || !reference || ours.upstreamCalls === 0 || ours.requests === 0) return '';
+    const perCall = healthy.cpuMicrosPerRequest - reference.cpuMicrosPerRequest;
+    const perRequest = (ours.upstreamCalls / ours.requests) * perCall;
+    return `, of which ${round1(perRequest)} µs for its ${ours.upstreamCalls} upstream calls (${perCall} µs each)`;
   };
   asCheapAsTheReference('healthy, fresh=5', 'reference: same denials, no lookup');
   const reference = row('reference: same denials, no lookup', 'same denials, no lookup');
@@ -479,6 +513,9 @@ interface Tally {
   upstreamCalls: number;
   /** The app's CPU time during the load, in µs. */
   cpuMicros: number;
+  /** Time spent in the route's guard during the load, and its calls (timed guards only). */
+  guardNanos: number;
+  guardCalls: number;
 }
 
 /** A route's load at full concurrency, and right after it, one request at a time. */
@@ -539,7 +576,17 @@ async function warmUp(app: BenchServer, bench: Bench, contender: Contender): Pro
 }
 
 function emptyTally(): Tally {
-  return { seconds: 0, latenciesMs: [], answered: 0, matches: 0, errors: 0, upstreamCalls: 0, cpuMicros: 0 };
+  return {
+    seconds: 0,
+    latenciesMs: [],
+    answered: 0,
+    matches: 0,
+    errors: 0,
+    upstreamCalls: 0,
+    cpuMicros: 0,
+    guardNanos: 0,
+    guardCalls: 0,
+  };
 }
 
 /**
@@ -555,6 +602,7 @@ async function load(
 ): Promise<Tally> {
   const callsBefore = posthog.requests.length;
   const cpuBefore = await app.cpuMicros();
+  const guardBefore = (await app.guardTimes())[path];
   let next = 0;
   const result = await autocannon({
     url: app.url,
@@ -583,10 +631,20 @@ async function load(
   tally.errors += result.errors + result.timeouts;
   tally.upstreamCalls += posthog.requests.length - callsBefore;
   tally.cpuMicros += (await app.cpuMicros()) - cpuBefore;
+  const guardAfter = (await app.guardTimes())[path];
+  tally.guardNanos += (guardAfter?.nanos ?? 0) - (guardBefore?.nanos ?? 0);
+  tally.guardCalls += (guardAfter?.calls ?? 0) - (guardBefore?.calls ?? 0);
   return tally;
 }
 
-function toRow(scenario: string, contender: Contender, tally: Tally, serial: Tally): Omit<BenchRow, 'ofCeiling'> {
+/** The row of a route's tallies; with `guardTimed`, the time its guard took per request (see `GuardTimes`). */
+function toRow(
+  scenario: string,
+  contender: Contender,
+  tally: Tally,
+  serial: Tally,
+  guardTimed = false,
+): Omit<BenchRow, 'ofCeiling'> {
   return {
     scenario,
     contender,
@@ -595,6 +653,9 @@ function toRow(scenario: string, contender: Contender, tally: Tally, serial: Tal
     p99Ms: percentile(tally.latenciesMs, 0.99),
     serialP99Ms: serial.answered ? percentile(serial.latenciesMs, 0.99) : null,
     cpuMicrosPerRequest: tally.answered ? Math.round(tally.cpuMicros / tally.answered) : 0,
+    ...(guardTimed && tally.guardCalls > 0
+      ? { guardMicrosPerRequest: round1(tally.guardNanos / tally.guardCalls / 1000) }
+      : {}),
     upstreamCalls: tally.upstreamCalls,
     lastKnownShare: !answersTheFlag(contender) ? null : tally.answered ? tally.matches / tally.answered : 0,
     requests: tally.answered,
@@ -607,15 +668,20 @@ function answersTheFlag(contender: Contender): boolean {
   return contender !== 'unguarded' && contender !== 'allows all, no lookup';
 }
 
+/** `value` to one decimal. */
+function round1(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
 /** The `q` quantile of the latencies, in ms to 0.1 ms; 0 when there are none. */
 function percentile(latenciesMs: number[], q: number): number {
   if (latenciesMs.length === 0) return 0;
   const sorted = Float64Array.from(latenciesMs).sort();
-  return Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] * 10) / 10;
+  return round1(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]);
 }
 
 /** Every user asks once on both guarded routes while PostHog is healthy: their last known values. */
-async function seeEveryUser(app: BenchApp, users: string[]): Promise<void> {
+async function seeEveryUser(app: Pick<BenchApp, 'url'>, users: string[]): Promise<void> {
   await Promise.all(
     users.flatMap((user) =>
       ['/ours', '/posthog-node'].map((path) => fetch(`${app.url}${path}`, { headers: { 'x-user': user } })),
@@ -624,7 +690,7 @@ async function seeEveryUser(app: BenchApp, users: string[]): Promise<void> {
 }
 
 /** Enough failing requests, concurrently, for our circuit breaker to open (its default threshold is 5). */
-async function openTheBreaker(app: BenchApp, users: string[]): Promise<void> {
+async function openTheBreaker(app: Pick<BenchApp, 'url'>, users: string[]): Promise<void> {
   await Promise.all(
     users.slice(0, 5).map((user) => fetch(`${app.url}/ours`, { headers: { 'x-user': `warmup-${user}` } })),
   );

@@ -47,6 +47,7 @@ describe('npm run bench -- --smoke', () => {
     expect(result.yardsticks.map((yardstick: { name: string }) => yardstick.name)).toEqual([
       'healthy, fresh=5: throughput',
       'healthy, fresh=5: app CPU per request',
+      'healthy, fresh=5: time in the guard per request',
       'PostHog hanging: loaded p99',
       'PostHog hanging: serial p99',
       'PostHog hanging: last known values',
@@ -58,6 +59,7 @@ describe('npm run bench -- --smoke', () => {
       'PostHog starts hanging: last known values',
       'healthy, local evaluation: throughput',
       'healthy, local evaluation: app CPU per request',
+      'healthy, local evaluation: time in the guard per request',
       'healthy, local evaluation: ahead of posthog-node',
       'PostHog down, definitions loaded: last known values',
       'cold start during an outage: right answers',
@@ -76,6 +78,15 @@ describe('npm run bench -- --smoke', () => {
       'unguarded',
     ]);
     expect(Object.keys(result.roundRatios['healthy, local evaluation'])).toEqual(['same denials, no lookup']);
+    // The guards' own time is measured where ours and the reference take turns, and only there.
+    const timed = result.rows.filter((row: { guardMicrosPerRequest?: number }) => row.guardMicrosPerRequest);
+    expect(timed.map((row: { scenario: string; contender: string }) => `${row.scenario} / ${row.contender}`)).toEqual([
+      'healthy, fresh=5 / nestjs-posthog-flags',
+      'reference: same denials, no lookup / same denials, no lookup',
+      'healthy, fresh=5, exposure events off / nestjs-posthog-flags, no exposure events',
+      'healthy, local evaluation / nestjs-posthog-flags',
+      'reference (local evaluation app): same denials, no lookup / same denials, no lookup',
+    ]);
     for (const byContender of Object.values(result.roundRatios) as Record<string, number[]>[]) {
       for (const ratios of Object.values(byContender)) expect(ratios).toHaveLength(2);
     }

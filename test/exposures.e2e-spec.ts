@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { ExposureQueue } from '../src/exposures/exposure-queue.js';
@@ -7,41 +7,23 @@ import { LIBRARY_VERSION } from '../src/flags.constants.js';
 import type { FlagsEvent } from '../src/index.js';
 import { CaptureLogger } from './support/capture-logger.js';
 import { eventually } from './support/eventually.js';
-import { FakePostHog, STANDARD_FLAGS } from './support/fake-posthog.js';
-import { startFlags, TEST_API_KEY, type FlagsHarness } from './support/flags-app.js';
+import { STANDARD_FLAGS } from './support/fake-posthog.js';
+import { startFlags, TEST_API_KEY } from './support/flags-app.js';
+import { useFakePostHog, useStartedFlags } from './support/flags-suite.js';
 import { startGuardedApp } from './support/guarded-app.js';
 
 describe('exposure events ($feature_flag_called)', () => {
-  let fake: FakePostHog;
-  const harnesses: FlagsHarness[] = [];
+  const fake = useFakePostHog();
+  const started = useStartedFlags(fake);
 
   async function start(options: Parameters<typeof startFlags>[0] = {}, logs = new CaptureLogger()) {
-    const harness = await startFlags({ host: fake.url, retries: 0, ...options }, logs);
-    harnesses.push(harness);
+    const harness = await started.start(options, logs);
     return { ...harness, queue: harness.moduleRef.get(ExposureQueue) };
   }
 
   /** The exposure events PostHog received for `distinctId`. */
   const eventsOf = (distinctId: string) =>
     fake.events.filter((event) => event.event === '$feature_flag_called' && event.distinct_id === distinctId);
-
-  beforeAll(async () => {
-    fake = await FakePostHog.start();
-  });
-
-  beforeEach(() => {
-    fake.setFlags(STANDARD_FLAGS);
-    fake.answer = 'flags';
-    fake.batchAnswer = 'ok';
-  });
-
-  afterEach(async () => {
-    await Promise.all(harnesses.splice(0).map((harness) => harness.moduleRef.close()));
-  });
-
-  afterAll(async () => {
-    await fake.stop();
-  });
 
   it("sends posthog-node's properties for remote, cache and fallback results, gzipped, the key in the body only", async () => {
     const { flags, queue } = await start({ cacheUrl: 'memory://local?fresh=60' });

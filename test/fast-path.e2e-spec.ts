@@ -1,26 +1,20 @@
 import 'reflect-metadata';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { filter, firstValueFrom } from 'rxjs';
 import { FLAG_CACHE } from '../src/flags.constants.js';
 import { EPISODE_QUIET_MS } from '../src/log-episode.js';
 import { FlagsUpstream } from '../src/upstream/flags-upstream.js';
 import type { FlagCache } from '../src/index.js';
-import { CaptureLogger } from './support/capture-logger.js';
 import { ONLY_DATE } from './support/clock.js';
 import { eventually } from './support/eventually.js';
-import { FakePostHog, STANDARD_FLAGS } from './support/fake-posthog.js';
-import { startFlags, TEST_API_KEY, type FlagsHarness } from './support/flags-app.js';
+import { STANDARD_FLAGS } from './support/fake-posthog.js';
+import { TEST_API_KEY, type FlagsHarness } from './support/flags-app.js';
+import { useFakePostHog, useStartedFlags } from './support/flags-suite.js';
 import { RedisServer } from './support/redis-server.js';
 
 describe('the outage fast path', () => {
-  let fake: FakePostHog;
-  const harnesses: FlagsHarness[] = [];
-
-  async function start(options: Parameters<typeof startFlags>[0], logs = new CaptureLogger()) {
-    const harness = await startFlags({ host: fake.url, retries: 0, ...options }, logs);
-    harnesses.push(harness);
-    return harness;
-  }
+  const fake = useFakePostHog();
+  const { start } = useStartedFlags(fake);
 
   /** How many calls `run` sent to PostHog. */
   async function callsDuring(run: () => Promise<unknown>): Promise<number> {
@@ -28,24 +22,6 @@ describe('the outage fast path', () => {
     await run();
     return fake.requests.length - before;
   }
-
-  beforeAll(async () => {
-    fake = await FakePostHog.start();
-  });
-
-  beforeEach(() => {
-    fake.setFlags(STANDARD_FLAGS);
-    fake.answer = 'flags';
-  });
-
-  afterEach(async () => {
-    jest.useRealTimers();
-    await Promise.all(harnesses.splice(0).map((harness) => harness.moduleRef.close()));
-  });
-
-  afterAll(async () => {
-    await fake.stop();
-  });
 
   describe('circuit breaker', () => {
     it('opens after failureThreshold failed calls, then answers from the fallback with no network until a probe', async () => {

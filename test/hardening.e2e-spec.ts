@@ -1,39 +1,33 @@
 import 'reflect-metadata';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { gzipSync } from 'node:zlib';
 import { encodePythonEntry } from '../src/cache/python-entry.js';
 import { EPISODE_QUIET_MS, EPISODE_SUMMARY_MS } from '../src/log-episode.js';
 import { Test } from '@nestjs/testing';
 import { FLAG_CACHE } from '../src/flags.constants.js';
-import { FlagsModule, FlagsService, type FlagsModuleOptions } from '../src/index.js';
+import { FlagsModule, FlagsService } from '../src/index.js';
 import { CaptureLogger } from './support/capture-logger.js';
 import { ONLY_DATE } from './support/clock.js';
 import { eventually } from './support/eventually.js';
-import { FakePostHog, STANDARD_FLAGS } from './support/fake-posthog.js';
-import { startFlags, TEST_API_KEY, type FlagsHarness } from './support/flags-app.js';
+import { FakePostHog } from './support/fake-posthog.js';
+import { startFlags, TEST_API_KEY } from './support/flags-app.js';
+import { useFakePostHog, useStartedFlags } from './support/flags-suite.js';
 import { RedisServer } from './support/redis-server.js';
 
 /** The hardening issue's findings, each as the behaviour it must have now. */
 describe('hardening', () => {
-  let fake: FakePostHog;
+  const fake = useFakePostHog();
+  const { start, harnesses } = useStartedFlags(fake);
   let redis: RedisServer;
   let inspect: Redis;
   let prefix: string;
   let testNumber = 0;
-  const harnesses: FlagsHarness[] = [];
-
-  async function start(options: FlagsModuleOptions = {}, logs = new CaptureLogger()): Promise<FlagsHarness> {
-    const harness = await startFlags({ host: fake.url, retries: 0, ...options }, logs);
-    harnesses.push(harness);
-    return harness;
-  }
 
   /** A cache URL on this test's prefix of the test Redis. */
   const redisUrl = (query = '') => redis.url(`prefix=${prefix}${query ? `&${query}` : ''}`);
 
   beforeAll(async () => {
-    fake = await FakePostHog.start();
     redis = await RedisServer.start();
     inspect = new Redis({ port: redis.port, lazyConnect: true });
     await inspect.connect();
@@ -41,20 +35,11 @@ describe('hardening', () => {
 
   beforeEach(() => {
     prefix = `h${++testNumber}:`;
-    fake.setFlags(STANDARD_FLAGS);
-    fake.answer = 'flags';
-    fake.maxPending = 0;
-  });
-
-  afterEach(async () => {
-    jest.useRealTimers();
-    await Promise.all(harnesses.splice(0).map((harness) => harness.moduleRef.close()));
   });
 
   afterAll(async () => {
     inspect.disconnect();
     await redis.stop();
-    await fake.stop();
   });
 
   describe('1. the fresh window answers only the context a result was evaluated for', () => {

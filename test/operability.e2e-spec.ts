@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { Controller, Get, type INestApplication } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
@@ -9,8 +9,8 @@ import { FlagsModule, FlagsService, type FlagsEvent, type FlagsModuleOptions } f
 import { CaptureLogger } from './support/capture-logger.js';
 import { ONLY_DATE } from './support/clock.js';
 import { eventually } from './support/eventually.js';
-import { FakePostHog, STANDARD_FLAGS } from './support/fake-posthog.js';
-import { startFlags, TEST_API_KEY, type FlagsHarness } from './support/flags-app.js';
+import { TEST_API_KEY } from './support/flags-app.js';
+import { useFakePostHog, useStartedFlags } from './support/flags-suite.js';
 import { RedisServer } from './support/redis-server.js';
 
 @Controller('health')
@@ -28,15 +28,9 @@ class HealthController {
 }
 
 describe('operability', () => {
-  let fake: FakePostHog;
-  const harnesses: FlagsHarness[] = [];
+  const fake = useFakePostHog();
+  const { start, harnesses } = useStartedFlags(fake);
   const apps: INestApplication[] = [];
-
-  async function start(options: FlagsModuleOptions = {}): Promise<FlagsHarness> {
-    const harness = await startFlags({ host: fake.url, retries: 0, ...options });
-    harnesses.push(harness);
-    return harness;
-  }
 
   async function startHealthApp(options: FlagsModuleOptions): Promise<INestApplication> {
     const moduleRef = await Test.createTestingModule({
@@ -54,23 +48,8 @@ describe('operability', () => {
     return app.init();
   }
 
-  beforeAll(async () => {
-    fake = await FakePostHog.start();
-  });
-
-  beforeEach(() => {
-    fake.setFlags(STANDARD_FLAGS);
-    fake.answer = 'flags';
-  });
-
   afterEach(async () => {
-    await Promise.all(
-      [...harnesses.splice(0), ...apps.splice(0)].map((item) => ('moduleRef' in item ? item.moduleRef : item).close()),
-    );
-  });
-
-  afterAll(async () => {
-    await fake.stop();
+    await Promise.all(apps.splice(0).map((app) => app.close()));
   });
 
   describe('status()', () => {

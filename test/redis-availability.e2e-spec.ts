@@ -1,19 +1,19 @@
 import 'reflect-metadata';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { EPISODE_QUIET_MS } from '../src/log-episode.js';
 import { ONLY_DATE } from './support/clock.js';
 import { Redis } from 'ioredis';
 import { CaptureLogger } from './support/capture-logger.js';
 import { eventually } from './support/eventually.js';
-import { FakePostHog } from './support/fake-posthog.js';
-import { startFlags, TEST_API_KEY, type FlagsHarness } from './support/flags-app.js';
+import { TEST_API_KEY, type FlagsHarness } from './support/flags-app.js';
+import { useFakePostHog, useStartedFlags } from './support/flags-suite.js';
 import { RedisServer } from './support/redis-server.js';
 
 const PASSWORD = 'Redis-Pa55word-do-not-print';
 
 describe('the Redis cache when Redis is unavailable', () => {
-  let fake: FakePostHog;
-  const harnesses: FlagsHarness[] = [];
+  const fake = useFakePostHog({ beta: { enabled: true } });
+  const started = useStartedFlags(fake);
   const servers: RedisServer[] = [];
 
   async function redisServer(options = {}): Promise<RedisServer> {
@@ -22,10 +22,8 @@ describe('the Redis cache when Redis is unavailable', () => {
     return server;
   }
 
-  async function start(cacheUrl: string, logs = new CaptureLogger()): Promise<FlagsHarness> {
-    const harness = await startFlags({ host: fake.url, cacheUrl, retries: 0 }, logs);
-    harnesses.push(harness);
-    return harness;
+  function start(cacheUrl: string, logs = new CaptureLogger()): Promise<FlagsHarness> {
+    return started.start({ cacheUrl }, logs);
   }
 
   /** Evaluates user-1 live until the cache has taken the write, then proves it by a fallback. */
@@ -45,23 +43,8 @@ describe('the Redis cache when Redis is unavailable', () => {
     fake.answer = 'flags';
   }
 
-  beforeAll(async () => {
-    fake = await FakePostHog.start();
-    fake.setFlags({ beta: { enabled: true } });
-  });
-
-  beforeEach(() => {
-    fake.answer = 'flags';
-  });
-
   afterEach(async () => {
-    jest.useRealTimers();
-    await Promise.all(harnesses.splice(0).map((harness) => harness.moduleRef.close()));
     await Promise.all(servers.splice(0).map((server) => server.stop()));
-  });
-
-  afterAll(async () => {
-    await fake.stop();
   });
 
   it('starts without Redis, warns once with the password masked, serves live, and uses Redis once it is up', async () => {
@@ -142,7 +125,7 @@ describe('the Redis cache when Redis is unavailable', () => {
           .trim()
           .split('\n').length;
       expect(await clients()).toBe(2);
-      await harnesses.splice(0)[0].moduleRef.close();
+      await started.harnesses.splice(0)[0].moduleRef.close();
       await eventually(async () => (await clients()) === 1, 'the module connection to close');
     } finally {
       inspect.disconnect();

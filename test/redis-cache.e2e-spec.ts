@@ -1,29 +1,25 @@
 import 'reflect-metadata';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { CaptureLogger } from './support/capture-logger.js';
 import { eventually } from './support/eventually.js';
-import { FakePostHog, STANDARD_FLAGS as FLAGS } from './support/fake-posthog.js';
+import { STANDARD_FLAGS as FLAGS } from './support/fake-posthog.js';
 import { startFlags, type FlagsHarness } from './support/flags-app.js';
+import { useFakePostHog, useStartedFlags } from './support/flags-suite.js';
 import { meaningAsFlag, pythonVectors } from './support/python-vectors.js';
 import { RedisServer } from './support/redis-server.js';
 
 describe('the Redis fallback cache', () => {
-  let fake: FakePostHog;
+  const fake = useFakePostHog();
   let redis: RedisServer;
   let inspect: Redis;
   let prefix: string;
   let testNumber = 0;
-  const harnesses: FlagsHarness[] = [];
+  const started = useStartedFlags(fake);
 
   /** A module on this test's prefix of the test Redis; closed after the test. */
-  async function start(query = '', logs = new CaptureLogger()): Promise<FlagsHarness> {
-    const harness = await startFlags(
-      { host: fake.url, cacheUrl: redis.url(`prefix=${prefix}${query ? `&${query}` : ''}`), retries: 0 },
-      logs,
-    );
-    harnesses.push(harness);
-    return harness;
+  function start(query = '', logs = new CaptureLogger()): Promise<FlagsHarness> {
+    return started.start({ cacheUrl: redis.url(`prefix=${prefix}${query ? `&${query}` : ''}`) }, logs);
   }
 
   /** Waits until the entry of `distinctId`/`flagKey` is in Redis (writes happen behind the answer). */
@@ -31,7 +27,6 @@ describe('the Redis fallback cache', () => {
     eventually(() => inspect.get(`${prefix}${distinctId}:${flagKey}`), `${distinctId}:${flagKey} in Redis`);
 
   beforeAll(async () => {
-    fake = await FakePostHog.start();
     redis = await RedisServer.start();
     inspect = new Redis({ port: redis.port, lazyConnect: true });
     await inspect.connect();
@@ -39,18 +34,11 @@ describe('the Redis fallback cache', () => {
 
   beforeEach(() => {
     prefix = `t${++testNumber}:flags:`;
-    fake.setFlags(FLAGS);
-    fake.answer = 'flags';
-  });
-
-  afterEach(async () => {
-    await Promise.all(harnesses.splice(0).map((harness) => harness.moduleRef.close()));
   });
 
   afterAll(async () => {
     inspect.disconnect();
     await redis.stop();
-    await fake.stop();
   });
 
   it('lets a fresh instance serve what another instance saw, once PostHog is down', async () => {
@@ -149,7 +137,7 @@ describe('the Redis fallback cache', () => {
 
   it('reads only what the prefix names: another project on the same Redis is not served', async () => {
     const other = await startFlags({ host: fake.url, cacheUrl: redis.url(`prefix=other-${prefix}`), retries: 0 });
-    harnesses.push(other);
+    started.harnesses.push(other);
     await other.flags.getAllFlags('user-1');
     await eventually(() => inspect.get(`other-${prefix}user-1:beta`), 'the other project entry');
     fake.answer = 503;

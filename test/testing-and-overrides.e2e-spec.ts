@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import { Controller, Get, Module, Req, type ExecutionContext, type INestApplication } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test, type TestingModule } from '@nestjs/testing';
@@ -7,8 +7,8 @@ import request from 'supertest';
 import { FeatureFlag, Flags, FlagsModule, FlagsService, type FlagResult } from '../src/index.js';
 import { FlagsOverrides, FlagsTestingModule } from '../src/testing/index.js';
 import { CaptureLogger } from './support/capture-logger.js';
-import { FakePostHog, STANDARD_FLAGS } from './support/fake-posthog.js';
-import { startFlags, TEST_API_KEY, type FlagsHarness } from './support/flags-app.js';
+import { TEST_API_KEY } from './support/flags-app.js';
+import { useFakePostHog, useStartedFlags } from './support/flags-suite.js';
 import type { Platform } from './support/guarded-app.js';
 
 /** The application under test: a guarded route, `@Flags()`, and a service call; `x-user` is the user. */
@@ -105,32 +105,12 @@ describe.each<Platform>(['express', 'fastify'])('FlagsTestingModule on %s', (pla
 });
 
 describe('overrides and bootstrap with a real PostHog stand-in', () => {
-  let fake: FakePostHog;
-  const harnesses: FlagsHarness[] = [];
+  const fake = useFakePostHog();
+  const { start } = useStartedFlags(fake);
   const savedEnv = { ...process.env };
 
-  async function start(options: Parameters<typeof startFlags>[0], logs = new CaptureLogger()) {
-    const harness = await startFlags({ host: fake.url, retries: 0, ...options }, logs);
-    harnesses.push(harness);
-    return harness;
-  }
-
-  beforeAll(async () => {
-    fake = await FakePostHog.start();
-  });
-
-  beforeEach(() => {
-    fake.setFlags(STANDARD_FLAGS);
-    fake.answer = 'flags';
-  });
-
-  afterEach(async () => {
+  afterEach(() => {
     process.env = { ...savedEnv };
-    await Promise.all(harnesses.splice(0).map((harness) => harness.moduleRef.close()));
-  });
-
-  afterAll(async () => {
-    await fake.stop();
   });
 
   it.each([

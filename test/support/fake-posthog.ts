@@ -106,9 +106,14 @@ export class FakePostHog {
 
   /** Starts a fake on an ephemeral loopback port. */
   static async start(): Promise<FakePostHog> {
-    const fake = new FakePostHog();
-    await fake.listen();
+    const fake = FakePostHog.create();
+    await fake.accept();
     return fake;
+  }
+
+  /** A fake that does not listen yet: {@link accept} starts it. */
+  static create(): FakePostHog {
+    return new FakePostHog();
   }
 
   /** The base URL to give the module as `host`. */
@@ -133,7 +138,7 @@ export class FakePostHog {
     await closed;
   }
 
-  /** Listens again on the same port after {@link refuse}. */
+  /** Listens: on an ephemeral loopback port the first time, on the same port again after {@link refuse}. */
   async accept(): Promise<void> {
     await this.listen(this.port);
   }
@@ -143,7 +148,7 @@ export class FakePostHog {
     if (this.server.listening) await this.refuse();
   }
 
-  private listen(port = 0): Promise<void> {
+  private listen(port: number): Promise<void> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(port, '127.0.0.1', () => {

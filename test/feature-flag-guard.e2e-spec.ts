@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest 
 import { ForbiddenException, type ExecutionContext, type INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { FeatureFlagGuard, FlagsService } from '../src/index.js';
+import { FlagsOverrides } from '../src/testing/index.js';
 import { CaptureLogger } from './support/capture-logger.js';
 import { eventually } from './support/eventually.js';
 import { FakePostHog, STANDARD_FLAGS } from './support/fake-posthog.js';
@@ -105,6 +106,26 @@ describe.each<Platform>(['express', 'fastify'])('@FeatureFlag on %s', (platform)
       ]);
     } finally {
       canActivate.mockRestore();
+    }
+  });
+
+  it("leaves a user's remembered local answers as they were when an override changes one request", async () => {
+    fake.definitions = {
+      flags: [{ id: 1, key: 'beta', active: true, filters: { groups: [{ rollout_percentage: 100 }] } }],
+    };
+    const local = await startGuardedApp(platform, { host: fake.url, secretKey: 'phs_guard_test' });
+    extraApps.push(local);
+    const flags = local.get(FlagsService);
+    await eventually(() => flags.status().definitions.source === 'upstream', 'the definitions');
+    try {
+      await get('/features/beta', 'user-1', local).expect(200);
+      local.get(FlagsOverrides).set('beta', false);
+      await get('/features/beta', 'user-1', local).expect(404);
+      local.get(FlagsOverrides).reset();
+      const allowed = await get('/features/beta', 'user-1', local).expect(200);
+      expect(allowed.body.flags.beta).toMatchObject({ enabled: true, source: 'local' });
+    } finally {
+      fake.definitions = undefined;
     }
   });
 

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { FlagsConfigError, type FlagsEvent, type FlagsModuleOptions } from '../src/index.js';
+import { FlagsOverrides } from '../src/testing/index.js';
 import { TEST_SECRET_KEY, standardDefinitions } from './support/definitions.js';
 import { eventually } from './support/eventually.js';
 import { FakePostHog } from './support/fake-posthog.js';
@@ -81,6 +82,20 @@ describe('local evaluation (memory://)', () => {
     const { flags } = await startLocal();
     expect(await flags.getAllFlags('u1')).toEqual({ beta: true, checkout: 'test', 'pro-only': true, continuity: true });
     expect(fake.requests.map((request) => request.body.flag_keys_to_evaluate)).toEqual([['pro-only', 'continuity']]);
+  });
+
+  it("remembers a user's local answers, which neither an override nor a caller's changes alter", async () => {
+    const { flags, moduleRef } = await startLocal();
+    const first = await flags.evaluate('u1');
+    first.delete('beta');
+    const overrides = moduleRef.get(FlagsOverrides);
+    overrides.set('beta', false);
+    expect(await flags.getFlagResult('beta', 'u1')).toMatchObject({ enabled: false, source: 'override' });
+    overrides.reset();
+    const again = await flags.evaluate('u1');
+    expect(again.get('beta')).toMatchObject({ enabled: true, source: 'local' });
+    expect(again.get('checkout')).toBe(first.get('checkout'));
+    expect(() => Object.assign(again.get('beta')!, { enabled: false })).toThrow(TypeError);
   });
 
   it('with onlyLocal, what the definitions cannot decide is unknown, and PostHog is not asked', async () => {

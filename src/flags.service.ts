@@ -270,7 +270,10 @@ export class FlagsService implements BeforeApplicationShutdown, OnApplicationBoo
     holdUntil?: () => PromiseLike<unknown>,
   ): Map<string, FlagResult> | Promise<Map<string, FlagResult>> {
     const definitions = this.definitions.definitions;
-    if (!definitions) return this.evaluateShared(evaluationOf(context, contextId, keys), holdUntil);
+    if (!definitions) {
+      this.localAnswers.forget();
+      return this.evaluateShared(evaluationOf(context, contextId, keys), holdUntil);
+    }
     const { results, undecided } = this.localAnswers.answer(definitions, contextId, context, keys, now);
     if (undecided.length === 0 || this.onlyLocal) return results;
     const rest = this.evaluateShared(evaluationOf(context, contextId, keys, undecided), holdUntil);

@@ -101,6 +101,16 @@ describe('LocalAnswers', () => {
     expect(answers.answer(off, 'pro-user', PRO_USER, undefined, now).results.get('pro')!.enabled).toBe(false);
   });
 
+  it('forgets every answer when told (the definitions were dropped), and evaluates the next one', () => {
+    const answers = new LocalAnswers();
+    const definitions = definitionsOf(PRO);
+    const now = ticking();
+    const first = answers.answer(definitions, 'pro-user', PRO_USER, undefined, now);
+    answers.forget();
+    const next = answers.answer(definitions, 'pro-user', PRO_USER, undefined, now);
+    expect(next.results.get('pro')!.evaluatedAt).not.toEqual(first.results.get('pro')!.evaluatedAt);
+  });
+
   it('evaluates every answer when the definitions compare dates, which move with the clock', () => {
     const answers = new LocalAnswers();
     const definitions = definitionsOf(RECENT, ALL);

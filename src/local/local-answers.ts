@@ -15,8 +15,8 @@ const RESULT_BYTES = 200;
  * `@FeatureFlag` guard asks that on every request, and the answer cannot change until the definitions do (or the
  * context, which is the key), so a user's next request costs a lookup, however many flags there are. Not when the
  * definitions compare dates: a relative date moves with the clock, so every answer is evaluated then. Bounded (about
- * 16 MiB, the least recently used contexts go first), emptied when the definitions change. Results are frozen: they
- * are shared by the requests of one context.
+ * 16 MiB, the least recently used contexts go first), emptied when the definitions change or are dropped. Results
+ * are frozen: they are shared by the requests of one context.
  */
 export class LocalAnswers {
   private definitions?: Definitions;
@@ -48,6 +48,13 @@ export class LocalAnswers {
     answer.results.forEach(Object.freeze);
     this.everyFlag.set(contextId, { results: new Map(answer.results), undecided: Object.freeze(answer.undecided) });
     return answer;
+  }
+
+  /** Lets every remembered answer go, with the definitions they were for (there are none loaded any more). */
+  forget(): void {
+    if (!this.definitions) return;
+    this.definitions = undefined;
+    this.everyFlag.clear();
   }
 }
 

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { CaptureLogger } from './support/capture-logger.js';
 import { eventually } from './support/eventually.js';
 import { STANDARD_FLAGS as FLAGS } from './support/fake-posthog.js';
-import { startFlags, type FlagsHarness } from './support/flags-app.js';
+import type { FlagsHarness } from './support/flags-app.js';
 import { useFakePostHog, useStartedFlags } from './support/flags-suite.js';
 import { meaningAsFlag, pythonVectors } from './support/python-vectors.js';
 import { RedisServer } from './support/redis-server.js';
@@ -136,8 +136,7 @@ describe('the Redis fallback cache', () => {
   });
 
   it('reads only what the prefix names: another project on the same Redis is not served', async () => {
-    const other = await startFlags({ host: fake.url, cacheUrl: redis.url(`prefix=other-${prefix}`), retries: 0 });
-    started.harnesses.push(other);
+    const other = await started.start({ cacheUrl: redis.url(`prefix=other-${prefix}`) });
     await other.flags.getAllFlags('user-1');
     await eventually(() => inspect.get(`other-${prefix}user-1:beta`), 'the other project entry');
     fake.answer = 503;

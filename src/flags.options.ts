@@ -8,6 +8,7 @@ import { CIRCUIT_BREAKER_DEFAULTS, type CircuitBreakerOptions } from './pipeline
 import { isRecord } from './util/is-record.js';
 import { kindOf } from './util/kind-of.js';
 import type { FlagContext } from './flags.types.js';
+import type { FlagsServiceBinding } from './flags-service-binding.js';
 
 /**
  * Tells the `@FeatureFlag` guard whom a request is for: a context, a distinct id, or `undefined` for an
@@ -106,6 +107,12 @@ export interface FlagsModuleOptions {
   secretKey?: string;
   /** How local evaluation runs when a `secretKey` is set; `false` turns it off even then. */
   localEvaluation?: LocalEvaluationOptions | false;
+  /**
+   * A `PostHogFlagsProvider` (from `nestjs-posthog-flags/openfeature`), bound to this application's `FlagsService`
+   * once the application has started: OpenFeature evaluations through it resolve with this module. Give the same
+   * instance to OpenFeature (`OpenFeatureModule.forRoot({ defaultProvider })` or `OpenFeature.setProvider`).
+   */
+  openFeature?: FlagsServiceBinding;
 }
 
 /** How flag definitions are polled and used. */
@@ -169,6 +176,8 @@ export interface ResolvedFlagsOptions {
   eventsIncludeDistinctId: boolean;
   /** Local evaluation's settings with the secret key; `false` when it is off. */
   localEvaluation: ResolvedLocalEvaluation | false;
+  /** The OpenFeature provider to bind to the service at startup, when one was given. */
+  openFeature?: FlagsServiceBinding;
 }
 
 /** Local evaluation as the module runs it. */
@@ -211,6 +220,7 @@ const OPTION_NAMES: readonly (keyof FlagsModuleOptions)[] = [
   'eventsIncludeDistinctId',
   'secretKey',
   'localEvaluation',
+  'openFeature',
 ];
 
 /** Local evaluation's option names. */
@@ -297,6 +307,12 @@ export function resolveFlagsOptions(
     localEvaluation: resolveLocalEvaluation(
       stringOption('secretKey', options.secretKey) || env.POSTHOG_SECRET_KEY || '',
       apiKey ? options.localEvaluation : false,
+    ),
+    openFeature: typedOption(
+      'openFeature',
+      options.openFeature,
+      'a PostHogFlagsProvider (new PostHogFlagsProvider() from nestjs-posthog-flags/openfeature)',
+      (value) => typeof (value as Partial<FlagsServiceBinding> | null)?.bindFlagsService === 'function',
     ),
   };
 }

@@ -10,6 +10,7 @@ export {
   type LocalEvaluationOptions,
 } from './flags.options.js';
 export type { FlagsModuleAsyncOptions, FlagsModuleRootOptions } from './flags.module-definition.js';
+export type { FlagsServiceBinding } from './flags-service-binding.js';
 export {
   FlagsOverrides,
   type FlagOverride,

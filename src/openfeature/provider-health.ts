@@ -3,15 +3,20 @@ import type { Subscription } from 'rxjs';
 import type { FlagsEvent } from '../flags.events.js';
 import type { FlagsService } from '../flags.service.js';
 
+/** How often a stale provider checks whether the service is healthy again. */
+const RECHECK_MS = 1000;
+
 /**
  * Tells OpenFeature what the bound service's events mean for the provider: `PROVIDER_STALE` while the circuit is
  * not closed (PostHog is down: answers are last known values) or local evaluation's definitions are stale, then
  * `PROVIDER_READY` again; `PROVIDER_CONFIGURATION_CHANGED` with `flagsChanged` when new flag definitions change
  * flags. Checked when the circuit changes and at each definitions poll's outcome (a circuit open at startup is
- * reported at its next probe).
+ * reported at its next probe), and every second while stale.
  */
 export class ProviderHealth {
   private stale = false;
+  /** While stale: checks again every second, since recovering (a `304` poll, a half-open probe) emits nothing. */
+  private recheck?: NodeJS.Timeout;
   private readonly subscription: Subscription;
 
   constructor(
@@ -24,6 +29,7 @@ export class ProviderHealth {
   /** Stops listening (the provider is unbound). */
   close(): void {
     this.subscription.unsubscribe();
+    clearInterval(this.recheck);
   }
 
   private seen(event: FlagsEvent): void {
@@ -56,6 +62,8 @@ export class ProviderHealth {
           : undefined;
     if ((reason !== undefined) === this.stale) return;
     this.stale = reason !== undefined;
+    clearInterval(this.recheck);
+    this.recheck = this.stale ? setInterval(() => this.check(), RECHECK_MS).unref() : undefined;
     this.events.emit(this.stale ? ProviderEvents.Stale : ProviderEvents.Ready, {
       message: reason ?? 'PostHog answers again',
     });

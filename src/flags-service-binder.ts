@@ -1,9 +1,4 @@
-import {
-  Inject,
-  Injectable,
-  type BeforeApplicationShutdown,
-  type OnApplicationBootstrap,
-} from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { FLAGS_CONFIG } from './flags.constants.js';
 import type { ResolvedFlagsOptions } from './flags.options.js';
 import { FlagsService } from './flags.service.js';

@@ -56,7 +56,10 @@ describe('OpenFeature in an outage: PostHog goes down after warm-up', () => {
 
   it("ours resolves every known user's last known value (CACHED); a provider over posthog-node resolves defaults", async () => {
     USERS.forEach((user, index) =>
-      fake.setFlags({ beta: { enabled: index % 2 === 0 }, checkout: { enabled: true, variant: `v${index % 3}` } }, user),
+      fake.setFlags(
+        { beta: { enabled: index % 2 === 0 }, checkout: { enabled: true, variant: `v${index % 3}` } },
+        user,
+      ),
     );
     const ours = new PostHogFlagsProvider();
     await started.start({ openFeature: ours, cacheUrl: 'memory://local' });

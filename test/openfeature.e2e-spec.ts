@@ -262,7 +262,10 @@ describe('PostHogFlagsProvider under the OpenFeature server SDK', () => {
       await client.getBooleanValue('beta', false, user('u1'));
       const stale = next(client, ProviderEvents.Stale);
       fake.answer = 500;
-      expect(await client.getBooleanDetails('beta', false, user('u1'))).toMatchObject({ value: true, reason: 'CACHED' });
+      expect(await client.getBooleanDetails('beta', false, user('u1'))).toMatchObject({
+        value: true,
+        reason: 'CACHED',
+      });
       expect((await stale).message).toContain('PostHog is down');
       expect(OpenFeature.getClient(client.metadata.domain!).providerStatus).toBe('STALE');
       const ready = next(client, ProviderEvents.Ready);

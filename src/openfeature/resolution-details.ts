@@ -85,7 +85,8 @@ function metadataOf(result: FlagResult): FlagMetadata {
 
 /** What the flag is, for a type mismatch's message. */
 function describe(result: FlagResult): string {
-  if (result.variant !== undefined) return `its variant is "${result.variant}" and its payload is ${kindOfPayload(result)}`;
+  if (result.variant !== undefined)
+    return `its variant is "${result.variant}" and its payload is ${kindOfPayload(result)}`;
   return `it is a boolean flag (no variant) and its payload is ${kindOfPayload(result)}`;
 }
 

@@ -24,6 +24,9 @@ const MAX_BACKOFF_MS = 60_000;
 /** Definitions older than this many poll intervals make the health indicator say `degraded`. */
 export const STALE_AFTER_INTERVALS = 10;
 
+/** This many failed polls in a row make the definitions `failing` (and the health indicator say `degraded`). */
+export const FAILING_AFTER_POLLS = 3;
+
 /**
  * Keeps the flag definitions local evaluation uses. Every instance reads the shared ones at startup (so one that
  * starts while PostHog is down evaluates from them); then, every `pollIntervalMs`, the instance holding the
@@ -46,6 +49,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
   private startedAt = new Date();
   private isPoller = false;
   private lastFailure?: DefinitionsStatus['lastFailure'];
+  private failedPolls = 0;
   /** Consecutive polls refused for the key or rate-limited: the next waits `interval × 2^n`, 60 s at most. */
   private backoffCount = 0;
   private timer?: NodeJS.Timeout;
@@ -90,6 +94,8 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
       ...(this.etag ? { etag: this.etag } : {}),
       poller: this.isPoller,
       ...(this.lastFailure ? { lastFailure: { ...this.lastFailure } } : {}),
+      failedPolls: this.failedPolls,
+      failing: this.failedPolls >= FAILING_AFTER_POLLS,
       stale: this.isStale(),
     };
   }
@@ -175,6 +181,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
       return;
     }
     if (!answer) return; // stopped
+    this.failedPolls = 0;
     this.backoffCount = 0;
     this.keyRejected = false;
     this.quotaReported = false;
@@ -210,6 +217,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
   private async pollFailed(error: unknown): Promise<void> {
     const reason = error instanceof UpstreamError ? error.reason : 'network';
     this.lastFailure = { at: new Date(), reason };
+    this.failedPolls++;
     this.monitor.definitionsFailed(reason);
     if (reason === 'http_402') {
       await this.quotaLimited();

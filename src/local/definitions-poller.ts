@@ -58,7 +58,11 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
   private quotaReported = false;
   /** `/flags/definitions` failing: a line when it starts, a summary a minute, a line when it answers again. */
   private readonly upstreamTrouble = new LogEpisode(this.logger, {
-    started: (why) => `PostHog /flags/definitions unavailable (${why}); evaluating with the definitions loaded`,
+    started: (why) =>
+      `PostHog /flags/definitions unavailable (${why}); ` +
+      (this.current
+        ? `evaluating with the ${this.current.data.flags.length} flag definitions loaded at ${this.loadedAt?.toISOString()}`
+        : 'no definitions are loaded: flags are not evaluated locally until some load'),
     lasting: (failures, why) =>
       `PostHog /flags/definitions still failing: ${failures} more failed polls (last: ${why})`,
     ended: () => 'PostHog /flags/definitions answers again',

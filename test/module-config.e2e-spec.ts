@@ -127,6 +127,7 @@ describe('FlagsModule registration and configuration', () => {
     [{ retries: 11 }, /retries must be an integer from 0 to 10/],
     [{ host: 'ftp://example.com' }, /host must be an http/],
     [{ host: 42 }, /host must be a string, got a number/],
+    [{ host: 'https://eu.i.posthog.com:eu' }, /the port must be a number from 1 to 65535, got "eu"/],
     [{ apiKey: ['phc_secret'] }, /apiKey must be a string, got an array/],
     [{ cacheURL: 'memory://' }, /unknown option "cacheURL"; did you mean "cacheUrl"\?/],
     [{ timeout: 1500 }, /unknown option "timeout"; did you mean "timeoutMs"\?/],

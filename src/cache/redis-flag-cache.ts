@@ -3,6 +3,7 @@ import { Cluster } from 'ioredis';
 import { LIBRARY_NAME } from '../flags.constants.js';
 import { LogEpisode } from '../log-episode.js';
 import type { EvaluatedFlag } from '../flags.types.js';
+import type { DefinitionsStoreSettings } from '../local/definitions-store.js';
 import { RedisDefinitionsStore } from '../local/redis-definitions-store.js';
 import type { RedisCacheConfig } from './cache-url.js';
 import { cachedFlags, type CachedFlags, type FlagCache } from './flag-cache.js';
@@ -123,9 +124,10 @@ export class RedisFlagCache implements FlagCache {
     return values;
   }
 
-  /** The shared definitions key and poller lock, on this cache's connection. */
-  definitionsStore(): RedisDefinitionsStore {
-    return (this.definitions ??= new RedisDefinitionsStore(this.client, this.config.prefix, this.config.service));
+  /** The shared definitions key, its sidecar and the poller lock, on this cache's connection. */
+  definitionsStore(settings: DefinitionsStoreSettings): RedisDefinitionsStore {
+    const { prefix, service, maxDefinitionsBytes: maxBytes } = this.config;
+    return (this.definitions ??= new RedisDefinitionsStore(this.client, { prefix, service, maxBytes }, settings));
   }
 
   /**

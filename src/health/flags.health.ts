@@ -4,8 +4,8 @@ import { FlagsService } from '../flags.service.js';
 
 /**
  * A `@nestjs/terminus` health indicator for the flags: up while PostHog answers; up with `degraded: true`
- * while answers come from the fallback cache, or while local evaluation's definitions are older than 10 poll
- * intervals; down only when PostHog is down (the circuit is open) and no cache is reachable. Register it as a
+ * while answers come from the fallback cache, or while local evaluation's definitions were polled more than 3
+ * poll intervals ago (by any instance; `definitions: 'stale'` and `definitionsPolledAt` say so); down only when PostHog is down (the circuit is open) and no cache is reachable. Register it as a
  * provider beside `TerminusModule`.
  */
 @Injectable()
@@ -26,6 +26,9 @@ export class FlagsHealthIndicator {
       ...(status.lastSuccessAt ? { lastSuccessAt: status.lastSuccessAt.toISOString() } : {}),
       ...(status.lastFailure ? { lastFailure: status.lastFailure.reason } : {}),
       ...(status.definitions.stale ? { definitions: 'stale' } : {}),
+      ...(status.definitions.stale && status.definitions.polledAt
+        ? { definitionsPolledAt: status.definitions.polledAt.toISOString() }
+        : {}),
     };
     if (status.upstream === 'ok' && !status.definitions.stale) return indicator.up(details);
     if (status.upstream === 'down' && !status.cache.connected) return indicator.down(details);

@@ -147,7 +147,10 @@ describe('shared flag definitions (redis://)', () => {
     } finally {
       await client.config('SET', 'maxmemory', '0');
     }
-    await eventually(async () => JSON.parse((await client.get(keyOf())) ?? '{}').etag === fake.definitionsEtag, 'the key');
+    await eventually(
+      async () => JSON.parse((await client.get(keyOf())) ?? '{}').etag === fake.definitionsEtag,
+      'the key',
+    );
   });
 
   it('a 402 seen by the poller reaches the followers: the empty set is published', async () => {

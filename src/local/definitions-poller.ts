@@ -171,7 +171,9 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
       return true;
     }
     if (read.kind === 'foreign') {
-      this.log.unusable.failed(`they belong to another project (give each project its own prefix or service); polling PostHog directly`);
+      this.log.unusable.failed(
+        `they belong to another project (give each project its own prefix or service); polling PostHog directly`,
+      );
       return true;
     }
     if (read.kind === 'unusable') this.log.unusable.failed(`${read.problem}; keeping the definitions loaded`);

@@ -95,7 +95,8 @@ export class RedisDefinitionsStore implements DefinitionsStore {
     const lockHeld = lockTtl > 0;
     if (bytes === 0) return { kind: 'missing', lockHeld };
     const meta = decodeMeta(metaText);
-    if (meta && meta.bytes === bytes && meta.fingerprint !== this.settings.fingerprint) return { kind: 'foreign', lockHeld };
+    if (meta && meta.bytes === bytes && meta.fingerprint !== this.settings.fingerprint)
+      return { kind: 'foreign', lockHeld };
     if (meta && this.describes(meta, bytes)) {
       return { kind: 'definitions', shared: this.known!.shared, polledAt: meta.polledAt, lockHeld };
     }
@@ -148,7 +149,9 @@ export class RedisDefinitionsStore implements DefinitionsStore {
       text = encodeSharedValue(data, stamp, this.location.maxBytes);
     } catch (error) {
       if (error instanceof JsonTooLargeError) throw new SharedDefinitionsWriteError(this.overBound(error.maxBytes + 1));
-      throw new SharedDefinitionsWriteError(`serialising the definitions failed: ${messageOf(error)}`, { cause: error });
+      throw new SharedDefinitionsWriteError(`serialising the definitions failed: ${messageOf(error)}`, {
+        cause: error,
+      });
     }
     const bytes = Buffer.byteLength(text);
     if (bytes > this.location.maxBytes) throw new SharedDefinitionsWriteError(this.overBound(bytes));
@@ -164,7 +167,9 @@ export class RedisDefinitionsStore implements DefinitionsStore {
   /** Whether the sidecar says the key holds the value last read or written. */
   private describes(meta: SharedMeta, bytes: number): boolean {
     const stamp = this.known?.shared.stamp;
-    return stamp !== undefined && meta.bytes === bytes && this.known!.bytes === bytes && meta.publishedAt === stamp.polledAt;
+    return (
+      stamp !== undefined && meta.bytes === bytes && this.known!.bytes === bytes && meta.publishedAt === stamp.polledAt
+    );
   }
 
   /** Parses a value (or recognises the last one) and remembers it; the problem when it is unusable. */

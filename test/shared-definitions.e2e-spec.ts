@@ -252,7 +252,7 @@ describe('shared flag definitions you can trust (redis://)', () => {
     await write(standardDefinitions());
     const follower = await instance();
     expect(sources(follower)).toBe('redis');
-    const rounds = async () => Number(/cmdstat_pttl:calls=(\d+)/.exec(await client.info('commandstats'))?.[1] ?? 0);
+    const rounds = async () => Number(/cmdstat_eval:calls=(\d+)/.exec(await client.info('commandstats'))?.[1] ?? 0);
     const start = await rounds();
     await eventually(async () => (await rounds()) >= start + 7, 'seven rounds', 15_000);
     expect(fake.definitionsRequests).toHaveLength(0);

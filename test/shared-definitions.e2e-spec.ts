@@ -89,7 +89,13 @@ describe('shared flag definitions you can trust (redis://)', () => {
       ['a wrong shape', () => client.set(keyOf(), '{"flags":"none"}', 'EX', 600), 'altered'],
       [
         "another project's (stamped)",
-        () => client.set(keyOf(), JSON.stringify({ flags: [], project_fingerprint: 'f'.repeat(16) }), 'EX', 600),
+        () =>
+          client.set(
+            keyOf(),
+            JSON.stringify({ flags: [], project_fingerprint: 'f'.repeat(16), polled_at: new Date().toISOString() }),
+            'EX',
+            600,
+          ),
         'altered',
       ],
     ];

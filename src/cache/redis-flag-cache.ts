@@ -31,6 +31,8 @@ export class RedisFlagCache implements FlagCache {
   private definitions?: RedisDefinitionsStore;
   /** The one wait for the connection to be ready that writes made meanwhile share (see {@link ready}). */
   private readiness?: Promise<void>;
+  /** Ends that wait at once (on close). */
+  private stopWaiting?: () => void;
   /** Set by {@link close}: no reconnection is tried after it. */
   private closed = false;
   /** Connection outages: a line when one starts, a summary a minute while they recur, a line when over. */
@@ -96,14 +98,16 @@ export class RedisFlagCache implements FlagCache {
    */
   private async setOnCluster(cluster: Cluster, entries: string[][]): Promise<void> {
     const failed: string[][] = [];
-    for (const group of groupByNode(cluster, entries, ([key]) => key).values()) {
-      const replies = await this.setAll(cluster.pipeline(), group)
-        .exec()
-        .catch(() => null);
-      group.forEach((entry, index) => {
-        if (!replies || replies[index]?.[0]) failed.push(entry);
-      });
-    }
+    await Promise.all(
+      [...groupByNode(cluster, entries, ([key]) => key).values()].map(async (group) => {
+        const replies = await this.setAll(cluster.pipeline(), group)
+          .exec()
+          .catch(() => null);
+        group.forEach((entry, index) => {
+          if (!replies || replies[index]?.[0]) failed.push(entry);
+        });
+      }),
+    );
     await Promise.all(failed.map(([key, value]) => cluster.set(key!, value!, 'EX', this.config.ttlSeconds)));
   }
 
@@ -119,10 +123,12 @@ export class RedisFlagCache implements FlagCache {
         clearTimeout(timer);
         this.client.off('ready', done);
         this.readiness = undefined;
+        this.stopWaiting = undefined;
         settled();
       };
       const timer = setTimeout(done, this.config.timeoutMs);
       this.client.once('ready', done);
+      this.stopWaiting = done;
     });
     await this.readiness;
     return this.connected;
@@ -181,6 +187,7 @@ export class RedisFlagCache implements FlagCache {
    */
   async close(): Promise<void> {
     this.closed = true;
+    this.stopWaiting?.();
     this.client.removeAllListeners('close');
     if (this.connected) await this.client.quit().catch(() => {});
     this.client.disconnect();

@@ -4,9 +4,9 @@ import { FlagsService } from '../flags.service.js';
 
 /**
  * A `@nestjs/terminus` health indicator for the flags: up while PostHog answers; up with `degraded: true`
- * while answers come from the fallback cache, or while local evaluation's definitions were polled more than 3
- * poll intervals ago (by any instance; `definitions: 'stale'` and `definitionsPolledAt` say so); down only when PostHog is down (the circuit is open) and no cache is reachable. Register it as a
- * provider beside `TerminusModule`.
+ * while answers come from the fallback cache, or while local evaluation's definitions were polled more than 3 poll
+ * intervals ago by any instance (`definitions: 'stale'`, `definitionsPolledAt`); down only when PostHog is down
+ * (the circuit is open) and no cache is reachable. Register it as a provider beside `TerminusModule`.
  */
 @Injectable()
 export class FlagsHealthIndicator {

@@ -34,7 +34,9 @@ describe('resolveFlagsOptions: keys and host that could never be sent', () => {
   });
 
   it('takes Latin-1 keys as they are', () => {
-    expect(resolveFlagsOptions({ apiKey: 'phc_abc-_.~', secretKey: 'phs_abc\u00e9' }, {}).localEvaluation).toMatchObject({
+    expect(
+      resolveFlagsOptions({ apiKey: 'phc_abc-_.~', secretKey: 'phs_abc\u00e9' }, {}).localEvaluation,
+    ).toMatchObject({
       secretKey: 'phs_abc\u00e9',
     });
   });

@@ -1,9 +1,11 @@
 import 'reflect-metadata';
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
+import { PostHog } from 'posthog-node';
 import { ExposureQueue } from '../src/exposures/exposure-queue.js';
 import type { FlagsModuleOptions } from '../src/index.js';
 import { FlagsOverrides } from '../src/testing/index.js';
 import { TEST_SECRET_KEY, standardDefinitions } from './support/definitions.js';
+import { dependencyChain, type ChainShape } from './support/dependency-chain.js';
 import { eventually } from './support/eventually.js';
 import { useFakePostHog, useStartedFlags } from './support/flags-suite.js';
 
@@ -39,6 +41,36 @@ describe('hardening II', () => {
         .filter((event) => event.event === '$feature_flag_called')
         .map((event) => `${event.distinct_id} ${String(event.properties.$feature_flag)}`);
       expect(exposed).toEqual(['u1 pro-only', 'u2 checkout']);
+    });
+  });
+
+  describe('6. flag dependency chains: linear work, the same answers as posthog-node', () => {
+    it.each<ChainShape>(['full', 'parent', 'reversed'])('30 levels, %s chains', async (shape) => {
+      const body = dependencyChain(30, shape);
+      const { flags } = await startLocal(body);
+      const posthog = new PostHog('phc_dependencies', {
+        host: fake.url,
+        personalApiKey: 'phs_dependencies',
+        featureFlagsPollingInterval: 600_000,
+        flushAt: 10_000,
+        disableGeoip: true,
+      });
+      const quiet = jest.spyOn(console, 'warn').mockImplementation(() => {});
+      try {
+        for (const plan of ['pro', 'free']) {
+          const context = { distinctId: `u-${plan}`, personProperties: { plan } };
+          const theirs = await posthog.getAllFlags(context.distinctId, {
+            personProperties: context.personProperties,
+            onlyEvaluateLocally: true,
+          });
+          const ours = await flags.getAllFlags(context);
+          expect(Object.keys(theirs)).toHaveLength(31);
+          expect(ours).toEqual(theirs);
+        }
+      } finally {
+        await posthog.shutdown();
+        quiet.mockRestore();
+      }
     });
   });
 });

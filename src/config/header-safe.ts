@@ -1,6 +1,7 @@
 import { FlagsConfigError } from './flags-config-error.js';
 
 /** A character an HTTP header value cannot carry as it is: a control character, or one beyond Latin-1. */
+// eslint-disable-next-line no-control-regex -- control characters are what it finds
 const UNSENDABLE = /[\x00-\x1f\x7f]|[^\x00-\xff]/u;
 
 /**

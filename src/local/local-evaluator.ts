@@ -60,10 +60,19 @@ export function evaluateLocally(
   return { results, undecided };
 }
 
-/** One subject's evaluation against one set of definitions; remembers flags evaluated as dependencies. */
+/** A flag whose value is being computed: met again before it is known, the definitions hold a cycle. */
+const EVALUATING = Symbol('evaluating');
+
+/**
+ * One subject's evaluation against one set of definitions. Each flag's outcome (its value, or why it cannot be
+ * decided) is computed once and remembered, whether asked for or met as a dependency: the work is linear in the
+ * definitions, however the dependencies are chained.
+ */
 class Evaluation {
-  /** Flags evaluated as dependencies; made on the first dependency. */
-  private values?: Map<string, FlagValue>;
+  /** Each flag's outcome so far, by key. */
+  private readonly outcomes = new Map<string, FlagValue | Thrown | typeof EVALUATING>();
+  /** The values of the flags met in a `dependency_chain` so far, by key. */
+  private readonly dependencies = new Map<string, FlagValue>();
   private readonly options: MatchOptions;
 
   constructor(
@@ -80,7 +89,7 @@ class Evaluation {
     if (!definition) return undefined;
     let value: FlagValue;
     try {
-      value = this.value(definition);
+      value = this.outcome(definition);
     } catch {
       // Undecidable (or definitions too odd to evaluate): PostHog decides.
       return undefined;
@@ -98,6 +107,27 @@ class Evaluation {
     if (typeof definition.id === 'number') flag.id = definition.id;
     if (typeof definition.version === 'number') flag.version = definition.version;
     return flag;
+  }
+
+  /**
+   * The flag's value, computed once per evaluation.
+   * @throws what computing it threw (each time it is asked), or {@link Inconclusive} for a flag met again while it
+   * is being computed (a cycle the dependency chains did not say).
+   */
+  private outcome(flag: FlagDefinition): FlagValue {
+    const known = this.outcomes.get(flag.key);
+    if (known === EVALUATING) throw new Inconclusive(`flag ${flag.key} depends on itself`);
+    if (known instanceof Thrown) throw known.error;
+    if (known !== undefined) return known;
+    this.outcomes.set(flag.key, EVALUATING);
+    try {
+      const value = this.value(flag);
+      this.outcomes.set(flag.key, value);
+      return value;
+    } catch (error) {
+      this.outcomes.set(flag.key, new Thrown(error));
+      throw error;
+    }
   }
 
   /** The flag's value: off when inactive or deleted, else from its group or person conditions. */
@@ -244,28 +274,26 @@ class Evaluation {
 
   /**
    * `flag_evaluates_to`: evaluates the `dependency_chain` in order (each flag once per evaluation), then compares
-   * the property's flag with the expected value (`true` matches any variant).
+   * the property's flag with the expected value (`true` matches any variant). As in posthog-node, the flag is
+   * looked up among the dependencies evaluated so far: one in no chain yet matches nothing.
    */
   private matchDependency(property: FlagProperty): boolean {
     const chain = property.dependency_chain;
     if (!Array.isArray(chain)) throw new Inconclusive(`flag dependency ${property.key} has no dependency_chain`);
     if (chain.length === 0) throw new Inconclusive(`flag dependency ${property.key} is circular`);
     const { byKey } = this.definitions;
-    const values = (this.values ??= new Map());
-    if (chain.some((key) => !values.has(key) && !byKey.has(key))) {
+    if (chain.some((key) => typeof key !== 'string' || !byKey.has(key))) {
       throw new Inconclusive(`a dependency of ${property.key} is not defined`);
     }
-    for (const key of chain as string[]) {
-      if (values.has(key)) continue;
-      const dependency = byKey.get(key);
-      values.set(key, dependency?.active ? this.dependencyValue(dependency) : false);
-    }
-    return evaluatesTo(property.value, values.get(property.key));
+    for (const key of chain as string[]) this.dependencies.set(key, this.dependencyValue(byKey.get(key)!));
+    return evaluatesTo(property.value, this.dependencies.get(property.key));
   }
 
+  /** A dependency's value: off when inactive; a doubt about it is a doubt about the flag that depends on it. */
   private dependencyValue(flag: FlagDefinition): FlagValue {
+    if (!flag.active) return false;
     try {
-      return this.value(flag);
+      return this.outcome(flag);
     } catch (error) {
       if (isInconclusive(error) && error.kind === 'server') throw error;
       throw new Inconclusive(
@@ -275,6 +303,11 @@ class Evaluation {
       );
     }
   }
+}
+
+/** What computing a flag's value threw, remembered to be thrown again. */
+class Thrown {
+  constructor(readonly error: unknown) {}
 }
 
 /**

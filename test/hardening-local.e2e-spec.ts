@@ -1,5 +1,8 @@
 import 'reflect-metadata';
 import { describe, expect, it, jest } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { PostHog } from 'posthog-node';
 import { ExposureQueue } from '../src/exposures/exposure-queue.js';
 import type { FlagsModuleOptions } from '../src/index.js';
@@ -71,6 +74,65 @@ describe('hardening II', () => {
         await posthog.shutdown();
         quiet.mockRestore();
       }
+    });
+  });
+
+  describe('4. remembered local answers share the payloads, parsed once per set of definitions', () => {
+    it('10 flags × 95 KiB payloads, every flag remembered for 1,200 users: heap growth ≤ 64 MiB', async () => {
+      // In a process of its own (built package, --expose-gc), its heap capped so that answers holding a payload
+      // each (1.2 GiB here) fail fast instead of loading the machine.
+      const script = fileURLToPath(new URL('./support/local-answers-heap.mjs', import.meta.url));
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ['--expose-gc', '--max-old-space-size=384', script, '10', String(95 * 1024), '1200'],
+        { timeout: 60_000 },
+      );
+      const { growth, payloadsSeen, payloadLength } = JSON.parse(stdout) as Record<string, number>;
+      expect(payloadLength).toBeGreaterThan(90 * 1024);
+      expect(payloadsSeen).toBe(12_000);
+      expect(growth).toBeLessThanOrEqual(64 * 2 ** 20);
+    }, 90_000);
+  });
+
+  describe('5. a payload handed out is deeply frozen: a write throws, the next read is the original', () => {
+    /** Tries `payload.discount.percent *= 5` (strict mode, as this module is): it must throw. */
+    const tamperWith = (payload: unknown) => () => {
+      (payload as { discount: { percent: number } }).discount.percent *= 5;
+    };
+    const DISCOUNT = { discount: { percent: 10 } };
+
+    it('local: the same user, the next request', async () => {
+      const definitions = standardDefinitions() as { flags: { filters: { payloads?: unknown } }[] };
+      definitions.flags[0]!.filters.payloads = { true: JSON.stringify(DISCOUNT) };
+      const { flags } = await startLocal(definitions);
+      const first = await flags.getFlagResult('beta', 'u1');
+      expect(first?.source).toBe('local');
+      expect(tamperWith(first?.payload)).toThrow(TypeError);
+      expect(() => Object.assign(first!.payload as object, { extra: 1 })).toThrow(TypeError);
+      expect(await flags.getPayload('beta', 'u1')).toEqual(DISCOUNT);
+      expect((await flags.bootstrap('u2')).featureFlagPayloads.beta).toEqual(DISCOUNT);
+    });
+
+    it('remote, then from the cache, then as a fallback, and an override', async () => {
+      fake.setFlags({ beta: { enabled: true, payload: DISCOUNT } });
+      const { flags } = await started.start({
+        cacheUrl: 'memory://local?fresh=60',
+        overrides: { promo: { value: true, payload: { discount: { percent: 10 } } } },
+      });
+      const { flags: unfresh } = await started.start({ cacheUrl: 'memory://local' });
+      const answers = [
+        await flags.getFlagResult('beta', 'u1'),
+        await flags.getFlagResult('beta', 'u1'),
+        await unfresh.getFlagResult('beta', 'u1'),
+        await flags.getFlagResult('promo', 'u1'),
+      ];
+      fake.answer = 503;
+      answers.push(await unfresh.getFlagResult('beta', 'u1'));
+      expect(answers.map((answer) => answer?.source)).toEqual(['remote', 'cache', 'remote', 'override', 'fallback']);
+      for (const answer of answers) expect(tamperWith(answer?.payload)).toThrow(TypeError);
+      expect(await flags.getPayload('beta', 'u1')).toEqual(DISCOUNT);
+      expect(await flags.getPayload('promo', 'u1')).toEqual(DISCOUNT);
+      expect(await unfresh.getPayload('beta', 'u1')).toEqual(DISCOUNT);
     });
   });
 });

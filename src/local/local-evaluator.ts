@@ -102,7 +102,7 @@ class Evaluation {
       source: 'local',
     };
     if (typeof value === 'string') flag.variant = value;
-    const payload = payloadOf(definition, value);
+    const payload = value === false ? undefined : this.definitions.payloads.get(key)?.get(String(value));
     if (payload !== undefined) flag.payload = payload;
     if (typeof definition.id === 'number') flag.id = definition.id;
     if (typeof definition.version === 'number') flag.version = definition.version;
@@ -367,18 +367,4 @@ function evaluatesTo(expected: unknown, value: FlagValue | undefined): boolean {
     return expected === value || (expected && typeof value === 'string' && value !== '');
   if (typeof expected === 'string') return value === expected;
   return false;
-}
-
-/** The payload for the value (`"true"` or the variant's), parsed from JSON; none when off. */
-function payloadOf(flag: FlagDefinition, value: FlagValue): unknown {
-  const payloads = flag.filters?.payloads;
-  if (value === false || !payloads) return undefined;
-  const raw = payloads[value === true ? 'true' : value];
-  if (!raw) return undefined;
-  if (typeof raw !== 'string') return raw;
-  try {
-    return JSON.parse(raw) as unknown;
-  } catch {
-    return raw;
-  }
 }

@@ -1,3 +1,4 @@
+import { deepFreeze } from '../util/deep-freeze.js';
 import type { FlagContext, FlagResult, FlagValue } from '../flags.types.js';
 
 /** A flag's fixed value: on or off, a variant, or a value with its payload. */
@@ -64,7 +65,7 @@ function overrideResult(key: string, override: FlagOverrideValue, evaluatedAt: D
   const { value, payload } = typeof override === 'object' ? override : { value: override, payload: undefined };
   const result: FlagResult = { key, enabled: value !== false, evaluatedAt, source: 'override' };
   if (typeof value === 'string') result.variant = value;
-  if (payload !== undefined) result.payload = payload;
+  if (payload !== undefined) result.payload = deepFreeze(payload);
   return result;
 }
 

@@ -208,12 +208,12 @@ export class FlagsService implements BeforeApplicationShutdown, OnApplicationBoo
   async bootstrap(context: FlagContext | string): Promise<PostHogBootstrap> {
     const flagContext = parseFlagContext(context);
     const results = await this.evaluateParsed(flagContext);
-    const featureFlags: Record<string, FlagValue> = {};
-    const featureFlagPayloads: Record<string, unknown> = {};
-    for (const result of results.values()) {
-      featureFlags[result.key] = flagValue(result);
-      if (result.payload !== undefined) featureFlagPayloads[result.key] = result.payload;
-    }
+    // Built from entries: every flag key an own property, `__proto__` included.
+    const answered = [...results.values()];
+    const featureFlags = Object.fromEntries(answered.map((result) => [result.key, flagValue(result)]));
+    const featureFlagPayloads = Object.fromEntries(
+      answered.filter((result) => result.payload !== undefined).map((result) => [result.key, result.payload]),
+    );
     return { distinctID: flagContext.distinctId, featureFlags, featureFlagPayloads };
   }
 

@@ -9,6 +9,7 @@ import type { FlagsModuleOptions } from '../src/index.js';
 import { FlagsOverrides } from '../src/testing/index.js';
 import { TEST_SECRET_KEY, standardDefinitions } from './support/definitions.js';
 import { dependencyChain, type ChainShape } from './support/dependency-chain.js';
+import { PROTOTYPE_NAMES, prototypeNameDefinitions } from './support/prototype-names.js';
 import { eventually } from './support/eventually.js';
 import { useFakePostHog, useStartedFlags } from './support/flags-suite.js';
 
@@ -133,6 +134,74 @@ describe('hardening II', () => {
       expect(await flags.getPayload('beta', 'u1')).toEqual(DISCOUNT);
       expect(await flags.getPayload('promo', 'u1')).toEqual(DISCOUNT);
       expect(await unfresh.getPayload('beta', 'u1')).toEqual(DISCOUNT);
+    });
+  });
+
+  describe('1. every name of Object.prototype, from outside, is an own name and nothing more', () => {
+    const names = PROTOTYPE_NAMES;
+    const own = (entries: [string, unknown][]) => Object.fromEntries(entries);
+
+    it('as variant key, flag key, property name, group type, group type index and cohort id', async () => {
+      const { flags } = await startLocal(prototypeNameDefinitions(names));
+      const context = {
+        distinctId: 'u1',
+        personProperties: own([['plan', 'pro'], ...names.map((name): [string, unknown] => [name, 'yes'])]),
+        groups: own(names.map((name) => [name, `${name}-key`])),
+        groupProperties: own(names.map((name) => [name, { size: 5 }])),
+      };
+      const results = await flags.evaluate(context);
+      const answered = (key: string) =>
+        results.get(key) && {
+          value: results.get(key)!.variant ?? results.get(key)!.enabled,
+          payload: results.get(key)!.payload,
+          source: results.get(key)!.source,
+        };
+      names.forEach((name, index) => {
+        expect([name, answered(`variant-${index}`)]).toEqual([
+          name,
+          { value: name, payload: { variant: name }, source: 'local' },
+        ]);
+        expect([name, answered(name)]).toEqual([name, { value: true, payload: { flag: name }, source: 'local' }]);
+        expect([name, answered(`property-${index}`)]).toEqual([
+          name,
+          { value: true, payload: undefined, source: 'local' },
+        ]);
+        expect([name, answered(`group-${index}`)]).toEqual([
+          name,
+          { value: true, payload: undefined, source: 'local' },
+        ]);
+        expect([name, answered(`odd-index-${index}`)]).toEqual([name, undefined]);
+        expect([name, answered(`cohort-${index}`)]).toEqual([
+          name,
+          { value: true, payload: undefined, source: 'local' },
+        ]);
+      });
+      expect(Object.prototype).not.toHaveProperty('variant');
+      const bootstrap = await flags.bootstrap(context);
+      for (const map of [bootstrap.featureFlags, bootstrap.featureFlagPayloads]) {
+        expect(Object.getPrototypeOf(map)).toBe(Object.prototype);
+        for (const name of names) expect([name, Object.hasOwn(map, name)]).toEqual([name, true]);
+      }
+      expect(JSON.parse(JSON.stringify(bootstrap.featureFlagPayloads))).toMatchObject(
+        own(names.map((name) => [name, { flag: name }])),
+      );
+    });
+
+    it('as override key in POSTHOG_FLAG_OVERRIDES', async () => {
+      const saved = process.env.POSTHOG_FLAG_OVERRIDES;
+      process.env.POSTHOG_FLAG_OVERRIDES = names.map((name) => `${name}=true`).join(',');
+      try {
+        const { flags } = await started.start();
+        for (const name of names) {
+          expect([name, (await flags.getFlagResult(name, 'u1'))?.source]).toEqual([name, 'override']);
+        }
+        expect(Object.keys((await flags.bootstrap('u1')).featureFlags).sort()).toEqual(
+          expect.arrayContaining([...names].sort()),
+        );
+      } finally {
+        if (saved === undefined) delete process.env.POSTHOG_FLAG_OVERRIDES;
+        else process.env.POSTHOG_FLAG_OVERRIDES = saved;
+      }
     });
   });
 });

@@ -4,6 +4,7 @@ import type { Definitions, FlagCondition, FlagDefinition, FlagProperty } from '.
 import { flagHash } from './flag-hash.js';
 import { Inconclusive, isInconclusive } from './inconclusive.js';
 import { matchProperty, type MatchOptions } from './property-match.js';
+import { ownValue, setOwn } from '../util/own.js';
 
 /** The `reason` of a locally evaluated result (posthog-node's words). */
 export const LOCAL_REASON = 'Evaluated locally';
@@ -21,13 +22,15 @@ export interface LocalSubject {
 /** The context as posthog-node evaluates it locally: `distinct_id` among the person properties, `$group_key` in each group's. */
 export function localSubject(context: FlagContext): LocalSubject {
   const groups = context.groups ?? {};
+  // Names from the caller become own properties, whatever they are (`__proto__` too), and only own ones are read.
   const groupProperties: Record<string, Record<string, unknown>> = {};
   for (const [type, key] of Object.entries(groups)) {
-    groupProperties[type] = { $group_key: key, ...context.groupProperties?.[type] };
+    const given = ownValue(context.groupProperties, type) as Record<string, unknown> | undefined;
+    setOwn(groupProperties, type, { $group_key: key, ...given });
   }
   const personProperties: Record<string, unknown> = { distinct_id: context.distinctId };
   if (context.deviceId !== undefined) personProperties.$device_id = context.deviceId;
-  Object.assign(personProperties, context.personProperties);
+  for (const [name, value] of Object.entries(context.personProperties ?? {})) setOwn(personProperties, name, value);
   return { distinctId: context.distinctId, groups, personProperties, groupProperties };
 }
 
@@ -136,12 +139,18 @@ class Evaluation {
     if (flag.ensure_experience_continuity) throw new Inconclusive('experience continuity needs the server');
     const aggregation = flag.filters?.aggregation_group_type_index;
     if (aggregation != null) {
-      const groupType = this.definitions.data.group_type_mapping[String(aggregation)];
+      const groupType = this.groupType(aggregation);
       if (!groupType) throw new Inconclusive(`unknown group type index ${aggregation}`);
       if (!Object.hasOwn(this.subject.groups, groupType)) return false;
       return this.matchConditions(flag, this.subject.groups[groupType]!, this.subject.groupProperties[groupType]!);
     }
     return this.matchConditions(flag, this.bucketingValue(flag), this.subject.personProperties);
+  }
+
+  /** The group type name the definitions' `group_type_mapping` gives the index; `undefined` when none. */
+  private groupType(index: unknown): string | undefined {
+    const name = ownValue(this.definitions.data.group_type_mapping, String(index));
+    return typeof name === 'string' && name !== '' ? name : undefined;
   }
 
   /** The distinct id, or the device id for a flag bucketed by device. */
@@ -216,7 +225,7 @@ class Evaluation {
     const aggregation =
       condition.aggregation_group_type_index !== undefined ? condition.aggregation_group_type_index : flagAggregation;
     if (aggregation === flagAggregation || aggregation == null) return { bucketingValue, properties };
-    const groupType = this.definitions.data.group_type_mapping[String(aggregation)];
+    const groupType = this.groupType(aggregation);
     if (!groupType || !Object.hasOwn(this.subject.groups, groupType)) return 'skip';
     if (!Object.hasOwn(this.subject.groupProperties, groupType)) return 'undecided';
     return { bucketingValue: this.subject.groups[groupType]!, properties: this.subject.groupProperties[groupType]! };

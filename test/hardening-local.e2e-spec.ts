@@ -6,6 +6,8 @@ import { promisify } from 'node:util';
 import { PostHog } from 'posthog-node';
 import { ExposureQueue } from '../src/exposures/exposure-queue.js';
 import type { FlagsModuleOptions } from '../src/index.js';
+import { parseDefinitions } from '../src/local/definitions.js';
+import { DefinitionsPoller } from '../src/local/definitions-poller.js';
 import { FlagsOverrides } from '../src/testing/index.js';
 import { TEST_SECRET_KEY, standardDefinitions } from './support/definitions.js';
 import { dependencyChain, type ChainShape } from './support/dependency-chain.js';
@@ -202,6 +204,30 @@ describe('hardening II', () => {
         if (saved === undefined) delete process.env.POSTHOG_FLAG_OVERRIDES;
         else process.env.POSTHOG_FLAG_OVERRIDES = saved;
       }
+    });
+  });
+
+  describe('7. one request sees one answer per flag, whichever source gave it', () => {
+    it("the definitions change between the guard's evaluation and the handler's calls: the handler sees the guard's", async () => {
+      const { flags, moduleRef } = await startLocal();
+      let responseSent!: () => void;
+      const requestDone = new Promise<void>((resolve) => (responseSent = resolve));
+      // What the @FeatureFlag guard does: every flag, held until the response has been sent.
+      const guard = await flags.evaluate('u1', undefined, { reuseUntil: requestDone });
+      expect(guard.get('beta')).toMatchObject({ enabled: true, source: 'local' });
+      const off = standardDefinitions() as { flags: { active: boolean }[] };
+      off.flags[0]!.active = false;
+      // As a poll would install them (at once: a real poll is a second away, past the hold's 1 s at most).
+      const poller = moduleRef.get(DefinitionsPoller) as unknown as { install(data: unknown, source: string): void };
+      poller.install(parseDefinitions(off), 'upstream');
+      expect(await flags.isEnabled('beta', 'u2')).toBe(false);
+
+      expect(await flags.isEnabled('beta', 'u1')).toBe(true);
+      expect(await flags.getPayload('beta', 'u1')).toEqual({ color: 'blue' });
+      expect((await flags.evaluate('u1', ['beta'])).get('beta')).toMatchObject({ enabled: true, source: 'local' });
+      responseSent();
+      await requestDone;
+      expect(await flags.isEnabled('beta', 'u1')).toBe(false);
     });
   });
 });

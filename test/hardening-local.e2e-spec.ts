@@ -141,7 +141,7 @@ describe('hardening II', () => {
 
   describe('1. every name of Object.prototype, from outside, is an own name and nothing more', () => {
     const names = PROTOTYPE_NAMES;
-    const own = (entries: [string, unknown][]) => Object.fromEntries(entries);
+    const own = <T>(entries: [string, T][]): Record<string, T> => Object.fromEntries(entries);
 
     it('as variant key, flag key, property name, group type, group type index and cohort id', async () => {
       const { flags } = await startLocal(prototypeNameDefinitions(names));

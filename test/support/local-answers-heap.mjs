@@ -1,8 +1,8 @@
-// Heap growth of local evaluation's remembered answers, on the built package (dist/), in a process of its own
+// Heap growth of local evaluation's remembered answers, on the built package (dist/esm/), in a process of its own
 // started with --expose-gc: FLAGS payloads of PAYLOAD_BYTES each, every flag evaluated for USERS users through
 // LocalAnswers (as the guard asks), the heap measured after a full GC before and after. Prints the growth in bytes.
-import { indexDefinitions, parseDefinitions } from '../../dist/local/definitions.js';
-import { LocalAnswers } from '../../dist/local/local-answers.js';
+import { indexDefinitions, parseDefinitions } from '../../dist/esm/local/definitions.js';
+import { LocalAnswers } from '../../dist/esm/local/local-answers.js';
 
 const [flagCount, payloadBytes, users] = process.argv.slice(2).map(Number);
 const payload = JSON.stringify({

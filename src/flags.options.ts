@@ -1,6 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { parseCacheUrl, type CacheConfig } from './cache/cache-url.js';
 import { FlagsConfigError } from './config/flags-config-error.js';
+import { assertSendableKey } from './config/header-safe.js';
 import { readInteger, type IntegerBounds } from './config/read-integer.js';
 import { maskCacheUrl, parseUrl } from './config/url.js';
 import { parseOverrides, type FlagOverrides } from './overrides/flags-overrides.js';
@@ -274,6 +275,7 @@ export function resolveFlagsOptions(
   assertKnownNames('option', options, OPTION_NAMES);
   const { overrides, overridesFrom } = resolveOverrides(options.overrides, env.POSTHOG_FLAG_OVERRIDES);
   const apiKey = stringOption('apiKey', options.apiKey) || env.POSTHOG_API_KEY || '';
+  assertSendableKey('the API key (apiKey or POSTHOG_API_KEY)', apiKey);
   if (!apiKey && !overridesFrom) {
     throw new FlagsConfigError(
       'no PostHog API key; set POSTHOG_API_KEY or pass apiKey to FlagsModule (or give overrides to run offline)',
@@ -364,6 +366,7 @@ function resolveLocalEvaluation(secretKey: string, given: unknown): ResolvedLoca
         'definitions: use a project secret key (phs_...) or a personal API key with feature_flag:read',
     );
   }
+  assertSendableKey('the secret key (secretKey or POSTHOG_SECRET_KEY)', secretKey);
   if (!secretKey) {
     if (options === undefined) return false;
     throw new FlagsConfigError('localEvaluation needs a secret key: set POSTHOG_SECRET_KEY or pass secretKey');
@@ -448,7 +451,10 @@ function resolveCircuitBreaker(options: unknown): CircuitBreakerSettings | false
   };
 }
 
-/** The host as an http(s) base URL without a trailing slash. */
+/**
+ * The host as an http(s) base URL without a trailing slash.
+ * @throws {FlagsConfigError} for another scheme, or a `user:password@` in it (the password masked).
+ */
 function resolveHost(host: string): string {
   const url = parseUrl(
     host,
@@ -457,6 +463,11 @@ function resolveHost(host: string): string {
   );
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new FlagsConfigError(`host must be an http:// or https:// URL, got "${url.protocol}"`);
+  }
+  if (url.username || url.password) {
+    throw new FlagsConfigError(
+      `host "${maskCacheUrl(host)}" holds a user name or password: PostHog takes none in the URL, remove them`,
+    );
   }
   return url.href.replace(/\/+$/, '');
 }

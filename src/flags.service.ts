@@ -208,12 +208,12 @@ export class FlagsService implements BeforeApplicationShutdown, OnApplicationBoo
   async bootstrap(context: FlagContext | string): Promise<PostHogBootstrap> {
     const flagContext = parseFlagContext(context);
     const results = await this.evaluateParsed(flagContext);
-    const featureFlags: Record<string, FlagValue> = {};
-    const featureFlagPayloads: Record<string, unknown> = {};
-    for (const result of results.values()) {
-      featureFlags[result.key] = flagValue(result);
-      if (result.payload !== undefined) featureFlagPayloads[result.key] = result.payload;
-    }
+    // Built from entries: every flag key an own property, `__proto__` included.
+    const answered = [...results.values()];
+    const featureFlags = Object.fromEntries(answered.map((result) => [result.key, flagValue(result)]));
+    const featureFlagPayloads = Object.fromEntries(
+      answered.filter((result) => result.payload !== undefined).map((result) => [result.key, result.payload]),
+    );
     return { distinctID: flagContext.distinctId, featureFlags, featureFlagPayloads };
   }
 
@@ -262,8 +262,41 @@ export class FlagsService implements BeforeApplicationShutdown, OnApplicationBoo
    * context's answer to every flag is remembered until the definitions change: {@link LocalAnswers}); the
    * undecided ones (or all, without definitions) as {@link evaluateShared} does, under the evaluation's own key so
    * that callers of the same context and keys share them. With `onlyLocal` the undecided ones stay unknown.
+   * An answer to every flag held for the context (the guard's, while its request lasts) answers instead; with
+   * `holdUntil`, this evaluation of every flag is that answer until `holdUntil()` settles.
    */
   private evaluateLocalFirst(
+    context: FlagContext,
+    contextId: string,
+    keys: readonly string[] | undefined,
+    holdUntil?: () => PromiseLike<unknown>,
+  ): Map<string, FlagResult> | Promise<Map<string, FlagResult>> {
+    const held = this.inFlight.get(heldAnswerKey(contextId));
+    if (held) return held;
+    if (!holdUntil || keys !== undefined) return this.evaluateLocalThenShared(context, contextId, keys, holdUntil);
+    const until = holdUntil();
+    const results = this.evaluateLocalThenShared(context, contextId, keys, () => until);
+    this.hold(contextId, results, until);
+    return results;
+  }
+
+  /**
+   * Keeps an answer to every flag for the context until `until` settles (for at most 1 s): every evaluation of the
+   * context meanwhile (the handler's calls, in the request the guard answered) gets the same answer for each flag,
+   * whichever source gave it, even if the definitions or the cache change in between.
+   */
+  private hold(
+    contextId: string,
+    results: Map<string, FlagResult> | Promise<Map<string, FlagResult>>,
+    until: PromiseLike<unknown>,
+  ): void {
+    // A copy when it is at hand: the caller's map is its own (overrides are applied to it).
+    const answer = results instanceof Promise ? results : Promise.resolve(new Map(results));
+    void this.inFlight.run(heldAnswerKey(contextId), () => answer, until);
+  }
+
+  /** {@link evaluateLocalFirst} without a held answer. */
+  private evaluateLocalThenShared(
     context: FlagContext,
     contextId: string,
     keys: readonly string[] | undefined,
@@ -460,6 +493,11 @@ const NOTHING_CACHED: CachedFlags = Object.freeze({ flags: [], complete: false }
 /** The clock of local evaluations. */
 function now(): Date {
   return new Date();
+}
+
+/** The key a held answer to every flag of a context is kept under (see `FlagsService.hold`). */
+function heldAnswerKey(contextId: string): string {
+  return `${contextId}\n=`;
 }
 
 /** The key every-flag evaluations of a context are shared under. */

@@ -93,9 +93,12 @@ export class ExposureQueue implements OnApplicationShutdown {
     };
   }
 
-  /** Queues the exposure of `context` to `result`, unless this response was already sent for them. */
+  /**
+   * Queues the exposure of `context` to `result`, unless this response was already sent for them, or the result is
+   * an override (`source: 'override'`): a forced value is no exposure, and must not count in an experiment.
+   */
   exposed(context: FlagContext, result: FlagResult): void {
-    if (!this.enabled || this.closed) return;
+    if (!this.enabled || this.closed || result.source === 'override') return;
     const response = flagValue(result);
     if (this.wasReported(context, result.key, response)) return;
     this.enqueue({

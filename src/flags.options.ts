@@ -140,6 +140,11 @@ export interface EventQueueOptions {
    * @default 10000
    */
   maxQueueSize?: number;
+  /**
+   * Milliseconds one `/batch/` request may take before it is abandoned (and its events sent again later).
+   * @default 10000
+   */
+  timeoutMs?: number;
 }
 
 /** The configuration the module runs with, validated at startup. */
@@ -217,7 +222,12 @@ const OPTION_NAMES: readonly (keyof FlagsModuleOptions)[] = [
 const LOCAL_EVALUATION_OPTION_NAMES: readonly (keyof LocalEvaluationOptions)[] = ['pollIntervalMs', 'onlyLocal'];
 
 /** The exposure queue's option names. */
-const EVENT_QUEUE_OPTION_NAMES: readonly (keyof EventQueueOptions)[] = ['flushAt', 'flushIntervalMs', 'maxQueueSize'];
+const EVENT_QUEUE_OPTION_NAMES: readonly (keyof EventQueueOptions)[] = [
+  'flushAt',
+  'flushIntervalMs',
+  'maxQueueSize',
+  'timeoutMs',
+];
 
 /** The circuit breaker's option names. */
 const CIRCUIT_BREAKER_OPTION_NAMES: readonly (keyof CircuitBreakerOptions)[] = ['failureThreshold', 'resetTimeoutMs'];
@@ -377,6 +387,11 @@ function resolveEventQueue(options: unknown): Required<EventQueueOptions> {
       min: 1,
       max: 1_000_000,
       unit: 'events',
+    }),
+    timeoutMs: integerOption('eventQueue.timeoutMs', options?.timeoutMs, 10_000, {
+      min: 1,
+      max: MAX_TIMER_MS,
+      unit: 'milliseconds',
     }),
   };
 }

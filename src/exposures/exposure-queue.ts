@@ -71,7 +71,8 @@ export class ExposureQueue implements OnApplicationShutdown {
   /** PostHog refusing events (a 4xx, a 413): what was split, what was dropped. */
   private readonly refusals = new LogEpisode(this.logger, {
     started: (what) => `PostHog refused exposure events (${what}); drops counted in status().exposures.dropped`,
-    lasting: (times, what) => `PostHog still refusing exposure events: ${times} more times since the last line (last: ${what})`,
+    lasting: (times, what) =>
+      `PostHog still refusing exposure events: ${times} more times since the last line (last: ${what})`,
     ended: () => 'PostHog accepts exposure events again',
   });
   private readonly delivery = new BatchDelivery({
@@ -186,7 +187,9 @@ export class ExposureQueue implements OnApplicationShutdown {
     if (unsent === 0) return;
     this.queue.length = 0;
     this.counts.dropped += unsent;
-    const why = this.lastFailure ? `last failure: ${this.lastFailure.reason}` : `no answer within ${SHUTDOWN_FLUSH_MS} ms`;
+    const why = this.lastFailure
+      ? `last failure: ${this.lastFailure.reason}`
+      : `no answer within ${SHUTDOWN_FLUSH_MS} ms`;
     this.logger.warn(`application closing: ${unsent} exposure events not delivered to PostHog were dropped (${why})`);
   }
 

@@ -80,7 +80,8 @@ export class PostHogHttp {
       });
       return answer;
     } catch (error) {
-      if (deadline?.expired) throw new UpstreamError('timeout', `no answer within ${request.timeoutMs} ms`, this.endpoint);
+      if (deadline?.expired)
+        throw new UpstreamError('timeout', `no answer within ${request.timeoutMs} ms`, this.endpoint);
       throw error instanceof UpstreamError ? error : transportError(error, this.endpoint);
     } finally {
       deadline?.clear();

@@ -107,7 +107,9 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 
-console.log(`CPU per /flags round trip (client + loopback server, µs), median of ${ROUNDS} rounds of ${CALLS_PER_ROUND} calls:`);
+console.log(
+  `CPU per /flags round trip (client + loopback server, µs), median of ${ROUNDS} rounds of ${CALLS_PER_ROUND} calls:`,
+);
 for (const name of names) console.log(`  ${name.padEnd(30)} ${median(perRound[name]!).toFixed(1).padStart(7)} µs`);
 const ratios = perRound['nestjs-posthog-flags']!.map((ours, round) => ours / perRound['global fetch']![round]!);
 const ratio = median(ratios);

@@ -178,7 +178,7 @@ describe('exposure events ($feature_flag_called)', () => {
 
   it('abandons a hanging /batch/ request on its own timer, garbage collections or not, and sends the events after', async () => {
     const logs = new CaptureLogger();
-    const { flags, queue } = await start({ eventQueue: { flushAt: 1, timeoutMs: 300 } }, logs);
+    const { flags, queue } = await start({ eventQueue: { flushAt: 1, timeoutMs: 1000 } }, logs);
     fake.batchAnswer = 'hang';
     expose(queue, 'u-hang');
     await eventually(() => fake.pendingBatches === 1, 'the batch to reach PostHog and hang');
@@ -239,5 +239,20 @@ describe('exposure events ($feature_flag_called)', () => {
         'application closing: 12 exposure events not delivered to PostHog were dropped (last failure: http_503)',
       ),
     ]);
+  });
+
+  it('gives a hanging /batch/ 2 s at close, then aborts it and says how many events it drops', async () => {
+    const harness = await startFlags({ host: fake.url, eventQueue: { flushAt: 1000, flushIntervalMs: 3_600_000 } });
+    for (let user = 0; user < 5; user++) expose(harness.moduleRef.get(ExposureQueue), `u-hang-close-${user}`);
+    fake.batchAnswer = 'hang';
+    await harness.moduleRef.close();
+    expect(harness.flags.status().exposures).toMatchObject({ queued: 0, sent: 0, dropped: 5 });
+    expect(harness.logs.at('warn')).toEqual([
+      expect.stringContaining(
+        'application closing: 5 exposure events not delivered to PostHog were dropped (no answer',
+      ),
+    ]);
+    await eventually(() => fake.pendingBatches === 0, 'the hanging batch aborted');
+    expect(fake.maxPendingBatches).toBe(1);
   });
 });

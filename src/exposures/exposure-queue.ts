@@ -163,9 +163,9 @@ export class ExposureQueue implements OnApplicationShutdown {
     }
   }
 
-  /** Whether a batch may go out now: events are queued and no retry is pending. */
+  /** Whether a batch may go out now: events are queued, no retry is pending, and the shutdown flush has not ended. */
   private maySend(): boolean {
-    return this.queue.length > 0 && Date.now() >= this.retryAt;
+    return this.queue.length > 0 && Date.now() >= this.retryAt && !this.shutdown.signal.aborted;
   }
 
   /** One sender: takes batch after batch until the queue is empty or a batch fails (then a retry is scheduled). */
@@ -178,7 +178,7 @@ export class ExposureQueue implements OnApplicationShutdown {
   /** At shutdown: sends what is queued until nothing is left or a batch fails. */
   private async drain(): Promise<void> {
     await this.flush();
-    while (this.queue.length > 0 && this.retryDelayMs === 0) await this.flush();
+    while (this.maySend() && this.retryDelayMs === 0) await this.flush();
   }
 
   /** At shutdown, once sending has stopped: what is still queued is dropped, counted, and said in one line. */
@@ -223,10 +223,16 @@ export class ExposureQueue implements OnApplicationShutdown {
       this.retryDelayMs = MAX_RETRY_DELAY_MS;
       return;
     }
+    // Batches in flight together fail together: one backoff step for them all.
+    if (Date.now() < this.retryAt) return;
     this.retryDelayMs = Math.min(Math.max(this.retryDelayMs * 2, FIRST_RETRY_DELAY_MS), MAX_RETRY_DELAY_MS);
     this.retryAt = Date.now() + this.retryDelayMs;
     clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => void this.flush(), this.retryDelayMs);
+    // The timer may fire a millisecond before `Date.now()` reaches `retryAt`: the retry is due when it fires.
+    this.retryTimer = setTimeout(() => {
+      this.retryAt = 0;
+      void this.flush();
+    }, this.retryDelayMs);
     this.retryTimer.unref();
   }
 

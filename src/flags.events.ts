@@ -46,6 +46,11 @@ export interface DefinitionsLoadedEvent {
   source: 'upstream' | 'redis';
   /** How many flags they define (0 after PostHog's quota limit: nothing is evaluated locally). */
   flags: number;
+  /**
+   * The keys of the flags added, removed or changed since the definitions loaded before (every flag when the
+   * cohorts or group types changed), sorted; empty when the new definitions say the same.
+   */
+  flagsChanged: string[];
   at: Date;
 }
 
@@ -106,7 +111,12 @@ export interface DefinitionsStatus {
   etag?: string;
   /** Whether this instance is the one polling PostHog (it holds the shared lock, or has no shared store). */
   poller: boolean;
+  /** The last failed poll of `/flags/definitions` (the same shape as {@link FlagsStatus.lastFailure}). */
   lastFailure?: { at: Date; reason: UpstreamFailureReason };
+  /** Polls of `/flags/definitions` failed in a row (0 once one succeeds). */
+  failedPolls: number;
+  /** At least 3 polls in a row failed: the definitions are not being refreshed; the health indicator says `degraded`. */
+  failing: boolean;
   /** Local evaluation is on and nothing was loaded for 10 poll intervals: the health indicator says `degraded`. */
   stale: boolean;
 }

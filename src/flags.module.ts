@@ -5,6 +5,7 @@ import { FLAG_CACHE, FLAGS_CONFIG } from './flags.constants.js';
 import {
   ConfigurableFlagsModule,
   FLAGS_MODULE_OPTIONS,
+  registerAsync,
   type FlagsModuleAsyncOptions,
   type FlagsModuleRootOptions,
 } from './flags.module-definition.js';
@@ -50,9 +51,12 @@ export class FlagsModule extends ConfigurableFlagsModule implements OnApplicatio
     return withCoreProviders(super.forRoot(options));
   }
 
-  /** Registers the module with options built by a factory or a class, e.g. from `ConfigService`. */
+  /**
+   * Registers the module with options built by a factory (`useFactory`, `inject`), e.g. from `ConfigService`, or
+   * by a class's `createFlagsOptions()` (`useClass`, `useExisting`).
+   */
   static override forRootAsync(options: FlagsModuleAsyncOptions): DynamicModule {
-    return withCoreProviders(super.forRootAsync(options));
+    return withCoreProviders(registerAsync(options, (builderOptions) => super.forRootAsync(builderOptions)));
   }
 
   /** Closes the cache this module opened, once the evaluations in flight have settled. */

@@ -4,10 +4,11 @@ import { FlagsConfigError } from './config/flags-config-error.js';
 import { readInteger, type IntegerBounds } from './config/read-integer.js';
 import { maskCacheUrl, parseUrl } from './config/url.js';
 import { parseOverrides, type FlagOverrides } from './overrides/flags-overrides.js';
-import { CIRCUIT_BREAKER_DEFAULTS, type CircuitBreakerOptions } from './pipeline/circuit-breaker.js';
+import { CIRCUIT_BREAKER_DEFAULTS, type CircuitBreakerSettings } from './pipeline/circuit-breaker.js';
 import { isRecord } from './util/is-record.js';
 import { kindOf } from './util/kind-of.js';
 import type { FlagContext } from './flags.types.js';
+import type { FlagsServiceBinding } from './flags-service-binding.js';
 
 /**
  * Tells the `@FeatureFlag` guard whom a request is for: a context, a distinct id, or `undefined` for an
@@ -16,6 +17,12 @@ import type { FlagContext } from './flags.types.js';
 export type FlagContextFactory = (
   context: ExecutionContext,
 ) => FlagContext | string | undefined | Promise<FlagContext | string | undefined>;
+
+/**
+ * An integer option: a number, or a string of digits, as `ConfigService.get<string>()` returns it. Any other string
+ * fails at startup with a `FlagsConfigError` naming the option and what it got.
+ */
+export type IntegerOption = number | string;
 
 /**
  * Options of `FlagsModule.forRoot` (and what a `forRootAsync` factory returns); every one is optional and falls
@@ -44,23 +51,23 @@ export interface FlagsModuleOptions {
    * Milliseconds one upstream attempt may take (a digit string is accepted).
    * @default 3000
    */
-  timeoutMs?: number;
+  timeoutMs?: IntegerOption;
   /**
    * Extra attempts after a retryable failure (0 disables, at most 10).
    * @default 1
    */
-  retries?: number;
+  retries?: IntegerOption;
   /**
    * The largest `/flags` body read, in decoded bytes (after gzip); a larger one is a failure (`too_large`) and
    * the call falls back. Default 1 MiB.
    */
-  maxResponseBytes?: number;
+  maxResponseBytes?: IntegerOption;
   /**
    * Upstream calls in flight at most. A call over the cap answers from the fallback cache at once when the user
    * has a last known value, else waits for a free slot in a queue of {@link MAX_QUEUED_CALLS_PER_SLOT} × this
    * many calls; past that it is unknown (`overloaded`). Default 32.
    */
-  maxConcurrentRequests?: number;
+  maxConcurrentRequests?: IntegerOption;
   /**
    * Whether `isEnabled`, `getFlag`, `getFlagResult` and the `@FeatureFlag` guard send `$feature_flag_called`
    * exposure events, as PostHog's SDKs do, so that experiments see who was exposed (one per user, flag and
@@ -83,7 +90,7 @@ export interface FlagsModuleOptions {
    * Users with nothing cached wait for PostHog. `0` turns it off.
    * @default 500
    */
-  fallbackAfterMs?: number;
+  fallbackAfterMs?: IntegerOption;
   /**
    * The circuit breaker: after `failureThreshold` consecutive failed calls (default 5) evaluations go straight
    * to the fallback cache for `resetTimeoutMs` (default 10 000), then one probe decides. `false` disables it.
@@ -106,6 +113,26 @@ export interface FlagsModuleOptions {
   secretKey?: string;
   /** How local evaluation runs when a `secretKey` is set; `false` turns it off even then. */
   localEvaluation?: LocalEvaluationOptions | false;
+  /**
+   * A `PostHogFlagsProvider` (from `nestjs-posthog-flags/openfeature`), bound to this application's `FlagsService`
+   * once the application has started: OpenFeature evaluations through it resolve with this module. Give the same
+   * instance to OpenFeature (`OpenFeatureModule.forRoot({ defaultProvider })` or `OpenFeature.setProvider`).
+   */
+  openFeature?: FlagsServiceBinding;
+}
+
+/** Settings of the circuit breaker (see {@link FlagsModuleOptions.circuitBreaker}). */
+export interface CircuitBreakerOptions {
+  /**
+   * Consecutive failed calls that open the circuit.
+   * @default 5
+   */
+  failureThreshold?: IntegerOption;
+  /**
+   * Milliseconds the circuit stays open before one probe call goes out.
+   * @default 10000
+   */
+  resetTimeoutMs?: IntegerOption;
 }
 
 /** How flag definitions are polled and used. */
@@ -114,7 +141,7 @@ export interface LocalEvaluationOptions {
    * Milliseconds between two polls of `/flags/definitions` (or reads of the shared Redis key); at least 1000.
    * @default 30000
    */
-  pollIntervalMs?: number;
+  pollIntervalMs?: IntegerOption;
   /**
    * Answer from the definitions only: a flag they cannot decide is unknown (its requirement's default) instead of
    * asked of PostHog's `/flags`.
@@ -129,22 +156,22 @@ export interface EventQueueOptions {
    * Events that make a batch be sent at once.
    * @default 20
    */
-  flushAt?: number;
+  flushAt?: IntegerOption;
   /**
    * Milliseconds between sends of what is queued.
    * @default 10000
    */
-  flushIntervalMs?: number;
+  flushIntervalMs?: IntegerOption;
   /**
    * Events kept at most while PostHog's capture endpoint is down; past it, the oldest are dropped (counted).
    * @default 10000
    */
-  maxQueueSize?: number;
+  maxQueueSize?: IntegerOption;
   /**
    * Milliseconds one `/batch/` request may take before it is abandoned (and its events sent again later).
    * @default 10000
    */
-  timeoutMs?: number;
+  timeoutMs?: IntegerOption;
 }
 
 /** The configuration the module runs with, validated at startup. */
@@ -155,7 +182,7 @@ export interface ResolvedFlagsOptions {
   offline: boolean;
   overrides: FlagOverrides;
   sendFeatureFlagEvents: boolean;
-  eventQueue: Required<EventQueueOptions>;
+  eventQueue: ResolvedEventQueue;
   /** Where the overrides came from, for the startup warning; undefined when none were configured. */
   overridesFrom?: 'option overrides' | 'POSTHOG_FLAG_OVERRIDES';
   /** Base URL without a trailing slash. */
@@ -168,18 +195,29 @@ export interface ResolvedFlagsOptions {
   maxResponseBytes: number;
   maxConcurrentRequests: number;
   fallbackAfterMs: number;
-  circuitBreaker: Required<CircuitBreakerOptions> | false;
+  circuitBreaker: CircuitBreakerSettings | false;
   contextFactory?: FlagContextFactory;
   exception?: Error;
   eventsIncludeDistinctId: boolean;
   /** Local evaluation's settings with the secret key; `false` when it is off. */
   localEvaluation: ResolvedLocalEvaluation | false;
+  /** The OpenFeature provider to bind to the service at startup, when one was given. */
+  openFeature?: FlagsServiceBinding;
 }
 
 /** Local evaluation as the module runs it. */
-export interface ResolvedLocalEvaluation extends Required<LocalEvaluationOptions> {
+export interface ResolvedLocalEvaluation {
   /** The secret (or personal API) key sent as a bearer token to `/flags/definitions`; never printed. */
   secretKey: string;
+  pollIntervalMs: number;
+  onlyLocal: boolean;
+}
+
+/** The exposure queue as the module runs it. */
+export interface ResolvedEventQueue {
+  flushAt: number;
+  flushIntervalMs: number;
+  maxQueueSize: number;
 }
 
 /** The PostHog instance used when neither `host` nor `POSTHOG_HOST` is set. */
@@ -216,6 +254,7 @@ const OPTION_NAMES: readonly (keyof FlagsModuleOptions)[] = [
   'eventsIncludeDistinctId',
   'secretKey',
   'localEvaluation',
+  'openFeature',
 ];
 
 /** Local evaluation's option names. */
@@ -308,6 +347,12 @@ export function resolveFlagsOptions(
       stringOption('secretKey', options.secretKey) || env.POSTHOG_SECRET_KEY || '',
       apiKey ? options.localEvaluation : false,
     ),
+    openFeature: typedOption(
+      'openFeature',
+      options.openFeature,
+      'a PostHogFlagsProvider (new PostHogFlagsProvider() from nestjs-posthog-flags/openfeature)',
+      (value) => typeof (value as Partial<FlagsServiceBinding> | null)?.bindFlagsService === 'function',
+    ),
   };
 }
 
@@ -371,7 +416,7 @@ function resolveOverrides(
 }
 
 /** The exposure queue's settings with defaults. */
-function resolveEventQueue(options: unknown): Required<EventQueueOptions> {
+function resolveEventQueue(options: unknown): ResolvedEventQueue {
   if (options !== undefined && !isRecord(options)) {
     throw new FlagsConfigError(`eventQueue must be an object, got ${kindOf(options)}`);
   }
@@ -397,7 +442,7 @@ function resolveEventQueue(options: unknown): Required<EventQueueOptions> {
 }
 
 /** The breaker's settings with defaults, or `false` when disabled. */
-function resolveCircuitBreaker(options: unknown): Required<CircuitBreakerOptions> | false {
+function resolveCircuitBreaker(options: unknown): CircuitBreakerSettings | false {
   if (options === false) return false;
   if (options !== undefined && !isRecord(options)) {
     throw new FlagsConfigError(`circuitBreaker must be an object or false, got ${kindOf(options)}`);

@@ -4,6 +4,7 @@ import { ExposureQueue } from './exposures/exposure-queue.js';
 import { FLAGS_CONFIG } from './flags.constants.js';
 import { FlagsMonitor } from './flags.monitor.js';
 import { FlagsService } from './flags.service.js';
+import { FlagsServiceBinder } from './flags-service-binder.js';
 import { DefinitionsPoller } from './local/definitions-poller.js';
 import { FlagsOverrides } from './overrides/flags-overrides.js';
 import { FlagsUpstream } from './upstream/flags-upstream.js';
@@ -21,6 +22,7 @@ export const FLAGS_WORKERS: Provider[] = [
   FlagsUpstream,
   DefinitionsPoller,
   FlagsService,
+  FlagsServiceBinder,
 ];
 
 /** What `FlagsModule` and `FlagsTestingModule` export. */

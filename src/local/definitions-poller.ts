@@ -15,6 +15,7 @@ import { LogEpisode } from '../log-episode.js';
 import { UpstreamError } from '../upstream/upstream-error.js';
 import { messageOf } from '../util/message-of.js';
 import { DefinitionsClient, type DefinitionsAnswer } from './definitions-client.js';
+import { changedFlags } from './definitions-changes.js';
 import { indexDefinitions, NO_DEFINITIONS, type Definitions, type FlagDefinitionsData } from './definitions.js';
 import { IN_PROCESS_DEFINITIONS, type DefinitionsStore } from './definitions-store.js';
 
@@ -23,6 +24,9 @@ const MAX_BACKOFF_MS = 60_000;
 
 /** Definitions older than this many poll intervals make the health indicator say `degraded`. */
 export const STALE_AFTER_INTERVALS = 10;
+
+/** This many failed polls in a row make the definitions `failing` (and the health indicator say `degraded`). */
+export const FAILING_AFTER_POLLS = 3;
 
 /**
  * Keeps the flag definitions local evaluation uses. Every instance reads the shared ones at startup (so one that
@@ -46,6 +50,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
   private startedAt = new Date();
   private isPoller = false;
   private lastFailure?: DefinitionsStatus['lastFailure'];
+  private failedPolls = 0;
   /** Consecutive polls refused for the key or rate-limited: the next waits `interval × 2^n`, 60 s at most. */
   private backoffCount = 0;
   private timer?: NodeJS.Timeout;
@@ -54,7 +59,11 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
   private quotaReported = false;
   /** `/flags/definitions` failing: a line when it starts, a summary a minute, a line when it answers again. */
   private readonly upstreamTrouble = new LogEpisode(this.logger, {
-    started: (why) => `PostHog /flags/definitions unavailable (${why}); evaluating with the definitions loaded`,
+    started: (why) =>
+      `PostHog /flags/definitions unavailable (${why}); ` +
+      (this.current
+        ? `evaluating with the ${this.current.data.flags.length} flag definitions loaded at ${this.loadedAt?.toISOString()}`
+        : 'no definitions are loaded: flags are not evaluated locally until some load'),
     lasting: (failures, why) =>
       `PostHog /flags/definitions still failing: ${failures} more failed polls (last: ${why})`,
     ended: () => 'PostHog /flags/definitions answers again',
@@ -90,6 +99,8 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
       ...(this.etag ? { etag: this.etag } : {}),
       poller: this.isPoller,
       ...(this.lastFailure ? { lastFailure: { ...this.lastFailure } } : {}),
+      failedPolls: this.failedPolls,
+      failing: this.failedPolls >= FAILING_AFTER_POLLS,
       stale: this.isStale(),
     };
   }
@@ -177,6 +188,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
       return;
     }
     if (!answer) return; // stopped
+    this.failedPolls = 0;
     this.backoffCount = 0;
     this.keyRejected = false;
     this.quotaReported = false;
@@ -212,6 +224,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
   private async pollFailed(error: unknown): Promise<void> {
     const reason = error instanceof UpstreamError ? error.reason : 'network';
     this.lastFailure = { at: new Date(), reason };
+    this.failedPolls++;
     this.monitor.definitionsFailed(reason);
     if (reason === 'http_402') {
       await this.quotaLimited();
@@ -248,11 +261,12 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
 
   /** Puts definitions in force at once, whole: an evaluation sees the old set or the new one, never a mix. */
   private install(data: FlagDefinitionsData, source: 'upstream' | 'redis'): void {
+    const flagsChanged = changedFlags(this.installed, data);
     this.installed = data;
     this.current = data.flags.length > 0 ? indexDefinitions(data) : undefined;
     this.source = this.current ? source : 'none';
     this.loadedAt = new Date();
-    this.monitor.definitionsLoaded(source, data.flags.length);
+    this.monitor.definitionsLoaded(source, data.flags.length, flagsChanged);
   }
 
   private isStale(): boolean {

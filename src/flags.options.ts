@@ -218,6 +218,7 @@ export interface ResolvedEventQueue {
   flushAt: number;
   flushIntervalMs: number;
   maxQueueSize: number;
+  timeoutMs: number;
 }
 
 /** The PostHog instance used when neither `host` nor `POSTHOG_HOST` is set. */

@@ -31,11 +31,14 @@ describe('parseCacheUrl', () => {
       freshSeconds: 0,
       prefix: 'posthog:flags:',
       service: 'default',
+      maxDefinitionsBytes: 64 * 1024 * 1024,
       timeoutMs: 250,
       displayUrl: 'redis://localhost',
     });
     expect(
-      parseCacheUrl('rediss://us%3Aer:p%40ss@[::1]:6380/3?ttl=60&prefix=app:&timeout=100&fresh=5&service=api'),
+      parseCacheUrl(
+        'rediss://us%3Aer:p%40ss@[::1]:6380/3?ttl=60&prefix=app:&timeout=100&fresh=5&service=api&maxDefinitionsBytes=4096',
+      ),
     ).toEqual({
       backend: 'redis',
       tls: true,
@@ -48,8 +51,10 @@ describe('parseCacheUrl', () => {
       freshSeconds: 5,
       prefix: 'app:',
       service: 'api',
+      maxDefinitionsBytes: 4096,
       timeoutMs: 100,
-      displayUrl: 'rediss://us%3Aer:***@[::1]:6380/3?ttl=60&prefix=app:&timeout=100&fresh=5&service=api',
+      displayUrl:
+        'rediss://us%3Aer:***@[::1]:6380/3?ttl=60&prefix=app:&timeout=100&fresh=5&service=api&maxDefinitionsBytes=4096',
     });
   });
 

@@ -6,7 +6,8 @@ import { FlagsService } from '../flags.service.js';
 /**
  * A `@nestjs/terminus` health indicator for the flags: up while PostHog answers; up with `degraded: true` and a
  * `reason` while answers come from the fallback cache, while local evaluation's definitions fail to refresh (3
- * polls in a row) or are older than 10 poll intervals; down only when PostHog is down (the circuit is open) and no
+ * polls in a row) or were last polled (by any
+ * instance) more than 3 poll intervals ago; down only when PostHog is down (the circuit is open) and no
  * cache is reachable. Its details hold `status()`'s fields in the same shapes. Register it as a provider beside
  * `TerminusModule`.
  */
@@ -47,7 +48,10 @@ function degradedReasons({ upstream, lastFailure, definitions }: FlagsStatus): s
     const why = definitions.lastFailure ? ` (last: ${definitions.lastFailure.reason})` : '';
     reasons.push(`flag definitions not refreshed: ${definitions.failedPolls} polls in a row failed${why}`);
   }
-  if (definitions.stale) reasons.push('flag definitions older than 10 poll intervals');
+  if (definitions.stale) {
+    const when = definitions.polledAt ? `last polled at ${definitions.polledAt.toISOString()}` : 'never polled';
+    reasons.push(`flag definitions stale: ${when}, more than 3 poll intervals ago`);
+  }
   return reasons;
 }
 
@@ -58,11 +62,12 @@ function inUse(definitions: DefinitionsStatus): boolean {
 
 /** The definitions' part of the details: where they came from, how fresh, the last failure. */
 function definitionsDetails(definitions: DefinitionsStatus) {
-  const { source, flags, loadedAt, failedPolls, failing, stale, lastFailure } = definitions;
+  const { source, flags, loadedAt, polledAt, failedPolls, failing, stale, lastFailure } = definitions;
   return {
     source,
     flags,
     ...(loadedAt ? { loadedAt } : {}),
+    ...(polledAt ? { polledAt } : {}),
     failedPolls,
     failing,
     stale,

@@ -168,6 +168,11 @@ export interface EventQueueOptions {
    * @default 10000
    */
   maxQueueSize?: IntegerOption;
+  /**
+   * Milliseconds one `/batch/` request may take before it is abandoned (and its events sent again later).
+   * @default 10000
+   */
+  timeoutMs?: IntegerOption;
 }
 
 /** The configuration the module runs with, validated at startup. */
@@ -214,6 +219,7 @@ export interface ResolvedEventQueue {
   flushAt: number;
   flushIntervalMs: number;
   maxQueueSize: number;
+  timeoutMs: number;
 }
 
 /** The PostHog instance used when neither `host` nor `POSTHOG_HOST` is set. */
@@ -257,7 +263,12 @@ const OPTION_NAMES: readonly (keyof FlagsModuleOptions)[] = [
 const LOCAL_EVALUATION_OPTION_NAMES: readonly (keyof LocalEvaluationOptions)[] = ['pollIntervalMs', 'onlyLocal'];
 
 /** The exposure queue's option names. */
-const EVENT_QUEUE_OPTION_NAMES: readonly (keyof EventQueueOptions)[] = ['flushAt', 'flushIntervalMs', 'maxQueueSize'];
+const EVENT_QUEUE_OPTION_NAMES: readonly (keyof EventQueueOptions)[] = [
+  'flushAt',
+  'flushIntervalMs',
+  'maxQueueSize',
+  'timeoutMs',
+];
 
 /** The circuit breaker's option names. */
 const CIRCUIT_BREAKER_OPTION_NAMES: readonly (keyof CircuitBreakerOptions)[] = ['failureThreshold', 'resetTimeoutMs'];
@@ -425,6 +436,11 @@ function resolveEventQueue(options: unknown): ResolvedEventQueue {
       min: 1,
       max: 1_000_000,
       unit: 'events',
+    }),
+    timeoutMs: integerOption('eventQueue.timeoutMs', options?.timeoutMs, 10_000, {
+      min: 1,
+      max: MAX_TIMER_MS,
+      unit: 'milliseconds',
     }),
   };
 }

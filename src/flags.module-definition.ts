@@ -1,5 +1,5 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
-import type { FlagsModuleOptions } from './flags.options.js';
+import type { FlagsModuleOptions } from './options/flags-options.js';
 
 /**
  * `forRoot` / `forRootAsync` (`useFactory`, `useClass`, `useExisting`, with `imports` and `inject`) as Nest's

@@ -9,7 +9,8 @@ import {
   type FlagsModuleRootOptions,
 } from './flags.module-definition.js';
 import { FLAGS_EXPORTS, FLAGS_WORKERS } from './flags.providers.js';
-import { resolveFlagsOptions, type FlagsModuleOptions, type ResolvedFlagsOptions } from './flags.options.js';
+import type { FlagsModuleOptions, ResolvedFlagsOptions } from './options/flags-options.js';
+import { resolveFlagsOptions } from './options/resolve-flags-options.js';
 import { FlagsOverrides } from './overrides/flags-overrides.js';
 
 /** The providers every registration shares: validated config, the cache the URL picks, overrides, the workers. */

@@ -2,7 +2,7 @@ import type { Provider } from '@nestjs/common';
 import { BatchClient } from './exposures/batch-client.js';
 import { ExposureQueue } from './exposures/exposure-queue.js';
 import { FLAGS_CONFIG } from './flags.constants.js';
-import { FlagsMonitor } from './flags.monitor.js';
+import { FlagsMonitor } from './monitor/flags-monitor.js';
 import { FlagsService } from './flags.service.js';
 import { DefinitionsPoller } from './local/definitions-poller.js';
 import { FlagsOverrides } from './overrides/flags-overrides.js';

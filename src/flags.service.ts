@@ -7,13 +7,13 @@ import {
 } from '@nestjs/common';
 import { firstValueFrom, type Observable } from 'rxjs';
 import type { CachedFlags, FlagCache } from './cache/flag-cache.js';
-import { freshness } from './fresh-window.js';
-import { contextFingerprint, contextKey, parseFlagContext } from './flag-context.js';
+import { freshness } from './evaluation/fresh-window.js';
+import { contextFingerprint, contextKey, parseFlagContext } from './evaluation/flag-context.js';
 import { kindOf } from './util/kind-of.js';
 import { FLAG_CACHE, FLAGS_CONFIG, LIBRARY_NAME } from './flags.constants.js';
-import type { FlagsEvent, FlagsStatus } from './flags.events.js';
-import { FlagsMonitor } from './flags.monitor.js';
-import type { ResolvedFlagsOptions } from './flags.options.js';
+import type { FlagsEvent, FlagsStatus } from './monitor/flags-events.js';
+import { FlagsMonitor } from './monitor/flags-monitor.js';
+import type { ResolvedFlagsOptions } from './options/flags-options.js';
 import {
   flagValue,
   type EvaluatedFlag,

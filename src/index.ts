@@ -1,6 +1,6 @@
 export { FlagsModule } from './flags.module.js';
 export { FlagsService, type ExposureOptions } from './flags.service.js';
-export type { ExposureStatus } from './exposures/exposure-queue.js';
+export type { ExposureStatus } from './exposures/exposure-status.js';
 export {
   DEFAULT_CACHE_URL,
   DEFAULT_POSTHOG_HOST,
@@ -8,7 +8,7 @@ export {
   type FlagContextFactory,
   type FlagsModuleOptions,
   type LocalEvaluationOptions,
-} from './flags.options.js';
+} from './options/flags-options.js';
 export type { FlagsModuleAsyncOptions, FlagsModuleRootOptions } from './flags.module-definition.js';
 export {
   FlagsOverrides,
@@ -46,4 +46,4 @@ export type {
   FlagsEvent,
   FlagsStatus,
   UpstreamFailedEvent,
-} from './flags.events.js';
+} from './monitor/flags-events.js';

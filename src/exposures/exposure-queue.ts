@@ -2,11 +2,12 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/
 import { LRUCache } from 'lru-cache';
 import { randomUUID } from 'node:crypto';
 import { FLAGS_CONFIG, LIBRARY_NAME, LIBRARY_VERSION } from '../flags.constants.js';
-import { FlagsMonitor } from '../flags.monitor.js';
-import type { ResolvedFlagsOptions } from '../flags.options.js';
+import { FlagsMonitor } from '../monitor/flags-monitor.js';
+import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { flagValue, type FlagContext, type FlagResult, type FlagValue } from '../flags.types.js';
-import { LogEpisode } from '../log-episode.js';
+import { LogEpisode } from '../monitor/log-episode.js';
 import { UpstreamError } from '../upstream/upstream-error.js';
+import type { ExposureStatus } from './exposure-status.js';
 import { BatchClient, isRetryableBatchFailure, type CapturedEvent } from './batch-client.js';
 
 /** How many distinct ids' sent exposures are remembered (posthog-node's number); the least recent go first. */
@@ -21,17 +22,6 @@ const MAX_RETRY_DELAY_MS = 30_000;
 
 /** How long `app.close()` waits for the queue to be sent. */
 const SHUTDOWN_FLUSH_MS = 2000;
-
-/** What `status().exposures` reports. */
-export interface ExposureStatus {
-  /** Events waiting to be sent. */
-  queued: number;
-  /** Events PostHog accepted. */
-  sent: number;
-  /** Events given up: past `maxQueueSize` (the oldest), or refused by PostHog with a 4xx. */
-  dropped: number;
-  lastFailure?: { at: Date; reason: string };
-}
 
 /**
  * `$feature_flag_called` events, as PostHog's SDKs send them so that experiments see who was exposed: one per

@@ -4,7 +4,7 @@ import { Logger, NotFoundException } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { CaptureLogger } from '../../test/support/capture-logger.js';
-import type { ResolvedFlagsOptions } from '../flags.options.js';
+import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import type { FlagsService } from '../flags.service.js';
 import type { FlagContext, FlagResult } from '../flags.types.js';
 import { FeatureFlag } from './feature-flag.decorator.js';

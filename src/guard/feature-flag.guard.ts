@@ -1,13 +1,13 @@
 import { Inject, Injectable, Logger, NotFoundException, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
-import { contextKey, parseFlagContext } from '../flag-context.js';
+import { contextKey, parseFlagContext } from '../evaluation/flag-context.js';
 import { FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
-import { LogEpisode } from '../log-episode.js';
+import { LogEpisode } from '../monitor/log-episode.js';
 import { messageOf } from '../util/message-of.js';
-import type { ResolvedFlagsOptions } from '../flags.options.js';
+import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { FlagsService } from '../flags.service.js';
 import type { FlagContext, FlagResult } from '../flags.types.js';
-import { rememberedFlags, rememberFlags } from '../request-flags.js';
+import { rememberedFlags, rememberFlags } from '../request/request-flags.js';
 import { FLAG_REQUIREMENTS, type FlagRequirement } from './flag-requirement.js';
 import { guardsDeclaredAfter } from './guard-order.js';
 import { responseClosed } from './response-closed.js';

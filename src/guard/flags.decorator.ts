@@ -1,6 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FlagResult } from '../flags.types.js';
-import { primaryFlags } from '../request-flags.js';
+import { primaryFlags } from '../request/request-flags.js';
 
 /**
  * Parameter decorator: the flags the `@FeatureFlag` guard evaluated for this request's user, as

@@ -2,7 +2,8 @@ import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { MemoryFlagCache } from '../cache/memory-flag-cache.js';
 import { FLAG_CACHE, FLAGS_CONFIG } from '../flags.constants.js';
 import { FLAGS_EXPORTS, FLAGS_WORKERS } from '../flags.providers.js';
-import { resolveFlagsOptions, type FlagsModuleOptions, type ResolvedFlagsOptions } from '../flags.options.js';
+import type { FlagsModuleOptions, ResolvedFlagsOptions } from '../options/flags-options.js';
+import { resolveFlagsOptions } from '../options/resolve-flags-options.js';
 import { FlagsOverrides, type FlagOverrides } from '../overrides/flags-overrides.js';
 
 /** What `FlagsTestingModule.forRoot` takes besides the flags: the guard's options. */

@@ -1,4 +1,4 @@
-import type { FlagResult } from './flags.types.js';
+import type { FlagResult } from '../flags.types.js';
 
 /**
  * The flags evaluated for one request: every flag, once per context (by its `contextKey`). The `@FeatureFlag`

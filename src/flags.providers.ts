@@ -1,5 +1,11 @@
 import type { Provider } from '@nestjs/common';
 import { BatchClient } from './exposures/batch-client.js';
+import { CacheAccess } from './evaluation/cache-access.js';
+import { FlagsEvaluator } from './evaluation/flags-evaluator.js';
+import { FreshWindowStage } from './evaluation/fresh-window-stage.js';
+import { LocalFirstStage } from './evaluation/local-first-stage.js';
+import { SharedStage } from './evaluation/shared-stage.js';
+import { UpstreamStage } from './evaluation/upstream-stage.js';
 import { ExposureQueue } from './exposures/exposure-queue.js';
 import { FLAGS_CONFIG } from './flags.constants.js';
 import { FlagsMonitor } from './monitor/flags-monitor.js';
@@ -20,8 +26,14 @@ export const FLAGS_WORKERS: Provider[] = [
   PostHogClient,
   FlagsUpstream,
   DefinitionsPoller,
+  CacheAccess,
+  UpstreamStage,
+  FreshWindowStage,
+  SharedStage,
+  LocalFirstStage,
+  FlagsEvaluator,
   FlagsService,
 ];
 
 /** What `FlagsModule` and `FlagsTestingModule` export. */
-export const FLAGS_EXPORTS = [FlagsService, FlagsOverrides, FLAGS_CONFIG];
+export const FLAGS_EXPORTS = [FlagsService, FlagsOverrides, FLAGS_CONFIG, FlagsEvaluator, ExposureQueue];

@@ -5,7 +5,8 @@ import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { CaptureLogger } from '../../test/support/capture-logger.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
-import type { FlagsService } from '../flags.service.js';
+import type { FlagsEvaluator } from '../evaluation/flags-evaluator.js';
+import type { ExposureQueue } from '../exposures/exposure-queue.js';
 import type { FlagContext, FlagResult } from '../flags.types.js';
 import { FeatureFlag } from './feature-flag.decorator.js';
 import { FeatureFlagGuard } from './feature-flag.guard.js';
@@ -15,16 +16,18 @@ class MessageHandlers {
   handle() {}
 }
 
-/** A service that knows beta is on for everyone, and records whom it was asked about. */
-function fakeFlags(asked: FlagContext[]): FlagsService {
+/** An evaluator that knows beta is on for everyone, and records whom it was asked about. */
+function fakeEvaluator(asked: FlagContext[]): FlagsEvaluator {
   const beta: FlagResult = { key: 'beta', enabled: true, source: 'remote', evaluatedAt: new Date() };
   return {
-    evaluateEveryFlag: async (context: FlagContext) => {
+    evaluate: async (context: FlagContext) => {
       asked.push(context);
-      return new Map([['beta', beta]]);
+      return { results: new Map([['beta', beta]]), undecided: [] };
     },
-  } as unknown as FlagsService;
+  } as unknown as FlagsEvaluator;
 }
+
+const noExposures = { exposed: () => {} } as unknown as ExposureQueue;
 
 function rpcContext(data: unknown): ExecutionContextHost {
   const context = new ExecutionContextHost([data, {}], MessageHandlers, MessageHandlers.prototype.handle);
@@ -41,7 +44,8 @@ describe('FeatureFlagGuard outside HTTP', () => {
     const asked: FlagContext[] = [];
     const guard = new FeatureFlagGuard(
       new Reflector(),
-      fakeFlags(asked),
+      fakeEvaluator(asked),
+      noExposures,
       {} as ResolvedFlagsOptions,
       new HttpAdapterHost(),
     );
@@ -56,7 +60,13 @@ describe('FeatureFlagGuard outside HTTP', () => {
     const config = {
       contextFactory: (context) => (context.switchToRpc().getData() as { userId: string }).userId,
     } as ResolvedFlagsOptions;
-    const guard = new FeatureFlagGuard(new Reflector(), fakeFlags(asked), config, new HttpAdapterHost());
+    const guard = new FeatureFlagGuard(
+      new Reflector(),
+      fakeEvaluator(asked),
+      noExposures,
+      config,
+      new HttpAdapterHost(),
+    );
     expect(await guard.canActivate(rpcContext({ userId: 'user-7' }))).toBe(true);
     expect(asked).toEqual([{ distinctId: 'user-7' }]);
   });

@@ -5,7 +5,8 @@ import { FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
 import { LogEpisode } from '../monitor/log-episode.js';
 import { messageOf } from '../util/message-of.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
-import { FlagsService } from '../flags.service.js';
+import { FlagsEvaluator } from '../evaluation/flags-evaluator.js';
+import { ExposureQueue } from '../exposures/exposure-queue.js';
 import type { FlagContext, FlagResult } from '../flags.types.js';
 import { rememberedFlags, rememberFlags } from '../request/request-flags.js';
 import { FLAG_REQUIREMENTS, type FlagRequirement } from './flag-requirement.js';
@@ -45,7 +46,8 @@ export class FeatureFlagGuard implements CanActivate {
 
   constructor(
     private readonly reflector: Reflector,
-    private readonly flags: FlagsService,
+    private readonly evaluator: FlagsEvaluator,
+    private readonly exposures: ExposureQueue,
     @Inject(FLAGS_CONFIG) private readonly config: ResolvedFlagsOptions,
     private readonly adapterHost: HttpAdapterHost,
   ) {}
@@ -126,13 +128,11 @@ export class FeatureFlagGuard implements CanActivate {
       return undefined;
     }
     const contextId = contextKey(flagContext);
-    if (!http) return this.flags.evaluateEveryFlag(flagContext, contextId, keys);
+    if (!http) return this.everyFlag(flagContext, contextId, keys);
     const request = http.getRequest();
     const known = rememberedFlags(request, contextId);
     if (known) return known;
-    const results = this.flags.evaluateEveryFlag(flagContext, contextId, keys, () =>
-      responseClosed(http.getResponse()),
-    );
+    const results = this.everyFlag(flagContext, contextId, keys, () => responseClosed(http.getResponse()));
     if (results instanceof Promise) {
       return results.then((answered) => {
         rememberFlags(request, contextId, answered);
@@ -140,6 +140,34 @@ export class FeatureFlagGuard implements CanActivate {
       });
     }
     rememberFlags(request, contextId, results);
+    return results;
+  }
+
+  /**
+   * Every flag for `flagContext`, the exposures of `exposed` sent: at once when the evaluation answers at once,
+   * held for the handler until `holdUntil()` settles.
+   */
+  private everyFlag(
+    flagContext: FlagContext,
+    contextId: string,
+    exposed: readonly string[],
+    holdUntil?: () => PromiseLike<unknown>,
+  ): Map<string, FlagResult> | Promise<Map<string, FlagResult>> {
+    const answer = this.evaluator.evaluate(flagContext, contextId, undefined, { holdUntil });
+    if (answer instanceof Promise) return answer.then(({ results }) => this.expose(results, flagContext, exposed));
+    return this.expose(answer.results, flagContext, exposed);
+  }
+
+  /** The results, the exposures of the `exposed` keys sent. */
+  private expose(
+    results: Map<string, FlagResult>,
+    flagContext: FlagContext,
+    exposed: readonly string[],
+  ): Map<string, FlagResult> {
+    for (const key of exposed) {
+      const result = results.get(key);
+      if (result) this.exposures.exposed(flagContext, result);
+    }
     return results;
   }
 

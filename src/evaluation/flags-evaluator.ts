@@ -1,0 +1,51 @@
+import { Injectable } from '@nestjs/common';
+import type { FlagContext } from '../flags.types.js';
+import { FlagsMonitor } from '../monitor/flags-monitor.js';
+import { FlagsOverrides } from '../overrides/flags-overrides.js';
+import { onlyKeys, type MaybePromise } from './flag-results.js';
+import { LocalFirstStage, type LocalFirstAnswer, type LocalFirstOptions } from './local-first-stage.js';
+
+/**
+ * The way into the evaluation path, and its first stage: overrides. Flags an override fixes for the context are
+ * not asked further (when every key asked is overridden, nothing is); the rest go through the
+ * {@link LocalFirstStage} and the stages after it; the overrides are applied to the answer, which is counted.
+ */
+@Injectable()
+export class FlagsEvaluator {
+  constructor(
+    private readonly overrides: FlagsOverrides,
+    private readonly next: LocalFirstStage,
+    private readonly monitor: FlagsMonitor,
+  ) {}
+
+  /**
+   * The keys (every flag when undefined) for a context already parsed (`contextId` its `contextKey`): at once when
+   * every stage answered synchronously, else a promise. The results map is the caller's own. Never rejects.
+   */
+  evaluate(
+    context: FlagContext,
+    contextId: string,
+    keys: readonly string[] | undefined,
+    options?: LocalFirstOptions,
+  ): MaybePromise<LocalFirstAnswer> {
+    if (this.overrides.coversAll(context, keys))
+      return this.answered({ results: new Map(), undecided: [] }, context, keys);
+    const answer = this.next.evaluate(context, contextId, keys, options);
+    if (!(answer instanceof Promise)) return this.answered(answer, context, keys);
+    return answer.then(({ results, undecided }) =>
+      this.answered({ results: keys ? results : new Map(results), undecided }, context, keys),
+    );
+  }
+
+  /** The answer, only the keys asked (in a map of its own), with the overrides applied, counted. */
+  private answered(
+    answer: LocalFirstAnswer,
+    context: FlagContext,
+    keys: readonly string[] | undefined,
+  ): LocalFirstAnswer {
+    const results = keys ? onlyKeys(answer.results, keys) : answer.results;
+    this.overrides.applyTo(results, context, keys);
+    this.monitor.evaluated(results, keys, context.distinctId);
+    return { results, undecided: answer.undecided };
+  }
+}

@@ -1,0 +1,83 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { FLAGS_CONFIG } from '../flags.constants.js';
+import type { FlagContext } from '../flags.types.js';
+import { DefinitionsPoller } from '../local/definitions-poller.js';
+import { LocalAnswers } from '../local/local-answers.js';
+import type { ResolvedFlagsOptions } from '../options/flags-options.js';
+import { evaluationOf } from './evaluation.js';
+import { addAll, type FlagResults, type MaybePromise } from './flag-results.js';
+import { SharedStage } from './shared-stage.js';
+
+/** What local evaluation could not decide, and what the later stages answered. */
+export interface LocalFirstAnswer {
+  /** Every result known: local ones, then what the later stages answered for the rest. */
+  results: FlagResults;
+  /** The keys the flag definitions were loaded for but left undecided (none without definitions). */
+  undecided: readonly string[];
+}
+
+/** How one evaluation goes through local evaluation. */
+export interface LocalFirstOptions {
+  /** What the definitions leave undecided is unknown, not asked further. Default: the module's `onlyLocal`. */
+  onlyLocal?: boolean;
+  /** Keeps the evaluation joinable by the same context until this settles (see {@link SharedStage}). */
+  holdUntil?: () => PromiseLike<unknown>;
+}
+
+/**
+ * The flag definitions decide what they can (`local`), synchronously, a context's answer to every flag remembered
+ * until the definitions change ({@link LocalAnswers}); only the keys they leave undecided (or all, without
+ * definitions) go on to the {@link SharedStage}, under the evaluation's own key so that callers of the same
+ * context and keys share them. With `onlyLocal` the undecided ones stay unknown.
+ */
+@Injectable()
+export class LocalFirstStage {
+  /** Local evaluation's answers to every flag, by context, for the definitions loaded. */
+  private readonly localAnswers = new LocalAnswers();
+  private readonly onlyLocal: boolean;
+
+  constructor(
+    private readonly definitions: DefinitionsPoller,
+    private readonly next: SharedStage,
+    @Inject(FLAGS_CONFIG) config: ResolvedFlagsOptions,
+  ) {
+    this.onlyLocal = config.localEvaluation !== false && config.localEvaluation.onlyLocal;
+  }
+
+  /**
+   * The keys (every flag when undefined) for the context. The results map is the caller's own when answered
+   * synchronously, shared when a promise: copy it before changing it.
+   */
+  evaluate(
+    context: FlagContext,
+    contextId: string,
+    keys: readonly string[] | undefined,
+    options: LocalFirstOptions = {},
+  ): MaybePromise<LocalFirstAnswer> {
+    const definitions = this.definitions.definitions;
+    if (!definitions) {
+      this.localAnswers.forget();
+      if (options.onlyLocal) return { results: new Map(), undecided: [] };
+      const rest = this.next.evaluate(evaluationOf(context, contextId, keys), options.holdUntil);
+      return rest instanceof Promise ? rest.then(remoteOnly) : remoteOnly(rest);
+    }
+    const { results, undecided } = this.localAnswers.answer(definitions, contextId, context, keys, now);
+    if (undecided.length === 0 || (options.onlyLocal ?? this.onlyLocal)) return { results, undecided };
+    const rest = this.next.evaluate(evaluationOf(context, contextId, keys, undecided), options.holdUntil);
+    return rest instanceof Promise
+      ? rest.then((remote) => ({ results: addAll(results, remote), undecided }))
+      : { results: addAll(results, rest), undecided };
+  }
+}
+
+/** An answer without definitions: nothing was left undecided by them. */
+function remoteOnly(results: FlagResults): LocalFirstAnswer {
+  return { results, undecided: NONE };
+}
+
+const NONE: readonly string[] = Object.freeze([]);
+
+/** The clock of local evaluations. */
+function now(): Date {
+  return new Date();
+}

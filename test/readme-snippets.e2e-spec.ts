@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
@@ -8,26 +8,46 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Inside the repository (so that its node_modules resolve), in the ignored build folder. */
 const WORK = join(ROOT, '.build', 'readme-snippets');
 
-/** Every ```ts block of the README, numbered from 1 in reading order, with the line it starts on. */
-function readmeSnippets(): { name: string; line: number; code: string }[] {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  return [...readme.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((match, index) => ({
-    name: `snippet-${index + 1}.ts`,
-    line: readme.slice(0, match.index).split('\n').length + 1,
-    code: match[1]!,
-  }));
+/** The documents whose snippets are compiled: the README and every page of `docs/`. */
+const DOCUMENTS = [
+  'README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .map((name) => `docs/${name}`),
+];
+
+/** Every ```ts block of the documents, numbered from 1 in reading order, with the file and line it starts on. */
+function snippets(): { name: string; document: string; line: number; code: string }[] {
+  return DOCUMENTS.flatMap((document) => {
+    const text = readFileSync(join(ROOT, document), 'utf8');
+    return [...text.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((match, index) => ({
+      name: `${document.replace(/\W/g, '-')}-${index + 1}.ts`,
+      document,
+      line: text.slice(0, match.index).split('\n').length + 1,
+      code: match[1]!,
+    }));
+  });
 }
 
-describe('the README', () => {
-  it('has TypeScript snippets that compile as written, under strict and noUncheckedIndexedAccess', () => {
-    const snippets = readmeSnippets();
-    expect(snippets.length).toBeGreaterThanOrEqual(6);
+describe('the README and docs/', () => {
+  it('keep the README short, linking every page of docs/', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    expect(readme.split('\n').length).toBeLessThanOrEqual(450);
+    const pages = DOCUMENTS.filter((document) => document.startsWith('docs/'));
+    expect(pages.filter((page) => !readme.includes(`](${page}`))).toEqual([]);
+    expect(readme).toContain('npm run demo');
+    expect(readme).toContain('npm test');
+  });
+
+  it('have TypeScript snippets that compile as written, under strict and noUncheckedIndexedAccess', () => {
+    const found = snippets();
+    expect(found.length).toBeGreaterThanOrEqual(6);
     rmSync(WORK, { recursive: true, force: true });
     mkdirSync(WORK, { recursive: true });
-    for (const snippet of snippets) writeFileSync(join(WORK, snippet.name), snippet.code);
+    for (const snippet of found) writeFileSync(join(WORK, snippet.name), snippet.code);
 
     const program = ts.createProgram(
-      snippets.map((snippet) => join(WORK, snippet.name)),
+      found.map((snippet) => join(WORK, snippet.name)),
       {
         strict: true,
         noUncheckedIndexedAccess: true,
@@ -49,12 +69,12 @@ describe('the README', () => {
     );
     const problems = ts.getPreEmitDiagnostics(program).map((diagnostic) => {
       const file = diagnostic.file?.fileName.split('/').pop() ?? '';
-      const snippet = snippets.find((candidate) => candidate.name === file);
+      const snippet = found.find((candidate) => candidate.name === file);
       const at =
         diagnostic.file && diagnostic.start !== undefined
           ? diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start).line
           : 0;
-      const where = snippet ? `README.md:${snippet.line + at}` : file;
+      const where = snippet ? `${snippet.document}:${snippet.line + at}` : file;
       return `${where}: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')}`;
     });
     expect(problems).toEqual([]);

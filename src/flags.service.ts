@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import type { FlagCache } from './cache/flag-cache.js';
-import { contextKey, parseFlagContext } from './evaluation/flag-context.js';
-import { FlagsEvaluator } from './evaluation/flags-evaluator.js';
+import type { FlagEvaluations } from './evaluation/flag-evaluations.js';
+import { parseFlagContext } from './evaluation/flag-context.js';
+import type { SnapshotOptions } from './evaluation/snapshot-factory.js';
 import { ExposureQueue } from './exposures/exposure-queue.js';
 import { FLAG_CACHE, FLAGS_CONFIG, LIBRARY_NAME } from './flags.constants.js';
 import { flagValue, type FlagContext, type FlagResult, type FlagValue, type PostHogBootstrap } from './flags.types.js';
@@ -11,13 +12,24 @@ import type { FlagsEvent, FlagsStatus } from './monitor/flags-events.js';
 import { FlagsMonitor } from './monitor/flags-monitor.js';
 import type { ResolvedFlagsOptions } from './options/flags-options.js';
 import { FlagsOverrides } from './overrides/flags-overrides.js';
+import { RequestEvaluations } from './request/request-evaluations.js';
 import { kindOf } from './util/kind-of.js';
+import {
+  assertEvaluateFlagsOptions,
+  assertFlagKey,
+  assertFlagKeys,
+  type EvaluateFlagsOptions,
+} from './evaluation/evaluate-flags-options.js';
 
 /**
- * Evaluates PostHog feature flags. Answers from the cache within the `fresh` window (refreshing it behind the
- * answer for up to another window), else asks PostHog; when it cannot answer, serves each flag's last known result
- * from the fallback cache. Never rejects because PostHog or the cache failed: what is not known is absent from the
- * answer.
+ * Evaluates PostHog feature flags: {@link evaluateFlags} gives a {@link FlagEvaluations} snapshot of one
+ * evaluation (posthog-node's `evaluateFlags`); `isEnabled`, `getFlag`, `getPayload`... read one. Inside an HTTP
+ * request, a call without a context uses the request's (`contextFactory`, else `request.user`), and every call for
+ * the same context shares one evaluation of every flag with the `@FeatureFlag` guard and `@Flags()`.
+ *
+ * Answers from local evaluation when the flag definitions decide, from the cache within the `fresh` window, else
+ * asks PostHog; when it cannot answer, serves each flag's last known result from the fallback cache. Never rejects
+ * because PostHog or the cache failed: what is not known is absent from the answer.
  */
 @Injectable()
 export class FlagsService implements OnApplicationBootstrap {
@@ -29,7 +41,7 @@ export class FlagsService implements OnApplicationBootstrap {
   readonly events$: Observable<FlagsEvent>;
 
   constructor(
-    private readonly evaluator: FlagsEvaluator,
+    private readonly evaluations: RequestEvaluations,
     @Inject(FLAG_CACHE) private readonly cache: FlagCache,
     @Inject(FLAGS_CONFIG) private readonly config: ResolvedFlagsOptions,
     private readonly monitor: FlagsMonitor,
@@ -62,89 +74,98 @@ export class FlagsService implements OnApplicationBootstrap {
   }
 
   /**
-   * Whether `key` is on for the user; `false` when nothing is known. A string context is a distinct id. Sends the
-   * user's exposure (`$feature_flag_called`) unless `{ sendEvent: false }`.
+   * One evaluation of the user's flags, as a {@link FlagEvaluations} snapshot (posthog-node's `evaluateFlags`):
+   * read it with `isEnabled` / `getFlag` (each sends the user's `$feature_flag_called` on the first read of a
+   * value), `getFlagPayload` (silent), slice it with `onlyAccessed()` / `only(keys)`, spread `eventProperties()`
+   * into a captured event. Without a context, inside an HTTP request: the request's, and the request's one
+   * evaluation of every flag for it. An empty distinct id gives an empty snapshot that sends nothing.
+   * @throws {TypeError} without a context outside a request, or for malformed options or context.
    */
-  async isEnabled(key: string, context: FlagContext | string, options?: ExposureOptions): Promise<boolean> {
+  async evaluateFlags(context?: FlagContext | string, options: EvaluateFlagsOptions = {}): Promise<FlagEvaluations> {
+    assertEvaluateFlagsOptions(options);
+    if (context === '' || (typeof context === 'object' && context?.distinctId === '')) {
+      return this.evaluations.forContext({ distinctId: '' }, options);
+    }
+    return this.snapshot(context, options);
+  }
+
+  /**
+   * Whether `key` is on for the user; `false` when nothing is known. A string context is a distinct id; without
+   * one, the request's. Sends the user's exposure (`$feature_flag_called`) unless `{ sendEvent: false }`.
+   */
+  async isEnabled(key: string, context?: FlagContext | string, options?: ExposureOptions): Promise<boolean> {
     return (await this.getFlagResult(key, context, options))?.enabled ?? false;
   }
 
   /** The flag's variant, else whether it is on; `undefined` when nothing is known. Sends the exposure as `isEnabled`. */
-  async getFlag(key: string, context: FlagContext | string, options?: ExposureOptions): Promise<FlagValue | undefined> {
+  async getFlag(
+    key: string,
+    context?: FlagContext | string,
+    options?: ExposureOptions,
+  ): Promise<FlagValue | undefined> {
     const result = await this.getFlagResult(key, context, options);
     return result && flagValue(result);
   }
 
-  /** The flag's payload, parsed from JSON; `undefined` when it has none or nothing is known. */
-  async getPayload<T = unknown>(key: string, context: FlagContext | string): Promise<T | undefined> {
-    return (await this.getFlagResult(key, context, { sendEvent: false }))?.payload as T | undefined;
+  /** The flag's payload, parsed from JSON; `undefined` when it has none or nothing is known. Sends nothing. */
+  async getPayload<T = unknown>(key: string, context?: FlagContext | string): Promise<T | undefined> {
+    assertFlagKey(key);
+    return (await this.snapshot(context, { flagKeys: [key] })).getFlagPayload<T>(key);
   }
 
-  /** The whole result for one flag, with its `source`; `undefined` when nothing is known. */
+  /** The whole result for one flag, with its `source`; `undefined` when nothing is known. Sends the exposure. */
   async getFlagResult(
     key: string,
-    context: FlagContext | string,
+    context?: FlagContext | string,
     options: ExposureOptions = {},
   ): Promise<FlagResult | undefined> {
-    const flagContext = parseFlagContext(context);
     assertFlagKey(key);
-    const result = (await this.evaluateParsed(flagContext, [key])).get(key);
-    if (result && options.sendEvent !== false) this.exposures.exposed(flagContext, result);
-    return result;
+    const snapshot = await this.snapshot(context, { flagKeys: [key] });
+    return snapshot.getFlagResult(key, { sendFeatureFlagEvents: options.sendEvent === false ? false : undefined });
   }
 
-  /** Every flag's value for the user (on fallback: every flag cached for that user). */
-  async getAllFlags(context: FlagContext | string): Promise<Record<string, FlagValue>> {
-    const results = await this.evaluate(context);
-    return Object.fromEntries([...results.values()].map((result) => [result.key, flagValue(result)]));
+  /** Every flag's value for the user (on fallback: every flag cached for that user). Sends nothing. */
+  async getAllFlags(context?: FlagContext | string): Promise<Record<string, FlagValue>> {
+    return (await this.snapshot(context)).bootstrap().featureFlags;
   }
 
   /**
-   * Evaluates the given flag keys (or every flag) for the context in one upstream call, answering from the
-   * fallback cache what PostHog could not. The map holds only what is known.
-   *
-   * Evaluations of the same context share their work: a call joins one in flight for the same keys, or for
-   * every flag; with `reuseUntil`, this evaluation stays joinable until that settles, for at most 1 s after it was
-   * answered (the `@FeatureFlag` guard holds its evaluation until the response has been sent, so the handler's
-   * calls reuse it).
+   * The given flag keys (or every flag) for the context, in one evaluation, by key: only what is known. Sends
+   * nothing. With `reuseUntil`, this evaluation stays joinable by the same context until that settles, for at
+   * most 1 s after it was answered.
    * @throws {TypeError} for an empty distinct id, malformed groups or properties, `keys` that is not an array of
    * non-empty strings, or a `reuseUntil` that is not a promise.
    */
   async evaluate(
-    context: FlagContext | string,
+    context?: FlagContext | string,
     keys?: readonly string[],
     options: { reuseUntil?: PromiseLike<unknown> } = {},
   ): Promise<Map<string, FlagResult>> {
-    const flagContext = parseFlagContext(context);
-    assertEvaluateArguments(keys, options);
-    return this.evaluateParsed(flagContext, keys, options.reuseUntil);
-  }
-
-  /** {@link evaluate} for a context and keys already validated. */
-  private async evaluateParsed(
-    flagContext: FlagContext,
-    keys?: readonly string[],
-    reuseUntil?: PromiseLike<unknown>,
-  ): Promise<Map<string, FlagResult>> {
+    if (keys !== undefined) assertFlagKeys('FlagsService.evaluate', keys);
+    const { reuseUntil } = options ?? {};
+    if (reuseUntil !== undefined && typeof (reuseUntil as PromiseLike<unknown>)?.then !== 'function') {
+      throw new TypeError(`FlagsService.evaluate: reuseUntil must be a promise, got ${kindOf(reuseUntil)}`);
+    }
     const holdUntil = reuseUntil && (() => reuseUntil);
-    return (await this.evaluator.evaluate(flagContext, contextKey(flagContext), keys, { holdUntil })).results;
+    return (await this.snapshot(context, { flagKeys: keys, holdUntil })).toMap();
   }
 
   /**
-   * The user's flags in posthog-js's `bootstrap` shape, from one evaluation of every flag (the guard's, when it
-   * is still held for this request), for a server-rendered page to hand to the browser.
+   * The user's flags in posthog-js's `bootstrap` shape, from one evaluation of every flag (the request's, inside a
+   * request), for a server-rendered page to hand to the browser. Sends nothing.
    * @throws {TypeError} as {@link evaluate}.
    */
-  async bootstrap(context: FlagContext | string): Promise<PostHogBootstrap> {
-    const flagContext = parseFlagContext(context);
-    const results = await this.evaluateParsed(flagContext);
-    const featureFlags: Record<string, FlagValue> = {};
-    const featureFlagPayloads: Record<string, unknown> = {};
-    for (const result of results.values()) {
-      featureFlags[result.key] = flagValue(result);
-      if (result.payload !== undefined) featureFlagPayloads[result.key] = result.payload;
-    }
-    return { distinctID: flagContext.distinctId, featureFlags, featureFlagPayloads };
+  async bootstrap(context?: FlagContext | string): Promise<PostHogBootstrap> {
+    return (await this.snapshot(context)).bootstrap();
+  }
+
+  /** The snapshot for `context` (parsed here), else for the request's context. */
+  private snapshot(context: FlagContext | string | undefined, options?: SnapshotOptions): Promise<FlagEvaluations> {
+    const snapshot =
+      context === undefined
+        ? this.evaluations.forRequest(options)
+        : this.evaluations.forContext(parseFlagContext(context), options);
+    return Promise.resolve(snapshot);
   }
 }
 
@@ -152,22 +173,4 @@ export class FlagsService implements OnApplicationBootstrap {
 export interface ExposureOptions {
   /** `false`: send no `$feature_flag_called` event for this call. Default: the module's `sendFeatureFlagEvents`. */
   sendEvent?: boolean;
-}
-
-/** @throws {TypeError} for keys that are not an array of non-empty strings, or a `reuseUntil` that is no promise. */
-function assertEvaluateArguments(keys: unknown, options: { reuseUntil?: unknown }): void {
-  if (keys !== undefined) {
-    if (!Array.isArray(keys)) {
-      throw new TypeError(`FlagsService.evaluate: keys must be an array of flag keys, got ${kindOf(keys)}`);
-    }
-    keys.forEach(assertFlagKey);
-  }
-  const { reuseUntil } = options ?? {};
-  if (reuseUntil !== undefined && typeof (reuseUntil as PromiseLike<unknown>)?.then !== 'function') {
-    throw new TypeError(`FlagsService.evaluate: reuseUntil must be a promise, got ${kindOf(reuseUntil)}`);
-  }
-}
-
-function assertFlagKey(key: unknown): void {
-  if (typeof key !== 'string' || key === '') throw new TypeError('FlagsService: key must be a non-empty string');
 }

@@ -1,5 +1,8 @@
 export { FlagsModule } from './flags.module.js';
 export { FlagsService, type ExposureOptions } from './flags.service.js';
+export type { EvaluateFlagsOptions } from './evaluation/evaluate-flags-options.js';
+export { FlagEvaluations, type FlagReadOptions, type IsEnabledOptions } from './evaluation/flag-evaluations.js';
+export type { UnresolvedReason } from './local/unresolved-reason.js';
 export type { ExposureStatus } from './exposures/exposure-status.js';
 export {
   DEFAULT_CACHE_URL,

@@ -48,6 +48,7 @@ describe('exposure events ($feature_flag_called)', () => {
         $feature_flag_version: 1,
         $feature_flag_reason: 'Condition set 1 matched',
         $feature_flag_request_id: 'fake-request',
+        $feature_flag_evaluated_at: expect.any(Number),
       },
     ]);
     expect(eventsOf('u-cache').map((event) => event.properties)).toEqual([
@@ -68,7 +69,7 @@ describe('exposure events ($feature_flag_called)', () => {
     expect(fake.events.every((event) => typeof (event as { uuid?: string }).uuid === 'string')).toBe(true);
   });
 
-  it('sends one event per distinct id, flag and response (and groups), nothing for an unknown flag', async () => {
+  it('sends one event per distinct id, flag and response (and groups); an unknown flag once, as flag_missing', async () => {
     const { flags, queue } = await start();
     for (let call = 0; call < 3; call++) await flags.isEnabled('beta', 'u-dedup');
     await flags.isEnabled('beta', { distinctId: 'u-dedup', groups: { company: 'a' } });
@@ -76,7 +77,9 @@ describe('exposure events ($feature_flag_called)', () => {
     await flags.isEnabled('beta', 'u-dedup');
     await flags.isEnabled('nope', 'u-dedup');
     await queue.flush();
-    expect(eventsOf('u-dedup').map((event) => event.properties.$feature_flag_response)).toEqual([true, true, false]);
+    const events = eventsOf('u-dedup').map((event) => event.properties);
+    expect(events.map((properties) => properties.$feature_flag_response)).toStrictEqual([true, true, false, undefined]);
+    expect(events[3]).toMatchObject({ $feature_flag: 'nope', $feature_flag_error: 'flag_missing' });
   });
 
   it('sends nothing for getPayload, getAllFlags, evaluate, { sendEvent: false }, or sendFeatureFlagEvents: false', async () => {

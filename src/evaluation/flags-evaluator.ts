@@ -29,11 +29,11 @@ export class FlagsEvaluator {
     options?: LocalFirstOptions,
   ): MaybePromise<LocalFirstAnswer> {
     if (this.overrides.coversAll(context, keys))
-      return this.answered({ results: new Map(), undecided: [] }, context, keys);
+      return this.answered({ results: new Map(), unresolved: new Map() }, context, keys);
     const answer = this.next.evaluate(context, contextId, keys, options);
     if (!(answer instanceof Promise)) return this.answered(answer, context, keys);
-    return answer.then(({ results, undecided }) =>
-      this.answered({ results: keys ? results : new Map(results), undecided }, context, keys),
+    return answer.then(({ results, unresolved }) =>
+      this.answered({ results: keys ? results : new Map(results), unresolved }, context, keys),
     );
   }
 
@@ -46,6 +46,6 @@ export class FlagsEvaluator {
     const results = keys ? onlyKeys(answer.results, keys) : answer.results;
     this.overrides.applyTo(results, context, keys);
     this.monitor.evaluated(results, keys, context.distinctId);
-    return { results, undecided: answer.undecided };
+    return { results, unresolved: answer.unresolved };
   }
 }

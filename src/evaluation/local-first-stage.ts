@@ -3,6 +3,7 @@ import { FLAGS_CONFIG } from '../flags.constants.js';
 import type { FlagContext } from '../flags.types.js';
 import { DefinitionsPoller } from '../local/definitions-poller.js';
 import { LocalAnswers } from '../local/local-answers.js';
+import type { UnresolvedReason } from '../local/unresolved-reason.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { evaluationOf } from './evaluation.js';
 import { addAll, type FlagResults, type MaybePromise } from './flag-results.js';
@@ -12,8 +13,8 @@ import { SharedStage } from './shared-stage.js';
 export interface LocalFirstAnswer {
   /** Every result known: local ones, then what the later stages answered for the rest. */
   results: FlagResults;
-  /** The keys the flag definitions were loaded for but left undecided (none without definitions). */
-  undecided: readonly string[];
+  /** The defined flags local evaluation left undecided, and why (none without definitions). */
+  unresolved: ReadonlyMap<string, UnresolvedReason>;
 }
 
 /** How one evaluation goes through local evaluation. */
@@ -57,25 +58,25 @@ export class LocalFirstStage {
     const definitions = this.definitions.definitions;
     if (!definitions) {
       this.localAnswers.forget();
-      if (options.onlyLocal) return { results: new Map(), undecided: [] };
+      if (options.onlyLocal) return { results: new Map(), unresolved: NONE };
       const rest = this.next.evaluate(evaluationOf(context, contextId, keys), options.holdUntil);
       return rest instanceof Promise ? rest.then(remoteOnly) : remoteOnly(rest);
     }
-    const { results, undecided } = this.localAnswers.answer(definitions, contextId, context, keys, now);
-    if (undecided.length === 0 || (options.onlyLocal ?? this.onlyLocal)) return { results, undecided };
+    const { results, undecided, unresolved } = this.localAnswers.answer(definitions, contextId, context, keys, now);
+    if (undecided.length === 0 || (options.onlyLocal ?? this.onlyLocal)) return { results, unresolved };
     const rest = this.next.evaluate(evaluationOf(context, contextId, keys, undecided), options.holdUntil);
     return rest instanceof Promise
-      ? rest.then((remote) => ({ results: addAll(results, remote), undecided }))
-      : { results: addAll(results, rest), undecided };
+      ? rest.then((remote) => ({ results: addAll(results, remote), unresolved }))
+      : { results: addAll(results, rest), unresolved };
   }
 }
 
 /** An answer without definitions: nothing was left undecided by them. */
 function remoteOnly(results: FlagResults): LocalFirstAnswer {
-  return { results, undecided: NONE };
+  return { results, unresolved: NONE };
 }
 
-const NONE: readonly string[] = Object.freeze([]);
+const NONE: ReadonlyMap<string, UnresolvedReason> = new Map();
 
 /** The clock of local evaluations. */
 function now(): Date {

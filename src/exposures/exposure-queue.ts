@@ -1,13 +1,14 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { randomUUID } from 'node:crypto';
-import { FLAGS_CONFIG, LIBRARY_NAME, LIBRARY_VERSION } from '../flags.constants.js';
+import { FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
 import { FlagsMonitor } from '../monitor/flags-monitor.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
-import { flagValue, type FlagContext, type FlagResult, type FlagValue } from '../flags.types.js';
+import type { FlagContext, FlagValue } from '../flags.types.js';
 import { LogEpisode } from '../monitor/log-episode.js';
 import { UpstreamError } from '../upstream/upstream-error.js';
 import type { ExposureStatus } from './exposure-status.js';
+import type { FlagCalled } from './flag-called.js';
 import { BatchClient, isRetryableBatchFailure, type CapturedEvent } from './batch-client.js';
 
 /** How many distinct ids' sent exposures are remembered (posthog-node's number); the least recent go first. */
@@ -37,7 +38,9 @@ export class ExposureQueue implements OnApplicationShutdown {
   private readonly maxQueueSize: number;
   private readonly queue: CapturedEvent[] = [];
   /** Per distinct id: the responses already sent, by flag key (and groups). */
-  private readonly reported = new LRUCache<string, Map<string, Set<FlagValue>>>({ max: REMEMBERED_DISTINCT_IDS });
+  private readonly reported = new LRUCache<string, Map<string, Set<FlagValue | undefined>>>({
+    max: REMEMBERED_DISTINCT_IDS,
+  });
   private readonly counts = { sent: 0, dropped: 0 };
   private lastFailure?: ExposureStatus['lastFailure'];
   private sending?: Promise<void>;
@@ -83,15 +86,14 @@ export class ExposureQueue implements OnApplicationShutdown {
     };
   }
 
-  /** Queues the exposure of `context` to `result`, unless this response was already sent for them. */
-  exposed(context: FlagContext, result: FlagResult): void {
+  /** Queues the `$feature_flag_called` of `context`, unless this response was already sent for them. */
+  exposed(context: FlagContext, called: FlagCalled): void {
     if (!this.enabled || this.closed) return;
-    const response = flagValue(result);
-    if (this.wasReported(context, result.key, response)) return;
+    if (this.wasReported(context, called.key, called.response)) return;
     this.enqueue({
       event: '$feature_flag_called',
       distinct_id: context.distinctId,
-      properties: exposureProperties(context, result, response),
+      properties: called.properties,
       timestamp: new Date().toISOString(),
       uuid: randomUUID(),
     });
@@ -182,7 +184,7 @@ export class ExposureQueue implements OnApplicationShutdown {
   }
 
   /** Whether this response was already sent for the user (and groups); remembers it when not. */
-  private wasReported(context: FlagContext, key: string, response: FlagValue): boolean {
+  private wasReported(context: FlagContext, key: string, response: FlagValue | undefined): boolean {
     let byFlag = this.reported.get(context.distinctId);
     if (!byFlag) this.reported.set(context.distinctId, (byFlag = new Map()));
     const flag = context.groups ? `${key}\u0000${JSON.stringify(Object.entries(context.groups).sort())}` : key;
@@ -192,22 +194,4 @@ export class ExposureQueue implements OnApplicationShutdown {
     responses.add(response);
     return false;
   }
-}
-
-/** The event's properties, as posthog-node sets them; what is not known is left out. */
-function exposureProperties(context: FlagContext, result: FlagResult, response: FlagValue): Record<string, unknown> {
-  const properties: Record<string, unknown> = {
-    $feature_flag: result.key,
-    $feature_flag_response: response,
-    [`$feature/${result.key}`]: response,
-    locally_evaluated: result.source === 'local',
-    $lib: LIBRARY_NAME,
-    $lib_version: LIBRARY_VERSION,
-  };
-  if (result.id !== undefined) properties.$feature_flag_id = result.id;
-  if (result.version !== undefined) properties.$feature_flag_version = result.version;
-  if (result.reason !== undefined) properties.$feature_flag_reason = result.reason;
-  if (result.requestId !== undefined) properties.$feature_flag_request_id = result.requestId;
-  if (context.groups) properties.$groups = context.groups;
-  return properties;
 }

@@ -5,8 +5,10 @@ import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { CaptureLogger } from '../../test/support/capture-logger.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
-import type { FlagsEvaluator } from '../evaluation/flags-evaluator.js';
-import type { ExposureQueue } from '../exposures/exposure-queue.js';
+import { emptySnapshot } from '../evaluation/flag-evaluations.js';
+import type { SnapshotFactory } from '../evaluation/snapshot-factory.js';
+import { RequestContexts } from '../request/request-contexts.js';
+import { RequestEvaluations } from '../request/request-evaluations.js';
 import type { FlagContext, FlagResult } from '../flags.types.js';
 import { FeatureFlag } from './feature-flag.decorator.js';
 import { FeatureFlagGuard } from './feature-flag.guard.js';
@@ -16,18 +18,20 @@ class MessageHandlers {
   handle() {}
 }
 
-/** An evaluator that knows beta is on for everyone, and records whom it was asked about. */
-function fakeEvaluator(asked: FlagContext[]): FlagsEvaluator {
+/** Evaluations where beta is on for everyone, recording whom they were asked about. */
+function fakeEvaluations(asked: FlagContext[], config: ResolvedFlagsOptions): RequestEvaluations {
   const beta: FlagResult = { key: 'beta', enabled: true, source: 'remote', evaluatedAt: new Date() };
-  return {
+  const snapshots = {
     evaluate: async (context: FlagContext) => {
       asked.push(context);
-      return { results: new Map([['beta', beta]]), undecided: [] };
+      const snapshot = emptySnapshot();
+      return Object.assign(Object.create(Object.getPrototypeOf(snapshot) as object), {
+        getFlag: (key: string) => (key === 'beta' ? beta.enabled : undefined),
+      });
     },
-  } as unknown as FlagsEvaluator;
+  } as unknown as SnapshotFactory;
+  return new RequestEvaluations(snapshots, new RequestContexts(config));
 }
-
-const noExposures = { exposed: () => {} } as unknown as ExposureQueue;
 
 function rpcContext(data: unknown): ExecutionContextHost {
   const context = new ExecutionContextHost([data, {}], MessageHandlers, MessageHandlers.prototype.handle);
@@ -42,13 +46,8 @@ describe('FeatureFlagGuard outside HTTP', () => {
     const logs = new CaptureLogger();
     Logger.overrideLogger(logs);
     const asked: FlagContext[] = [];
-    const guard = new FeatureFlagGuard(
-      new Reflector(),
-      fakeEvaluator(asked),
-      noExposures,
-      {} as ResolvedFlagsOptions,
-      new HttpAdapterHost(),
-    );
+    const config = {} as ResolvedFlagsOptions;
+    const guard = new FeatureFlagGuard(new Reflector(), fakeEvaluations(asked, config), config, new HttpAdapterHost());
     expect(() => guard.canActivate(rpcContext({}))).toThrow(NotFoundException);
     expect(() => guard.canActivate(rpcContext({}))).toThrow(NotFoundException);
     expect(asked).toEqual([]);
@@ -60,13 +59,7 @@ describe('FeatureFlagGuard outside HTTP', () => {
     const config = {
       contextFactory: (context) => (context.switchToRpc().getData() as { userId: string }).userId,
     } as ResolvedFlagsOptions;
-    const guard = new FeatureFlagGuard(
-      new Reflector(),
-      fakeEvaluator(asked),
-      noExposures,
-      config,
-      new HttpAdapterHost(),
-    );
+    const guard = new FeatureFlagGuard(new Reflector(), fakeEvaluations(asked, config), config, new HttpAdapterHost());
     expect(await guard.canActivate(rpcContext({ userId: 'user-7' }))).toBe(true);
     expect(asked).toEqual([{ distinctId: 'user-7' }]);
   });

@@ -15,11 +15,21 @@ const options: BenchOptions = smoke
       connections: 4,
       serialSeconds: 0.5,
       rounds: 2,
+      roundSeconds: 0.5,
       users: 20,
       latencyMs: 20,
       timeoutMs: 200,
     }
-  : { durationSeconds: 10, warmupSeconds: 3, connections: 10, serialSeconds: 3, rounds: 5, users: 200, latencyMs: 20 };
+  : {
+      durationSeconds: 10,
+      warmupSeconds: 3,
+      connections: 10,
+      serialSeconds: 3,
+      rounds: 10,
+      roundSeconds: 2,
+      users: 200,
+      latencyMs: 20,
+    };
 
 const result = await runBenchmark(options, (line) => console.log(line));
 const directory = fileURLToPath(new URL(smoke ? '../../.build/bench-smoke' : '../../bench/results', import.meta.url));

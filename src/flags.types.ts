@@ -46,6 +46,11 @@ export interface EvaluatedFlag {
   payload?: unknown;
   /** PostHog's description of why the flag evaluated as it did. */
   reason?: string;
+  /**
+   * PostHog's code for that reason (`condition_match`, `no_condition_match`, `out_of_rollout_bound`,
+   * `flag_disabled`, ...), when PostHog's `/flags` said it; not kept by the Redis cache (PostHog's Python format).
+   */
+  reasonCode?: string;
   /** The flag's id in PostHog, when PostHog said it. */
   id?: number;
   /** The version of the flag's definition that was evaluated, when PostHog said it. */

@@ -13,6 +13,7 @@ export {
   type LocalEvaluationOptions,
 } from './options/flags-options.js';
 export type { FlagsModuleAsyncOptions, FlagsModuleRootOptions } from './flags.module-definition.js';
+export type { FlagsServiceBinding } from './flags-service-binding.js';
 export {
   FlagsOverrides,
   type FlagOverride,

@@ -45,9 +45,10 @@ describe('npm run bench -- --smoke', () => {
     }
     expect(result.machine.cores).toBeGreaterThan(0);
     expect(result.yardsticks.map((yardstick: { name: string }) => yardstick.name)).toEqual([
+      'healthy: app CPU per request',
       'healthy, fresh=5: throughput',
-      'healthy, fresh=5: app CPU per request',
       'healthy, fresh=5: time in the guard per request',
+      'healthy, fresh=5: refresh CPU per request',
       'PostHog hanging: loaded p99',
       'PostHog hanging: serial p99',
       'PostHog hanging: last known values',
@@ -58,9 +59,9 @@ describe('npm run bench -- --smoke', () => {
       'PostHog starts hanging: p99',
       'PostHog starts hanging: last known values',
       'healthy, local evaluation: throughput',
-      'healthy, local evaluation: app CPU per request',
       'healthy, local evaluation: time in the guard per request',
       'healthy, local evaluation: ahead of posthog-node',
+      'PostHog down, definitions loaded: app CPU per request',
       'PostHog down, definitions loaded: last known values',
       'cold start during an outage: right answers',
     ]);

@@ -35,6 +35,12 @@ const FLAVOURS = [
     ioredis: '^5.0.0',
     type: 'commonjs',
     entry: 'app.cjs',
+    /** The OpenFeature Nest SDK (its 0.2.5 declares Nest up to 11) on both HTTP platforms. */
+    extraDependencies: {
+      '@openfeature/nestjs-sdk': '0.2.5',
+      '@nestjs/platform-fastify': '^11.0.0',
+    } as Record<string, string>,
+    files: ['openfeature-app.cjs'],
     typeChecks: [
       { tsc: TSC['5.8'], module: 'nodenext', moduleResolution: 'nodenext' },
       { tsc: TSC['5.8'], module: 'commonjs', moduleResolution: 'node10' },
@@ -47,6 +53,8 @@ const FLAVOURS = [
     ioredis: '^6.0.0',
     type: 'module',
     entry: 'app.mjs',
+    extraDependencies: {} as Record<string, string>,
+    files: [] as string[],
     typeChecks: [
       { tsc: TSC.current, module: 'nodenext', moduleResolution: 'nodenext' },
       { tsc: TSC.current, module: 'node16', moduleResolution: 'node16' },
@@ -86,7 +94,7 @@ describe('the packed library in a fresh application', () => {
   });
 
   it.each(FLAVOURS)(
-    'works in a $name application: forRoot, the service and the guard',
+    'works in a $name application: forRoot, the service, the guard and the OpenFeature provider',
     async (flavour) => {
       const dir = join(work, flavour.type);
       rmSync(dir, { recursive: true, force: true });
@@ -105,11 +113,13 @@ describe('the packed library in a fresh application', () => {
             rxjs: '^7.8.0',
             ioredis: flavour.ioredis,
             'nestjs-posthog-flags': `file:${tarball}`,
+            '@openfeature/server-sdk': '^1.23.0',
             '@types/node': '^20.19.0',
+            ...flavour.extraDependencies,
           },
         }),
       );
-      for (const file of [flavour.entry, 'define-app.cjs', 'consumer.ts'])
+      for (const file of [flavour.entry, 'define-app.cjs', 'consumer.ts', ...flavour.files])
         copyFileSync(join(APPS, file), join(dir, file));
       await run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], { cwd: dir });
       for (const { tsc, module, moduleResolution } of flavour.typeChecks) {
@@ -143,7 +153,25 @@ describe('the packed library in a fresh application', () => {
         testing: { key: 'beta', enabled: true, variant: 'test', source: 'override' },
       });
       expect(JSON.parse((await inspect.get(`${flavour.type}:user-1:checkout`))!).flag_result.variant).toBe('test');
-      if (flavour.type === 'module') expect(outcome.health).toBe('needs @nestjs/terminus');
+      if (flavour.type === 'module') {
+        expect(outcome.health).toBe('needs @nestjs/terminus');
+        expect(outcome.openFeature).toEqual({ value: 'test', variant: 'test', reason: 'TARGETING_MATCH' });
+      } else {
+        const answers = {
+          betaForUser: 200,
+          betaAnonymous: 404,
+          darkModeForUser: 404,
+          flagsForUser: {
+            beta: true,
+            betaReason: 'TARGETING_MATCH',
+            checkout: 'test',
+            variant: 'test',
+            source: 'remote',
+          },
+          flagsAnonymous: { beta: false, betaReason: 'ERROR', checkout: 'control' },
+        };
+        expect(outcome.openFeature).toEqual({ express: answers, fastify: answers });
+      }
     },
     240_000,
   );

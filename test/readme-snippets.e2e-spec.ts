@@ -64,6 +64,7 @@ describe('the README and docs/', () => {
           'nestjs-posthog-flags': [join(ROOT, 'dist/index.d.ts')],
           'nestjs-posthog-flags/health': [join(ROOT, 'dist/health/index.d.ts')],
           'nestjs-posthog-flags/testing': [join(ROOT, 'dist/testing/index.d.ts')],
+          'nestjs-posthog-flags/openfeature': [join(ROOT, 'dist/openfeature/index.d.ts')],
         },
       },
     );

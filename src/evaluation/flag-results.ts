@@ -22,6 +22,7 @@ export function resultOf(flag: EvaluatedFlag, source: FlagSource, requestId?: st
   if (flag.variant !== undefined) result.variant = flag.variant;
   if (flag.payload !== undefined) result.payload = flag.payload;
   if (flag.reason !== undefined) result.reason = flag.reason;
+  if (flag.reasonCode !== undefined) result.reasonCode = flag.reasonCode;
   if (flag.id !== undefined) result.id = flag.id;
   if (flag.version !== undefined) result.version = flag.version;
   if (requestId !== undefined) result.requestId = requestId;

@@ -15,6 +15,7 @@ import { LogEpisode } from '../monitor/log-episode.js';
 import { UpstreamError } from '../upstream/upstream-error.js';
 import { messageOf } from '../util/message-of.js';
 import { DefinitionsClient, type DefinitionsAnswer } from './definitions-client.js';
+import { changedFlags } from './definitions-changes.js';
 import { indexDefinitions, NO_DEFINITIONS, type Definitions, type FlagDefinitionsData } from './definitions.js';
 import { IN_PROCESS_DEFINITIONS, type DefinitionsStore } from './definitions-store.js';
 
@@ -246,11 +247,12 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
 
   /** Puts definitions in force at once, whole: an evaluation sees the old set or the new one, never a mix. */
   private install(data: FlagDefinitionsData, source: 'upstream' | 'redis'): void {
+    const flagsChanged = changedFlags(this.installed, data);
     this.installed = data;
     this.current = data.flags.length > 0 ? indexDefinitions(data) : undefined;
     this.source = this.current ? source : 'none';
     this.loadedAt = new Date();
-    this.monitor.definitionsLoaded(source, data.flags.length);
+    this.monitor.definitionsLoaded(source, data.flags.length, flagsChanged);
   }
 
   private isStale(): boolean {

@@ -46,6 +46,11 @@ export interface DefinitionsLoadedEvent {
   source: 'upstream' | 'redis';
   /** How many flags they define (0 after PostHog's quota limit: nothing is evaluated locally). */
   flags: number;
+  /**
+   * The keys of the flags added, removed or changed since the definitions loaded before (every flag when the
+   * cohorts or group types changed), sorted; empty when the new definitions say the same.
+   */
+  flagsChanged: string[];
   at: Date;
 }
 

@@ -143,8 +143,8 @@ export class FlagsMonitor implements OnModuleDestroy {
   }
 
   /** Flag definitions were loaded: emits `definitions_loaded`. */
-  definitionsLoaded(source: 'upstream' | 'redis', flags: number): void {
-    this.emit({ type: 'definitions_loaded', source, flags, at: new Date() });
+  definitionsLoaded(source: 'upstream' | 'redis', flags: number, flagsChanged: string[]): void {
+    this.emit({ type: 'definitions_loaded', source, flags, flagsChanged, at: new Date() });
   }
 
   /** A definitions poll failed: emits `definitions_failed`. */

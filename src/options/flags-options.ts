@@ -3,6 +3,7 @@ import type { CacheConfig } from '../cache/cache-url.js';
 import type { FlagOverrides } from '../overrides/flags-overrides.js';
 import type { CircuitBreakerOptions } from '../pipeline/circuit-breaker.js';
 import type { FlagContext } from '../flags.types.js';
+import type { FlagsServiceBinding } from '../flags-service-binding.js';
 
 /**
  * Tells the `@FeatureFlag` guard whom a request is for: a context, a distinct id, or `undefined` for an
@@ -101,6 +102,12 @@ export interface FlagsModuleOptions {
   secretKey?: string;
   /** How local evaluation runs when a `secretKey` is set; `false` turns it off even then. */
   localEvaluation?: LocalEvaluationOptions | false;
+  /**
+   * A `PostHogFlagsProvider` (from `nestjs-posthog-flags/openfeature`), bound to this application's `FlagsService`
+   * once the application has started: OpenFeature evaluations through it resolve with this module. Give the same
+   * instance to OpenFeature (`OpenFeatureModule.forRoot({ defaultProvider })` or `OpenFeature.setProvider`).
+   */
+  openFeature?: FlagsServiceBinding;
 }
 
 /** How flag definitions are polled and used. */
@@ -164,6 +171,8 @@ export interface ResolvedFlagsOptions {
   eventsIncludeDistinctId: boolean;
   /** Local evaluation's settings with the secret key; `false` when it is off. */
   localEvaluation: ResolvedLocalEvaluation | false;
+  /** The OpenFeature provider to bind to the service at startup, when one was given. */
+  openFeature?: FlagsServiceBinding;
 }
 
 /** Local evaluation as the module runs it. */

@@ -5,6 +5,7 @@ import { parseOverrides, type FlagOverrides } from '../overrides/flags-overrides
 import { CIRCUIT_BREAKER_DEFAULTS, type CircuitBreakerOptions } from '../pipeline/circuit-breaker.js';
 import { isRecord } from '../util/is-record.js';
 import { kindOf } from '../util/kind-of.js';
+import type { FlagsServiceBinding } from '../flags-service-binding.js';
 import {
   DEFAULT_CACHE_URL,
   DEFAULT_POSTHOG_HOST,
@@ -41,6 +42,7 @@ const OPTION_NAMES: readonly (keyof FlagsModuleOptions)[] = [
   'eventsIncludeDistinctId',
   'secretKey',
   'localEvaluation',
+  'openFeature',
 ];
 
 /** Local evaluation's option names. */
@@ -127,6 +129,12 @@ export function resolveFlagsOptions(
     localEvaluation: resolveLocalEvaluation(
       stringOption('secretKey', options.secretKey) || env.POSTHOG_SECRET_KEY || '',
       apiKey ? options.localEvaluation : false,
+    ),
+    openFeature: typedOption(
+      'openFeature',
+      options.openFeature,
+      'a PostHogFlagsProvider (new PostHogFlagsProvider() from nestjs-posthog-flags/openfeature)',
+      (value) => typeof (value as Partial<FlagsServiceBinding> | null)?.bindFlagsService === 'function',
     ),
   };
 }

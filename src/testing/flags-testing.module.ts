@@ -6,8 +6,8 @@ import type { FlagsModuleOptions, ResolvedFlagsOptions } from '../options/flags-
 import { resolveFlagsOptions } from '../options/resolve-flags-options.js';
 import { FlagsOverrides, type FlagOverrides } from '../overrides/flags-overrides.js';
 
-/** What `FlagsTestingModule.forRoot` takes besides the flags: the guard's options. */
-export type FlagsTestingOptions = Pick<FlagsModuleOptions, 'contextFactory' | 'exception'>;
+/** What `FlagsTestingModule.forRoot` takes besides the flags: the guard's options, and an OpenFeature provider. */
+export type FlagsTestingOptions = Pick<FlagsModuleOptions, 'contextFactory' | 'exception' | 'openFeature'>;
 
 /**
  * `FlagsModule` for an application's tests: the real `FlagsService`, `@FeatureFlag` guard and `@Flags()`, over
@@ -23,7 +23,7 @@ export class FlagsTestingModule implements NestModule {
   /**
    * @param flags Values by flag key: `true`, `false`, a variant, `{ value, payload }`, or a function of the
    * context returning one of those (`undefined`: not known for that user).
-   * @param options The guard's `contextFactory` and `exception`, as for `FlagsModule`.
+   * @param options The guard's `contextFactory` and `exception`, and `openFeature`, as for `FlagsModule`.
    */
   static forRoot(flags: FlagOverrides = {}, options: FlagsTestingOptions = {}): DynamicModule {
     const providers: Provider[] = [

@@ -5,7 +5,7 @@ import { UpstreamError } from './upstream-error.js';
 const at = new Date('2026-01-01T00:00:00Z');
 
 describe('parseFlagsResponse', () => {
-  it('reads the documented v2 answer: variant, parsed payload, reason description, id, version, request id', () => {
+  it('reads the documented v2 answer: variant, parsed payload, reason description and code, id, version, request id', () => {
     const parsed = parseFlagsResponse(
       {
         flags: {
@@ -23,7 +23,8 @@ describe('parseFlagsResponse', () => {
       },
       at,
     );
-    const beta = { payload: { color: 'blue' }, reason: 'Condition set 1 matched', id: 1, version: 4 };
+    const reason = { reason: 'Condition set 1 matched', reasonCode: 'condition_match' };
+    const beta = { payload: { color: 'blue' }, ...reason, id: 1, version: 4 };
     expect([...parsed.flags.values()]).toEqual([
       { key: 'beta', enabled: true, ...beta, evaluatedAt: at },
       { key: 'checkout', enabled: true, variant: 'test', id: 2, version: 42, evaluatedAt: at },
@@ -32,6 +33,12 @@ describe('parseFlagsResponse', () => {
     expect(parsed.requestId).toBe('req-1');
     expect(parsed.incomplete).toBe(false);
     expect(parsed.failed.size).toBe(0);
+  });
+
+  it('drops a reason code that is not of the shape PostHog sends', () => {
+    const reason = (code: unknown) => ({ enabled: true, reason: { code, description: 'd' } });
+    const parsed = parseFlagsResponse({ flags: { a: reason('x'.repeat(65)), b: reason(7), c: reason('Drop;') } }, at);
+    expect([...parsed.flags.values()].map((flag) => flag.reasonCode)).toEqual([undefined, undefined, undefined]);
   });
 
   it('keeps a payload that is not JSON as its string', () => {

@@ -25,6 +25,9 @@ export function isCompleteAnswer(parsed: ParsedFlags): boolean {
 /** Flag keys PostHog can produce: letters, digits, `-` and `_`. */
 const FLAG_KEY = /^[A-Za-z0-9_-]+$/;
 
+/** What a reason code PostHog sends looks like (`condition_match`); anything else is dropped. */
+const REASON_CODE = /^[a-z_]{1,64}$/;
+
 /**
  * Validates a `/flags` body, v2 (`flags`) or v1 (`featureFlags`), into {@link ParsedFlags}.
  * @throws {UpstreamError} `quota_limited` for a quota-limited answer, `bad_response` for any other shape.
@@ -66,12 +69,14 @@ function readV2Flag(key: string, entry: unknown, evaluatedAt: Date): EvaluatedFl
   if (!isRecord(entry) || entry.failed === true || typeof entry.enabled !== 'boolean') return undefined;
   const metadata = isRecord(entry.metadata) ? entry.metadata : {};
   const reason = isRecord(entry.reason) ? entry.reason.description : undefined;
+  const reasonCode = isRecord(entry.reason) ? entry.reason.code : undefined;
   return compact({
     key,
     enabled: entry.enabled,
     variant: typeof entry.variant === 'string' ? entry.variant : undefined,
     payload: parsePayload(metadata.payload),
     reason: typeof reason === 'string' ? reason : undefined,
+    reasonCode: typeof reasonCode === 'string' && REASON_CODE.test(reasonCode) ? reasonCode : undefined,
     id: integerOrUndefined(metadata.id),
     version: integerOrUndefined(metadata.version),
     evaluatedAt,
@@ -102,7 +107,7 @@ function parsePayload(payload: unknown): unknown {
 
 /** The flag without its undefined optional fields, so results compare and print cleanly. */
 function compact(flag: EvaluatedFlag): EvaluatedFlag {
-  for (const field of ['variant', 'payload', 'reason', 'id', 'version'] as const) {
+  for (const field of ['variant', 'payload', 'reason', 'reasonCode', 'id', 'version'] as const) {
     if (flag[field] === undefined) delete flag[field];
   }
   return flag;

@@ -19,6 +19,8 @@ export interface FakeFlag {
   failed?: boolean;
   /** Left out of the answer, with `errorsWhileComputingFlags: true`. */
   missing?: boolean;
+  /** The reason's code; `condition_match` unless given. */
+  reasonCode?: string;
 }
 
 /** The flags most tests evaluate: a boolean with a payload, a multivariate flag, a flag that is off. */
@@ -292,7 +294,11 @@ export class FakePostHog {
             key,
             enabled: flag.enabled,
             ...(flag.variant ? { variant: flag.variant } : {}),
-            reason: { code: 'condition_match', condition_index: 0, description: 'Condition set 1 matched' },
+            reason: {
+              code: flag.reasonCode ?? 'condition_match',
+              condition_index: 0,
+              description: 'Condition set 1 matched',
+            },
             metadata: {
               id: 1,
               version: 1,

@@ -1,0 +1,1 @@
+export { PostHogFlagsProvider, type PostHogFlagsProviderOptions } from './posthog-flags.provider.js';

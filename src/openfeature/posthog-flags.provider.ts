@@ -1,0 +1,222 @@
+import {
+  ErrorCode,
+  OpenFeatureEventEmitter,
+  ProviderEvents,
+  type EvaluationContext,
+  type JsonValue,
+  type Provider,
+  type ProviderMetadata,
+  type ResolutionDetails,
+} from '@openfeature/server-sdk';
+import { FlagsConfigError } from '../config/flags-config-error.js';
+import { readInteger } from '../config/read-integer.js';
+import { LIBRARY_NAME } from '../flags.constants.js';
+import type { FlagsService } from '../flags.service.js';
+import type { FlagsServiceBinding } from '../flags-service-binding.js';
+import { isRecord } from '../util/is-record.js';
+import { kindOf } from '../util/kind-of.js';
+import { messageOf } from '../util/message-of.js';
+import { flagContextOf, isContextProblem } from './evaluation-context.js';
+import { ProviderHealth } from './provider-health.js';
+import { detailsOf, errorDetails, type FlagType } from './resolution-details.js';
+
+/** Options of a {@link PostHogFlagsProvider}. */
+export interface PostHogFlagsProviderOptions {
+  /**
+   * Whether OpenFeature evaluations send `$feature_flag_called` exposure events, as `isEnabled` and `getFlag` do
+   * (deduplicated per user, flag and value; never when the module's `sendFeatureFlagEvents` is `false`).
+   * @default true
+   */
+  sendFeatureFlagEvents?: boolean;
+  /**
+   * Milliseconds `initialize()` waits for the application to bind the provider (start with `FlagsModule.forRoot({
+   * openFeature })`) before it fails (`PROVIDER_ERROR`; the provider becomes ready when bound later).
+   * @default 30000
+   */
+  bindTimeoutMs?: number;
+}
+
+/** The application the provider is bound to: its service and what follows the service's health. */
+interface Binding {
+  flags: FlagsService;
+  health: ProviderHealth;
+}
+
+/** A wait for the binding: `initialize()`'s. */
+interface BindWaiter {
+  resolve: () => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * An OpenFeature server provider resolving through an application's `FlagsService`: every source (local, remote,
+ * cache, fallback, override), the fallback cache in PostHog's outages, exposures. Give the same instance to
+ * `FlagsModule.forRoot({ openFeature })`, which binds it to the application's service at startup, and to
+ * OpenFeature (`OpenFeatureModule.forRoot({ defaultProvider })`, or `OpenFeature.setProviderAndWait`):
+ * `initialize()` resolves once it is bound. One instance per application.
+ */
+export class PostHogFlagsProvider implements Provider, FlagsServiceBinding {
+  readonly metadata: ProviderMetadata = { name: LIBRARY_NAME };
+  readonly runsOn = 'server' as const;
+  /** `PROVIDER_STALE`, `PROVIDER_READY`, `PROVIDER_CONFIGURATION_CHANGED` and `PROVIDER_ERROR`, for the SDK. */
+  readonly events = new OpenFeatureEventEmitter();
+  private readonly sendEvents: boolean;
+  private readonly bindTimeoutMs: number;
+  private binding?: Binding;
+  private readonly waiters = new Set<BindWaiter>();
+  /** Whether OpenFeature was told of an error (a bind timeout, an unbinding): binding again says ready. */
+  private errorAnnounced = false;
+
+  /** @throws {FlagsConfigError} for options of the wrong type. */
+  constructor(options: PostHogFlagsProviderOptions = {}) {
+    if (!isRecord(options)) throw new FlagsConfigError(`PostHogFlagsProvider options must be an object`);
+    const { sendFeatureFlagEvents = true, bindTimeoutMs = 30_000 } = options;
+    if (typeof sendFeatureFlagEvents !== 'boolean') {
+      throw new FlagsConfigError(
+        `PostHogFlagsProvider sendFeatureFlagEvents must be a boolean, got ${kindOf(sendFeatureFlagEvents)}`,
+      );
+    }
+    this.sendEvents = sendFeatureFlagEvents;
+    try {
+      this.bindTimeoutMs = readInteger(bindTimeoutMs, { min: 1, max: 2 ** 31 - 1, unit: 'milliseconds' });
+    } catch (error) {
+      throw new FlagsConfigError(`PostHogFlagsProvider bindTimeoutMs ${messageOf(error)}`);
+    }
+  }
+
+  /**
+   * Binds the provider to an application's service; `FlagsModule` calls it at startup with the option
+   * `openFeature`. Returns the unbinding, which `FlagsModule` calls at shutdown.
+   * @throws {FlagsConfigError} when it is bound to an application already.
+   */
+  bindFlagsService(flags: FlagsService): () => void {
+    if (this.binding) {
+      throw new FlagsConfigError(
+        'this PostHogFlagsProvider is bound to another application already: give each application its own ' +
+          'instance (new PostHogFlagsProvider())',
+      );
+    }
+    const binding: Binding = { flags, health: new ProviderHealth(flags, this.events) };
+    this.binding = binding;
+    for (const waiter of this.waiters) waiter.resolve();
+    if (this.errorAnnounced) {
+      this.errorAnnounced = false;
+      this.events.emit(ProviderEvents.Ready, { message: 'bound to the application' });
+    }
+    return () => this.unbind(binding);
+  }
+
+  /** Resolves once the provider is bound to an application (at once when it is). Called by OpenFeature. */
+  initialize(): Promise<void> {
+    if (this.binding) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const waiter: BindWaiter = {
+        resolve: () => this.settle(waiter, resolve),
+        reject: (error) => this.settle(waiter, () => reject(error)),
+        timer: setTimeout(() => {
+          this.errorAnnounced = true;
+          waiter.reject(notBoundError(`within ${this.bindTimeoutMs} ms`));
+        }, this.bindTimeoutMs),
+      };
+      waiter.timer.unref();
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** Called by OpenFeature when the provider is replaced or OpenFeature closes: stops waiting to be bound. */
+  async onClose(): Promise<void> {
+    for (const waiter of this.waiters) waiter.reject(notBoundError('before OpenFeature closed it'));
+  }
+
+  resolveBooleanEvaluation(
+    flagKey: string,
+    defaultValue: boolean,
+    context: EvaluationContext,
+  ): Promise<ResolutionDetails<boolean>> {
+    return this.resolve(flagKey, 'boolean', defaultValue, context);
+  }
+
+  resolveStringEvaluation(
+    flagKey: string,
+    defaultValue: string,
+    context: EvaluationContext,
+  ): Promise<ResolutionDetails<string>> {
+    return this.resolve(flagKey, 'string', defaultValue, context);
+  }
+
+  resolveNumberEvaluation(
+    flagKey: string,
+    defaultValue: number,
+    context: EvaluationContext,
+  ): Promise<ResolutionDetails<number>> {
+    return this.resolve(flagKey, 'number', defaultValue, context);
+  }
+
+  resolveObjectEvaluation<T extends JsonValue>(
+    flagKey: string,
+    defaultValue: T,
+    context: EvaluationContext,
+  ): Promise<ResolutionDetails<T>> {
+    return this.resolve(flagKey, 'object', defaultValue, context);
+  }
+
+  /** The flag's details for the context, through the bound service; never rejects. */
+  private async resolve<T>(
+    key: string,
+    type: FlagType,
+    defaultValue: T,
+    context: EvaluationContext,
+  ): Promise<ResolutionDetails<T>> {
+    const flags = this.binding?.flags;
+    if (!flags) return errorDetails(defaultValue, ErrorCode.PROVIDER_NOT_READY, notBoundError('').message);
+    const flagContext = flagContextOf(context ?? {});
+    if (isContextProblem(flagContext)) return errorDetails(defaultValue, flagContext.errorCode, flagContext.message);
+    try {
+      const options = this.sendEvents ? {} : { sendEvent: false };
+      const result = await flags.getFlagResult(key, flagContext, options);
+      return result ? detailsOf(result, type, defaultValue) : unknownDetails(flags, key, defaultValue);
+    } catch (error) {
+      return errorDetails(defaultValue, ErrorCode.GENERAL, messageOf(error));
+    }
+  }
+
+  private unbind(binding: Binding): void {
+    if (this.binding !== binding) return;
+    binding.health.close();
+    this.binding = undefined;
+    this.errorAnnounced = true;
+    this.events.emit(ProviderEvents.Error, { message: 'unbound: the application shut down' });
+  }
+
+  private settle(waiter: BindWaiter, settle: () => void): void {
+    clearTimeout(waiter.timer);
+    this.waiters.delete(waiter);
+    settle();
+  }
+}
+
+/**
+ * Nothing is known of the flag for the user: `FLAG_NOT_FOUND` when PostHog is answering (it did not name the
+ * flag), else `GENERAL` naming the outage.
+ */
+function unknownDetails<T>(flags: FlagsService, key: string, defaultValue: T): ResolutionDetails<T> {
+  const status = flags.status();
+  if (status.upstream === 'ok') {
+    return errorDetails(defaultValue, ErrorCode.FLAG_NOT_FOUND, `flag "${key}" is not known for this context`);
+  }
+  const why = status.lastFailure ? `${status.lastFailure.reason}, circuit ${status.circuit}` : status.upstream;
+  return errorDetails(
+    defaultValue,
+    ErrorCode.GENERAL,
+    `PostHog is not answering (${why}) and no last known value of "${key}" is cached for this user`,
+  );
+}
+
+function notBoundError(when: string): Error {
+  const suffix = when ? ` ${when}` : '';
+  return new Error(
+    `PostHogFlagsProvider is not bound to an application${suffix}: pass it to FlagsModule.forRoot({ openFeature }) ` +
+      'and start the application (one instance per application)',
+  );
+}

@@ -88,8 +88,10 @@ export class FlagEvaluations {
   }
 
   /**
-   * The flags local evaluation could not decide and nothing else answered, with PostHog's reason
-   * (`experience_continuity`, `unsupported_definition`, `unresolved_dependency`, `missing_context`).
+   * The flags asked that have no result, and why: local evaluation's reason where it left the flag undecided and
+   * nothing else answered (PostHog's: `experience_continuity`, `unsupported_definition`, `unresolved_dependency`,
+   * `missing_context`), else ours, `unavailable`, for a key asked that neither PostHog nor the fallback cache could
+   * answer.
    */
   get unresolvedFlags(): Readonly<Record<string, UnresolvedReason>> {
     return this.#unresolved;
@@ -184,9 +186,8 @@ export class FlagEvaluations {
     if (this.#context.distinctId === '') return;
     const result = this.#results.get(key);
     if (this.#slice && !result) return;
-    const missing: MissingFlag = Object.hasOwn(this.#unresolved, key)
-      ? 'local_evaluation_inconclusive'
-      : 'flag_missing';
+    const local = Object.hasOwn(this.#unresolved, key) && this.#unresolved[key] !== 'unavailable';
+    const missing: MissingFlag = local ? 'local_evaluation_inconclusive' : 'flag_missing';
     this.#host.exposed(
       this.#context,
       flagCalled(this.#context, key, result, missing, this.#host.definitionsLoadedAt()),

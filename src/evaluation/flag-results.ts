@@ -3,6 +3,19 @@ import type { EvaluatedFlag, FlagResult, FlagSource } from '../flags.types.js';
 /** Results by flag key: what every stage of an evaluation answers. */
 export type FlagResults = Map<string, FlagResult>;
 
+/**
+ * Results from the upstream stage, with the keys asked that neither PostHog nor the fallback cache could answer
+ * (PostHog failed, was not asked, or left them out of an incomplete answer, and nothing was known of them).
+ */
+export type RemoteResults = FlagResults & { unanswered?: readonly string[] };
+
+/** `results`, marked with the keys of `asked` (when the question named its keys) that they do not hold. */
+export function withUnanswered(results: FlagResults, asked: readonly string[] | undefined): RemoteResults {
+  const unanswered = asked?.filter((key) => !results.has(key));
+  if (unanswered?.length) (results as RemoteResults).unanswered = unanswered;
+  return results;
+}
+
 /** Results now when a stage could answer synchronously, else a promise of them. */
 export type MaybePromise<T> = T | Promise<T>;
 

@@ -32,8 +32,8 @@ export class FlagsEvaluator {
       return this.answered({ results: new Map(), unresolved: new Map() }, context, keys);
     const answer = this.next.evaluate(context, contextId, keys, options);
     if (!(answer instanceof Promise)) return this.answered(answer, context, keys);
-    return answer.then(({ results, unresolved }) =>
-      this.answered({ results: keys ? results : new Map(results), unresolved }, context, keys),
+    return answer.then((shared) =>
+      this.answered({ ...shared, results: keys ? shared.results : new Map(shared.results) }, context, keys),
     );
   }
 
@@ -46,6 +46,6 @@ export class FlagsEvaluator {
     const results = keys ? onlyKeys(answer.results, keys) : answer.results;
     this.overrides.applyTo(results, context, keys);
     this.monitor.evaluated(results, keys, context.distinctId);
-    return { results, unresolved: answer.unresolved };
+    return { ...answer, results };
   }
 }

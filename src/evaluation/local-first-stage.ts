@@ -3,10 +3,10 @@ import { FLAGS_CONFIG } from '../flags.constants.js';
 import type { FlagContext } from '../flags.types.js';
 import { DefinitionsPoller } from '../local/definitions-poller.js';
 import { LocalAnswers } from '../local/local-answers.js';
-import type { UnresolvedReason } from '../local/unresolved-reason.js';
+import type { LocalUnresolvedReason } from '../local/unresolved-reason.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { evaluationOf } from './evaluation.js';
-import { addAll, type FlagResults, type MaybePromise } from './flag-results.js';
+import { addAll, type FlagResults, type MaybePromise, type RemoteResults } from './flag-results.js';
 import { SharedStage } from './shared-stage.js';
 
 /** What local evaluation could not decide, and what the later stages answered. */
@@ -14,7 +14,9 @@ export interface LocalFirstAnswer {
   /** Every result known: local ones, then what the later stages answered for the rest. */
   results: FlagResults;
   /** The defined flags local evaluation left undecided, and why (none without definitions). */
-  unresolved: ReadonlyMap<string, UnresolvedReason>;
+  unresolved: ReadonlyMap<string, LocalUnresolvedReason>;
+  /** Keys asked further that neither PostHog nor the fallback cache could answer (see {@link RemoteResults}). */
+  unanswered?: readonly string[];
 }
 
 /** How one evaluation goes through local evaluation. */
@@ -66,17 +68,26 @@ export class LocalFirstStage {
     if (undecided.length === 0 || (options.onlyLocal ?? this.onlyLocal)) return { results, unresolved };
     const rest = this.next.evaluate(evaluationOf(context, contextId, keys, undecided), options.holdUntil);
     return rest instanceof Promise
-      ? rest.then((remote) => ({ results: addAll(results, remote), unresolved }))
-      : { results: addAll(results, rest), unresolved };
+      ? rest.then((remote) => withRemote(results, unresolved, remote))
+      : withRemote(results, unresolved, rest);
   }
 }
 
 /** An answer without definitions: nothing was left undecided by them. */
-function remoteOnly(results: FlagResults): LocalFirstAnswer {
-  return { results, unresolved: NONE };
+function remoteOnly(results: RemoteResults): LocalFirstAnswer {
+  return { results, unresolved: NONE, unanswered: results.unanswered };
 }
 
-const NONE: ReadonlyMap<string, UnresolvedReason> = new Map();
+/** The local results with what the later stages answered for the rest. */
+function withRemote(
+  results: FlagResults,
+  unresolved: ReadonlyMap<string, LocalUnresolvedReason>,
+  remote: RemoteResults,
+): LocalFirstAnswer {
+  return { results: addAll(results, remote), unresolved, unanswered: remote.unanswered };
+}
+
+const NONE: ReadonlyMap<string, LocalUnresolvedReason> = new Map();
 
 /** The clock of local evaluations. */
 function now(): Date {

@@ -8,7 +8,7 @@ import type { UnresolvedReason } from '../local/unresolved-reason.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { setOwn } from '../util/own-property.js';
 import { FlagEvaluations, narrowSnapshot, type SnapshotHost } from './flag-evaluations.js';
-import type { FlagResults, MaybePromise } from './flag-results.js';
+import type { MaybePromise } from './flag-results.js';
 import { FlagsEvaluator } from './flags-evaluator.js';
 import type { LocalFirstAnswer } from './local-first-stage.js';
 
@@ -92,18 +92,21 @@ export class SnapshotFactory implements SnapshotHost {
       host: this,
       context,
       results: answer.results,
-      unresolved: stillUnresolved(answer.results, answer.unresolved),
+      unresolved: stillUnresolved(answer),
       sendsEvents,
     });
   }
 }
 
-/** Why local evaluation left each flag undecided, for the flags nothing else answered. */
-function stillUnresolved(
-  results: FlagResults,
-  unresolved: ReadonlyMap<string, UnresolvedReason>,
-): Record<string, UnresolvedReason> {
+/**
+ * Why each flag asked has no result: local evaluation's reason where it left the flag undecided, else
+ * `unavailable` where neither PostHog nor the fallback cache could answer a key asked.
+ */
+function stillUnresolved({ results, unresolved, unanswered }: LocalFirstAnswer): Record<string, UnresolvedReason> {
   const still: Record<string, UnresolvedReason> = {};
   for (const [key, reason] of unresolved) if (!results.has(key)) setOwn(still, key, reason);
+  for (const key of unanswered ?? []) {
+    if (!results.has(key) && !unresolved.has(key)) setOwn(still, key, 'unavailable');
+  }
   return still;
 }

@@ -9,7 +9,7 @@ import { isCompleteAnswer, type ParsedFlags } from '../upstream/flags-response.j
 import { FlagsUpstream } from '../upstream/flags-upstream.js';
 import { CacheAccess } from './cache-access.js';
 import type { Evaluation } from './evaluation.js';
-import { resultOf, withSource, type FlagResults, type MaybePromise } from './flag-results.js';
+import { resultOf, withSource, withUnanswered, type MaybePromise, type RemoteResults } from './flag-results.js';
 
 /**
  * What asking PostHog gave: its answer (none when it could not answer; the monitor was told) and the cache write
@@ -51,8 +51,11 @@ export class UpstreamStage {
    * only then, and only when `cached` is not given. While every upstream slot is taken, a user whose every flag
    * asked has a last known value is answered from the cache at once instead of waiting for a slot.
    */
-  async evaluate(evaluation: Evaluation, cached?: CachedFlags): Promise<FlagResults> {
-    if (this.config.offline) return withSource((await this.lastKnown(evaluation, cached)).flags, 'fallback');
+  async evaluate(evaluation: Evaluation, cached?: CachedFlags): Promise<RemoteResults> {
+    if (this.config.offline) {
+      const known = withSource((await this.lastKnown(evaluation, cached)).flags, 'fallback');
+      return withUnanswered(known, evaluation.keys);
+    }
     if (this.upstream.saturated) {
       cached = await this.lastKnown(evaluation, cached);
       if (cached.complete) return withSource(cached.flags, 'fallback');
@@ -63,14 +66,15 @@ export class UpstreamStage {
     const { parsed } = await call;
     if (parsed && isCompleteAnswer(parsed)) return withSource(parsed.flags.values(), 'remote', parsed.requestId);
     const fallbacks = (await this.lastKnown(evaluation, cached)).flags;
-    if (!parsed) return withSource(fallbacks, 'fallback');
+    if (!parsed) return withUnanswered(withSource(fallbacks, 'fallback'), evaluation.keys);
     const results = withSource(parsed.flags.values(), 'remote', parsed.requestId);
     for (const flag of fallbacks) {
       if (!results.has(flag.key) && (parsed.incomplete || parsed.failed.has(flag.key))) {
         results.set(flag.key, resultOf(flag, 'fallback'));
       }
     }
-    return results;
+    const doubtful = parsed.incomplete ? evaluation.keys : evaluation.keys?.filter((key) => parsed.failed.has(key));
+    return withUnanswered(results, doubtful);
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { UnresolvedReason } from './unresolved-reason.js';
+import type { LocalUnresolvedReason } from './unresolved-reason.js';
 
 /**
  * Why a flag cannot be decided locally, thrown inside the evaluator and caught there: never escapes it. Not an
@@ -15,7 +15,7 @@ export class Inconclusive {
     /** A regex PostHog's server may match differently than JavaScript: decided only if every outcome agrees. */
     readonly regex = false,
     /** Why, in PostHog's words (`unresolvedFlags`); a definition this evaluator does not support by default. */
-    readonly reason: UnresolvedReason = 'unsupported_definition',
+    readonly reason: LocalUnresolvedReason = 'unsupported_definition',
   ) {}
 }
 

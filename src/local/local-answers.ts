@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { FlagContext, FlagResult } from '../flags.types.js';
 import type { Definitions } from './definitions.js';
 import { evaluateLocally, localSubject, type LocalAnswer } from './local-evaluator.js';
-import type { UnresolvedReason } from './unresolved-reason.js';
+import type { LocalUnresolvedReason } from './unresolved-reason.js';
 
 /** What the remembered answers may take, estimated as the memory cache estimates its entries. */
 const MAX_BYTES = 16 * 2 ** 20;
@@ -67,7 +67,7 @@ export class LocalAnswers {
 function only(every: LocalAnswer, keys: readonly string[]): LocalAnswer {
   const results = new Map<string, FlagResult>();
   const undecided: string[] = [];
-  const unresolved = new Map<string, UnresolvedReason>();
+  const unresolved = new Map<string, LocalUnresolvedReason>();
   for (const key of keys) {
     const result = every.results.get(key);
     if (result) results.set(key, result);

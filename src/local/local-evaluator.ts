@@ -3,7 +3,7 @@ import { matchCohort } from './cohorts.js';
 import type { Definitions, FlagCondition, FlagDefinition, FlagProperty } from './definitions.js';
 import { flagHash } from './flag-hash.js';
 import { Inconclusive, isInconclusive } from './inconclusive.js';
-import { strongerReason, type UnresolvedReason } from './unresolved-reason.js';
+import { strongerReason, type LocalUnresolvedReason } from './unresolved-reason.js';
 import { matchProperty, type MatchOptions } from './property-match.js';
 
 /** The `reason` of a locally evaluated result (posthog-node's words). */
@@ -39,7 +39,7 @@ export interface LocalAnswer {
   /** The keys that cannot be decided here (absent from the definitions, or needing the server). */
   undecided: readonly string[];
   /** Why each defined flag among `undecided` could not be decided (PostHog's `unresolvedFlags`). */
-  unresolved: ReadonlyMap<string, UnresolvedReason>;
+  unresolved: ReadonlyMap<string, LocalUnresolvedReason>;
 }
 
 /**
@@ -55,7 +55,7 @@ export function evaluateLocally(
   const evaluation = new Evaluation(definitions, subject, now);
   const results = new Map<string, FlagResult>();
   const undecided: string[] = [];
-  const unresolved = new Map<string, UnresolvedReason>();
+  const unresolved = new Map<string, LocalUnresolvedReason>();
   for (const key of keys ?? definitions.byKey.keys()) {
     const result = evaluation.result(key, unresolved);
     if (result) results.set(key, result);
@@ -81,7 +81,7 @@ class Evaluation {
   /**
    * The flag's result; `undefined` when it is not defined or cannot be decided here (then why, in `unresolved`).
    */
-  result(key: string, unresolved: Map<string, UnresolvedReason>): FlagResult | undefined {
+  result(key: string, unresolved: Map<string, LocalUnresolvedReason>): FlagResult | undefined {
     const definition = this.definitions.byKey.get(key);
     if (!definition) return undefined;
     let value: FlagValue;
@@ -146,7 +146,7 @@ class Evaluation {
     if (holdout !== undefined) return holdout;
     const earlyExit = filters.early_exit ?? false;
     let doubt: Inconclusive | undefined;
-    let reason: UnresolvedReason | undefined;
+    let reason: LocalUnresolvedReason | undefined;
     const regexOutcomes = new Set<FlagValue>();
     for (const condition of filters.groups ?? []) {
       const scope = this.conditionScope(flag, condition, bucketingValue, properties);
@@ -224,7 +224,7 @@ class Evaluation {
     const filters = condition.properties ?? [];
     if (filters.length > 0) {
       let doubt: Inconclusive | undefined;
-      let reason: UnresolvedReason | undefined;
+      let reason: LocalUnresolvedReason | undefined;
       let needsServer: Inconclusive | undefined;
       for (const property of filters) {
         let matches: boolean;
@@ -307,7 +307,7 @@ function isRolledOut(key: string, bucketingValue: string, rollout: number | null
 }
 
 /** Throws the doubt as the flag's: it cannot be decided here. */
-function undecided(doubt: Inconclusive, reason: UnresolvedReason | undefined): never {
+function undecided(doubt: Inconclusive, reason: LocalUnresolvedReason | undefined): never {
   throw new Inconclusive('no condition could be decided', 'context', doubt.regex, reason ?? doubt.reason);
 }
 

@@ -20,8 +20,11 @@ export function recordExecution(context: ExecutionContext): void {
   const store = requestStorage.getStore();
   if (!store) return;
   const http = context.switchToHttp();
-  store.request = new WeakRef(http.getRequest<object>());
-  store.response = new WeakRef(http.getResponse<object>());
+  const request = http.getRequest<object>();
+  if (store.request.deref() !== request) {
+    store.request = new WeakRef(request);
+    store.response = new WeakRef(http.getResponse<object>());
+  }
   store.handler = context.getHandler() as never;
   store.type = context.getClass() as never;
 }

@@ -1,4 +1,5 @@
-import { ConfigurableModuleBuilder } from '@nestjs/common';
+import { ConfigurableModuleBuilder, type DynamicModule, type Provider, type Type } from '@nestjs/common';
+import { FlagsConfigError } from './config/flags-config-error.js';
 import type { FlagsModuleOptions } from './options/flags-options.js';
 
 /**
@@ -19,7 +20,57 @@ export const {
 export type FlagsModuleRootOptions = typeof FLAGS_OPTIONS_TYPE;
 
 /**
- * What `FlagsModule.forRootAsync` takes: `useFactory` (with `inject`), `useClass` or `useExisting` (a class with
- * `create(): FlagsModuleOptions`), `imports`, and `isGlobal`.
+ * A class that builds the module's options, for `forRootAsync({ useClass })` or `({ useExisting })`; its method is
+ * named after the module, as Nest's own (`createThrottlerOptions`, `createCacheOptions`).
  */
-export type FlagsModuleAsyncOptions = typeof FLAGS_ASYNC_OPTIONS_TYPE;
+export interface FlagsOptionsFactory {
+  /** The options `FlagsModule` runs with. */
+  createFlagsOptions(): FlagsModuleOptions | Promise<FlagsModuleOptions>;
+}
+
+/**
+ * The method name of earlier versions, still accepted.
+ * @deprecated Name the method `createFlagsOptions` ({@link FlagsOptionsFactory}).
+ */
+export interface LegacyFlagsOptionsFactory {
+  /** The options `FlagsModule` runs with. */
+  create(): FlagsModuleOptions | Promise<FlagsModuleOptions>;
+}
+
+/**
+ * What `FlagsModule.forRootAsync` takes: `useFactory` (with `inject`), `useClass` or `useExisting` (a
+ * {@link FlagsOptionsFactory}), `imports`, and `isGlobal`.
+ */
+export type FlagsModuleAsyncOptions = Omit<typeof FLAGS_ASYNC_OPTIONS_TYPE, 'useClass' | 'useExisting'> & {
+  /** A class the module instantiates (with its dependencies from `imports`) to build the options. */
+  useClass?: Type<FlagsOptionsFactory | LegacyFlagsOptionsFactory>;
+  /** A provider, exported by a module in `imports`, that builds the options. */
+  useExisting?: Type<FlagsOptionsFactory | LegacyFlagsOptionsFactory>;
+};
+
+/**
+ * `forRootAsync` as the builder registers it: a `useClass` or `useExisting` becomes a factory that calls
+ * `createFlagsOptions()` (or the older `create()`), the class itself provided for `useClass`.
+ */
+export function registerAsync(
+  options: FlagsModuleAsyncOptions,
+  register: (options: typeof FLAGS_ASYNC_OPTIONS_TYPE) => DynamicModule,
+): DynamicModule {
+  const { useClass, useExisting, ...rest } = options;
+  const factoryClass = useExisting ?? useClass;
+  if (!factoryClass) return register(rest);
+  const definition = register({ ...rest, inject: [factoryClass], useFactory: optionsFrom });
+  const provided: Provider[] = useExisting ? [] : [{ provide: factoryClass, useClass: factoryClass }];
+  return { ...definition, providers: [...(definition.providers ?? []), ...provided] };
+}
+
+/** What an options class builds, through `createFlagsOptions()` or, from earlier versions, `create()`. */
+function optionsFrom(
+  factory: Partial<FlagsOptionsFactory & LegacyFlagsOptionsFactory>,
+): FlagsModuleOptions | Promise<FlagsModuleOptions> {
+  if (typeof factory.createFlagsOptions === 'function') return factory.createFlagsOptions();
+  if (typeof factory.create === 'function') return factory.create();
+  throw new FlagsConfigError(
+    `forRootAsync: ${factory.constructor.name} (useClass / useExisting) has no createFlagsOptions() method`,
+  );
+}

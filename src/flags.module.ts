@@ -13,6 +13,7 @@ import { FLAG_CACHE, FLAGS_CONFIG } from './flags.constants.js';
 import {
   ConfigurableFlagsModule,
   FLAGS_MODULE_OPTIONS,
+  registerAsync,
   type FlagsModuleAsyncOptions,
   type FlagsModuleRootOptions,
 } from './flags.module-definition.js';
@@ -59,9 +60,12 @@ export class FlagsModule extends ConfigurableFlagsModule implements NestModule, 
     return withCoreProviders(super.forRoot(options));
   }
 
-  /** Registers the module with options built by a factory or a class, e.g. from `ConfigService`. */
+  /**
+   * Registers the module with options built by a factory (`useFactory`, `inject`), e.g. from `ConfigService`, or
+   * by a class's `createFlagsOptions()` (`useClass`, `useExisting`).
+   */
   static override forRootAsync(options: FlagsModuleAsyncOptions): DynamicModule {
-    return withCoreProviders(super.forRootAsync(options));
+    return withCoreProviders(registerAsync(options, (builderOptions) => super.forRootAsync(builderOptions)));
   }
 
   /** Enters every request's scope before its guards run: the request's context and its one evaluation per context. */

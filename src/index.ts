@@ -7,12 +7,19 @@ export type { ExposureStatus } from './exposures/exposure-status.js';
 export {
   DEFAULT_CACHE_URL,
   DEFAULT_POSTHOG_HOST,
+  type CircuitBreakerOptions,
   type EventQueueOptions,
+  type IntegerOption,
   type FlagContextFactory,
   type FlagsModuleOptions,
   type LocalEvaluationOptions,
 } from './options/flags-options.js';
-export type { FlagsModuleAsyncOptions, FlagsModuleRootOptions } from './flags.module-definition.js';
+export type {
+  FlagsModuleAsyncOptions,
+  FlagsModuleRootOptions,
+  FlagsOptionsFactory,
+  LegacyFlagsOptionsFactory,
+} from './flags.module-definition.js';
 export type { FlagsServiceBinding } from './flags-service-binding.js';
 export {
   FlagsOverrides,

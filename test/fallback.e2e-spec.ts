@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { EPISODE_QUIET_MS } from '../src/monitor/log-episode.js';
+import { EPISODE_QUIET_MS, EPISODE_SUMMARY_MS } from '../src/monitor/log-episode.js';
 import { ONLY_DATE } from './support/clock.js';
 import { FakePostHog, STANDARD_FLAGS, type FakeAnswer } from './support/fake-posthog.js';
 import { startFlags, TEST_API_KEY, type FlagsHarness } from './support/flags-app.js';
@@ -94,6 +94,27 @@ describe('fallback when PostHog fails', () => {
     expect(logs.at('warn')[0]).toContain('http_503');
     expect(logs.at('log').filter((line) => line.includes('answers again'))).toHaveLength(1);
     expect(logs.text).not.toContain(TEST_API_KEY);
+  });
+
+  it('says what was answered while PostHog fails: nothing from the fallback cache when it holds nothing', async () => {
+    jest.useFakeTimers({ doNotFake: ONLY_DATE, now: Date.now() });
+    fake.answer = 503; // a fresh process (memory://, nothing cached) while PostHog is down
+    for (let i = 0; i < 3; i++) await harness.flags.isEnabled('beta', `user-${i}`);
+    jest.setSystemTime(Date.now() + EPISODE_SUMMARY_MS);
+    await harness.flags.isEnabled('beta', 'user-9');
+
+    const warnings = harness.logs.at('warn');
+    expect(warnings).toHaveLength(2);
+    expect(warnings.join('\n')).not.toMatch(/serving last known/);
+    expect(warnings[1]).toMatch(/meanwhile 0 flags answered from the fallback cache, \d+ unknown/);
+
+    fake.answer = 'flags';
+    await seeUser();
+    fake.answer = 503;
+    expect(await harness.flags.getFlagResult('beta', 'user-1')).toMatchObject({ source: 'fallback' });
+    jest.setSystemTime(Date.now() + EPISODE_SUMMARY_MS);
+    await harness.flags.isEnabled('beta', 'user-1');
+    expect(harness.logs.at('warn')[2]).toMatch(/meanwhile 1 flag answered from the fallback cache, 1 unknown/);
   });
 
   describe('retry policy, counted on the wire', () => {

@@ -1,9 +1,16 @@
 import 'reflect-metadata';
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { Injectable, Module, type ConfigurableModuleOptionsFactory } from '@nestjs/common';
+import { Injectable, Module } from '@nestjs/common';
 import { FLAGS_CONFIG } from '../src/flags.constants.js';
 import { Test } from '@nestjs/testing';
-import { FlagsConfigError, FlagsModule, FlagsService, type FlagsModuleOptions } from '../src/index.js';
+import {
+  FlagsConfigError,
+  FlagsModule,
+  FlagsService,
+  type FlagsModuleOptions,
+  type FlagsOptionsFactory,
+  type LegacyFlagsOptionsFactory,
+} from '../src/index.js';
 import { CaptureLogger } from './support/capture-logger.js';
 import { ONLY_DATE } from './support/clock.js';
 import { FakePostHog } from './support/fake-posthog.js';
@@ -120,6 +127,7 @@ describe('FlagsModule registration and configuration', () => {
     [{ retries: 11 }, /retries must be an integer from 0 to 10/],
     [{ host: 'ftp://example.com' }, /host must be an http/],
     [{ host: 42 }, /host must be a string, got a number/],
+    [{ host: 'https://eu.i.posthog.com:eu' }, /the port must be a number from 1 to 65535, got "eu"/],
     [{ apiKey: ['phc_secret'] }, /apiKey must be a string, got an array/],
     [{ cacheURL: 'memory://' }, /unknown option "cacheURL"; did you mean "cacheUrl"\?/],
     [{ timeout: 1500 }, /unknown option "timeout"; did you mean "timeoutMs"\?/],
@@ -145,7 +153,7 @@ describe('FlagsModule registration and configuration', () => {
       retries: '0',
       maxConcurrentRequests: '8',
     };
-    const moduleRef = await Test.createTestingModule({ imports: [FlagsModule.forRoot(options as never)] })
+    const moduleRef = await Test.createTestingModule({ imports: [FlagsModule.forRoot(options)] })
       .setLogger(new CaptureLogger())
       .compile();
     expect(moduleRef.get(FLAGS_CONFIG)).toMatchObject({ timeoutMs: 1500, retries: 0, maxConcurrentRequests: 8 });
@@ -157,10 +165,16 @@ describe('FlagsModule registration and configuration', () => {
     await expect(betaFor(module)).rejects.toThrow(/isGlobal goes beside useFactory/);
   });
 
-  it('forRootAsync takes useClass and useExisting', async () => {
+  it('forRootAsync takes useClass and useExisting, with createFlagsOptions() (or the older create())', async () => {
     @Injectable()
-    class FlagsConfig implements ConfigurableModuleOptionsFactory<FlagsModuleOptions, 'create'> {
-      create(): FlagsModuleOptions {
+    class FlagsConfig implements FlagsOptionsFactory {
+      createFlagsOptions(): FlagsModuleOptions {
+        return { apiKey: TEST_API_KEY, host: fake.url };
+      }
+    }
+    @Injectable()
+    class OlderFlagsConfig implements LegacyFlagsOptionsFactory {
+      async create(): Promise<FlagsModuleOptions> {
         return { apiKey: TEST_API_KEY, host: fake.url };
       }
     }
@@ -168,6 +182,15 @@ describe('FlagsModule registration and configuration', () => {
     class ConfigModule {}
     expect(await betaFor(FlagsModule.forRootAsync({ useClass: FlagsConfig }))).toBe(true);
     expect(await betaFor(FlagsModule.forRootAsync({ imports: [ConfigModule], useExisting: FlagsConfig }))).toBe(true);
+    expect(await betaFor(FlagsModule.forRootAsync({ useClass: OlderFlagsConfig }))).toBe(true);
+  });
+
+  it('says which class lacks createFlagsOptions()', async () => {
+    @Injectable()
+    class NotAFactory {}
+    await expect(betaFor(FlagsModule.forRootAsync({ useClass: NotAFactory as never }))).rejects.toThrow(
+      'forRootAsync: NotAFactory (useClass / useExisting) has no createFlagsOptions() method',
+    );
   });
 
   describe('memory cache limits', () => {

@@ -11,7 +11,7 @@ import { ONLY_DATE } from './support/clock.js';
 import { eventually } from './support/eventually.js';
 import { TEST_API_KEY } from './support/flags-app.js';
 import { useFakePostHog, useStartedFlags } from './support/flags-suite.js';
-import { RedisServer } from './support/redis-server.js';
+import { freePort, RedisServer } from './support/redis-server.js';
 
 @Controller('health')
 class HealthController {
@@ -61,7 +61,7 @@ describe('operability', () => {
         cache: { backend: 'memory', connected: true },
         counts: { local: 0, remote: 0, cache: 0, fallback: 0, override: 0, unknown: 0, upstreamFailures: 0 },
         exposures: { queued: 0, sent: 0, dropped: 0 },
-        definitions: { source: 'none', flags: 0, poller: false, stale: false },
+        definitions: { source: 'none', flags: 0, poller: false, failedPolls: 0, failing: false, stale: false },
       });
 
       await flags.getAllFlags('user-1');
@@ -148,12 +148,13 @@ describe('operability', () => {
         status: 'up',
         degraded: true,
         upstream: 'down',
-        lastFailure: 'http_503',
+        lastFailure: { at: expect.any(String), reason: 'http_503' },
+        reason: 'PostHog /flags is down, the circuit is open (last: http_503)',
         cache: { backend: 'memory', connected: true },
       });
     });
 
-    it('is up and degraded while the flag definitions are older than 10 poll intervals', async () => {
+    it('is up and degraded, saying why, while the flag definitions were polled more than 3 intervals ago', async () => {
       fake.definitions = { flags: [{ id: 1, key: 'beta', active: true, filters: { groups: [] } }] };
       const app = await startHealthApp({ secretKey: 'phs_health', localEvaluation: { pollIntervalMs: 1000 } });
       const flags = app.get(FlagsService);
@@ -169,13 +170,43 @@ describe('operability', () => {
         expect(response.body.details['posthog-flags']).toMatchObject({
           status: 'up',
           degraded: true,
-          definitions: 'stale',
+          reason: expect.stringMatching(/^flag definitions stale: last polled at .*Z, more than 3 poll intervals ago$/),
+          definitions: { source: 'upstream', stale: true },
         });
       } finally {
         jest.useRealTimers();
         fake.definitionsAnswer = undefined;
         fake.definitions = undefined;
       }
+    });
+
+    it('is degraded, saying why, once 3 polls of the definitions failed with PostHog fully down', async () => {
+      const host = `http://127.0.0.1:${await freePort()}`; // nothing listens: every call is refused
+      const app = await startHealthApp({ host, secretKey: 'phs_health', localEvaluation: { pollIntervalMs: 1000 } });
+      const flags = app.get(FlagsService);
+      await eventually(() => flags.status().definitions.failedPolls >= 1, 'a failed poll');
+      const early = (await request(app.getHttpServer()).get('/health').expect(200)).body.details['posthog-flags'];
+      expect(early).toMatchObject({ status: 'up', upstream: 'ok', definitions: { failing: false } });
+      expect(early.degraded).toBeUndefined();
+
+      await eventually(() => flags.status().definitions.failing, '3 failed polls');
+      const response = await request(app.getHttpServer()).get('/health').expect(200);
+      const details = response.body.details['posthog-flags'];
+      const { lastFailure } = flags.status().definitions;
+      expect(details).toMatchObject({
+        status: 'up',
+        degraded: true,
+        reason: expect.stringMatching(
+          /^flag definitions not refreshed: \d+ polls in a row failed \(last: connection_refused\)$/,
+        ),
+        definitions: { source: 'none', failing: true, stale: false },
+      });
+      expect(lastFailure).toEqual({ at: expect.any(Date), reason: 'connection_refused' });
+      // The same shape as status()'s (as JSON: the date an ISO string), as is the top-level lastFailure.
+      expect(details.definitions.lastFailure).toEqual({
+        at: expect.stringMatching(/Z$/),
+        reason: 'connection_refused',
+      });
     });
 
     it('is down when PostHog is down and no cache is reachable', async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +33,7 @@ const FLAVOURS = [
     nest: '^11.0.0',
     major: '11',
     ioredis: '^5.0.0',
+    config: '^4.0.0',
     type: 'commonjs',
     entry: 'app.cjs',
     /** The OpenFeature Nest SDK (its 0.2.5 declares Nest up to 11) on both HTTP platforms. */
@@ -43,14 +44,26 @@ const FLAVOURS = [
     files: ['openfeature-app.cjs'],
     typeChecks: [
       { tsc: TSC['5.8'], module: 'nodenext', moduleResolution: 'nodenext' },
+      { tsc: TSC['5.8'], module: 'node16', moduleResolution: 'node16' },
       { tsc: TSC['5.8'], module: 'commonjs', moduleResolution: 'node10' },
     ],
+    // What `nest new` (11) generates for tests: jest on CommonJS through ts-jest, which cannot load ES modules.
+    jest: {
+      '@nestjs/testing': '^11.0.1',
+      '@types/jest': '^30.0.0',
+      '@types/supertest': '^7.0.0',
+      jest: '^30.0.0',
+      supertest: '^7.0.0',
+      'ts-jest': '^29.2.5',
+      typescript: '^5.7.3',
+    },
   },
   {
     name: 'Nest 12, ESM, ioredis 6',
     nest: '^12.0.0',
     major: '12',
     ioredis: '^6.0.0',
+    config: '^12.0.0',
     type: 'module',
     entry: 'app.mjs',
     extraDependencies: {} as Record<string, string>,
@@ -60,6 +73,7 @@ const FLAVOURS = [
       { tsc: TSC.current, module: 'node16', moduleResolution: 'node16' },
       { tsc: TSC.current, module: 'esnext', moduleResolution: 'bundler' },
     ],
+    jest: undefined,
   },
 ] as const;
 
@@ -114,9 +128,12 @@ describe('the packed library in a fresh application', () => {
             ioredis: flavour.ioredis,
             'nestjs-posthog-flags': `file:${tarball}`,
             '@openfeature/server-sdk': '^1.23.0',
+            '@nestjs/config': flavour.config,
             '@types/node': '^20.19.0',
             ...flavour.extraDependencies,
           },
+          devDependencies: flavour.jest,
+          jest: flavour.jest && JSON.parse(readFileSync(join(APPS, 'nest-new-jest.json'), 'utf8')),
         }),
       );
       for (const file of [flavour.entry, 'define-app.cjs', 'consumer.ts', ...flavour.files])
@@ -145,6 +162,7 @@ describe('the packed library in a fresh application', () => {
       const outcome = JSON.parse(stdout);
       expect(outcome.nest.split('.')[0]).toBe(flavour.major);
       expect(outcome).toMatchObject({
+        oneCopy: true,
         betaForUser: 200,
         betaAnonymous: 404,
         checkout: { checkout: 'test' },
@@ -172,7 +190,29 @@ describe('the packed library in a fresh application', () => {
         };
         expect(outcome.openFeature).toEqual({ express: answers, fastify: answers });
       }
+
+      if (flavour.jest) expect(await jestOverReadmeExample(dir)).toMatch(/Tests: +1 passed, 1 total/);
     },
-    240_000,
+    420_000,
   );
 });
+
+/**
+ * Runs the README's `FlagsTestingModule` example, unchanged, as `src/flags.spec.ts` of the application in `dir`,
+ * with the jest configuration and tsconfig `nest new` generates; what jest printed.
+ */
+async function jestOverReadmeExample(dir: string): Promise<string> {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const example = [...readme.matchAll(/^```ts\n([\s\S]*?)^```$/gm)]
+    .map((match) => match[1]!)
+    .find((code) => code.includes('FlagsTestingModule') && code.includes("it('"));
+  expect(example).toBeDefined();
+  mkdirSync(join(dir, 'src'), { recursive: true });
+  writeFileSync(join(dir, 'src', 'flags.spec.ts'), example!);
+  copyFileSync(join(APPS, 'nest-new-tsconfig.json'), join(dir, 'tsconfig.json'));
+  const jest = join(dir, 'node_modules/jest/bin/jest.js');
+  return run(process.execPath, [jest, '--ci'], { cwd: dir, timeout: 120_000 }).then(
+    ({ stderr }) => stderr,
+    (error: { stdout?: string; stderr?: string }) => `${error.stdout ?? ''}${error.stderr ?? String(error)}`,
+  );
+}

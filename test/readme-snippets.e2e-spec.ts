@@ -29,6 +29,18 @@ function snippets(): { name: string; document: string; line: number; code: strin
   });
 }
 
+/** Each entry point of the package (`nestjs-posthog-flags`, `nestjs-posthog-flags/health`, …) to its ESM declarations. */
+function entryPointDeclarations(): Record<string, string[]> {
+  const { exports } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    exports: Record<string, string | { import: { types: string } }>;
+  };
+  return Object.fromEntries(
+    Object.entries(exports).flatMap(([subpath, target]) =>
+      typeof target === 'string' ? [] : [[join('nestjs-posthog-flags', subpath), [join(ROOT, target.import.types)]]],
+    ),
+  );
+}
+
 describe('the README and docs/', () => {
   it('keep the README short, linking every page of docs/', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -60,12 +72,7 @@ describe('the README and docs/', () => {
         emitDecoratorMetadata: true,
         types: ['node'],
         // The package as a user imports it: its built declarations (`npm test` builds first).
-        paths: {
-          'nestjs-posthog-flags': [join(ROOT, 'dist/index.d.ts')],
-          'nestjs-posthog-flags/health': [join(ROOT, 'dist/health/index.d.ts')],
-          'nestjs-posthog-flags/testing': [join(ROOT, 'dist/testing/index.d.ts')],
-          'nestjs-posthog-flags/openfeature': [join(ROOT, 'dist/openfeature/index.d.ts')],
-        },
+        paths: entryPointDeclarations(),
       },
     );
     const problems = ts.getPreEmitDiagnostics(program).map((diagnostic) => {

@@ -1,7 +1,9 @@
 import 'reflect-metadata';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { Cluster } from 'ioredis';
+import { parseCacheUrl } from '../src/cache/cache-url.js';
 import { keySlot } from '../src/cache/cluster-slot.js';
+import { createFlagCache } from '../src/cache/create-flag-cache.js';
 import type { FlagsModuleOptions } from '../src/index.js';
 import { TEST_SECRET_KEY, standardDefinitions } from './support/definitions.js';
 import { eventually } from './support/eventually.js';
@@ -52,6 +54,47 @@ describe('redis-cluster:// (a three-primary Redis Cluster)', () => {
     });
     running.push(harness);
     return harness;
+  }
+
+  it('loses no write made right after startup, while the client connects to each node', async () => {
+    const { flags } = await start();
+    const users = Array.from({ length: 20 }, (_, index) => `early-${index}`);
+    await Promise.all(users.map((user) => flags.getAllFlags(user)));
+    const keys = users.flatMap((user) => Object.keys(MANY_FLAGS).map((key) => `t${test}:${user}:${key}`));
+    await eventually(
+      async () => (await Promise.all(keys.map((key) => inspect.exists(key)))).every(Boolean),
+      'every entry written',
+    );
+  });
+
+  it('loses no write while the client learns a slot moved (MOVED inside a pipeline)', async () => {
+    const { flags } = await start();
+    await flags.getAllFlags('rewritten');
+    const keys = Object.keys(MANY_FLAGS).map((key) => `t${test}:rewritten:${key}`);
+    await eventually(
+      async () => (await Promise.all(keys.map((key) => inspect.exists(key)))).every(Boolean),
+      'the entries',
+    );
+    await moveSlotOf(keys[0]!);
+    fake.setFlags(Object.fromEntries(Object.keys(MANY_FLAGS).map((key) => [key, { enabled: true, variant: 'moved' }])));
+    await flags.getAllFlags('rewritten');
+    await eventually(
+      async () => (await Promise.all(keys.map((key) => inspect.get(key)))).every((value) => value?.includes('moved')),
+      'every entry rewritten',
+      5000,
+    );
+  });
+
+  /** Moves the slot of `key` (and the key) to another node, as a resharding does, the clients not told. */
+  async function moveSlotOf(key: string): Promise<void> {
+    const source = await cluster.ownerOf(key);
+    const target = cluster.nodes.find((node) => node !== source)!;
+    const slot = String(keySlot(key));
+    const [sourceId, targetId] = [await cluster.nodeId(source), await cluster.nodeId(target)];
+    await cluster.ask(target, 'CLUSTER', 'SETSLOT', slot, 'IMPORTING', sourceId);
+    await cluster.ask(source, 'CLUSTER', 'SETSLOT', slot, 'MIGRATING', targetId);
+    await cluster.ask(source, 'MIGRATE', '127.0.0.1', String(target.port), key, '0', '5000');
+    for (const node of cluster.nodes) await cluster.ask(node, 'CLUSTER', 'SETSLOT', slot, 'NODE', targetId);
   }
 
   it('computes the slots Redis computes', async () => {
@@ -126,6 +169,10 @@ describe('redis-cluster:// (a three-primary Redis Cluster)', () => {
     await eventually(() => second.flags.status().definitions.source === 'redis', 'the follower to read the key');
     expect([first, second].filter((harness) => harness.flags.status().definitions.poller)).toHaveLength(1);
     expect(JSON.parse((await inspect.get(`t${test}:svc${test}`))!).flags).toHaveLength(4);
+    // The key, its sidecar and the lock live in different slots: each kept on its own node.
+    await inspect.del(`t${test}:svc${test}`);
+    await eventually(async () => (await inspect.exists(`t${test}:svc${test}`)) === 1, 'the key republished');
+    expect(await inspect.exists(`t${test}:svc${test}:meta`)).toBe(1);
     await first.moduleRef.close();
     running.splice(running.indexOf(first), 1);
     expect(await inspect.exists(`t${test}:svc${test}:lock`)).toBe(0);
@@ -167,13 +214,31 @@ describe('redis-cluster:// (a three-primary Redis Cluster)', () => {
       if ((await cluster.ownerOf(key)) === victim) lost.add(`flag-${index}`);
     }
     expect(lost.size).toBeGreaterThan(0);
-    await victim.halt();
-    fake.answer = 503;
-    const fallback = await flags.evaluate('user-2', Object.keys(MANY_FLAGS));
-    expect([...fallback.keys()].sort()).toEqual(
-      Object.keys(MANY_FLAGS)
-        .filter((key) => !lost.has(key))
-        .sort(),
-    );
+    const errors = jest.spyOn(console, 'error');
+    try {
+      await victim.halt();
+      fake.answer = 503;
+      const fallback = await flags.evaluate('user-2', Object.keys(MANY_FLAGS));
+      expect([...fallback.keys()].sort()).toEqual(
+        Object.keys(MANY_FLAGS)
+          .filter((key) => !lost.has(key))
+          .sort(),
+      );
+      // Each read answers within the cache timeout (250 ms) + 50 ms, the dead node's keys missing.
+      const cache = await createFlagCache(parseCacheUrl(cluster.url(`prefix=t${test}:&timeout=250`)));
+      try {
+        for (let user = 0; user < 5; user++) {
+          const started = performance.now();
+          const read = await cache.read('user-2', Object.keys(MANY_FLAGS));
+          expect(performance.now() - started).toBeLessThan(300);
+          expect(read.flags.map((flag) => flag.key).sort()).toEqual([...fallback.keys()].sort());
+        }
+      } finally {
+        await cache.close();
+      }
+      expect(errors.mock.calls.flat().join(' ')).not.toContain('Unhandled error event');
+    } finally {
+      errors.mockRestore();
+    }
   });
 });

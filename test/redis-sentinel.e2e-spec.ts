@@ -62,6 +62,12 @@ describe('redis-sentinel:// (a primary, a replica, three sentinels)', () => {
       running.push(follower);
       expect(follower.flags.status().definitions).toMatchObject({ source: 'redis', poller: false });
       expect((await follower.flags.getFlagResult('beta', 'never-seen'))?.source).toBe('local');
+      // A restart without persistence: the poller publishes again at its next poll (a 304).
+      await group.primaryCommand('FLUSHALL');
+      await eventually(
+        async () => (await group.primaryHas('posthog:flags:api')) && group.primaryHas('posthog:flags:api:meta'),
+        'the key republished',
+      );
     } finally {
       for (const harness of running.splice(0)) await harness.moduleRef.close();
       await group.stop();

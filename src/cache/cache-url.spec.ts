@@ -31,11 +31,14 @@ describe('parseCacheUrl', () => {
       freshSeconds: 0,
       prefix: 'posthog:flags:',
       service: 'default',
+      maxDefinitionsBytes: 64 * 1024 * 1024,
       timeoutMs: 250,
       displayUrl: 'redis://localhost',
     });
     expect(
-      parseCacheUrl('rediss://us%3Aer:p%40ss@[::1]:6380/3?ttl=60&prefix=app:&timeout=100&fresh=5&service=api'),
+      parseCacheUrl(
+        'rediss://us%3Aer:p%40ss@[::1]:6380/3?ttl=60&prefix=app:&timeout=100&fresh=5&service=api&maxDefinitionsBytes=4096',
+      ),
     ).toEqual({
       backend: 'redis',
       tls: true,
@@ -48,8 +51,10 @@ describe('parseCacheUrl', () => {
       freshSeconds: 5,
       prefix: 'app:',
       service: 'api',
+      maxDefinitionsBytes: 4096,
       timeoutMs: 100,
-      displayUrl: 'rediss://us%3Aer:***@[::1]:6380/3?ttl=60&prefix=app:&timeout=100&fresh=5&service=api',
+      displayUrl:
+        'rediss://us%3Aer:***@[::1]:6380/3?ttl=60&prefix=app:&timeout=100&fresh=5&service=api&maxDefinitionsBytes=4096',
     });
   });
 
@@ -126,6 +131,22 @@ describe('parseCacheUrl', () => {
   ])('rejects %s', (url, message) => {
     expect(() => parseCacheUrl(url)).toThrow(message);
     expect(() => parseCacheUrl(url)).not.toThrow(/secret/);
+  });
+
+  it.each([
+    ['redis://localhost:abc', 'the port must be a number from 1 to 65535, got "abc"'],
+    ['redis://:secret@localhost:99999/0', 'the port must be a number from 1 to 65535, got "99999"'],
+    ['rediss://u:secret@cache.example:63 79', 'the port must be a number from 1 to 65535, got "63 79"'],
+    ['redis://:6379', 'the host is missing before ":6379"'],
+    ['redis://loc host:6379', 'the host "loc host" holds a character no host name may hold'],
+    ['redis://[::1:6379/0', 'the IPv6 host "[::1:6379" lacks its closing "]"'],
+    ['redis-cluster://a:7000,b:x/', '"b:x" is not a node: the port must be a number from 1 to 65535, got "x"'],
+    ['redis-sentinel://s1,s2:0x1/0?name=m', '"s2:0x1" is not a node: the port must be a number from 1 to 65535'],
+    ['redis://localhost/one', 'the database must be a number, as in redis://host:6379/0, got "/one"'],
+    ['redis://localhost?ttl=soon', 'parameter "ttl" must be an integer at least 1 (seconds), got "soon"'],
+  ])('names the part of %s that is wrong', (url, problem) => {
+    expect(() => parseCacheUrl(url)).toThrow(problem);
+    expect(() => parseCacheUrl(url)).not.toThrow(/secret|not a URL/);
   });
 
   it('rejects values that are not whole positive numbers', () => {

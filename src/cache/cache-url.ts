@@ -44,6 +44,11 @@ export interface RedisCacheConfig extends CommonCacheConfig {
    * `{prefix}{service}:lock`. Instances with the same service share one poller. Default `default`.
    */
   service: string;
+  /**
+   * The largest shared flag definitions value read or written, in bytes (`maxDefinitionsBytes`, 64 MiB by
+   * default): a follower checks the size (`STRLEN`) before reading; a larger value is not used (one warning).
+   */
+  maxDefinitionsBytes: number;
   /** Milliseconds a cache command may take before it counts as a miss. */
   timeoutMs: number;
   /** The URL with its password masked, for logs. */
@@ -123,6 +128,9 @@ const memorySpec: BackendSpec<
   },
 };
 
+/** The bound of the shared flag definitions value when the URL sets none: 64 MiB, as `/flags/definitions` bodies. */
+export const DEFAULT_MAX_DEFINITIONS_BYTES = 64 * 1024 * 1024;
+
 /** A reader for a non-empty string. */
 function nonEmptyString(raw: string): string {
   if (raw === '') throw new Error('must not be empty');
@@ -135,12 +143,13 @@ const REDIS_PARAMS = {
   prefix: { read: nonEmptyString, default: 'posthog:flags:' },
   service: { read: nonEmptyString, default: 'default' },
   timeout: { read: integer('milliseconds'), default: 250 },
+  maxDefinitionsBytes: { read: integer('bytes'), default: DEFAULT_MAX_DEFINITIONS_BYTES },
 };
 
 /** What every Redis URL's settings are made of: its credentials, database and parameters. */
 function redisConfig(
   url: URL,
-  { prefix, service, timeout, ...common }: ParamValues<typeof REDIS_PARAMS>,
+  { prefix, service, timeout, maxDefinitionsBytes, ...common }: ParamValues<typeof REDIS_PARAMS>,
   db: number,
   where: RedisNode,
   displayUrl: string,
@@ -156,6 +165,7 @@ function redisConfig(
     ...commonConfig(common),
     prefix,
     service,
+    maxDefinitionsBytes,
     timeoutMs: timeout,
     displayUrl,
   };

@@ -1,5 +1,5 @@
 import type { EvaluatedFlag } from '../flags.types.js';
-import type { DefinitionsStore } from '../local/definitions-store.js';
+import type { DefinitionsStore, DefinitionsStoreSettings } from '../local/definitions-store.js';
 
 /**
  * A stored result, with the fingerprint of the context it was evaluated for (`contextFingerprint`); `undefined`
@@ -45,7 +45,7 @@ export interface FlagCache {
    * Where local evaluation's flag definitions are shared with other instances: the same store (and connection)
    * as the fallback entries. A cache without it keeps definitions in the process.
    */
-  definitionsStore?(): DefinitionsStore;
+  definitionsStore?(settings: DefinitionsStoreSettings): DefinitionsStore;
   /** Releases connections and timers. */
   close(): Promise<void>;
 }

@@ -3,6 +3,7 @@ import { Cluster } from 'ioredis';
 import { LIBRARY_NAME } from '../flags.constants.js';
 import { LogEpisode } from '../monitor/log-episode.js';
 import type { EvaluatedFlag } from '../flags.types.js';
+import type { DefinitionsStoreSettings } from '../local/definitions-store.js';
 import { RedisDefinitionsStore } from '../local/redis-definitions-store.js';
 import type { RedisCacheConfig } from './cache-url.js';
 import { cachedFlags, type CachedFlags, type FlagCache } from './flag-cache.js';
@@ -28,6 +29,10 @@ export class RedisFlagCache implements FlagCache {
   private readonly flagKeysKey: string;
   private illFormedReported = false;
   private definitions?: RedisDefinitionsStore;
+  /** The one wait for the connection to be ready that writes made meanwhile share (see {@link ready}). */
+  private readiness?: Promise<void>;
+  /** Ends that wait at once (on close). */
+  private stopWaiting?: () => void;
   /** Set by {@link close}: no reconnection is tried after it. */
   private closed = false;
   /** Connection outages: a line when one starts, a summary a minute while they recur, a line when over. */
@@ -66,7 +71,7 @@ export class RedisFlagCache implements FlagCache {
 
   async read(distinctId: string, keys?: readonly string[]): Promise<CachedFlags> {
     if (!this.connected || !this.isStorable(distinctId, keys)) return { flags: [], complete: false };
-    const flagKeys = keys ?? (await this.client.smembers(this.flagKeysKey));
+    const flagKeys = keys ?? (await this.knownFlagKeys());
     if (flagKeys.length === 0) return { flags: [], complete: false };
     const values = await this.getAll(flagKeys.map((key) => this.entryKey(distinctId, key)));
     this.outages.succeeded();
@@ -74,20 +79,66 @@ export class RedisFlagCache implements FlagCache {
   }
 
   async write(distinctId: string, flags: readonly EvaluatedFlag[], whole: boolean, context: string): Promise<void> {
-    if (!this.connected || flags.length === 0 || !this.isStorable(distinctId)) return;
+    if (flags.length === 0 || !this.isStorable(distinctId) || !(await this.ready())) return;
     const entries = flags.map((flag) => [this.entryKey(distinctId, flag.key), encodePythonEntry(flag, context)]);
     const known = this.client.multi();
     if (whole) known.del(this.flagKeysKey);
     known.sadd(this.flagKeysKey, ...flags.map((flag) => flag.key));
     known.expire(this.flagKeysKey, this.config.ttlSeconds);
-    if (this.client instanceof Cluster) {
-      const byNode = groupByNode(this.client, entries, ([key]) => key);
-      await Promise.all([...byNode.values()].map((group) => execOrThrow(this.setAll(this.client.pipeline(), group))));
-    } else {
-      this.setAll(known, entries);
-    }
+    if (this.client instanceof Cluster) await this.setOnCluster(this.client, entries);
+    else this.setAll(known, entries);
     await execOrThrow(known);
     this.outages.succeeded();
+  }
+
+  /**
+   * Writes the entries on a cluster, one pipeline per node; the entries a pipeline could not write (a slot moved,
+   * a node connection not ready yet) are written again one by one, each following the cluster's redirections:
+   * no write is lost while the client learns where the slots are. Rejects with the first error that remains.
+   */
+  private async setOnCluster(cluster: Cluster, entries: string[][]): Promise<void> {
+    const failed: string[][] = [];
+    await Promise.all(
+      [...groupByNode(cluster, entries, ([key]) => key).values()].map(async (group) => {
+        const replies = await this.setAll(cluster.pipeline(), group)
+          .exec()
+          .catch(() => null);
+        group.forEach((entry, index) => {
+          if (!replies || replies[index]?.[0]) failed.push(entry);
+        });
+      }),
+    );
+    await Promise.all(failed.map(([key, value]) => cluster.set(key!, value!, 'EX', this.config.ttlSeconds)));
+  }
+
+  /**
+   * Whether the connection is ready for commands, waiting for it at most the cache's timeout when it is being
+   * (re)established: a write made while the client connects (or discovers a cluster's slots) is not dropped.
+   */
+  private async ready(): Promise<boolean> {
+    if (this.connected) return true;
+    if (this.closed || this.client.status === 'end') return false;
+    this.readiness ??= new Promise<void>((settled) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.client.off('ready', done);
+        this.readiness = undefined;
+        this.stopWaiting = undefined;
+        settled();
+      };
+      const timer = setTimeout(done, this.config.timeoutMs);
+      this.client.once('ready', done);
+      this.stopWaiting = done;
+    });
+    await this.readiness;
+    return this.connected;
+  }
+
+  /** Every flag key the cache knows of; on a cluster, none when its node has not answered within the timeout. */
+  private async knownFlagKeys(): Promise<string[]> {
+    const members = this.client.smembers(this.flagKeysKey);
+    if (!(this.client instanceof Cluster)) return members;
+    return (await withinMs(members, this.config.timeoutMs)) ?? [];
   }
 
   /** Adds one `SET … EX ttl` per entry to the pipeline or transaction. */
@@ -98,7 +149,8 @@ export class RedisFlagCache implements FlagCache {
 
   /**
    * The values of the keys, in order (`null` for none): one `MGET`, or on a cluster one pipeline of `GET`s per
-   * node; a node that fails leaves its keys' values `null` (misses), the others are served.
+   * node; a node that fails or has not answered within the cache's timeout (a primary down: ioredis would try it
+   * again, refresh the slots, for a second or more) leaves its keys' values `null` (misses), the others are served.
    */
   private async getAll(keys: string[]): Promise<(string | null)[]> {
     if (!(this.client instanceof Cluster)) return this.client.mget(keys);
@@ -110,10 +162,10 @@ export class RedisFlagCache implements FlagCache {
     );
     await Promise.all(
       [...byNode.values()].map(async (group) => {
-        const replies = await this.client
-          .pipeline(group.map(([key]) => ['get', key]))
-          .exec()
-          .catch(() => null);
+        const replies = await withinMs(
+          this.client.pipeline(group.map(([key]) => ['get', key])).exec(),
+          this.config.timeoutMs,
+        );
         group.forEach(([, index], position) => {
           const [error, value] = replies?.[position] ?? [];
           if (!error && typeof value === 'string') values[index] = value;
@@ -123,9 +175,10 @@ export class RedisFlagCache implements FlagCache {
     return values;
   }
 
-  /** The shared definitions key and poller lock, on this cache's connection. */
-  definitionsStore(): RedisDefinitionsStore {
-    return (this.definitions ??= new RedisDefinitionsStore(this.client, this.config.prefix, this.config.service));
+  /** The shared definitions key, its sidecar and the poller lock, on this cache's connection. */
+  definitionsStore(settings: DefinitionsStoreSettings): RedisDefinitionsStore {
+    const { prefix, service, maxDefinitionsBytes: maxBytes } = this.config;
+    return (this.definitions ??= new RedisDefinitionsStore(this.client, { prefix, service, maxBytes }, settings));
   }
 
   /**
@@ -134,6 +187,7 @@ export class RedisFlagCache implements FlagCache {
    */
   async close(): Promise<void> {
     this.closed = true;
+    this.stopWaiting?.();
     this.client.removeAllListeners('close');
     if (this.connected) await this.client.quit().catch(() => {});
     this.client.disconnect();
@@ -177,6 +231,17 @@ function groupByNode<T>(cluster: Cluster, items: readonly T[], keyOf: (item: T) 
     else groups.set(node, [item]);
   }
   return groups;
+}
+
+/** What the promise resolves with within `ms`; `null` when it rejects or takes longer (its timer cleared). */
+async function withinMs<T>(promise: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((resolve) => (timer = setTimeout(resolve, ms, null)));
+  try {
+    return await Promise.race([promise.catch(() => null), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Runs a pipeline or transaction; rejects with the first command's error. */

@@ -1,4 +1,4 @@
-import { userinfoOf } from '../config/url.js';
+import { badPartOf, userinfoOf } from '../config/url.js';
 
 /** One Redis server (a cluster seed, or a sentinel). */
 export interface RedisNode {
@@ -30,7 +30,10 @@ function parseNode(text: string, defaultPort: number): RedisNode {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/.exec(text.trim());
   const port = match?.[3] === undefined ? defaultPort : Number(match[3]);
   if (!match || port < 1 || port > 65535) {
-    throw new Error(`"${text}" is not a node; expected host[:port] (IPv6 in brackets), comma-separated`);
+    const why = badPartOf(`redis://${text.trim()}`);
+    throw new Error(
+      `"${text}" is not a node${why ? `: ${why}` : ''}; expected host[:port] (IPv6 in brackets), comma-separated`,
+    );
   }
   return { host: (match[1] ?? match[2])!, port };
 }

@@ -17,8 +17,45 @@ export function parseUrl(raw: string, fail: (problem: string) => FlagsConfigErro
     return new URL(raw);
   } catch {
     // Not the parser's error as the cause: its message holds the whole URL, password included.
-    throw fail(`not a URL; expected ${expected}`);
+    throw fail(badPartOf(raw) ?? `not a URL; expected ${expected}`);
   }
+}
+
+/**
+ * What is wrong with the host and port of a URL the parser refused, naming the part (`the port must be…`);
+ * `undefined` when neither is to blame. Never quotes the user name or password.
+ */
+export function badPartOf(raw: string): string | undefined {
+  const scheme = raw.indexOf('://');
+  if (scheme < 0) return undefined;
+  const start = (userinfoOf(raw)?.end ?? scheme + 2) + 1;
+  const length = raw.slice(start).search(/[/?#]/);
+  const authority = raw.slice(start, length < 0 ? raw.length : start + length);
+  return authority
+    .split(',')
+    .map(badHostOrPort)
+    .find((problem) => problem !== undefined);
+}
+
+/** What is wrong with one `host[:port]` (IPv6 in brackets); `undefined` when nothing is. */
+function badHostOrPort(node: string): string | undefined {
+  const bracketed = node.startsWith('[');
+  const close = bracketed ? node.indexOf(']') : -1;
+  if (bracketed && close < 0) return `the IPv6 host "${node}" lacks its closing "]"`;
+  const colon = bracketed ? close + 1 : node.indexOf(':');
+  const host = colon < 0 ? node : node.slice(0, colon);
+  const port = colon < 0 || colon >= node.length ? undefined : node.slice(colon);
+  if (port !== undefined && !/^:\d{1,5}$/.test(port)) {
+    return port.startsWith(':')
+      ? `the port must be a number from 1 to 65535, got "${port.slice(1)}"`
+      : `the host "${host}" is followed by "${port}": expected ":port"`;
+  }
+  if (port !== undefined && Number(port.slice(1)) > 65535) {
+    return `the port must be a number from 1 to 65535, got "${port.slice(1)}"`;
+  }
+  if (host === '') return `the host is missing${node === '' ? '' : ` before "${node}"`}`;
+  if (/[\s"<>\\^`{|}%]/.test(host)) return `the host "${host}" holds a character no host name may hold`;
+  return undefined;
 }
 
 /**

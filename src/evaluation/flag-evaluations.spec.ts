@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { FlagCalled } from '../exposures/flag-called.js';
 import type { FlagContext, FlagResult } from '../flags.types.js';
-import { FlagEvaluations, narrowSnapshot, type SnapshotHost } from './flag-evaluations.js';
+import { createSnapshot, narrowSnapshot, type SnapshotHost } from './flag-evaluations.js';
 
 /** A host that records what the snapshot sends and warns, deduplicating as the exposure queue does. */
 function recordingHost(sendsEvents = true) {
@@ -35,7 +35,7 @@ const results = (): Map<string, FlagResult> =>
 
 describe('FlagEvaluations', () => {
   it('freezes results and payloads, all the way down', () => {
-    const snapshot = new FlagEvaluations({
+    const snapshot = createSnapshot({
       host: recordingHost().host,
       context: { distinctId: 'u' },
       results: results(),
@@ -50,7 +50,7 @@ describe('FlagEvaluations', () => {
 
   it('counts a read with events off as accessed, without sending it or marking it sent', () => {
     const { host, sent } = recordingHost();
-    const snapshot = new FlagEvaluations({ host, context: { distinctId: 'u' }, results: results() });
+    const snapshot = createSnapshot({ host, context: { distinctId: 'u' }, results: results() });
     expect(snapshot.getFlag('checkout', { sendFeatureFlagEvents: false })).toBe('test');
     expect(sent).toEqual([]);
     expect(snapshot.onlyAccessed().keys).toEqual(['checkout']);
@@ -62,13 +62,10 @@ describe('FlagEvaluations', () => {
 
   it('sends nothing for an empty distinct id, and nothing for a key a slice does not hold', () => {
     const empty = recordingHost();
-    new FlagEvaluations({ host: empty.host, context: { distinctId: '' }, results: new Map() }).isEnabled('beta');
+    createSnapshot({ host: empty.host, context: { distinctId: '' }, results: new Map() }).isEnabled('beta');
     expect(empty.sent).toEqual([]);
     const { host, sent, warnings } = recordingHost();
-    const slice = new FlagEvaluations({ host, context: { distinctId: 'u' }, results: results() }).only([
-      'beta',
-      'nope',
-    ]);
+    const slice = createSnapshot({ host, context: { distinctId: 'u' }, results: results() }).only(['beta', 'nope']);
     expect(warnings).toEqual([expect.stringContaining('dropped: nope')]);
     expect(slice.keys).toEqual(['beta']);
     slice.isEnabled('off');
@@ -78,7 +75,7 @@ describe('FlagEvaluations', () => {
   it('gives event properties and bootstrap with a flag named __proto__ as a plain key', () => {
     const withProto = results();
     withProto.set('__proto__', { key: '__proto__', enabled: true, source: 'remote', evaluatedAt });
-    const snapshot = new FlagEvaluations({
+    const snapshot = createSnapshot({
       host: recordingHost().host,
       context: { distinctId: 'u' },
       results: withProto,
@@ -97,7 +94,7 @@ describe('FlagEvaluations', () => {
 
   it('shares reads with a narrowed snapshot, whose unknown keys still send flag_missing', () => {
     const { host, sent } = recordingHost();
-    const snapshot = new FlagEvaluations({ host, context: { distinctId: 'u' }, results: results() });
+    const snapshot = createSnapshot({ host, context: { distinctId: 'u' }, results: results() });
     const narrowed = narrowSnapshot(snapshot, ['beta', 'nope'], undefined);
     narrowed.isEnabled('beta');
     narrowed.isEnabled('nope');

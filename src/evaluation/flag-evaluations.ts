@@ -3,6 +3,9 @@ import { flagValue, type FlagContext, type FlagResult, type FlagValue, type Post
 import type { UnresolvedReason } from '../local/unresolved-reason.js';
 import { setOwn } from '../util/own-property.js';
 
+/** A new snapshot (the class's constructor is its own: snapshots are made by the module, never by hand). */
+export let createSnapshot: (init: SnapshotInit) => FlagEvaluations;
+
 /**
  * The flags of `snapshot` among `keys`, as a snapshot that is not a slice (an unknown key's read sends its event)
  * and shares the reads of `snapshot` (a read of one counts as read in both).
@@ -65,8 +68,8 @@ export class FlagEvaluations {
   readonly #slice: boolean;
   readonly #sendsEvents: boolean;
 
-  /** @internal Made by `FlagsService.evaluateFlags()`, `@Flags()` and the guard, never by hand. */
-  constructor(init: SnapshotInit) {
+  /** Made by `FlagsService.evaluateFlags()` and `@Flags()`, never by hand. */
+  private constructor(init: SnapshotInit) {
     this.#host = init.host;
     this.#context = init.context;
     this.#results = init.results;
@@ -195,6 +198,7 @@ export class FlagEvaluations {
   }
 
   static {
+    createSnapshot = (init) => new FlagEvaluations(init);
     narrowSnapshot = (snapshot, keys, sendsEvents) => {
       let results = snapshot.#results;
       let unresolved = snapshot.#unresolved;
@@ -254,7 +258,7 @@ const SILENT_HOST: SnapshotHost = {
 
 /** A snapshot of no flag, for no one: every read is unknown and sends nothing. */
 export function emptySnapshot(): FlagEvaluations {
-  return new FlagEvaluations({ host: SILENT_HOST, context: { distinctId: '' }, results: new Map() });
+  return createSnapshot({ host: SILENT_HOST, context: { distinctId: '' }, results: new Map() });
 }
 
 /** A plain object with the same own properties (`__proto__` included, as an own key). */

@@ -7,7 +7,7 @@ import { DefinitionsPoller } from '../local/definitions-poller.js';
 import type { UnresolvedReason } from '../local/unresolved-reason.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { setOwn } from '../util/own-property.js';
-import { FlagEvaluations, narrowSnapshot, type SnapshotHost } from './flag-evaluations.js';
+import { createSnapshot, narrowSnapshot, type FlagEvaluations, type SnapshotHost } from './flag-evaluations.js';
 import type { MaybePromise } from './flag-results.js';
 import { FlagsEvaluator } from './flags-evaluator.js';
 import type { LocalFirstAnswer } from './local-first-stage.js';
@@ -59,7 +59,7 @@ export class SnapshotFactory implements SnapshotHost {
 
   /** A snapshot of no flag for `context`: every read is unknown, and sends nothing when the distinct id is empty. */
   empty(context: FlagContext, sendsEvents?: boolean): FlagEvaluations {
-    return new FlagEvaluations({ host: this, context, results: new Map(), sendsEvents });
+    return createSnapshot({ host: this, context, results: new Map(), sendsEvents });
   }
 
   /**
@@ -88,7 +88,7 @@ export class SnapshotFactory implements SnapshotHost {
   }
 
   private snapshotOf(context: FlagContext, answer: LocalFirstAnswer, sendsEvents?: boolean): FlagEvaluations {
-    return new FlagEvaluations({
+    return createSnapshot({
       host: this,
       context,
       results: answer.results,

@@ -1,12 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import type { DefinitionsStatus, FlagsStatus } from '../monitor/flags-events.js';
 import { FlagsService } from '../flags.service.js';
 
 /**
- * A `@nestjs/terminus` health indicator for the flags: up while PostHog answers; up with `degraded: true`
- * while answers come from the fallback cache, or while local evaluation's definitions are older than 10 poll
- * intervals; down only when PostHog is down (the circuit is open) and no cache is reachable. Register it as a
- * provider beside `TerminusModule`.
+ * A `@nestjs/terminus` health indicator for the flags: up while PostHog answers; up with `degraded: true` and a
+ * `reason` while answers come from the fallback cache, while local evaluation's definitions fail to refresh (3
+ * polls in a row) or were last polled (by any
+ * instance) more than 3 poll intervals ago; down only when PostHog is down (the circuit is open) and no
+ * cache is reachable. Its details hold `status()`'s fields in the same shapes. Register it as a provider beside
+ * `TerminusModule`.
  */
 @Injectable()
 export class FlagsHealthIndicator {
@@ -23,12 +26,51 @@ export class FlagsHealthIndicator {
       upstream: status.upstream,
       circuit: status.circuit,
       cache: status.cache,
-      ...(status.lastSuccessAt ? { lastSuccessAt: status.lastSuccessAt.toISOString() } : {}),
-      ...(status.lastFailure ? { lastFailure: status.lastFailure.reason } : {}),
-      ...(status.definitions.stale ? { definitions: 'stale' } : {}),
+      ...(status.lastSuccessAt ? { lastSuccessAt: status.lastSuccessAt } : {}),
+      ...(status.lastFailure ? { lastFailure: status.lastFailure } : {}),
+      ...(inUse(status.definitions) ? { definitions: definitionsDetails(status.definitions) } : {}),
     };
-    if (status.upstream === 'ok' && !status.definitions.stale) return indicator.up(details);
-    if (status.upstream === 'down' && !status.cache.connected) return indicator.down(details);
-    return indicator.up({ ...details, degraded: true });
+    const reasons = degradedReasons(status);
+    if (reasons.length === 0) return indicator.up(details);
+    if (status.upstream === 'down' && !status.cache.connected)
+      return indicator.down({ ...details, reason: reasons.join('; ') });
+    return indicator.up({ ...details, degraded: true, reason: reasons.join('; ') });
   }
+}
+
+/** Why the flags are not fully healthy, one phrase per cause; none when they are. */
+function degradedReasons({ upstream, lastFailure, definitions }: FlagsStatus): string[] {
+  const reasons: string[] = [];
+  const last = lastFailure ? ` (last: ${lastFailure.reason})` : '';
+  if (upstream === 'down') reasons.push(`PostHog /flags is down, the circuit is open${last}`);
+  if (upstream === 'degraded') reasons.push(`PostHog /flags is failing${last}`);
+  if (definitions.failing) {
+    const why = definitions.lastFailure ? ` (last: ${definitions.lastFailure.reason})` : '';
+    reasons.push(`flag definitions not refreshed: ${definitions.failedPolls} polls in a row failed${why}`);
+  }
+  if (definitions.stale) {
+    const when = definitions.polledAt ? `last polled at ${definitions.polledAt.toISOString()}` : 'never polled';
+    reasons.push(`flag definitions stale: ${when}, more than 3 poll intervals ago`);
+  }
+  return reasons;
+}
+
+/** Whether local evaluation has loaded or tried to load definitions. */
+function inUse(definitions: DefinitionsStatus): boolean {
+  return definitions.source !== 'none' || definitions.lastFailure !== undefined || definitions.stale;
+}
+
+/** The definitions' part of the details: where they came from, how fresh, the last failure. */
+function definitionsDetails(definitions: DefinitionsStatus) {
+  const { source, flags, loadedAt, polledAt, failedPolls, failing, stale, lastFailure } = definitions;
+  return {
+    source,
+    flags,
+    ...(loadedAt ? { loadedAt } : {}),
+    ...(polledAt ? { polledAt } : {}),
+    failedPolls,
+    failing,
+    stale,
+    ...(lastFailure ? { lastFailure } : {}),
+  };
 }

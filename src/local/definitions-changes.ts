@@ -1,16 +1,18 @@
+import { jsonText } from '../util/json-text.js';
 import type { FlagDefinitionsData } from './definitions.js';
 
 /**
  * The keys of the flags whose definitions differ between two sets: added, removed or changed. When the cohorts or
  * the group types changed, every flag of either set counts as changed (a flag's answer may depend on them).
- * Sorted; empty when nothing changed.
+ * Sorted; empty when nothing changed. Compared as JSON text written with a stack of its own: a definition of any
+ * depth (a 20,000-deep cohort) costs no call-stack overflow.
  */
 export function changedFlags(before: FlagDefinitionsData | undefined, after: FlagDefinitionsData): string[] {
   const old = definitionsByKey(before);
   const now = definitionsByKey(after);
   const everything =
-    JSON.stringify(before?.cohorts ?? {}) !== JSON.stringify(after.cohorts ?? {}) ||
-    JSON.stringify(before?.group_type_mapping ?? {}) !== JSON.stringify(after.group_type_mapping ?? {});
+    jsonText(before?.cohorts ?? {}) !== jsonText(after.cohorts ?? {}) ||
+    jsonText(before?.group_type_mapping ?? {}) !== jsonText(after.group_type_mapping ?? {});
   const changed = new Set<string>();
   for (const [key, definition] of now) {
     if (everything || old.get(key) !== definition) changed.add(key);
@@ -24,7 +26,7 @@ export function changedFlags(before: FlagDefinitionsData | undefined, after: Fla
 function definitionsByKey(data: FlagDefinitionsData | undefined): Map<string, string> {
   const byKey = new Map<string, string>();
   for (const flag of data?.flags ?? []) {
-    if (typeof flag?.key === 'string') byKey.set(flag.key, JSON.stringify(flag));
+    if (typeof flag?.key === 'string') byKey.set(flag.key, jsonText(flag));
   }
   return byKey;
 }

@@ -11,25 +11,27 @@ import { FLAG_CACHE, FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
 import type { DefinitionsStatus } from '../monitor/flags-events.js';
 import { FlagsMonitor } from '../monitor/flags-monitor.js';
 import type { ResolvedFlagsOptions, ResolvedLocalEvaluation } from '../options/flags-options.js';
-import { LogEpisode } from '../monitor/log-episode.js';
 import { UpstreamError } from '../upstream/upstream-error.js';
 import { messageOf } from '../util/message-of.js';
 import { DefinitionsClient, type DefinitionsAnswer } from './definitions-client.js';
 import { changedFlags } from './definitions-changes.js';
 import { indexDefinitions, NO_DEFINITIONS, type Definitions, type FlagDefinitionsData } from './definitions.js';
-import { IN_PROCESS_DEFINITIONS, type DefinitionsStore } from './definitions-store.js';
+import { DefinitionsLog } from './definitions-log.js';
+import { lockTtlMs, pollDelay, STALE_AFTER_INTERVALS } from './poll-timing.js';
+import { IN_PROCESS_DEFINITIONS, type DefinitionsStore, type SharedRead } from './definitions-store.js';
+import { projectFingerprint, type SharedDefinitions } from './shared-definitions.js';
 
-/** The longest wait between polls while PostHog refuses the key or rate-limits (posthog-node's). */
-const MAX_BACKOFF_MS = 60_000;
-
-/** Definitions older than this many poll intervals make the health indicator say `degraded`. */
-export const STALE_AFTER_INTERVALS = 10;
+/** This many failed polls in a row make the definitions `failing` (and the health indicator say `degraded`). */
+export const FAILING_AFTER_POLLS = 3;
 
 /**
  * Keeps the flag definitions local evaluation uses. Every instance reads the shared ones at startup (so one that
  * starts while PostHog is down evaluates from them); then, every `pollIntervalMs`, the instance holding the
- * poller lock asks `/flags/definitions` (ETag, `304`) and publishes what changed, and the others read the shared
- * key. Nothing on the request path waits for it: evaluations read {@link definitions}, replaced whole.
+ * poller lock asks `/flags/definitions` (ETag, `304`) and keeps the shared key true (republished when missing,
+ * altered or another project's), and the others read it cheaply. A follower polls PostHog itself (publishing
+ * nothing) while the store is unreachable, holds another project's definitions, or no poller has published for
+ * {@link STALE_AFTER_INTERVALS} intervals. Nothing on the request path waits for it: evaluations read
+ * {@link definitions}, replaced whole.
  */
 @Injectable()
 export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -37,35 +39,29 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
   private readonly local: ResolvedLocalEvaluation | false;
   private readonly client?: DefinitionsClient;
   private readonly store: DefinitionsStore;
+  private readonly log: DefinitionsLog;
   private readonly stop$ = new Subject<void>();
   private current?: Definitions;
   /** The data last put in force (also when it held no flag). */
   private installed?: FlagDefinitionsData;
+  /** PostHog's ETag of {@link installed}; kept in the process whatever the shared store does. */
   private etag?: string;
+  /** When PostHog was last polled for {@link installed} (by this instance, or by the poller that published it). */
+  private polledAt?: number;
+  /** The latest poll of any publisher the shared store told of (or a live lock of another SDK's poller). */
+  private sharedPolledAt?: number;
   private source: DefinitionsStatus['source'] = 'none';
   private loadedAt?: Date;
-  private startedAt = new Date();
+  private startedAt = Date.now();
   private isPoller = false;
   private lastFailure?: DefinitionsStatus['lastFailure'];
+  private failedPolls = 0;
   /** Consecutive polls refused for the key or rate-limited: the next waits `interval × 2^n`, 60 s at most. */
   private backoffCount = 0;
   private timer?: NodeJS.Timeout;
   private stopped = false;
   private keyRejected = false;
   private quotaReported = false;
-  /** `/flags/definitions` failing: a line when it starts, a summary a minute, a line when it answers again. */
-  private readonly upstreamTrouble = new LogEpisode(this.logger, {
-    started: (why) => `PostHog /flags/definitions unavailable (${why}); evaluating with the definitions loaded`,
-    lasting: (failures, why) =>
-      `PostHog /flags/definitions still failing: ${failures} more failed polls (last: ${why})`,
-    ended: () => 'PostHog /flags/definitions answers again',
-  });
-  /** The shared definitions (Redis) failing: polled from PostHog directly meanwhile. */
-  private readonly storeTrouble = new LogEpisode(this.logger, {
-    started: (why) => `shared flag definitions unavailable (${why}); polling PostHog directly until they are back`,
-    lasting: (failures, why) => `shared flag definitions still unavailable: ${failures} more errors (last: ${why})`,
-    ended: () => 'shared flag definitions are reachable again',
-  });
 
   constructor(
     @Inject(FLAGS_CONFIG) config: ResolvedFlagsOptions,
@@ -74,7 +70,16 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
   ) {
     this.local = config.localEvaluation;
     if (this.local) this.client = new DefinitionsClient(config, this.local);
-    this.store = cache.definitionsStore?.() ?? IN_PROCESS_DEFINITIONS;
+    const settings = {
+      fingerprint: projectFingerprint(config.apiKey),
+      lockTtlMs: lockTtlMs(this.local ? this.local.pollIntervalMs : 30_000),
+    };
+    this.store = cache.definitionsStore?.(settings) ?? IN_PROCESS_DEFINITIONS;
+    this.log = new DefinitionsLog(this.store.description, () =>
+      this.current
+        ? `evaluating with the ${this.current.data.flags.length} flag definitions loaded at ${this.loadedAt?.toISOString()}`
+        : 'no definitions are loaded: flags are not evaluated locally until some load',
+    );
   }
 
   /** The definitions in force; `undefined` when none are loaded (or PostHog's quota dropped them). */
@@ -84,13 +89,17 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
 
   /** Where the definitions came from and how fresh they are. */
   status(): DefinitionsStatus {
+    const polledAt = this.lastPolledAt();
     return {
       source: this.source,
       flags: this.current?.data.flags.length ?? 0,
       ...(this.loadedAt ? { loadedAt: this.loadedAt } : {}),
+      ...(polledAt === undefined ? {} : { polledAt: new Date(polledAt) }),
       ...(this.etag ? { etag: this.etag } : {}),
       poller: this.isPoller,
       ...(this.lastFailure ? { lastFailure: { ...this.lastFailure } } : {}),
+      failedPolls: this.failedPolls,
+      failing: this.failedPolls >= FAILING_AFTER_POLLS,
       stale: this.isStale(),
     };
   }
@@ -101,8 +110,8 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
    */
   async onApplicationBootstrap(): Promise<void> {
     if (!this.local) return;
-    this.startedAt = new Date();
-    await this.loadShared();
+    this.startedAt = Date.now();
+    if (this.store.source) await this.follow();
     this.nextRound();
   }
 
@@ -120,26 +129,36 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     this.cycle().catch((error: unknown) => this.logger.error(`flag definitions poll failed: ${messageOf(error)}`));
   };
 
-  /** One round: the lock holder (or an instance the store cannot help) polls PostHog, the others read the key. */
+  /**
+   * One round: the lock holder polls PostHog and keeps the shared key true; the others read it, and poll PostHog
+   * themselves when it cannot serve them.
+   */
   private async cycle(): Promise<void> {
     if (this.stopped) return;
     try {
-      this.isPoller = await this.shouldPoll();
-      if (this.isPoller || (!(await this.loadShared()) && !this.current)) await this.poll();
+      const role = await this.role();
+      this.isPoller = role !== 'follower';
+      if (role === 'follower') {
+        if (await this.follow()) await this.poll();
+      } else {
+        await this.poll();
+        if (role === 'poller') await this.keepShared();
+      }
+      if (this.local) this.log.staleness(this.isStale(), this.lastPolledAt(), this.local.pollIntervalMs);
     } finally {
       this.schedule();
     }
   }
 
-  /** Whether this instance polls PostHog: it holds the lock, or the store is unreachable. */
-  private async shouldPoll(): Promise<boolean> {
+  /** `poller`: this instance holds the lock; `alone`: the store is unreachable (it polls without it). */
+  private async role(): Promise<'poller' | 'follower' | 'alone'> {
     try {
       const holds = await this.store.shouldPoll();
-      this.storeTrouble.succeeded();
-      return holds;
+      this.log.unreachable.succeeded();
+      return holds ? 'poller' : 'follower';
     } catch (error) {
-      this.storeTrouble.failed(messageOf(error));
-      return true;
+      this.log.unreachable.failed(messageOf(error));
+      return 'alone';
     }
   }
 
@@ -148,24 +167,53 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     this.timer = setTimeout(this.nextRound, pollDelay(this.local.pollIntervalMs, this.backoffCount));
   }
 
-  /** Reads the shared key; whether it held definitions. Keeps what is loaded when it cannot be read. */
-  private async loadShared(): Promise<boolean> {
-    if (!this.store.source) return false;
-    let shared: FlagDefinitionsData | undefined;
+  /**
+   * Reads the shared store and adopts what it serves; whether this instance must poll PostHog itself: the store is
+   * unreachable, holds another project's definitions, or nothing usable while none are loaded, or no poller has
+   * published for {@link STALE_AFTER_INTERVALS} intervals.
+   */
+  private async follow(): Promise<boolean> {
+    let read: SharedRead;
     try {
-      shared = await this.store.load();
-      this.storeTrouble.succeeded();
+      read = await this.store.load();
+      this.log.unreachable.succeeded();
     } catch (error) {
-      this.storeTrouble.failed(messageOf(error));
-      return false;
+      this.log.unreachable.failed(messageOf(error));
+      return true;
     }
-    if (!shared) return false;
-    if (shared === this.installed) this.loadedAt = new Date();
-    else this.install(shared, 'redis');
-    return true;
+    if (read.kind === 'foreign') {
+      this.log.unusable.failed(
+        `they belong to another project (give each project its own prefix or service); polling PostHog directly`,
+      );
+      return true;
+    }
+    if (read.kind === 'unusable') this.log.unusable.failed(`${read.problem}; keeping the definitions loaded`);
+    if (read.kind === 'definitions') {
+      this.log.unusable.succeeded();
+      const confirmed = read.polledAt ?? (read.lockHeld ? Date.now() : undefined);
+      if (confirmed !== undefined) this.sharedPolledAt = Math.max(this.sharedPolledAt ?? 0, confirmed);
+      if (this.publisherIsLive() || !this.installed) this.adopt(read.shared);
+    }
+    return !this.installed || !this.publisherIsLive();
   }
 
-  /** One poll of PostHog: new definitions are installed (and shared), `304` keeps them, failures are handled. */
+  /** Whether a publisher has polled PostHog within {@link STALE_AFTER_INTERVALS} intervals. */
+  private publisherIsLive(): boolean {
+    return this.sharedPolledAt !== undefined && !this.isOld(this.sharedPolledAt);
+  }
+
+  /** Puts shared definitions in force (unless they already are), with their ETag and poll time. */
+  private adopt(shared: SharedDefinitions): void {
+    if (shared.data === this.installed) {
+      this.loadedAt = new Date();
+      return;
+    }
+    this.install(shared.data, 'redis');
+    this.etag = shared.stamp?.etag;
+    this.polledAt = shared.stamp?.polledAt;
+  }
+
+  /** One poll of PostHog: new definitions are installed, `304` keeps them, failures are handled. */
   private async poll(): Promise<void> {
     let answer: DefinitionsAnswer | undefined;
     try {
@@ -176,54 +224,51 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
       return;
     }
     if (!answer) return; // stopped
+    this.failedPolls = 0;
     this.backoffCount = 0;
     this.keyRejected = false;
     this.quotaReported = false;
-    this.upstreamTrouble.succeeded();
+    this.log.upstream.succeeded();
+    this.polledAt = Date.now();
     if (answer.status === 304) {
       this.etag = answer.etag ?? this.etag;
       this.loadedAt = new Date();
       return;
     }
-    const shared = await this.share(answer.definitions);
     this.install(answer.definitions, 'upstream');
-    // A follower must never stay behind: the ETag moves only once the shared key has what it stands for.
-    if (shared) this.etag = answer.etag;
+    this.etag = answer.etag;
   }
 
   /**
-   * Publishes definitions for the other instances; whether the store now holds them: always in memory, never for
-   * an instance polling without the lock (the key is the lock holder's to write).
+   * The poller's part at every poll (a `304` or a failed poll included): the shared store holds what is in force
+   * here, with its poll time; a failure to publish is said (what failed), and changes nothing here.
    */
-  private async share(definitions: FlagDefinitionsData): Promise<boolean> {
-    if (!this.store.source) return true;
-    if (!this.isPoller) return false;
+  private async keepShared(): Promise<void> {
+    if (!this.installed || this.polledAt === undefined) return;
     try {
-      await this.store.publish(definitions);
-      this.storeTrouble.succeeded();
-      return true;
+      this.log.kept(await this.store.keep(this.installed, { polledAt: this.polledAt, etag: this.etag }));
     } catch (error) {
-      this.storeTrouble.failed(messageOf(error));
-      return false;
+      this.log.publishing.failed(messageOf(error));
     }
   }
 
   private async pollFailed(error: unknown): Promise<void> {
     const reason = error instanceof UpstreamError ? error.reason : 'network';
     this.lastFailure = { at: new Date(), reason };
+    this.failedPolls++;
     this.monitor.definitionsFailed(reason);
     if (reason === 'http_402') {
-      await this.quotaLimited();
+      this.quotaLimited();
     } else if (reason === 'http_401' || reason === 'http_403' || reason === 'http_429') {
       this.backoffCount++;
       if (reason !== 'http_429') this.reportKeyRejected(reason);
     } else {
-      this.upstreamTrouble.failed(reason);
+      this.log.upstream.failed(reason);
     }
   }
 
   /** `402`: PostHog's flag quota is used up. Nothing is evaluated locally until a `200`; followers are told. */
-  private async quotaLimited(): Promise<void> {
+  private quotaLimited(): void {
     if (!this.quotaReported) {
       this.quotaReported = true;
       this.logger.warn(
@@ -232,7 +277,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
       );
     }
     this.etag = undefined;
-    await this.share(NO_DEFINITIONS);
+    this.polledAt = Date.now();
     this.install(NO_DEFINITIONS, 'upstream');
   }
 
@@ -255,17 +300,18 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     this.monitor.definitionsLoaded(source, data.flags.length, flagsChanged);
   }
 
-  private isStale(): boolean {
-    if (!this.local) return false;
-    const since = (this.loadedAt ?? this.startedAt).getTime();
-    return Date.now() - since > STALE_AFTER_INTERVALS * this.local.pollIntervalMs;
+  /** When PostHog was last polled for the definitions here, by this instance or by a publisher. */
+  private lastPolledAt(): number | undefined {
+    if (this.polledAt === undefined) return this.sharedPolledAt;
+    return Math.max(this.polledAt, this.sharedPolledAt ?? 0);
   }
-}
 
-/**
- * The wait before the next poll: the interval, or after `refusals` polls in a row refused for the key or
- * rate-limited, `interval × 2^refusals`, at most 60 s (posthog-node's backoff), but never less than the interval.
- */
-export function pollDelay(interval: number, refusals: number): number {
-  return refusals === 0 ? interval : Math.max(interval, Math.min(MAX_BACKOFF_MS, interval * 2 ** refusals));
+  /** Stale: PostHog was last polled (by anyone) more than {@link STALE_AFTER_INTERVALS} intervals ago. */
+  private isStale(): boolean {
+    return this.local !== false && this.isOld(this.lastPolledAt() ?? this.startedAt);
+  }
+
+  private isOld(at: number): boolean {
+    return this.local !== false && Date.now() - at > STALE_AFTER_INTERVALS * this.local.pollIntervalMs;
+  }
 }

@@ -1,33 +1,79 @@
 import type { FlagDefinitionsData } from './definitions.js';
+import type { SharedDefinitions } from './shared-definitions.js';
+
+/** What a shared-definitions store needs to know of the instance using it. */
+export interface DefinitionsStoreSettings {
+  /** The project's fingerprint (a hash of its API key): another project's definitions are never adopted. */
+  fingerprint: string;
+  /** How long the poller lock lasts unless renewed: 3 poll intervals, at least 5 s, at most 60 s. */
+  lockTtlMs: number;
+}
+
+/** What a follower found in the shared store. */
+export type SharedRead =
+  /** Definitions of this project (or written by another SDK's provider, which cannot say whose they are). */
+  | {
+      kind: 'definitions';
+      /** The same object as last time when the value has not changed. */
+      shared: SharedDefinitions;
+      /** When PostHog was last polled (by the publisher, a `304` included); undefined when it does not say. */
+      polledAt?: number;
+      /** Whether someone holds the poller lock with a TTL (a live poller: ours, or another SDK's). */
+      lockHeld: boolean;
+    }
+  | { kind: 'missing'; lockHeld: boolean }
+  /** Another project's definitions (two projects configured with one prefix and service). */
+  | { kind: 'foreign'; lockHeld: boolean }
+  /** Garbage, a wrong shape, or over the size bound: `problem` says which. */
+  | { kind: 'unusable'; problem: string; lockHeld: boolean };
+
+/** What the poller's {@link DefinitionsStore.keep} did. */
+export type KeepOutcome =
+  | { kind: 'kept' }
+  /** The value was written: `repaired` says what the key held instead (absent when this poller changed it). */
+  | { kind: 'published'; repaired?: 'missing' | 'unusable' | 'foreign' };
 
 /**
  * Where flag definitions are shared between instances, picked by the cache URL like the fallback cache: in the
- * process (`memory://`), or a Redis key with a poller lock (`redis://`), in PostHog's published provider format.
+ * process (`memory://`), or a Redis key with a sidecar and a poller lock (`redis://`), in PostHog's published
+ * provider format.
  */
 export interface DefinitionsStore {
   /** Where loaded definitions come from, for `status()`: `redis` when shared. */
   readonly source: 'redis' | undefined;
+  /** Where they are kept, for log lines: the key, the prefix and the service. */
+  readonly description: string;
   /**
    * Whether this instance polls PostHog now: it holds (or just took, or renewed) the poller lock. Rejects when the
    * store is unreachable (the caller then polls PostHog itself).
    */
   shouldPoll(): Promise<boolean>;
+  /** What the store holds, read cheaply: the value only when it changed, never over the bound. Rejects when unreachable. */
+  load(): Promise<SharedRead>;
   /**
-   * The shared definitions; `undefined` when there are none; the same object as last time when they have not
-   * changed. Rejects when unreachable or unreadable.
+   * The poller's call at every poll: makes sure the store holds `data` stamped `stamp` (republished when missing,
+   * unreadable, another project's or older), refreshes its expiry and the sidecar's poll time.
+   * @throws {SharedDefinitionsWriteError} saying what failed (serialising, the size bound, the write).
    */
-  load(): Promise<FlagDefinitionsData | undefined>;
-  /** Shares definitions the poller received. Rejects when they could not be written. */
-  publish(definitions: FlagDefinitionsData): Promise<void>;
+  keep(data: FlagDefinitionsData, stamp: { polledAt: number; etag?: string }): Promise<KeepOutcome>;
   /** Gives the poller's role up (on shutdown), if this instance holds it. Never rejects. */
   release(): Promise<void>;
+}
+
+/** Publishing the definitions failed; the message says what failed. */
+export class SharedDefinitionsWriteError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SharedDefinitionsWriteError';
+  }
 }
 
 /** `memory://`: the definitions live in the process, which always polls PostHog itself. */
 export const IN_PROCESS_DEFINITIONS: DefinitionsStore = Object.freeze({
   source: undefined,
+  description: 'in process',
   shouldPoll: () => Promise.resolve(true),
-  load: () => Promise.resolve(undefined),
-  publish: () => Promise.resolve(),
+  load: () => Promise.resolve({ kind: 'missing', lockHeld: false } as const),
+  keep: () => Promise.resolve({ kind: 'kept' } as const),
   release: () => Promise.resolve(),
 });

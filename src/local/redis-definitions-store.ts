@@ -1,13 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import type { RedisConnection } from '../cache/redis-connection.js';
-import { parseDefinitions, type FlagDefinitionsData } from './definitions.js';
-import type { DefinitionsStore } from './definitions-store.js';
+import { JsonTooLargeError } from '../util/json-text.js';
+import { messageOf } from '../util/message-of.js';
+import type { FlagDefinitionsData } from './definitions.js';
+import {
+  SharedDefinitionsWriteError,
+  type DefinitionsStore,
+  type DefinitionsStoreSettings,
+  type KeepOutcome,
+  type SharedRead,
+} from './definitions-store.js';
+import {
+  decodeMeta,
+  decodeSharedValue,
+  encodeMeta,
+  encodeSharedValue,
+  type SharedDefinitions,
+  type SharedMeta,
+} from './shared-definitions.js';
 
 /** How long the shared definitions are kept without a poller refreshing them (PostHog's provider: a day). */
 const DEFINITIONS_TTL_SECONDS = 86_400;
-
-/** How long the poller lock lasts unless renewed (PostHog's provider: 60 s); each poll renews it. */
-export const LOCK_TTL_MS = 60_000;
 
 /** Takes the lock when free, renews it when this instance holds it: 1 when held after the call. */
 const ACQUIRE_OR_RENEW = `
@@ -23,47 +36,175 @@ const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
+/** Where a shared-definitions store lives in Redis. */
+export interface RedisDefinitionsLocation {
+  prefix: string;
+  service: string;
+  /** The largest value read or written (bytes). */
+  maxBytes: number;
+}
+
+/** A value read or written, and how to tell it again without reading it. */
+interface KnownValue {
+  shared: SharedDefinitions;
+  bytes: number;
+  /** A value without a stamp (another SDK wrote it) is told by its text. */
+  text?: string;
+}
+
 /**
  * Definitions shared through Redis in the format of PostHog's published Redis provider (posthog-python's
- * `examples/redis_flag_cache.py`): key `{prefix}{service}` holding `{ flags, group_type_mapping, cohorts }` as
- * JSON (a day's expiry), lock `{prefix}{service}:lock` holding the poller's UUID for 60 s, renewed by each poll.
+ * `examples/redis_flag_cache.py`): key `{prefix}{service}` holding `{ flags, group_type_mapping, cohorts }` as JSON
+ * (a day's expiry) plus this library's stamp (`project_fingerprint`, `polled_at`, `etag`), lock
+ * `{prefix}{service}:lock` holding the poller's UUID (3 poll intervals, 5–60 s), and the sidecar
+ * `{prefix}{service}:meta` the poller rewrites at every poll (see {@link SharedMeta}). The three keys may live on
+ * different cluster nodes: no command spans two of them.
  */
 export class RedisDefinitionsStore implements DefinitionsStore {
   readonly source = 'redis';
+  readonly description: string;
   private readonly key: string;
+  private readonly metaKey: string;
   private readonly lockKey: string;
   /** This instance, in the lock. */
   private readonly id = randomUUID();
-  /** The last value read and what it parsed to: an unchanged key gives the very same definitions object. */
-  private last?: { text: string; definitions: FlagDefinitionsData };
+  /** The last value read or written: unchanged, it is not read again, and gives the very same object. */
+  private known?: KnownValue;
 
   constructor(
     private readonly client: RedisConnection,
-    prefix: string,
-    service: string,
+    private readonly location: RedisDefinitionsLocation,
+    private readonly settings: DefinitionsStoreSettings,
   ) {
-    this.key = `${prefix}${service}`;
+    this.key = `${location.prefix}${location.service}`;
+    this.metaKey = `${this.key}:meta`;
     this.lockKey = `${this.key}:lock`;
+    this.description = `key "${this.key}" (prefix "${location.prefix}", service "${location.service}")`;
   }
 
   async shouldPoll(): Promise<boolean> {
-    return (await this.client.eval(ACQUIRE_OR_RENEW, 1, this.lockKey, this.id, LOCK_TTL_MS)) === 1;
+    return (await this.client.eval(ACQUIRE_OR_RENEW, 1, this.lockKey, this.id, this.settings.lockTtlMs)) === 1;
   }
 
-  async load(): Promise<FlagDefinitionsData | undefined> {
+  async load(): Promise<SharedRead> {
+    const [metaText, bytes, lockTtl] = await Promise.all([
+      this.client.get(this.metaKey),
+      this.client.strlen(this.key),
+      this.client.pttl(this.lockKey),
+    ]);
+    const lockHeld = lockTtl > 0;
+    if (bytes === 0) return { kind: 'missing', lockHeld };
+    const meta = decodeMeta(metaText);
+    if (meta && meta.bytes === bytes && meta.fingerprint !== this.settings.fingerprint)
+      return { kind: 'foreign', lockHeld };
+    if (meta && this.describes(meta, bytes)) {
+      return { kind: 'definitions', shared: this.known!.shared, polledAt: meta.polledAt, lockHeld };
+    }
+    if (bytes > this.location.maxBytes) return { kind: 'unusable', problem: this.overBound(bytes), lockHeld };
     const text = await this.client.get(this.key);
-    if (text === null) return undefined;
-    if (this.last?.text !== text) this.last = { text, definitions: parseDefinitions(JSON.parse(text)) };
-    return this.last.definitions;
+    if (text === null) return { kind: 'missing', lockHeld };
+    const read = this.remember(text);
+    if (typeof read === 'string') return { kind: 'unusable', problem: read, lockHeld };
+    const { stamp } = read.shared;
+    if (stamp && stamp.fingerprint !== this.settings.fingerprint) {
+      this.known = undefined;
+      return { kind: 'foreign', lockHeld };
+    }
+    const polledAt = meta && this.describes(meta, bytes) ? meta.polledAt : stamp?.polledAt;
+    return { kind: 'definitions', shared: read.shared, ...(polledAt === undefined ? {} : { polledAt }), lockHeld };
   }
 
-  async publish(definitions: FlagDefinitionsData): Promise<void> {
-    const { flags, group_type_mapping, cohorts, property_matching_version } = definitions;
-    const value = JSON.stringify({ flags, group_type_mapping, cohorts, property_matching_version });
-    await this.client.set(this.key, value, 'EX', DEFINITIONS_TTL_SECONDS);
+  async keep(data: FlagDefinitionsData, stamp: { polledAt: number; etag?: string }): Promise<KeepOutcome> {
+    const [metaText, bytes] = await this.run('reading', () =>
+      Promise.all([this.client.get(this.metaKey), this.client.strlen(this.key)]),
+    );
+    const meta = decodeMeta(metaText);
+    const ours = this.known?.shared.data === data;
+    if (ours && meta && meta.fingerprint === this.settings.fingerprint && this.describes(meta, bytes)) {
+      const publishedAt = this.known!.shared.stamp!.polledAt;
+      await this.run('refreshing', () =>
+        Promise.all([
+          this.client.expire(this.key, DEFINITIONS_TTL_SECONDS),
+          this.writeMeta({ ...stamp, fingerprint: this.settings.fingerprint, publishedAt, bytes }),
+        ]),
+      );
+      return { kind: 'kept' };
+    }
+    const foreign = meta !== undefined && meta.fingerprint !== this.settings.fingerprint;
+    await this.publish(data, stamp);
+    if (foreign) return { kind: 'published', repaired: 'foreign' };
+    if (!ours) return { kind: 'published' };
+    return { kind: 'published', repaired: bytes === 0 ? 'missing' : 'unusable' };
   }
 
   async release(): Promise<void> {
     await this.client.eval(RELEASE, 1, this.lockKey, this.id).catch(() => {});
   }
+
+  /** Writes the value, then the sidecar that describes it. */
+  private async publish(data: FlagDefinitionsData, { polledAt, etag }: { polledAt: number; etag?: string }) {
+    const stamp = { fingerprint: this.settings.fingerprint, polledAt, ...(etag ? { etag } : {}) };
+    let text: string;
+    try {
+      text = encodeSharedValue(data, stamp, this.location.maxBytes);
+    } catch (error) {
+      if (error instanceof JsonTooLargeError) throw new SharedDefinitionsWriteError(this.overBound(error.maxBytes + 1));
+      throw new SharedDefinitionsWriteError(`serialising the definitions failed: ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
+    const bytes = Buffer.byteLength(text);
+    if (bytes > this.location.maxBytes) throw new SharedDefinitionsWriteError(this.overBound(bytes));
+    await this.run('writing', () => this.client.set(this.key, text, 'EX', DEFINITIONS_TTL_SECONDS));
+    this.known = { shared: { data, stamp }, bytes };
+    await this.run('writing', () => this.writeMeta({ ...stamp, publishedAt: polledAt, bytes }));
+  }
+
+  private writeMeta(meta: SharedMeta): Promise<unknown> {
+    return this.client.set(this.metaKey, encodeMeta(meta), 'EX', DEFINITIONS_TTL_SECONDS);
+  }
+
+  /** Whether the sidecar says the key holds the value last read or written. */
+  private describes(meta: SharedMeta, bytes: number): boolean {
+    const stamp = this.known?.shared.stamp;
+    return (
+      stamp !== undefined && meta.bytes === bytes && this.known!.bytes === bytes && meta.publishedAt === stamp.polledAt
+    );
+  }
+
+  /** Parses a value (or recognises the last one) and remembers it; the problem when it is unusable. */
+  private remember(text: string): KnownValue | string {
+    const bytes = Buffer.byteLength(text);
+    if (bytes > this.location.maxBytes) return this.overBound(bytes);
+    if (this.known?.text === text) return this.known;
+    let shared: SharedDefinitions;
+    try {
+      shared = decodeSharedValue(text);
+    } catch (error) {
+      return messageOf(error);
+    }
+    const last = this.known?.shared.stamp;
+    if (last && shared.stamp && this.known!.bytes === bytes && sameStamp(last, shared.stamp)) return this.known!;
+    this.known = { shared, bytes, ...(shared.stamp ? {} : { text }) };
+    return this.known;
+  }
+
+  private overBound(bytes: number): string {
+    return `${bytes} bytes, over the ${this.location.maxBytes}-byte bound (the cache URL's maxDefinitionsBytes)`;
+  }
+
+  /** Runs Redis commands; a failure says what was being done. */
+  private async run<T>(doing: string, commands: () => Promise<T>): Promise<T> {
+    try {
+      return await commands();
+    } catch (error) {
+      throw new SharedDefinitionsWriteError(`${doing} ${this.description} failed: ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
+  }
+}
+
+function sameStamp(a: SharedDefinitions['stamp'] & object, b: SharedDefinitions['stamp'] & object): boolean {
+  return a.fingerprint === b.fingerprint && a.polledAt === b.polledAt && a.etag === b.etag;
 }

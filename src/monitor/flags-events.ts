@@ -107,12 +107,25 @@ export interface DefinitionsStatus {
   flags: number;
   /** When they were last loaded or confirmed unchanged (`304`). */
   loadedAt?: Date;
+  /**
+   * When PostHog was last polled for them, by this instance or by the poller that published them (read from the
+   * shared store), or when another SDK's poller was last seen holding the lock.
+   */
+  polledAt?: Date;
   /** PostHog's ETag of what this instance last polled. */
   etag?: string;
   /** Whether this instance is the one polling PostHog (it holds the shared lock, or has no shared store). */
   poller: boolean;
+  /** The last failed poll of `/flags/definitions` (the same shape as {@link FlagsStatus.lastFailure}). */
   lastFailure?: { at: Date; reason: UpstreamFailureReason };
-  /** Local evaluation is on and nothing was loaded for 10 poll intervals: the health indicator says `degraded`. */
+  /** Polls of `/flags/definitions` failed in a row (0 once one succeeds). */
+  failedPolls: number;
+  /** At least 3 polls in a row failed: the definitions are not being refreshed; the health indicator says `degraded`. */
+  failing: boolean;
+  /**
+   * Local evaluation is on and PostHog was last polled for the definitions (by any instance) more than 3 poll
+   * intervals ago: the health indicator says `degraded`.
+   */
   stale: boolean;
 }
 

@@ -31,13 +31,21 @@ export class FlagsMonitor implements OnModuleDestroy {
   private lastSuccessAt?: Date;
   private lastFailure?: { at: Date; reason: UpstreamFailureReason };
   private circuit: CircuitState = 'closed';
-  /** PostHog failing: its lines. */
+  /** The fallback and unknown counts at the last line about PostHog failing: what was answered since is told. */
+  private answeredMark = { fallback: 0, unknown: 0 };
+  /** PostHog failing: its lines, each saying what was answered meanwhile (never what was not). */
   private readonly upstreamTrouble = new LogEpisode(this.logger, {
-    started: (reason) => `PostHog /flags unavailable (${reason}); serving last known flags from the fallback cache`,
+    started: (reason) => {
+      this.answeredSinceLine();
+      return (
+        `PostHog /flags unavailable (${reason}); flags are answered from the fallback cache where it holds a ` +
+        "user's last known values, and are unknown otherwise"
+      );
+    },
     lasting: (failures, reason) =>
       `PostHog /flags still failing: ${failures} more failed calls since the last line (last: ${reason}); ` +
-      'serving last known flags from the fallback cache',
-    ended: () => 'PostHog /flags answers again; serving live flags',
+      `meanwhile ${this.answeredSinceLine()}`,
+    ended: () => `PostHog /flags answers again; serving live flags (since the last line ${this.answeredSinceLine()})`,
   });
   /** The fallback cache failing: its lines. */
   private readonly cacheTrouble = new LogEpisode(this.logger, {
@@ -111,7 +119,8 @@ export class FlagsMonitor implements OnModuleDestroy {
     if (isKeyRejected(cause)) {
       this.upstreamTrouble.once('key rejected', () =>
         this.logger.error(
-          `PostHog rejected the API key (${reason}); check POSTHOG_API_KEY. Flags are served from the fallback cache meanwhile`,
+          `PostHog rejected the API key (${reason}); check POSTHOG_API_KEY. Meanwhile flags are answered from the ` +
+            "fallback cache where it holds a user's last known values, and are unknown otherwise",
         ),
       );
     } else if (previous === 'closed' && this.config.circuitBreaker) {
@@ -150,6 +159,14 @@ export class FlagsMonitor implements OnModuleDestroy {
   /** A definitions poll failed: emits `definitions_failed`. */
   definitionsFailed(reason: UpstreamFailureReason): void {
     this.emit({ type: 'definitions_failed', reason, at: new Date() });
+  }
+
+  /** What was answered without PostHog since the last line about it, e.g. `3 flags from the fallback cache, 2 unknown`. */
+  private answeredSinceLine(): string {
+    const fallback = this.counts.fallback - this.answeredMark.fallback;
+    const unknown = this.counts.unknown - this.answeredMark.unknown;
+    this.answeredMark = { fallback: this.counts.fallback, unknown: this.counts.unknown };
+    return `${fallback} ${fallback === 1 ? 'flag' : 'flags'} answered from the fallback cache, ${unknown} unknown`;
   }
 
   /** The status, given the cache's state. */

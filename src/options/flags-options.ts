@@ -1,7 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { CacheConfig } from '../cache/cache-url.js';
 import type { FlagOverrides } from '../overrides/flags-overrides.js';
-import type { CircuitBreakerOptions } from '../pipeline/circuit-breaker.js';
+import type { CircuitBreakerSettings } from '../pipeline/circuit-breaker.js';
 import type { FlagContext } from '../flags.types.js';
 import type { FlagsServiceBinding } from '../flags-service-binding.js';
 
@@ -12,6 +12,12 @@ import type { FlagsServiceBinding } from '../flags-service-binding.js';
 export type FlagContextFactory = (
   context: ExecutionContext,
 ) => FlagContext | string | undefined | Promise<FlagContext | string | undefined>;
+
+/**
+ * An integer option: a number, or a string of digits, as `ConfigService.get<string>()` returns it. Any other string
+ * fails at startup with a `FlagsConfigError` naming the option and what it got.
+ */
+export type IntegerOption = number | string;
 
 /**
  * Options of `FlagsModule.forRoot` (and what a `forRootAsync` factory returns); every one is optional and falls
@@ -40,23 +46,23 @@ export interface FlagsModuleOptions {
    * Milliseconds one upstream attempt may take (a digit string is accepted).
    * @default 3000
    */
-  timeoutMs?: number;
+  timeoutMs?: IntegerOption;
   /**
    * Extra attempts after a retryable failure (0 disables, at most 10).
    * @default 1
    */
-  retries?: number;
+  retries?: IntegerOption;
   /**
    * The largest `/flags` body read, in decoded bytes (after gzip); a larger one is a failure (`too_large`) and
    * the call falls back. Default 1 MiB.
    */
-  maxResponseBytes?: number;
+  maxResponseBytes?: IntegerOption;
   /**
    * Upstream calls in flight at most. A call over the cap answers from the fallback cache at once when the user
    * has a last known value, else waits for a free slot in a queue of {@link MAX_QUEUED_CALLS_PER_SLOT} × this
    * many calls; past that it is unknown (`overloaded`). Default 32.
    */
-  maxConcurrentRequests?: number;
+  maxConcurrentRequests?: IntegerOption;
   /**
    * Whether `isEnabled`, `getFlag`, `getFlagResult` and the `@FeatureFlag` guard send `$feature_flag_called`
    * exposure events, as PostHog's SDKs do, so that experiments see who was exposed (one per user, flag and
@@ -79,7 +85,7 @@ export interface FlagsModuleOptions {
    * Users with nothing cached wait for PostHog. `0` turns it off.
    * @default 500
    */
-  fallbackAfterMs?: number;
+  fallbackAfterMs?: IntegerOption;
   /**
    * The circuit breaker: after `failureThreshold` consecutive failed calls (default 5) evaluations go straight
    * to the fallback cache for `resetTimeoutMs` (default 10 000), then one probe decides. `false` disables it.
@@ -110,13 +116,27 @@ export interface FlagsModuleOptions {
   openFeature?: FlagsServiceBinding;
 }
 
+/** Settings of the circuit breaker (see {@link FlagsModuleOptions.circuitBreaker}). */
+export interface CircuitBreakerOptions {
+  /**
+   * Consecutive failed calls that open the circuit.
+   * @default 5
+   */
+  failureThreshold?: IntegerOption;
+  /**
+   * Milliseconds the circuit stays open before one probe call goes out.
+   * @default 10000
+   */
+  resetTimeoutMs?: IntegerOption;
+}
+
 /** How flag definitions are polled and used. */
 export interface LocalEvaluationOptions {
   /**
    * Milliseconds between two polls of `/flags/definitions` (or reads of the shared Redis key); at least 1000.
    * @default 30000
    */
-  pollIntervalMs?: number;
+  pollIntervalMs?: IntegerOption;
   /**
    * Answer from the definitions only: a flag they cannot decide is unknown (its requirement's default) instead of
    * asked of PostHog's `/flags`.
@@ -131,17 +151,17 @@ export interface EventQueueOptions {
    * Events that make a batch be sent at once.
    * @default 20
    */
-  flushAt?: number;
+  flushAt?: IntegerOption;
   /**
    * Milliseconds between sends of what is queued.
    * @default 10000
    */
-  flushIntervalMs?: number;
+  flushIntervalMs?: IntegerOption;
   /**
    * Events kept at most while PostHog's capture endpoint is down; past it, the oldest are dropped (counted).
    * @default 10000
    */
-  maxQueueSize?: number;
+  maxQueueSize?: IntegerOption;
 }
 
 /** The configuration the module runs with, validated at startup. */
@@ -152,7 +172,7 @@ export interface ResolvedFlagsOptions {
   offline: boolean;
   overrides: FlagOverrides;
   sendFeatureFlagEvents: boolean;
-  eventQueue: Required<EventQueueOptions>;
+  eventQueue: ResolvedEventQueue;
   /** Where the overrides came from, for the startup warning; undefined when none were configured. */
   overridesFrom?: 'option overrides' | 'POSTHOG_FLAG_OVERRIDES';
   /** Base URL without a trailing slash. */
@@ -165,7 +185,7 @@ export interface ResolvedFlagsOptions {
   maxResponseBytes: number;
   maxConcurrentRequests: number;
   fallbackAfterMs: number;
-  circuitBreaker: Required<CircuitBreakerOptions> | false;
+  circuitBreaker: CircuitBreakerSettings | false;
   contextFactory?: FlagContextFactory;
   exception?: Error;
   eventsIncludeDistinctId: boolean;
@@ -176,9 +196,18 @@ export interface ResolvedFlagsOptions {
 }
 
 /** Local evaluation as the module runs it. */
-export interface ResolvedLocalEvaluation extends Required<LocalEvaluationOptions> {
+export interface ResolvedLocalEvaluation {
   /** The secret (or personal API) key sent as a bearer token to `/flags/definitions`; never printed. */
   secretKey: string;
+  pollIntervalMs: number;
+  onlyLocal: boolean;
+}
+
+/** The exposure queue as the module runs it. */
+export interface ResolvedEventQueue {
+  flushAt: number;
+  flushIntervalMs: number;
+  maxQueueSize: number;
 }
 
 /** The PostHog instance used when neither `host` nor `POSTHOG_HOST` is set. */

@@ -2,17 +2,19 @@ import { parseCacheUrl } from '../cache/cache-url.js';
 import { FlagsConfigError } from '../config/flags-config-error.js';
 import { maskCacheUrl, parseUrl } from '../config/url.js';
 import { parseOverrides, type FlagOverrides } from '../overrides/flags-overrides.js';
-import { CIRCUIT_BREAKER_DEFAULTS, type CircuitBreakerOptions } from '../pipeline/circuit-breaker.js';
+import { CIRCUIT_BREAKER_DEFAULTS, type CircuitBreakerSettings } from '../pipeline/circuit-breaker.js';
 import { isRecord } from '../util/is-record.js';
 import { kindOf } from '../util/kind-of.js';
 import type { FlagsServiceBinding } from '../flags-service-binding.js';
 import {
   DEFAULT_CACHE_URL,
   DEFAULT_POSTHOG_HOST,
+  type CircuitBreakerOptions,
   type EventQueueOptions,
   type FlagsModuleOptions,
   type LocalEvaluationOptions,
   type ResolvedFlagsOptions,
+  type ResolvedEventQueue,
   type ResolvedLocalEvaluation,
 } from './flags-options.js';
 import { assertKnownNames, integerOption, stringOption, typedOption } from './option-values.js';
@@ -199,7 +201,7 @@ function resolveOverrides(
 }
 
 /** The exposure queue's settings with defaults. */
-function resolveEventQueue(options: unknown): Required<EventQueueOptions> {
+function resolveEventQueue(options: unknown): ResolvedEventQueue {
   if (options !== undefined && !isRecord(options)) {
     throw new FlagsConfigError(`eventQueue must be an object, got ${kindOf(options)}`);
   }
@@ -220,7 +222,7 @@ function resolveEventQueue(options: unknown): Required<EventQueueOptions> {
 }
 
 /** The breaker's settings with defaults, or `false` when disabled. */
-function resolveCircuitBreaker(options: unknown): Required<CircuitBreakerOptions> | false {
+function resolveCircuitBreaker(options: unknown): CircuitBreakerSettings | false {
   if (options === false) return false;
   if (options !== undefined && !isRecord(options)) {
     throw new FlagsConfigError(`circuitBreaker must be an object or false, got ${kindOf(options)}`);

@@ -31,19 +31,28 @@ export class FlagsOverrides {
     this.current.set(key, override);
   }
 
-  /** Back to the values given at registration. */
+  /**
+   * Back to the values given at registration (`FlagsTestingModule.forRoot`'s, or the module option `overrides` /
+   * `POSTHOG_FLAG_OVERRIDES`), dropping every {@link set} since.
+   */
   reset(): void {
     this.current.clear();
     for (const [key, override] of Object.entries(this.initial)) this.current.set(key, override);
   }
 
-  /** Whether every key asked is overridden for `context` (every flag: always false), so nothing need be asked. */
+  /**
+   * Whether every key asked is overridden for `context` (every flag: always false), so nothing need be asked.
+   * @internal
+   */
   coversAll(context: FlagContext, keys: readonly string[] | undefined): boolean {
     if (!keys || this.current.size === 0) return false;
     return keys.every((key) => this.valueFor(key, context) !== undefined);
   }
 
-  /** Writes the overridden results for `context` into `results` (the keys asked, or every overridden key). */
+  /**
+   * Writes the overridden results for `context` into `results` (the keys asked, or every overridden key).
+   * @internal
+   */
   applyTo(results: Map<string, FlagResult>, context: FlagContext, keys: readonly string[] | undefined): void {
     if (this.current.size === 0) return;
     const evaluatedAt = new Date();

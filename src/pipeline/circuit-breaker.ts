@@ -6,15 +6,15 @@ import type { FailureVerdict } from './failure-verdict.js';
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
 /** Settings of the circuit breaker. */
-export interface CircuitBreakerOptions {
-  /** Consecutive failed calls that open the circuit. Default 5. */
-  failureThreshold?: number;
-  /** Milliseconds the circuit stays open before one probe call goes out. Default 10 000. */
-  resetTimeoutMs?: number;
+export interface CircuitBreakerSettings {
+  /** Consecutive failed calls that open the circuit. */
+  failureThreshold: number;
+  /** Milliseconds the circuit stays open before one probe call goes out. */
+  resetTimeoutMs: number;
 }
 
 /** The breaker's settings when not given. */
-export const CIRCUIT_BREAKER_DEFAULTS: Readonly<Required<CircuitBreakerOptions>> = {
+export const CIRCUIT_BREAKER_DEFAULTS: Readonly<CircuitBreakerSettings> = {
   failureThreshold: 5,
   resetTimeoutMs: 10_000,
 };
@@ -34,7 +34,7 @@ export class CircuitBreaker {
   private readonly resetTimeoutMs: number;
 
   constructor(
-    options: CircuitBreakerOptions = {},
+    options: Partial<CircuitBreakerSettings> = {},
     private readonly onChange: CircuitListener = () => {},
     /** What each failure says of the upstream; by default every failure counts. */
     private readonly judge: (error: unknown) => FailureVerdict = () => 'counts',

@@ -49,6 +49,7 @@ exports.defineApp = async function defineApp(nest) {
   };
   await app.close();
   outcome.testing = await testingModuleAnswers(NestFactory, FlagsService);
+  outcome.oneCopy = await loadedOnce(FlagsService);
   return outcome;
 };
 
@@ -63,4 +64,22 @@ async function testingModuleAnswers(NestFactory, FlagsService) {
   } finally {
     await context.close();
   }
+}
+
+/**
+ * Whether `require` and `import` of each entry point give this application the very classes it runs with: two
+ * copies (a dual-package hazard) would make `FlagsService` two injection tokens.
+ */
+async function loadedOnce(FlagsService) {
+  const required = require('nestjs-posthog-flags');
+  const imported = await import('nestjs-posthog-flags');
+  const requiredTesting = require('nestjs-posthog-flags/testing');
+  const importedTesting = await import('nestjs-posthog-flags/testing');
+  return (
+    required.FlagsService === FlagsService &&
+    imported.FlagsService === FlagsService &&
+    required.FlagsModule === imported.FlagsModule &&
+    requiredTesting.FlagsOverrides === importedTesting.FlagsOverrides &&
+    requiredTesting.FlagsOverrides === required.FlagsOverrides
+  );
 }

@@ -88,7 +88,7 @@ export class FakePostHog {
   latencyMs = 0;
   /**
    * What `GET /flags/definitions` serves (with a weak ETag of its content, `304` when `If-None-Match` has it);
-   * `undefined`: 404.
+   * a string is served as the body, as it is (JSON too deep for `JSON.stringify`); `undefined`: 404.
    */
   definitions?: unknown;
   /** How `/flags/definitions` answers instead, while set: a bare status, `hang`, `reset` or `html`. */
@@ -246,7 +246,8 @@ export class FakePostHog {
       res.writeHead(304, { ETag: etag }).end();
       return;
     }
-    res.writeHead(200, { 'Content-Type': 'application/json', ETag: etag }).end(JSON.stringify(this.definitions));
+    const body = typeof this.definitions === 'string' ? this.definitions : JSON.stringify(this.definitions);
+    res.writeHead(200, { 'Content-Type': 'application/json', ETag: etag }).end(body);
   }
 
   /** Every event of every accepted `/batch/` request, in order. */

@@ -1,9 +1,9 @@
-// A whole application in a process of its own, on the built package (dist/): evaluates the flags of the
+// A whole application in a process of its own, on the built package (dist/esm/): evaluates the flags of the
 // distinct ids given, closes the app, prints what it saw as JSON, and must then exit by itself, which it
 // only does when app.close() left no connection or timer open.
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { FlagsModule, FlagsService } from '../../dist/index.js';
+import { FlagsModule, FlagsService } from '../../dist/esm/index.js';
 
 const logs = [];
 const keep = (level) => (message) => logs.push({ level, message: String(message) });

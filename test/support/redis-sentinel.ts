@@ -72,6 +72,11 @@ export class RedisSentinelGroup {
     );
   }
 
+  /** Sends one command to the first primary (a group without a password); the first line of its reply. */
+  primaryCommand(...args: string[]): Promise<string> {
+    return this.primary.command(...args);
+  }
+
   /** Whether the replica (the primary after a failover) holds the key. */
   replicaHas(key: string): Promise<boolean> {
     return this.holds(this.replica, key);

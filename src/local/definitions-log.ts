@@ -1,0 +1,87 @@
+import { Logger } from '@nestjs/common';
+import { LIBRARY_NAME } from '../flags.constants.js';
+import { LogEpisode } from '../monitor/log-episode.js';
+import type { KeepOutcome } from './definitions-store.js';
+
+/**
+ * The log lines of the definitions poller, each kind of trouble an episode ({@link LogEpisode}): a line when it
+ * starts, a summary a minute at most, a line when it is over. `where` names the shared store (key, prefix, service).
+ */
+export class DefinitionsLog {
+  private readonly logger = new Logger(LIBRARY_NAME);
+  /** `/flags/definitions` failing. */
+  readonly upstream: LogEpisode;
+  /** The shared store (Redis) unreachable: this instance polls PostHog itself meanwhile. */
+  readonly unreachable: LogEpisode;
+  /** The shared value unusable (garbage, wrong shape, over the bound) or another project's: not adopted. */
+  readonly unusable: LogEpisode;
+  /** The poller could not publish (serialising, the bound, the write). */
+  readonly publishing: LogEpisode;
+  /** The poller found the shared value missing, altered or another project's, and republished. */
+  readonly repairs: LogEpisode;
+  private staleSince?: number;
+
+  /**
+   * @param where the shared store (key, prefix, service).
+   * @param inForce what local evaluation evaluates with meanwhile, in words (which definitions, or none).
+   */
+  constructor(where: string, inForce: () => string) {
+    this.upstream = new LogEpisode(this.logger, {
+      started: (why) => `PostHog /flags/definitions unavailable (${why}); ${inForce()}`,
+      lasting: (failures, why) =>
+        `PostHog /flags/definitions still failing: ${failures} more failed polls (last: ${why})`,
+      ended: () => 'PostHog /flags/definitions answers again',
+    });
+    this.unreachable = new LogEpisode(this.logger, {
+      started: (why) => `shared flag definitions unavailable (${why}); polling PostHog directly until they are back`,
+      lasting: (failures, why) => `shared flag definitions still unavailable: ${failures} more errors (last: ${why})`,
+      ended: () => 'shared flag definitions are reachable again',
+    });
+    this.unusable = new LogEpisode(this.logger, {
+      started: (why) => `shared flag definitions at ${where} not used: ${why}`,
+      lasting: (failures, why) => `shared flag definitions at ${where} still not used: ${failures} more reads (${why})`,
+      ended: () => `shared flag definitions at ${where} are usable again`,
+    });
+    this.publishing = new LogEpisode(this.logger, {
+      started: (why) => `publishing the flag definitions to ${where} failed: ${why}; evaluating with them here`,
+      lasting: (failures, why) => `publishing the flag definitions still failing: ${failures} more (last: ${why})`,
+      ended: () => `the flag definitions are published to ${where} again`,
+    });
+    this.repairs = new LogEpisode(this.logger, {
+      started: (what) => `the shared flag definitions at ${where} were ${what}: republished this project's`,
+      lasting: (count, what) => `the shared flag definitions at ${where} republished ${count} more times (${what})`,
+      ended: () => `the shared flag definitions at ${where} stay as published`,
+    });
+  }
+
+  /** What the poller's keep did: a repair is reported, a plain keep or publish ends a repair episode. */
+  kept(outcome: KeepOutcome): void {
+    this.publishing.succeeded();
+    if (outcome.kind === 'published' && outcome.repaired) this.repairs.failed(REPAIRED[outcome.repaired]);
+    else this.repairs.succeeded();
+  }
+
+  /**
+   * Says once when the definitions become stale (`polledAt`: when PostHog was last polled for them, by any
+   * instance; undefined: never) and once when they are fresh again.
+   */
+  staleness(stale: boolean, polledAt: number | undefined, intervalMs: number): void {
+    if (stale && this.staleSince === undefined) {
+      this.staleSince = Date.now();
+      const when = polledAt === undefined ? 'never polled' : `last polled at ${new Date(polledAt).toISOString()}`;
+      this.logger.warn(
+        `flag definitions are stale: ${when} (by any instance), more than 3 poll intervals (${3 * intervalMs} ms) ` +
+          'ago; evaluating with the definitions loaded',
+      );
+    } else if (!stale && this.staleSince !== undefined) {
+      this.staleSince = undefined;
+      this.logger.log('flag definitions are fresh again');
+    }
+  }
+}
+
+const REPAIRED: Record<NonNullable<Extract<KeepOutcome, { kind: 'published' }>['repaired']>, string> = {
+  missing: 'missing (expired, or flushed)',
+  unusable: 'altered (not what this poller published)',
+  foreign: "another project's (give each project its own prefix or service)",
+};

@@ -5,8 +5,11 @@ import request from 'supertest';
 import { ExposureQueue } from '../src/exposures/exposure-queue.js';
 import { LIBRARY_VERSION } from '../src/flags.constants.js';
 import type { FlagsEvent } from '../src/index.js';
+import { MAX_BATCHES_IN_FLIGHT } from '../src/exposures/batch-client.js';
+import type { FlagCalled } from '../src/exposures/flag-called.js';
 import { CaptureLogger } from './support/capture-logger.js';
 import { eventually } from './support/eventually.js';
+import { forceGc } from './support/force-gc.js';
 import { STANDARD_FLAGS } from './support/fake-posthog.js';
 import { startFlags, TEST_API_KEY } from './support/flags-app.js';
 import { useFakePostHog, useStartedFlags } from './support/flags-suite.js';
@@ -170,5 +173,92 @@ describe('exposure events ($feature_flag_called)', () => {
     expect(eventsOf('c-1')).toEqual([]);
     await harness.moduleRef.close();
     expect(['c-1', 'c-2', 'c-3'].map((user) => eventsOf(user).length)).toEqual([1, 1, 1]);
+  });
+
+  /** One read of `beta`, as a snapshot reports it. */
+  const BETA_CALLED: FlagCalled = { key: 'beta', response: true, properties: { $feature_flag: 'beta' } };
+
+  /** Queues the exposure of `distinctId` to `beta` straight away (no `/flags` call). */
+  const expose = (queue: ExposureQueue, distinctId: string) => queue.exposed({ distinctId }, BETA_CALLED);
+
+  it('abandons a hanging /batch/ request on its own timer, garbage collections or not, and sends the events after', async () => {
+    const logs = new CaptureLogger();
+    const { flags, queue } = await start({ eventQueue: { flushAt: 1, timeoutMs: 1000 } }, logs);
+    fake.batchAnswer = 'hang';
+    expose(queue, 'u-hang');
+    await eventually(() => fake.pendingBatches === 1, 'the batch to reach PostHog and hang');
+    forceGc();
+    fake.batchAnswer = 'ok';
+    await eventually(() => flags.status().exposures.sent === 1, 'the batch sent again after its timeout', 8_000);
+    expect(eventsOf('u-hang')).toHaveLength(1);
+    expect(flags.status().exposures).toMatchObject({ queued: 0, lastFailure: { reason: 'timeout' } });
+    expect(logs.at('warn')).toEqual([expect.stringContaining('exposure events not delivered (timeout)')]);
+  });
+
+  it('splits a batch PostHog answers 413 to, down to single events; drops one refused alone, counted, and says so', async () => {
+    const logs = new CaptureLogger();
+    const { flags, queue } = await start({ eventQueue: { flushAt: 1000 } }, logs);
+    const users = Array.from({ length: 25 }, (_, index) => (index === 13 ? 'u-huge' : `u-413-${index}`));
+    for (const user of users) expose(queue, user);
+    fake.batchAnswer = (body) =>
+      body.batch.length > 6 || body.batch.some((event) => event.distinct_id === 'u-huge') ? 413 : 'ok';
+    await queue.flush();
+    expect(
+      fake.events
+        .map((event) => event.distinct_id)
+        .filter((user) => user.startsWith('u-413-') || user === 'u-huge')
+        .sort(),
+    ).toEqual(users.filter((user) => user !== 'u-huge').sort());
+    expect(flags.status().exposures).toMatchObject({
+      queued: 0,
+      sent: 24,
+      dropped: 1,
+      lastFailure: { reason: 'http_413' },
+    });
+    expect(logs.at('warn')).toEqual([
+      expect.stringContaining(
+        'PostHog refused exposure events (http_413: a batch of 25 events too large, sent again in smaller batches; ' +
+          '1 events too large even alone dropped); drops counted in status().exposures.dropped',
+      ),
+    ]);
+    expect(logs.text).not.toContain('sent again later');
+  });
+
+  it(`sends up to ${MAX_BATCHES_IN_FLIGHT} batches at once, never more`, async () => {
+    const { flags, queue } = await start({ eventQueue: { flushAt: 1000 } });
+    fake.batchLatencyMs = 30;
+    for (let user = 0; user < 1000; user++) expose(queue, `u-many-${user}`);
+    await queue.flush();
+    expect(flags.status().exposures).toMatchObject({ queued: 0, sent: 1000 });
+    expect(fake.maxPendingBatches).toBe(MAX_BATCHES_IN_FLIGHT);
+  });
+
+  it('says in one line how many events it drops at close when PostHog is down', async () => {
+    const harness = await startFlags({ host: fake.url, eventQueue: { flushAt: 1000, flushIntervalMs: 3_600_000 } });
+    for (let user = 0; user < 12; user++) expose(harness.moduleRef.get(ExposureQueue), `u-close-${user}`);
+    fake.batchAnswer = 503;
+    expect(harness.flags.status().exposures.queued).toBe(12);
+    await harness.moduleRef.close();
+    expect(harness.flags.status().exposures).toMatchObject({ queued: 0, sent: 0, dropped: 12 });
+    expect(harness.logs.at('warn').filter((line) => line.includes('closing'))).toEqual([
+      expect.stringContaining(
+        'application closing: 12 exposure events not delivered to PostHog were dropped (last failure: http_503)',
+      ),
+    ]);
+  });
+
+  it('gives a hanging /batch/ 2 s at close, then aborts it and says how many events it drops', async () => {
+    const harness = await startFlags({ host: fake.url, eventQueue: { flushAt: 1000, flushIntervalMs: 3_600_000 } });
+    for (let user = 0; user < 5; user++) expose(harness.moduleRef.get(ExposureQueue), `u-hang-close-${user}`);
+    fake.batchAnswer = 'hang';
+    await harness.moduleRef.close();
+    expect(harness.flags.status().exposures).toMatchObject({ queued: 0, sent: 0, dropped: 5 });
+    expect(harness.logs.at('warn')).toEqual([
+      expect.stringContaining(
+        'application closing: 5 exposure events not delivered to PostHog were dropped (no answer',
+      ),
+    ]);
+    await eventually(() => fake.pendingBatches === 0, 'the hanging batch aborted');
+    expect(fake.maxPendingBatches).toBe(1);
   });
 });

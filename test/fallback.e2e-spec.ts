@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { EPISODE_QUIET_MS, EPISODE_SUMMARY_MS } from '../src/monitor/log-episode.js';
+import { PostHogClient } from '../src/upstream/posthog-client.js';
 import { ONLY_DATE } from './support/clock.js';
 import { FakePostHog, STANDARD_FLAGS, type FakeAnswer } from './support/fake-posthog.js';
 import { startFlags, TEST_API_KEY, type FlagsHarness } from './support/flags-app.js';
@@ -143,9 +144,9 @@ describe('fallback when PostHog fails', () => {
       await fake.refuse();
       // The first call after the close may meet the pooled socket's reset (retryable); from then on: refused.
       await harness.flags.getFlagResult('beta', 'user-1');
-      const fetchSpy = jest.spyOn(globalThis, 'fetch');
+      const attempts = jest.spyOn(PostHogClient.prototype, 'requestFlags');
       expect((await harness.flags.getFlagResult('beta', 'user-1'))?.source).toBe('fallback');
-      expect(fetchSpy).toHaveBeenCalledTimes(1);
+      expect(attempts).toHaveBeenCalledTimes(1);
     });
 
     it('sends one call when retries is 0, and up to retries + 1 otherwise', async () => {

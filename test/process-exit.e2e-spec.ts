@@ -119,4 +119,38 @@ describe('a whole application process on the built package', () => {
       expect(warnings[0].message).toMatch(/rediss:\/\/localhost:\d+\/0 is unreachable \(.*certificate/);
     });
   });
+
+  describe('https:// PostHog (TLS with a private CA)', () => {
+    let tls: ReturnType<typeof makeTlsCertificates>;
+    let secure: FakePostHog;
+
+    beforeAll(async () => {
+      tls = makeTlsCertificates();
+      secure = await FakePostHog.start(tls);
+      secure.setFlags({ beta: { enabled: true }, checkout: { enabled: true, variant: 'test' } });
+      secure.definitions = {
+        flags: [{ id: 1, key: 'beta', active: true, filters: { groups: [{ rollout_percentage: 100 }] } }],
+      };
+    });
+
+    afterAll(async () => {
+      await secure.stop();
+      rmSync(tls.dir, { recursive: true, force: true });
+    });
+
+    const secureEnv = (extra: Record<string, string> = {}) => ({
+      ...env('memory://local', { NODE_EXTRA_CA_CERTS: tls.ca, ...extra }),
+      POSTHOG_HOST: secure.url,
+    });
+
+    it('asks /flags and /flags/definitions over TLS, trusting the CA from NODE_EXTRA_CA_CERTS', async () => {
+      const remote = await runChild(secureEnv(), ['tls-remote']);
+      expect(remote.results['tls-remote']).toEqual({ beta: 'remote', checkout: 'remote' });
+      const local = await runChild(secureEnv({ POSTHOG_SECRET_KEY: 'phs_child_secret' }), ['tls-local']);
+      expect(local.results['tls-local']).toEqual({ beta: 'local' });
+      expect([...remote.logs, ...local.logs].filter((line) => line.level !== 'log')).toEqual([]);
+      expect(secure.requests.map((request) => request.body.distinct_id)).toEqual(['tls-remote']);
+      expect(secure.definitionsRequests).toHaveLength(1);
+    });
+  });
 });

@@ -1,6 +1,7 @@
 import type { EvaluatedFlag } from '../flags.types.js';
 import { isRecord } from '../util/is-record.js';
 import type { CachedFlag } from './flag-cache.js';
+import { deepFreeze } from '../util/deep-freeze.js';
 
 /**
  * The fallback-cache entry format of PostHog's Python SDK (posthog-python ≥ 7.37.1), which this module
@@ -72,7 +73,7 @@ export function decodePythonEntry(raw: string | null | undefined, flagKey: strin
     key: flagKey,
     enabled,
     ...(variant === null ? {} : { variant }),
-    ...(payload === null ? {} : { payload }),
+    ...(payload === null ? {} : { payload: deepFreeze(payload) }),
     ...(reason === null ? {} : { reason }),
     evaluatedAt: new Date(entry.timestamp * 1000),
     ...(typeof entry.context_hash === 'string' ? { context: entry.context_hash } : {}),

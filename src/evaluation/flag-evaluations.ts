@@ -1,7 +1,8 @@
 import { flagCalled, type FlagCalled, type MissingFlag } from '../exposures/flag-called.js';
 import { flagValue, type FlagContext, type FlagResult, type FlagValue, type PostHogBootstrap } from '../flags.types.js';
 import type { UnresolvedReason } from '../local/unresolved-reason.js';
-import { setOwn } from '../util/own-property.js';
+import { deepFreeze } from '../util/deep-freeze.js';
+import { setOwn } from '../util/own.js';
 
 /** A new snapshot (the class's constructor is its own: snapshots are made by the module, never by hand). */
 export let createSnapshot: (init: SnapshotInit) => FlagEvaluations;
@@ -77,7 +78,7 @@ export class FlagEvaluations {
     this.#accessed = init.accessed ?? new Set();
     this.#slice = init.slice ?? false;
     this.#sendsEvents = init.sendsEvents ?? init.host.sendsEvents;
-    for (const result of this.#results.values()) deepFreeze(result);
+    for (const result of this.#results.values()) freezeResult(result);
   }
 
   /** The distinct id the flags were evaluated for. */
@@ -189,6 +190,8 @@ export class FlagEvaluations {
     if (this.#context.distinctId === '') return;
     const result = this.#results.get(key);
     if (this.#slice && !result) return;
+    // A forced value is no exposure: an experiment must not count it.
+    if (result?.source === 'override') return;
     const local = Object.hasOwn(this.#unresolved, key) && this.#unresolved[key] !== 'unavailable';
     const missing: MissingFlag = local ? 'local_evaluation_inconclusive' : 'flag_missing';
     this.#host.exposed(
@@ -241,11 +244,14 @@ export class FlagEvaluations {
   }
 }
 
-/** Freezes a result and its payload, all the way down (already frozen parts are not walked again). */
-function deepFreeze(value: unknown): void {
-  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
-  Object.freeze(value);
-  for (const inner of Object.values(value)) deepFreeze(inner);
+/**
+ * Freezes a result and its payload, all the way down. A frozen result is left as it is: local evaluation's
+ * remembered results are frozen with their payloads already, and walking them again on every request costs.
+ */
+function freezeResult(result: FlagResult): void {
+  if (Object.isFrozen(result)) return;
+  deepFreeze(result.payload);
+  Object.freeze(result);
 }
 
 /** A host that sends and logs nothing: for a snapshot made where no module is at hand. */

@@ -44,8 +44,20 @@ export class FlagsEvaluator {
     keys: readonly string[] | undefined,
   ): LocalFirstAnswer {
     const results = keys ? onlyKeys(answer.results, keys) : answer.results;
+    const unresolved = keys ? onlyReasons(answer.unresolved, keys) : answer.unresolved;
     this.overrides.applyTo(results, context, keys);
     this.monitor.evaluated(results, keys, context.distinctId);
-    return { ...answer, results };
+    return { ...answer, results, unresolved };
   }
+}
+
+/** The reasons of `keys` only. */
+function onlyReasons<T>(reasons: ReadonlyMap<string, T>, keys: readonly string[]): ReadonlyMap<string, T> {
+  if (reasons.size === 0) return reasons;
+  const only = new Map<string, T>();
+  for (const key of keys) {
+    const reason = reasons.get(key);
+    if (reason !== undefined) only.set(key, reason);
+  }
+  return only;
 }

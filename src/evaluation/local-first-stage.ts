@@ -7,7 +7,8 @@ import type { LocalUnresolvedReason } from '../local/unresolved-reason.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { evaluationOf } from './evaluation.js';
 import { addAll, type FlagResults, type MaybePromise, type RemoteResults } from './flag-results.js';
-import { SharedStage } from './shared-stage.js';
+import { Coalescer } from '../pipeline/coalesce.js';
+import { MAX_REUSE_MS, SharedStage } from './shared-stage.js';
 
 /** What local evaluation could not decide, and what the later stages answered. */
 export interface LocalFirstAnswer {
@@ -23,7 +24,10 @@ export interface LocalFirstAnswer {
 export interface LocalFirstOptions {
   /** What the definitions leave undecided is unknown, not asked further. Default: the module's `onlyLocal`. */
   onlyLocal?: boolean;
-  /** Keeps the evaluation joinable by the same context until this settles (see {@link SharedStage}). */
+  /**
+   * Keeps the evaluation joinable by the same context until this settles (see {@link SharedStage}); an evaluation
+   * of every flag is then held whole, local results included, as the context's answer.
+   */
   holdUntil?: () => PromiseLike<unknown>;
 }
 
@@ -37,6 +41,12 @@ export interface LocalFirstOptions {
 export class LocalFirstStage {
   /** Local evaluation's answers to every flag, by context, for the definitions loaded. */
   private readonly localAnswers = new LocalAnswers();
+  /**
+   * Answers to every flag held for a context (`holdUntil`: the request that asked is not over), for at most 1 s:
+   * every evaluation of the context meanwhile gets the same answer for each flag, whichever source gave it, even
+   * if the definitions or the cache change in between.
+   */
+  private readonly held = new Coalescer<LocalFirstAnswer>(MAX_REUSE_MS);
   private readonly onlyLocal: boolean;
 
   constructor(
@@ -56,6 +66,25 @@ export class LocalFirstStage {
     contextId: string,
     keys: readonly string[] | undefined,
     options: LocalFirstOptions = {},
+  ): MaybePromise<LocalFirstAnswer> {
+    if (options.onlyLocal !== undefined) return this.evaluateNow(context, contextId, keys, options);
+    const held = this.held.get(contextId);
+    if (held) return held;
+    if (!options.holdUntil || keys !== undefined) return this.evaluateNow(context, contextId, keys, options);
+    const until = options.holdUntil();
+    const answer = this.evaluateNow(context, contextId, keys, { holdUntil: () => until });
+    // A copy when it is at hand: the caller's map is its own (overrides are applied to it).
+    const kept = answer instanceof Promise ? answer : Promise.resolve({ ...answer, results: new Map(answer.results) });
+    void this.held.run(contextId, () => kept, until);
+    return answer;
+  }
+
+  /** {@link evaluate} without a held answer. */
+  private evaluateNow(
+    context: FlagContext,
+    contextId: string,
+    keys: readonly string[] | undefined,
+    options: LocalFirstOptions,
   ): MaybePromise<LocalFirstAnswer> {
     const definitions = this.definitions.definitions;
     if (!definitions) {

@@ -8,7 +8,7 @@ import { FreshWindowStage } from './fresh-window-stage.js';
  * The longest an evaluation held with `holdUntil` is reused after it was answered: a streaming response must not
  * pin a user's flags for hours.
  */
-const MAX_REUSE_MS = 1000;
+export const MAX_REUSE_MS = 1000;
 
 /**
  * Evaluations of the same context share their work: a question joins the one in flight for the same keys, or for

@@ -6,7 +6,7 @@ import type { FlagContext } from '../flags.types.js';
 import { DefinitionsPoller } from '../local/definitions-poller.js';
 import type { UnresolvedReason } from '../local/unresolved-reason.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
-import { setOwn } from '../util/own-property.js';
+import { setOwn } from '../util/own.js';
 import { createSnapshot, narrowSnapshot, type FlagEvaluations, type SnapshotHost } from './flag-evaluations.js';
 import type { MaybePromise } from './flag-results.js';
 import { FlagsEvaluator } from './flags-evaluator.js';

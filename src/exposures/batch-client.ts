@@ -3,13 +3,17 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { FLAGS_CONFIG } from '../flags.constants.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
-import { USER_AGENT } from '../upstream/posthog-client.js';
-import { transportError, UpstreamError } from '../upstream/upstream-error.js';
+import { isSuccess, USER_AGENT } from '../upstream/posthog-client.js';
+import { PostHogHttp } from '../upstream/posthog-http.js';
+import { UpstreamError } from '../upstream/upstream-error.js';
 
 const gzipped = promisify(gzip);
 
-/** How long one `/batch/` request may take. */
-const BATCH_TIMEOUT_MS = 10_000;
+/** The endpoint, in error messages. */
+const ENDPOINT = '/batch';
+
+/** The most `/batch/` requests in flight at once (and connections to the capture endpoint). */
+export const MAX_BATCHES_IN_FLIGHT = 4;
 
 /** One event as PostHog's `/batch/` endpoint takes it. */
 export interface CapturedEvent {
@@ -22,19 +26,23 @@ export interface CapturedEvent {
 }
 
 /**
- * Sends events to PostHog's capture endpoint, `POST {host}/batch/`, gzipped, as posthog-node does. The API key
- * travels in the body only. Redirects are not followed.
+ * Sends events to PostHog's capture endpoint, `POST {host}/batch/`, gzipped, as posthog-node does, on at most
+ * {@link MAX_BATCHES_IN_FLIGHT} keep-alive connections. The API key travels in the body only. Redirects are not
+ * followed.
  */
 @Injectable()
 export class BatchClient {
-  private readonly url: string;
+  private readonly http: PostHogHttp;
+  private readonly timeoutMs: number;
 
   constructor(@Inject(FLAGS_CONFIG) private readonly config: ResolvedFlagsOptions) {
-    this.url = `${config.host}/batch/`;
+    this.http = new PostHogHttp(config.host, MAX_BATCHES_IN_FLIGHT, ENDPOINT);
+    this.timeoutMs = config.eventQueue.timeoutMs;
   }
 
   /**
-   * Sends one batch; resolves once PostHog accepted it. `cancel` aborts it (at shutdown).
+   * Sends one batch; resolves once PostHog accepted it. A request unanswered after `eventQueue.timeoutMs` is
+   * abandoned (`timeout`, a timer of the client's own); `cancel` aborts it (at shutdown).
    * @throws {UpstreamError} on a transport failure, a timeout or a non-2xx status (`retryable` for transport
    * failures, timeouts and 5xx).
    */
@@ -42,30 +50,39 @@ export class BatchClient {
     const body = await gzipped(
       JSON.stringify({ api_key: this.config.apiKey, batch, sent_at: new Date().toISOString() }),
     );
-    let status: number;
-    try {
-      const response = await fetch(this.url, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip', 'User-Agent': USER_AGENT },
-        body,
-        redirect: 'manual',
-        signal: cancel
-          ? AbortSignal.any([AbortSignal.timeout(BATCH_TIMEOUT_MS), cancel])
-          : AbortSignal.timeout(BATCH_TIMEOUT_MS),
-      });
-      status = response.status;
-      await response.body?.cancel();
-    } catch (error) {
-      throw (error as Error)?.name === 'TimeoutError'
-        ? new UpstreamError('timeout', 'no answer')
-        : transportError(error);
-    }
-    if (status < 200 || status > 299) throw new UpstreamError(`http_${status}`, `HTTP ${status}`);
+    const { status } = await this.http.request({
+      method: 'POST',
+      path: '/batch/',
+      headers: BATCH_HEADERS,
+      body,
+      signal: cancel,
+      timeoutMs: this.timeoutMs,
+      readBodyOf: () => false,
+      maxResponseBytes: 0,
+    });
+    if (!isSuccess(status)) throw new UpstreamError(`http_${status}`, `HTTP ${status}`, ENDPOINT);
+  }
+
+  /** Closes the connections, ending a request still in flight. */
+  async close(): Promise<void> {
+    await this.http.close();
   }
 }
+
+/** The headers of every `/batch/` request. */
+const BATCH_HEADERS: Readonly<Record<string, string>> = {
+  'content-type': 'application/json',
+  'content-encoding': 'gzip',
+  'user-agent': USER_AGENT,
+};
 
 /** Whether a failed batch may be sent again: transport failures, timeouts and 5xx; never a 4xx. */
 export function isRetryableBatchFailure(error: unknown): boolean {
   if (!(error instanceof UpstreamError)) return true;
   return !/^http_[34]\d\d$/.test(error.reason);
+}
+
+/** Whether PostHog refused a batch as too large (`413`): its halves may pass. */
+export function isBatchTooLarge(error: unknown): boolean {
+  return error instanceof UpstreamError && error.reason === 'http_413';
 }

@@ -2,14 +2,15 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/
 import { LRUCache } from 'lru-cache';
 import { randomUUID } from 'node:crypto';
 import { FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
-import { FlagsMonitor } from '../monitor/flags-monitor.js';
-import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import type { FlagContext, FlagValue } from '../flags.types.js';
+import { FlagsMonitor } from '../monitor/flags-monitor.js';
 import { LogEpisode } from '../monitor/log-episode.js';
-import { UpstreamError } from '../upstream/upstream-error.js';
+import type { ResolvedFlagsOptions } from '../options/flags-options.js';
+import type { UpstreamFailureReason } from '../upstream/upstream-error.js';
+import { BatchClient, MAX_BATCHES_IN_FLIGHT, type CapturedEvent } from './batch-client.js';
+import { BatchDelivery } from './batch-delivery.js';
 import type { ExposureStatus } from './exposure-status.js';
 import type { FlagCalled } from './flag-called.js';
-import { BatchClient, isRetryableBatchFailure, type CapturedEvent } from './batch-client.js';
 
 /** How many distinct ids' sent exposures are remembered (posthog-node's number); the least recent go first. */
 const REMEMBERED_DISTINCT_IDS = 50_000;
@@ -27,8 +28,10 @@ const SHUTDOWN_FLUSH_MS = 2000;
 /**
  * `$feature_flag_called` events, as PostHog's SDKs send them so that experiments see who was exposed: one per
  * distinct id, flag, response (and groups), remembered for the 50 000 most recent distinct ids; queued (bounded,
- * the oldest dropped first), sent in batches behind the answers, kept and retried with backoff through a capture
- * outage, and flushed (for at most 2 s) when the application closes. Nothing here ever makes a request wait.
+ * the oldest dropped first), sent in batches behind the answers (up to {@link MAX_BATCHES_IN_FLIGHT} at once; a
+ * batch PostHog finds too large is split), kept and retried with backoff through a capture outage, and flushed
+ * (for at most 2 s) when the application closes, what is left then dropped in one line. Nothing here ever makes a
+ * request wait.
  */
 @Injectable()
 export class ExposureQueue implements OnApplicationShutdown {
@@ -43,7 +46,8 @@ export class ExposureQueue implements OnApplicationShutdown {
   });
   private readonly counts = { sent: 0, dropped: 0 };
   private lastFailure?: ExposureStatus['lastFailure'];
-  private sending?: Promise<void>;
+  /** The senders under way, each taking batch after batch; at most {@link MAX_BATCHES_IN_FLIGHT}. */
+  private readonly senders = new Set<Promise<void>>();
   private retryDelayMs = 0;
   private retryAt = 0;
   private readonly interval?: NodeJS.Timeout;
@@ -56,6 +60,21 @@ export class ExposureQueue implements OnApplicationShutdown {
     lasting: (failures, reason) =>
       `exposure events still not delivered: ${failures} more failed batches since the last line (last: ${reason})`,
     ended: () => 'exposure events delivered again',
+  });
+  /** PostHog refusing events (a 4xx, a 413): what was split, what was dropped. */
+  private readonly refusals = new LogEpisode(this.logger, {
+    started: (what) => `PostHog refused exposure events (${what}); drops counted in status().exposures.dropped`,
+    lasting: (times, what) =>
+      `PostHog still refusing exposure events: ${times} more times since the last line (last: ${what})`,
+    ended: () => 'PostHog accepts exposure events again',
+  });
+  private readonly delivery = new BatchDelivery({
+    send: (batch) => this.client.send(batch, this.shutdown.signal),
+    shuttingDown: () => this.shutdown.signal.aborted,
+    sent: (events) => this.sent(events),
+    failed: (reason) => this.noteFailure(reason),
+    refused: (events, what) => this.refused(events, what),
+    keptForRetry: (events, reason) => this.keptForRetry(events, reason),
   });
   private readonly overflow = new LogEpisode(this.logger, {
     started: () => 'exposure queue full: dropping the oldest events (counted in status().exposures.dropped)',
@@ -86,7 +105,10 @@ export class ExposureQueue implements OnApplicationShutdown {
     };
   }
 
-  /** Queues the `$feature_flag_called` of `context`, unless this response was already sent for them. */
+  /**
+   * Queues the `$feature_flag_called` of `context`, unless this response was already sent for them. (A read of an
+   * override sends none: the snapshot does not ask.)
+   */
   exposed(context: FlagContext, called: FlagCalled): void {
     if (!this.enabled || this.closed) return;
     if (this.wasReported(context, called.key, called.response)) return;
@@ -99,76 +121,120 @@ export class ExposureQueue implements OnApplicationShutdown {
     });
   }
 
-  /** Sends what is queued, batch after batch, unless a send is under way or a retry is not due yet. */
-  flush(): Promise<void> {
-    if (this.sending || this.queue.length === 0 || Date.now() < this.retryAt) return this.sending ?? Promise.resolve();
-    this.sending = this.sendAll().finally(() => (this.sending = undefined));
-    return this.sending;
+  /**
+   * Sends what is queued, in batches of 100 at most, up to {@link MAX_BATCHES_IN_FLIGHT} at once, unless a retry
+   * is not due yet; resolves once the batches under way are done.
+   */
+  async flush(): Promise<void> {
+    this.startSenders();
+    while (this.senders.size > 0) await Promise.all(this.senders);
   }
 
-  /** Sends what is queued within 2 s, then stops every timer. */
+  /** Sends what is queued within 2 s, then stops every timer; what is still queued then is dropped, in one line. */
   async onApplicationShutdown(): Promise<void> {
     this.closed = true;
     clearInterval(this.interval);
     clearTimeout(this.retryTimer);
-    if (!this.enabled) return;
-    this.retryAt = 0;
-    let deadline: NodeJS.Timeout | undefined;
-    const late = new Promise<void>((resolve) => (deadline = setTimeout(resolve, SHUTDOWN_FLUSH_MS)));
-    await Promise.race([this.drain(), late]);
-    clearTimeout(deadline);
-    this.shutdown.abort();
+    if (this.enabled) {
+      // One last attempt, even in an outage: PostHog may be back.
+      this.retryAt = 0;
+      this.retryDelayMs = 0;
+      let deadline: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => (deadline = setTimeout(resolve, SHUTDOWN_FLUSH_MS)));
+      await Promise.race([this.drain(), late]);
+      clearTimeout(deadline);
+      this.shutdown.abort();
+      await Promise.all(this.senders);
+      this.dropUnsent();
+    }
+    await this.client.close();
   }
 
-  /** Sends until the queue is empty or a batch fails (then a retry is scheduled). */
-  private async sendAll(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, MAX_BATCH);
-      try {
-        await this.client.send(batch, this.shutdown.signal);
-      } catch (error) {
-        this.failed(batch, error);
-        return;
-      }
-      this.counts.sent += batch.length;
-      this.retryDelayMs = 0;
-      this.deliveryTrouble.succeeded();
+  /** Starts senders, each taking batch after batch, while the queue has events and a slot is free. */
+  private startSenders(): void {
+    while (this.senders.size < MAX_BATCHES_IN_FLIGHT && this.maySend()) {
+      const sender: Promise<void> = this.sendWhileQueued().finally(() => this.senders.delete(sender));
+      this.senders.add(sender);
     }
   }
 
-  /** At shutdown: sends what is queued, and what a send under way leaves, until nothing is left or one fails. */
-  private async drain(): Promise<void> {
-    await this.sending;
-    while (this.queue.length > 0 && this.retryDelayMs === 0) await this.flush();
+  /** Whether a batch may go out now: events are queued, no retry is pending, and the shutdown flush has not ended. */
+  private maySend(): boolean {
+    return this.queue.length > 0 && Date.now() >= this.retryAt && !this.shutdown.signal.aborted;
   }
 
-  /** A batch failed: kept at the head of the queue for a retry, or dropped when PostHog refused it. */
-  private failed(batch: CapturedEvent[], error: unknown): void {
-    const reason = error instanceof UpstreamError ? error.reason : 'network';
+  /** One sender: takes batch after batch until the queue is empty or a batch fails (then a retry is scheduled). */
+  private async sendWhileQueued(): Promise<void> {
+    while (this.maySend()) {
+      if (!(await this.delivery.deliver(this.queue.splice(0, MAX_BATCH)))) return;
+    }
+  }
+
+  /** At shutdown: sends what is queued until nothing is left or a batch fails. */
+  private async drain(): Promise<void> {
+    await this.flush();
+    while (this.maySend() && this.retryDelayMs === 0) await this.flush();
+  }
+
+  /** At shutdown, once sending has stopped: what is still queued is dropped, counted, and said in one line. */
+  private dropUnsent(): void {
+    const unsent = this.queue.length;
+    if (unsent === 0) return;
+    this.queue.length = 0;
+    this.counts.dropped += unsent;
+    const why = this.lastFailure
+      ? `last failure: ${this.lastFailure.reason}`
+      : `no answer within ${SHUTDOWN_FLUSH_MS} ms`;
+    this.logger.warn(`application closing: ${unsent} exposure events not delivered to PostHog were dropped (${why})`);
+  }
+
+  /** A batch was sent: PostHog answers, the backoff starts over. */
+  private sent(events: number): void {
+    this.counts.sent += events;
+    this.retryDelayMs = 0;
+    this.deliveryTrouble.succeeded();
+    this.refusals.succeeded();
+  }
+
+  /** A request failed: remembered for `status()` and reported to the monitor. */
+  private noteFailure(reason: UpstreamFailureReason): void {
     this.lastFailure = { at: new Date(), reason };
     this.monitor.exposuresFailed(reason);
-    this.deliveryTrouble.failed(reason);
-    if (!isRetryableBatchFailure(error)) {
-      this.counts.dropped += batch.length;
-      return;
-    }
-    this.queue.unshift(...batch);
+  }
+
+  /** PostHog refused events (a 4xx, or one event too large alone): dropped, counted, said. */
+  private refused(events: number, what: string): void {
+    this.counts.dropped += events;
+    this.refusals.failed(what);
+  }
+
+  /** A transient failure: the events go back to the head of the queue, sent again after a backoff. */
+  private keptForRetry(events: CapturedEvent[], reason: string): void {
+    this.queue.unshift(...events);
     this.trimToBound();
+    if (this.shutdown.signal.aborted) return;
+    this.deliveryTrouble.failed(reason);
     if (this.closed) {
       this.retryDelayMs = MAX_RETRY_DELAY_MS;
       return;
     }
+    // Batches in flight together fail together: one backoff step for them all.
+    if (Date.now() < this.retryAt) return;
     this.retryDelayMs = Math.min(Math.max(this.retryDelayMs * 2, FIRST_RETRY_DELAY_MS), MAX_RETRY_DELAY_MS);
     this.retryAt = Date.now() + this.retryDelayMs;
     clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => void this.flush(), this.retryDelayMs);
+    // The timer may fire a millisecond before `Date.now()` reaches `retryAt`: the retry is due when it fires.
+    this.retryTimer = setTimeout(() => {
+      this.retryAt = 0;
+      void this.flush();
+    }, this.retryDelayMs);
     this.retryTimer.unref();
   }
 
   private enqueue(event: CapturedEvent): void {
     this.queue.push(event);
     this.trimToBound();
-    if (this.queue.length >= this.flushAt) void this.flush();
+    if (this.queue.length >= this.flushAt) this.startSenders();
   }
 
   /** Drops the oldest events past `maxQueueSize`, counted and warned about once per episode. */

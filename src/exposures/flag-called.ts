@@ -1,5 +1,5 @@
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../flags.constants.js';
-import { setOwn } from '../util/own-property.js';
+import { setOwn } from '../util/own.js';
 import { flagValue, type FlagContext, type FlagResult, type FlagValue } from '../flags.types.js';
 
 /** One `$feature_flag_called` to send (unless already sent for this user, flag, value and groups). */

@@ -3,8 +3,9 @@ import type { ResolvedFlagsOptions, ResolvedLocalEvaluation } from '../options/f
 import { retryWithBackoff } from '../pipeline/retry-with-backoff.js';
 import { withTimeout } from '../pipeline/with-timeout.js';
 import { abortable } from '../upstream/abortable-request.js';
-import { readText, USER_AGENT } from '../upstream/posthog-client.js';
-import { isRetryableUpstreamError, transportError, UpstreamError } from '../upstream/upstream-error.js';
+import { USER_AGENT } from '../upstream/posthog-client.js';
+import { PostHogHttp } from '../upstream/posthog-http.js';
+import { isRetryableUpstreamError, UpstreamError } from '../upstream/upstream-error.js';
 import { parseDefinitions, type FlagDefinitionsData } from './definitions.js';
 
 /** The endpoint, in error messages. */
@@ -29,13 +30,15 @@ export type DefinitionsAnswer =
  * refused, 5xx) and a body that is no definitions fail with an {@link UpstreamError}; the key never appears in one.
  */
 export class DefinitionsClient {
-  private readonly url: string;
+  private readonly path: string;
+  private readonly http: PostHogHttp;
 
   constructor(
     private readonly config: Pick<ResolvedFlagsOptions, 'host' | 'apiKey' | 'retries'>,
     private readonly local: ResolvedLocalEvaluation,
   ) {
-    this.url = `${config.host}/flags/definitions?token=${encodeURIComponent(config.apiKey)}&send_cohorts`;
+    this.path = `/flags/definitions?token=${encodeURIComponent(config.apiKey)}&send_cohorts`;
+    this.http = new PostHogHttp(config.host, 1, ENDPOINT);
   }
 
   /** One poll: emits the answer once and completes, or errors. Unsubscribing aborts the request. */
@@ -50,30 +53,32 @@ export class DefinitionsClient {
     );
   }
 
+  /** Closes the connection (once no poll is under way). */
+  async close(): Promise<void> {
+    await this.http.close();
+  }
+
   private async get(etag: string | undefined, signal: AbortSignal): Promise<DefinitionsAnswer> {
     const headers: Record<string, string> = {
-      Authorization: `Bearer ${this.local.secretKey}`,
-      'User-Agent': USER_AGENT,
+      authorization: `Bearer ${this.local.secretKey}`,
+      'user-agent': USER_AGENT,
     };
-    if (etag) headers['If-None-Match'] = etag;
-    let response: Response;
-    try {
-      response = await fetch(this.url, { headers, signal, redirect: 'manual' });
-    } catch (error) {
-      throw transportError(error, ENDPOINT);
-    }
-    const newEtag = response.headers.get('etag') ?? undefined;
-    if (response.status === 304) {
-      response.body?.cancel().catch(() => {});
-      return { status: 304, etag: newEtag ?? etag };
-    }
+    if (etag) headers['if-none-match'] = etag;
+    const response = await this.http.request({
+      method: 'GET',
+      path: this.path,
+      headers,
+      signal,
+      readBodyOf: (status) => status === 200,
+      maxResponseBytes: MAX_DEFINITIONS_BYTES,
+    });
+    const newEtag = typeof response.headers.etag === 'string' ? response.headers.etag : undefined;
+    if (response.status === 304) return { status: 304, etag: newEtag ?? etag };
     if (response.status !== 200) {
-      response.body?.cancel().catch(() => {});
       throw new UpstreamError(`http_${response.status}`, `HTTP ${response.status}`, ENDPOINT);
     }
-    const text = await readText(response, MAX_DEFINITIONS_BYTES, ENDPOINT);
     try {
-      return { status: 200, definitions: parseDefinitions(JSON.parse(text)), etag: newEtag };
+      return { status: 200, definitions: parseDefinitions(JSON.parse(response.text!)), etag: newEtag };
     } catch (error) {
       throw new UpstreamError('bad_response', (error as Error).message, ENDPOINT);
     }

@@ -115,12 +115,13 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     this.nextRound();
   }
 
-  /** Stops polling (aborting a poll in flight) and gives the poller's role up. */
+  /** Stops polling (aborting a poll in flight), closes the connection to PostHog and gives the poller's role up. */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     this.stop$.next();
     this.stop$.complete();
+    await this.client?.close();
     if (this.isPoller) await this.store.release();
   }
 
@@ -215,6 +216,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
 
   /** One poll of PostHog: new definitions are installed, `304` keeps them, failures are handled. */
   private async poll(): Promise<void> {
+    if (this.stopped) return;
     let answer: DefinitionsAnswer | undefined;
     try {
       const poll = this.client!.fetchDefinitions(this.etag).pipe(takeUntil(this.stop$));

@@ -1,4 +1,5 @@
 import { isRecord } from '../util/is-record.js';
+import { deepFreeze } from '../util/deep-freeze.js';
 import { kindOf } from '../util/kind-of.js';
 
 /** One property filter of a release condition or cohort, as PostHog sends it. */
@@ -72,6 +73,11 @@ export interface Definitions {
   readonly data: FlagDefinitionsData;
   readonly byKey: ReadonlyMap<string, FlagDefinition>;
   /**
+   * Each flag's payloads by flag key, then by `"true"` or variant key: parsed from JSON once per set of
+   * definitions and deeply frozen, so that every answer shares them.
+   */
+  readonly payloads: ReadonlyMap<string, ReadonlyMap<string, unknown>>;
+  /**
    * Whether any flag or cohort compares dates (`is_date_before`, `is_date_after`): only then can an answer change
    * with the clock (relative dates) while the definitions and the context stay the same.
    */
@@ -111,11 +117,35 @@ export function parseDefinitions(body: unknown): FlagDefinitionsData {
 
 /** The definitions indexed for evaluation. */
 export function indexDefinitions(data: FlagDefinitionsData): Definitions {
-  return {
-    data,
-    byKey: new Map(data.flags.map((flag) => [flag.key, flag])),
-    comparesDates: comparesDates(data.flags) || comparesDates(data.cohorts),
-  };
+  const byKey = new Map(data.flags.map((flag) => [flag.key, flag]));
+  const payloads = new Map<string, ReadonlyMap<string, unknown>>();
+  for (const [key, flag] of byKey) {
+    const parsed = parsedPayloads(flag.filters?.payloads);
+    if (parsed.size > 0) payloads.set(key, parsed);
+  }
+  return { data, byKey, payloads, comparesDates: comparesDates(data.flags) || comparesDates(data.cohorts) };
+}
+
+/**
+ * A flag's payloads by their own keys (`"true"`, a variant: any name, `__proto__` included), each parsed from JSON
+ * (text that is not JSON is the payload itself) and deeply frozen; empty ones are left out.
+ */
+function parsedPayloads(payloads: unknown): Map<string, unknown> {
+  const parsed = new Map<string, unknown>();
+  if (!isRecord(payloads)) return parsed;
+  for (const [key, raw] of Object.entries(payloads)) {
+    if (raw) parsed.set(key, deepFreeze(typeof raw === 'string' ? parseJsonText(raw) : raw));
+  }
+  return parsed;
+}
+
+/** The JSON text parsed; the text itself when it is not JSON. */
+function parseJsonText(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
 }
 
 /** The operators that compare a property with a date, which may be relative to now. */

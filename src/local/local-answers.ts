@@ -7,7 +7,11 @@ import type { LocalUnresolvedReason } from './unresolved-reason.js';
 /** What the remembered answers may take, estimated as the memory cache estimates its entries. */
 const MAX_BYTES = 16 * 2 ** 20;
 
-/** The estimated bytes of one remembered answer, besides its context key, and of each of its results. */
+/**
+ * The estimated bytes of one remembered answer, besides its context key, and of each of its results. That is all
+ * an answer holds of its own: keys, variants and payloads are the definitions' (payloads parsed once per set of
+ * definitions, {@link Definitions.payloads}), shared by every answer.
+ */
 const ENTRY_OVERHEAD_BYTES = 200;
 const RESULT_BYTES = 200;
 
@@ -17,7 +21,7 @@ const RESULT_BYTES = 200;
  * context, which is the key), so a user's next request costs a lookup, however many flags there are. Not when the
  * definitions compare dates: a relative date moves with the clock, so every answer is evaluated then. Bounded (about
  * 16 MiB, the least recently used contexts go first), emptied when the definitions change or are dropped. Results
- * are frozen: they are shared by the requests of one context.
+ * are frozen, their payloads deeply: they are shared by the requests of one context (payloads by every context).
  */
 export class LocalAnswers {
   private definitions?: Definitions;

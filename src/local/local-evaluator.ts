@@ -5,6 +5,7 @@ import { flagHash } from './flag-hash.js';
 import { Inconclusive, isInconclusive } from './inconclusive.js';
 import { strongerReason, type LocalUnresolvedReason } from './unresolved-reason.js';
 import { matchProperty, type MatchOptions } from './property-match.js';
+import { ownValue, setOwn } from '../util/own.js';
 
 /** The `reason` of a locally evaluated result (posthog-node's words). */
 export const LOCAL_REASON = 'Evaluated locally';
@@ -22,13 +23,15 @@ export interface LocalSubject {
 /** The context as posthog-node evaluates it locally: `distinct_id` among the person properties, `$group_key` in each group's. */
 export function localSubject(context: FlagContext): LocalSubject {
   const groups = context.groups ?? {};
+  // Names from the caller become own properties, whatever they are (`__proto__` too), and only own ones are read.
   const groupProperties: Record<string, Record<string, unknown>> = {};
   for (const [type, key] of Object.entries(groups)) {
-    groupProperties[type] = { $group_key: key, ...context.groupProperties?.[type] };
+    const given = ownValue(context.groupProperties, type) as Record<string, unknown> | undefined;
+    setOwn(groupProperties, type, { $group_key: key, ...given });
   }
   const personProperties: Record<string, unknown> = { distinct_id: context.distinctId };
   if (context.deviceId !== undefined) personProperties.$device_id = context.deviceId;
-  Object.assign(personProperties, context.personProperties);
+  for (const [name, value] of Object.entries(context.personProperties ?? {})) setOwn(personProperties, name, value);
   return { distinctId: context.distinctId, groups, personProperties, groupProperties };
 }
 
@@ -64,10 +67,19 @@ export function evaluateLocally(
   return { results, undecided, unresolved };
 }
 
-/** One subject's evaluation against one set of definitions; remembers flags evaluated as dependencies. */
+/** A flag whose value is being computed: met again before it is known, the definitions hold a cycle. */
+const EVALUATING = Symbol('evaluating');
+
+/**
+ * One subject's evaluation against one set of definitions. Each flag's outcome (its value, or why it cannot be
+ * decided) is computed once and remembered, whether asked for or met as a dependency: the work is linear in the
+ * definitions, however the dependencies are chained.
+ */
 class Evaluation {
-  /** Flags evaluated as dependencies; made on the first dependency. */
-  private values?: Map<string, FlagValue>;
+  /** Each flag's outcome so far, by key. */
+  private readonly outcomes = new Map<string, FlagValue | Thrown | typeof EVALUATING>();
+  /** The values of the flags met in a `dependency_chain` so far, by key. */
+  private readonly dependencies = new Map<string, FlagValue>();
   private readonly options: MatchOptions;
 
   constructor(
@@ -86,7 +98,7 @@ class Evaluation {
     if (!definition) return undefined;
     let value: FlagValue;
     try {
-      value = this.value(definition);
+      value = this.outcome(definition);
     } catch (error) {
       // Undecidable (or definitions too odd to evaluate): PostHog decides.
       unresolved.set(key, isInconclusive(error) ? error.reason : 'unsupported_definition');
@@ -100,11 +112,32 @@ class Evaluation {
       source: 'local',
     };
     if (typeof value === 'string') flag.variant = value;
-    const payload = payloadOf(definition, value);
+    const payload = value === false ? undefined : this.definitions.payloads.get(key)?.get(String(value));
     if (payload !== undefined) flag.payload = payload;
     if (typeof definition.id === 'number') flag.id = definition.id;
     if (typeof definition.version === 'number') flag.version = definition.version;
     return flag;
+  }
+
+  /**
+   * The flag's value, computed once per evaluation.
+   * @throws what computing it threw (each time it is asked), or {@link Inconclusive} for a flag met again while it
+   * is being computed (a cycle the dependency chains did not say).
+   */
+  private outcome(flag: FlagDefinition): FlagValue {
+    const known = this.outcomes.get(flag.key);
+    if (known === EVALUATING) throw new Inconclusive(`flag ${flag.key} depends on itself`);
+    if (known instanceof Thrown) throw known.error;
+    if (known !== undefined) return known;
+    this.outcomes.set(flag.key, EVALUATING);
+    try {
+      const value = this.value(flag);
+      this.outcomes.set(flag.key, value);
+      return value;
+    } catch (error) {
+      this.outcomes.set(flag.key, new Thrown(error));
+      throw error;
+    }
   }
 
   /** The flag's value: off when inactive or deleted, else from its group or person conditions. */
@@ -114,12 +147,18 @@ class Evaluation {
       throw new Inconclusive('experience continuity needs the server', 'context', false, 'experience_continuity');
     const aggregation = flag.filters?.aggregation_group_type_index;
     if (aggregation != null) {
-      const groupType = this.definitions.data.group_type_mapping[String(aggregation)];
+      const groupType = this.groupType(aggregation);
       if (!groupType) throw new Inconclusive(`unknown group type index ${aggregation}`);
       if (!Object.hasOwn(this.subject.groups, groupType)) return false;
       return this.matchConditions(flag, this.subject.groups[groupType]!, this.subject.groupProperties[groupType]!);
     }
     return this.matchConditions(flag, this.bucketingValue(flag), this.subject.personProperties);
+  }
+
+  /** The group type name the definitions' `group_type_mapping` gives the index; `undefined` when none. */
+  private groupType(index: unknown): string | undefined {
+    const name = ownValue(this.definitions.data.group_type_mapping, String(index));
+    return typeof name === 'string' && name !== '' ? name : undefined;
   }
 
   /** The distinct id, or the device id for a flag bucketed by device. */
@@ -204,7 +243,7 @@ class Evaluation {
     const aggregation =
       condition.aggregation_group_type_index !== undefined ? condition.aggregation_group_type_index : flagAggregation;
     if (aggregation === flagAggregation || aggregation == null) return { bucketingValue, properties };
-    const groupType = this.definitions.data.group_type_mapping[String(aggregation)];
+    const groupType = this.groupType(aggregation);
     if (!groupType || !Object.hasOwn(this.subject.groups, groupType)) return 'skip';
     if (!Object.hasOwn(this.subject.groupProperties, groupType)) return 'undecided';
     return { bucketingValue: this.subject.groups[groupType]!, properties: this.subject.groupProperties[groupType]! };
@@ -264,28 +303,26 @@ class Evaluation {
 
   /**
    * `flag_evaluates_to`: evaluates the `dependency_chain` in order (each flag once per evaluation), then compares
-   * the property's flag with the expected value (`true` matches any variant).
+   * the property's flag with the expected value (`true` matches any variant). As in posthog-node, the flag is
+   * looked up among the dependencies evaluated so far: one in no chain yet matches nothing.
    */
   private matchDependency(property: FlagProperty): boolean {
     const chain = property.dependency_chain;
     if (!Array.isArray(chain)) throw new Inconclusive(`flag dependency ${property.key} has no dependency_chain`);
     if (chain.length === 0) throw new Inconclusive(`flag dependency ${property.key} is circular`);
     const { byKey } = this.definitions;
-    const values = (this.values ??= new Map());
-    if (chain.some((key) => !values.has(key) && !byKey.has(key))) {
+    if (chain.some((key) => typeof key !== 'string' || !byKey.has(key))) {
       throw new Inconclusive(`a dependency of ${property.key} is not defined`);
     }
-    for (const key of chain as string[]) {
-      if (values.has(key)) continue;
-      const dependency = byKey.get(key);
-      values.set(key, dependency?.active ? this.dependencyValue(dependency) : false);
-    }
-    return evaluatesTo(property.value, values.get(property.key));
+    for (const key of chain as string[]) this.dependencies.set(key, this.dependencyValue(byKey.get(key)!));
+    return evaluatesTo(property.value, this.dependencies.get(property.key));
   }
 
+  /** A dependency's value: off when inactive; a doubt about it is a doubt about the flag that depends on it. */
   private dependencyValue(flag: FlagDefinition): FlagValue {
+    if (!flag.active) return false;
     try {
-      return this.value(flag);
+      return this.outcome(flag);
     } catch (error) {
       if (isInconclusive(error) && error.kind === 'server') throw error;
       throw new Inconclusive(
@@ -296,6 +333,11 @@ class Evaluation {
       );
     }
   }
+}
+
+/** What computing a flag's value threw, remembered to be thrown again. */
+class Thrown {
+  constructor(readonly error: unknown) {}
 }
 
 /**
@@ -355,18 +397,4 @@ function evaluatesTo(expected: unknown, value: FlagValue | undefined): boolean {
     return expected === value || (expected && typeof value === 'string' && value !== '');
   if (typeof expected === 'string') return value === expected;
   return false;
-}
-
-/** The payload for the value (`"true"` or the variant's), parsed from JSON; none when off. */
-function payloadOf(flag: FlagDefinition, value: FlagValue): unknown {
-  const payloads = flag.filters?.payloads;
-  if (value === false || !payloads) return undefined;
-  const raw = payloads[value === true ? 'true' : value];
-  if (!raw) return undefined;
-  if (typeof raw !== 'string') return raw;
-  try {
-    return JSON.parse(raw) as unknown;
-  } catch {
-    return raw;
-  }
 }

@@ -1,3 +1,4 @@
+import { RE2JS } from 're2js';
 import { Inconclusive } from './inconclusive.js';
 
 /** Punctuation whose escape means the character itself in every regex dialect. */
@@ -5,8 +6,11 @@ const ESCAPED_LITERAL = /[\x20-\x2f:;=?@\x5b-\x60\x7b-\x7e]/;
 
 /**
  * Whether `value` matches PostHog's regex `pattern` as its server (Rust's `regex`) would; `undefined` for a
- * pattern JavaScript cannot compile (the server cannot either: no match).
- * @throws {Inconclusive} (a regex doubt) for syntax or input where JavaScript and the server may disagree.
+ * pattern JavaScript cannot compile (the server cannot either: no match). Matched by RE2 (`re2js`), in time linear
+ * in the input: no pattern and no value can block the event loop (a backtracking engine took seconds on
+ * `^(a+)+$`); Rust's engine is of the same family.
+ * @throws {Inconclusive} (a regex doubt) for syntax or input where RE2 and the server may disagree, or that RE2
+ * cannot express (back-references, look-arounds, repetitions past 1000).
  */
 export function matchesRegex(pattern: string, value: string): boolean | undefined {
   if (pattern === '') return true;
@@ -14,17 +18,19 @@ export function matchesRegex(pattern: string, value: string): boolean | undefine
   if (regex === 'doubt') throw regexDoubt('regex syntax needs the server');
   if (regex === undefined) return undefined;
   for (let index = 0; index < value.length; index++) {
-    if (value.charCodeAt(index) > 0x7f || value[index] === '\r') throw regexDoubt('non-ASCII input needs the server');
+    const code = value.charCodeAt(index);
+    // Beyond ASCII the dialects' classes differ; `\r` and `\v` are where `.` and `\s` do.
+    if (code > 0x7f || code === 0x0d || code === 0x0b) throw regexDoubt('this input needs the server');
   }
-  return regex.test(value);
+  return regex.matcher(value).find();
 }
 
 /** Patterns compiled so far: each is checked and compiled once (definitions hold few; the map is bounded). */
-const COMPILED = new Map<string, RegExp | 'doubt' | undefined>();
+const COMPILED = new Map<string, RE2JS | 'doubt' | undefined>();
 const MAX_COMPILED = 1000;
 
-/** The pattern as a JavaScript regex; `undefined` when it does not compile; `doubt` when it may not mean the same. */
-function compiled(pattern: string): RegExp | 'doubt' | undefined {
+/** The pattern compiled by RE2; `undefined` when it does not compile; `doubt` when it may not mean the same. */
+function compiled(pattern: string): RE2JS | 'doubt' | undefined {
   if (COMPILED.has(pattern)) return COMPILED.get(pattern);
   if (COMPILED.size >= MAX_COMPILED) COMPILED.clear();
   const regex = compile(pattern);
@@ -32,12 +38,16 @@ function compiled(pattern: string): RegExp | 'doubt' | undefined {
   return regex;
 }
 
-function compile(pattern: string): RegExp | 'doubt' | undefined {
+/**
+ * The pattern for RE2, when its portable part (see {@link portableClasses}) compiles in JavaScript too and each of
+ * its character classes means the same with `u`. JavaScript only checks the syntax here (compiling does not
+ * match, so it cannot backtrack); a pattern RE2 rejects after that is one it cannot express: the server judges.
+ */
+function compile(pattern: string): RE2JS | 'doubt' | undefined {
   const classes = portableClasses(pattern);
   if (classes === undefined) return 'doubt';
-  let regex: RegExp;
   try {
-    regex = new RegExp(pattern);
+    new RegExp(pattern);
   } catch (error) {
     return error instanceof SyntaxError ? undefined : 'doubt';
   }
@@ -48,7 +58,11 @@ function compile(pattern: string): RegExp | 'doubt' | undefined {
       return 'doubt';
     }
   }
-  return regex;
+  try {
+    return RE2JS.compile(pattern);
+  } catch {
+    return 'doubt';
+  }
 }
 
 function regexDoubt(message: string): Inconclusive {

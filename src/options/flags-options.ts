@@ -162,6 +162,11 @@ export interface EventQueueOptions {
    * @default 10000
    */
   maxQueueSize?: IntegerOption;
+  /**
+   * Milliseconds one `/batch/` request may take before it is abandoned (and its events sent again later).
+   * @default 10000
+   */
+  timeoutMs?: IntegerOption;
 }
 
 /** The configuration the module runs with, validated at startup. */
@@ -208,6 +213,7 @@ export interface ResolvedEventQueue {
   flushAt: number;
   flushIntervalMs: number;
   maxQueueSize: number;
+  timeoutMs: number;
 }
 
 /** The PostHog instance used when neither `host` nor `POSTHOG_HOST` is set. */

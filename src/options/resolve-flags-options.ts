@@ -1,5 +1,6 @@
 import { parseCacheUrl } from '../cache/cache-url.js';
 import { FlagsConfigError } from '../config/flags-config-error.js';
+import { assertSendableKey } from '../config/header-safe.js';
 import { maskCacheUrl, parseUrl } from '../config/url.js';
 import { parseOverrides, type FlagOverrides } from '../overrides/flags-overrides.js';
 import { CIRCUIT_BREAKER_DEFAULTS, type CircuitBreakerSettings } from '../pipeline/circuit-breaker.js';
@@ -51,7 +52,12 @@ const OPTION_NAMES: readonly (keyof FlagsModuleOptions)[] = [
 const LOCAL_EVALUATION_OPTION_NAMES: readonly (keyof LocalEvaluationOptions)[] = ['pollIntervalMs', 'onlyLocal'];
 
 /** The exposure queue's option names. */
-const EVENT_QUEUE_OPTION_NAMES: readonly (keyof EventQueueOptions)[] = ['flushAt', 'flushIntervalMs', 'maxQueueSize'];
+const EVENT_QUEUE_OPTION_NAMES: readonly (keyof EventQueueOptions)[] = [
+  'flushAt',
+  'flushIntervalMs',
+  'maxQueueSize',
+  'timeoutMs',
+];
 
 /** The circuit breaker's option names. */
 const CIRCUIT_BREAKER_OPTION_NAMES: readonly (keyof CircuitBreakerOptions)[] = ['failureThreshold', 'resetTimeoutMs'];
@@ -69,6 +75,7 @@ export function resolveFlagsOptions(
   assertKnownNames('option', options, OPTION_NAMES);
   const { overrides, overridesFrom } = resolveOverrides(options.overrides, env.POSTHOG_FLAG_OVERRIDES);
   const apiKey = stringOption('apiKey', options.apiKey) || env.POSTHOG_API_KEY || '';
+  assertSendableKey('the API key (apiKey or POSTHOG_API_KEY)', apiKey);
   if (!apiKey && !overridesFrom) {
     throw new FlagsConfigError(
       'no PostHog API key; set POSTHOG_API_KEY or pass apiKey to FlagsModule (or give overrides to run offline)',
@@ -159,6 +166,7 @@ function resolveLocalEvaluation(secretKey: string, given: unknown): ResolvedLoca
         'definitions: use a project secret key (phs_...) or a personal API key with feature_flag:read',
     );
   }
+  assertSendableKey('the secret key (secretKey or POSTHOG_SECRET_KEY)', secretKey);
   if (!secretKey) {
     if (options === undefined) return false;
     throw new FlagsConfigError('localEvaluation needs a secret key: set POSTHOG_SECRET_KEY or pass secretKey');
@@ -218,6 +226,11 @@ function resolveEventQueue(options: unknown): ResolvedEventQueue {
       max: 1_000_000,
       unit: 'events',
     }),
+    timeoutMs: integerOption('eventQueue.timeoutMs', options?.timeoutMs, 10_000, {
+      min: 1,
+      max: MAX_TIMER_MS,
+      unit: 'milliseconds',
+    }),
   };
 }
 
@@ -243,7 +256,10 @@ function resolveCircuitBreaker(options: unknown): CircuitBreakerSettings | false
   };
 }
 
-/** The host as an http(s) base URL without a trailing slash. */
+/**
+ * The host as an http(s) base URL without a trailing slash.
+ * @throws {FlagsConfigError} for another scheme, or a `user:password@` in it (the password masked).
+ */
 function resolveHost(host: string): string {
   const url = parseUrl(
     host,
@@ -252,6 +268,11 @@ function resolveHost(host: string): string {
   );
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new FlagsConfigError(`host must be an http:// or https:// URL, got "${url.protocol}"`);
+  }
+  if (url.username || url.password) {
+    throw new FlagsConfigError(
+      `host "${maskCacheUrl(host)}" holds a user name or password: PostHog takes none in the URL, remove them`,
+    );
   }
   return url.href.replace(/\/+$/, '');
 }

@@ -1,3 +1,5 @@
+import { deepFreeze } from '../util/deep-freeze.js';
+import { setOwn } from '../util/own.js';
 import type { FlagContext, FlagResult, FlagValue } from '../flags.types.js';
 
 /** A flag's fixed value: on or off, a variant, or a value with its payload. */
@@ -73,7 +75,7 @@ function overrideResult(key: string, override: FlagOverrideValue, evaluatedAt: D
   const { value, payload } = typeof override === 'object' ? override : { value: override, payload: undefined };
   const result: FlagResult = { key, enabled: value !== false, evaluatedAt, source: 'override' };
   if (typeof value === 'string') result.variant = value;
-  if (payload !== undefined) result.payload = payload;
+  if (payload !== undefined) result.payload = deepFreeze(payload);
   return result;
 }
 
@@ -89,7 +91,7 @@ export function parseOverrides(text: string): Record<string, FlagValue> {
     const match = /^([A-Za-z0-9_-]+)=(.+)$/.exec(pair);
     if (!match) throw new Error(`"${pair}" is not key=value (e.g. new-checkout=true,checkout=test)`);
     const [, key, value] = match as unknown as [string, string, string];
-    overrides[key] = value === 'true' ? true : value === 'false' ? false : value;
+    setOwn(overrides, key, value === 'true' ? true : value === 'false' ? false : value);
   }
   return overrides;
 }

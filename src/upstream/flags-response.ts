@@ -1,6 +1,7 @@
 import type { EvaluatedFlag } from '../flags.types.js';
 import { isRecord } from '../util/is-record.js';
 import { UpstreamError } from './upstream-error.js';
+import { deepFreeze } from '../util/deep-freeze.js';
 
 /** What one successful `/flags` answer established. */
 export interface ParsedFlags {
@@ -95,11 +96,14 @@ function readV1Flag(key: string, value: unknown, payload: unknown, evaluatedAt: 
   });
 }
 
-/** PostHog sends payloads as JSON strings: parse once; a string that is not JSON is the payload itself. */
+/**
+ * PostHog sends payloads as JSON strings: parse once; a string that is not JSON is the payload itself. Deeply
+ * frozen: the cache hands the same payload to every later answer.
+ */
 function parsePayload(payload: unknown): unknown {
-  if (typeof payload !== 'string') return payload ?? undefined;
+  if (typeof payload !== 'string') return deepFreeze(payload ?? undefined);
   try {
-    return JSON.parse(payload);
+    return deepFreeze(JSON.parse(payload) as unknown);
   } catch {
     return payload;
   }

@@ -1,10 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import { FLAGS_CONFIG, LIBRARY_NAME, LIBRARY_VERSION } from '../flags.constants.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import type { FlagContext } from '../flags.types.js';
 import { abortable } from './abortable-request.js';
-import { transportError, UpstreamError } from './upstream-error.js';
+import { PostHogHttp } from './posthog-http.js';
+import { UpstreamError } from './upstream-error.js';
 
 /** The `User-Agent` sent to PostHog. */
 export const USER_AGENT = `${LIBRARY_NAME}/${LIBRARY_VERSION}`;
@@ -24,13 +25,16 @@ export function flagsRequestBody(apiKey: string, context: FlagContext, keys?: re
   });
 }
 
-/** Speaks PostHog's `/flags` API: one HTTP attempt per subscription, aborted on unsubscribe. */
+/**
+ * Speaks PostHog's `/flags` API: one HTTP attempt per subscription, aborted on unsubscribe, on at most
+ * `maxConcurrentRequests` keep-alive connections.
+ */
 @Injectable()
-export class PostHogClient {
-  private readonly url: string;
+export class PostHogClient implements OnApplicationShutdown {
+  private readonly http: PostHogHttp;
 
   constructor(@Inject(FLAGS_CONFIG) private readonly config: ResolvedFlagsOptions) {
-    this.url = `${config.host}/flags/?v=2`;
+    this.http = new PostHogHttp(config.host, config.maxConcurrentRequests, '/flags');
   }
 
   /**
@@ -41,56 +45,43 @@ export class PostHogClient {
     return abortable((signal) => this.post(flagsRequestBody(this.config.apiKey, context, keys), signal));
   }
 
+  /** Closes the connections (every call was ended when the application began to shut down). */
+  async onApplicationShutdown(): Promise<void> {
+    await this.http.close();
+  }
+
   /**
    * One POST. Redirects are never followed (a 3xx fails as `http_3xx`: the API key and properties go to the host
    * configured, nowhere else). The body is read only up to `maxResponseBytes` decoded bytes.
    */
   private async post(body: string, signal: AbortSignal): Promise<unknown> {
-    let response: Response;
-    try {
-      response = await fetch(this.url, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'User-Agent': USER_AGENT },
-        body,
-        signal,
-        redirect: 'manual',
-      });
-    } catch (error) {
-      throw transportError(error);
-    }
-    if (response.status < 200 || response.status > 299) {
-      response.body?.cancel().catch(() => {});
+    const response = await this.http.request({
+      method: 'POST',
+      path: FLAGS_PATH,
+      headers: JSON_HEADERS,
+      body,
+      signal,
+      readBodyOf: isSuccess,
+      maxResponseBytes: this.config.maxResponseBytes,
+    });
+    if (!isSuccess(response.status)) {
       throw new UpstreamError(`http_${response.status}`, `HTTP ${response.status}`);
     }
-    const text = await readText(response, this.config.maxResponseBytes);
     try {
-      return JSON.parse(text);
+      return JSON.parse(response.text!);
     } catch {
       throw new UpstreamError('bad_response', 'the body is not JSON');
     }
   }
 }
 
-/**
- * The body as text, decoded (after gzip or brotli), failing with `too_large` as soon as it passes `maxBytes`: a
- * huge body or a compression bomb costs at most that much memory. Errors name `endpoint`.
- */
-export async function readText(response: Response, maxBytes: number, endpoint?: string): Promise<string> {
-  const reader = response.body?.getReader();
-  if (!reader) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for (let read = await reader.read(); !read.done; read = await reader.read()) {
-      size += read.value.byteLength;
-      if (size > maxBytes) {
-        reader.cancel().catch(() => {});
-        throw new UpstreamError('too_large', `the body is larger than ${maxBytes} bytes`, endpoint);
-      }
-      chunks.push(read.value);
-    }
-  } catch (error) {
-    throw error instanceof UpstreamError ? error : transportError(error, endpoint);
-  }
-  return Buffer.concat(chunks, size).toString('utf8');
+/** The path of `/flags`, version 2 of its answer. */
+const FLAGS_PATH = '/flags/?v=2';
+
+/** The headers of every `/flags` request. */
+const JSON_HEADERS: Readonly<Record<string, string>> = { 'content-type': 'application/json', 'user-agent': USER_AGENT };
+
+/** Whether `status` is a 2xx. */
+export function isSuccess(status: number): boolean {
+  return status >= 200 && status <= 299;
 }

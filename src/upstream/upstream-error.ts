@@ -76,9 +76,12 @@ export function isKeyRejected(error: unknown): boolean {
   return error instanceof UpstreamError && (error.reason === 'http_401' || error.reason === 'http_403');
 }
 
-/** Maps what `fetch` threw (undici puts the socket error in `cause`) to an {@link UpstreamError}. */
+/** Maps what the HTTP client threw (undici's errors, or the socket's in their `cause`) to an {@link UpstreamError}. */
 export function transportError(error: unknown, endpoint?: string): UpstreamError {
   const code = errorCode(error);
+  if (code && DECODING_ERROR.test(code)) {
+    return new UpstreamError('bad_response', 'the body is not validly compressed', endpoint);
+  }
   switch (code) {
     case 'ECONNREFUSED':
       return new UpstreamError('connection_refused', 'connection refused', endpoint);
@@ -98,6 +101,9 @@ export function transportError(error: unknown, endpoint?: string): UpstreamError
       return new UpstreamError('network', code ?? (error instanceof Error ? error.message : 'unknown error'), endpoint);
   }
 }
+
+/** The codes of zlib's errors (gzip, deflate) and brotli's: a body whose encoding is corrupt. */
+const DECODING_ERROR = /^(Z_|ERR__ERROR_FORMAT)/;
 
 /** The `code` of an error or of its `cause` chain. */
 function errorCode(error: unknown): string | undefined {

@@ -5,6 +5,8 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
@@ -55,6 +57,9 @@ export interface FlagsRequestBody {
   [field: string]: unknown;
 }
 
+/** How the fake answers one `/batch/` request (see {@link FakePostHog.batchAnswer}). */
+export type BatchAnswer = 'ok' | 'reset' | 'hang' | number;
+
 /** A `/batch/` request the fake received, its gzipped JSON body decoded. */
 export interface BatchRequest {
   headers: IncomingHttpHeaders;
@@ -80,10 +85,19 @@ export class FakePostHog {
   maxPending = 0;
   /** The `/batch/` requests it accepted (answered 200). */
   readonly batches: BatchRequest[] = [];
-  /** How `/batch/` answers: `ok` (200, recorded), a bare status, or `reset` (drop the socket). */
-  batchAnswer: 'ok' | 'reset' | number = 'ok';
+  /**
+   * How `/batch/` answers: `ok` (200, recorded), a bare status, `reset` (drop the socket), `hang` (accept, never
+   * answer), or a function of the request's body that says which of these (`413` for a batch too large, say).
+   */
+  batchAnswer: BatchAnswer | ((body: BatchRequest['body']) => BatchAnswer) = 'ok';
+  /** Milliseconds to wait before answering a `/batch/` request. */
+  batchLatencyMs = 0;
   /** The `/batch/` requests it refused or dropped. */
   refusedBatches = 0;
+  /** `/batch/` requests accepted and not answered or dropped yet (hanging ones included). */
+  pendingBatches = 0;
+  /** The most `/batch/` requests ever pending at once. */
+  maxPendingBatches = 0;
   /** Milliseconds to wait before answering a `/flags` request, as a real network would. */
   latencyMs = 0;
   /**
@@ -102,25 +116,28 @@ export class FakePostHog {
   private readonly server: Server;
   private port = 0;
 
-  private constructor() {
-    this.server = createServer((req, res) => void this.handle(req, res));
+  private constructor(private readonly tls?: { cert: string; key: string }) {
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
+    this.server = tls
+      ? createHttpsServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, handler)
+      : createServer(handler);
   }
 
-  /** Starts a fake on an ephemeral loopback port. */
-  static async start(): Promise<FakePostHog> {
-    const fake = FakePostHog.create();
+  /** Starts a fake on an ephemeral loopback port; over TLS with this certificate (for 127.0.0.1) when given. */
+  static async start(tls?: { cert: string; key: string }): Promise<FakePostHog> {
+    const fake = FakePostHog.create(tls);
     await fake.accept();
     return fake;
   }
 
   /** A fake that does not listen yet: {@link accept} starts it. */
-  static create(): FakePostHog {
-    return new FakePostHog();
+  static create(tls?: { cert: string; key: string }): FakePostHog {
+    return new FakePostHog(tls);
   }
 
-  /** The base URL to give the module as `host`. */
+  /** The base URL to give the module as `host` (`https://` over TLS). */
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
   }
 
   /** Sets the flags answered for `distinctId`, or for every user without an entry of their own when omitted. */
@@ -165,7 +182,7 @@ export class FakePostHog {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     if (req.url?.startsWith('/batch')) {
-      this.answerBatch(req, res, Buffer.concat(chunks));
+      await this.answerBatch(req, res, Buffer.concat(chunks));
       return;
     }
     if (req.url?.startsWith('/flags/definitions')) {
@@ -200,15 +217,22 @@ export class FakePostHog {
   }
 
   /** Records a `/batch/` request (from posthog-node or this module) and answers as `batchAnswer` says. */
-  private answerBatch(req: IncomingMessage, res: ServerResponse, raw: Buffer): void {
-    if (this.batchAnswer !== 'ok') {
+  private async answerBatch(req: IncomingMessage, res: ServerResponse, raw: Buffer): Promise<void> {
+    const text = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw).toString('utf8') : raw.toString('utf8');
+    const body = JSON.parse(text) as BatchRequest['body'];
+    this.pendingBatches++;
+    this.maxPendingBatches = Math.max(this.maxPendingBatches, this.pendingBatches);
+    res.once('close', () => this.pendingBatches--);
+    const answer = typeof this.batchAnswer === 'function' ? this.batchAnswer(body) : this.batchAnswer;
+    if (answer === 'hang') return;
+    if (this.batchLatencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.batchLatencyMs));
+    if (answer !== 'ok') {
       this.refusedBatches++;
-      if (this.batchAnswer === 'reset') req.socket.destroy();
-      else res.writeHead(this.batchAnswer).end();
+      if (answer === 'reset') req.socket.destroy();
+      else res.writeHead(answer).end();
       return;
     }
-    const text = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw).toString('utf8') : raw.toString('utf8');
-    this.batches.push({ headers: req.headers, body: JSON.parse(text) });
+    this.batches.push({ headers: req.headers, body });
     res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"Ok"}');
   }
 

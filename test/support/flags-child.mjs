@@ -18,6 +18,16 @@ const logger = {
 
 const app = await NestFactory.createApplicationContext(FlagsModule.forRoot(), { logger });
 const flags = app.get(FlagsService);
+// With local evaluation, the first definitions are awaited, so that the close never races the first poll.
+if (process.env.POSTHOG_SECRET_KEY && flags.status().definitions.source === 'none') {
+  await new Promise((resolve) => {
+    const subscription = flags.events$.subscribe((event) => {
+      if (event.type !== 'definitions_loaded') return;
+      subscription.unsubscribe();
+      resolve();
+    });
+  });
+}
 const results = {};
 for (const distinctId of process.argv.slice(2)) {
   results[distinctId] = Object.fromEntries(

@@ -15,7 +15,9 @@ export function useFakePostHog(flags: Readonly<Record<string, FakeFlag>> = STAND
     fake.setFlags(flags);
     fake.answer = 'flags';
     fake.batchAnswer = 'ok';
+    fake.batchLatencyMs = 0;
     fake.maxPending = 0;
+    fake.maxPendingBatches = 0;
   });
   afterAll(() => fake.stop());
   return fake;

@@ -8,9 +8,9 @@ import {
 import { firstValueFrom, Subject, takeUntil } from 'rxjs';
 import type { FlagCache } from '../cache/flag-cache.js';
 import { FLAG_CACHE, FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
-import type { DefinitionsStatus } from '../flags.events.js';
-import { FlagsMonitor } from '../flags.monitor.js';
-import type { ResolvedFlagsOptions, ResolvedLocalEvaluation } from '../flags.options.js';
+import type { DefinitionsStatus } from '../monitor/flags-events.js';
+import { FlagsMonitor } from '../monitor/flags-monitor.js';
+import type { ResolvedFlagsOptions, ResolvedLocalEvaluation } from '../options/flags-options.js';
 import { UpstreamError } from '../upstream/upstream-error.js';
 import { messageOf } from '../util/message-of.js';
 import { DefinitionsClient, type DefinitionsAnswer } from './definitions-client.js';

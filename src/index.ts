@@ -20,7 +20,7 @@ export type {
   FlagsOptionsFactory,
   LegacyFlagsOptionsFactory,
 } from './flags.module-definition.js';
-export type { FlagsServiceBinding } from './flags-service-binding.js';
+export type { FlagsServiceBinding } from './openfeature/flags-service-binding.js';
 export {
   FlagsOverrides,
   type FlagOverride,

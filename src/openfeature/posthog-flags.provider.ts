@@ -12,7 +12,7 @@ import { FlagsConfigError } from '../config/flags-config-error.js';
 import { readInteger } from '../config/read-integer.js';
 import { LIBRARY_NAME } from '../flags.constants.js';
 import type { FlagsService } from '../flags.service.js';
-import type { FlagsServiceBinding } from '../flags-service-binding.js';
+import type { FlagsServiceBinding } from './flags-service-binding.js';
 import { isRecord } from '../util/is-record.js';
 import { kindOf } from '../util/kind-of.js';
 import { messageOf } from '../util/message-of.js';

@@ -3,7 +3,7 @@ import type { CacheConfig } from '../cache/cache-url.js';
 import type { FlagOverrides } from '../overrides/flags-overrides.js';
 import type { CircuitBreakerSettings } from '../pipeline/circuit-breaker.js';
 import type { FlagContext } from '../flags.types.js';
-import type { FlagsServiceBinding } from '../flags-service-binding.js';
+import type { FlagsServiceBinding } from '../openfeature/flags-service-binding.js';
 
 /**
  * Tells the `@FeatureFlag` guard whom a request is for: a context, a distinct id, or `undefined` for an

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { FLAGS_CONFIG } from './flags.constants.js';
-import type { ResolvedFlagsOptions } from './options/flags-options.js';
-import { FlagsService } from './flags.service.js';
+import { FLAGS_CONFIG } from '../flags.constants.js';
+import type { ResolvedFlagsOptions } from '../options/flags-options.js';
+import { FlagsService } from '../flags.service.js';
 
 /**
  * Binds the module option `openFeature` (a `PostHogFlagsProvider`) to this application's {@link FlagsService}

@@ -17,7 +17,8 @@ import { DefinitionsClient, type DefinitionsAnswer } from './definitions-client.
 import { changedFlags } from './definitions-changes.js';
 import { indexDefinitions, NO_DEFINITIONS, type Definitions, type FlagDefinitionsData } from './definitions.js';
 import { DefinitionsLog } from './definitions-log.js';
-import { lockTtlMs, pollDelay, STALE_AFTER_INTERVALS } from './poll-timing.js';
+import { PollClock } from './poll-clock.js';
+import { lockTtlMs, pollDelay } from './poll-timing.js';
 import { IN_PROCESS_DEFINITIONS, type DefinitionsStore, type SharedRead } from './definitions-store.js';
 import { projectFingerprint, type SharedDefinitions } from './shared-definitions.js';
 
@@ -30,7 +31,7 @@ export const FAILING_AFTER_POLLS = 3;
  * poller lock asks `/flags/definitions` (ETag, `304`) and keeps the shared key true (republished when missing,
  * altered or another project's), and the others read it cheaply. A follower polls PostHog itself (publishing
  * nothing) while the store is unreachable, holds another project's definitions, or no poller has published for
- * {@link STALE_AFTER_INTERVALS} intervals. Nothing on the request path waits for it: evaluations read
+ * 3 poll intervals (see {@link PollClock}). Nothing on the request path waits for it: evaluations read
  * {@link definitions}, replaced whole.
  */
 @Injectable()
@@ -47,15 +48,10 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
   private installed?: FlagDefinitionsData;
   /** PostHog's ETag of {@link installed}; kept in the process whatever the shared store does. */
   private etag?: string;
-  /** When PostHog was last polled for {@link installed} (by this instance, or by the poller that published it). */
-  private polledAt?: number;
-  /** The latest poll of any publisher the shared store told of (or a live lock of another SDK's poller). */
-  private sharedPolledAt?: number;
-  /** The poll time the shared store told last, as told (it may be ahead of this clock). */
-  private lastToldPolledAt?: number;
+  /** When PostHog was last polled for {@link installed}, by anyone: staleness. */
+  private readonly clock: PollClock;
   private source: DefinitionsStatus['source'] = 'none';
   private loadedAt?: Date;
-  private startedAt = Date.now();
   private isPoller = false;
   private lastFailure?: DefinitionsStatus['lastFailure'];
   private failedPolls = 0;
@@ -73,7 +69,9 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
   ) {
     this.local = config.localEvaluation;
     if (this.local) this.client = new DefinitionsClient(config, this.local);
-    this.lockTtlMs = lockTtlMs(this.local ? this.local.pollIntervalMs : 30_000);
+    const interval = this.local ? this.local.pollIntervalMs : 30_000;
+    this.lockTtlMs = lockTtlMs(interval);
+    this.clock = new PollClock(interval);
     const settings = { fingerprint: projectFingerprint(config.apiKey), lockTtlMs: this.lockTtlMs };
     this.store = cache.definitionsStore?.(settings) ?? IN_PROCESS_DEFINITIONS;
     this.log = new DefinitionsLog(this.store.description, () =>
@@ -90,7 +88,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
 
   /** Where the definitions came from and how fresh they are. */
   status(): DefinitionsStatus {
-    const polledAt = this.lastPolledAt();
+    const polledAt = this.clock.lastPolledByAnyone();
     return {
       source: this.source,
       flags: this.current?.data.flags.length ?? 0,
@@ -111,7 +109,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
    */
   async onApplicationBootstrap(): Promise<void> {
     if (!this.local) return;
-    this.startedAt = Date.now();
+    this.clock.started();
     if (this.store.source) await this.follow();
     this.nextRound();
   }
@@ -146,7 +144,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
         await this.poll();
         if (role === 'poller') await this.keepShared();
       }
-      if (this.local) this.log.staleness(this.isStale(), this.lastPolledAt(), this.local.pollIntervalMs);
+      if (this.local) this.log.staleness(this.isStale(), this.clock.lastPolledByAnyone(), this.local.pollIntervalMs);
     } finally {
       this.schedule();
     }
@@ -173,7 +171,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
   /**
    * Reads the shared store and adopts what it serves; whether this instance must poll PostHog itself: the store is
    * unreachable, holds another project's definitions, or nothing usable while none are loaded, or no poller has
-   * published for {@link STALE_AFTER_INTERVALS} intervals.
+   * published for 3 poll intervals (see {@link PollClock}).
    */
   private async follow(): Promise<boolean> {
     let read: SharedRead;
@@ -193,31 +191,10 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     if (read.kind === 'unusable') this.log.unusable.failed(`${read.problem}; keeping the definitions loaded`);
     if (read.kind === 'definitions') {
       this.log.unusable.succeeded();
-      this.confirmSharedPoll(read.polledAt, read.lockHeld);
-      if (this.publisherIsLive() || !this.installed) this.adopt(read.shared);
+      this.clock.confirmShared(read.polledAt, read.lockHeld);
+      if (this.clock.publisherIsLive() || !this.installed) this.adopt(read.shared);
     }
-    return !this.installed || !this.publisherIsLive();
-  }
-
-  /**
-   * Moves {@link sharedPolledAt} to the poll time the store told (or now, for another SDK's live lock). A poll time
-   * is never taken as later than now (a publisher's clock ahead), and one told before confirms nothing again: a
-   * dead publisher whose clock was ahead leaves its followers stale after {@link STALE_AFTER_INTERVALS} intervals.
-   */
-  private confirmSharedPoll(told: number | undefined, lockHeld: boolean): void {
-    let confirmed: number | undefined;
-    if (told !== undefined) {
-      if (told !== this.lastToldPolledAt) confirmed = notLaterThanNow(told);
-      this.lastToldPolledAt = told;
-    } else if (lockHeld) {
-      confirmed = Date.now();
-    }
-    if (confirmed !== undefined) this.sharedPolledAt = Math.max(this.sharedPolledAt ?? 0, confirmed);
-  }
-
-  /** Whether a publisher has polled PostHog within {@link STALE_AFTER_INTERVALS} intervals. */
-  private publisherIsLive(): boolean {
-    return this.sharedPolledAt !== undefined && !this.isOld(this.sharedPolledAt);
+    return !this.installed || !this.clock.publisherIsLive();
   }
 
   /** Puts shared definitions in force (unless they already are), with their ETag and poll time. */
@@ -228,7 +205,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     }
     this.install(shared.data, 'redis');
     this.etag = shared.stamp?.etag;
-    this.polledAt = shared.stamp && notLaterThanNow(shared.stamp.polledAt);
+    this.clock.adopted(shared.stamp?.polledAt);
   }
 
   /** One poll of PostHog: new definitions are installed, `304` keeps them, failures are handled. */
@@ -248,7 +225,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     this.keyRejected = false;
     this.quotaReported = false;
     this.log.upstream.succeeded();
-    this.polledAt = Date.now();
+    this.clock.polled();
     if (answer.status === 304) {
       this.etag = answer.etag ?? this.etag;
       this.loadedAt = new Date();
@@ -263,9 +240,10 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
    * here, with its poll time; a failure to publish is said (what failed), and changes nothing here.
    */
   private async keepShared(): Promise<void> {
-    if (!this.installed || this.polledAt === undefined) return;
+    const polledAt = this.clock.lastPolledAt;
+    if (!this.installed || polledAt === undefined) return;
     try {
-      this.log.kept(await this.store.keep(this.installed, { polledAt: this.polledAt, etag: this.etag }));
+      this.log.kept(await this.store.keep(this.installed, { polledAt, etag: this.etag }));
     } catch (error) {
       this.log.publishing.failed(messageOf(error));
     }
@@ -296,7 +274,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
       );
     }
     this.etag = undefined;
-    this.polledAt = Date.now();
+    this.clock.polled();
     this.install(NO_DEFINITIONS, 'upstream');
   }
 
@@ -319,23 +297,8 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     this.monitor.definitionsLoaded(source, data.flags.length, flagsChanged);
   }
 
-  /** When PostHog was last polled for the definitions here, by this instance or by a publisher. */
-  private lastPolledAt(): number | undefined {
-    if (this.polledAt === undefined) return this.sharedPolledAt;
-    return Math.max(this.polledAt, this.sharedPolledAt ?? 0);
-  }
-
-  /** Stale: PostHog was last polled (by anyone) more than {@link STALE_AFTER_INTERVALS} intervals ago. */
+  /** Stale: local evaluation is on and PostHog was last polled (by anyone) too long ago. */
   private isStale(): boolean {
-    return this.local !== false && this.isOld(this.lastPolledAt() ?? this.startedAt);
+    return this.local !== false && this.clock.isStale();
   }
-
-  private isOld(at: number): boolean {
-    return this.local !== false && Date.now() - at > STALE_AFTER_INTERVALS * this.local.pollIntervalMs;
-  }
-}
-
-/** A time read from the shared store, never later than now (the writer's clock may be ahead of this one). */
-function notLaterThanNow(at: number): number {
-  return Math.min(at, Date.now());
 }

@@ -10,7 +10,7 @@ import { Agent, createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { firstValueFrom } from 'rxjs';
 import { PostHog } from 'posthog-node';
-import { resolveFlagsOptions } from '../src/flags.options.js';
+import { resolveFlagsOptions } from '../src/options/resolve-flags-options.js';
 import { flagsRequestBody, PostHogClient, USER_AGENT } from '../src/upstream/posthog-client.js';
 
 const ROUNDS = 11;

@@ -6,7 +6,6 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { ExposureQueue } from '../src/exposures/exposure-queue.js';
-import type { FlagResult } from '../src/flags.types.js';
 import { FlagsModule, FlagsService } from '../src/index.js';
 import { FakePostHog } from '../test/support/fake-posthog.js';
 
@@ -23,13 +22,14 @@ const app = await NestFactory.createApplicationContext(
 );
 const queue = app.get(ExposureQueue);
 const flags = app.get(FlagsService);
-const result = { key: 'beta', enabled: true, source: 'remote' } as FlagResult;
+/** One read of `beta`, as a snapshot reports it. */
+const called = { key: 'beta', response: true, properties: { $feature_flag: 'beta', $feature_flag_response: true } };
 
 /** Events per second from the first event queued to the last one accepted by PostHog. */
 async function deliveryRate(round: number): Promise<number> {
   const sentBefore = flags.status().exposures.sent;
   const start = process.hrtime.bigint();
-  for (let user = 0; user < EVENTS; user++) queue.exposed({ distinctId: `r${round}-user-${user}` }, result);
+  for (let user = 0; user < EVENTS; user++) queue.exposed({ distinctId: `r${round}-user-${user}` }, called);
   while (flags.status().exposures.sent - sentBefore < EVENTS) {
     await queue.flush();
     if (flags.status().exposures.queued === 0 && flags.status().exposures.sent - sentBefore < EVENTS) {

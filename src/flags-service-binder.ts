@@ -1,6 +1,6 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { FLAGS_CONFIG } from './flags.constants.js';
-import type { ResolvedFlagsOptions } from './flags.options.js';
+import type { ResolvedFlagsOptions } from './options/flags-options.js';
 import { FlagsService } from './flags.service.js';
 
 /**

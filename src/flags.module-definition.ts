@@ -1,6 +1,6 @@
 import { ConfigurableModuleBuilder, type DynamicModule, type Provider, type Type } from '@nestjs/common';
 import { FlagsConfigError } from './config/flags-config-error.js';
-import type { FlagsModuleOptions } from './flags.options.js';
+import type { FlagsModuleOptions } from './options/flags-options.js';
 
 /**
  * `forRoot` / `forRootAsync` (`useFactory`, `useClass`, `useExisting`, with `imports` and `inject`) as Nest's

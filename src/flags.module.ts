@@ -1,4 +1,12 @@
-import { Inject, Module, type DynamicModule, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import {
+  Inject,
+  Module,
+  type DynamicModule,
+  type MiddlewareConsumer,
+  type NestModule,
+  type OnApplicationShutdown,
+  type Provider,
+} from '@nestjs/common';
 import { createFlagCache } from './cache/create-flag-cache.js';
 import type { FlagCache } from './cache/flag-cache.js';
 import { FLAG_CACHE, FLAGS_CONFIG } from './flags.constants.js';
@@ -9,8 +17,9 @@ import {
   type FlagsModuleAsyncOptions,
   type FlagsModuleRootOptions,
 } from './flags.module-definition.js';
-import { FLAGS_EXPORTS, FLAGS_WORKERS } from './flags.providers.js';
-import { resolveFlagsOptions, type FlagsModuleOptions, type ResolvedFlagsOptions } from './flags.options.js';
+import { enterRequestScope, FLAGS_EXPORTS, FLAGS_WORKERS } from './flags.providers.js';
+import type { FlagsModuleOptions, ResolvedFlagsOptions } from './options/flags-options.js';
+import { resolveFlagsOptions } from './options/resolve-flags-options.js';
 import { FlagsOverrides } from './overrides/flags-overrides.js';
 
 /** The providers every registration shares: validated config, the cache the URL picks, overrides, the workers. */
@@ -40,7 +49,7 @@ const CORE_PROVIDERS: Provider[] = [
  * `useExisting`). Global unless `isGlobal: false`.
  */
 @Module({})
-export class FlagsModule extends ConfigurableFlagsModule implements OnApplicationShutdown {
+export class FlagsModule extends ConfigurableFlagsModule implements NestModule, OnApplicationShutdown {
   constructor(@Inject(FLAG_CACHE) private readonly cache: FlagCache) {
     super();
   }
@@ -57,6 +66,11 @@ export class FlagsModule extends ConfigurableFlagsModule implements OnApplicatio
    */
   static override forRootAsync(options: FlagsModuleAsyncOptions): DynamicModule {
     return withCoreProviders(registerAsync(options, (builderOptions) => super.forRootAsync(builderOptions)));
+  }
+
+  /** Enters every request's scope before its guards run: the request's context and its one evaluation per context. */
+  configure(consumer: MiddlewareConsumer): void {
+    enterRequestScope(consumer);
   }
 
   /** Closes the cache this module opened, once the evaluations in flight have settled. */

@@ -1,12 +1,24 @@
-import type { Provider } from '@nestjs/common';
+import { RequestMethod, type MiddlewareConsumer, type Provider } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
 import { BatchClient } from './exposures/batch-client.js';
+import { CacheAccess } from './evaluation/cache-access.js';
+import { FlagsEvaluator } from './evaluation/flags-evaluator.js';
+import { FreshWindowStage } from './evaluation/fresh-window-stage.js';
+import { LocalFirstStage } from './evaluation/local-first-stage.js';
+import { SharedStage } from './evaluation/shared-stage.js';
+import { UpstreamStage } from './evaluation/upstream-stage.js';
+import { SnapshotFactory } from './evaluation/snapshot-factory.js';
 import { ExposureQueue } from './exposures/exposure-queue.js';
 import { FLAGS_CONFIG } from './flags.constants.js';
-import { FlagsMonitor } from './flags.monitor.js';
+import { FlagsMonitor } from './monitor/flags-monitor.js';
 import { FlagsService } from './flags.service.js';
 import { FlagsServiceBinder } from './flags-service-binder.js';
 import { DefinitionsPoller } from './local/definitions-poller.js';
 import { FlagsOverrides } from './overrides/flags-overrides.js';
+import { FlagsRequestInterceptor } from './request/flags-request.interceptor.js';
+import { FlagsRequestMiddleware } from './request/flags-request.middleware.js';
+import { RequestContexts } from './request/request-contexts.js';
+import { RequestEvaluations } from './request/request-evaluations.js';
 import { FlagsUpstream } from './upstream/flags-upstream.js';
 import { PostHogClient } from './upstream/posthog-client.js';
 
@@ -21,9 +33,27 @@ export const FLAGS_WORKERS: Provider[] = [
   PostHogClient,
   FlagsUpstream,
   DefinitionsPoller,
+  CacheAccess,
+  UpstreamStage,
+  FreshWindowStage,
+  SharedStage,
+  LocalFirstStage,
+  FlagsEvaluator,
+  SnapshotFactory,
+  RequestContexts,
+  RequestEvaluations,
   FlagsService,
   FlagsServiceBinder,
+  { provide: APP_INTERCEPTOR, useClass: FlagsRequestInterceptor },
 ];
 
-/** What `FlagsModule` and `FlagsTestingModule` export. */
-export const FLAGS_EXPORTS = [FlagsService, FlagsOverrides, FLAGS_CONFIG];
+/** What `FlagsModule` and `FlagsTestingModule` export (the guard, in the application's modules, needs the last). */
+export const FLAGS_EXPORTS = [FlagsService, FlagsOverrides, FLAGS_CONFIG, RequestEvaluations];
+
+/**
+ * Enters every request's scope before guards run (see {@link FlagsRequestMiddleware}): `FlagsModule` and
+ * `FlagsTestingModule` both call it from `configure`.
+ */
+export function enterRequestScope(consumer: MiddlewareConsumer): void {
+  consumer.apply(FlagsRequestMiddleware).forRoutes({ path: '*', method: RequestMethod.ALL });
+}

@@ -1,6 +1,9 @@
 export { FlagsModule } from './flags.module.js';
 export { FlagsService, type ExposureOptions } from './flags.service.js';
-export type { ExposureStatus } from './exposures/exposure-queue.js';
+export type { EvaluateFlagsOptions } from './evaluation/evaluate-flags-options.js';
+export { FlagEvaluations, type FlagReadOptions, type IsEnabledOptions } from './evaluation/flag-evaluations.js';
+export type { UnresolvedReason } from './local/unresolved-reason.js';
+export type { ExposureStatus } from './exposures/exposure-status.js';
 export {
   DEFAULT_CACHE_URL,
   DEFAULT_POSTHOG_HOST,
@@ -10,7 +13,7 @@ export {
   type FlagContextFactory,
   type FlagsModuleOptions,
   type LocalEvaluationOptions,
-} from './flags.options.js';
+} from './options/flags-options.js';
 export type {
   FlagsModuleAsyncOptions,
   FlagsModuleRootOptions,
@@ -54,4 +57,4 @@ export type {
   FlagsEvent,
   FlagsStatus,
   UpstreamFailedEvent,
-} from './flags.events.js';
+} from './monitor/flags-events.js';

@@ -6,7 +6,7 @@ import { ExposureQueue } from '../src/exposures/exposure-queue.js';
 import { LIBRARY_VERSION } from '../src/flags.constants.js';
 import type { FlagsEvent } from '../src/index.js';
 import { MAX_BATCHES_IN_FLIGHT } from '../src/exposures/batch-client.js';
-import type { FlagResult } from '../src/flags.types.js';
+import type { FlagCalled } from '../src/exposures/flag-called.js';
 import { CaptureLogger } from './support/capture-logger.js';
 import { eventually } from './support/eventually.js';
 import { forceGc } from './support/force-gc.js';
@@ -51,6 +51,7 @@ describe('exposure events ($feature_flag_called)', () => {
         $feature_flag_version: 1,
         $feature_flag_reason: 'Condition set 1 matched',
         $feature_flag_request_id: 'fake-request',
+        $feature_flag_evaluated_at: expect.any(Number),
       },
     ]);
     expect(eventsOf('u-cache').map((event) => event.properties)).toEqual([
@@ -71,7 +72,7 @@ describe('exposure events ($feature_flag_called)', () => {
     expect(fake.events.every((event) => typeof (event as { uuid?: string }).uuid === 'string')).toBe(true);
   });
 
-  it('sends one event per distinct id, flag and response (and groups), nothing for an unknown flag', async () => {
+  it('sends one event per distinct id, flag and response (and groups); an unknown flag once, as flag_missing', async () => {
     const { flags, queue } = await start();
     for (let call = 0; call < 3; call++) await flags.isEnabled('beta', 'u-dedup');
     await flags.isEnabled('beta', { distinctId: 'u-dedup', groups: { company: 'a' } });
@@ -79,7 +80,9 @@ describe('exposure events ($feature_flag_called)', () => {
     await flags.isEnabled('beta', 'u-dedup');
     await flags.isEnabled('nope', 'u-dedup');
     await queue.flush();
-    expect(eventsOf('u-dedup').map((event) => event.properties.$feature_flag_response)).toEqual([true, true, false]);
+    const events = eventsOf('u-dedup').map((event) => event.properties);
+    expect(events.map((properties) => properties.$feature_flag_response)).toStrictEqual([true, true, false, undefined]);
+    expect(events[3]).toMatchObject({ $feature_flag: 'nope', $feature_flag_error: 'flag_missing' });
   });
 
   it('sends nothing for getPayload, getAllFlags, evaluate, { sendEvent: false }, or sendFeatureFlagEvents: false', async () => {
@@ -172,9 +175,11 @@ describe('exposure events ($feature_flag_called)', () => {
     expect(['c-1', 'c-2', 'c-3'].map((user) => eventsOf(user).length)).toEqual([1, 1, 1]);
   });
 
+  /** One read of `beta`, as a snapshot reports it. */
+  const BETA_CALLED: FlagCalled = { key: 'beta', response: true, properties: { $feature_flag: 'beta' } };
+
   /** Queues the exposure of `distinctId` to `beta` straight away (no `/flags` call). */
-  const expose = (queue: ExposureQueue, distinctId: string) =>
-    queue.exposed({ distinctId }, { key: 'beta', enabled: true, source: 'remote' } as FlagResult);
+  const expose = (queue: ExposureQueue, distinctId: string) => queue.exposed({ distinctId }, BETA_CALLED);
 
   it('abandons a hanging /batch/ request on its own timer, garbage collections or not, and sends the events after', async () => {
     const logs = new CaptureLogger();

@@ -44,7 +44,8 @@ function shapeOf(checker: ts.TypeChecker, symbol: ts.Symbol): unknown {
         return !(ts.getCombinedModifierFlags(at) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected));
       })
       .map((member) => member.name)
-      .filter((name) => name !== 'prototype')
+      // `#private` is how a declaration file marks that a class has private fields (#names): not a member.
+      .filter((name) => name !== 'prototype' && !name.startsWith('#'))
       .sort();
   return {
     static: ours(checker.getPropertiesOfType(checker.getTypeOfSymbolAtLocation(symbol, declaration))),
@@ -67,6 +68,7 @@ const PUBLIC_API = {
     DefinitionsFailedEvent: 'type',
     DefinitionsLoadedEvent: 'type',
     DefinitionsStatus: 'type',
+    EvaluateFlagsOptions: 'type',
     EvaluatedFlag: 'type',
     EventQueueOptions: 'type',
     ExposureOptions: 'type',
@@ -78,16 +80,34 @@ const PUBLIC_API = {
     FlagContext: 'type',
     FlagContextFactory: 'type',
     FlagEvaluatedEvent: 'type',
+    FlagEvaluations: {
+      static: [],
+      instance: [
+        'bootstrap',
+        'distinctId',
+        'eventProperties',
+        'getFlag',
+        'getFlagPayload',
+        'getFlagResult',
+        'isEnabled',
+        'keys',
+        'only',
+        'onlyAccessed',
+        'toMap',
+        'unresolvedFlags',
+      ],
+    },
     FlagOverride: 'type',
     FlagOverrides: 'type',
     FlagOverrideValue: 'type',
+    FlagReadOptions: 'type',
     FlagResult: 'type',
     Flags: 'value',
     FlagsConfigError: { static: [], instance: [] },
     FlagsCounts: 'type',
     FlagSource: 'type',
     FlagsEvent: 'type',
-    FlagsModule: { static: ['forRoot', 'forRootAsync'], instance: ['onApplicationShutdown'] },
+    FlagsModule: { static: ['forRoot', 'forRootAsync'], instance: ['configure', 'onApplicationShutdown'] },
     FlagsModuleAsyncOptions: 'type',
     FlagsModuleOptions: 'type',
     FlagsModuleRootOptions: 'type',
@@ -97,9 +117,9 @@ const PUBLIC_API = {
     FlagsService: {
       static: [],
       instance: [
-        'beforeApplicationShutdown',
         'bootstrap',
         'evaluate',
+        'evaluateFlags',
         'events$',
         'getAllFlags',
         'getFlag',
@@ -114,10 +134,12 @@ const PUBLIC_API = {
     FlagValue: 'type',
     flagValue: 'value',
     IntegerOption: 'type',
+    IsEnabledOptions: 'type',
     LegacyFlagsOptionsFactory: 'type',
     LocalEvaluationOptions: 'type',
     maskCacheUrl: 'value',
     PostHogBootstrap: 'type',
+    UnresolvedReason: 'type',
     UpstreamError: { static: [], instance: ['reason', 'retryable'] },
     UpstreamFailedEvent: 'type',
     UpstreamFailureReason: 'type',
@@ -130,7 +152,7 @@ const PUBLIC_API = {
     FlagOverrides: 'type',
     FlagOverrideValue: 'type',
     FlagsOverrides: OVERRIDES,
-    FlagsTestingModule: { static: ['forRoot'], instance: [] },
+    FlagsTestingModule: { static: ['forRoot'], instance: ['configure'] },
     FlagsTestingOptions: 'type',
   },
   './openfeature': {

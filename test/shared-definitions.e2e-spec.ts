@@ -110,7 +110,10 @@ describe('shared flag definitions you can trust (redis://)', () => {
         const cold = await instance();
         expect(sources(cold)).toBe('redis');
         expect(await cold.flags.getFlagResult('beta', 'never-seen')).toMatchObject({ enabled: true, source: 'local' });
-        const warnings = poller.logs.at('warn').filter((line) => line.includes(`at key "${keyOf()}"`));
+        // Nest's logger is process-wide: the poller's line may land in the capture of the instance started after it.
+        const warnings = [poller, cold]
+          .flatMap((harness) => harness.logs.at('warn'))
+          .filter((line) => line.includes(`at key "${keyOf()}"`));
         expect(warnings).toEqual([expect.stringContaining(said)]);
         expect(await client.ttl(keyOf())).toBeGreaterThan(86_000);
       },
@@ -203,10 +206,10 @@ describe('shared flag definitions you can trust (redis://)', () => {
     );
   });
 
-  it('a lock held forever by someone else: followers poll PostHog themselves and follow its changes', async () => {
+  it('a lock held by someone who never publishes: followers poll PostHog themselves and follow its changes', async () => {
     const first = await aPoller();
     const second = await instance();
-    await client.set(`${keyOf()}:lock`, 'someone-else'); // no TTL, never renewed
+    await client.set(`${keyOf()}:lock`, 'someone-else', 'PX', 120_000); // held, never published under
     const changed = standardDefinitions();
     (changed.flags as { active: boolean }[])[0]!.active = false;
     fake.definitions = changed;
@@ -214,6 +217,108 @@ describe('shared flag definitions you can trust (redis://)', () => {
       await eventually(async () => (await harness.flags.isEnabled('beta', 'u1')) === false, 'beta off', 15_000);
       expect(harness.flags.status().definitions).toMatchObject({ poller: false, stale: false });
     }
+  });
+
+  it('a lock left without a TTL is given one (its holder kept), one warning, and the poller role is taken over', async () => {
+    const first = await aPoller();
+    const second = await instance();
+    const lockKey = `${keyOf()}:lock`;
+    await client.set(lockKey, 'someone-else'); // no TTL: it would never expire
+    await eventually(async () => (await client.pttl(lockKey)) > 0, 'the lock given a TTL');
+    expect(await client.get(lockKey)).toBe('someone-else');
+    expect(await client.pttl(lockKey)).toBeLessThanOrEqual(5000);
+    await eventually(async () => !['someone-else', null].includes(await client.get(lockKey)), 'the takeover', 9000);
+    await client.expire(keyOf(), 100);
+    await eventually(async () => (await client.ttl(keyOf())) > 86_000, 'the key kept by the new poller');
+    // Nest's logger is process-wide: each instance's line lands in the last started one's capture.
+    const warnings = [first, second].flatMap((harness) => harness.logs.at('warn'));
+    expect(warnings.filter((line) => line.includes('had no TTL'))).toEqual([
+      expect.stringContaining(`poller lock of key "${keyOf()}"`),
+    ]);
+  });
+
+  it('a poll time ahead of this clock (a publisher whose clock ran ahead, now dead) does not freeze followers', async () => {
+    const publisher = await aPoller();
+    const follower = await instance();
+    await publisher.moduleRef.close();
+    running = running.filter((harness) => harness !== publisher);
+    await client.set(`${keyOf()}:lock`, 'skewed-poller', 'PX', 120_000); // held, never renewed nor published under
+    const anHourAhead = new Date(Date.now() + 3_600_000).toISOString();
+    const value = { ...(await stored()), polled_at: anHourAhead };
+    const text = JSON.stringify(value);
+    const meta = JSON.parse((await client.get(`${keyOf()}:meta`))!);
+    await client.set(keyOf(), text, 'EX', 600);
+    await client.set(
+      `${keyOf()}:meta`,
+      JSON.stringify({ ...meta, polled_at: anHourAhead, published_at: anHourAhead, bytes: Buffer.byteLength(text) }),
+    );
+    const readAt = Date.now();
+    const changed = standardDefinitions();
+    (changed.flags as { active: boolean }[])[0]!.active = false;
+    fake.definitions = changed;
+    await eventually(async () => (await follower.flags.isEnabled('beta', 'u1')) === false, 'beta off', 15_000);
+    expect(follower.flags.status().definitions.polledAt!.getTime()).toBeLessThanOrEqual(Date.now());
+    expect(Date.now() - readAt).toBeLessThan(9000);
+  });
+
+  it('a sidecar of another Redis type is rewritten: the poller republishes, a new instance finds the key', async () => {
+    const poller = await aPoller();
+    await client.del(`${keyOf()}:meta`);
+    await client.hset(`${keyOf()}:meta`, 'x', '1');
+    await client.del(keyOf());
+    await eventually(async () => (await client.type(`${keyOf()}:meta`)) === 'string', 'the sidecar rewritten');
+    await eventually(async () => (await stored())?.etag === fake.definitionsEtag, 'the key republished');
+    await fake.refuse();
+    const cold = await instance();
+    expect(sources(cold)).toBe('redis');
+    for (const text of [poller.logs.text, cold.logs.text]) {
+      expect(text).not.toContain('WRONGTYPE');
+      expect(text).not.toContain('publishing the flag definitions');
+    }
+  });
+
+  it('a key of another Redis type is unusable, not unreachable: followers say so, the poller republishes', async () => {
+    await aPoller();
+    const lockKey = `${keyOf()}:lock`;
+    const ours = await client.get(lockKey);
+    await client.set(lockKey, 'someone-else', 'PX', 120_000); // nobody repairs meanwhile
+    await client.del(keyOf());
+    await client.hset(keyOf(), 'flags', '[]');
+    fake.definitionsAnswer = 503;
+    const cold = await instance();
+    expect(sources(cold)).toBe('none');
+    const lines = cold.logs.at('warn');
+    expect(lines.filter((line) => line.includes('another Redis type'))).toEqual([
+      expect.stringContaining(`key "${keyOf()}" holds another Redis type`),
+    ]);
+    expect(cold.logs.text).not.toContain('unavailable (');
+    fake.definitionsAnswer = undefined;
+    await client.set(lockKey, ours!, 'PX', 5000); // the poller holds it again
+    await eventually(async () => (await client.type(keyOf())) === 'string', 'the key rewritten');
+    await eventually(async () => (await stored())?.etag === fake.definitionsEtag, 'the key republished');
+    expect(cold.logs.at('warn').filter((line) => line.includes('altered'))).toHaveLength(1);
+  });
+
+  it('a huge sidecar is never read whole (at most 4 KiB of it a round)', async () => {
+    fake.definitionsAnswer = 503;
+    await client.set(`${keyOf()}:lock`, 'someone-else', 'PX', 120_000);
+    await client.set(`${keyOf()}:meta`, 'x'.repeat(8 * 1024 * 1024));
+    const outputBytes = async () => Number(/total_net_output_bytes:(\d+)/.exec(await client.info('stats'))![1]);
+    const before = await outputBytes();
+    const follower = await instance();
+    await polls(3);
+    expect(follower.flags.status().definitions.source).toBe('none');
+    expect(await outputBytes()).toBeLessThan(before + 1_000_000);
+  });
+
+  it('stale with nothing loaded: the warning says no definitions are loaded', async () => {
+    fake.definitionsAnswer = 'hang';
+    const alone = await instance();
+    await eventually(() => alone.logs.at('warn').some((line) => line.includes('are stale')), 'the stale line', 15_000);
+    const line = alone.logs.at('warn').find((warning) => warning.includes('are stale'))!;
+    expect(line).toContain('no definitions are loaded');
+    expect(line).not.toContain('evaluating with the definitions loaded');
+    expect(line).toContain('not polled successfully by any instance');
   });
 
   it('takeover after a crash within 3 intervals (5 s at 1 s): the lock TTL follows the interval', async () => {

@@ -4,7 +4,7 @@ import { Controller, Get, Module, Req, type ExecutionContext, type INestApplicat
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test, type TestingModule } from '@nestjs/testing';
 import request from 'supertest';
-import { FeatureFlag, Flags, FlagsModule, FlagsService, type FlagResult } from '../src/index.js';
+import { FlagEvaluations, FeatureFlag, Flags, FlagsModule, FlagsService } from '../src/index.js';
 import { FlagsOverrides, FlagsTestingModule } from '../src/testing/index.js';
 import { CaptureLogger } from './support/capture-logger.js';
 import { TEST_API_KEY } from './support/flags-app.js';
@@ -18,8 +18,8 @@ class AppController {
 
   @Get('beta')
   @FeatureFlag('beta')
-  beta(@Flags() flags: Record<string, FlagResult>) {
-    return { flags };
+  beta(@Flags() flags: FlagEvaluations) {
+    return { flags: Object.fromEntries(flags.toMap()) };
   }
 
   @Get('bootstrap')

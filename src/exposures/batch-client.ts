@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { FLAGS_CONFIG } from '../flags.constants.js';
-import type { ResolvedFlagsOptions } from '../flags.options.js';
+import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { isSuccess, USER_AGENT } from '../upstream/posthog-client.js';
 import { PostHogHttp } from '../upstream/posthog-http.js';
 import { UpstreamError } from '../upstream/upstream-error.js';

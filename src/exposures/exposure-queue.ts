@@ -1,14 +1,16 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { randomUUID } from 'node:crypto';
-import { FLAGS_CONFIG, LIBRARY_NAME, LIBRARY_VERSION } from '../flags.constants.js';
-import { FlagsMonitor } from '../flags.monitor.js';
-import type { ResolvedFlagsOptions } from '../flags.options.js';
-import { flagValue, type FlagContext, type FlagResult, type FlagValue } from '../flags.types.js';
-import { LogEpisode } from '../log-episode.js';
+import { FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
+import type { FlagContext, FlagValue } from '../flags.types.js';
+import { FlagsMonitor } from '../monitor/flags-monitor.js';
+import { LogEpisode } from '../monitor/log-episode.js';
+import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import type { UpstreamFailureReason } from '../upstream/upstream-error.js';
 import { BatchClient, MAX_BATCHES_IN_FLIGHT, type CapturedEvent } from './batch-client.js';
 import { BatchDelivery } from './batch-delivery.js';
+import type { ExposureStatus } from './exposure-status.js';
+import type { FlagCalled } from './flag-called.js';
 
 /** How many distinct ids' sent exposures are remembered (posthog-node's number); the least recent go first. */
 const REMEMBERED_DISTINCT_IDS = 50_000;
@@ -22,17 +24,6 @@ const MAX_RETRY_DELAY_MS = 30_000;
 
 /** How long `app.close()` waits for the queue to be sent. */
 const SHUTDOWN_FLUSH_MS = 2000;
-
-/** What `status().exposures` reports. */
-export interface ExposureStatus {
-  /** Events waiting to be sent. */
-  queued: number;
-  /** Events PostHog accepted. */
-  sent: number;
-  /** Events given up: past `maxQueueSize` (the oldest), or refused by PostHog with a 4xx. */
-  dropped: number;
-  lastFailure?: { at: Date; reason: string };
-}
 
 /**
  * `$feature_flag_called` events, as PostHog's SDKs send them so that experiments see who was exposed: one per
@@ -50,7 +41,9 @@ export class ExposureQueue implements OnApplicationShutdown {
   private readonly maxQueueSize: number;
   private readonly queue: CapturedEvent[] = [];
   /** Per distinct id: the responses already sent, by flag key (and groups). */
-  private readonly reported = new LRUCache<string, Map<string, Set<FlagValue>>>({ max: REMEMBERED_DISTINCT_IDS });
+  private readonly reported = new LRUCache<string, Map<string, Set<FlagValue | undefined>>>({
+    max: REMEMBERED_DISTINCT_IDS,
+  });
   private readonly counts = { sent: 0, dropped: 0 };
   private lastFailure?: ExposureStatus['lastFailure'];
   /** The senders under way, each taking batch after batch; at most {@link MAX_BATCHES_IN_FLIGHT}. */
@@ -113,17 +106,16 @@ export class ExposureQueue implements OnApplicationShutdown {
   }
 
   /**
-   * Queues the exposure of `context` to `result`, unless this response was already sent for them, or the result is
-   * an override (`source: 'override'`): a forced value is no exposure, and must not count in an experiment.
+   * Queues the `$feature_flag_called` of `context`, unless this response was already sent for them. (A read of an
+   * override sends none: the snapshot does not ask.)
    */
-  exposed(context: FlagContext, result: FlagResult): void {
-    if (!this.enabled || this.closed || result.source === 'override') return;
-    const response = flagValue(result);
-    if (this.wasReported(context, result.key, response)) return;
+  exposed(context: FlagContext, called: FlagCalled): void {
+    if (!this.enabled || this.closed) return;
+    if (this.wasReported(context, called.key, called.response)) return;
     this.enqueue({
       event: '$feature_flag_called',
       distinct_id: context.distinctId,
-      properties: exposureProperties(context, result, response),
+      properties: called.properties,
       timestamp: new Date().toISOString(),
       uuid: randomUUID(),
     });
@@ -258,7 +250,7 @@ export class ExposureQueue implements OnApplicationShutdown {
   }
 
   /** Whether this response was already sent for the user (and groups); remembers it when not. */
-  private wasReported(context: FlagContext, key: string, response: FlagValue): boolean {
+  private wasReported(context: FlagContext, key: string, response: FlagValue | undefined): boolean {
     let byFlag = this.reported.get(context.distinctId);
     if (!byFlag) this.reported.set(context.distinctId, (byFlag = new Map()));
     const flag = context.groups ? `${key}\u0000${JSON.stringify(Object.entries(context.groups).sort())}` : key;
@@ -268,22 +260,4 @@ export class ExposureQueue implements OnApplicationShutdown {
     responses.add(response);
     return false;
   }
-}
-
-/** The event's properties, as posthog-node sets them; what is not known is left out. */
-function exposureProperties(context: FlagContext, result: FlagResult, response: FlagValue): Record<string, unknown> {
-  const properties: Record<string, unknown> = {
-    $feature_flag: result.key,
-    $feature_flag_response: response,
-    [`$feature/${result.key}`]: response,
-    locally_evaluated: result.source === 'local',
-    $lib: LIBRARY_NAME,
-    $lib_version: LIBRARY_VERSION,
-  };
-  if (result.id !== undefined) properties.$feature_flag_id = result.id;
-  if (result.version !== undefined) properties.$feature_flag_version = result.version;
-  if (result.reason !== undefined) properties.$feature_flag_reason = result.reason;
-  if (result.requestId !== undefined) properties.$feature_flag_request_id = result.requestId;
-  if (context.groups) properties.$groups = context.groups;
-  return properties;
 }

@@ -4,8 +4,11 @@ import { Logger, NotFoundException } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { CaptureLogger } from '../../test/support/capture-logger.js';
-import type { ResolvedFlagsOptions } from '../flags.options.js';
-import type { FlagsService } from '../flags.service.js';
+import type { ResolvedFlagsOptions } from '../options/flags-options.js';
+import { emptySnapshot } from '../evaluation/flag-evaluations.js';
+import type { SnapshotFactory } from '../evaluation/snapshot-factory.js';
+import { RequestContexts } from '../request/request-contexts.js';
+import { RequestEvaluations } from '../request/request-evaluations.js';
 import type { FlagContext, FlagResult } from '../flags.types.js';
 import { FeatureFlag } from './feature-flag.decorator.js';
 import { FeatureFlagGuard } from './feature-flag.guard.js';
@@ -15,15 +18,19 @@ class MessageHandlers {
   handle() {}
 }
 
-/** A service that knows beta is on for everyone, and records whom it was asked about. */
-function fakeFlags(asked: FlagContext[]): FlagsService {
+/** Evaluations where beta is on for everyone, recording whom they were asked about. */
+function fakeEvaluations(asked: FlagContext[], config: ResolvedFlagsOptions): RequestEvaluations {
   const beta: FlagResult = { key: 'beta', enabled: true, source: 'remote', evaluatedAt: new Date() };
-  return {
-    evaluateEveryFlag: async (context: FlagContext) => {
+  const snapshots = {
+    evaluate: async (context: FlagContext) => {
       asked.push(context);
-      return new Map([['beta', beta]]);
+      const snapshot = emptySnapshot();
+      return Object.assign(Object.create(Object.getPrototypeOf(snapshot) as object), {
+        getFlag: (key: string) => (key === 'beta' ? beta.enabled : undefined),
+      });
     },
-  } as unknown as FlagsService;
+  } as unknown as SnapshotFactory;
+  return new RequestEvaluations(snapshots, new RequestContexts(config));
 }
 
 function rpcContext(data: unknown): ExecutionContextHost {
@@ -39,12 +46,8 @@ describe('FeatureFlagGuard outside HTTP', () => {
     const logs = new CaptureLogger();
     Logger.overrideLogger(logs);
     const asked: FlagContext[] = [];
-    const guard = new FeatureFlagGuard(
-      new Reflector(),
-      fakeFlags(asked),
-      {} as ResolvedFlagsOptions,
-      new HttpAdapterHost(),
-    );
+    const config = {} as ResolvedFlagsOptions;
+    const guard = new FeatureFlagGuard(new Reflector(), fakeEvaluations(asked, config), config, new HttpAdapterHost());
     expect(() => guard.canActivate(rpcContext({}))).toThrow(NotFoundException);
     expect(() => guard.canActivate(rpcContext({}))).toThrow(NotFoundException);
     expect(asked).toEqual([]);
@@ -56,7 +59,7 @@ describe('FeatureFlagGuard outside HTTP', () => {
     const config = {
       contextFactory: (context) => (context.switchToRpc().getData() as { userId: string }).userId,
     } as ResolvedFlagsOptions;
-    const guard = new FeatureFlagGuard(new Reflector(), fakeFlags(asked), config, new HttpAdapterHost());
+    const guard = new FeatureFlagGuard(new Reflector(), fakeEvaluations(asked, config), config, new HttpAdapterHost());
     expect(await guard.canActivate(rpcContext({ userId: 'user-7' }))).toBe(true);
     expect(asked).toEqual([{ distinctId: 'user-7' }]);
   });

@@ -1,12 +1,17 @@
-import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import type { FlagResult } from '../flags.types.js';
-import { primaryFlags } from '../request-flags.js';
+import { createParamDecorator, type PipeTransform } from '@nestjs/common';
+import { emptySnapshot, type FlagEvaluations } from '../evaluation/flag-evaluations.js';
+import type { MaybePromise } from '../evaluation/flag-results.js';
+import { requestStorage } from '../request/request-store.js';
+
+/** Hands the handler the snapshot itself, once evaluated (Nest awaits what its pipes give). */
+const SETTLED: PipeTransform = { transform: (value: MaybePromise<FlagEvaluations>) => value };
 
 /**
- * Parameter decorator: the flags the `@FeatureFlag` guard evaluated for this request's user, as
- * `Record<string, FlagResult>` (empty when the request was anonymous or no guard ran).
+ * Parameter decorator: the request's {@link FlagEvaluations} snapshot, the very one the `@FeatureFlag` guard decided
+ * on (its first context), else the request's own context's (evaluated then); empty for an anonymous request (or outside the module's request scope). Reads
+ * in the handler (`isEnabled`, `getFlag`) send the exposures of what the handler actually read.
  */
-export const Flags = createParamDecorator((_data: unknown, context: ExecutionContext): Record<string, FlagResult> => {
-  const results = primaryFlags(context.switchToHttp().getRequest());
-  return Object.fromEntries(results ?? []);
-});
+export const Flags = (): ParameterDecorator =>
+  createParamDecorator(
+    (): MaybePromise<FlagEvaluations> => requestStorage.getStore()?.owner.primary() ?? emptySnapshot(),
+  )(undefined, SETTLED);

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import type { DefinitionsStatus, FlagsStatus } from '../flags.events.js';
+import type { DefinitionsStatus, FlagsStatus } from '../monitor/flags-events.js';
 import { FlagsService } from '../flags.service.js';
 
 /**

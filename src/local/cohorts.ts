@@ -83,6 +83,6 @@ function matchGroup(group: CohortGroup | undefined, matchLeaf: LeafMatcher): boo
     if (type === 'AND' && !matches) return false;
     if (type === 'OR' && matches) return true;
   }
-  if (doubt) throw new Inconclusive('a cohort property cannot be decided', 'context', doubt.regex);
+  if (doubt) throw new Inconclusive('a cohort property cannot be decided', 'context', doubt.regex, doubt.reason);
   return type === 'AND';
 }

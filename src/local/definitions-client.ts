@@ -1,5 +1,5 @@
 import { defer, type Observable } from 'rxjs';
-import type { ResolvedFlagsOptions, ResolvedLocalEvaluation } from '../flags.options.js';
+import type { ResolvedFlagsOptions, ResolvedLocalEvaluation } from '../options/flags-options.js';
 import { retryWithBackoff } from '../pipeline/retry-with-backoff.js';
 import { withTimeout } from '../pipeline/with-timeout.js';
 import { abortable } from '../upstream/abortable-request.js';

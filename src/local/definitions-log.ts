@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { LIBRARY_NAME } from '../flags.constants.js';
-import { LogEpisode } from '../log-episode.js';
+import { LogEpisode } from '../monitor/log-episode.js';
 import type { KeepOutcome } from './definitions-store.js';
 
 /**
@@ -20,12 +20,16 @@ export class DefinitionsLog {
   /** The poller found the shared value missing, altered or another project's, and republished. */
   readonly repairs: LogEpisode;
   private staleSince?: number;
+  private readonly where: string;
+  private readonly inForce: () => string;
 
   /**
    * @param where the shared store (key, prefix, service).
    * @param inForce what local evaluation evaluates with meanwhile, in words (which definitions, or none).
    */
   constructor(where: string, inForce: () => string) {
+    this.where = where;
+    this.inForce = inForce;
     this.upstream = new LogEpisode(this.logger, {
       started: (why) => `PostHog /flags/definitions unavailable (${why}); ${inForce()}`,
       lasting: (failures, why) =>
@@ -61,6 +65,15 @@ export class DefinitionsLog {
     else this.repairs.succeeded();
   }
 
+  /** Says that the poller lock had no TTL (it would never have expired) and was given one of `ttlMs`. */
+  lockWithoutTtl(ttlMs: number): void {
+    this.logger.warn(
+      `the poller lock of ${this.where} had no TTL (it would never expire, and nobody would poll PostHog for the ` +
+        `fleet): gave it ${ttlMs} ms, its holder unchanged; an instance takes the poller's role over then unless ` +
+        'its holder renews it',
+    );
+  }
+
   /**
    * Says once when the definitions become stale (`polledAt`: when PostHog was last polled for them, by any
    * instance; undefined: never) and once when they are fresh again.
@@ -68,11 +81,12 @@ export class DefinitionsLog {
   staleness(stale: boolean, polledAt: number | undefined, intervalMs: number): void {
     if (stale && this.staleSince === undefined) {
       this.staleSince = Date.now();
-      const when = polledAt === undefined ? 'never polled' : `last polled at ${new Date(polledAt).toISOString()}`;
-      this.logger.warn(
-        `flag definitions are stale: ${when} (by any instance), more than 3 poll intervals (${3 * intervalMs} ms) ` +
-          'ago; evaluating with the definitions loaded',
-      );
+      const window = `3 poll intervals (${3 * intervalMs} ms)`;
+      const when =
+        polledAt === undefined
+          ? `PostHog not polled successfully by any instance in the ${window} since startup`
+          : `last polled at ${new Date(polledAt).toISOString()} (by any instance), more than ${window} ago`;
+      this.logger.warn(`flag definitions are stale: ${when}; ${this.inForce()}`);
     } else if (!stale && this.staleSince !== undefined) {
       this.staleSince = undefined;
       this.logger.log('flag definitions are fresh again');

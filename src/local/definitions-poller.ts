@@ -8,9 +8,9 @@ import {
 import { firstValueFrom, Subject, takeUntil } from 'rxjs';
 import type { FlagCache } from '../cache/flag-cache.js';
 import { FLAG_CACHE, FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
-import type { DefinitionsStatus } from '../flags.events.js';
-import { FlagsMonitor } from '../flags.monitor.js';
-import type { ResolvedFlagsOptions, ResolvedLocalEvaluation } from '../flags.options.js';
+import type { DefinitionsStatus } from '../monitor/flags-events.js';
+import { FlagsMonitor } from '../monitor/flags-monitor.js';
+import type { ResolvedFlagsOptions, ResolvedLocalEvaluation } from '../options/flags-options.js';
 import { UpstreamError } from '../upstream/upstream-error.js';
 import { messageOf } from '../util/message-of.js';
 import { DefinitionsClient, type DefinitionsAnswer } from './definitions-client.js';
@@ -40,6 +40,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
   private readonly client?: DefinitionsClient;
   private readonly store: DefinitionsStore;
   private readonly log: DefinitionsLog;
+  private readonly lockTtlMs: number;
   private readonly stop$ = new Subject<void>();
   private current?: Definitions;
   /** The data last put in force (also when it held no flag). */
@@ -50,6 +51,8 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
   private polledAt?: number;
   /** The latest poll of any publisher the shared store told of (or a live lock of another SDK's poller). */
   private sharedPolledAt?: number;
+  /** The poll time the shared store told last, as told (it may be ahead of this clock). */
+  private lastToldPolledAt?: number;
   private source: DefinitionsStatus['source'] = 'none';
   private loadedAt?: Date;
   private startedAt = Date.now();
@@ -70,10 +73,8 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
   ) {
     this.local = config.localEvaluation;
     if (this.local) this.client = new DefinitionsClient(config, this.local);
-    const settings = {
-      fingerprint: projectFingerprint(config.apiKey),
-      lockTtlMs: lockTtlMs(this.local ? this.local.pollIntervalMs : 30_000),
-    };
+    this.lockTtlMs = lockTtlMs(this.local ? this.local.pollIntervalMs : 30_000);
+    const settings = { fingerprint: projectFingerprint(config.apiKey), lockTtlMs: this.lockTtlMs };
     this.store = cache.definitionsStore?.(settings) ?? IN_PROCESS_DEFINITIONS;
     this.log = new DefinitionsLog(this.store.description, () =>
       this.current
@@ -154,9 +155,10 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
   /** `poller`: this instance holds the lock; `alone`: the store is unreachable (it polls without it). */
   private async role(): Promise<'poller' | 'follower' | 'alone'> {
     try {
-      const holds = await this.store.shouldPoll();
+      const role = await this.store.shouldPoll();
       this.log.unreachable.succeeded();
-      return holds ? 'poller' : 'follower';
+      if (role === 'follower, lock given a ttl') this.log.lockWithoutTtl(this.lockTtlMs);
+      return role === 'poller' ? 'poller' : 'follower';
     } catch (error) {
       this.log.unreachable.failed(messageOf(error));
       return 'alone';
@@ -191,11 +193,26 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     if (read.kind === 'unusable') this.log.unusable.failed(`${read.problem}; keeping the definitions loaded`);
     if (read.kind === 'definitions') {
       this.log.unusable.succeeded();
-      const confirmed = read.polledAt ?? (read.lockHeld ? Date.now() : undefined);
-      if (confirmed !== undefined) this.sharedPolledAt = Math.max(this.sharedPolledAt ?? 0, confirmed);
+      this.confirmSharedPoll(read.polledAt, read.lockHeld);
       if (this.publisherIsLive() || !this.installed) this.adopt(read.shared);
     }
     return !this.installed || !this.publisherIsLive();
+  }
+
+  /**
+   * Moves {@link sharedPolledAt} to the poll time the store told (or now, for another SDK's live lock). A poll time
+   * is never taken as later than now (a publisher's clock ahead), and one told before confirms nothing again: a
+   * dead publisher whose clock was ahead leaves its followers stale after {@link STALE_AFTER_INTERVALS} intervals.
+   */
+  private confirmSharedPoll(told: number | undefined, lockHeld: boolean): void {
+    let confirmed: number | undefined;
+    if (told !== undefined) {
+      if (told !== this.lastToldPolledAt) confirmed = notLaterThanNow(told);
+      this.lastToldPolledAt = told;
+    } else if (lockHeld) {
+      confirmed = Date.now();
+    }
+    if (confirmed !== undefined) this.sharedPolledAt = Math.max(this.sharedPolledAt ?? 0, confirmed);
   }
 
   /** Whether a publisher has polled PostHog within {@link STALE_AFTER_INTERVALS} intervals. */
@@ -211,7 +228,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     }
     this.install(shared.data, 'redis');
     this.etag = shared.stamp?.etag;
-    this.polledAt = shared.stamp?.polledAt;
+    this.polledAt = shared.stamp && notLaterThanNow(shared.stamp.polledAt);
   }
 
   /** One poll of PostHog: new definitions are installed, `304` keeps them, failures are handled. */
@@ -316,4 +333,9 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
   private isOld(at: number): boolean {
     return this.local !== false && Date.now() - at > STALE_AFTER_INTERVALS * this.local.pollIntervalMs;
   }
+}
+
+/** A time read from the shared store, never later than now (the writer's clock may be ahead of this one). */
+function notLaterThanNow(at: number): number {
+  return Math.min(at, Date.now());
 }

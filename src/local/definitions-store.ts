@@ -9,6 +9,13 @@ export interface DefinitionsStoreSettings {
   lockTtlMs: number;
 }
 
+/**
+ * Who polls after a round of the lock: `poller` (this instance holds it); `follower` (another does);
+ * `follower, lock given a ttl`: another holder had left the lock without a TTL (it would never have expired), and
+ * it was given the lock's TTL, its holder unchanged: the role is taken over within one TTL unless renewed.
+ */
+export type LockRole = 'poller' | 'follower' | 'follower, lock given a ttl';
+
 /** What a follower found in the shared store. */
 export type SharedRead =
   /** Definitions of this project (or written by another SDK's provider, which cannot say whose they are). */
@@ -44,11 +51,15 @@ export interface DefinitionsStore {
   /** Where they are kept, for log lines: the key, the prefix and the service. */
   readonly description: string;
   /**
-   * Whether this instance polls PostHog now: it holds (or just took, or renewed) the poller lock. Rejects when the
-   * store is unreachable (the caller then polls PostHog itself).
+   * Whether this instance polls PostHog now: `poller` when it holds (or just took, or renewed) the poller lock.
+   * Rejects when the store is unreachable (the caller then polls PostHog itself).
    */
-  shouldPoll(): Promise<boolean>;
-  /** What the store holds, read cheaply: the value only when it changed, never over the bound. Rejects when unreachable. */
+  shouldPoll(): Promise<LockRole>;
+  /**
+   * What the store holds, read cheaply and boundedly: the value only when it changed, never more than the bound
+   * (the sidecar: 4 KiB); a key of another Redis type is `unusable`. Rejects when unreachable.
+   * @throws {SharedDefinitionsReadError} naming the key whose read failed.
+   */
   load(): Promise<SharedRead>;
   /**
    * The poller's call at every poll: makes sure the store holds `data` stamped `stamp` (republished when missing,
@@ -58,6 +69,14 @@ export interface DefinitionsStore {
   keep(data: FlagDefinitionsData, stamp: { polledAt: number; etag?: string }): Promise<KeepOutcome>;
   /** Gives the poller's role up (on shutdown), if this instance holds it. Never rejects. */
   release(): Promise<void>;
+}
+
+/** Reading the shared store failed (it is unreachable); the message names the key. */
+export class SharedDefinitionsReadError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SharedDefinitionsReadError';
+  }
 }
 
 /** Publishing the definitions failed; the message says what failed. */
@@ -72,7 +91,7 @@ export class SharedDefinitionsWriteError extends Error {
 export const IN_PROCESS_DEFINITIONS: DefinitionsStore = Object.freeze({
   source: undefined,
   description: 'in process',
-  shouldPoll: () => Promise.resolve(true),
+  shouldPoll: () => Promise.resolve('poller' as const),
   load: () => Promise.resolve({ kind: 'missing', lockHeld: false } as const),
   keep: () => Promise.resolve({ kind: 'kept' } as const),
   release: () => Promise.resolve(),

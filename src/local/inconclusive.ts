@@ -1,3 +1,5 @@
+import type { LocalUnresolvedReason } from './unresolved-reason.js';
+
 /**
  * Why a flag cannot be decided locally, thrown inside the evaluator and caught there: never escapes it. Not an
  * `Error` (no stack trace to build): a user missing a property is an everyday case on the request path.
@@ -12,6 +14,8 @@ export class Inconclusive {
     readonly kind: 'server' | 'context' = 'context',
     /** A regex PostHog's server may match differently than JavaScript: decided only if every outcome agrees. */
     readonly regex = false,
+    /** Why, in PostHog's words (`unresolvedFlags`); a definition this evaluator does not support by default. */
+    readonly reason: LocalUnresolvedReason = 'unsupported_definition',
   ) {}
 }
 

@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { FlagContext, FlagResult } from '../flags.types.js';
 import type { Definitions } from './definitions.js';
 import { evaluateLocally, localSubject, type LocalAnswer } from './local-evaluator.js';
+import type { LocalUnresolvedReason } from './unresolved-reason.js';
 
 /** What the remembered answers may take, estimated as the memory cache estimates its entries. */
 const MAX_BYTES = 16 * 2 ** 20;
@@ -46,11 +47,15 @@ export class LocalAnswers {
       this.everyFlag.clear();
     }
     const known = definitions.comparesDates ? undefined : this.everyFlag.get(contextId);
-    if (known) return keys ? only(known, keys) : { results: new Map(known.results), undecided: known.undecided };
+    if (known) return keys ? only(known, keys) : { ...known, results: new Map(known.results) };
     const answer = evaluateLocally(definitions, localSubject(context), keys, now());
     if (keys || definitions.comparesDates) return answer;
     answer.results.forEach(Object.freeze);
-    this.everyFlag.set(contextId, { results: new Map(answer.results), undecided: Object.freeze(answer.undecided) });
+    this.everyFlag.set(contextId, {
+      results: new Map(answer.results),
+      undecided: Object.freeze(answer.undecided),
+      unresolved: answer.unresolved,
+    });
     return answer;
   }
 
@@ -66,12 +71,15 @@ export class LocalAnswers {
 function only(every: LocalAnswer, keys: readonly string[]): LocalAnswer {
   const results = new Map<string, FlagResult>();
   const undecided: string[] = [];
+  const unresolved = new Map<string, LocalUnresolvedReason>();
   for (const key of keys) {
     const result = every.results.get(key);
     if (result) results.set(key, result);
     else undecided.push(key);
+    const reason = every.unresolved.get(key);
+    if (reason !== undefined) unresolved.set(key, reason);
   }
-  return { results, undecided };
+  return { results, undecided, unresolved };
 }
 
 function sizeOf(answer: LocalAnswer, contextId: string): number {

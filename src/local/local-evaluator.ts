@@ -3,6 +3,7 @@ import { CohortMatcher } from './cohorts.js';
 import type { Definitions, FlagCondition, FlagDefinition, FlagProperty } from './definitions.js';
 import { flagHash } from './flag-hash.js';
 import { Inconclusive, isInconclusive } from './inconclusive.js';
+import { strongerReason, type LocalUnresolvedReason } from './unresolved-reason.js';
 import { matchProperty, type MatchOptions } from './property-match.js';
 import { ownValue, setOwn } from '../util/own.js';
 
@@ -40,6 +41,8 @@ export interface LocalAnswer {
   results: Map<string, FlagResult>;
   /** The keys that cannot be decided here (absent from the definitions, or needing the server). */
   undecided: readonly string[];
+  /** Why each defined flag among `undecided` could not be decided (PostHog's `unresolvedFlags`). */
+  unresolved: ReadonlyMap<string, LocalUnresolvedReason>;
 }
 
 /**
@@ -55,12 +58,13 @@ export function evaluateLocally(
   const evaluation = new Evaluation(definitions, subject, now);
   const results = new Map<string, FlagResult>();
   const undecided: string[] = [];
+  const unresolved = new Map<string, LocalUnresolvedReason>();
   for (const key of keys ?? definitions.byKey.keys()) {
-    const result = evaluation.result(key);
+    const result = evaluation.result(key, unresolved);
     if (result) results.set(key, result);
     else undecided.push(key);
   }
-  return { results, undecided };
+  return { results, undecided, unresolved };
 }
 
 /** A flag whose value is being computed: met again before it is known, the definitions hold a cycle. */
@@ -88,15 +92,18 @@ class Evaluation {
     this.options = { matchingVersion: definitions.data.property_matching_version, now };
   }
 
-  /** The flag's result; `undefined` when it is not defined or cannot be decided here. */
-  result(key: string): FlagResult | undefined {
+  /**
+   * The flag's result; `undefined` when it is not defined or cannot be decided here (then why, in `unresolved`).
+   */
+  result(key: string, unresolved: Map<string, LocalUnresolvedReason>): FlagResult | undefined {
     const definition = this.definitions.byKey.get(key);
     if (!definition) return undefined;
     let value: FlagValue;
     try {
       value = this.outcome(definition);
-    } catch {
+    } catch (error) {
       // Undecidable (or definitions too odd to evaluate): PostHog decides.
+      unresolved.set(key, isInconclusive(error) ? error.reason : 'unsupported_definition');
       return undefined;
     }
     const flag: FlagResult = {
@@ -138,7 +145,8 @@ class Evaluation {
   /** The flag's value: off when inactive or deleted, else from its group or person conditions. */
   private value(flag: FlagDefinition): FlagValue {
     if (!flag.active || flag.deleted) return false;
-    if (flag.ensure_experience_continuity) throw new Inconclusive('experience continuity needs the server');
+    if (flag.ensure_experience_continuity)
+      throw new Inconclusive('experience continuity needs the server', 'context', false, 'experience_continuity');
     const aggregation = flag.filters?.aggregation_group_type_index;
     if (aggregation != null) {
       const groupType = this.groupType(aggregation);
@@ -159,7 +167,8 @@ class Evaluation {
   private bucketingValue(flag: FlagDefinition): string {
     if (flag.bucketing_identifier !== 'device_id') return this.subject.distinctId;
     const deviceId = this.subject.personProperties.$device_id;
-    if (deviceId == null || deviceId === '') throw new Inconclusive('a device-bucketed flag needs a device id');
+    if (deviceId == null || deviceId === '')
+      throw new Inconclusive('a device-bucketed flag needs a device id', 'context', false, 'missing_context');
     return String(deviceId);
   }
 
@@ -178,19 +187,27 @@ class Evaluation {
     if (holdout !== undefined) return holdout;
     const earlyExit = filters.early_exit ?? false;
     let doubt: Inconclusive | undefined;
+    let reason: LocalUnresolvedReason | undefined;
     const regexOutcomes = new Set<FlagValue>();
     for (const condition of filters.groups ?? []) {
       const scope = this.conditionScope(flag, condition, bucketingValue, properties);
       if (scope === 'skip') continue;
       if (scope === 'undecided') {
-        doubt ??= new Inconclusive('a condition needs group properties that were not given');
+        doubt ??= new Inconclusive(
+          'a condition needs group properties that were not given',
+          'context',
+          false,
+          'missing_context',
+        );
+        reason = strongerReason(reason, 'missing_context');
         continue;
       }
       try {
         const match = this.conditionMatch(flag, condition, scope.bucketingValue, scope.properties);
         if (match === 'match') {
           const value = conditionValue(flag, condition, scope.bucketingValue);
-          return doubt?.regex && [...regexOutcomes].some((outcome) => outcome !== value) ? undecided(doubt) : value;
+          const disagree = doubt?.regex && [...regexOutcomes].some((outcome) => outcome !== value);
+          return disagree ? undecided(doubt!, reason) : value;
         }
         if (earlyExit && match === 'out_of_rollout') {
           if (doubt) break;
@@ -199,10 +216,11 @@ class Evaluation {
       } catch (error) {
         if (!isInconclusive(error) || error.kind === 'server') throw error;
         doubt = doubt?.regex ? doubt : error;
+        reason = strongerReason(reason, error.reason);
         if (error.regex) regexOutcomes.add(this.regexOutcome(flag, condition, scope.bucketingValue, earlyExit));
       }
     }
-    if (doubt) undecided(doubt);
+    if (doubt) undecided(doubt, reason);
     return false;
   }
 
@@ -247,6 +265,7 @@ class Evaluation {
     const filters = condition.properties ?? [];
     if (filters.length > 0) {
       let doubt: Inconclusive | undefined;
+      let reason: LocalUnresolvedReason | undefined;
       let needsServer: Inconclusive | undefined;
       for (const property of filters) {
         let matches: boolean;
@@ -259,12 +278,13 @@ class Evaluation {
           }
           if (error.kind === 'server' && !doubt) needsServer ??= error;
           doubt = doubt?.regex ? doubt : error;
+          reason = strongerReason(reason, error.reason);
           continue;
         }
         if (!matches) return 'no_match';
       }
       if (needsServer) throw needsServer;
-      if (doubt) throw new Inconclusive(`a condition of ${flag.key} cannot be decided`, 'context', doubt.regex);
+      if (doubt) throw new Inconclusive(`a condition of ${flag.key} cannot be decided`, 'context', doubt.regex, reason);
       if (rollout == null) return 'match';
     }
     if (isRolledOut(flag.key, bucketingValue, rollout)) return 'out_of_rollout';
@@ -319,6 +339,7 @@ class Evaluation {
         `dependency ${flag.key} cannot be decided`,
         'context',
         isInconclusive(error) && error.regex,
+        'unresolved_dependency',
       );
     }
   }
@@ -338,8 +359,8 @@ function isRolledOut(key: string, bucketingValue: string, rollout: number | null
 }
 
 /** Throws the doubt as the flag's: it cannot be decided here. */
-function undecided(doubt: Inconclusive): never {
-  throw new Inconclusive('no condition could be decided', 'context', doubt.regex);
+function undecided(doubt: Inconclusive, reason: LocalUnresolvedReason | undefined): never {
+  throw new Inconclusive('no condition could be decided', 'context', doubt.regex, reason ?? doubt.reason);
 }
 
 /** The value of a matched condition: its own variant when the flag has it, else the user's variant, else `true`. */

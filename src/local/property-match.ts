@@ -82,11 +82,12 @@ function assertSupportedFilter(property: FlagProperty, options: MatchOptions): v
 function matchValue(property: FlagProperty, values: Record<string, unknown>, options: MatchOptions): boolean {
   const { key, value } = property;
   const operator = property.operator || 'exact';
-  if (!Object.prototype.hasOwnProperty.call(values, key)) throw new Inconclusive(`property ${key} is missing`);
+  if (!Object.prototype.hasOwnProperty.call(values, key))
+    throw new Inconclusive(`property ${key} is missing`, 'context', false, 'missing_context');
   if (operator === 'is_not_set') return false;
   if (operator === 'is_set') return true;
   const actual = values[key];
-  if (actual === undefined) throw new Inconclusive(`property ${key} is undefined`);
+  if (actual === undefined) throw new Inconclusive(`property ${key} is undefined`, 'context', false, 'missing_context');
   if (actual === null && !NULL_ALLOWED.has(operator)) return false;
   switch (operator) {
     case 'exact':

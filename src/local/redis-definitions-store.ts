@@ -4,10 +4,12 @@ import { JsonTooLargeError } from '../util/json-text.js';
 import { messageOf } from '../util/message-of.js';
 import type { FlagDefinitionsData } from './definitions.js';
 import {
+  SharedDefinitionsReadError,
   SharedDefinitionsWriteError,
   type DefinitionsStore,
   type DefinitionsStoreSettings,
   type KeepOutcome,
+  type LockRole,
   type SharedRead,
 } from './definitions-store.js';
 import {
@@ -15,6 +17,7 @@ import {
   decodeSharedValue,
   encodeMeta,
   encodeSharedValue,
+  META_MAX_BYTES,
   type SharedDefinitions,
   type SharedMeta,
 } from './shared-definitions.js';
@@ -22,14 +25,29 @@ import {
 /** How long the shared definitions are kept without a poller refreshing them (PostHog's provider: a day). */
 const DEFINITIONS_TTL_SECONDS = 86_400;
 
-/** Takes the lock when free, renews it when this instance holds it: 1 when held after the call. */
+/**
+ * Takes the lock when free, renews it when this instance holds it: 1 when held after the call. A lock another
+ * holder left without a TTL (it would never expire) is given the lock's TTL, its holder unchanged: 2 (taken over
+ * within one TTL unless its holder renews it). 0 otherwise.
+ */
 const ACQUIRE_OR_RENEW = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   return 1
 end
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+if not holder then
+  if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+  return 0
+end
+if redis.call('PTTL', KEYS[1]) == -1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 2
+end
 return 0`;
+
+/** What a read of a key of another Redis type (a hash, a list…) gives: it is unusable, not unreachable. */
+const WRONG_TYPE = Symbol('wrong Redis type');
 
 /** Deletes the lock only if this instance holds it. */
 const RELEASE = `
@@ -82,17 +100,19 @@ export class RedisDefinitionsStore implements DefinitionsStore {
     this.description = `key "${this.key}" (prefix "${location.prefix}", service "${location.service}")`;
   }
 
-  async shouldPoll(): Promise<boolean> {
-    return (await this.client.eval(ACQUIRE_OR_RENEW, 1, this.lockKey, this.id, this.settings.lockTtlMs)) === 1;
+  async shouldPoll(): Promise<LockRole> {
+    const held = await this.client.eval(ACQUIRE_OR_RENEW, 1, this.lockKey, this.id, this.settings.lockTtlMs);
+    return held === 1 ? 'poller' : held === 2 ? 'follower, lock given a ttl' : 'follower';
   }
 
   async load(): Promise<SharedRead> {
     const [metaText, bytes, lockTtl] = await Promise.all([
-      this.client.get(this.metaKey),
-      this.client.strlen(this.key),
+      this.readMeta(),
+      this.lengthOfValue(),
       this.client.pttl(this.lockKey),
     ]);
     const lockHeld = lockTtl > 0;
+    if (bytes === WRONG_TYPE) return { kind: 'unusable', problem: this.wrongType(this.key), lockHeld };
     if (bytes === 0) return { kind: 'missing', lockHeld };
     const meta = decodeMeta(metaText);
     if (meta && meta.bytes === bytes && meta.fingerprint !== this.settings.fingerprint)
@@ -101,8 +121,9 @@ export class RedisDefinitionsStore implements DefinitionsStore {
       return { kind: 'definitions', shared: this.known!.shared, polledAt: meta.polledAt, lockHeld };
     }
     if (bytes > this.location.maxBytes) return { kind: 'unusable', problem: this.overBound(bytes), lockHeld };
-    const text = await this.client.get(this.key);
-    if (text === null) return { kind: 'missing', lockHeld };
+    const text = await this.readValue();
+    if (text === WRONG_TYPE) return { kind: 'unusable', problem: this.wrongType(this.key), lockHeld };
+    if (text === '') return { kind: 'missing', lockHeld };
     const read = this.remember(text);
     if (typeof read === 'string') return { kind: 'unusable', problem: read, lockHeld };
     const { stamp } = read.shared;
@@ -115,9 +136,7 @@ export class RedisDefinitionsStore implements DefinitionsStore {
   }
 
   async keep(data: FlagDefinitionsData, stamp: { polledAt: number; etag?: string }): Promise<KeepOutcome> {
-    const [metaText, bytes] = await this.run('reading', () =>
-      Promise.all([this.client.get(this.metaKey), this.client.strlen(this.key)]),
-    );
+    const [metaText, bytes] = await Promise.all([this.readMeta(), this.lengthOfValue()]);
     const meta = decodeMeta(metaText);
     const ours = this.known?.shared.data === data;
     if (ours && meta && meta.fingerprint === this.settings.fingerprint && this.describes(meta, bytes)) {
@@ -135,6 +154,36 @@ export class RedisDefinitionsStore implements DefinitionsStore {
     if (foreign) return { kind: 'published', repaired: 'foreign' };
     if (!ours) return { kind: 'published' };
     return { kind: 'published', repaired: bytes === 0 ? 'missing' : 'unusable' };
+  }
+
+  /** The sidecar, at most {@link META_MAX_BYTES} + 1 bytes of it (more is garbage); `null` when not a string. */
+  private async readMeta(): Promise<string | null> {
+    const text = await this.read(this.metaKey, () => this.client.getrange(this.metaKey, 0, META_MAX_BYTES));
+    return text === WRONG_TYPE ? null : text;
+  }
+
+  /** The value's length in bytes (0: absent). */
+  private lengthOfValue(): Promise<number | typeof WRONG_TYPE> {
+    return this.read(this.key, () => this.client.strlen(this.key));
+  }
+
+  /** The value, at most one byte over the bound (then refused by its length); `''` when absent. */
+  private readValue(): Promise<string | typeof WRONG_TYPE> {
+    return this.read(this.key, () => this.client.getrange(this.key, 0, this.location.maxBytes));
+  }
+
+  /** Runs one read of `key`: a key of another Redis type gives {@link WRONG_TYPE}; another failure names the key. */
+  private async read<T>(key: string, command: () => Promise<T>): Promise<T | typeof WRONG_TYPE> {
+    try {
+      return await command();
+    } catch (error) {
+      if (messageOf(error).startsWith('WRONGTYPE')) return WRONG_TYPE;
+      throw new SharedDefinitionsReadError(`reading key "${key}" failed: ${messageOf(error)}`, { cause: error });
+    }
+  }
+
+  private wrongType(key: string): string {
+    return `key "${key}" holds another Redis type than a string`;
   }
 
   async release(): Promise<void> {
@@ -157,15 +206,16 @@ export class RedisDefinitionsStore implements DefinitionsStore {
     if (bytes > this.location.maxBytes) throw new SharedDefinitionsWriteError(this.overBound(bytes));
     await this.run('writing', () => this.client.set(this.key, text, 'EX', DEFINITIONS_TTL_SECONDS));
     this.known = { shared: { data, stamp }, bytes };
-    await this.run('writing', () => this.writeMeta({ ...stamp, publishedAt: polledAt, bytes }));
+    await this.run('writing', () => this.writeMeta({ ...stamp, publishedAt: polledAt, bytes }), this.metaKey);
   }
 
+  /** Writes the sidecar (`SET` replaces a key of any type). */
   private writeMeta(meta: SharedMeta): Promise<unknown> {
     return this.client.set(this.metaKey, encodeMeta(meta), 'EX', DEFINITIONS_TTL_SECONDS);
   }
 
   /** Whether the sidecar says the key holds the value last read or written. */
-  private describes(meta: SharedMeta, bytes: number): boolean {
+  private describes(meta: SharedMeta, bytes: number | typeof WRONG_TYPE): bytes is number {
     const stamp = this.known?.shared.stamp;
     return (
       stamp !== undefined && meta.bytes === bytes && this.known!.bytes === bytes && meta.publishedAt === stamp.polledAt
@@ -193,12 +243,13 @@ export class RedisDefinitionsStore implements DefinitionsStore {
     return `${bytes} bytes, over the ${this.location.maxBytes}-byte bound (the cache URL's maxDefinitionsBytes)`;
   }
 
-  /** Runs Redis commands; a failure says what was being done. */
-  private async run<T>(doing: string, commands: () => Promise<T>): Promise<T> {
+  /** Runs Redis commands; a failure says what was being done (to `key`: the sidecar; the value's otherwise). */
+  private async run<T>(doing: string, commands: () => Promise<T>, key?: string): Promise<T> {
     try {
       return await commands();
     } catch (error) {
-      throw new SharedDefinitionsWriteError(`${doing} ${this.description} failed: ${messageOf(error)}`, {
+      const what = key === undefined ? this.description : `key "${key}"`;
+      throw new SharedDefinitionsWriteError(`${doing} ${what} failed: ${messageOf(error)}`, {
         cause: error,
       });
     }

@@ -90,9 +90,12 @@ export function encodeMeta(meta: SharedMeta): string {
   });
 }
 
-/** The sidecar read back; `undefined` when absent or not one (garbage counts as absent). */
+/** The longest sidecar (bytes): a longer one is garbage, and no more of it than this (and a byte) is read. */
+export const META_MAX_BYTES = 4096;
+
+/** The sidecar read back; `undefined` when absent or not one (garbage, or over {@link META_MAX_BYTES}, counts as absent). */
 export function decodeMeta(text: string | null): SharedMeta | undefined {
-  if (text === null || text.length > 4096) return undefined;
+  if (text === null || text === '' || Buffer.byteLength(text) > META_MAX_BYTES) return undefined;
   let body: unknown;
   try {
     body = JSON.parse(text);

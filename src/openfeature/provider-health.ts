@@ -1,6 +1,6 @@
 import { ProviderEvents, type OpenFeatureEventEmitter } from '@openfeature/server-sdk';
 import type { Subscription } from 'rxjs';
-import type { FlagsEvent } from '../flags.events.js';
+import type { FlagsEvent } from '../monitor/flags-events.js';
 import type { FlagsService } from '../flags.service.js';
 
 /** How often a stale provider checks whether the service is healthy again. */

@@ -1,5 +1,6 @@
 import { defer, finalize, tap, throwError, type MonoTypeOperatorFunction, type Observable } from 'rxjs';
 import { UpstreamError } from '../upstream/upstream-error.js';
+import type { FailureVerdict } from './failure-verdict.js';
 
 /** The breaker's position: `closed` lets calls through, `open` fails them at once, `half-open` lets one probe out. */
 export type CircuitState = 'closed' | 'open' | 'half-open';
@@ -17,12 +18,6 @@ export const CIRCUIT_BREAKER_DEFAULTS: Readonly<CircuitBreakerSettings> = {
   failureThreshold: 5,
   resetTimeoutMs: 10_000,
 };
-
-/**
- * What a failed call says of the upstream: `opens` the circuit at once (a rejected API key), `counts` toward the
- * threshold (the upstream is unhealthy), or `ignores` (about that call alone: neither a failure nor a success).
- */
-export type FailureVerdict = 'opens' | 'counts' | 'ignores';
 
 /** Told of every change of state, with the state left and, on opening, the failure that opened it. */
 export type CircuitListener = (state: CircuitState, previous: CircuitState, cause?: unknown) => void;

@@ -1,8 +1,9 @@
-import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { Module, type DynamicModule, type MiddlewareConsumer, type NestModule, type Provider } from '@nestjs/common';
 import { MemoryFlagCache } from '../cache/memory-flag-cache.js';
 import { FLAG_CACHE, FLAGS_CONFIG } from '../flags.constants.js';
-import { FLAGS_EXPORTS, FLAGS_WORKERS } from '../flags.providers.js';
-import { resolveFlagsOptions, type FlagsModuleOptions, type ResolvedFlagsOptions } from '../flags.options.js';
+import { enterRequestScope, FLAGS_EXPORTS, FLAGS_WORKERS } from '../flags.providers.js';
+import type { FlagsModuleOptions, ResolvedFlagsOptions } from '../options/flags-options.js';
+import { resolveFlagsOptions } from '../options/resolve-flags-options.js';
 import { FlagsOverrides, type FlagOverrides } from '../overrides/flags-overrides.js';
 
 /** What `FlagsTestingModule.forRoot` takes besides the flags: the guard's options, and an OpenFeature provider. */
@@ -18,7 +19,7 @@ export type FlagsTestingOptions = Pick<FlagsModuleOptions, 'contextFactory' | 'e
  * ```
  */
 @Module({})
-export class FlagsTestingModule {
+export class FlagsTestingModule implements NestModule {
   /**
    * @param flags Values by flag key: `true`, `false`, a variant, `{ value, payload }`, or a function of the
    * context returning one of those (`undefined`: not known for that user).
@@ -41,6 +42,11 @@ export class FlagsTestingModule {
       providers,
       exports: FLAGS_EXPORTS,
     };
+  }
+
+  /** Enters every request's scope before its guards run, as `FlagsModule` does. */
+  configure(consumer: MiddlewareConsumer): void {
+    enterRequestScope(consumer);
   }
 }
 

@@ -12,8 +12,8 @@ import {
   type OperatorFunction,
 } from 'rxjs';
 import { FLAGS_CONFIG } from '../flags.constants.js';
-import { FlagsMonitor } from '../flags.monitor.js';
-import { MAX_QUEUED_CALLS_PER_SLOT, type ResolvedFlagsOptions } from '../flags.options.js';
+import { FlagsMonitor } from '../monitor/flags-monitor.js';
+import { MAX_QUEUED_CALLS_PER_SLOT, type ResolvedFlagsOptions } from '../options/flags-options.js';
 import type { FlagContext } from '../flags.types.js';
 import { CircuitBreaker, withCircuitBreaker } from '../pipeline/circuit-breaker.js';
 import { ConcurrencyLimiter, withConcurrencyLimit } from '../pipeline/concurrency-limit.js';

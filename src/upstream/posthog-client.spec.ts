@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jes
 import { firstValueFrom } from 'rxjs';
 import { eventually } from '../../test/support/eventually.js';
 import { FakePostHog } from '../../test/support/fake-posthog.js';
-import { resolveFlagsOptions } from '../flags.options.js';
+import { resolveFlagsOptions } from '../options/resolve-flags-options.js';
 import { PostHogClient } from './posthog-client.js';
 
 describe('PostHogClient', () => {

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import { FLAGS_CONFIG, LIBRARY_NAME, LIBRARY_VERSION } from '../flags.constants.js';
-import type { ResolvedFlagsOptions } from '../flags.options.js';
+import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import type { FlagContext } from '../flags.types.js';
 import { abortable } from './abortable-request.js';
 import { PostHogHttp } from './posthog-http.js';

@@ -1,4 +1,4 @@
-import type { FailureVerdict } from '../pipeline/circuit-breaker.js';
+import type { FailureVerdict } from '../pipeline/failure-verdict.js';
 
 /**
  * Why an upstream call failed, as a category safe to log, count and alert on (never a secret):

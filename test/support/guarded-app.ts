@@ -13,11 +13,11 @@ import { APP_GUARD } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import {
+  FlagEvaluations,
   FeatureFlag,
   Flags,
   FlagsModule,
   FlagsService,
-  type FlagResult,
   type FlagsModuleOptions,
 } from '../../src/index.js';
 import { CaptureLogger } from './capture-logger.js';
@@ -51,8 +51,8 @@ class FeaturesController {
 
   @Get('beta')
   @FeatureFlag('beta')
-  beta(@Flags() flags: Record<string, FlagResult>) {
-    return { flags };
+  beta(@Flags() flags: FlagEvaluations) {
+    return { flags: Object.fromEntries(flags.toMap()) };
   }
 
   @Get('dark-mode')

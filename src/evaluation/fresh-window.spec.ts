@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { CachedFlags } from './cache/flag-cache.js';
+import type { CachedFlags } from '../cache/flag-cache.js';
 import { freshness, refreshPointMs } from './fresh-window.js';
 
 const NOW = Date.UTC(2026, 10, 26);

@@ -1,13 +1,13 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
-import { FLAGS_CONFIG, LIBRARY_NAME } from './flags.constants.js';
-import type { FlagsCounts, FlagsEvent, FlagsStatus } from './flags.events.js';
-import type { ResolvedFlagsOptions } from './flags.options.js';
-import { flagValue, type FlagResult } from './flags.types.js';
+import { FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
+import type { FlagsCounts, FlagsEvent, FlagsStatus } from './flags-events.js';
+import type { ResolvedFlagsOptions } from '../options/flags-options.js';
+import { flagValue, type FlagResult } from '../flags.types.js';
 import { LogEpisode } from './log-episode.js';
-import { messageOf } from './util/message-of.js';
-import type { CircuitState } from './pipeline/circuit-breaker.js';
-import { isKeyRejected, UpstreamError, type UpstreamFailureReason } from './upstream/upstream-error.js';
+import { messageOf } from '../util/message-of.js';
+import type { CircuitState } from '../pipeline/circuit-breaker.js';
+import { isKeyRejected, UpstreamError, type UpstreamFailureReason } from '../upstream/upstream-error.js';
 
 /**
  * What the module has been through: counts, last success and failure, the events stream, and the log lines of

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { FlagsConfigError } from './config/flags-config-error.js';
-import { resolveFlagsOptions } from './flags.options.js';
+import { FlagsConfigError } from '../config/flags-config-error.js';
+import { resolveFlagsOptions } from './resolve-flags-options.js';
 
 const API_KEY = 'phc_test';
 

@@ -1,4 +1,4 @@
-import type { CachedFlags } from './cache/flag-cache.js';
+import type { CachedFlags } from '../cache/flag-cache.js';
 
 /**
  * What a cache read allows, given the cache URL's `fresh` window: `fresh` (answer from the cache), `stale`

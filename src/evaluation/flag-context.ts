@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { FlagContext } from './flags.types.js';
-import { isRecord } from './util/is-record.js';
-import { kindOf } from './util/kind-of.js';
-import { MAX_NESTING_DEPTH, isNestedDeeperThan } from './util/nesting-depth.js';
+import type { FlagContext } from '../flags.types.js';
+import { isRecord } from '../util/is-record.js';
+import { kindOf } from '../util/kind-of.js';
+import { MAX_NESTING_DEPTH, isNestedDeeperThan } from '../util/nesting-depth.js';
 
 /**
  * The context as a {@link FlagContext}; a string is a distinct id. Empty `groups` and property objects are

@@ -1,0 +1,108 @@
+import { describe, expect, it } from '@jest/globals';
+import type { FlagCalled } from '../exposures/flag-called.js';
+import type { FlagContext, FlagResult } from '../flags.types.js';
+import { createSnapshot, narrowSnapshot, type SnapshotHost } from './flag-evaluations.js';
+
+/** A host that records what the snapshot sends and warns, deduplicating as the exposure queue does. */
+function recordingHost(sendsEvents = true) {
+  const sent: FlagCalled[] = [];
+  const warnings: string[] = [];
+  const reported = new Set<string>();
+  const host: SnapshotHost = {
+    sendsEvents,
+    definitionsLoadedAt: () => 1234,
+    exposed: (context: FlagContext, called: FlagCalled) => {
+      const key = `${context.distinctId}\n${called.key}\n${String(called.response)}`;
+      if (reported.has(key)) return;
+      reported.add(key);
+      sent.push(called);
+    },
+    warn: (message) => warnings.push(message),
+  };
+  return { host, sent, warnings };
+}
+
+const evaluatedAt = new Date(5000);
+const results = (): Map<string, FlagResult> =>
+  new Map<string, FlagResult>([
+    [
+      'beta',
+      { key: 'beta', enabled: true, payload: { color: 'blue', nested: { n: 1 } }, source: 'local', evaluatedAt },
+    ],
+    ['checkout', { key: 'checkout', enabled: true, variant: 'test', source: 'remote', requestId: 'r1', evaluatedAt }],
+    ['off', { key: 'off', enabled: false, source: 'cache', evaluatedAt }],
+  ]);
+
+describe('FlagEvaluations', () => {
+  it('freezes results and payloads, all the way down', () => {
+    const snapshot = createSnapshot({
+      host: recordingHost().host,
+      context: { distinctId: 'u' },
+      results: results(),
+    });
+    const payload = snapshot.getFlagPayload<{ nested: { n: number } }>('beta')!;
+    expect(Object.isFrozen(payload.nested)).toBe(true);
+    expect(() => {
+      payload.nested.n = 2;
+    }).toThrow(TypeError);
+    expect(Object.isFrozen(snapshot.getFlagResult('checkout'))).toBe(true);
+  });
+
+  it('counts a read with events off as accessed, without sending it or marking it sent', () => {
+    const { host, sent } = recordingHost();
+    const snapshot = createSnapshot({ host, context: { distinctId: 'u' }, results: results() });
+    expect(snapshot.getFlag('checkout', { sendFeatureFlagEvents: false })).toBe('test');
+    expect(sent).toEqual([]);
+    expect(snapshot.onlyAccessed().keys).toEqual(['checkout']);
+    expect(snapshot.getFlag('checkout')).toBe('test');
+    expect(sent.map((called) => called.key)).toEqual(['checkout']);
+    expect(snapshot.getFlagPayload('beta')).toEqual({ color: 'blue', nested: { n: 1 } });
+    expect(sent).toHaveLength(1);
+  });
+
+  it('sends nothing for an empty distinct id, and nothing for a key a slice does not hold', () => {
+    const empty = recordingHost();
+    createSnapshot({ host: empty.host, context: { distinctId: '' }, results: new Map() }).isEnabled('beta');
+    expect(empty.sent).toEqual([]);
+    const { host, sent, warnings } = recordingHost();
+    const slice = createSnapshot({ host, context: { distinctId: 'u' }, results: results() }).only(['beta', 'nope']);
+    expect(warnings).toEqual([expect.stringContaining('dropped: nope')]);
+    expect(slice.keys).toEqual(['beta']);
+    slice.isEnabled('off');
+    expect(sent).toEqual([]);
+  });
+
+  it('gives event properties and bootstrap with a flag named __proto__ as a plain key', () => {
+    const withProto = results();
+    withProto.set('__proto__', { key: '__proto__', enabled: true, source: 'remote', evaluatedAt });
+    const snapshot = createSnapshot({
+      host: recordingHost().host,
+      context: { distinctId: 'u' },
+      results: withProto,
+    });
+    expect(snapshot.eventProperties()).toEqual({
+      '$feature/beta': true,
+      '$feature/checkout': 'test',
+      '$feature/off': false,
+      '$feature/__proto__': true,
+      $active_feature_flags: ['__proto__', 'beta', 'checkout'],
+    });
+    const { featureFlags } = snapshot.bootstrap();
+    expect(Object.getPrototypeOf(featureFlags)).toBe(Object.prototype);
+    expect(Object.keys(featureFlags)).toContain('__proto__');
+  });
+
+  it('shares reads with a narrowed snapshot, whose unknown keys still send flag_missing', () => {
+    const { host, sent } = recordingHost();
+    const snapshot = createSnapshot({ host, context: { distinctId: 'u' }, results: results() });
+    const narrowed = narrowSnapshot(snapshot, ['beta', 'nope'], undefined);
+    narrowed.isEnabled('beta');
+    narrowed.isEnabled('nope');
+    expect(snapshot.onlyAccessed().keys).toEqual(['beta']);
+    expect(sent.map((called) => [called.key, called.properties.$feature_flag_error])).toEqual([
+      ['beta', undefined],
+      ['nope', 'flag_missing'],
+    ]);
+    expect(sent[0]!.properties).toMatchObject({ locally_evaluated: true, $feature_flag_definitions_loaded_at: 1234 });
+  });
+});

@@ -1,0 +1,275 @@
+import { flagCalled, type FlagCalled, type MissingFlag } from '../exposures/flag-called.js';
+import { flagValue, type FlagContext, type FlagResult, type FlagValue, type PostHogBootstrap } from '../flags.types.js';
+import type { UnresolvedReason } from '../local/unresolved-reason.js';
+import { deepFreeze } from '../util/deep-freeze.js';
+import { setOwn } from '../util/own.js';
+
+/** A new snapshot (the class's constructor is its own: snapshots are made by the module, never by hand). */
+export let createSnapshot: (init: SnapshotInit) => FlagEvaluations;
+
+/**
+ * The flags of `snapshot` among `keys`, as a snapshot that is not a slice (an unknown key's read sends its event)
+ * and shares the reads of `snapshot` (a read of one counts as read in both).
+ */
+export let narrowSnapshot: (
+  snapshot: FlagEvaluations,
+  keys: readonly string[] | undefined,
+  sendsEvents: boolean | undefined,
+) => FlagEvaluations;
+
+/** Per-read options of {@link FlagEvaluations.getFlag} (and `getFlagResult`). */
+export interface FlagReadOptions {
+  /** Send the `$feature_flag_called` of this read. Default: the module's `sendFeatureFlagEvents`. */
+  sendFeatureFlagEvents?: boolean;
+}
+
+/** Per-read options of {@link FlagEvaluations.isEnabled}. */
+export interface IsEnabledOptions extends FlagReadOptions {
+  /** What an unknown flag reads as. Default `false`. */
+  defaultValue?: boolean;
+}
+
+/** What a snapshot asks of the module: exposures sent, warnings logged. */
+export interface SnapshotHost {
+  /** Whether reads send `$feature_flag_called` when the read does not say (the module's `sendFeatureFlagEvents`). */
+  readonly sendsEvents: boolean;
+  /** When the flag definitions were loaded (ms since the epoch), for a `local` result's event. */
+  definitionsLoadedAt(): number | undefined;
+  /** Sends the event unless already sent for this user, flag, value and groups. */
+  exposed(context: FlagContext, called: FlagCalled): void;
+  warn(message: string): void;
+}
+
+/** What a snapshot is made of. */
+export interface SnapshotInit {
+  host: SnapshotHost;
+  context: FlagContext;
+  results: ReadonlyMap<string, FlagResult>;
+  unresolved?: Readonly<Record<string, UnresolvedReason>>;
+  accessed?: Set<string>;
+  slice?: boolean;
+  /** Whether reads send their events when the read does not say. Default: the host's. */
+  sendsEvents?: boolean;
+}
+
+/**
+ * The flags evaluated for one user at one time, as posthog-node's `FeatureFlagEvaluations`: read them as often as
+ * needed without another evaluation. `isEnabled` and `getFlag` send the user's `$feature_flag_called` on the first
+ * read of each value (deduplicated across snapshots, per distinct id, flag, value and groups); `getFlagPayload` is
+ * silent. `eventProperties()` gives the `$feature/<key>` properties to capture with an event, `onlyAccessed()` and
+ * `only(keys)` slice the snapshot. Results and payloads are frozen. An empty distinct id gives an empty snapshot that
+ * sends nothing.
+ */
+export class FlagEvaluations {
+  readonly #host: SnapshotHost;
+  readonly #context: FlagContext;
+  readonly #results: ReadonlyMap<string, FlagResult>;
+  readonly #unresolved: Readonly<Record<string, UnresolvedReason>>;
+  readonly #accessed: Set<string>;
+  readonly #slice: boolean;
+  readonly #sendsEvents: boolean;
+
+  /** Made by `FlagsService.evaluateFlags()` and `@Flags()`, never by hand. */
+  private constructor(init: SnapshotInit) {
+    this.#host = init.host;
+    this.#context = init.context;
+    this.#results = init.results;
+    this.#unresolved = Object.freeze(ownCopy(init.unresolved ?? {}));
+    this.#accessed = init.accessed ?? new Set();
+    this.#slice = init.slice ?? false;
+    this.#sendsEvents = init.sendsEvents ?? init.host.sendsEvents;
+    for (const result of this.#results.values()) freezeResult(result);
+  }
+
+  /** The distinct id the flags were evaluated for. */
+  get distinctId(): string {
+    return this.#context.distinctId;
+  }
+
+  /** The keys of every flag known in this snapshot. */
+  get keys(): string[] {
+    return [...this.#results.keys()];
+  }
+
+  /**
+   * The flags asked that have no result, and why: local evaluation's reason where it left the flag undecided and
+   * nothing else answered (PostHog's: `experience_continuity`, `unsupported_definition`, `unresolved_dependency`,
+   * `missing_context`), else ours, `unavailable`, for a key asked that neither PostHog nor the fallback cache could
+   * answer.
+   */
+  get unresolvedFlags(): Readonly<Record<string, UnresolvedReason>> {
+    return this.#unresolved;
+  }
+
+  /** Whether the flag is on; `defaultValue` (default `false`) when unknown. A read: sends the exposure. */
+  isEnabled(key: string, options: IsEnabledOptions = {}): boolean {
+    this.#read(key, options.sendFeatureFlagEvents);
+    return this.#results.get(key)?.enabled ?? options.defaultValue ?? false;
+  }
+
+  /** The flag's variant, else whether it is on; `undefined` when unknown. A read: sends the exposure. */
+  getFlag(key: string, options: FlagReadOptions = {}): FlagValue | undefined {
+    this.#read(key, options.sendFeatureFlagEvents);
+    const result = this.#results.get(key);
+    return result && flagValue(result);
+  }
+
+  /** The flag's whole result, with its `source`; `undefined` when unknown. A read: sends the exposure. */
+  getFlagResult(key: string, options: FlagReadOptions = {}): FlagResult | undefined {
+    this.#read(key, options.sendFeatureFlagEvents);
+    return this.#results.get(key);
+  }
+
+  /** The flag's payload, parsed (frozen); `undefined` when it has none or is unknown. Silent: not a read. */
+  getFlagPayload<T = unknown>(key: string): T | undefined {
+    return this.#results.get(key)?.payload as T | undefined;
+  }
+
+  /** A snapshot of the flags read so far (by `isEnabled`, `getFlag`, `getFlagResult`), for an event's properties. */
+  onlyAccessed(): FlagEvaluations {
+    const results = new Map<string, FlagResult>();
+    for (const key of this.#accessed) {
+      const result = this.#results.get(key);
+      if (result) results.set(key, result);
+    }
+    return this.#sliceWith(results);
+  }
+
+  /** A snapshot of these keys only; keys this snapshot does not know are dropped, with a warning. */
+  only(keys: readonly string[]): FlagEvaluations {
+    const results = new Map<string, FlagResult>();
+    const missing: string[] = [];
+    for (const key of keys) {
+      const result = this.#results.get(key);
+      if (result) results.set(key, result);
+      else missing.push(key);
+    }
+    if (missing.length > 0) {
+      this.#host.warn(
+        `FlagEvaluations.only() was called with flag keys that are not in the evaluation set and will be dropped: ${missing.join(', ')}`,
+      );
+    }
+    return this.#sliceWith(results);
+  }
+
+  /**
+   * `{ '$feature/<key>': value, ..., $active_feature_flags: [...] }` for every flag in the snapshot, to spread into
+   * posthog-node's `capture({ properties })`. Sends nothing.
+   */
+  eventProperties(): Record<string, unknown> {
+    const properties: Record<string, unknown> = {};
+    const active: string[] = [];
+    for (const [key, result] of this.#results) {
+      setOwn(properties, `$feature/${key}`, flagValue(result));
+      if (result.enabled) active.push(key);
+    }
+    if (active.length > 0) properties.$active_feature_flags = active.sort();
+    return properties;
+  }
+
+  /** The flags in posthog-js's `bootstrap` shape, for a server-rendered page. Sends nothing. */
+  bootstrap(): PostHogBootstrap {
+    const featureFlags: Record<string, FlagValue> = {};
+    const featureFlagPayloads: Record<string, unknown> = {};
+    for (const [key, result] of this.#results) {
+      setOwn(featureFlags, key, flagValue(result));
+      if (result.payload !== undefined) setOwn(featureFlagPayloads, key, result.payload);
+    }
+    return { distinctID: this.#context.distinctId, featureFlags, featureFlagPayloads };
+  }
+
+  /** Every result in the snapshot, by key (a map of the caller's own). Sends nothing. */
+  toMap(): Map<string, FlagResult> {
+    return new Map(this.#results);
+  }
+
+  /** Counts the read as an access; sends its event unless events are off for it, or the user has no id. */
+  #read(key: string, sendFeatureFlagEvents: boolean | undefined): void {
+    this.#accessed.add(key);
+    if (!(sendFeatureFlagEvents ?? this.#sendsEvents)) return;
+    if (this.#context.distinctId === '') return;
+    const result = this.#results.get(key);
+    if (this.#slice && !result) return;
+    // A forced value is no exposure: an experiment must not count it.
+    if (result?.source === 'override') return;
+    const local = Object.hasOwn(this.#unresolved, key) && this.#unresolved[key] !== 'unavailable';
+    const missing: MissingFlag = local ? 'local_evaluation_inconclusive' : 'flag_missing';
+    this.#host.exposed(
+      this.#context,
+      flagCalled(this.#context, key, result, missing, this.#host.definitionsLoadedAt()),
+    );
+  }
+
+  static {
+    createSnapshot = (init) => new FlagEvaluations(init);
+    narrowSnapshot = (snapshot, keys, sendsEvents) => {
+      let results = snapshot.#results;
+      let unresolved = snapshot.#unresolved;
+      if (keys) {
+        const narrowed = new Map<string, FlagResult>();
+        const stillUnresolved: Record<string, UnresolvedReason> = {};
+        for (const key of keys) {
+          const result = results.get(key);
+          if (result) narrowed.set(key, result);
+          else if (Object.hasOwn(unresolved, key)) setOwn(stillUnresolved, key, unresolved[key]!);
+        }
+        [results, unresolved] = [narrowed, stillUnresolved];
+      }
+      const { host, context, accessed } = {
+        host: snapshot.#host,
+        context: snapshot.#context,
+        accessed: snapshot.#accessed,
+      };
+      return new FlagEvaluations({
+        host,
+        context,
+        results,
+        unresolved,
+        accessed,
+        sendsEvents: sendsEvents ?? snapshot.#sendsEvents,
+      });
+    };
+  }
+
+  #sliceWith(results: Map<string, FlagResult>): FlagEvaluations {
+    return new FlagEvaluations({
+      host: this.#host,
+      context: this.#context,
+      results,
+      unresolved: this.#unresolved,
+      accessed: new Set(this.#accessed),
+      slice: true,
+      sendsEvents: this.#sendsEvents,
+    });
+  }
+}
+
+/**
+ * Freezes a result and its payload, all the way down. A frozen result is left as it is: local evaluation's
+ * remembered results are frozen with their payloads already, and walking them again on every request costs.
+ */
+function freezeResult(result: FlagResult): void {
+  if (Object.isFrozen(result)) return;
+  deepFreeze(result.payload);
+  Object.freeze(result);
+}
+
+/** A host that sends and logs nothing: for a snapshot made where no module is at hand. */
+const SILENT_HOST: SnapshotHost = {
+  sendsEvents: false,
+  definitionsLoadedAt: () => undefined,
+  exposed: () => {},
+  warn: () => {},
+};
+
+/** A snapshot of no flag, for no one: every read is unknown and sends nothing. */
+export function emptySnapshot(): FlagEvaluations {
+  return createSnapshot({ host: SILENT_HOST, context: { distinctId: '' }, results: new Map() });
+}
+
+/** A plain object with the same own properties (`__proto__` included, as an own key). */
+function ownCopy<T>(source: Readonly<Record<string, T>>): Record<string, T> {
+  const copy: Record<string, T> = {};
+  for (const key of Object.keys(source)) setOwn(copy, key, source[key]!);
+  return copy;
+}

@@ -1,0 +1,63 @@
+import { Injectable } from '@nestjs/common';
+import type { FlagContext } from '../flags.types.js';
+import { FlagsMonitor } from '../monitor/flags-monitor.js';
+import { FlagsOverrides } from '../overrides/flags-overrides.js';
+import { onlyKeys, type MaybePromise } from './flag-results.js';
+import { LocalFirstStage, type LocalFirstAnswer, type LocalFirstOptions } from './local-first-stage.js';
+
+/**
+ * The way into the evaluation path, and its first stage: overrides. Flags an override fixes for the context are
+ * not asked further (when every key asked is overridden, nothing is); the rest go through the
+ * {@link LocalFirstStage} and the stages after it; the overrides are applied to the answer, which is counted.
+ */
+@Injectable()
+export class FlagsEvaluator {
+  constructor(
+    private readonly overrides: FlagsOverrides,
+    private readonly next: LocalFirstStage,
+    private readonly monitor: FlagsMonitor,
+  ) {}
+
+  /**
+   * The keys (every flag when undefined) for a context already parsed (`contextId` its `contextKey`): at once when
+   * every stage answered synchronously, else a promise. The results map is the caller's own. Never rejects.
+   */
+  evaluate(
+    context: FlagContext,
+    contextId: string,
+    keys: readonly string[] | undefined,
+    options?: LocalFirstOptions,
+  ): MaybePromise<LocalFirstAnswer> {
+    if (this.overrides.coversAll(context, keys))
+      return this.answered({ results: new Map(), unresolved: new Map() }, context, keys);
+    const answer = this.next.evaluate(context, contextId, keys, options);
+    if (!(answer instanceof Promise)) return this.answered(answer, context, keys);
+    return answer.then((shared) =>
+      this.answered({ ...shared, results: keys ? shared.results : new Map(shared.results) }, context, keys),
+    );
+  }
+
+  /** The answer, only the keys asked (in a map of its own), with the overrides applied, counted. */
+  private answered(
+    answer: LocalFirstAnswer,
+    context: FlagContext,
+    keys: readonly string[] | undefined,
+  ): LocalFirstAnswer {
+    const results = keys ? onlyKeys(answer.results, keys) : answer.results;
+    const unresolved = keys ? onlyReasons(answer.unresolved, keys) : answer.unresolved;
+    this.overrides.applyTo(results, context, keys);
+    this.monitor.evaluated(results, keys, context.distinctId);
+    return { ...answer, results, unresolved };
+  }
+}
+
+/** The reasons of `keys` only. */
+function onlyReasons<T>(reasons: ReadonlyMap<string, T>, keys: readonly string[]): ReadonlyMap<string, T> {
+  if (reasons.size === 0) return reasons;
+  const only = new Map<string, T>();
+  for (const key of keys) {
+    const reason = reasons.get(key);
+    if (reason !== undefined) only.set(key, reason);
+  }
+  return only;
+}

@@ -1,0 +1,59 @@
+import { Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
+import { Coalescer } from '../pipeline/coalesce.js';
+import { everyFlagKey, type Evaluation } from './evaluation.js';
+import type { FlagResults, MaybePromise } from './flag-results.js';
+import { FreshWindowStage } from './fresh-window-stage.js';
+
+/**
+ * The longest an evaluation held with `holdUntil` is reused after it was answered: a streaming response must not
+ * pin a user's flags for hours.
+ */
+export const MAX_REUSE_MS = 1000;
+
+/**
+ * Evaluations of the same context share their work: a question joins the one in flight for the same keys, or for
+ * every flag of the context; else it goes on to the {@link FreshWindowStage}, and what it starts is shared until it
+ * settles (and, when held, until `holdUntil()` settles, for at most 1 s). Counts what is in flight: the application
+ * shuts down once they have settled (they may be answering from the cache).
+ */
+@Injectable()
+export class SharedStage implements BeforeApplicationShutdown {
+  /** Evaluations in flight (or held for reuse), by context and keys: they share one cache read and one answer. */
+  private readonly inFlight = new Coalescer<FlagResults>(MAX_REUSE_MS);
+  /** Evaluations started and not settled yet; shutdown waits for them (they answer from the cache). */
+  private evaluationsInFlight = 0;
+  private whenIdle?: () => void;
+
+  constructor(private readonly next: FreshWindowStage) {}
+
+  /**
+   * The evaluation in flight for the same context and keys (or every flag), else a new one: answered at once when
+   * the cache answers synchronously, else shared with every caller until it settles, and after that until
+   * `holdUntil()` settles (for at most 1 s). The map is shared: callers copy it before changing it.
+   */
+  evaluate(evaluation: Evaluation, holdUntil?: () => PromiseLike<unknown>): MaybePromise<FlagResults> {
+    const running = this.inFlight.get(everyFlagKey(evaluation.contextId)) ?? this.inFlight.get(evaluation.key);
+    if (running) return running;
+    const now = this.next.evaluate(evaluation);
+    if (!(now instanceof Promise)) return now;
+    return this.inFlight.run(evaluation.key, () => this.tracked(now), holdUntil?.());
+  }
+
+  /**
+   * Settles once every evaluation in flight has settled: the upstream pipeline ended their calls when the
+   * application began to shut down, so they are answering from the cache, which must stay open until they have.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.evaluationsInFlight > 0) await new Promise<void>((resolve) => (this.whenIdle = resolve));
+  }
+
+  /** The evaluation, counted among those in flight until it settles. */
+  private async tracked(evaluation: Promise<FlagResults>): Promise<FlagResults> {
+    this.evaluationsInFlight++;
+    try {
+      return await evaluation;
+    } finally {
+      if (--this.evaluationsInFlight === 0) this.whenIdle?.();
+    }
+  }
+}

@@ -1,0 +1,112 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ExposureQueue } from '../exposures/exposure-queue.js';
+import type { FlagCalled } from '../exposures/flag-called.js';
+import { FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
+import type { FlagContext } from '../flags.types.js';
+import { DefinitionsPoller } from '../local/definitions-poller.js';
+import type { UnresolvedReason } from '../local/unresolved-reason.js';
+import type { ResolvedFlagsOptions } from '../options/flags-options.js';
+import { setOwn } from '../util/own.js';
+import { createSnapshot, narrowSnapshot, type FlagEvaluations, type SnapshotHost } from './flag-evaluations.js';
+import type { MaybePromise } from './flag-results.js';
+import { FlagsEvaluator } from './flags-evaluator.js';
+import type { LocalFirstAnswer } from './local-first-stage.js';
+
+/** What one snapshot evaluates. */
+export interface SnapshotOptions {
+  /** Only these flags (every flag when undefined). */
+  flagKeys?: readonly string[];
+  /** Only what the flag definitions decide: nothing is asked of PostHog or the cache. Default: the module's. */
+  onlyLocal?: boolean;
+  /** Keeps the evaluation joinable by the same context until this settles (for at most 1 s after it answered). */
+  holdUntil?: () => PromiseLike<unknown>;
+  /** Whether the snapshot's reads send their events when a read does not say. Default: the module's. */
+  sendFeatureFlagEvents?: boolean;
+}
+
+/**
+ * Makes {@link FlagEvaluations} snapshots: one evaluation of the context (through {@link FlagsEvaluator}), the
+ * reads' exposures sent through the {@link ExposureQueue}.
+ */
+@Injectable()
+export class SnapshotFactory implements SnapshotHost {
+  private readonly logger = new Logger(LIBRARY_NAME);
+  readonly sendsEvents: boolean;
+
+  constructor(
+    private readonly evaluator: FlagsEvaluator,
+    private readonly exposures: ExposureQueue,
+    private readonly definitions: DefinitionsPoller,
+    @Inject(FLAGS_CONFIG) config: ResolvedFlagsOptions,
+  ) {
+    this.sendsEvents = config.sendFeatureFlagEvents;
+  }
+
+  /**
+   * The snapshot of `context` (already parsed; `contextId` its `contextKey`): at once when the evaluation answered
+   * at once. An empty distinct id gives an empty snapshot, evaluating nothing.
+   */
+  evaluate(context: FlagContext, contextId: string, options: SnapshotOptions = {}): MaybePromise<FlagEvaluations> {
+    if (context.distinctId === '' || options.flagKeys?.length === 0) {
+      return this.empty(context, options.sendFeatureFlagEvents);
+    }
+    const { flagKeys, onlyLocal, holdUntil, sendFeatureFlagEvents } = options;
+    const answer = this.evaluator.evaluate(context, contextId, flagKeys, { onlyLocal, holdUntil });
+    return answer instanceof Promise
+      ? answer.then((answered) => this.snapshotOf(context, answered, sendFeatureFlagEvents))
+      : this.snapshotOf(context, answer, sendFeatureFlagEvents);
+  }
+
+  /** A snapshot of no flag for `context`: every read is unknown, and sends nothing when the distinct id is empty. */
+  empty(context: FlagContext, sendsEvents?: boolean): FlagEvaluations {
+    return createSnapshot({ host: this, context, results: new Map(), sendsEvents });
+  }
+
+  /**
+   * The flags of `snapshot` among `flagKeys` (all when undefined), as a snapshot that shares its reads (what one
+   * reads counts as read in both), its reads' events on or off by `sendFeatureFlagEvents` when given.
+   */
+  narrowed(snapshot: FlagEvaluations, options: SnapshotOptions): FlagEvaluations {
+    const { flagKeys, sendFeatureFlagEvents } = options;
+    if (!flagKeys && sendFeatureFlagEvents === undefined) return snapshot;
+    return narrowSnapshot(snapshot, flagKeys, sendFeatureFlagEvents);
+  }
+
+  /** @inheritdoc */
+  definitionsLoadedAt(): number | undefined {
+    return this.definitions.status().loadedAt?.getTime();
+  }
+
+  /** @inheritdoc */
+  exposed(context: FlagContext, called: FlagCalled): void {
+    this.exposures.exposed(context, called);
+  }
+
+  /** @inheritdoc */
+  warn(message: string): void {
+    this.logger.warn(message);
+  }
+
+  private snapshotOf(context: FlagContext, answer: LocalFirstAnswer, sendsEvents?: boolean): FlagEvaluations {
+    return createSnapshot({
+      host: this,
+      context,
+      results: answer.results,
+      unresolved: stillUnresolved(answer),
+      sendsEvents,
+    });
+  }
+}
+
+/**
+ * Why each flag asked has no result: local evaluation's reason where it left the flag undecided, else
+ * `unavailable` where neither PostHog nor the fallback cache could answer a key asked.
+ */
+function stillUnresolved({ results, unresolved, unanswered }: LocalFirstAnswer): Record<string, UnresolvedReason> {
+  const still: Record<string, UnresolvedReason> = {};
+  for (const [key, reason] of unresolved) if (!results.has(key)) setOwn(still, key, reason);
+  for (const key of unanswered ?? []) {
+    if (!results.has(key) && !unresolved.has(key)) setOwn(still, key, 'unavailable');
+  }
+  return still;
+}

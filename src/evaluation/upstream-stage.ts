@@ -1,0 +1,132 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { firstValueFrom } from 'rxjs';
+import type { CachedFlags } from '../cache/flag-cache.js';
+import { FLAGS_CONFIG } from '../flags.constants.js';
+import { FlagsMonitor } from '../monitor/flags-monitor.js';
+import type { ResolvedFlagsOptions } from '../options/flags-options.js';
+import { Coalescer } from '../pipeline/coalesce.js';
+import { isCompleteAnswer, type ParsedFlags } from '../upstream/flags-response.js';
+import { FlagsUpstream } from '../upstream/flags-upstream.js';
+import { CacheAccess } from './cache-access.js';
+import type { Evaluation } from './evaluation.js';
+import { resultOf, withSource, withUnanswered, type MaybePromise, type RemoteResults } from './flag-results.js';
+
+/**
+ * What asking PostHog gave: its answer (none when it could not answer; the monitor was told) and the cache write
+ * of it.
+ */
+interface Answer {
+  parsed?: ParsedFlags;
+  /** Settles when the answer is in the cache (or writing it failed); never rejects. */
+  remembered: Promise<void>;
+}
+
+/**
+ * The last stage: PostHog's answer (`remote`, written to the cache behind it), completed with the user's last known
+ * results (`fallback`) for what PostHog could not answer, did not answer within `fallbackAfterMs`, or could not be
+ * asked (offline, every upstream slot taken). Never rejects.
+ */
+@Injectable()
+export class UpstreamStage {
+  /** Upstream calls in flight, by context and keys, whether a caller waits on them or they refresh the cache. */
+  private readonly asking = new Coalescer<Answer>();
+  /**
+   * Refreshes behind the answer, by context and keys. Each lasts until its answer is in the cache: a read in
+   * between would still find the old entries, and must not start another.
+   */
+  private readonly refreshing = new Coalescer<void>();
+  private readonly fallbackAfterMs: number;
+
+  constructor(
+    private readonly upstream: FlagsUpstream,
+    private readonly cache: CacheAccess,
+    private readonly monitor: FlagsMonitor,
+    @Inject(FLAGS_CONFIG) private readonly config: ResolvedFlagsOptions,
+  ) {
+    this.fallbackAfterMs = config.fallbackAfterMs;
+  }
+
+  /**
+   * PostHog's answer, completed from the fallback cache with what PostHog could not answer; the cache is read
+   * only then, and only when `cached` is not given. While every upstream slot is taken, a user whose every flag
+   * asked has a last known value is answered from the cache at once instead of waiting for a slot.
+   */
+  async evaluate(evaluation: Evaluation, cached?: CachedFlags): Promise<RemoteResults> {
+    if (this.config.offline) {
+      const known = withSource((await this.lastKnown(evaluation, cached)).flags, 'fallback');
+      return withUnanswered(known, evaluation.keys);
+    }
+    if (this.upstream.saturated) {
+      cached = await this.lastKnown(evaluation, cached);
+      if (cached.complete) return withSource(cached.flags, 'fallback');
+    }
+    const call = this.callPostHog(evaluation);
+    const early = this.fallbackAfterMs > 0 ? await this.knownIfSlow(call, evaluation, cached) : undefined;
+    if (early) return withSource(early.flags, 'fallback');
+    const { parsed } = await call;
+    if (parsed && isCompleteAnswer(parsed)) return withSource(parsed.flags.values(), 'remote', parsed.requestId);
+    const fallbacks = (await this.lastKnown(evaluation, cached)).flags;
+    if (!parsed) return withUnanswered(withSource(fallbacks, 'fallback'), evaluation.keys);
+    const results = withSource(parsed.flags.values(), 'remote', parsed.requestId);
+    for (const flag of fallbacks) {
+      if (!results.has(flag.key) && (parsed.incomplete || parsed.failed.has(flag.key))) {
+        results.set(flag.key, resultOf(flag, 'fallback'));
+      }
+    }
+    const doubtful = parsed.incomplete ? evaluation.keys : evaluation.keys?.filter((key) => parsed.failed.has(key));
+    return withUnanswered(results, doubtful);
+  }
+
+  /**
+   * Refreshes the cache behind the answer with one upstream call; joins a refresh whose answer is not in the cache
+   * yet.
+   */
+  refreshBehind(evaluation: Evaluation): void {
+    void this.refreshing.run(evaluation.key, async () => (await this.callPostHog(evaluation)).remembered);
+  }
+
+  /**
+   * The user's last known results when PostHog has not answered within `fallbackAfterMs` and the cache holds every
+   * key asked; `undefined` when PostHog answered first or the cache cannot answer (the caller waits for PostHog,
+   * the only way it gets an answer). The call goes on either way, and refreshes the cache when it answers.
+   */
+  private async knownIfSlow(
+    call: Promise<Answer>,
+    evaluation: Evaluation,
+    cached: CachedFlags | undefined,
+  ): Promise<CachedFlags | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const slow = new Promise<true>((resolve) => (timer = setTimeout(resolve, this.fallbackAfterMs, true)));
+    const isSlow = await Promise.race([call.then(() => false), slow]);
+    clearTimeout(timer);
+    if (!isSlow) return undefined;
+    const known = await this.lastKnown(evaluation, cached);
+    return known.complete ? known : undefined;
+  }
+
+  /** The user's last known results for the evaluation's keys: `cached` when this evaluation read them already. */
+  private lastKnown(evaluation: Evaluation, cached: CachedFlags | undefined): MaybePromise<CachedFlags> {
+    return cached ?? this.cache.read(evaluation.context.distinctId, evaluation.keys);
+  }
+
+  /**
+   * PostHog's answer, written to the cache behind it. One call per context and keys at a time: asking while one is
+   * in flight joins it. Never rejects.
+   */
+  private callPostHog(evaluation: Evaluation): Promise<Answer> {
+    return this.asking.run(evaluation.key, async () => {
+      const { context, keys } = evaluation;
+      let parsed: ParsedFlags;
+      try {
+        parsed = await firstValueFrom(this.upstream.evaluate(context, keys));
+      } catch (error) {
+        this.monitor.upstreamFailed(error);
+        return { remembered: Promise.resolve() };
+      }
+      this.monitor.upstreamSucceeded();
+      const whole = keys === undefined && isCompleteAnswer(parsed);
+      const flags = [...parsed.flags.values()];
+      return { parsed, remembered: this.cache.write(context.distinctId, flags, whole, evaluation.fingerprint) };
+    });
+  }
+}

@@ -1,0 +1,50 @@
+import { LIBRARY_NAME, LIBRARY_VERSION } from '../flags.constants.js';
+import { setOwn } from '../util/own.js';
+import { flagValue, type FlagContext, type FlagResult, type FlagValue } from '../flags.types.js';
+
+/** One `$feature_flag_called` to send (unless already sent for this user, flag, value and groups). */
+export interface FlagCalled {
+  key: string;
+  /** The value read; `undefined` when the flag was not known. */
+  response: FlagValue | undefined;
+  properties: Record<string, unknown>;
+}
+
+/** How a flag that was read without a result is reported (`$feature_flag_error`, posthog-node's words). */
+export type MissingFlag = 'flag_missing' | 'local_evaluation_inconclusive';
+
+/**
+ * The event for reading `key` (its `result`, or none: `missing` says why), with the properties posthog-node's
+ * snapshot sets; what is not known is left out. `$feature_flag_request_id` only for an answer PostHog gave to this
+ * call; `locally_evaluated` only for a `local` result, which was evaluated now and, as in posthog-node, carries
+ * no `$feature_flag_version`.
+ */
+export function flagCalled(
+  context: FlagContext,
+  key: string,
+  result: FlagResult | undefined,
+  missing: MissingFlag,
+  definitionsLoadedAt: number | undefined,
+): FlagCalled {
+  const response = result && flagValue(result);
+  const local = result?.source === 'local';
+  const properties: Record<string, unknown> = {
+    $feature_flag: key,
+    locally_evaluated: local,
+    $lib: LIBRARY_NAME,
+    $lib_version: LIBRARY_VERSION,
+  };
+  if (response !== undefined) {
+    properties.$feature_flag_response = response;
+    setOwn(properties, `$feature/${key}`, response);
+  }
+  if (result?.id !== undefined) properties.$feature_flag_id = result.id;
+  if (result?.version !== undefined && !local) properties.$feature_flag_version = result.version;
+  if (result?.reason !== undefined) properties.$feature_flag_reason = result.reason;
+  if (result?.requestId !== undefined) properties.$feature_flag_request_id = result.requestId;
+  if (result) properties.$feature_flag_evaluated_at = local ? Date.now() : result.evaluatedAt.getTime();
+  if (local && definitionsLoadedAt !== undefined) properties.$feature_flag_definitions_loaded_at = definitionsLoadedAt;
+  if (!result) properties.$feature_flag_error = missing;
+  if (context.groups) properties.$groups = context.groups;
+  return { key, response, properties };
+}

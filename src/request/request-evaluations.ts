@@ -1,0 +1,111 @@
+import { Injectable, type ExecutionContext } from '@nestjs/common';
+import { contextKey } from '../evaluation/flag-context.js';
+import type { FlagEvaluations } from '../evaluation/flag-evaluations.js';
+import type { MaybePromise } from '../evaluation/flag-results.js';
+import { SnapshotFactory, type SnapshotOptions } from '../evaluation/snapshot-factory.js';
+import type { FlagContext } from '../flags.types.js';
+import { recordExecution } from './flags-request.interceptor.js';
+import { RequestContexts } from './request-contexts.js';
+import { requestStorage, type PrimarySnapshot, type RequestStore } from './request-store.js';
+
+/**
+ * One evaluation per request and context: inside a request (its scope entered by the module's middleware), the
+ * `@FeatureFlag` guard, `@Flags()` and every `FlagsService` call for the same context share one snapshot of every
+ * flag, evaluated on the first need; a call without a context uses the request's (`contextFactory`, else
+ * `request.user`). Outside a request, every call evaluates on its own.
+ */
+@Injectable()
+export class RequestEvaluations implements PrimarySnapshot {
+  constructor(
+    private readonly snapshots: SnapshotFactory,
+    private readonly contexts: RequestContexts,
+  ) {}
+
+  /**
+   * The snapshot of `context` (parsed): in a request, its share of the request's snapshot of every flag (unless
+   * `onlyLocal` or `holdUntil` asks for an evaluation of its own).
+   */
+  forContext(context: FlagContext, options: SnapshotOptions = {}): MaybePromise<FlagEvaluations> {
+    const contextId = contextKey(context);
+    const store = requestStorage.getStore();
+    if (!store || options.onlyLocal !== undefined || options.holdUntil || context.distinctId === '') {
+      return this.snapshots.evaluate(context, contextId, options);
+    }
+    let shared = store.snapshots.get(contextId);
+    if (!shared) {
+      shared = this.snapshots.evaluate(context, contextId);
+      store.snapshots.set(contextId, shared);
+      store.primary ??= contextId;
+    }
+    return shared instanceof Promise
+      ? shared.then((every) => this.snapshots.narrowed(every, options))
+      : this.snapshots.narrowed(shared, options);
+  }
+
+  /**
+   * The snapshot of the request's own context; an empty one for an anonymous request.
+   * @throws {TypeError} outside a request: there is no request to take a context from.
+   */
+  forRequest(options: SnapshotOptions = {}): MaybePromise<FlagEvaluations> {
+    const store = requestStorage.getStore();
+    if (!store) {
+      throw new TypeError(
+        'FlagsService: no context given, and not inside an HTTP request whose context could be used; ' +
+          'pass a context (a distinct id or { distinctId, ... })',
+      );
+    }
+    const context = this.requestContext(store);
+    return context instanceof Promise
+      ? context.then((found) => this.forFound(found, options))
+      : this.forFound(context, options);
+  }
+
+  /**
+   * What the `@FeatureFlag` guard decides on: the snapshot of the context of the request `execution` serves;
+   * `undefined` for an anonymous request.
+   */
+  forGuard(execution: ExecutionContext): MaybePromise<FlagEvaluations | undefined> {
+    const http = execution.getType() === 'http';
+    if (http) recordExecution(execution);
+    const context = this.contexts.of(execution);
+    const store = http ? requestStorage.getStore() : undefined;
+    if (!(context instanceof Promise)) return this.forGuardContext(context, store);
+    return context.then((found) => this.forGuardContext(found, store));
+  }
+
+  /** @inheritdoc */
+  primary(): MaybePromise<FlagEvaluations> {
+    const store = requestStorage.getStore();
+    if (!store) return this.snapshots.empty({ distinctId: '' });
+    const primary = store.primary === undefined ? undefined : store.snapshots.get(store.primary);
+    return primary ?? this.forRequest();
+  }
+
+  private forGuardContext(
+    context: FlagContext | undefined,
+    store: RequestStore | undefined,
+  ): MaybePromise<FlagEvaluations | undefined> {
+    if (!context) return undefined;
+    if (store && store.context === undefined) store.context = context;
+    return this.forContext(context);
+  }
+
+  private forFound(context: FlagContext | undefined, options: SnapshotOptions): MaybePromise<FlagEvaluations> {
+    return context ? this.forContext(context, options) : this.snapshots.empty({ distinctId: '' });
+  }
+
+  /** The request's context, found once (an anonymous answer is asked again: authentication may come later). */
+  private requestContext(store: RequestStore): MaybePromise<FlagContext | undefined> {
+    if (store.context !== undefined) return store.context;
+    const found = this.contexts.ofStore(store);
+    if (!(found instanceof Promise)) {
+      store.context = found;
+      return found;
+    }
+    store.context = found;
+    void found.then((context) => {
+      if (!context && store.context === found) store.context = undefined;
+    });
+    return found;
+  }
+}

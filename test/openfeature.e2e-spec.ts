@@ -176,7 +176,7 @@ describe('PostHogFlagsProvider under the OpenFeature server SDK', () => {
       });
     });
 
-    it('TARGETING_KEY_MISSING without a targeting key; INVALID_CONTEXT for attributes of the wrong shape', async () => {
+    it('TARGETING_KEY_MISSING without a targeting key; INVALID_CONTEXT for attributes of the wrong shape or too deep', async () => {
       const { client } = await startWithClient();
       const asked = fake.requests.length;
       expect(await client.getBooleanDetails('beta', false, {})).toMatchObject({
@@ -189,6 +189,12 @@ describe('PostHogFlagsProvider under the OpenFeature server SDK', () => {
         { groupProperties: { company: 'big' } },
         { deviceId: '' },
         { deviceId: 12 },
+        // Nested deeper than 64 levels (it overflowed the call stack at 4,000 levels: GENERAL before).
+        { prefs: JSON.parse(`${'['.repeat(4000)}${']'.repeat(4000)}`) },
+        {
+          groups: { company: 'acme' },
+          groupProperties: { company: { prefs: JSON.parse(`${'['.repeat(65)}${']'.repeat(65)}`) } },
+        },
       ] as EvaluationContext[]) {
         expect(await client.getBooleanDetails('beta', false, user('u1', bad))).toMatchObject({
           value: false,

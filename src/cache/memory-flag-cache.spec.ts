@@ -82,6 +82,13 @@ describe('MemoryFlagCache bounded by bytes', () => {
     expect(kept.length * 20_000).toBeLessThanOrEqual(100_000);
   });
 
+  it('keeps a payload of any depth (20,000 levels overflowed the call stack when its size was counted)', async () => {
+    const cache = memory(60, 10);
+    const payload: unknown = JSON.parse(`${'['.repeat(20_000)}${']'.repeat(20_000)}`);
+    await cache.write('u', [{ key: 'deep', enabled: true, payload, evaluatedAt: secondsAgo(1) }], true, '');
+    expect((await cache.read('u', ['deep'])).flags[0]?.payload).toBe(payload);
+  });
+
   it('does not keep a user whose flags alone pass maxBytes', async () => {
     const cache = memory(60, 10, 10_000);
     await cache.write('small', [flag('beta')], false, '');

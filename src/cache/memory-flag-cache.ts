@@ -3,6 +3,7 @@ import type { EvaluatedFlag } from '../flags.types.js';
 import { IN_PROCESS_DEFINITIONS, type DefinitionsStore } from '../local/definitions-store.js';
 import type { MemoryCacheConfig } from './cache-url.js';
 import { cachedFlags, type CachedFlag, type CachedFlags, type FlagCache } from './flag-cache.js';
+import { jsonText } from '../util/json-text.js';
 
 /** What a user's entry costs beyond its contents (the map, its entries, the dates), in bytes, roughly. */
 const ENTRY_OVERHEAD_BYTES = 200;
@@ -49,7 +50,7 @@ function sizeOf(flags: Map<string, CachedFlag>, distinctId: string): number {
   let bytes = ENTRY_OVERHEAD_BYTES + distinctId.length * 2;
   for (const flag of flags.values()) {
     bytes += ENTRY_OVERHEAD_BYTES + (flag.key.length + (flag.variant?.length ?? 0) + (flag.reason?.length ?? 0)) * 2;
-    if (flag.payload !== undefined) bytes += (JSON.stringify(flag.payload)?.length ?? 0) * 2;
+    if (flag.payload !== undefined) bytes += jsonText(flag.payload).length * 2;
   }
   return bytes;
 }

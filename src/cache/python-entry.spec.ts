@@ -23,6 +23,15 @@ describe('the Python SDK entry format', () => {
     expect(bare.flag_result).toEqual({ key: 'off', enabled: false, variant: null, payload: null, reason: null });
   });
 
+  it('writes and reads a payload of any depth (20,000 levels overflowed the call stack before)', () => {
+    const depth = 20_000;
+    const payload: unknown = JSON.parse(`${'['.repeat(depth)}${']'.repeat(depth)}`);
+    const flag = { key: 'deep', enabled: true, payload, evaluatedAt: new Date('2026-11-24T10:00:00Z') };
+    const written = encodePythonEntry(flag);
+    expect(written).toContain(`"payload":${'['.repeat(depth)}${']'.repeat(depth)},`);
+    expect(decodePythonEntry(written, 'deep')?.payload).toBeDefined();
+  });
+
   it('round-trips, with the context fingerprint as an extra top-level key', () => {
     const flag = { key: 'k', enabled: true, variant: 'v', payload: [1, 'x'], reason: 'why', evaluatedAt: new Date() };
     expect(decodePythonEntry(encodePythonEntry(flag), 'k')).toEqual(flag);

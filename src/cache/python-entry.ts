@@ -2,6 +2,7 @@ import type { EvaluatedFlag } from '../flags.types.js';
 import { isRecord } from '../util/is-record.js';
 import type { CachedFlag } from './flag-cache.js';
 import { deepFreeze } from '../util/deep-freeze.js';
+import { jsonText } from '../util/json-text.js';
 
 /**
  * The fallback-cache entry format of PostHog's Python SDK (posthog-python ≥ 7.37.1), which this module
@@ -35,7 +36,10 @@ export const MAX_ENTRY_BYTES = 256 * 1024;
 /** The exact key set of `flag_result` that the Python reader accepts. */
 const RESULT_KEYS = ['enabled', 'key', 'payload', 'reason', 'variant'];
 
-/** Serialises a flag as the Python SDK writes it, plus the fingerprint of the context it was evaluated for. */
+/**
+ * Serialises a flag as the Python SDK writes it, plus the fingerprint of the context it was evaluated for; a payload
+ * of any depth (written with a stack of its own, see {@link jsonText}).
+ */
 export function encodePythonEntry(flag: EvaluatedFlag, context?: string): string {
   const entry: PythonCacheEntry = {
     flag_result: {
@@ -52,7 +56,7 @@ export function encodePythonEntry(flag: EvaluatedFlag, context?: string): string
     ...(context === undefined ? {} : { context_hash: context }),
     ...(flag.id === undefined ? {} : { flag_id: flag.id }),
   };
-  return JSON.stringify(entry);
+  return jsonText(entry);
 }
 
 /**

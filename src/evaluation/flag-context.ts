@@ -2,12 +2,14 @@ import { createHash } from 'node:crypto';
 import type { FlagContext } from '../flags.types.js';
 import { isRecord } from '../util/is-record.js';
 import { kindOf } from '../util/kind-of.js';
+import { MAX_NESTING_DEPTH, isNestedDeeperThan } from '../util/nesting-depth.js';
 
 /**
  * The context as a {@link FlagContext}; a string is a distinct id. Empty `groups` and property objects are
  * dropped: PostHog evaluates them as absent.
  * @throws {TypeError} naming the field: a distinct id that is not a non-empty string, `groups` that is not an
- * object of strings, properties that are not objects.
+ * object of strings, properties that are not objects, a property value nesting arrays or objects more than
+ * {@link MAX_NESTING_DEPTH} (64) deep.
  */
 export function parseFlagContext(context: FlagContext | string): FlagContext {
   const subject = typeof context === 'string' ? { distinctId: context } : context;
@@ -22,6 +24,10 @@ export function parseFlagContext(context: FlagContext | string): FlagContext {
   assertRecordOf('groups', groups, (value) => typeof value === 'string', 'a string (the group key)');
   assertRecordOf('personProperties', personProperties, () => true, 'any value');
   assertRecordOf('groupProperties', groupProperties, isRecord, 'an object of properties');
+  assertShallow('personProperties', personProperties);
+  for (const [type, properties] of Object.entries(groupProperties ?? {})) {
+    assertShallow(`groupProperties["${type}"]`, properties as Record<string, unknown>);
+  }
   return {
     distinctId: subject.distinctId,
     ...(deviceId === undefined ? {} : { deviceId }),
@@ -67,6 +73,15 @@ function stableJson(value: unknown): string {
 
 function isEmpty(record: Record<string, unknown> | undefined): boolean {
   return record === undefined || Object.keys(record).length === 0;
+}
+
+/** @throws {TypeError} naming the first property whose value nests more than {@link MAX_NESTING_DEPTH} deep. */
+function assertShallow(name: string, properties: Record<string, unknown> | undefined): void {
+  for (const [key, value] of Object.entries(properties ?? {})) {
+    if (isNestedDeeperThan(value, MAX_NESTING_DEPTH)) {
+      throw new TypeError(`FlagsService: context.${name}["${key}"] nests more than ${MAX_NESTING_DEPTH} levels deep`);
+    }
+  }
 }
 
 function assertRecordOf(

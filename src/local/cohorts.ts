@@ -4,20 +4,57 @@ import { Inconclusive, isInconclusive } from './inconclusive.js';
 /** How a cohort's leaf properties are matched (person properties, flag dependencies, nested cohorts). */
 export type LeafMatcher = (property: FlagProperty) => boolean;
 
+/** A cohort whose membership is being computed: met again before it is known, the cohorts refer to each other. */
+const MATCHING = Symbol('matching');
+
+/** What matching a cohort threw, remembered to be thrown again. */
+class Thrown {
+  constructor(readonly error: unknown) {}
+}
+
 /**
- * Whether the user is in the cohort the property names (`operator: 'not_in'` inverts it).
- * @throws {Inconclusive} `server` for a cohort absent from the definitions (a static cohort, known only to
- * PostHog) or an unsupported group type; `context` when a property the cohort needs cannot be decided.
+ * The cohorts of one set of definitions, matched for one subject's properties. Each cohort's membership (or why
+ * it cannot be decided) is computed once and remembered: the work is linear in the cohorts' size, however often
+ * they refer to each other.
  */
-export function matchCohort(
-  property: FlagProperty,
-  cohorts: Record<string, CohortGroup>,
-  matchLeaf: LeafMatcher,
-): boolean {
-  const id = String(property.value);
-  if (!Object.hasOwn(cohorts, id)) throw new Inconclusive(`cohort ${id} is not in the definitions (static)`, 'server');
-  const inCohort = matchGroup(cohorts[id], matchLeaf);
-  return property.operator === 'not_in' ? !inCohort : inCohort;
+export class CohortMatcher {
+  /** Each cohort's membership so far, by id. */
+  private readonly outcomes = new Map<string, boolean | Thrown | typeof MATCHING>();
+
+  constructor(
+    private readonly cohorts: Record<string, CohortGroup>,
+    private readonly matchLeaf: LeafMatcher,
+  ) {}
+
+  /**
+   * Whether the user is in the cohort the property names (`operator: 'not_in'` inverts it).
+   * @throws {Inconclusive} `server` for a cohort absent from the definitions (a static cohort, known only to
+   * PostHog), an unsupported group type or cohorts that refer to each other in a cycle; `context` when a
+   * property the cohort needs cannot be decided.
+   */
+  match(property: FlagProperty): boolean {
+    const inCohort = this.membership(String(property.value));
+    return property.operator === 'not_in' ? !inCohort : inCohort;
+  }
+
+  /** Whether the user is in the cohort, computed once per matcher. */
+  private membership(id: string): boolean {
+    const known = this.outcomes.get(id);
+    if (known === MATCHING) throw new Inconclusive(`cohort ${id} refers to itself`, 'server');
+    if (known instanceof Thrown) throw known.error;
+    if (known !== undefined) return known;
+    if (!Object.hasOwn(this.cohorts, id))
+      throw new Inconclusive(`cohort ${id} is not in the definitions (static)`, 'server');
+    this.outcomes.set(id, MATCHING);
+    try {
+      const inCohort = matchGroup(this.cohorts[id], this.matchLeaf);
+      this.outcomes.set(id, inCohort);
+      return inCohort;
+    } catch (error) {
+      this.outcomes.set(id, new Thrown(error));
+      throw error;
+    }
+  }
 }
 
 /** An AND/OR group of nested groups or of properties (each possibly negated). */

@@ -1,5 +1,5 @@
 import type { FlagContext, FlagResult, FlagValue } from '../flags.types.js';
-import { matchCohort } from './cohorts.js';
+import { CohortMatcher } from './cohorts.js';
 import type { Definitions, FlagCondition, FlagDefinition, FlagProperty } from './definitions.js';
 import { flagHash } from './flag-hash.js';
 import { Inconclusive, isInconclusive } from './inconclusive.js';
@@ -80,6 +80,8 @@ class Evaluation {
   private readonly outcomes = new Map<string, FlagValue | Thrown | typeof EVALUATING>();
   /** The values of the flags met in a `dependency_chain` so far, by key. */
   private readonly dependencies = new Map<string, FlagValue>();
+  /** The cohorts matched so far, by the properties they were matched against (the person's, or a group's). */
+  private readonly cohortMatchers = new Map<Record<string, unknown>, CohortMatcher>();
   private readonly options: MatchOptions;
 
   constructor(
@@ -294,11 +296,19 @@ class Evaluation {
    * user (or group); a missing property is undecided ({@link matchProperty}).
    */
   private matchFilter(property: FlagProperty, properties: Record<string, unknown>): boolean {
-    if (property.type === 'cohort') {
-      return matchCohort(property, this.definitions.data.cohorts, (leaf) => this.matchFilter(leaf, properties));
-    }
+    if (property.type === 'cohort') return this.cohortMatcher(properties).match(property);
     if (property.type === 'flag') return this.matchDependency(property);
     return matchProperty(property, properties, this.options);
+  }
+
+  /** The cohort matcher for these properties: each cohort's membership computed once per evaluation. */
+  private cohortMatcher(properties: Record<string, unknown>): CohortMatcher {
+    let matcher = this.cohortMatchers.get(properties);
+    if (!matcher) {
+      matcher = new CohortMatcher(this.definitions.data.cohorts, (leaf) => this.matchFilter(leaf, properties));
+      this.cohortMatchers.set(properties, matcher);
+    }
+    return matcher;
   }
 
   /**

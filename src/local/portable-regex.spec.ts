@@ -130,3 +130,81 @@ describe('regex matching (re2js: linear time)', () => {
     expect(outcome('(', 'a')).toBeUndefined();
   });
 });
+
+describe('regex matching: bounded work per evaluation', () => {
+  /** A flag on for the users whose `name` matches the pattern (off otherwise), and nothing else. */
+  const regexFlag = (pattern: string) =>
+    indexDefinitions(
+      parseDefinitions({
+        flags: [
+          {
+            key: 'f',
+            active: true,
+            filters: {
+              groups: [
+                {
+                  properties: [{ key: 'name', type: 'person', operator: 'regex', value: pattern }],
+                  rollout_percentage: 100,
+                },
+              ],
+            },
+          },
+        ],
+      }),
+    );
+
+  // Programs of a thousand instructions and more: RE2's work is the program's size × the input's length.
+  const LARGE_PROGRAMS = [
+    '[a-z]{1000}$',
+    'a{1000}$',
+    '\\w{1000}$',
+    '[a-z]{500}[0-9]',
+    '(?:ab|cd){500}$',
+    '(?:.{30}){30}b',
+    '[a-z]{1000}[a-z]{1000}b',
+    'a{1000}'.repeat(585),
+    `(?:${Array.from({ length: 5000 }, (_, index) => `w${index}x`).join('|')})$`,
+  ];
+  const BOUND_MS = 50;
+
+  it.each(LARGE_PROGRAMS.map((pattern) => [pattern.slice(0, 40), pattern]))(
+    '%s: an evaluation of inputs of 10 to 30 kB blocks the loop < 50 ms, undecided when the work would be more',
+    (_, pattern) => {
+      const definitions = regexFlag(pattern);
+      let slowest = 0;
+      for (const size of [10_000, 30_000]) {
+        const subject = localSubject({ distinctId: 'u', personProperties: { name: `${'a'.repeat(size)}!` } });
+        let fastest = Infinity;
+        for (let run = 0; run < 3; run++) {
+          const started = performance.now();
+          const answer = evaluateLocally(definitions, subject, undefined, new Date());
+          fastest = Math.min(fastest, performance.now() - started);
+          expect(answer.results.get('f')?.enabled ?? 'undecided').not.toBe(true);
+        }
+        slowest = Math.max(slowest, fastest);
+      }
+      expect(slowest).toBeLessThan(BOUND_MS);
+    },
+  );
+
+  it('a large program against a long input goes to PostHog; against a short one it is matched here', () => {
+    expect(outcome('[a-z]{1000}$', `${'a'.repeat(10_000)}!`)).toBe('doubt');
+    expect(outcome('[a-z]{1000}$', 'a'.repeat(900))).toBe(false);
+    expect(outcome('[a-z]{100}$', 'a'.repeat(5000))).toBe(true);
+    const definitions = regexFlag('[a-z]{1000}$');
+    const answer = evaluateLocally(
+      definitions,
+      localSubject({ distinctId: 'u', personProperties: { name: 'a'.repeat(10_000) } }),
+      undefined,
+      new Date(),
+    );
+    expect(answer.undecided).toEqual(['f']);
+  });
+
+  it('a pattern longer than 4 KiB, or one compiling to too large a program, goes to PostHog whatever the input', () => {
+    expect(outcome('a'.repeat(4097), 'a')).toBe('doubt');
+    expect(outcome('a'.repeat(2000), 'a'.repeat(400))).toBe(false);
+    expect(outcome('a{1000}'.repeat(3), 'a')).toBe('doubt');
+    expect(outcome('a{1000}'.repeat(2), 'a')).toBe(false);
+  });
+});

@@ -1,5 +1,7 @@
+import { LRUCache } from 'lru-cache';
 import { RE2JS } from 're2js';
 import { Inconclusive } from './inconclusive.js';
+import { MAX_ESTIMATED_PROGRAM_SIZE, MAX_MATCH_STEPS, MAX_PATTERN_LENGTH, estimatedProgramSize } from './regex-cost.js';
 
 /** Punctuation whose escape means the character itself in every regex dialect. */
 const ESCAPED_LITERAL = /[\x20-\x2f:;=?@\x5b-\x60\x7b-\x7e]/;
@@ -8,15 +10,17 @@ const ESCAPED_LITERAL = /[\x20-\x2f:;=?@\x5b-\x60\x7b-\x7e]/;
  * Whether `value` matches PostHog's regex `pattern` as its server (Rust's `regex`) would; `undefined` for a
  * pattern JavaScript cannot compile (the server cannot either: no match). Matched by RE2 (`re2js`), in time linear
  * in the input: no pattern and no value can block the event loop (a backtracking engine took seconds on
- * `^(a+)+$`); Rust's engine is of the same family.
- * @throws {Inconclusive} (a regex doubt) for syntax or input where RE2 and the server may disagree, or that RE2
- * cannot express (back-references, look-arounds, repetitions past 1000).
+ * `^(a+)+$`); Rust's engine is of the same family. The work is bounded ({@link MAX_MATCH_STEPS}).
+ * @throws {Inconclusive} (a regex doubt) for syntax or input where RE2 and the server may disagree, that RE2
+ * cannot express (back-references, look-arounds, repetitions past 1000), or that would take more work than the
+ * bounds of `regex-cost.ts` allow (a pattern too long or too large, a program too large for the input's length).
  */
 export function matchesRegex(pattern: string, value: string): boolean | undefined {
   if (pattern === '') return true;
   const regex = compiled(pattern);
   if (regex === 'doubt') throw regexDoubt('regex syntax needs the server');
   if (regex === undefined) return undefined;
+  if (regex.programSize() * (value.length + 1) > MAX_MATCH_STEPS) throw regexDoubt('this input is too long here');
   for (let index = 0; index < value.length; index++) {
     const code = value.charCodeAt(index);
     // Beyond ASCII the dialects' classes differ; `\r` and `\v` are where `.` and `\s` do.
@@ -25,25 +29,37 @@ export function matchesRegex(pattern: string, value: string): boolean | undefine
   return regex.matcher(value).find();
 }
 
-/** Patterns compiled so far: each is checked and compiled once (definitions hold few; the map is bounded). */
-const COMPILED = new Map<string, RE2JS | 'doubt' | undefined>();
-const MAX_COMPILED = 1000;
+/** What a pattern compiles to: RE2's program; `invalid` (no match); `doubt` (the server judges). */
+type Compiled = RE2JS | 'invalid' | 'doubt';
+
+/**
+ * Patterns compiled so far: each is checked and compiled once (definitions hold few). Bounded in count and in the
+ * programs' total size; the least recently used goes first.
+ */
+const COMPILED = new LRUCache<string, Compiled>({
+  max: 1000,
+  maxSize: 100 * MAX_ESTIMATED_PROGRAM_SIZE,
+  sizeCalculation: (regex) => (regex instanceof RE2JS ? Math.max(regex.programSize(), 1) : 1),
+});
 
 /** The pattern compiled by RE2; `undefined` when it does not compile; `doubt` when it may not mean the same. */
 function compiled(pattern: string): RE2JS | 'doubt' | undefined {
-  if (COMPILED.has(pattern)) return COMPILED.get(pattern);
-  if (COMPILED.size >= MAX_COMPILED) COMPILED.clear();
-  const regex = compile(pattern);
-  COMPILED.set(pattern, regex);
-  return regex;
+  let regex = COMPILED.get(pattern);
+  if (regex === undefined) {
+    regex = compile(pattern) ?? 'invalid';
+    COMPILED.set(pattern, regex);
+  }
+  return regex === 'invalid' ? undefined : regex;
 }
 
 /**
  * The pattern for RE2, when its portable part (see {@link portableClasses}) compiles in JavaScript too and each of
  * its character classes means the same with `u`. JavaScript only checks the syntax here (compiling does not
- * match, so it cannot backtrack); a pattern RE2 rejects after that is one it cannot express: the server judges.
+ * match, so it cannot backtrack); a pattern RE2 rejects after that is one it cannot express: the server judges, as
+ * it does a pattern longer than {@link MAX_PATTERN_LENGTH} or whose program would be too large to compile here.
  */
 function compile(pattern: string): RE2JS | 'doubt' | undefined {
+  if (pattern.length > MAX_PATTERN_LENGTH) return 'doubt';
   const classes = portableClasses(pattern);
   if (classes === undefined) return 'doubt';
   try {
@@ -58,6 +74,7 @@ function compile(pattern: string): RE2JS | 'doubt' | undefined {
       return 'doubt';
     }
   }
+  if (estimatedProgramSize(pattern) > MAX_ESTIMATED_PROGRAM_SIZE) return 'doubt';
   try {
     return RE2JS.compile(pattern);
   } catch {

@@ -2,6 +2,7 @@ import { ErrorCode, type EvaluationContext } from '@openfeature/server-sdk';
 import type { FlagContext } from '../flags.types.js';
 import { isRecord } from '../util/is-record.js';
 import { kindOf } from '../util/kind-of.js';
+import { MAX_NESTING_DEPTH, isNestedDeeperThan } from '../util/nesting-depth.js';
 
 /** Why an evaluation context cannot be evaluated: OpenFeature's error code and a message naming the attribute. */
 export interface ContextProblem {
@@ -15,8 +16,8 @@ const CONTEXT_FIELDS = new Set(['targetingKey', 'deviceId', 'groups', 'groupProp
 /**
  * The OpenFeature context as a {@link FlagContext}: `targetingKey` is the distinct id; `deviceId`, `groups` and
  * `groupProperties` are those fields; every other attribute is a person property (a `Date` as its ISO text).
- * A problem instead of a context when the targeting key is missing or an attribute has the wrong shape; never
- * throws.
+ * A problem instead of a context when the targeting key is missing, an attribute has the wrong shape or nests
+ * arrays or objects more than {@link MAX_NESTING_DEPTH} (64) deep; never throws.
  */
 export function flagContextOf(context: EvaluationContext): FlagContext | ContextProblem {
   const { targetingKey, deviceId, groups, groupProperties } = context;
@@ -32,6 +33,13 @@ export function flagContextOf(context: EvaluationContext): FlagContext | Context
   }
   if (groupProperties !== undefined && !isRecordOf(groupProperties, isRecord)) {
     return invalid('groupProperties', 'an object of property objects by group type', groupProperties);
+  }
+  const tooDeep = tooDeepAttribute(context);
+  if (tooDeep !== undefined) {
+    return {
+      errorCode: ErrorCode.INVALID_CONTEXT,
+      message: `context.${tooDeep} nests more than ${MAX_NESTING_DEPTH} levels deep`,
+    };
   }
   const personProperties = Object.fromEntries(
     Object.entries(context)
@@ -52,6 +60,20 @@ export function flagContextOf(context: EvaluationContext): FlagContext | Context
 /** Whether the value is a problem rather than a context. */
 export function isContextProblem(value: FlagContext | ContextProblem): value is ContextProblem {
   return 'errorCode' in value;
+}
+
+/** The first attribute (or group's property) nesting too deep, as a path; `undefined` when none does. */
+function tooDeepAttribute(context: EvaluationContext): string | undefined {
+  for (const [name, value] of Object.entries(context)) {
+    if (name === 'groupProperties') continue;
+    if (isNestedDeeperThan(value, MAX_NESTING_DEPTH)) return name;
+  }
+  for (const [type, properties] of Object.entries((context.groupProperties ?? {}) as Record<string, object>)) {
+    for (const [name, value] of Object.entries(properties)) {
+      if (isNestedDeeperThan(value, MAX_NESTING_DEPTH)) return `groupProperties.${type}.${name}`;
+    }
+  }
+  return undefined;
 }
 
 function invalid(name: string, expected: string, value: unknown): ContextProblem {

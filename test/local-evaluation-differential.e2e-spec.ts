@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { PostHog } from 'posthog-node';
 import { indexDefinitions, parseDefinitions } from '../src/local/definitions.js';
-import { evaluateLocally, localSubject } from '../src/local/local-evaluator.js';
+import { evaluateLocally } from '../src/local/local-evaluator.js';
+import { localSubject } from '../src/local/local-subject.js';
 import { FakePostHog } from './support/fake-posthog.js';
 import { randomDefinitions, randomUser, seededRandom } from './support/random-definitions.js';
 

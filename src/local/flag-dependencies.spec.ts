@@ -2,7 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import { performance } from 'node:perf_hooks';
 import { dependencyChain, type ChainShape } from '../../test/support/dependency-chain.js';
 import { indexDefinitions, parseDefinitions } from './definitions.js';
-import { evaluateLocally, localSubject, type LocalAnswer } from './local-evaluator.js';
+import { evaluateLocally, type LocalAnswer } from './local-evaluator.js';
+import { localSubject } from './local-subject.js';
 
 const NOW = new Date('2026-12-01T12:00:00Z');
 

@@ -1,7 +1,8 @@
 import { LRUCache } from 'lru-cache';
 import type { FlagContext, FlagResult } from '../flags.types.js';
 import type { Definitions } from './definitions.js';
-import { evaluateLocally, localSubject, type LocalAnswer } from './local-evaluator.js';
+import { evaluateLocally, type LocalAnswer } from './local-evaluator.js';
+import { localSubject } from './local-subject.js';
 import type { LocalUnresolvedReason } from './unresolved-reason.js';
 
 /** What the remembered answers may take, estimated as the memory cache estimates its entries. */

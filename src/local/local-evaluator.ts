@@ -1,39 +1,15 @@
-import type { FlagContext, FlagResult, FlagValue } from '../flags.types.js';
+import type { FlagResult, FlagValue } from '../flags.types.js';
 import { CohortMatcher } from './cohorts.js';
 import type { Definitions, FlagCondition, FlagDefinition, FlagProperty } from './definitions.js';
-import { flagHash } from './flag-hash.js';
+import { conditionValue, holdoutVariant, isRolledOut, regexOutcome } from './rollout.js';
+import { ownValue } from '../util/own.js';
+import type { LocalSubject } from './local-subject.js';
 import { Inconclusive, isInconclusive } from './inconclusive.js';
 import { strongerReason, type LocalUnresolvedReason } from './unresolved-reason.js';
 import { matchProperty, type MatchOptions } from './property-match.js';
-import { ownValue, setOwn } from '../util/own.js';
 
 /** The `reason` of a locally evaluated result (posthog-node's words). */
 export const LOCAL_REASON = 'Evaluated locally';
-
-/** Whom a flag is evaluated for, with the properties PostHog's SDKs add for local evaluation. */
-export interface LocalSubject {
-  distinctId: string;
-  groups: Readonly<Record<string, string>>;
-  /** The person properties, with `distinct_id` (and `$device_id` from the context's `deviceId`). */
-  personProperties: Readonly<Record<string, unknown>>;
-  /** Each group's properties, with `$group_key`; only groups the context names. */
-  groupProperties: Readonly<Record<string, Record<string, unknown>>>;
-}
-
-/** The context as posthog-node evaluates it locally: `distinct_id` among the person properties, `$group_key` in each group's. */
-export function localSubject(context: FlagContext): LocalSubject {
-  const groups = context.groups ?? {};
-  // Names from the caller become own properties, whatever they are (`__proto__` too), and only own ones are read.
-  const groupProperties: Record<string, Record<string, unknown>> = {};
-  for (const [type, key] of Object.entries(groups)) {
-    const given = ownValue(context.groupProperties, type) as Record<string, unknown> | undefined;
-    setOwn(groupProperties, type, { $group_key: key, ...given });
-  }
-  const personProperties: Record<string, unknown> = { distinct_id: context.distinctId };
-  if (context.deviceId !== undefined) personProperties.$device_id = context.deviceId;
-  for (const [name, value] of Object.entries(context.personProperties ?? {})) setOwn(personProperties, name, value);
-  return { distinctId: context.distinctId, groups, personProperties, groupProperties };
-}
 
 /** What local evaluation decided, and what it left for PostHog. */
 export interface LocalAnswer {
@@ -217,18 +193,11 @@ class Evaluation {
         if (!isInconclusive(error) || error.kind === 'server') throw error;
         doubt = doubt?.regex ? doubt : error;
         reason = strongerReason(reason, error.reason);
-        if (error.regex) regexOutcomes.add(this.regexOutcome(flag, condition, scope.bucketingValue, earlyExit));
+        if (error.regex) regexOutcomes.add(regexOutcome(flag, condition, scope.bucketingValue, earlyExit));
       }
     }
     if (doubt) undecided(doubt, reason);
     return false;
-  }
-
-  /** What a condition whose regex the server must judge would give if it matched (for the agreement check). */
-  private regexOutcome(flag: FlagDefinition, condition: FlagCondition, bucketingValue: string, earlyExit: boolean) {
-    const rollout = condition.rollout_percentage;
-    if (earlyExit && isRolledOut(flag.key, bucketingValue, rollout)) return false;
-    return conditionValue(flag, condition, bucketingValue);
   }
 
   /**
@@ -350,55 +319,9 @@ class Thrown {
   constructor(readonly error: unknown) {}
 }
 
-/**
- * Whether the user's hash falls outside the rollout percentage (`null`: everyone is in). The hash is below 1, so
- * a rollout of 100 % or more needs none.
- */
-function isRolledOut(key: string, bucketingValue: string, rollout: number | null | undefined): boolean {
-  return rollout != null && rollout < 100 && flagHash(key, bucketingValue) > rollout / 100;
-}
-
 /** Throws the doubt as the flag's: it cannot be decided here. */
 function undecided(doubt: Inconclusive, reason: LocalUnresolvedReason | undefined): never {
   throw new Inconclusive('no condition could be decided', 'context', doubt.regex, reason ?? doubt.reason);
-}
-
-/** The value of a matched condition: its own variant when the flag has it, else the user's variant, else `true`. */
-function conditionValue(flag: FlagDefinition, condition: FlagCondition, bucketingValue: string): FlagValue {
-  const variants = flag.filters?.multivariate?.variants ?? [];
-  const forced = condition.variant;
-  if (forced && variants.some((variant) => variant.key === forced)) return forced;
-  return variantOf(flag.key, bucketingValue, variants) || true;
-}
-
-/** The variant whose cumulative range `[min, max)` holds the user's variant hash; `undefined` past the last. */
-function variantOf(
-  key: string,
-  bucketingValue: string,
-  variants: readonly { key: string; rollout_percentage: number }[],
-): string | undefined {
-  if (variants.length === 0) return undefined;
-  const hash = flagHash(key, bucketingValue, 'variant');
-  let min = 0;
-  for (const variant of variants) {
-    const max = min + variant.rollout_percentage / 100;
-    if (hash >= min && hash < max) return variant.key;
-    min = max;
-  }
-  return undefined;
-}
-
-/** `holdout-{id}` when the user falls in the flag's holdout group. */
-function holdoutVariant(
-  holdout: NonNullable<FlagDefinition['filters']>['holdout'],
-  bucketingValue: string,
-): string | undefined {
-  if (holdout?.id == null || holdout.exclusion_percentage == null) return undefined;
-  const raw = Number(holdout.exclusion_percentage);
-  if (!Number.isFinite(raw)) return undefined;
-  const percentage = Math.min(Math.max(raw, 0), 100);
-  if (percentage !== 100 && flagHash('holdout', bucketingValue, '', '-') > percentage / 100) return undefined;
-  return `holdout-${holdout.id}`;
 }
 
 /** Whether a dependency's value is what the property expects: `true` matches any variant, a string its variant. */

@@ -2,7 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import { performance } from 'node:perf_hooks';
 import { indexDefinitions, parseDefinitions } from './definitions.js';
 import { isInconclusive } from './inconclusive.js';
-import { evaluateLocally, localSubject } from './local-evaluator.js';
+import { evaluateLocally } from './local-evaluator.js';
+import { localSubject } from './local-subject.js';
 import { matchesRegex } from './portable-regex.js';
 
 /** What `matchesRegex` says: a boolean, `undefined` (does not compile) or `doubt` (the server judges). */

@@ -286,6 +286,31 @@ describe('PostHogFlagsProvider under the OpenFeature server SDK', () => {
       expect(client.providerStatus).toBe('READY');
     });
 
+    it('PROVIDER_STALE while the flag definitions are stale, PROVIDER_READY once a poll refreshes them', async () => {
+      fake.definitions = standardDefinitions();
+      const { client, flags } = await startWithClient({
+        secretKey: TEST_SECRET_KEY,
+        localEvaluation: { pollIntervalMs: 1000 },
+      });
+      await eventually(() => flags.status().definitions.source === 'upstream', 'the definitions');
+      const stale = next(client, ProviderEvents.Stale);
+      fake.definitionsAnswer = 503;
+      try {
+        // Polled more than 3 intervals ago: stale, while the loaded definitions still answer.
+        expect((await stale).message).toContain('the flag definitions are stale');
+        expect(client.providerStatus).toBe('STALE');
+        expect(flags.status().circuit).toBe('closed');
+        expect(await client.getBooleanDetails('beta', false, user('u1'))).toMatchObject({ value: true });
+        const ready = next(client, ProviderEvents.Ready);
+        fake.definitionsAnswer = undefined;
+        await ready;
+        expect(client.providerStatus).toBe('READY');
+      } finally {
+        fake.definitionsAnswer = undefined;
+        fake.definitions = undefined;
+      }
+    });
+
     it('PROVIDER_CONFIGURATION_CHANGED naming the flags whose definitions changed', async () => {
       fake.definitions = standardDefinitions();
       const { client, flags } = await startWithClient({

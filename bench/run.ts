@@ -583,7 +583,8 @@ async function measureInTurns(
   perRound: Map<Contender, number[]> = new Map(),
   warm = true,
 ): Promise<Map<Contender, Measured>> {
-  const slice = bench.options.roundSeconds;
+  // Routes taking turns share the rounds; a route measured alone is loaded for the whole duration at once.
+  const slice = contenders.length > 1 ? bench.options.roundSeconds : bench.options.durationSeconds;
   const tallies = new Map(contenders.map((contender) => [contender, emptyTally()]));
   if (warm) for (const contender of contenders) await warmUp(app, bench, contender);
   for (let round = 0; round < rounds; round++) {

@@ -5,14 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { PostHog } from 'posthog-node';
 import { ExposureQueue } from '../src/exposures/exposure-queue.js';
-import type { FlagsModuleOptions } from '../src/index.js';
 import { parseDefinitions } from '../src/local/definitions.js';
 import { DefinitionsPoller } from '../src/local/definitions-poller.js';
 import { FlagsOverrides } from '../src/testing/index.js';
-import { TEST_SECRET_KEY, standardDefinitions } from './support/definitions.js';
+import { standardDefinitions } from './support/definitions.js';
 import { dependencyChain, type ChainShape } from './support/dependency-chain.js';
 import { PROTOTYPE_NAMES, prototypeNameDefinitions } from './support/prototype-names.js';
-import { eventually } from './support/eventually.js';
 import { useFakePostHog, useStartedFlags } from './support/flags-suite.js';
 
 /** Hardening II (local evaluation, payloads, overrides): each finding as the behaviour it must have now. */
@@ -20,17 +18,7 @@ describe('hardening II', () => {
   const fake = useFakePostHog();
   const started = useStartedFlags(fake);
 
-  /** A module evaluating `definitions` locally (polling every second), loaded. */
-  async function startLocal(definitions: unknown = standardDefinitions(), options: FlagsModuleOptions = {}) {
-    fake.definitions = definitions;
-    const harness = await started.start({
-      secretKey: TEST_SECRET_KEY,
-      localEvaluation: { pollIntervalMs: 1000 },
-      ...options,
-    });
-    await eventually(() => harness.flags.status().definitions.source === 'upstream', 'the definitions to load');
-    return harness;
-  }
+  const { startLocal } = started;
 
   describe('10. an override sends no exposure event', () => {
     it('for the service calls and for the remote, local and overridden flags alike', async () => {

@@ -4,11 +4,9 @@ import { Controller, Post, type ExecutionContext, type INestApplication } from '
 import { Test } from '@nestjs/testing';
 import { PostHog } from 'posthog-node';
 import request from 'supertest';
-import { FeatureFlag, FlagsModule, type FlagContext, type FlagsModuleOptions } from '../src/index.js';
+import { FeatureFlag, FlagsModule, type FlagContext } from '../src/index.js';
 import { CaptureLogger } from './support/capture-logger.js';
 import { cohortChain } from './support/cohort-chain.js';
-import { TEST_SECRET_KEY } from './support/definitions.js';
-import { eventually } from './support/eventually.js';
 import { TEST_API_KEY } from './support/flags-app.js';
 import { useFakePostHog, useStartedFlags } from './support/flags-suite.js';
 
@@ -30,17 +28,7 @@ describe('hardening review', () => {
   const fake = useFakePostHog();
   const started = useStartedFlags(fake);
 
-  /** A module evaluating `definitions` locally, loaded. */
-  async function startLocal(definitions: unknown, options: FlagsModuleOptions = {}) {
-    fake.definitions = definitions;
-    const harness = await started.start({
-      secretKey: TEST_SECRET_KEY,
-      localEvaluation: { pollIntervalMs: 1000 },
-      ...options,
-    });
-    await eventually(() => harness.flags.status().definitions.source === 'upstream', 'the definitions to load');
-    return harness;
-  }
+  const { startLocal } = started;
 
   describe('cohorts naming cohorts: linear work, the same answers as posthog-node', () => {
     it('10 levels (cheap enough for posthog-node), each cohort naming the next twice', async () => {

@@ -1,6 +1,8 @@
 import { afterAll, afterEach, beforeAll, beforeEach, jest } from '@jest/globals';
 import type { FlagsModuleOptions } from '../../src/index.js';
 import { CaptureLogger } from './capture-logger.js';
+import { TEST_SECRET_KEY, standardDefinitions } from './definitions.js';
+import { eventually } from './eventually.js';
 import { FakePostHog, STANDARD_FLAGS, type FakeFlag } from './fake-posthog.js';
 import { startFlags, type FlagsHarness } from './flags-app.js';
 
@@ -27,6 +29,11 @@ export function useFakePostHog(flags: Readonly<Record<string, FakeFlag>> = STAND
 export interface StartedFlags {
   /** Starts the module on the fake (`retries: 0` unless `options` say otherwise), closed after the test. */
   start(options?: FlagsModuleOptions, logs?: CaptureLogger): Promise<FlagsHarness>;
+  /**
+   * Starts the module evaluating `definitions` (the standard ones by default) locally, polling every second, and
+   * resolves once they are loaded from the fake.
+   */
+  startLocal(definitions?: unknown, options?: FlagsModuleOptions): Promise<FlagsHarness>;
   /** The instances started in the current test and not closed yet. */
   readonly harnesses: FlagsHarness[];
 }
@@ -41,12 +48,16 @@ export function useStartedFlags(fake: FakePostHog): StartedFlags {
     jest.useRealTimers();
     await Promise.all(harnesses.splice(0).map((harness) => harness.moduleRef.close()));
   });
-  return {
-    harnesses,
-    async start(options = {}, logs = new CaptureLogger()) {
-      const harness = await startFlags({ host: fake.url, retries: 0, ...options }, logs);
-      harnesses.push(harness);
-      return harness;
-    },
+  const start: StartedFlags['start'] = async (options = {}, logs = new CaptureLogger()) => {
+    const harness = await startFlags({ host: fake.url, retries: 0, ...options }, logs);
+    harnesses.push(harness);
+    return harness;
   };
+  const startLocal: StartedFlags['startLocal'] = async (definitions = standardDefinitions(), options = {}) => {
+    fake.definitions = definitions;
+    const harness = await start({ secretKey: TEST_SECRET_KEY, localEvaluation: { pollIntervalMs: 1000 }, ...options });
+    await eventually(() => harness.flags.status().definitions.source === 'upstream', 'the definitions to load');
+    return harness;
+  };
+  return { harnesses, start, startLocal };
 }

@@ -3,7 +3,6 @@ import { describe, expect, it, jest } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { PostHog } from 'posthog-node';
 import { ExposureQueue } from '../src/exposures/exposure-queue.js';
 import { parseDefinitions } from '../src/local/definitions.js';
 import { DefinitionsPoller } from '../src/local/definitions-poller.js';
@@ -12,6 +11,7 @@ import { standardDefinitions } from './support/definitions.js';
 import { dependencyChain, type ChainShape } from './support/dependency-chain.js';
 import { PROTOTYPE_NAMES, prototypeNameDefinitions } from './support/prototype-names.js';
 import { useFakePostHog, useStartedFlags } from './support/flags-suite.js';
+import { posthogNodeOracle } from './support/posthog-node-oracle.js';
 
 /** Hardening II (local evaluation, payloads, overrides): each finding as the behaviour it must have now. */
 describe('hardening II', () => {
@@ -42,13 +42,7 @@ describe('hardening II', () => {
     it.each<ChainShape>(['full', 'parent', 'reversed'])('30 levels, %s chains', async (shape) => {
       const body = dependencyChain(30, shape);
       const { flags } = await startLocal(body);
-      const posthog = new PostHog('phc_dependencies', {
-        host: fake.url,
-        personalApiKey: 'phs_dependencies',
-        featureFlagsPollingInterval: 600_000,
-        flushAt: 10_000,
-        disableGeoip: true,
-      });
+      const posthog = posthogNodeOracle(fake.url, 'dependencies');
       const quiet = jest.spyOn(console, 'warn').mockImplementation(() => {});
       try {
         for (const plan of ['pro', 'free']) {

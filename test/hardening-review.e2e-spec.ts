@@ -2,13 +2,13 @@ import 'reflect-metadata';
 import { describe, expect, it, jest } from '@jest/globals';
 import { Controller, Post, type ExecutionContext, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { PostHog } from 'posthog-node';
 import request from 'supertest';
 import { FeatureFlag, FlagsModule, type FlagContext } from '../src/index.js';
 import { CaptureLogger } from './support/capture-logger.js';
 import { cohortChain } from './support/cohort-chain.js';
 import { TEST_API_KEY } from './support/flags-app.js';
 import { useFakePostHog, useStartedFlags } from './support/flags-suite.js';
+import { posthogNodeOracle } from './support/posthog-node-oracle.js';
 
 /** A route behind `@FeatureFlag('beta')`, whose user's `prefs` person property comes from the request body. */
 @Controller()
@@ -33,13 +33,7 @@ describe('hardening review', () => {
   describe('cohorts naming cohorts: linear work, the same answers as posthog-node', () => {
     it('10 levels (cheap enough for posthog-node), each cohort naming the next twice', async () => {
       const { flags } = await startLocal(cohortChain(10));
-      const posthog = new PostHog('phc_cohorts', {
-        host: fake.url,
-        personalApiKey: 'phs_cohorts',
-        featureFlagsPollingInterval: 600_000,
-        flushAt: 10_000,
-        disableGeoip: true,
-      });
+      const posthog = posthogNodeOracle(fake.url, 'cohorts');
       const quiet = jest.spyOn(console, 'warn').mockImplementation(() => {});
       try {
         for (const plan of ['pro', 'free']) {

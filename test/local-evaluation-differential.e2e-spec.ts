@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { PostHog } from 'posthog-node';
 import { indexDefinitions, parseDefinitions } from '../src/local/definitions.js';
 import { evaluateLocally } from '../src/local/local-evaluator.js';
 import { localSubject } from '../src/local/local-subject.js';
 import { FakePostHog } from './support/fake-posthog.js';
 import { randomDefinitions, randomUser, seededRandom } from './support/random-definitions.js';
+import { posthogNodeOracle } from './support/posthog-node-oracle.js';
 
 /** Seeds of definition sets, each evaluated for USERS users, every flag: a few thousand cases in all. */
 const SEEDS = Array.from({ length: 12 }, (_, index) => 1000 + index);
@@ -28,13 +28,7 @@ describe('local evaluation, against posthog-node 5.70 (random definitions and us
       const body = randomDefinitions(random);
       fake.definitions = body;
       const definitions = indexDefinitions(parseDefinitions(body));
-      const posthog = new PostHog('phc_differential', {
-        host: fake.url,
-        personalApiKey: 'phs_differential',
-        featureFlagsPollingInterval: 600_000,
-        flushAt: 10_000,
-        disableGeoip: true,
-      });
+      const posthog = posthogNodeOracle(fake.url, 'differential');
       try {
         for (let index = 0; index < USERS; index++) {
           const user = randomUser(random, index);

@@ -16,6 +16,27 @@ function outcome(pattern: string, value: string): boolean | undefined | 'doubt' 
   }
 }
 
+/** A flag on for the users whose `name` matches the pattern (off otherwise), and nothing else. */
+const regexFlag = (pattern: string) =>
+  indexDefinitions(
+    parseDefinitions({
+      flags: [
+        {
+          key: 'f',
+          active: true,
+          filters: {
+            groups: [
+              {
+                properties: [{ key: 'name', type: 'person', operator: 'regex', value: pattern }],
+                rollout_percentage: 100,
+              },
+            ],
+          },
+        },
+      ],
+    }),
+  );
+
 describe('regex matching (re2js: linear time)', () => {
   // Patterns a backtracking engine takes exponential (or high polynomial) time on, against inputs built to fail.
   const CATASTROPHIC: [string, (size: number) => string][] = [
@@ -35,24 +56,7 @@ describe('regex matching (re2js: linear time)', () => {
   const BOUND_MS = 50;
 
   it.each(CATASTROPHIC)('%s: an evaluation of inputs up to 10 kB blocks the loop < 50 ms', (pattern, input) => {
-    const definitions = indexDefinitions(
-      parseDefinitions({
-        flags: [
-          {
-            key: 'f',
-            active: true,
-            filters: {
-              groups: [
-                {
-                  properties: [{ key: 'name', type: 'person', operator: 'regex', value: pattern }],
-                  rollout_percentage: 100,
-                },
-              ],
-            },
-          },
-        ],
-      }),
-    );
+    const definitions = regexFlag(pattern);
     let slowest = 0;
     for (const size of [32, 100, 1000, 10_000]) {
       const subject = localSubject({ distinctId: 'u', personProperties: { name: input(size) } });
@@ -133,27 +137,6 @@ describe('regex matching (re2js: linear time)', () => {
 });
 
 describe('regex matching: bounded work per evaluation', () => {
-  /** A flag on for the users whose `name` matches the pattern (off otherwise), and nothing else. */
-  const regexFlag = (pattern: string) =>
-    indexDefinitions(
-      parseDefinitions({
-        flags: [
-          {
-            key: 'f',
-            active: true,
-            filters: {
-              groups: [
-                {
-                  properties: [{ key: 'name', type: 'person', operator: 'regex', value: pattern }],
-                  rollout_percentage: 100,
-                },
-              ],
-            },
-          },
-        ],
-      }),
-    );
-
   // Programs of a thousand instructions and more: RE2's work is the program's size × the input's length.
   const LARGE_PROGRAMS = [
     '[a-z]{1000}$',

@@ -85,8 +85,11 @@ describe('redis-cluster:// (a three-primary Redis Cluster)', () => {
     );
   });
 
-  /** Moves the slot of `key` (and the key) to another node, as a resharding does, the clients not told. */
-  async function moveSlotOf(key: string): Promise<void> {
+  /**
+   * Starts moving the slot of `key` to another node, as a resharding does, the clients not told: the key is on the
+   * target, the source answers ASK for it. Resolves with the slot and its new node, to end the move with.
+   */
+  async function migrateSlotOf(key: string) {
     const source = await cluster.ownerOf(key);
     const target = cluster.nodes.find((node) => node !== source)!;
     const slot = String(keySlot(key));
@@ -94,6 +97,12 @@ describe('redis-cluster:// (a three-primary Redis Cluster)', () => {
     await cluster.ask(target, 'CLUSTER', 'SETSLOT', slot, 'IMPORTING', sourceId);
     await cluster.ask(source, 'CLUSTER', 'SETSLOT', slot, 'MIGRATING', targetId);
     await cluster.ask(source, 'MIGRATE', '127.0.0.1', String(target.port), key, '0', '5000');
+    return { slot, target, targetId };
+  }
+
+  /** Moves the slot of `key` (and the key) to another node, as a resharding does, the clients not told. */
+  async function moveSlotOf(key: string): Promise<void> {
+    const { slot, targetId } = await migrateSlotOf(key);
     for (const node of cluster.nodes) await cluster.ask(node, 'CLUSTER', 'SETSLOT', slot, 'NODE', targetId);
   }
 
@@ -144,13 +153,7 @@ describe('redis-cluster:// (a three-primary Redis Cluster)', () => {
     await flags.getAllFlags('mover');
     const key = `t${test}:mover:flag-0`;
     await eventually(async () => (await inspect.exists(key)) === 1, 'the entry');
-    const source = await cluster.ownerOf(key);
-    const target = cluster.nodes.find((node) => node !== source)!;
-    const slot = String(keySlot(key));
-    const [sourceId, targetId] = [await cluster.nodeId(source), await cluster.nodeId(target)];
-    await cluster.ask(target, 'CLUSTER', 'SETSLOT', slot, 'IMPORTING', sourceId);
-    await cluster.ask(source, 'CLUSTER', 'SETSLOT', slot, 'MIGRATING', targetId);
-    await cluster.ask(source, 'MIGRATE', '127.0.0.1', String(target.port), key, '0', '5000');
+    const { slot, target, targetId } = await migrateSlotOf(key);
     fake.answer = 503;
     // Mid-migration: the source answers ASK for the key it no longer has.
     expect(await flags.getFlagResult('flag-0', 'mover')).toMatchObject({ enabled: true, source: 'fallback' });

@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, Injectable, type INestApplication } from '@nestjs/common';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { ClsModule, ClsService } from 'nestjs-cls';
 import request from 'supertest';
@@ -9,7 +8,7 @@ import { FeatureFlag, FlagEvaluations, Flags, FlagsModule, FlagsService } from '
 import { CaptureLogger } from './support/capture-logger.js';
 import { FakePostHog, STANDARD_FLAGS } from './support/fake-posthog.js';
 import { TEST_API_KEY } from './support/flags-app.js';
-import type { Platform } from './support/guarded-app.js';
+import { initApp, type Platform } from './support/guarded-app.js';
 
 /** A service the handlers call: four reads, none passing a context. */
 @Injectable()
@@ -90,15 +89,7 @@ async function startApp(platform: Platform, fake: FakePostHog, logs: CaptureLogg
   })
     .setLogger(logs)
     .compile();
-  if (platform === 'express') {
-    const app = moduleRef.createNestApplication();
-    await app.init();
-    return app;
-  }
-  const app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter());
-  await app.init();
-  await app.getHttpAdapter().getInstance().ready();
-  return app;
+  return initApp(moduleRef, platform);
 }
 
 describe.each<Platform>(['express', 'fastify'])('the request scope, on %s (with nestjs-cls in the app)', (platform) => {

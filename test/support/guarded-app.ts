@@ -11,7 +11,7 @@ import {
 } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Test } from '@nestjs/testing';
+import { Test, type TestingModule } from '@nestjs/testing';
 import {
   FlagEvaluations,
   FeatureFlag,
@@ -168,6 +168,11 @@ export async function startGuardedApp(
   })
     .setLogger(logs)
     .compile();
+  return initApp(moduleRef, platform);
+}
+
+/** The compiled module as an HTTP application on `platform`, initialised (and, on Fastify, ready). */
+export async function initApp(moduleRef: TestingModule, platform: Platform): Promise<INestApplication> {
   if (platform === 'express') {
     const app = moduleRef.createNestApplication();
     await app.init();

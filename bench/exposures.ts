@@ -23,7 +23,11 @@ const app = await NestFactory.createApplicationContext(
 const queue = app.get(ExposureQueue);
 const flags = app.get(FlagsService);
 /** One read of `beta`, as a snapshot reports it. */
-const called = { key: 'beta', response: true, properties: { $feature_flag: 'beta', $feature_flag_response: true } };
+const called = {
+  key: 'beta',
+  response: true,
+  properties: () => ({ $feature_flag: 'beta', $feature_flag_response: true }),
+};
 
 /** Events per second from the first event queued to the last one accepted by PostHog. */
 async function deliveryRate(round: number): Promise<number> {

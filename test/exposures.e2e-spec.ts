@@ -176,7 +176,7 @@ describe('exposure events ($feature_flag_called)', () => {
   });
 
   /** One read of `beta`, as a snapshot reports it. */
-  const BETA_CALLED: FlagCalled = { key: 'beta', response: true, properties: { $feature_flag: 'beta' } };
+  const BETA_CALLED: FlagCalled = { key: 'beta', response: true, properties: () => ({ $feature_flag: 'beta' }) };
 
   /** Queues the exposure of `distinctId` to `beta` straight away (no `/flags` call). */
   const expose = (queue: ExposureQueue, distinctId: string) => queue.exposed({ distinctId }, BETA_CALLED);

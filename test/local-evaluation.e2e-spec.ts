@@ -98,6 +98,16 @@ describe('local evaluation (memory://)', () => {
     expect(() => Object.assign(again.get('beta')!, { enabled: false })).toThrow(TypeError);
   });
 
+  it('applies an override over a remembered answer without changing it (every flag decided locally)', async () => {
+    const { flags, moduleRef } = await startLocal({ localEvaluation: { pollIntervalMs: 1000, onlyLocal: true } });
+    expect((await flags.evaluate('u1')).get('beta')).toMatchObject({ enabled: true, source: 'local' });
+    const overrides = moduleRef.get(FlagsOverrides);
+    overrides.set('beta', false);
+    expect((await flags.evaluate('u1')).get('beta')).toMatchObject({ enabled: false, source: 'override' });
+    overrides.reset();
+    expect((await flags.evaluate('u1')).get('beta')).toMatchObject({ enabled: true, source: 'local' });
+  });
+
   it('with onlyLocal, what the definitions cannot decide is unknown, and PostHog is not asked', async () => {
     const { flags } = await startLocal({ localEvaluation: { pollIntervalMs: 1000, onlyLocal: true } });
     expect(await flags.getFlagResult('pro-only', 'u1')).toBeUndefined();

@@ -5,7 +5,7 @@ import { createSnapshot, narrowSnapshot, type SnapshotHost } from './flag-evalua
 
 /** A host that records what the snapshot sends and warns, deduplicating as the exposure queue does. */
 function recordingHost(sendsEvents = true) {
-  const sent: FlagCalled[] = [];
+  const sent: { key: string; properties: Record<string, unknown> }[] = [];
   const warnings: string[] = [];
   const reported = new Set<string>();
   const host: SnapshotHost = {
@@ -15,7 +15,7 @@ function recordingHost(sendsEvents = true) {
       const key = `${context.distinctId}\n${called.key}\n${String(called.response)}`;
       if (reported.has(key)) return;
       reported.add(key);
-      sent.push(called);
+      sent.push({ key: called.key, properties: called.properties() });
     },
     warn: (message) => warnings.push(message),
   };

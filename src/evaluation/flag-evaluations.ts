@@ -74,7 +74,7 @@ export class FlagEvaluations {
     this.#host = init.host;
     this.#context = init.context;
     this.#results = init.results;
-    this.#unresolved = Object.freeze(ownCopy(init.unresolved ?? {}));
+    this.#unresolved = frozenReasons(init.unresolved);
     this.#accessed = init.accessed ?? new Set();
     this.#slice = init.slice ?? false;
     this.#sendsEvents = init.sendsEvents ?? init.host.sendsEvents;
@@ -196,7 +196,7 @@ export class FlagEvaluations {
     const missing: MissingFlag = local ? 'local_evaluation_inconclusive' : 'flag_missing';
     this.#host.exposed(
       this.#context,
-      flagCalled(this.#context, key, result, missing, this.#host.definitionsLoadedAt()),
+      flagCalled(this.#context, key, result, missing, () => this.#host.definitionsLoadedAt()),
     );
   }
 
@@ -265,6 +265,20 @@ const SILENT_HOST: SnapshotHost = {
 /** A snapshot of no flag, for no one: every read is unknown and sends nothing. */
 export function emptySnapshot(): FlagEvaluations {
   return createSnapshot({ host: SILENT_HOST, context: { distinctId: '' }, results: new Map() });
+}
+
+/** No flag unresolved: shared by every snapshot that has none. */
+const NO_REASONS: Readonly<Record<string, UnresolvedReason>> = Object.freeze({});
+
+/**
+ * The reasons as a frozen record the snapshot may keep: a frozen one as it is (it cannot change under the
+ * snapshot), else a frozen copy of its own properties.
+ */
+function frozenReasons(
+  reasons: Readonly<Record<string, UnresolvedReason>> | undefined,
+): Readonly<Record<string, UnresolvedReason>> {
+  if (reasons === undefined) return NO_REASONS;
+  return Object.isFrozen(reasons) ? reasons : Object.freeze(ownCopy(reasons));
 }
 
 /** A plain object with the same own properties (`__proto__` included, as an own key). */

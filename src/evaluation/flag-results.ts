@@ -1,6 +1,10 @@
 import type { EvaluatedFlag, FlagResult, FlagSource } from '../flags.types.js';
 
-/** Results by flag key: what every stage of an evaluation answers. */
+/**
+ * Results by flag key: what every stage of an evaluation answers. Read-only once made: a map may be shared (a
+ * context's remembered local answer, a coalesced call's answer, the request's snapshot), so a stage that changes
+ * results makes a map of its own first.
+ */
 export type FlagResults = Map<string, FlagResult>;
 
 /**
@@ -42,10 +46,11 @@ export function resultOf(flag: EvaluatedFlag, source: FlagSource, requestId?: st
   return result;
 }
 
-/** `results` with every entry of `more` added. */
-export function addAll(results: FlagResults, more: FlagResults): FlagResults {
-  for (const [key, result] of more) results.set(key, result);
-  return results;
+/** A map of its own with the entries of `results`, then every entry of `more`. */
+export function merged(results: FlagResults, more: FlagResults): FlagResults {
+  const all = new Map(results);
+  for (const [key, result] of more) all.set(key, result);
+  return all;
 }
 
 /** A map of its own, holding only the results of `keys`. */

@@ -20,7 +20,7 @@ export class FlagsEvaluator {
 
   /**
    * The keys (every flag when undefined) for a context already parsed (`contextId` its `contextKey`): at once when
-   * every stage answered synchronously, else a promise. The results map is the caller's own. Never rejects.
+   * every stage answered synchronously, else a promise. The results map may be shared: read-only. Never rejects.
    */
   evaluate(
     context: FlagContext,
@@ -32,22 +32,20 @@ export class FlagsEvaluator {
       return this.answered({ results: new Map(), unresolved: new Map() }, context, keys);
     const answer = this.next.evaluate(context, contextId, keys, options);
     if (!(answer instanceof Promise)) return this.answered(answer, context, keys);
-    return answer.then((shared) =>
-      this.answered({ ...shared, results: keys ? shared.results : new Map(shared.results) }, context, keys),
-    );
+    return answer.then((shared) => this.answered(shared, context, keys));
   }
 
-  /** The answer, only the keys asked (in a map of its own), with the overrides applied, counted. */
+  /** The answer, only the keys asked, with the overrides applied (in a map of its own when there are any), counted. */
   private answered(
     answer: LocalFirstAnswer,
     context: FlagContext,
     keys: readonly string[] | undefined,
   ): LocalFirstAnswer {
-    const results = keys ? onlyKeys(answer.results, keys) : answer.results;
+    const asked = keys ? onlyKeys(answer.results, keys) : answer.results;
     const unresolved = keys ? onlyReasons(answer.unresolved, keys) : answer.unresolved;
-    this.overrides.applyTo(results, context, keys);
+    const results = this.overrides.appliedTo(asked, context, keys);
     this.monitor.evaluated(results, keys, context.distinctId);
-    return { ...answer, results, unresolved };
+    return results === answer.results && unresolved === answer.unresolved ? answer : { ...answer, results, unresolved };
   }
 }
 

@@ -6,7 +6,7 @@ import { LocalAnswers } from '../local/local-answers.js';
 import type { LocalUnresolvedReason } from '../local/unresolved-reason.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { evaluationOf } from './evaluation.js';
-import { addAll, type FlagResults, type MaybePromise, type RemoteResults } from './flag-results.js';
+import { merged, type FlagResults, type MaybePromise, type RemoteResults } from './flag-results.js';
 import { Coalescer } from '../pipeline/coalesce.js';
 import { MAX_REUSE_MS, SharedStage } from './shared-stage.js';
 
@@ -58,8 +58,8 @@ export class LocalFirstStage {
   }
 
   /**
-   * The keys (every flag when undefined) for the context. The results map is the caller's own when answered
-   * synchronously, shared when a promise: copy it before changing it.
+   * The keys (every flag when undefined) for the context. The results map may be shared: read-only (see
+   * {@link FlagResults}).
    */
   evaluate(
     context: FlagContext,
@@ -73,8 +73,7 @@ export class LocalFirstStage {
     if (!options.holdUntil || keys !== undefined) return this.evaluateNow(context, contextId, keys, options);
     const until = options.holdUntil();
     const answer = this.evaluateNow(context, contextId, keys, { holdUntil: () => until });
-    // A copy when it is at hand: the caller's map is its own (overrides are applied to it).
-    const kept = answer instanceof Promise ? answer : Promise.resolve({ ...answer, results: new Map(answer.results) });
+    const kept = answer instanceof Promise ? answer : Promise.resolve(answer);
     void this.held.run(contextId, () => kept, until);
     return answer;
   }
@@ -113,7 +112,7 @@ function withRemote(
   unresolved: ReadonlyMap<string, LocalUnresolvedReason>,
   remote: RemoteResults,
 ): LocalFirstAnswer {
-  return { results: addAll(results, remote), unresolved, unanswered: remote.unanswered };
+  return { results: merged(results, remote), unresolved, unanswered: remote.unanswered };
 }
 
 const NONE: ReadonlyMap<string, LocalUnresolvedReason> = new Map();

@@ -74,7 +74,7 @@ export class SnapshotFactory implements SnapshotHost {
 
   /** @inheritdoc */
   definitionsLoadedAt(): number | undefined {
-    return this.definitions.status().loadedAt?.getTime();
+    return this.definitions.loadedAtMs;
   }
 
   /** @inheritdoc */
@@ -102,7 +102,12 @@ export class SnapshotFactory implements SnapshotHost {
  * Why each flag asked has no result: local evaluation's reason where it left the flag undecided, else
  * `unavailable` where neither PostHog nor the fallback cache could answer a key asked.
  */
-function stillUnresolved({ results, unresolved, unanswered }: LocalFirstAnswer): Record<string, UnresolvedReason> {
+function stillUnresolved({
+  results,
+  unresolved,
+  unanswered,
+}: LocalFirstAnswer): Record<string, UnresolvedReason> | undefined {
+  if (unresolved.size === 0 && !unanswered?.length) return undefined;
   const still: Record<string, UnresolvedReason> = {};
   for (const [key, reason] of unresolved) if (!results.has(key)) setOwn(still, key, reason);
   for (const key of unanswered ?? []) {

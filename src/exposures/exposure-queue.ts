@@ -115,7 +115,7 @@ export class ExposureQueue implements OnApplicationShutdown {
     this.enqueue({
       event: '$feature_flag_called',
       distinct_id: context.distinctId,
-      properties: called.properties,
+      properties: called.properties(),
       timestamp: new Date().toISOString(),
       uuid: randomUUID(),
     });

@@ -7,7 +7,11 @@ export interface FlagCalled {
   key: string;
   /** The value read; `undefined` when the flag was not known. */
   response: FlagValue | undefined;
-  properties: Record<string, unknown>;
+  /**
+   * The event's properties, built when it is sent: most reads repeat one already sent for the user, and are
+   * dropped on `key` and `response` alone.
+   */
+  properties(): Record<string, unknown>;
 }
 
 /** How a flag that was read without a result is reported (`$feature_flag_error`, posthog-node's words). */
@@ -24,9 +28,25 @@ export function flagCalled(
   key: string,
   result: FlagResult | undefined,
   missing: MissingFlag,
-  definitionsLoadedAt: number | undefined,
+  definitionsLoadedAt: () => number | undefined,
 ): FlagCalled {
   const response = result && flagValue(result);
+  return {
+    key,
+    response,
+    properties: () => calledProperties(context, key, result, response, missing, definitionsLoadedAt()),
+  };
+}
+
+/** The properties of the event of {@link flagCalled}. */
+function calledProperties(
+  context: FlagContext,
+  key: string,
+  result: FlagResult | undefined,
+  response: FlagValue | undefined,
+  missing: MissingFlag,
+  definitionsLoadedAt: number | undefined,
+): Record<string, unknown> {
   const local = result?.source === 'local';
   const properties: Record<string, unknown> = {
     $feature_flag: key,
@@ -46,5 +66,5 @@ export function flagCalled(
   if (local && definitionsLoadedAt !== undefined) properties.$feature_flag_definitions_loaded_at = definitionsLoadedAt;
   if (!result) properties.$feature_flag_error = missing;
   if (context.groups) properties.$groups = context.groups;
-  return { key, response, properties };
+  return properties;
 }

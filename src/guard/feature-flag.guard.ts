@@ -8,9 +8,6 @@ import { FLAG_REQUIREMENTS, type FlagRequirement } from './flag-requirement.js';
 import { guardsDeclaredAfter } from './guard-order.js';
 import { routeNotFound } from './route-not-found.js';
 
-/** The HTTP side of an execution context (Nest does not export its name from the package root). */
-type HttpArguments = ReturnType<ExecutionContext['switchToHttp']>;
-
 /**
  * Enforces `@FeatureFlag` requirements on the request's snapshot of every flag: one evaluation per request and
  * context, shared with `@Flags()` and the handler's `FlagsService` calls. Reading a requirement's flag sends its
@@ -41,11 +38,10 @@ export class FeatureFlagGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const { requirements } = this.requirementsOf(context);
     if (requirements.length === 0) return true;
-    const http = context.getType() === 'http' ? context.switchToHttp() : undefined;
     const snapshot = this.evaluations.forGuard(context);
     return snapshot instanceof Promise
-      ? snapshot.then((answered) => this.decide(context, requirements, answered, http))
-      : this.decide(context, requirements, snapshot, http);
+      ? snapshot.then((answered) => this.decide(context, requirements, answered))
+      : this.decide(context, requirements, snapshot);
   }
 
   /**
@@ -56,18 +52,17 @@ export class FeatureFlagGuard implements CanActivate {
     context: ExecutionContext,
     requirements: FlagRequirement[],
     snapshot: FlagEvaluations | undefined,
-    http: HttpArguments | undefined,
   ): boolean {
     if (!snapshot) this.warnOnceAboutGuardOrder(context);
     const verdicts = requirements.map((requirement) => isSatisfied(requirement, snapshot));
     const failed = verdicts.indexOf(false);
     if (failed < 0) return true;
-    throw requirements[failed]!.exception ?? this.config.exception ?? this.denial(http);
+    throw requirements[failed]!.exception ?? this.config.exception ?? this.denial(context);
   }
 
   /** What a denied request gets by default: over HTTP, the very 404 of a route that does not exist. */
-  private denial(http: HttpArguments | undefined): NotFoundException {
-    return http ? routeNotFound(this.adapterHost, http.getRequest()) : this.notFound;
+  private denial(context: ExecutionContext): NotFoundException {
+    return context.getType() === 'http' ? routeNotFound(this.adapterHost, context.getArgByIndex(0)) : this.notFound;
   }
 
   /** The handler's requirements (its class's and its own) and the flag keys they check, read once per handler. */

@@ -86,6 +86,11 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     return this.current;
   }
 
+  /** When the definitions in force were loaded (ms since the epoch); `undefined` when none are. */
+  get loadedAtMs(): number | undefined {
+    return this.loadedAt?.getTime();
+  }
+
   /** Where the definitions came from and how fresh they are. */
   status(): DefinitionsStatus {
     const polledAt = this.clock.lastPolledByAnyone();

@@ -34,7 +34,8 @@ export class LocalAnswers {
 
   /**
    * The keys (every defined flag when undefined) evaluated for the context: taken from its remembered answer when
-   * there is one, else evaluated at `now()` (and remembered, for every flag). The map is the caller's own.
+   * there is one, else evaluated at `now()` (and remembered, for every flag). A remembered answer is handed out
+   * as it is: its map is read-only.
    */
   answer(
     definitions: Definitions,
@@ -48,15 +49,12 @@ export class LocalAnswers {
       this.everyFlag.clear();
     }
     const known = definitions.comparesDates ? undefined : this.everyFlag.get(contextId);
-    if (known) return keys ? only(known, keys) : { ...known, results: new Map(known.results) };
+    if (known) return keys ? only(known, keys) : known;
     const answer = evaluateLocally(definitions, localSubject(context), keys, now());
     if (keys || definitions.comparesDates) return answer;
     answer.results.forEach(Object.freeze);
-    this.everyFlag.set(contextId, {
-      results: new Map(answer.results),
-      undecided: Object.freeze(answer.undecided),
-      unresolved: answer.unresolved,
-    });
+    Object.freeze(answer.undecided);
+    this.everyFlag.set(contextId, answer);
     return answer;
   }
 

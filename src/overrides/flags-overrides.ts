@@ -52,16 +52,23 @@ export class FlagsOverrides {
   }
 
   /**
-   * Writes the overridden results for `context` into `results` (the keys asked, or every overridden key).
+   * `results` with the overridden results for `context` (the keys asked, or every overridden key) written over
+   * them, in a map of its own; `results` itself when nothing is overridden for the context.
    * @internal
    */
-  applyTo(results: Map<string, FlagResult>, context: FlagContext, keys: readonly string[] | undefined): void {
-    if (this.current.size === 0) return;
+  appliedTo(
+    results: Map<string, FlagResult>,
+    context: FlagContext,
+    keys: readonly string[] | undefined,
+  ): Map<string, FlagResult> {
+    if (this.current.size === 0) return results;
+    let applied: Map<string, FlagResult> | undefined;
     const evaluatedAt = new Date();
     for (const key of keys ?? this.current.keys()) {
       const value = this.valueFor(key, context);
-      if (value !== undefined) results.set(key, overrideResult(key, value, evaluatedAt));
+      if (value !== undefined) (applied ??= new Map(results)).set(key, overrideResult(key, value, evaluatedAt));
     }
+    return applied ?? results;
   }
 
   private valueFor(key: string, context: FlagContext): FlagOverrideValue | undefined {

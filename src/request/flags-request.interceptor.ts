@@ -15,15 +15,16 @@ export class FlagsRequestInterceptor implements NestInterceptor {
   }
 }
 
-/** Records the handler, its class, and the request and response as Nest hands them to it. */
-export function recordExecution(context: ExecutionContext): void {
-  const store = requestStorage.getStore();
+/**
+ * Records the handler, its class, and the request and response as Nest hands them to it (an HTTP context's first
+ * two arguments), in the request's scope.
+ */
+export function recordExecution(context: ExecutionContext, store = requestStorage.getStore()): void {
   if (!store) return;
-  const http = context.switchToHttp();
-  const request = http.getRequest<object>();
+  const request = context.getArgByIndex<object>(0);
   if (store.request.deref() !== request) {
     store.request = new WeakRef(request);
-    store.response = new WeakRef(http.getResponse<object>());
+    store.response = new WeakRef(context.getArgByIndex<object>(1));
   }
   store.handler = context.getHandler() as never;
   store.type = context.getClass() as never;

@@ -38,7 +38,7 @@ export class RequestContexts {
       this.warnOnceAboutContextType(execution.getType());
       return undefined;
     }
-    const distinctId = userOf(execution.switchToHttp().getRequest());
+    const distinctId = userOf(execution.getArgByIndex(0));
     return distinctId ? { distinctId } : undefined;
   }
 

@@ -26,8 +26,16 @@ export class RequestEvaluations implements PrimarySnapshot {
    * `onlyLocal` or `holdUntil` asks for an evaluation of its own).
    */
   forContext(context: FlagContext, options: SnapshotOptions = {}): MaybePromise<FlagEvaluations> {
+    return this.inStore(requestStorage.getStore(), context, options);
+  }
+
+  /** {@link forContext} in the request's scope `store` (outside a request when `undefined`). */
+  private inStore(
+    store: RequestStore | undefined,
+    context: FlagContext,
+    options: SnapshotOptions,
+  ): MaybePromise<FlagEvaluations> {
     const contextId = contextKey(context);
-    const store = requestStorage.getStore();
     if (!store || options.onlyLocal !== undefined || options.holdUntil || context.distinctId === '') {
       return this.snapshots.evaluate(context, contextId, options);
     }
@@ -65,12 +73,12 @@ export class RequestEvaluations implements PrimarySnapshot {
    * `undefined` for an anonymous request.
    */
   forGuard(execution: ExecutionContext): MaybePromise<FlagEvaluations | undefined> {
+    const store = requestStorage.getStore();
     const http = execution.getType() === 'http';
-    if (http) recordExecution(execution);
+    if (http && store) recordExecution(execution, store);
     const context = this.contexts.of(execution);
-    const store = http ? requestStorage.getStore() : undefined;
-    if (!(context instanceof Promise)) return this.forGuardContext(context, store);
-    return context.then((found) => this.forGuardContext(found, store));
+    if (!(context instanceof Promise)) return this.forGuardContext(context, store, http);
+    return context.then((found) => this.forGuardContext(found, store, http));
   }
 
   /** @inheritdoc */
@@ -84,10 +92,11 @@ export class RequestEvaluations implements PrimarySnapshot {
   private forGuardContext(
     context: FlagContext | undefined,
     store: RequestStore | undefined,
+    http: boolean,
   ): MaybePromise<FlagEvaluations | undefined> {
     if (!context) return undefined;
-    if (store && store.context === undefined) store.context = context;
-    return this.forContext(context);
+    if (http && store && store.context === undefined) store.context = context;
+    return this.inStore(store, context, {});
   }
 
   private forFound(context: FlagContext | undefined, options: SnapshotOptions): MaybePromise<FlagEvaluations> {

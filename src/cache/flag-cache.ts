@@ -9,7 +9,7 @@ export interface CachedFlag extends EvaluatedFlag {
   context?: string;
 }
 
-/** What a cache read found. */
+/** What a cache read found. Read-only: a memory cache hands the same read out again. */
 export interface CachedFlags {
   /** The entries still young enough to serve (within the cache's `ttl`). */
   flags: CachedFlag[];
@@ -52,14 +52,15 @@ export interface FlagCache {
 
 /**
  * The read result for `keys`, given each key's stored entry (`entryOf(key, index)`, `undefined` when none): the
- * entries still within `ttlSeconds`, complete when each key has one. One pass, one array: it runs on every read.
+ * entries still within `ttlSeconds` at `now`, complete when each key has one. One pass, one array: it runs on
+ * every read.
  */
 export function cachedFlags(
   keys: readonly string[],
   entryOf: (key: string, index: number) => CachedFlag | undefined,
   ttlSeconds: number,
+  now = Date.now(),
 ): CachedFlags {
-  const now = Date.now();
   const flags: CachedFlag[] = [];
   for (let index = 0; index < keys.length; index++) {
     const entry = entryOf(keys[index]!, index);

@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import type { EvaluatedFlag } from '../flags.types.js';
 import { MemoryFlagCache } from './memory-flag-cache.js';
 
@@ -28,6 +28,34 @@ describe('MemoryFlagCache', () => {
     expect(keysOf(all.flags)).toEqual(['young', 'other']);
     expect(all.complete).toBe(false);
     expect(await cache.read('nobody')).toEqual({ flags: [], complete: false });
+  });
+
+  describe('a read of every known flag', () => {
+    afterEach(() => jest.useRealTimers());
+
+    it('is handed out again until a write, a change of the known keys, or an entry passing the ttl', async () => {
+      jest.useFakeTimers({ now: Date.parse('2026-12-05T12:00:00Z') });
+      const cache = memory(60, 10);
+      await cache.write('u', [{ key: 'a', enabled: true, evaluatedAt: secondsAgo(30) }], true, '');
+      const first = await cache.read('u');
+      expect(await cache.read('u')).toBe(first);
+      expect(await cache.read('u', ['a'])).not.toBe(first);
+
+      await cache.write('u', [{ key: 'a', enabled: false, evaluatedAt: secondsAgo(0) }], false, '');
+      const written = await cache.read('u');
+      expect(written).not.toBe(first);
+      expect(written.flags.map((flag) => flag.enabled)).toEqual([false]);
+
+      await cache.write('other', [{ key: 'b', enabled: true, evaluatedAt: secondsAgo(0) }], false, '');
+      const keysChanged = await cache.read('u');
+      expect(keysChanged).not.toBe(written);
+      expect(keysChanged).toMatchObject({ complete: false });
+
+      jest.advanceTimersByTime(59_000);
+      expect(await cache.read('u')).toBe(keysChanged);
+      jest.advanceTimersByTime(1_000);
+      expect(await cache.read('u')).toEqual({ flags: [], complete: false });
+    });
   });
 
   it('knows the keys of the last whole evaluation, plus any written since', async () => {

@@ -8,6 +8,15 @@ import { jsonText } from '../util/json-text.js';
 /** What a user's entry costs beyond its contents (the map, its entries, the dates), in bytes, roughly. */
 const ENTRY_OVERHEAD_BYTES = 200;
 
+/** A read of every known flag of a user, handed out again until an entry of it passes the `ttl`. */
+interface RememberedRead {
+  /** The known keys it was read for (replaced, never changed, when they change). */
+  keys: readonly string[];
+  read: CachedFlags;
+  /** When its first entry passes the `ttl` (ms since the epoch). */
+  until: number;
+}
+
 /**
  * The `memory://` backend: per-process, holding the flags of the `size` most recently used distinct ids, and no
  * more than `maxBytes` of them (ids, keys, variants, reasons and payloads counted as their JSON text).
@@ -15,7 +24,14 @@ const ENTRY_OVERHEAD_BYTES = 200;
 export class MemoryFlagCache implements FlagCache {
   readonly backend = 'memory';
   readonly connected = true;
-  private readonly users: LRUCache<string, Map<string, CachedFlag>>;
+  /** Each user's entries by flag key: replaced on every write, never changed in place. */
+  private readonly users: LRUCache<string, ReadonlyMap<string, CachedFlag>>;
+  /**
+   * The last read of every known flag, by the user's entries it was read from: the guard reads every flag of the
+   * user on every request, and until a write replaces the entries (or the known keys change, or an entry passes
+   * the `ttl`) the read is the same. Read-only, as every read is.
+   */
+  private readonly everyFlagReads = new WeakMap<ReadonlyMap<string, CachedFlag>, RememberedRead>();
   /** Every flag key of the last whole evaluation, plus any seen since; replaced, never changed in place. */
   private knownKeys: readonly string[] = [];
 
@@ -25,7 +41,14 @@ export class MemoryFlagCache implements FlagCache {
 
   read(distinctId: string, keys?: readonly string[]): CachedFlags {
     const known = this.users.get(distinctId);
-    return cachedFlags(keys ?? this.knownKeys, (key) => known?.get(key), this.config.ttlSeconds);
+    if (keys || !known) return cachedFlags(keys ?? this.knownKeys, (key) => known?.get(key), this.config.ttlSeconds);
+    const now = Date.now();
+    const remembered = this.everyFlagReads.get(known);
+    if (remembered && remembered.keys === this.knownKeys && now < remembered.until) return remembered.read;
+    const read = cachedFlags(this.knownKeys, (key) => known.get(key), this.config.ttlSeconds, now);
+    const until = Math.min(...read.flags.map((flag) => flag.evaluatedAt.getTime())) + this.config.ttlSeconds * 1000;
+    this.everyFlagReads.set(known, { keys: this.knownKeys, read, until });
+    return read;
   }
 
   /** In memory, definitions live in the process that polls them. */
@@ -34,7 +57,7 @@ export class MemoryFlagCache implements FlagCache {
   }
 
   async write(distinctId: string, flags: readonly EvaluatedFlag[], whole: boolean, context: string): Promise<void> {
-    const known = this.users.get(distinctId) ?? new Map<string, CachedFlag>();
+    const known = new Map(this.users.get(distinctId));
     for (const flag of flags) known.set(flag.key, { ...flag, context });
     this.users.set(distinctId, known);
     const keys = flags.map((flag) => flag.key);
@@ -46,7 +69,7 @@ export class MemoryFlagCache implements FlagCache {
 }
 
 /** What a user's flags cost in memory, roughly: their text, as JSON would write it, plus a fixed overhead each. */
-function sizeOf(flags: Map<string, CachedFlag>, distinctId: string): number {
+function sizeOf(flags: ReadonlyMap<string, CachedFlag>, distinctId: string): number {
   let bytes = ENTRY_OVERHEAD_BYTES + distinctId.length * 2;
   for (const flag of flags.values()) {
     bytes += ENTRY_OVERHEAD_BYTES + (flag.key.length + (flag.variant?.length ?? 0) + (flag.reason?.length ?? 0)) * 2;

@@ -44,10 +44,11 @@ export function isBareContext(context: FlagContext): boolean {
 
 /**
  * A string equal for two contexts exactly when PostHog would evaluate them alike (same user, groups, properties),
- * whatever the order of their keys at any depth.
+ * whatever the order of their keys at any depth. A bare context's is its distinct id after a `"` (the one asked
+ * on every request: no JSON to write); any other's is JSON, an array, which never starts with a `"`.
  */
 export function contextKey(context: FlagContext): string {
-  if (isBareContext(context)) return JSON.stringify(context.distinctId);
+  if (isBareContext(context)) return `"${context.distinctId}`;
   const { distinctId, groups, personProperties, groupProperties, deviceId } = context;
   return stableJson([distinctId, groups, personProperties, groupProperties, deviceId]);
 }

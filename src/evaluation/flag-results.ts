@@ -1,4 +1,5 @@
 import type { EvaluatedFlag, FlagResult, FlagSource } from '../flags.types.js';
+import { deepFreeze } from '../util/deep-freeze.js';
 
 /**
  * Results by flag key: what every stage of an evaluation answers. Read-only once made: a map may be shared (a
@@ -27,6 +28,34 @@ export type MaybePromise<T> = T | Promise<T>;
 export function withSource(flags: Iterable<EvaluatedFlag>, source: FlagSource, requestId?: string): FlagResults {
   const results: FlagResults = new Map();
   for (const flag of flags) results.set(flag.key, resultOf(flag, source, requestId));
+  return results;
+}
+
+/** A source of results read from the fallback cache. */
+type StoredSource = Extract<FlagSource, 'cache' | 'fallback'>;
+
+/**
+ * Results made from stored entries, by source and entry: the memory cache hands out the same entry object on every
+ * read until it is written again, so its result is made (and frozen, payload included) once, not on every request.
+ */
+const STORED_RESULTS: Record<StoredSource, WeakMap<EvaluatedFlag, FlagResult>> = {
+  cache: new WeakMap(),
+  fallback: new WeakMap(),
+};
+
+/** The stored entries as results from `source`, by key: each entry's result made once, frozen. */
+export function withStoredSource(flags: Iterable<EvaluatedFlag>, source: StoredSource): FlagResults {
+  const made = STORED_RESULTS[source];
+  const results: FlagResults = new Map();
+  for (const flag of flags) {
+    let result = made.get(flag);
+    if (!result) {
+      result = resultOf(flag, source);
+      deepFreeze(result.payload);
+      made.set(flag, Object.freeze(result));
+    }
+    results.set(flag.key, result);
+  }
   return results;
 }
 

@@ -4,7 +4,7 @@ import { FLAGS_CONFIG } from '../flags.constants.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { CacheAccess } from './cache-access.js';
 import type { Evaluation } from './evaluation.js';
-import { withSource, type FlagResults, type MaybePromise } from './flag-results.js';
+import { withStoredSource, type FlagResults, type MaybePromise } from './flag-results.js';
 import { freshness } from './fresh-window.js';
 import { UpstreamStage } from './upstream-stage.js';
 
@@ -16,6 +16,8 @@ import { UpstreamStage } from './upstream-stage.js';
 @Injectable()
 export class FreshWindowStage {
   private readonly freshSeconds: number;
+  /** The results of a read, by the read: the memory cache hands out the same read until its entries change. */
+  private readonly cacheResults = new WeakMap<CachedFlags, FlagResults>();
 
   constructor(
     private readonly cache: CacheAccess,
@@ -38,6 +40,8 @@ export class FreshWindowStage {
     const age = freshness(cached, this.freshSeconds, evaluation.context.distinctId, evaluation.fingerprint);
     if (age === 'stale') this.upstream.refreshBehind(evaluation);
     if (age === 'expired') return this.upstream.evaluate(evaluation, cached);
-    return withSource(cached.flags, 'cache');
+    let results = this.cacheResults.get(cached);
+    if (!results) this.cacheResults.set(cached, (results = withStoredSource(cached.flags, 'cache')));
+    return results;
   }
 }

@@ -32,7 +32,9 @@ export class SharedStage implements BeforeApplicationShutdown {
    * `holdUntil()` settles (for at most 1 s). The map is shared: callers copy it before changing it.
    */
   evaluate(evaluation: Evaluation, holdUntil?: () => PromiseLike<unknown>): MaybePromise<FlagResults> {
-    const running = this.inFlight.get(everyFlagKey(evaluation.contextId)) ?? this.inFlight.get(evaluation.key);
+    const every = everyFlagKey(evaluation.contextId);
+    const running =
+      this.inFlight.get(every) ?? (evaluation.key === every ? undefined : this.inFlight.get(evaluation.key));
     if (running) return running;
     const now = this.next.evaluate(evaluation);
     if (!(now instanceof Promise)) return now;

@@ -9,7 +9,14 @@ import { isCompleteAnswer, type ParsedFlags } from '../upstream/flags-response.j
 import { FlagsUpstream } from '../upstream/flags-upstream.js';
 import { CacheAccess } from './cache-access.js';
 import type { Evaluation } from './evaluation.js';
-import { resultOf, withSource, withUnanswered, type MaybePromise, type RemoteResults } from './flag-results.js';
+import {
+  resultOf,
+  withSource,
+  withStoredSource,
+  withUnanswered,
+  type MaybePromise,
+  type RemoteResults,
+} from './flag-results.js';
 
 /**
  * What asking PostHog gave: its answer (none when it could not answer; the monitor was told) and the cache write
@@ -53,20 +60,20 @@ export class UpstreamStage {
    */
   async evaluate(evaluation: Evaluation, cached?: CachedFlags): Promise<RemoteResults> {
     if (this.config.offline) {
-      const known = withSource((await this.lastKnown(evaluation, cached)).flags, 'fallback');
+      const known = withStoredSource((await this.lastKnown(evaluation, cached)).flags, 'fallback');
       return withUnanswered(known, evaluation.keys);
     }
     if (this.upstream.saturated) {
       cached = await this.lastKnown(evaluation, cached);
-      if (cached.complete) return withSource(cached.flags, 'fallback');
+      if (cached.complete) return withStoredSource(cached.flags, 'fallback');
     }
     const call = this.callPostHog(evaluation);
     const early = this.fallbackAfterMs > 0 ? await this.knownIfSlow(call, evaluation, cached) : undefined;
-    if (early) return withSource(early.flags, 'fallback');
+    if (early) return withStoredSource(early.flags, 'fallback');
     const { parsed } = await call;
     if (parsed && isCompleteAnswer(parsed)) return withSource(parsed.flags.values(), 'remote', parsed.requestId);
     const fallbacks = (await this.lastKnown(evaluation, cached)).flags;
-    if (!parsed) return withUnanswered(withSource(fallbacks, 'fallback'), evaluation.keys);
+    if (!parsed) return withUnanswered(withStoredSource(fallbacks, 'fallback'), evaluation.keys);
     const results = withSource(parsed.flags.values(), 'remote', parsed.requestId);
     for (const flag of fallbacks) {
       if (!results.has(flag.key) && (parsed.incomplete || parsed.failed.has(flag.key))) {

@@ -19,6 +19,7 @@ const options: BenchOptions = smoke
       users: 20,
       latencyMs: 20,
       timeoutMs: 200,
+      client: { rounds: 2, callsPerRound: 50 },
     }
   : {
       durationSeconds: 10,
@@ -29,6 +30,7 @@ const options: BenchOptions = smoke
       roundSeconds: 2,
       users: 200,
       latencyMs: 20,
+      client: { rounds: 11, callsPerRound: 400 },
     };
 
 const result = await runBenchmark(options, (line) => console.log(line));

@@ -4,6 +4,7 @@ import { cpus, totalmem } from 'node:os';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { FakePostHog } from '../test/support/fake-posthog.js';
+import { measureClientCost, OURS_CLIENT, type ClientCost, type ClientCostOptions } from './client-cost.js';
 import { RedisServer } from '../test/support/redis-server.js';
 import {
   benchDefinitions,
@@ -75,6 +76,8 @@ export interface BenchOptions {
   latencyMs: number;
   /** Per-attempt timeout of both contenders; undefined: their defaults (3 s). */
   timeoutMs?: number;
+  /** The client microbench, run first: its yardstick, and what one of our refreshes costs. */
+  client: ClientCostOptions;
 }
 
 /**
@@ -138,6 +141,8 @@ export interface BenchResult {
   machine: { cpu: string; cores: number; memoryGiB: number; node: string; platform: string };
   options: BenchOptions;
   rows: BenchRow[];
+  /** The client microbench of this run (see `client-cost.ts`). */
+  client: ClientCost;
   /** Per scenario measured in turns, per round: ours' throughput over each other route's. */
   roundRatios: Record<string, Partial<Record<Contender, number[]>>>;
   yardsticks: Yardstick[];
@@ -235,6 +240,8 @@ export async function runBenchmark(
   options: BenchOptions,
   log: (line: string) => void = () => {},
 ): Promise<BenchResult> {
+  const client = await measureClientCost(options.client);
+  log(`client microbench: ${JSON.stringify(client.microsPerCall)} µs per /flags round trip`);
   const users = Array.from({ length: options.users }, (_, index) => benchUser(index));
   const posthog = await FakePostHog.start();
   posthog.latencyMs = options.latencyMs;
@@ -292,7 +299,14 @@ export async function runBenchmark(
   }
   const ceiling = rows.find((row) => row.contender === 'unguarded')!;
   const judged = rows.map((row) => ({ ...row, ofCeiling: row.requestsPerSecond / ceiling.requestsPerSecond }));
-  return { machine: machine(), options, rows: judged, roundRatios, yardsticks: yardsticks(judged, roundRatios) };
+  return {
+    machine: machine(),
+    options,
+    rows: judged,
+    client,
+    roundRatios,
+    yardsticks: yardsticks(judged, roundRatios, client),
+  };
 }
 
 /** Ours' throughput over each other route's, per round. */
@@ -378,7 +392,7 @@ async function askEachOnce(url: string, path: string, users: string[], concurren
  * The module's targets, each against a reference measured in the same run: the guard that looks nothing up and
  * denies the same users (`same denials, no lookup`, in the same app), posthog-node, or `fallbackAfterMs`.
  */
-export function yardsticks(rows: BenchRow[], roundRatios: BenchResult['roundRatios'] = {}): Yardstick[] {
+export function yardsticks(rows: BenchRow[], roundRatios: BenchResult['roundRatios'], client: ClientCost): Yardstick[] {
   const row = (scenario: string, contender: Contender = 'nestjs-posthog-flags') =>
     rows.find((candidate) => candidate.scenario === scenario && candidate.contender === contender);
   const judged: Yardstick[] = [];
@@ -410,14 +424,13 @@ export function yardsticks(rows: BenchRow[], roundRatios: BenchResult['roundRati
   };
   /**
    * Of a row's CPU per request, what its upstream calls (refreshes behind the answer) took: their share of the
-   * requests times one call's cost, which the `healthy` row gives (one call per request) less the reference's.
+   * requests times one call's cost, as the client microbench of this run measured it (client and loopback server
+   * together: an upper bound of the app's share). The `healthy` row's CPU less the reference's, used before, also
+   * counts what a request costs Nest at a tenth of the throughput, and read two to four times as much.
    */
   const refreshMicros = (ours: BenchRow): number | undefined => {
-    const healthy = row('healthy');
-    const reference = row('reference: same denials, no lookup', 'same denials, no lookup');
-    if (!healthy || !reference || ours.requests === 0) return undefined;
-    const perCall = healthy.cpuMicrosPerRequest - reference.cpuMicrosPerRequest;
-    return round1((ours.upstreamCalls / ours.requests) * perCall);
+    if (ours.requests === 0) return undefined;
+    return round1((ours.upstreamCalls / ours.requests) * client.microsPerCall[OURS_CLIENT]!);
   };
   const healthy = row('healthy');
   const theirsHealthy = row('healthy', 'posthog-node guard');
@@ -430,6 +443,12 @@ export function yardsticks(rows: BenchRow[], roundRatios: BenchResult['roundRati
       healthy.cpuMicrosPerRequest <= budget,
     );
   }
+  add(
+    'client: CPU per /flags round trip',
+    "≤ 0.35 × fetch's (median of the rounds' ratios)",
+    `${client.oursToFetch.toFixed(3)} × (${round1(client.microsPerCall[OURS_CLIENT]!)} µs per call)`,
+    client.oursToFetch <= 0.35,
+  );
   asCheapAsTheReference('healthy, fresh=5', 'reference: same denials, no lookup');
   const freshRow = row('healthy, fresh=5');
   const refresh = freshRow && refreshMicros(freshRow);
@@ -437,7 +456,8 @@ export function yardsticks(rows: BenchRow[], roundRatios: BenchResult['roundRati
     add(
       'healthy, fresh=5: refresh CPU per request',
       '≤ 3 µs',
-      `${refresh} µs (${freshRow.upstreamCalls} upstream calls for ${freshRow.requests} requests)`,
+      `${refresh} µs (${freshRow.upstreamCalls} upstream calls for ${freshRow.requests} requests, ` +
+        `${round1(client.microsPerCall[OURS_CLIENT]!)} µs each)`,
       refresh <= 3,
     );
   }

@@ -44,8 +44,10 @@ describe('npm run bench -- --smoke', () => {
       expect(typeof row.upstreamCalls).toBe('number');
     }
     expect(result.machine.cores).toBeGreaterThan(0);
+    expect(result.client.microsPerCall['nestjs-posthog-flags']).toBeGreaterThan(0);
     expect(result.yardsticks.map((yardstick: { name: string }) => yardstick.name)).toEqual([
       'healthy: app CPU per request',
+      'client: CPU per /flags round trip',
       'healthy, fresh=5: throughput',
       'healthy, fresh=5: time in the guard per request',
       'healthy, fresh=5: refresh CPU per request',

@@ -225,6 +225,19 @@ describe('the outage fast path', () => {
       expect(calls).toHaveBeenCalledTimes(1);
     });
 
+    it('starts a refresh behind the answer after the answer: the read that found it due does not make the call', async () => {
+      jest.useFakeTimers({ doNotFake: ONLY_DATE, now: Date.now() });
+      const { flags, moduleRef } = await start({ cacheUrl: 'memory://local?fresh=5' });
+      await flags.getAllFlags('user-1');
+      const calls = jest.spyOn(moduleRef.get(FlagsUpstream), 'evaluate');
+      jest.setSystemTime(Date.now() + 7_500);
+      expect((await flags.evaluate('user-1')).get('beta')?.source).toBe('cache');
+      expect((await flags.evaluate('user-1')).get('beta')?.source).toBe('cache');
+      expect(calls).not.toHaveBeenCalled();
+      await new Promise(setImmediate);
+      expect(calls).toHaveBeenCalledTimes(1);
+    });
+
     it('gives each caller its own map', async () => {
       const { flags } = await start({});
       const [first, second] = await Promise.all([flags.evaluate('user-1'), flags.evaluate('user-1')]);

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import { firstValueFrom } from 'rxjs';
 import type { CachedFlags } from '../cache/flag-cache.js';
 import { FLAGS_CONFIG } from '../flags.constants.js';
@@ -34,7 +34,7 @@ interface Answer {
  * asked (offline, every upstream slot taken). Never rejects.
  */
 @Injectable()
-export class UpstreamStage {
+export class UpstreamStage implements BeforeApplicationShutdown {
   /** Upstream calls in flight, by context and keys, whether a caller waits on them or they refresh the cache. */
   private readonly asking = new Coalescer<Answer>();
   /**
@@ -42,6 +42,13 @@ export class UpstreamStage {
    * between would still find the old entries, and must not start another.
    */
   private readonly refreshing = new Coalescer<void>();
+  /**
+   * Refreshes found due, by context and keys, started together on the event loop's next turn: after the answers
+   * that found them due, which do not wait for the calls to be made.
+   */
+  private readonly dueRefreshes = new Map<string, Evaluation>();
+  private dueRefreshesTimer?: NodeJS.Immediate;
+  private closed = false;
   private readonly fallbackAfterMs: number;
 
   constructor(
@@ -85,11 +92,28 @@ export class UpstreamStage {
   }
 
   /**
-   * Refreshes the cache behind the answer with one upstream call; joins a refresh whose answer is not in the cache
-   * yet.
+   * Refreshes the cache behind the answer with one upstream call, started on the event loop's next turn (the answer
+   * does not wait for it to be made); joins a refresh whose answer is not in the cache yet.
    */
   refreshBehind(evaluation: Evaluation): void {
-    void this.refreshing.run(evaluation.key, async () => (await this.callPostHog(evaluation)).remembered);
+    if (this.closed || this.refreshing.get(evaluation.key)) return;
+    this.dueRefreshes.set(evaluation.key, evaluation);
+    this.dueRefreshesTimer ??= setImmediate(() => this.startDueRefreshes());
+  }
+
+  /** Drops the refreshes not started yet: the application is shutting down, and no call goes out after that. */
+  beforeApplicationShutdown(): void {
+    this.closed = true;
+    clearImmediate(this.dueRefreshesTimer);
+    this.dueRefreshes.clear();
+  }
+
+  private startDueRefreshes(): void {
+    this.dueRefreshesTimer = undefined;
+    for (const [key, evaluation] of this.dueRefreshes) {
+      void this.refreshing.run(key, async () => (await this.callPostHog(evaluation)).remembered);
+    }
+    this.dueRefreshes.clear();
   }
 
   /**

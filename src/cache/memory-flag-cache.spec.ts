@@ -31,7 +31,9 @@ describe('MemoryFlagCache', () => {
   });
 
   describe('a read of every known flag', () => {
-    afterEach(() => jest.useRealTimers());
+    afterEach(() => {
+      jest.useRealTimers();
+    });
 
     it('is handed out again until a write, a change of the known keys, or an entry passing the ttl', async () => {
       jest.useFakeTimers({ now: Date.parse('2026-12-05T12:00:00Z') });

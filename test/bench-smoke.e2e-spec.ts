@@ -32,6 +32,7 @@ describe('npm run bench -- --smoke', () => {
       'reference (local evaluation app): same denials, no lookup / same denials, no lookup',
       'healthy, local evaluation / posthog-node guard, local evaluation',
       'PostHog down, definitions loaded / nestjs-posthog-flags',
+      'reference (PostHog down app): same denials, no lookup / same denials, no lookup',
       'PostHog down, definitions loaded / posthog-node guard, local evaluation',
       'cold start during an outage / nestjs-posthog-flags',
       'cold start during an outage / posthog-node guard, local evaluation',

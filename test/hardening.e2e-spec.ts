@@ -76,6 +76,15 @@ describe('hardening', () => {
       }
     });
 
+    it('answers every flag from a remembered read only for the context it was evaluated for', async () => {
+      const { flags } = await start({ cacheUrl: 'memory://local?fresh=60' });
+      const pro = { distinctId: 'u1', personProperties: { plan: 'pro' } };
+      await flags.evaluate(pro);
+      await eventually(async () => (await flags.evaluate(pro)).get('beta')?.source === 'cache', 'every flag cached');
+      const free = { distinctId: 'u1', personProperties: { plan: 'free' } };
+      expect((await flags.evaluate(free)).get('beta')?.source).toBe('remote');
+    });
+
     it('treats key order at any depth as the same context', async () => {
       const { flags } = await start({ cacheUrl: 'memory://local?fresh=60' });
       const one = { distinctId: 'u1', groupProperties: { company: { a: 1, b: { c: 1, d: 2 } } } };

@@ -5,6 +5,8 @@ import { contextFingerprint } from './flag-context.js';
 export interface Evaluation {
   /** Shared by every evaluation of the same context and keys (coalescing, refreshes). */
   key: string;
+  /** The key of an evaluation of every flag of the same context (`key` itself when every flag is asked). */
+  everyFlagKey: string;
   context: FlagContext;
   /** The context's {@link contextKey}. */
   contextId: string;
@@ -12,11 +14,6 @@ export interface Evaluation {
   fingerprint: string;
   /** The keys asked of PostHog and the cache (every flag when undefined): the question's, less what was local. */
   keys?: readonly string[];
-}
-
-/** The key every-flag evaluations of a context are shared under. */
-export function everyFlagKey(contextId: string): string {
-  return `${contextId}\n*`;
 }
 
 /**
@@ -29,6 +26,8 @@ export function evaluationOf(
   keys?: readonly string[],
   remoteKeys: readonly string[] | undefined = keys,
 ): Evaluation {
-  const key = keys ? `${contextId}\n${JSON.stringify(keys)}` : everyFlagKey(contextId);
-  return { key, context, contextId, fingerprint: contextFingerprint(context, contextId), keys: remoteKeys };
+  const everyFlagKey = `${contextId}\n*`;
+  const key = keys ? `${contextId}\n${JSON.stringify(keys)}` : everyFlagKey;
+  const fingerprint = contextFingerprint(context, contextId);
+  return { key, everyFlagKey, context, contextId, fingerprint, keys: remoteKeys };
 }

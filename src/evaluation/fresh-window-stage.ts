@@ -5,7 +5,7 @@ import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { CacheAccess } from './cache-access.js';
 import type { Evaluation } from './evaluation.js';
 import { withStoredSource, type FlagResults, type MaybePromise } from './flag-results.js';
-import { freshness } from './fresh-window.js';
+import { cacheWindow, freshnessIn, type CacheWindow } from './fresh-window.js';
 import { UpstreamStage } from './upstream-stage.js';
 
 /**
@@ -16,8 +16,11 @@ import { UpstreamStage } from './upstream-stage.js';
 @Injectable()
 export class FreshWindowStage {
   private readonly freshSeconds: number;
-  /** The results of a read, by the read: the memory cache hands out the same read until its entries change. */
-  private readonly cacheResults = new WeakMap<CachedFlags, FlagResults>();
+  /**
+   * What each read can answer, by the read: the memory cache hands out the same read until its entries change, so
+   * its window and results are made once, not on every request.
+   */
+  private readonly readAnswers = new WeakMap<CachedFlags, ReadAnswer>();
 
   constructor(
     private readonly cache: CacheAccess,
@@ -37,11 +40,29 @@ export class FreshWindowStage {
   }
 
   private answerFromCache(evaluation: Evaluation, cached: CachedFlags): MaybePromise<FlagResults> {
-    const age = freshness(cached, this.freshSeconds, evaluation.context.distinctId, evaluation.fingerprint);
+    const answer = this.answerOf(cached, evaluation);
+    const age = freshnessIn(answer.window, Date.now());
     if (age === 'stale') this.upstream.refreshBehind(evaluation);
     if (age === 'expired') return this.upstream.evaluate(evaluation, cached);
-    let results = this.cacheResults.get(cached);
-    if (!results) this.cacheResults.set(cached, (results = withStoredSource(cached.flags, 'cache')));
-    return results;
+    return (answer.results ??= withStoredSource(cached.flags, 'cache'));
   }
+
+  /** What the read can answer for the evaluation's user and context, made once per read, user and context. */
+  private answerOf(cached: CachedFlags, { context, fingerprint }: Evaluation): ReadAnswer {
+    const known = this.readAnswers.get(cached);
+    if (known && known.distinctId === context.distinctId && known.fingerprint === fingerprint) return known;
+    const window = cacheWindow(cached, this.freshSeconds, context.distinctId, fingerprint);
+    const answer: ReadAnswer = { distinctId: context.distinctId, fingerprint, window };
+    this.readAnswers.set(cached, answer);
+    return answer;
+  }
+}
+
+/** What one read can answer, for one user and context. */
+interface ReadAnswer {
+  distinctId: string;
+  fingerprint: string;
+  window: CacheWindow | undefined;
+  /** Its entries as `cache` results, once a read answered from the cache. */
+  results?: FlagResults;
 }

@@ -1,8 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import type { CachedFlags } from '../cache/flag-cache.js';
-import { freshness, refreshPointMs } from './fresh-window.js';
+import { cacheWindow, freshnessIn, refreshPointMs, type Freshness } from './fresh-window.js';
 
 const NOW = Date.UTC(2026, 10, 26);
+
+/** What the read allows at `now`, its window computed for the user and context. */
+function freshness(cached: CachedFlags, freshSeconds: number, user: string, context: string, now: number): Freshness {
+  return freshnessIn(cacheWindow(cached, freshSeconds, user, context), now);
+}
 
 /** A complete read of entries `agesMs` old, evaluated for a bare context. */
 function cachedAged(...agesMs: number[]): CachedFlags {

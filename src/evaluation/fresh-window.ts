@@ -6,32 +6,50 @@ import type { CachedFlags } from '../cache/flag-cache.js';
  */
 export type Freshness = 'fresh' | 'stale' | 'expired';
 
+/** When a read may answer from the cache (ms since the epoch): see {@link cacheWindow}. */
+export interface CacheWindow {
+  /** Its newest entry's time: before it, the read is from the future (a writer with a skewed clock). */
+  from: number;
+  /** The user's refresh point past its oldest entry: `fresh` until then, `stale` after. */
+  staleAt: number;
+  /** Twice `freshSeconds` past its oldest entry: `expired` from then. */
+  expiresAt: number;
+}
+
 /**
- * How a read can answer without waiting for PostHog. It needs an entry for every flag asked, each evaluated for
- * the same context (`context`, a `contextFingerprint`); their age is the oldest one's. Younger than the user's
- * refresh point it is `fresh`; past it and younger than twice `freshSeconds`, `stale`; older, incomplete, for
- * another context, or from the future (a writer with a skewed clock), `expired`: PostHog is asked.
+ * When a read can answer without waiting for PostHog; `undefined`: never. It needs an entry for every flag asked,
+ * each evaluated for the same context (`context`, a `contextFingerprint`); their age is the oldest one's. Younger
+ * than the user's refresh point it is `fresh`; past it and younger than twice `freshSeconds`, `stale`; older,
+ * incomplete, for another context, or from the future, `expired` (see {@link freshnessIn}): PostHog is asked.
+ * Computed once per read: the memory cache hands the same read out until its entries change.
  */
-export function freshness(
+export function cacheWindow(
   cached: CachedFlags,
   freshSeconds: number,
   distinctId: string,
   context: string,
-  now = Date.now(),
-): Freshness {
-  if (!cached.complete) return 'expired';
+): CacheWindow | undefined {
+  if (!cached.complete) return undefined;
   let oldest = Infinity;
   let newest = -Infinity;
   for (const flag of cached.flags) {
-    if (flag.context !== context) return 'expired';
+    if (flag.context !== context) return undefined;
     const at = flag.evaluatedAt.getTime();
     oldest = Math.min(oldest, at);
     newest = Math.max(newest, at);
   }
-  const ageMs = now - oldest;
-  if (newest > now) return 'expired';
-  if (ageMs < refreshPointMs(freshSeconds, distinctId)) return 'fresh';
-  return ageMs < 2 * freshSeconds * 1000 ? 'stale' : 'expired';
+  return {
+    from: newest,
+    staleAt: oldest + refreshPointMs(freshSeconds, distinctId),
+    expiresAt: oldest + 2 * freshSeconds * 1000,
+  };
+}
+
+/** What a read whose {@link cacheWindow} is `window` allows at `now`. */
+export function freshnessIn(window: CacheWindow | undefined, now: number): Freshness {
+  if (!window || now < window.from) return 'expired';
+  if (now < window.staleAt) return 'fresh';
+  return now < window.expiresAt ? 'stale' : 'expired';
 }
 
 /**

@@ -1,6 +1,6 @@
 import { Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import { Coalescer } from '../pipeline/coalesce.js';
-import { everyFlagKey, type Evaluation } from './evaluation.js';
+import type { Evaluation } from './evaluation.js';
 import type { FlagResults, MaybePromise } from './flag-results.js';
 import { FreshWindowStage } from './fresh-window-stage.js';
 
@@ -32,9 +32,8 @@ export class SharedStage implements BeforeApplicationShutdown {
    * `holdUntil()` settles (for at most 1 s). The map is shared: callers copy it before changing it.
    */
   evaluate(evaluation: Evaluation, holdUntil?: () => PromiseLike<unknown>): MaybePromise<FlagResults> {
-    const every = everyFlagKey(evaluation.contextId);
-    const running =
-      this.inFlight.get(every) ?? (evaluation.key === every ? undefined : this.inFlight.get(evaluation.key));
+    const { key, everyFlagKey } = evaluation;
+    const running = this.inFlight.get(everyFlagKey) ?? (key === everyFlagKey ? undefined : this.inFlight.get(key));
     if (running) return running;
     const now = this.next.evaluate(evaluation);
     if (!(now instanceof Promise)) return now;

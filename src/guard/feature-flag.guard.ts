@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, NotFoundException, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
-import type { FlagEvaluations } from '../evaluation/flag-evaluations.js';
+import type { FlagEvaluations, FlagReadOptions } from '../evaluation/flag-evaluations.js';
 import { FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { RequestEvaluations } from '../request/request-evaluations.js';
@@ -105,13 +105,17 @@ interface HandlerFlags {
   requirements: FlagRequirement[];
 }
 
+/** A requirement's read that sends its exposure as the module says, and one that sends none (`sendEvent: false`). */
+const MODULE_READ: FlagReadOptions = Object.freeze({});
+const SILENT_READ: FlagReadOptions = Object.freeze({ sendFeatureFlagEvents: false });
+
 /**
  * Whether every key of the requirement passes (each read, so each sends its exposure unless the requirement opts
  * out); an unknown flag takes `defaultValue`.
  */
 function isSatisfied(requirement: FlagRequirement, snapshot: FlagEvaluations | undefined): boolean {
   const fallback = requirement.defaultValue ?? false;
-  const read = { sendFeatureFlagEvents: requirement.sendEvent === false ? false : undefined };
+  const read = requirement.sendEvent === false ? SILENT_READ : MODULE_READ;
   let satisfied = true;
   for (const key of requirement.keys) {
     const value = snapshot?.getFlag(key, read);

@@ -93,6 +93,8 @@ describe('npm run bench -- --smoke', () => {
       'healthy, fresh=5, exposure events off / nestjs-posthog-flags, no exposure events',
       'healthy, local evaluation / nestjs-posthog-flags',
       'reference (local evaluation app): same denials, no lookup / same denials, no lookup',
+      'PostHog down, definitions loaded / nestjs-posthog-flags',
+      'reference (PostHog down app): same denials, no lookup / same denials, no lookup',
     ]);
     for (const byContender of Object.values(result.roundRatios) as Record<string, number[]>[]) {
       for (const ratios of Object.values(byContender)) expect(ratios).toHaveLength(2);

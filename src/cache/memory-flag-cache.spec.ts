@@ -35,7 +35,7 @@ describe('MemoryFlagCache', () => {
       jest.useRealTimers();
     });
 
-    it('is handed out again until a write, a change of the known keys, or an entry passing the ttl', async () => {
+    it("is handed out again until the user's write, a change of the known keys, or an entry passing the ttl", async () => {
       jest.useFakeTimers({ now: Date.parse('2026-12-05T12:00:00Z') });
       const cache = memory(60, 10);
       await cache.write('u', [{ key: 'a', enabled: true, evaluatedAt: secondsAgo(30) }], true, '');
@@ -47,6 +47,9 @@ describe('MemoryFlagCache', () => {
       const written = await cache.read('u');
       expect(written).not.toBe(first);
       expect(written.flags.map((flag) => flag.enabled)).toEqual([false]);
+      await cache.write('someone', [{ key: 'a', enabled: true, evaluatedAt: secondsAgo(0) }], false, '');
+      await cache.write('someone', [{ key: 'a', enabled: true, evaluatedAt: secondsAgo(0) }], true, '');
+      expect(await cache.read('u')).toBe(written);
 
       await cache.write('other', [{ key: 'b', enabled: true, evaluatedAt: secondsAgo(0) }], false, '');
       const keysChanged = await cache.read('u');

@@ -46,8 +46,9 @@ export class MemoryFlagCache implements FlagCache {
     const remembered = this.everyFlagReads.get(known);
     if (remembered && remembered.keys === this.knownKeys && now < remembered.until) return remembered.read;
     const read = cachedFlags(this.knownKeys, (key) => known.get(key), this.config.ttlSeconds, now);
-    const until = Math.min(...read.flags.map((flag) => flag.evaluatedAt.getTime())) + this.config.ttlSeconds * 1000;
-    this.everyFlagReads.set(known, { keys: this.knownKeys, read, until });
+    let oldest = Infinity;
+    for (const flag of read.flags) oldest = Math.min(oldest, flag.evaluatedAt.getTime());
+    this.everyFlagReads.set(known, { keys: this.knownKeys, read, until: oldest + this.config.ttlSeconds * 1000 });
     return read;
   }
 
@@ -60,8 +61,7 @@ export class MemoryFlagCache implements FlagCache {
     const known = new Map(this.users.get(distinctId));
     for (const flag of flags) known.set(flag.key, { ...flag, context });
     this.users.set(distinctId, known);
-    const keys = flags.map((flag) => flag.key);
-    this.knownKeys = whole ? keys : [...new Set([...this.knownKeys, ...keys])];
+    this.knownKeys = knownKeysAfter(this.knownKeys, flags, whole);
   }
 
   /** Nothing to release: what it holds still answers, without I/O, calls made after the application closed. */
@@ -76,4 +76,17 @@ function sizeOf(flags: ReadonlyMap<string, CachedFlag>, distinctId: string): num
     if (flag.payload !== undefined) bytes += jsonText(flag.payload).length * 2;
   }
   return bytes;
+}
+
+/**
+ * The known keys after a write: a whole evaluation's keys, else the known ones plus any new. The same array when
+ * they do not change, so that the remembered reads of every user (checked against it) stay valid: most writes
+ * are refreshes of the same flags.
+ */
+function knownKeysAfter(known: readonly string[], flags: readonly EvaluatedFlag[], whole: boolean): readonly string[] {
+  const keys = flags.map((flag) => flag.key);
+  if (whole) return keys.length === known.length && keys.every((key, index) => key === known[index]) ? known : keys;
+  const all = new Set(known);
+  for (const key of keys) all.add(key);
+  return all.size === known.length ? known : [...all];
 }

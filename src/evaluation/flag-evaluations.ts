@@ -1,7 +1,7 @@
 import { flagCalled, type FlagCalled, type MissingFlag } from '../exposures/flag-called.js';
 import { flagValue, type FlagContext, type FlagResult, type FlagValue, type PostHogBootstrap } from '../flags.types.js';
 import type { UnresolvedReason } from '../local/unresolved-reason.js';
-import { deepFreeze } from '../util/deep-freeze.js';
+import { freezeResult } from './flag-results.js';
 import { setOwn } from '../util/own.js';
 
 /** A new snapshot (the class's constructor is its own: snapshots are made by the module, never by hand). */
@@ -242,16 +242,6 @@ export class FlagEvaluations {
       sendsEvents: this.#sendsEvents,
     });
   }
-}
-
-/**
- * Freezes a result and its payload, all the way down. A frozen result is left as it is: local evaluation's
- * remembered results are frozen with their payloads already, and walking them again on every request costs.
- */
-function freezeResult(result: FlagResult): void {
-  if (Object.isFrozen(result)) return;
-  deepFreeze(result.payload);
-  Object.freeze(result);
 }
 
 /** A host that sends and logs nothing: for a snapshot made where no module is at hand. */

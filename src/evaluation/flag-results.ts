@@ -49,14 +49,21 @@ export function withStoredSource(flags: Iterable<EvaluatedFlag>, source: StoredS
   const results: FlagResults = new Map();
   for (const flag of flags) {
     let result = made.get(flag);
-    if (!result) {
-      result = resultOf(flag, source);
-      deepFreeze(result.payload);
-      made.set(flag, Object.freeze(result));
-    }
+    if (!result) made.set(flag, (result = freezeResult(resultOf(flag, source))));
     results.set(flag.key, result);
   }
   return results;
+}
+
+/**
+ * Freezes a result and its payload, all the way down; the result. A frozen result is left as it is: local
+ * evaluation's remembered results and the stored entries' results are frozen with their payloads already, and
+ * walking them again on every request costs.
+ */
+export function freezeResult(result: FlagResult): FlagResult {
+  if (Object.isFrozen(result)) return result;
+  deepFreeze(result.payload);
+  return Object.freeze(result);
 }
 
 /**

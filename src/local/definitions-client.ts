@@ -1,10 +1,10 @@
-import { defer, type Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import type { ResolvedFlagsOptions, ResolvedLocalEvaluation } from '../options/flags-options.js';
 import { retryWithBackoff } from '../pipeline/retry-with-backoff.js';
 import { withTimeout } from '../pipeline/with-timeout.js';
-import { abortable } from '../upstream/abortable-request.js';
+import { abortable, type AbortableRequest } from '../upstream/abortable-request.js';
 import { USER_AGENT } from '../upstream/posthog-client.js';
-import { PostHogHttp } from '../upstream/posthog-http.js';
+import { PostHogHttp, type PostHogResponse } from '../upstream/posthog-http.js';
 import { isRetryableUpstreamError, UpstreamError } from '../upstream/upstream-error.js';
 import { parseDefinitions, type FlagDefinitionsData } from './definitions.js';
 
@@ -43,7 +43,10 @@ export class DefinitionsClient {
 
   /** One poll: emits the answer once and completes, or errors. Unsubscribing aborts the request. */
   fetchDefinitions(etag: string | undefined): Observable<DefinitionsAnswer> {
-    return defer(() => abortable((signal) => this.get(etag, signal))).pipe(
+    return abortable(
+      () => this.get(etag),
+      (response) => readDefinitionsAnswer(response, etag),
+    ).pipe(
       withTimeout(DEFINITIONS_TIMEOUT_MS),
       retryWithBackoff({
         retries: this.config.retries,
@@ -58,29 +61,32 @@ export class DefinitionsClient {
     await this.http.close();
   }
 
-  private async get(etag: string | undefined, signal: AbortSignal): Promise<DefinitionsAnswer> {
+  private get(etag: string | undefined): AbortableRequest<PostHogResponse> {
     const headers: Record<string, string> = {
       authorization: `Bearer ${this.local.secretKey}`,
       'user-agent': USER_AGENT,
     };
     if (etag) headers['if-none-match'] = etag;
-    const response = await this.http.request({
+    return this.http.start({
       method: 'GET',
       path: this.path,
       headers,
-      signal,
       readBodyOf: (status) => status === 200,
       maxResponseBytes: MAX_DEFINITIONS_BYTES,
     });
-    const newEtag = typeof response.headers.etag === 'string' ? response.headers.etag : undefined;
-    if (response.status === 304) return { status: 304, etag: newEtag ?? etag };
-    if (response.status !== 200) {
-      throw new UpstreamError(`http_${response.status}`, `HTTP ${response.status}`, ENDPOINT);
-    }
-    try {
-      return { status: 200, definitions: parseDefinitions(JSON.parse(response.text!)), etag: newEtag };
-    } catch (error) {
-      throw new UpstreamError('bad_response', (error as Error).message, ENDPOINT);
-    }
+  }
+}
+
+/** What an answer to a poll sent with `etag` says; a status other than 200/304 or a body that is no definitions fails. */
+function readDefinitionsAnswer(response: PostHogResponse, etag: string | undefined): DefinitionsAnswer {
+  const newEtag = typeof response.headers.etag === 'string' ? response.headers.etag : undefined;
+  if (response.status === 304) return { status: 304, etag: newEtag ?? etag };
+  if (response.status !== 200) {
+    throw new UpstreamError(`http_${response.status}`, `HTTP ${response.status}`, ENDPOINT);
+  }
+  try {
+    return { status: 200, definitions: parseDefinitions(JSON.parse(response.text!)), etag: newEtag };
+  } catch (error) {
+    throw new UpstreamError('bad_response', (error as Error).message, ENDPOINT);
   }
 }

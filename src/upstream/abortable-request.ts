@@ -1,27 +1,36 @@
 import { Observable } from 'rxjs';
 
+/** A request under way: what it will settle with, and how to end it sooner. */
+export interface AbortableRequest<T> {
+  /** Resolves with the answer, or rejects (an abort included). */
+  readonly response: Promise<T>;
+  /** Ends the request, rejecting `response`, if it has not settled; once it has, does nothing. */
+  abort(): void;
+}
+
 /**
- * One request as an observable: emits its result and completes, or errors; unsubscribing before it settled aborts
- * it (through `signal`).
+ * One request as an observable: each subscription starts it, emits what `read` makes of its answer and
+ * completes, or errors (with the request's failure, or with what `read` threw); unsubscribing before it settled
+ * aborts it.
  */
-export function abortable<T>(request: (signal: AbortSignal) => Promise<T>): Observable<T> {
-  return new Observable<T>((subscriber) => {
-    const abort = new AbortController();
-    let inFlight = true;
-    request(abort.signal).then(
-      (result) => {
-        inFlight = false;
+export function abortable<T, R>(start: () => AbortableRequest<T>, read: (answer: T) => R): Observable<R> {
+  return new Observable<R>((subscriber) => {
+    const request = start();
+    request.response.then(
+      (answer) => {
+        let result: R;
+        try {
+          result = read(answer);
+        } catch (error) {
+          subscriber.error(error);
+          return;
+        }
         subscriber.next(result);
         subscriber.complete();
       },
-      (error: unknown) => {
-        inFlight = false;
-        subscriber.error(error);
-      },
+      (error: unknown) => subscriber.error(error),
     );
-    // Aborting a finished request would only build an AbortError (and its stack) for no one.
-    return () => {
-      if (inFlight) abort.abort();
-    };
+    // Once the request settled, its abort does nothing: no error is built for no one.
+    return () => request.abort();
   });
 }

@@ -4,6 +4,7 @@ import { eventually } from '../../test/support/eventually.js';
 import { FakePostHog } from '../../test/support/fake-posthog.js';
 import { resolveFlagsOptions } from '../options/resolve-flags-options.js';
 import { PostHogClient } from './posthog-client.js';
+import { PostHogExchange } from './posthog-exchange.js';
 
 describe('PostHogClient', () => {
   let fake: FakePostHog;
@@ -29,7 +30,7 @@ describe('PostHogClient', () => {
 
   it('aborts the request in flight when unsubscribed', async () => {
     fake.answer = 'hang';
-    const abort = jest.spyOn(AbortController.prototype, 'abort');
+    const abort = jest.spyOn(PostHogExchange.prototype, 'abort');
     const subscription = client.requestFlags({ distinctId: 'user-1' }).subscribe({ error: () => {} });
     await eventually(() => fake.pending === 1, 'the request to reach PostHog');
     subscription.unsubscribe();

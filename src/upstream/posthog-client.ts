@@ -3,8 +3,8 @@ import type { Observable } from 'rxjs';
 import { FLAGS_CONFIG, LIBRARY_NAME, LIBRARY_VERSION } from '../flags.constants.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import type { FlagContext } from '../flags.types.js';
-import { abortable } from './abortable-request.js';
-import { PostHogHttp } from './posthog-http.js';
+import { abortable, type AbortableRequest } from './abortable-request.js';
+import { PostHogHttp, type PostHogResponse } from './posthog-http.js';
 import { UpstreamError } from './upstream-error.js';
 
 /** The `User-Agent` sent to PostHog. */
@@ -42,7 +42,7 @@ export class PostHogClient implements OnApplicationShutdown {
    * {@link UpstreamError} (transport failure, non-2xx status, a body that is not JSON).
    */
   requestFlags(context: FlagContext, keys?: readonly string[]): Observable<unknown> {
-    return abortable((signal) => this.post(flagsRequestBody(this.config.apiKey, context, keys), signal));
+    return abortable(() => this.post(flagsRequestBody(this.config.apiKey, context, keys)), readFlagsAnswer);
   }
 
   /** Closes the connections (every call was ended when the application began to shut down). */
@@ -51,27 +51,30 @@ export class PostHogClient implements OnApplicationShutdown {
   }
 
   /**
-   * One POST. Redirects are never followed (a 3xx fails as `http_3xx`: the API key and properties go to the host
-   * configured, nowhere else). The body is read only up to `maxResponseBytes` decoded bytes.
+   * Starts one POST. Redirects are never followed (a 3xx fails as `http_3xx`: the API key and properties go to the
+   * host configured, nowhere else). The body is read only up to `maxResponseBytes` decoded bytes.
    */
-  private async post(body: string, signal: AbortSignal): Promise<unknown> {
-    const response = await this.http.request({
+  private post(body: string): AbortableRequest<PostHogResponse> {
+    return this.http.start({
       method: 'POST',
       path: FLAGS_PATH,
       headers: JSON_HEADERS,
       body,
-      signal,
       readBodyOf: isSuccess,
       maxResponseBytes: this.config.maxResponseBytes,
     });
-    if (!isSuccess(response.status)) {
-      throw new UpstreamError(`http_${response.status}`, `HTTP ${response.status}`);
-    }
-    try {
-      return JSON.parse(response.text!);
-    } catch {
-      throw new UpstreamError('bad_response', 'the body is not JSON');
-    }
+  }
+}
+
+/** The parsed JSON body of a 2xx answer; any other status, or a body that is not JSON, is an {@link UpstreamError}. */
+function readFlagsAnswer(response: PostHogResponse): unknown {
+  if (!isSuccess(response.status)) {
+    throw new UpstreamError(`http_${response.status}`, `HTTP ${response.status}`);
+  }
+  try {
+    return JSON.parse(response.text!);
+  } catch {
+    throw new UpstreamError('bad_response', 'the body is not JSON');
   }
 }
 

@@ -1,13 +1,16 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { getEventListeners } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { eventually } from '../../test/support/eventually.js';
 import { forceGc } from '../../test/support/force-gc.js';
-import { PostHogHttp, type PostHogRequest } from './posthog-http.js';
+import type { AbortableRequest } from './abortable-request.js';
+import { PostHogHttp, type PostHogRequest, type PostHogResponse } from './posthog-http.js';
 import { UpstreamError } from './upstream-error.js';
 
 describe('PostHogHttp', () => {
@@ -16,6 +19,9 @@ describe('PostHogHttp', () => {
   let answer: (response: ServerResponse) => void;
   let pending = 0;
   let maxPending = 0;
+  /** Requests and connections the server saw. */
+  let received = 0;
+  let connections = 0;
   const clients: PostHogHttp[] = [];
 
   const client = (connections = 4) => {
@@ -34,16 +40,19 @@ describe('PostHogHttp', () => {
 
   beforeAll(async () => {
     server = createServer((request: IncomingMessage, response: ServerResponse) => {
+      received++;
       pending++;
       maxPending = Math.max(maxPending, pending);
       response.once('close', () => pending--);
       request.resume();
       answer(response);
     });
+    server.on('connection', () => connections++);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     host = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
   afterEach(async () => {
+    jest.restoreAllMocks();
     await Promise.all(clients.splice(0).map((made) => made.close()));
     maxPending = 0;
   });
@@ -72,6 +81,32 @@ describe('PostHogHttp', () => {
       answer = (response) => response.writeHead(200, { 'Content-Encoding': encoding }).end(body);
       await expect(client().request(get())).rejects.toMatchObject({ reason: 'too_large' });
     }
+  });
+
+  it('decodes a long compressed body at the pace of its decoder', async () => {
+    const long = randomBytes(3 * 2 ** 20).toString('base64');
+    const body = gzipSync(long);
+    answer = (response) => response.writeHead(200, { 'Content-Encoding': 'gzip' }).end(body);
+    const response = await client().request(get({ maxResponseBytes: long.length }));
+    expect(response.text === long).toBe(true);
+  });
+
+  it.each([
+    ['keeps', 'of 64 KiB', 64 * 1024, true, 0],
+    ['keeps', 'of 64 KiB, chunked', 64 * 1024, false, 0],
+    ['closes', 'past 64 KiB', 64 * 1024 + 1, true, 1],
+    ['closes', 'past 64 KiB, chunked', 64 * 1024 + 1, false, 1],
+  ])('%s the connection under an unwanted body %s', async (_, _what, size, withLength, opened) => {
+    const body = Buffer.alloc(size, 'x');
+    answer = (response) => {
+      if (withLength) response.writeHead(404, { 'Content-Length': size }).end(body);
+      else response.writeHead(404).end(body);
+    };
+    const http = client(1);
+    expect(await http.request(get())).toMatchObject({ status: 404 });
+    const before = connections;
+    await http.request(get());
+    expect(connections).toBe(before + opened);
   });
 
   it('answers a 3xx as it is, following no Location, and discards a body it does not read', async () => {
@@ -110,6 +145,115 @@ describe('PostHogHttp', () => {
     for (const response of answers.splice(0)) response.writeHead(200).end('{}');
     expect((await Promise.all(requests)).map((response) => response.status)).toEqual([200, 200, 200, 200, 200]);
     expect(maxPending).toBe(2);
+  });
+
+  it('reads the answer after an informational 1xx', async () => {
+    answer = (response) => {
+      response.writeEarlyHints({ link: '</style.css>; rel=preload' });
+      response.writeHead(200).end(text);
+    };
+    expect(await client().request(get())).toMatchObject({ status: 200, text });
+  });
+
+  it('aborts a request still waiting for a connection: it fails at once and is never sent', async () => {
+    const answers: ServerResponse[] = [];
+    answer = (response) => answers.push(response);
+    const http = client(1);
+    const first = http.start(get());
+    await eventually(() => pending === 1, 'the first request to hang');
+    const second = http.start(get());
+    second.abort();
+    await expect(second.response).rejects.toMatchObject({ reason: 'network' });
+    const sent = received;
+    answer = (response) => response.writeHead(200).end('{}');
+    for (const response of answers.splice(0)) response.writeHead(200).end('{}');
+    expect(await first.response).toMatchObject({ status: 200 });
+    expect(await http.request(get())).toMatchObject({ status: 200 });
+    expect(received).toBe(sent + 1);
+  });
+
+  it('times out a request still waiting for a connection on its own timer', async () => {
+    answer = () => {};
+    const http = client(1);
+    const sent = received;
+    http.start(get()).response.catch(() => {});
+    await eventually(() => pending === 1, 'the first request to hang');
+    await expect(http.request(get({ timeoutMs: 100 }))).rejects.toMatchObject({ reason: 'timeout' });
+    expect(received).toBe(sent + 1);
+  });
+
+  it.each([
+    ['read', 200],
+    ['discarded', 404],
+  ])(
+    'does nothing on an abort after the end (a body %s): the answer stands, the connection is kept',
+    async (_, status) => {
+      answer = (response) => response.writeHead(status).end('{}');
+      const http = client(1);
+      const exchange = http.start(get());
+      const response = await exchange.response;
+      const opened = connections;
+      exchange.abort();
+      expect(await exchange.response).toBe(response);
+      expect(await http.request(get())).toMatchObject({ status });
+      expect(connections).toBe(opened);
+    },
+  );
+
+  /** How an exchange is ended: the server's answer, then what the test does once it started. */
+  type Ending = [
+    string,
+    (response: ServerResponse) => void,
+    (exchange: AbortableRequest<PostHogResponse>, signal: AbortController) => Promise<void> | void,
+    number | string,
+  ];
+  const hang = () => {};
+  const nothing = () => {};
+  const whenSent = async (end: () => void) => {
+    await eventually(() => pending === 1, 'the request to hang');
+    end();
+  };
+  it.each<Ending>([
+    ['a body read', (response) => response.writeHead(200).end('{}'), nothing, 200],
+    ['a body discarded', (response) => response.writeHead(404).end('nope'), nothing, 404],
+    ['too_large', (response) => response.writeHead(200).end('x'.repeat(2048)), nothing, 'too_large'],
+    [
+      'a corrupt encoding',
+      (response) => response.writeHead(200, { 'Content-Encoding': 'gzip' }).end('{}'),
+      nothing,
+      'bad_response',
+    ],
+    ['a transport failure', (response) => response.socket!.destroy(), nothing, 'connection_reset'],
+    ['abort()', hang, (exchange) => whenSent(() => exchange.abort()), 'network'],
+    ['abort() before the request is sent', hang, (exchange) => exchange.abort(), 'network'],
+    ["the caller's signal", hang, (_, signal) => whenSent(() => signal.abort()), 'network'],
+  ])('stops its timer and lets go of the signal on every ending: %s', async (_, respond, end, outcome) => {
+    answer = respond;
+    const signal = new AbortController();
+    const setTimer = jest.spyOn(globalThis, 'setTimeout');
+    const clearTimer = jest.spyOn(globalThis, 'clearTimeout');
+    const exchange = client().start(get({ timeoutMs: 60_000, signal: signal.signal }));
+    const timer = setTimer.mock.results[setTimer.mock.calls.findIndex((call) => call[1] === 60_000)]
+      ?.value as NodeJS.Timeout;
+    expect(timer).toBeDefined();
+    expect(getEventListeners(signal.signal, 'abort')).toHaveLength(1);
+    await end(exchange, signal);
+    const ended = await exchange.response.then(
+      (response) => response.status,
+      (error: UpstreamError) => error.reason,
+    );
+    expect(ended).toBe(outcome);
+    expect(clearTimer).toHaveBeenCalledWith(timer);
+    expect(getEventListeners(signal.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('never sends a request whose signal is already aborted, and listens to it no further', async () => {
+    const signal = AbortSignal.abort();
+    const sent = received;
+    await expect(client().request(get({ signal }))).rejects.toMatchObject({ reason: 'network' });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(received).toBe(sent);
+    expect(getEventListeners(signal, 'abort')).toHaveLength(0);
   });
 
   it('never puts the query or a header (where keys travel) in an error', async () => {

@@ -1,7 +1,6 @@
 import { Pool } from 'undici';
-import { Deadline } from './deadline.js';
-import { readDecodedText } from './decoded-body.js';
-import { transportError, UpstreamError } from './upstream-error.js';
+import type { AbortableRequest } from './abortable-request.js';
+import { PostHogExchange } from './posthog-exchange.js';
 
 /** One request to PostHog. */
 export interface PostHogRequest {
@@ -10,7 +9,10 @@ export interface PostHogRequest {
   path: string;
   headers: Readonly<Record<string, string>>;
   body?: string | Buffer;
-  /** Aborts the request (and the reading of its body): an unsubscribe, a shutdown. */
+  /**
+   * Aborts the request (and the reading of its body), as `abort()` does: a long-lived signal such as a shutdown's,
+   * listened to for this exchange only.
+   */
   signal?: AbortSignal;
   /** A deadline for the whole exchange, body included, kept by a timer of this client's, cleared when it ends. */
   timeoutMs?: number;
@@ -29,15 +31,13 @@ export interface PostHogResponse {
   text?: string;
 }
 
-/** The most bytes of an unwanted body drained to keep its connection; a longer one closes the connection. */
-const DISCARDED_BODY_LIMIT = 64 * 1024;
-
 /**
  * The HTTP client for one PostHog endpoint: undici's `Pool` (the client Node's `fetch` is built on, without the
- * WHATWG layers that make `fetch` cost four times as much CPU per call) on keep-alive connections to the configured
- * host, at most `connections` of them. Redirects are never followed (a 3xx is an answer like any other), bodies are
- * decoded (gzip, deflate, br) and bounded, and errors are {@link UpstreamError}s naming the endpoint, never the
- * URL, its query or a header (where the keys travel).
+ * WHATWG layers that make `fetch` cost four times as much CPU per call), driven through `dispatch` by a handler of
+ * our own ({@link PostHogExchange}: no response stream, no `AbortSignal`), on keep-alive connections to the
+ * configured host, at most `connections` of them. Redirects are never followed (a 3xx is an answer like any other),
+ * bodies are decoded (gzip, deflate, br) and bounded, and errors are {@link UpstreamError}s naming the endpoint,
+ * never the URL, its query or a header (where the keys travel).
  */
 export class PostHogHttp {
   private readonly pool: Pool;
@@ -55,49 +55,27 @@ export class PostHogHttp {
   }
 
   /**
-   * One exchange. Resolves with the answer, whatever its status; rejects with an {@link UpstreamError} on a
-   * transport failure, the timeout (`timeout`), a body past `maxResponseBytes` (`too_large`) or an abort.
+   * Starts one exchange. Its `response` resolves with the answer, whatever its status; it rejects with an
+   * {@link UpstreamError} on a transport failure, the timeout (`timeout`), a body past `maxResponseBytes`
+   * (`too_large`), a corrupt encoding (`bad_response`), an abort of the caller's signal or `abort()` (which does
+   * nothing once `response` has settled).
    */
-  async request(request: PostHogRequest): Promise<PostHogResponse> {
-    const deadline = request.timeoutMs === undefined ? undefined : new Deadline(request.timeoutMs, request.signal);
-    const signal = deadline?.signal ?? request.signal;
-    try {
-      const response = await this.pool.request({
-        method: request.method,
-        path: this.basePath + request.path,
-        headers: request.headers,
-        body: request.body,
-        signal,
-      });
-      const answer: PostHogResponse = { status: response.statusCode, headers: response.headers };
-      if (!request.readBodyOf(answer.status)) {
-        discard(response.body);
-        return answer;
-      }
-      answer.text = await readDecodedText(response.body, response.headers['content-encoding'], {
-        maxBytes: request.maxResponseBytes,
-        endpoint: this.endpoint,
-      });
-      return answer;
-    } catch (error) {
-      if (deadline?.expired)
-        throw new UpstreamError('timeout', `no answer within ${request.timeoutMs} ms`, this.endpoint);
-      throw error instanceof UpstreamError ? error : transportError(error, this.endpoint);
-    } finally {
-      deadline?.clear();
+  start(request: PostHogRequest): AbortableRequest<PostHogResponse> {
+    const exchange = new PostHogExchange(request, this.endpoint);
+    if (!exchange.ended) {
+      const { method, path, headers, body } = request;
+      this.pool.dispatch({ method, path: this.basePath + path, headers, body }, exchange);
     }
+    return exchange;
+  }
+
+  /** One exchange that only the caller's signal aborts: {@link start}'s `response`. */
+  request(request: PostHogRequest): Promise<PostHogResponse> {
+    return this.start(request).response;
   }
 
   /** Closes every connection, ending what is still in flight. */
   async close(): Promise<void> {
     await this.pool.destroy();
   }
-}
-
-/**
- * Drains a short unwanted body so that its connection is kept; under a longer one (or one of unknown length past
- * the limit) the connection is closed.
- */
-function discard(body: { dump(options: { limit: number }): Promise<unknown> }): void {
-  body.dump({ limit: DISCARDED_BODY_LIMIT }).catch(() => {});
 }

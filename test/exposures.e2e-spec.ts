@@ -4,7 +4,7 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { ExposureQueue } from '../src/exposures/exposure-queue.js';
 import { LIBRARY_VERSION } from '../src/flags.constants.js';
-import type { FlagsEvent } from '../src/index.js';
+import type { FlagResult, FlagsEvent } from '../src/index.js';
 import { MAX_BATCHES_IN_FLIGHT } from '../src/exposures/batch-client.js';
 import type { FlagCalled } from '../src/exposures/flag-called.js';
 import { CaptureLogger } from './support/capture-logger.js';
@@ -180,6 +180,17 @@ describe('exposure events ($feature_flag_called)', () => {
 
   /** Queues the exposure of `distinctId` to `beta` straight away (no `/flags` call). */
   const expose = (queue: ExposureQueue, distinctId: string) => queue.exposed({ distinctId }, BETA_CALLED);
+
+  it('drops a repeated read of the same result, and still sends it once for another user and for other groups', async () => {
+    const { queue } = await start({ eventQueue: { flushAt: 1000 } });
+    const result: FlagResult = Object.freeze({ key: 'beta', enabled: true, source: 'cache', evaluatedAt: new Date() });
+    const called: FlagCalled = { ...BETA_CALLED, result };
+    for (const distinctId of ['r-1', 'r-1', 'r-2', 'r-2', 'r-1']) queue.exposed({ distinctId }, called);
+    for (let read = 0; read < 2; read++) queue.exposed({ distinctId: 'r-1', groups: { company: 'acme' } }, called);
+    await queue.flush();
+    expect(eventsOf('r-1')).toHaveLength(2);
+    expect(eventsOf('r-2')).toHaveLength(1);
+  });
 
   it('abandons a hanging /batch/ request on its own timer, garbage collections or not, and sends the events after', async () => {
     const logs = new CaptureLogger();

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/
 import { LRUCache } from 'lru-cache';
 import { randomUUID } from 'node:crypto';
 import { FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
-import type { FlagContext, FlagValue } from '../flags.types.js';
+import type { FlagContext, FlagResult, FlagValue } from '../flags.types.js';
 import { FlagsMonitor } from '../monitor/flags-monitor.js';
 import { LogEpisode } from '../monitor/log-episode.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
@@ -44,6 +44,12 @@ export class ExposureQueue implements OnApplicationShutdown {
   private readonly reported = new LRUCache<string, Map<string, Set<FlagValue | undefined>>>({
     max: REMEMBERED_DISTINCT_IDS,
   });
+  /**
+   * Each result already reported, with the distinct id it was reported for (reads without groups): a result is a
+   * frozen object shared by every read of it (a user's cached entry, a context's local answer), so the repeated read
+   * of one, on every request, is dropped with this one lookup instead of three in {@link reported}.
+   */
+  private readonly reportedResults = new WeakMap<FlagResult, string>();
   private readonly counts = { sent: 0, dropped: 0 };
   private lastFailure?: ExposureStatus['lastFailure'];
   /** The senders under way, each taking batch after batch; at most {@link MAX_BATCHES_IN_FLIGHT}. */
@@ -111,7 +117,11 @@ export class ExposureQueue implements OnApplicationShutdown {
    */
   exposed(context: FlagContext, called: FlagCalled): void {
     if (!this.enabled || this.closed) return;
-    if (this.wasReported(context, called.key, called.response)) return;
+    const result = context.groups ? undefined : called.result;
+    if (result && this.reportedResults.get(result) === context.distinctId) return;
+    const reported = this.wasReported(context, called.key, called.response);
+    if (result) this.reportedResults.set(result, context.distinctId);
+    if (reported) return;
     this.enqueue({
       event: '$feature_flag_called',
       distinct_id: context.distinctId,

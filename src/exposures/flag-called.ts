@@ -7,6 +7,8 @@ export interface FlagCalled {
   key: string;
   /** The value read; `undefined` when the flag was not known. */
   response: FlagValue | undefined;
+  /** The result read, when known: the same object on every read of a user's unchanged result (see `ExposureQueue`). */
+  result?: FlagResult;
   /**
    * The event's properties, built when it is sent: most reads repeat one already sent for the user, and are
    * dropped on `key` and `response` alone.
@@ -34,6 +36,7 @@ export function flagCalled(
   return {
     key,
     response,
+    result,
     properties: () => calledProperties(context, key, result, response, missing, definitionsLoadedAt()),
   };
 }

@@ -5,7 +5,7 @@ import { FLAGS_CONFIG } from '../flags.constants.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { isSuccess, USER_AGENT } from '../upstream/posthog-client.js';
 import { PostHogHttp } from '../upstream/posthog-http.js';
-import { UpstreamError } from '../upstream/upstream-error.js';
+import { statusError, UpstreamError } from '../upstream/upstream-error.js';
 
 const gzipped = promisify(gzip);
 
@@ -60,7 +60,7 @@ export class BatchClient {
       readBodyOf: () => false,
       maxResponseBytes: 0,
     });
-    if (!isSuccess(status)) throw new UpstreamError(`http_${status}`, `HTTP ${status}`, ENDPOINT);
+    if (!isSuccess(status)) throw statusError(status, ENDPOINT);
   }
 
   /** Closes the connections, ending a request still in flight. */

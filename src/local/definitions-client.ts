@@ -5,7 +5,7 @@ import { withTimeout } from '../pipeline/with-timeout.js';
 import { abortable, type AbortableRequest } from '../upstream/abortable-request.js';
 import { USER_AGENT } from '../upstream/posthog-client.js';
 import { PostHogHttp, type PostHogResponse } from '../upstream/posthog-http.js';
-import { isRetryableUpstreamError, UpstreamError } from '../upstream/upstream-error.js';
+import { isRetryableUpstreamError, statusError, UpstreamError } from '../upstream/upstream-error.js';
 import { parseDefinitions, type FlagDefinitionsData } from './definitions.js';
 
 /** The endpoint, in error messages. */
@@ -81,9 +81,7 @@ export class DefinitionsClient {
 function readDefinitionsAnswer(response: PostHogResponse, etag: string | undefined): DefinitionsAnswer {
   const newEtag = typeof response.headers.etag === 'string' ? response.headers.etag : undefined;
   if (response.status === 304) return { status: 304, etag: newEtag ?? etag };
-  if (response.status !== 200) {
-    throw new UpstreamError(`http_${response.status}`, `HTTP ${response.status}`, ENDPOINT);
-  }
+  if (response.status !== 200) throw statusError(response.status, ENDPOINT);
   try {
     return { status: 200, definitions: parseDefinitions(JSON.parse(response.text!)), etag: newEtag };
   } catch (error) {

@@ -5,7 +5,7 @@ import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import type { FlagContext } from '../flags.types.js';
 import { abortable, type AbortableRequest } from './abortable-request.js';
 import { PostHogHttp, type PostHogResponse } from './posthog-http.js';
-import { UpstreamError } from './upstream-error.js';
+import { statusError, UpstreamError } from './upstream-error.js';
 
 /** The `User-Agent` sent to PostHog. */
 export const USER_AGENT = `${LIBRARY_NAME}/${LIBRARY_VERSION}`;
@@ -68,9 +68,7 @@ export class PostHogClient implements OnApplicationShutdown {
 
 /** The parsed JSON body of a 2xx answer; any other status, or a body that is not JSON, is an {@link UpstreamError}. */
 function readFlagsAnswer(response: PostHogResponse): unknown {
-  if (!isSuccess(response.status)) {
-    throw new UpstreamError(`http_${response.status}`, `HTTP ${response.status}`);
-  }
+  if (!isSuccess(response.status)) throw statusError(response.status);
   try {
     return JSON.parse(response.text!);
   } catch {

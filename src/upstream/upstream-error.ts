@@ -76,6 +76,11 @@ export function isKeyRejected(error: unknown): boolean {
   return error instanceof UpstreamError && (error.reason === 'http_401' || error.reason === 'http_403');
 }
 
+/** The failure of an answer whose status was not the one wanted: `http_<status>`. */
+export function statusError(status: number, endpoint?: string): UpstreamError {
+  return new UpstreamError(`http_${status}`, `HTTP ${status}`, endpoint);
+}
+
 /** Maps what the HTTP client threw (undici's errors, or the socket's in their `cause`) to an {@link UpstreamError}. */
 export function transportError(error: unknown, endpoint?: string): UpstreamError {
   const code = errorCode(error);

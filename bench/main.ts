@@ -5,7 +5,9 @@
  */
 import 'reflect-metadata';
 import { fileURLToPath } from 'node:url';
-import { runBenchmark, toMarkdown, writeResults, type BenchOptions } from './run.js';
+import type { BenchOptions } from './bench-types.js';
+import { toMarkdown, writeResults } from './report.js';
+import { runBenchmark } from './run.js';
 
 const smoke = process.argv.includes('--smoke');
 const options: BenchOptions = smoke

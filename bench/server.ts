@@ -1,6 +1,6 @@
 /**
  * The benchmark's app in a process of its own (so that the load generator does not share its CPU): started by
- * `run.ts` with its settings as JSON in argv, it reports its URL over IPC, answers `'cpu'` with the CPU time it
+ * `app-process.ts` with its settings as JSON in argv, it reports its URL over IPC, answers `'cpu'` with the CPU time it
  * has used (user + system, µs), `'guards'` with the time spent in the timed guards, `'flush'` once posthog-node's
  * queued events are sent and `'definitions'` once our module has flag definitions loaded, and closes when told
  * `'close'`.

@@ -1,0 +1,100 @@
+/**
+ * The shapes of a benchmark run: how it is sized, who answers a route, a row of the results, a yardstick, and the
+ * whole result.
+ */
+import type { ClientCost, ClientCostOptions } from './client-cost.js';
+
+/** How a benchmark run is sized. */
+export interface BenchOptions {
+  /** Seconds of load per contender and scenario. */
+  durationSeconds: number;
+  /** Seconds of unmeasured load first (JIT warm-up). */
+  warmupSeconds: number;
+  /** Concurrent connections of the load. */
+  connections: number;
+  /** Seconds of the second latency measurement, one request at a time (a single connection). */
+  serialSeconds: number;
+  /**
+   * Rounds in which the routes of a scenario measured in turns take turns (the order reversed every other round):
+   * the yardsticks take the median of the per-round ratios.
+   */
+  rounds: number;
+  /** Seconds each route is loaded in each round of a scenario measured in turns. */
+  roundSeconds: number;
+  /** Distinct users; even ones have the flag on, odd ones off. */
+  users: number;
+  /** Milliseconds PostHog takes to answer. */
+  latencyMs: number;
+  /** Per-attempt timeout of both contenders; undefined: their defaults (3 s). */
+  timeoutMs?: number;
+  /** The client microbench, run first: its yardstick, and what one of our refreshes costs. */
+  client: ClientCostOptions;
+}
+
+/**
+ * Who answers a route: the two contenders, the unguarded route, and the two reference guards that look nothing up
+ * (one lets everyone through, one denies the same users as the flag).
+ */
+export type Contender =
+  | 'nestjs-posthog-flags'
+  | 'nestjs-posthog-flags, no exposure events'
+  | 'posthog-node guard'
+  | 'posthog-node guard, local evaluation'
+  | 'unguarded'
+  | 'allows all, no lookup'
+  | 'same denials, no lookup';
+
+/** One contender in one scenario. */
+export interface BenchRow {
+  scenario: string;
+  contender: Contender;
+  requestsPerSecond: number;
+  /** Requests per second as a share of the unguarded route's (the ceiling row). */
+  ofCeiling: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** p99 with one request at a time: what a request costs, without queueing behind the others; null: none answered. */
+  serialP99Ms: number | null;
+  /**
+   * The app process's CPU time per answered request under load, in µs (upstream calls included): what the
+   * route costs, less swayed than requests/s by what else the machine is doing.
+   */
+  cpuMicrosPerRequest: number;
+  /**
+   * The time spent inside the route's guard per request, in µs, timed in the app (see `GuardTimes`): ours and the
+   * same-denials reference, in the scenarios that measure them in turns; absent elsewhere.
+   */
+  guardMicrosPerRequest?: number;
+  /** `/flags` calls PostHog received during the measurement. */
+  upstreamCalls: number;
+  /**
+   * Share of responses that match each user's last known flag value (200 for on, 404 for off); null where the
+   * route does not follow the flag.
+   */
+  lastKnownShare: number | null;
+  requests: number;
+  errors: number;
+}
+
+/** One target the module is held to, judged against references measured in the same run. */
+export interface Yardstick {
+  /** What is measured, e.g. `healthy, fresh=5: throughput`. */
+  name: string;
+  /** The bound, in words with its figure, e.g. `≥ 0.95 × reference (8909 req/s)`. */
+  target: string;
+  /** What this run measured, e.g. `8154 req/s (0.87 ×)`. */
+  measured: string;
+  met: boolean;
+}
+
+/** A whole run: the rows, the yardsticks judged on them, and the machine they were measured on. */
+export interface BenchResult {
+  machine: { cpu: string; cores: number; memoryGiB: number; node: string; platform: string };
+  options: BenchOptions;
+  rows: BenchRow[];
+  /** The client microbench of this run (see `client-cost.ts`). */
+  client: ClientCost;
+  /** Per scenario measured in turns, per round: ours' throughput over each other route's. */
+  roundRatios: Record<string, Partial<Record<Contender, number[]>>>;
+  yardsticks: Yardstick[];
+}

@@ -1,0 +1,176 @@
+/**
+ * How a route is measured: loaded at full concurrency (alone, or in turns with other routes over rounds), then one
+ * request at a time; and each user asking once.
+ */
+import autocannon from 'autocannon';
+import type { FakePostHog } from '../test/support/fake-posthog.js';
+import type { BenchServer } from './app-process.js';
+import type { BenchOptions, Contender } from './bench-types.js';
+import { flagIsOnFor } from './contenders.js';
+import { ROUTES } from './scenarios.js';
+import { emptyTally, type Tally } from './tally.js';
+
+/** What one measurement needs besides the app: the fake PostHog (to count calls), the users, the sizes. */
+export interface Bench {
+  posthog: FakePostHog;
+  users: string[];
+  options: BenchOptions;
+}
+
+/** A route's load at full concurrency, and right after it, one request at a time. */
+interface Measured {
+  tally: Tally;
+  serial: Tally;
+}
+
+/** Warms up (unless `warm` is false), then loads one contender's route for the duration, then serially. */
+export async function measure(app: BenchServer, bench: Bench, contender: Contender, warm = true): Promise<Measured> {
+  if (warm) await warmUp(app, bench, contender);
+  const tally = await load(app, bench, ROUTES[contender], bench.options.durationSeconds, emptyTally());
+  return { tally, serial: await loadSerially(app, bench, contender) };
+}
+
+/**
+ * Measures the routes in turns: `rounds` rounds, each route loaded for `roundSeconds` in each round
+ * (the order reversed every other round, each slice after one unmeasured request per user), so that a shared
+ * machine's drift falls on all of them alike; then each one serially. Records each route's throughput per round in `perRound`. Warms each route up first, unless `warm`
+ * is false.
+ */
+export async function measureInTurns(
+  app: BenchServer,
+  bench: Bench,
+  contenders: Contender[],
+  rounds: number,
+  perRound: Map<Contender, number[]> = new Map(),
+  warm = true,
+): Promise<Map<Contender, Measured>> {
+  // Routes taking turns share the rounds; a route measured alone is loaded for the whole duration at once.
+  const slice = contenders.length > 1 ? bench.options.roundSeconds : bench.options.durationSeconds;
+  const tallies = new Map(contenders.map((contender) => [contender, emptyTally()]));
+  if (warm) for (const contender of contenders) await warmUp(app, bench, contender);
+  for (let round = 0; round < rounds; round++) {
+    for (const contender of round % 2 === 0 ? contenders : [...contenders].reverse()) {
+      if (warm && contenders.length > 1) await resumeTraffic(app, bench, contender);
+      const tally = tallies.get(contender)!;
+      const before = tally.answered;
+      await load(app, bench, ROUTES[contender], slice, tally);
+      perRound.set(contender, [...(perRound.get(contender) ?? []), (tally.answered - before) / slice]);
+    }
+  }
+  const measured = new Map<Contender, Measured>();
+  for (const contender of contenders) {
+    if (warm && contenders.length > 1) await resumeTraffic(app, bench, contender);
+    measured.set(contender, { tally: tallies.get(contender)!, serial: await loadSerially(app, bench, contender) });
+  }
+  return measured;
+}
+
+/**
+ * Each user asks the route once, unmeasured, before it takes its turn: a route finds the users' cache entries as
+ * its last turn left them, under `fresh` older than twice the window (the other routes' turns took longer), so its
+ * first request per user would wait for PostHog, a cost of the order of the turns, not of the route. A route with
+ * steady traffic has no such gap.
+ */
+async function resumeTraffic(app: BenchServer, bench: Bench, contender: Contender): Promise<void> {
+  await askEachOnce(app.url, ROUTES[contender], bench.users, bench.options.connections);
+}
+
+/** One request at a time (one connection): what a request costs without queueing behind the others. */
+function loadSerially(app: BenchServer, bench: Bench, contender: Contender): Promise<Tally> {
+  const options = { ...bench.options, connections: 1 };
+  return load(app, { ...bench, options }, ROUTES[contender], bench.options.serialSeconds, emptyTally());
+}
+
+/** The same load, unmeasured (JIT warm-up). */
+async function warmUp(app: BenchServer, bench: Bench, contender: Contender): Promise<void> {
+  if (bench.options.warmupSeconds > 0)
+    await load(app, bench, ROUTES[contender], bench.options.warmupSeconds, emptyTally());
+}
+
+/**
+ * Loads `path` for `seconds`, users taken in turn, and adds to `tally`: each response's latency (from sending the
+ * request to its response), whether it matches the user's last known value, and PostHog's calls meanwhile.
+ */
+async function load(
+  app: BenchServer,
+  { posthog, users, options }: Bench,
+  path: string,
+  seconds: number,
+  tally: Tally,
+): Promise<Tally> {
+  const callsBefore = posthog.requests.length;
+  const cpuBefore = await app.cpuMicros();
+  const guardBefore = (await app.guardTimes())[path];
+  let next = 0;
+  const result = await autocannon({
+    url: app.url,
+    connections: options.connections,
+    duration: seconds,
+    timeout: 20,
+    requests: [
+      {
+        method: 'GET',
+        path,
+        setupRequest: (request, context) => {
+          const user = users[next++ % users.length];
+          Object.assign(context, { user, sentAt: performance.now() });
+          return { ...request, headers: { ...request.headers, 'x-user': user } };
+        },
+        onResponse: (status, _body, context) => {
+          const { user, sentAt } = context as { user: string; sentAt: number };
+          tally.latenciesMs.push(performance.now() - sentAt);
+          tally.answered++;
+          if (status === (flagIsOnFor(user) ? 200 : 404)) tally.matches++;
+        },
+      },
+    ],
+  });
+  tally.seconds += seconds;
+  tally.errors += result.errors + result.timeouts;
+  tally.upstreamCalls += posthog.requests.length - callsBefore;
+  tally.cpuMicros += (await app.cpuMicros()) - cpuBefore;
+  const guardAfter = (await app.guardTimes())[path];
+  tally.guardNanos += (guardAfter?.nanos ?? 0) - (guardBefore?.nanos ?? 0);
+  tally.guardCalls += (guardAfter?.calls ?? 0) - (guardBefore?.calls ?? 0);
+  return tally;
+}
+
+/** Ours' throughput over each other route's, per round. */
+export function ratiosToOurs(perRound: Map<Contender, number[]>): Partial<Record<Contender, number[]>> {
+  const ours = perRound.get('nestjs-posthog-flags') ?? [];
+  const ratios: Partial<Record<Contender, number[]>> = {};
+  for (const [contender, rates] of perRound) {
+    if (contender !== 'nestjs-posthog-flags') ratios[contender] = rates.map((rate, index) => ours[index]! / rate);
+  }
+  return ratios;
+}
+
+/** How long the cold-start measurement waits for one answer before counting it wrong. */
+const COLD_START_LIMIT_MS = 2000;
+
+/** Each user asks `path` once, `concurrency` at a time; an answer later than 2 s counts as wrong, at 2 s. */
+export async function askEachOnce(url: string, path: string, users: string[], concurrency: number): Promise<Tally> {
+  const tally = emptyTally();
+  const started = performance.now();
+  let next = 0;
+  const worker = async () => {
+    while (next < users.length) {
+      const user = users[next++]!;
+      const sentAt = performance.now();
+      const status = await fetch(`${url}${path}`, {
+        headers: { 'x-user': user },
+        signal: AbortSignal.timeout(COLD_START_LIMIT_MS),
+      }).then(
+        (response) => response.status,
+        () => 0,
+      );
+      tally.latenciesMs.push(Math.min(performance.now() - sentAt, COLD_START_LIMIT_MS));
+      tally.answered++;
+      if (status === (flagIsOnFor(user) ? 200 : 404)) tally.matches++;
+      else if (status === 0) tally.errors++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  tally.seconds = (performance.now() - started) / 1000;
+  return tally;
+}

@@ -1,0 +1,75 @@
+/** What the load saw on one route (a tally), and the row of the results made of it. */
+import type { BenchRow, Contender } from './bench-types.js';
+
+/** What the load saw on one route, over one or more stretches of load. */
+export interface Tally {
+  seconds: number;
+  latenciesMs: number[];
+  answered: number;
+  matches: number;
+  errors: number;
+  upstreamCalls: number;
+  /** The app's CPU time during the load, in µs. */
+  cpuMicros: number;
+  /** Time spent in the route's guard during the load, and its calls (timed guards only). */
+  guardNanos: number;
+  guardCalls: number;
+}
+
+/** A tally with nothing counted yet. */
+export function emptyTally(): Tally {
+  return {
+    seconds: 0,
+    latenciesMs: [],
+    answered: 0,
+    matches: 0,
+    errors: 0,
+    upstreamCalls: 0,
+    cpuMicros: 0,
+    guardNanos: 0,
+    guardCalls: 0,
+  };
+}
+
+/** The row of a route's tallies; with `guardTimed`, the time its guard took per request (see `GuardTimes`). */
+export function toRow(
+  scenario: string,
+  contender: Contender,
+  tally: Tally,
+  serial: Tally,
+  guardTimed = false,
+): Omit<BenchRow, 'ofCeiling'> {
+  return {
+    scenario,
+    contender,
+    requestsPerSecond: Math.round(tally.answered / tally.seconds),
+    p50Ms: percentile(tally.latenciesMs, 0.5),
+    p99Ms: percentile(tally.latenciesMs, 0.99),
+    serialP99Ms: serial.answered ? percentile(serial.latenciesMs, 0.99) : null,
+    cpuMicrosPerRequest: tally.answered ? Math.round(tally.cpuMicros / tally.answered) : 0,
+    ...(guardTimed && tally.guardCalls > 0
+      ? { guardMicrosPerRequest: round1(tally.guardNanos / tally.guardCalls / 1000) }
+      : {}),
+    upstreamCalls: tally.upstreamCalls,
+    lastKnownShare: !answersTheFlag(contender) ? null : tally.answered ? tally.matches / tally.answered : 0,
+    requests: tally.answered,
+    errors: tally.errors,
+  };
+}
+
+/** Whether the route's answers follow the flag (200 when on, 404 when off); the unguarded and allow-all ones don't. */
+function answersTheFlag(contender: Contender): boolean {
+  return contender !== 'unguarded' && contender !== 'allows all, no lookup';
+}
+
+/** `value` to one decimal. */
+export function round1(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
+/** The `q` quantile of the latencies, in ms to 0.1 ms; 0 when there are none. */
+function percentile(latenciesMs: number[], q: number): number {
+  if (latenciesMs.length === 0) return 0;
+  const sorted = Float64Array.from(latenciesMs).sort();
+  return round1(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]);
+}

@@ -9,6 +9,7 @@ const SERVER = fileURLToPath(new URL('./server.js', import.meta.url));
 export interface BenchServer extends Omit<BenchApp, 'guardTimes'> {
   /** The app process's CPU time so far (user + system), in µs. */
   cpuMicros(): Promise<number>;
+  /** The time spent in our guard and the same-denials reference so far, by route (see `GuardTimes`). */
   guardTimes(): Promise<GuardTimes>;
 }
 

@@ -46,12 +46,17 @@ export type Contender =
 
 /** One contender in one scenario. */
 export interface BenchRow {
+  /** The row's name: its scenario's, or the one a route measured in turns with ours is given (see `scenarios.ts`). */
   scenario: string;
+  /** Who answered the route. */
   contender: Contender;
+  /** {@link BenchRow.requests} per second of load (over all rounds for a row measured in turns). */
   requestsPerSecond: number;
   /** Requests per second as a share of the unguarded route's (the ceiling row). */
   ofCeiling: number;
+  /** Median latency at full concurrency, from sending a request to its response, in ms. */
   p50Ms: number;
+  /** p99 latency at full concurrency, in ms. */
   p99Ms: number;
   /** p99 with one request at a time: what a request costs, without queueing behind the others; null: none answered. */
   serialP99Ms: number | null;
@@ -72,7 +77,9 @@ export interface BenchRow {
    * route does not follow the flag.
    */
   lastKnownShare: number | null;
+  /** Responses received at full concurrency (the cold start: every request, a failed one included). */
   requests: number;
+  /** Requests at full concurrency that failed or timed out without a response. */
   errors: number;
 }
 

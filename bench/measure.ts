@@ -33,8 +33,8 @@ export async function measure(app: BenchServer, bench: Bench, contender: Contend
 /**
  * Measures the routes in turns: `rounds` rounds, each route loaded for `roundSeconds` in each round
  * (the order reversed every other round, each slice after one unmeasured request per user), so that a shared
- * machine's drift falls on all of them alike; then each one serially. Records each route's throughput per round in `perRound`. Warms each route up first, unless `warm`
- * is false.
+ * machine's drift falls on all of them alike; then each one serially. Records each route's throughput per round
+ * in `perRound`. Warms each route up first, unless `warm` is false.
  */
 export async function measureInTurns(
   app: BenchServer,
@@ -145,10 +145,16 @@ export function ratiosToOurs(perRound: Map<Contender, number[]>): Partial<Record
   return ratios;
 }
 
-/** How long the cold-start measurement waits for one answer before counting it wrong. */
-const COLD_START_LIMIT_MS = 2000;
+/**
+ * How long one request asked once ({@link askEachOnce}: the cold start's, and the unmeasured ones before a route's
+ * turn) is waited for before it counts as wrong.
+ */
+const ANSWER_LIMIT_MS = 2000;
 
-/** Each user asks `path` once, `concurrency` at a time; an answer later than 2 s counts as wrong, at 2 s. */
+/**
+ * Each user asks `path` once, `concurrency` at a time; an answer later than {@link ANSWER_LIMIT_MS} (2 s) counts as
+ * wrong, at 2 s.
+ */
 export async function askEachOnce(url: string, path: string, users: string[], concurrency: number): Promise<Tally> {
   const tally = emptyTally();
   const started = performance.now();
@@ -159,12 +165,12 @@ export async function askEachOnce(url: string, path: string, users: string[], co
       const sentAt = performance.now();
       const status = await fetch(`${url}${path}`, {
         headers: { 'x-user': user },
-        signal: AbortSignal.timeout(COLD_START_LIMIT_MS),
+        signal: AbortSignal.timeout(ANSWER_LIMIT_MS),
       }).then(
         (response) => response.status,
         () => 0,
       );
-      tally.latenciesMs.push(Math.min(performance.now() - sentAt, COLD_START_LIMIT_MS));
+      tally.latenciesMs.push(Math.min(performance.now() - sentAt, ANSWER_LIMIT_MS));
       tally.answered++;
       if (status === (flagIsOnFor(user) ? 200 : 404)) tally.matches++;
       else if (status === 0) tally.errors++;

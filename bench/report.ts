@@ -5,9 +5,10 @@ import type { BenchResult, BenchRow } from './bench-types.js';
 
 /** The machine the run is measured on. */
 export function machine(): BenchResult['machine'] {
+  const cores = cpus();
   return {
-    cpu: cpus()[0]?.model ?? 'unknown',
-    cores: cpus().length,
+    cpu: cores[0]?.model ?? 'unknown',
+    cores: cores.length,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
@@ -30,7 +31,10 @@ export function toMarkdown(result: BenchResult): string {
   const { machine: m, options: o } = result;
   return [
     `Measured on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), Node ${m.node}, ${m.platform}; ` +
-      `${o.connections} connections, ${o.durationSeconds} s per row (then ${o.serialSeconds} s on one connection for the serial p99), ` +
+      `${o.connections} connections, ${o.durationSeconds} s per row ` +
+      `(rows measured in turns: ${o.rounds} rounds of ${o.roundSeconds} s each), ` +
+      `then ${o.serialSeconds} s on one connection for the serial p99 ` +
+      `(the cold start: each user asked once, no serial p99), ` +
       `${o.users} users, PostHog latency ${o.latencyMs} ms` +
       `${o.timeoutMs ? `, timeouts ${o.timeoutMs} ms` : ', library default timeouts'}.`,
     '',

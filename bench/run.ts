@@ -151,6 +151,7 @@ async function openTheBreaker(app: Pick<BenchApp, 'url'>, users: string[]): Prom
   );
 }
 
+/** Whether the fake PostHog accepts connections (a scenario's outage may have left it refusing them). */
 async function isListening(posthog: FakePostHog): Promise<boolean> {
   try {
     await fetch(`${posthog.url}/health`);

@@ -5,10 +5,16 @@
 import type { FakePostHog } from '../test/support/fake-posthog.js';
 import type { Contender } from './bench-types.js';
 
-/** What PostHog does in a scenario, the fallback cache URL our module uses in it, and whether the ceiling is measured there. */
+/**
+ * A scenario: the name of our row in it, the fallback cache URL our module uses there, what PostHog does, and how
+ * it is measured (the routes measured in turns with ours, the ceiling among them where there is one).
+ */
 interface Scenario {
+  /** The scenario's name: that of our row and posthog-node's in it. */
   name: string;
+  /** The fallback cache URL our module uses in the scenario. */
   cacheUrl: string;
+  /** What happens to PostHog once every user has been seen, before the measurement. */
   outage?: (posthog: FakePostHog) => Promise<void>;
   /**
    * Measure from the moment the outage starts: no warm-up, the breaker not opened first (the first seconds of an
@@ -21,6 +27,32 @@ interface Scenario {
   localEvaluation?: boolean;
 }
 
+/** PostHog healthy; our cache without a `fresh` window (each request of ours asks PostHog). */
+export const HEALTHY = 'healthy';
+/** PostHog starts hanging as the measurement starts: the first seconds of an outage. */
+export const STARTS_HANGING = 'PostHog starts hanging';
+/** PostHog hangs, our breaker opened first. */
+export const HANGING = 'PostHog hanging';
+/** PostHog refuses connections, our breaker opened first. */
+export const REFUSING = 'PostHog refusing';
+/** Healthy, our cache fresh for 5 s: the scenario whose app also measures the ceiling and the references in turns. */
+export const FRESH = 'healthy, fresh=5';
+/** Ours without exposure events, measured in turns with ours in the {@link FRESH} app: what the events cost. */
+export const FRESH_NO_EVENTS = 'healthy, fresh=5, exposure events off';
+/**
+ * The same-denials reference measured in turns with ours in the {@link FRESH} app: the reference of its throughput
+ * and guard time, and of the outages' latencies.
+ */
+export const REFERENCE = 'reference: same denials, no lookup';
+/** Healthy, both contenders evaluating locally (flag definitions loaded before the measurement). */
+export const LOCAL_EVALUATION = 'healthy, local evaluation';
+/** The same-denials reference measured in turns with ours in the app of the local evaluation scenario. */
+export const LOCAL_REFERENCE = 'reference (local evaluation app): same denials, no lookup';
+/** PostHog refuses connections after both contenders have loaded the flag definitions. */
+export const DOWN = 'PostHog down, definitions loaded';
+/** The same, in the app whose PostHog is down (definitions loaded): what the outage adds is judged over it. */
+export const DOWN_REFERENCE = 'reference (PostHog down app): same denials, no lookup';
+
 /**
  * The routes measured around our `fresh=5` row, and the scenario names of their rows: the ceiling, the
  * references, and ours without exposure events (what they cost).
@@ -28,20 +60,15 @@ interface Scenario {
 const SCALE: [Contender, string][] = [
   ['unguarded', 'unguarded (ceiling)'],
   ['allows all, no lookup', 'reference: allows all, no lookup'],
-  ['same denials, no lookup', 'reference: same denials, no lookup'],
-  ['nestjs-posthog-flags, no exposure events', 'healthy, fresh=5, exposure events off'],
+  ['same denials, no lookup', REFERENCE],
+  ['nestjs-posthog-flags, no exposure events', FRESH_NO_EVENTS],
 ];
-
-/** The same-denials reference measured in turns with ours in the app of the local evaluation scenario. */
-export const LOCAL_REFERENCE = 'reference (local evaluation app): same denials, no lookup';
-/** The same, in the app whose PostHog is down (definitions loaded): what the outage adds is judged over it. */
-export const DOWN_REFERENCE = 'reference (PostHog down app): same denials, no lookup';
 
 /** The scenarios, in the order they run (the cold start, run last, is not among them: see `run.ts`). */
 export const SCENARIOS: Scenario[] = [
-  { name: 'healthy', cacheUrl: 'memory://local' },
+  { name: HEALTHY, cacheUrl: 'memory://local' },
   {
-    name: 'PostHog starts hanging',
+    name: STARTS_HANGING,
     cacheUrl: 'memory://local',
     fromTheStart: true,
     outage: async (posthog) => {
@@ -49,25 +76,25 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
-    name: 'PostHog hanging',
+    name: HANGING,
     cacheUrl: 'memory://local',
     outage: async (posthog) => {
       posthog.answer = 'hang';
     },
   },
-  { name: 'PostHog refusing', cacheUrl: 'memory://local', outage: (posthog) => posthog.refuse() },
-  { name: 'healthy, fresh=5', cacheUrl: 'memory://local?fresh=5', inTurns: SCALE },
+  { name: REFUSING, cacheUrl: 'memory://local', outage: (posthog) => posthog.refuse() },
+  { name: FRESH, cacheUrl: 'memory://local?fresh=5', inTurns: SCALE },
   {
-    name: 'healthy, local evaluation',
+    name: LOCAL_EVALUATION,
     cacheUrl: 'memory://local',
     localEvaluation: true,
     inTurns: [
       ['same denials, no lookup', LOCAL_REFERENCE],
-      ['posthog-node guard, local evaluation', 'healthy, local evaluation'],
+      ['posthog-node guard, local evaluation', LOCAL_EVALUATION],
     ],
   },
   {
-    name: 'PostHog down, definitions loaded',
+    name: DOWN,
     cacheUrl: 'memory://local',
     localEvaluation: true,
     outage: (posthog) => posthog.refuse(),

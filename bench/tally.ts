@@ -3,16 +3,23 @@ import type { BenchRow, Contender } from './bench-types.js';
 
 /** What the load saw on one route, over one or more stretches of load. */
 export interface Tally {
+  /** Seconds of load (for each user asking once: the wall-clock time it took). */
   seconds: number;
+  /** Each answer's latency, from sending the request to its response, in ms (asked once: at most 2 s). */
   latenciesMs: number[];
+  /** Responses received (asked once: every request, a failed one included). */
   answered: number;
+  /** Responses that match the user's last known flag value (200 for on, 404 for off). */
   matches: number;
+  /** Requests that failed or timed out without a response. */
   errors: number;
+  /** `/flags` calls PostHog received during the load. */
   upstreamCalls: number;
   /** The app's CPU time during the load, in µs. */
   cpuMicros: number;
-  /** Time spent in the route's guard during the load, and its calls (timed guards only). */
+  /** Time spent in the route's guard during the load, in ns (timed guards only). */
   guardNanos: number;
+  /** The route's guard's calls during the load (timed guards only). */
   guardCalls: number;
 }
 

@@ -1,178 +1,276 @@
 /** The yardsticks: the module's targets, judged on the rows of a run against references measured in the same run. */
 import type { BenchResult, BenchRow, Contender, Yardstick } from './bench-types.js';
 import { OURS_CLIENT, type ClientCost } from './client-cost.js';
-import { COLD_START, DOWN_REFERENCE, LOCAL_REFERENCE } from './scenarios.js';
+import {
+  COLD_START,
+  DOWN,
+  DOWN_REFERENCE,
+  FRESH,
+  FRESH_NO_EVENTS,
+  HANGING,
+  HEALTHY,
+  LOCAL_EVALUATION,
+  LOCAL_REFERENCE,
+  REFERENCE,
+  REFUSING,
+  STARTS_HANGING,
+} from './scenarios.js';
 import { round1 } from './tally.js';
 
 /** The module's `fallbackAfterMs` in the benchmark: its default. */
 const FALLBACK_AFTER_MS = 500;
+
+/** What the yardsticks are judged on: a run's rows, its per-round throughput ratios, and its client microbench. */
+interface Run {
+  rows: BenchRow[];
+  roundRatios: BenchResult['roundRatios'];
+  client: ClientCost;
+}
 
 /**
  * The module's targets, each against a reference measured in the same run: the guard that looks nothing up and
  * denies the same users (`same denials, no lookup`, in the same app), posthog-node, or `fallbackAfterMs`.
  */
 export function yardsticks(rows: BenchRow[], roundRatios: BenchResult['roundRatios'], client: ClientCost): Yardstick[] {
-  const row = (scenario: string, contender: Contender = 'nestjs-posthog-flags') =>
-    rows.find((candidate) => candidate.scenario === scenario && candidate.contender === contender);
-  const judged: Yardstick[] = [];
-  const add = (name: string, target: string, measured: string, met: boolean) =>
-    judged.push({ name, target, measured, met });
-  /**
-   * A scenario measured in turns with the same-denials reference: its throughput (median of the rounds' ratios) and
-   * the time in its guard, each against the reference's.
-   */
-  const asCheapAsTheReference = (scenario: string, referenceScenario: string) => {
-    const ours = row(scenario);
-    const reference = row(referenceScenario, 'same denials, no lookup');
-    if (!ours || !reference) return;
-    const share = medianRatio(roundRatios[scenario]?.['same denials, no lookup'], ours, reference);
-    add(
-      `${scenario}: throughput`,
-      `≥ 0.90 × reference (median of the rounds' ratios)`,
-      `${share.toFixed(3)} × (${ours.requestsPerSecond} against ${reference.requestsPerSecond} req/s over all rounds)`,
-      share >= 0.9,
-    );
-    if (ours.guardMicrosPerRequest === undefined || reference.guardMicrosPerRequest === undefined) return;
-    const guardBudget = round1(reference.guardMicrosPerRequest + 5);
-    add(
-      `${scenario}: time in the guard per request`,
-      `≤ reference + 5 µs (${guardBudget} µs), timed in the app`,
-      `${ours.guardMicrosPerRequest} µs`,
-      ours.guardMicrosPerRequest <= guardBudget,
-    );
-  };
-  /**
-   * Of a row's CPU per request, what its upstream calls (refreshes behind the answer) took: their share of the
-   * requests times one call's cost, as the client microbench of this run measured it (client and loopback server
-   * together: an upper bound of the app's share). The `healthy` row's CPU less the reference's, used before, also
-   * counts what a request costs Nest at a tenth of the throughput, and read two to four times as much.
-   */
-  const refreshMicros = (ours: BenchRow): number | undefined => {
-    if (ours.requests === 0) return undefined;
-    return round1((ours.upstreamCalls / ours.requests) * client.microsPerCall[OURS_CLIENT]!);
-  };
-  const healthy = row('healthy');
-  const theirsHealthy = row('healthy', 'posthog-node guard');
-  if (healthy && theirsHealthy) {
-    const budget = Math.round(theirsHealthy.cpuMicrosPerRequest * 0.75);
-    add(
-      'healthy: app CPU per request',
+  const run: Run = { rows, roundRatios, client };
+  return [
+    ...healthyCpu(run),
+    clientCpu(client),
+    ...freshWindow(run),
+    ...outageWithTheBreakerOpen(run, HANGING),
+    ...outageWithTheBreakerOpen(run, REFUSING),
+    ...exposureEventsCost(run),
+    ...startsHanging(run),
+    ...localEvaluation(run),
+    ...postHogDown(run),
+    ...coldStart(run),
+  ];
+}
+
+/** The row of `scenario` (the row's name) and `contender`, ours unless told; undefined when the run has none. */
+function row(rows: BenchRow[], scenario: string, contender: Contender = 'nestjs-posthog-flags'): BenchRow | undefined {
+  return rows.find((candidate) => candidate.scenario === scenario && candidate.contender === contender);
+}
+
+/** A yardstick, its fields in the order of the report. */
+function yardstick(name: string, target: string, measured: string, met: boolean): Yardstick {
+  return { name, target, measured, met };
+}
+
+/** `healthy`: our app's CPU per request against the posthog-node guard's. */
+function healthyCpu({ rows }: Run): Yardstick[] {
+  const ours = row(rows, HEALTHY);
+  const theirs = row(rows, HEALTHY, 'posthog-node guard');
+  if (!ours || !theirs) return [];
+  const budget = Math.round(theirs.cpuMicrosPerRequest * 0.75);
+  return [
+    yardstick(
+      `${HEALTHY}: app CPU per request`,
       `≤ 0.75 × the posthog-node guard's (${budget} µs)`,
-      `${healthy.cpuMicrosPerRequest} µs`,
-      healthy.cpuMicrosPerRequest <= budget,
-    );
-  }
-  add(
+      `${ours.cpuMicrosPerRequest} µs`,
+      ours.cpuMicrosPerRequest <= budget,
+    ),
+  ];
+}
+
+/** Our `/flags` client's CPU per round trip against fetch's (the client microbench). */
+function clientCpu(client: ClientCost): Yardstick {
+  return yardstick(
     'client: CPU per /flags round trip',
     "≤ 0.35 × fetch's (median of the rounds' ratios)",
     `${client.oursToFetch.toFixed(3)} × (${round1(client.microsPerCall[OURS_CLIENT]!)} µs per call)`,
     client.oursToFetch <= 0.35,
   );
-  asCheapAsTheReference('healthy, fresh=5', 'reference: same denials, no lookup');
-  const freshRow = row('healthy, fresh=5');
-  const refresh = freshRow && refreshMicros(freshRow);
-  if (freshRow && refresh !== undefined) {
-    add(
-      'healthy, fresh=5: refresh CPU per request',
+}
+
+/** `healthy, fresh=5`: its throughput and guard time against the same-denials reference, and its refreshes' CPU. */
+function freshWindow(run: Run): Yardstick[] {
+  return [...asCheapAsTheReference(run, FRESH, REFERENCE), ...refreshCpu(run)];
+}
+
+/**
+ * A scenario measured in turns with the same-denials reference: its throughput (median of the rounds' ratios) and
+ * the time in its guard, each against the reference's.
+ */
+function asCheapAsTheReference({ rows, roundRatios }: Run, scenario: string, referenceScenario: string): Yardstick[] {
+  const ours = row(rows, scenario);
+  const reference = row(rows, referenceScenario, 'same denials, no lookup');
+  if (!ours || !reference) return [];
+  const share = medianRatio(roundRatios[scenario]?.['same denials, no lookup'], ours, reference);
+  const judged = [
+    yardstick(
+      `${scenario}: throughput`,
+      `≥ 0.90 × reference (median of the rounds' ratios)`,
+      `${share.toFixed(3)} × (${ours.requestsPerSecond} against ${reference.requestsPerSecond} req/s over all rounds)`,
+      share >= 0.9,
+    ),
+  ];
+  if (ours.guardMicrosPerRequest === undefined || reference.guardMicrosPerRequest === undefined) return judged;
+  const guardBudget = round1(reference.guardMicrosPerRequest + 5);
+  judged.push(
+    yardstick(
+      `${scenario}: time in the guard per request`,
+      `≤ reference + 5 µs (${guardBudget} µs), timed in the app`,
+      `${ours.guardMicrosPerRequest} µs`,
+      ours.guardMicrosPerRequest <= guardBudget,
+    ),
+  );
+  return judged;
+}
+
+/**
+ * Of the `fresh=5` row's CPU per request, what its upstream calls (refreshes behind the answer) took: their share
+ * of the requests times one call's cost, as the client microbench of this run measured it (client and loopback
+ * server together: an upper bound of the app's share). The `healthy` row's CPU less the reference's, used before,
+ * also counts what a request costs Nest at a tenth of the throughput, and read two to four times as much.
+ */
+function refreshCpu({ rows, client }: Run): Yardstick[] {
+  const ours = row(rows, FRESH);
+  if (!ours || ours.requests === 0) return [];
+  const perCall = client.microsPerCall[OURS_CLIENT]!;
+  const refresh = round1((ours.upstreamCalls / ours.requests) * perCall);
+  return [
+    yardstick(
+      `${FRESH}: refresh CPU per request`,
       '≤ 3 µs',
-      `${refresh} µs (${freshRow.upstreamCalls} upstream calls for ${freshRow.requests} requests, ` +
-        `${round1(client.microsPerCall[OURS_CLIENT]!)} µs each)`,
+      `${refresh} µs (${ours.upstreamCalls} upstream calls for ${ours.requests} requests, ${round1(perCall)} µs each)`,
       refresh <= 3,
-    );
-  }
-  const reference = row('reference: same denials, no lookup', 'same denials, no lookup');
-  for (const scenario of ['PostHog hanging', 'PostHog refusing']) {
-    const outage = row(scenario);
-    if (!outage || !reference) continue;
-    const bound = Math.round((reference.p99Ms * 1.25 + 1) * 10) / 10;
-    add(
+    ),
+  ];
+}
+
+/**
+ * An outage met with our breaker open (PostHog hanging or refusing): its loaded and serial p99 against the
+ * same-denials reference's, and every user's last known value.
+ */
+function outageWithTheBreakerOpen({ rows }: Run, scenario: string): Yardstick[] {
+  const outage = row(rows, scenario);
+  const reference = row(rows, REFERENCE, 'same denials, no lookup');
+  if (!outage || !reference) return [];
+  const bound = Math.round((reference.p99Ms * 1.25 + 1) * 10) / 10;
+  const serial = outage.serialP99Ms;
+  const serialBound = reference.serialP99Ms === null ? null : round1(reference.serialP99Ms + 0.5);
+  return [
+    yardstick(
       `${scenario}: loaded p99`,
       `≤ reference × 1.25 + 1 ms (${bound} ms)`,
       `${outage.p99Ms} ms`,
       outage.p99Ms <= bound,
-    );
-    const serial = outage.serialP99Ms;
-    const serialBound = reference.serialP99Ms === null ? null : round1(reference.serialP99Ms + 0.5);
-    add(
+    ),
+    yardstick(
       `${scenario}: serial p99`,
       `≤ reference's serial p99 + 0.5 ms (${serialBound ?? 'reference: no answer'} ms)`,
       serial === null ? 'no answer' : `${serial} ms`,
       serial !== null && serialBound !== null && serial <= serialBound,
-    );
-    add(...lastKnown(scenario, outage));
-  }
-  const fresh = row('healthy, fresh=5');
-  const silent = row('healthy, fresh=5, exposure events off', 'nestjs-posthog-flags, no exposure events');
-  if (fresh && silent) {
-    const ratios = roundRatios['healthy, fresh=5']?.['nestjs-posthog-flags, no exposure events'];
-    const share = medianRatio(ratios, fresh, silent);
-    add(
-      'healthy, fresh=5: exposure events cost',
+    ),
+    lastKnown(scenario, outage),
+  ];
+}
+
+/** `healthy, fresh=5`: our throughput against ours without exposure events, measured in turns. */
+function exposureEventsCost({ rows, roundRatios }: Run): Yardstick[] {
+  const ours = row(rows, FRESH);
+  const silent = row(rows, FRESH_NO_EVENTS, 'nestjs-posthog-flags, no exposure events');
+  if (!ours || !silent) return [];
+  const share = medianRatio(roundRatios[FRESH]?.['nestjs-posthog-flags, no exposure events'], ours, silent);
+  return [
+    yardstick(
+      `${FRESH}: exposure events cost`,
       `≥ 0.95 × ours without them (median of the rounds' ratios)`,
-      `${share.toFixed(3)} × (${fresh.requestsPerSecond} against ${silent.requestsPerSecond} req/s over all rounds)`,
+      `${share.toFixed(3)} × (${ours.requestsPerSecond} against ${silent.requestsPerSecond} req/s over all rounds)`,
       share >= 0.95,
-    );
-  }
-  const starting = row('PostHog starts hanging');
-  if (starting) {
-    const bound = FALLBACK_AFTER_MS + 50;
-    add(
-      'PostHog starts hanging: p99',
+    ),
+  ];
+}
+
+/** PostHog starts hanging: our p99 within `fallbackAfterMs` (and a little), and every user's last known value. */
+function startsHanging({ rows }: Run): Yardstick[] {
+  const ours = row(rows, STARTS_HANGING);
+  if (!ours) return [];
+  const bound = FALLBACK_AFTER_MS + 50;
+  return [
+    yardstick(
+      `${STARTS_HANGING}: p99`,
       `≤ fallbackAfterMs + 50 ms (${bound} ms)`,
-      `${starting.p99Ms} ms`,
-      starting.p99Ms <= bound,
-    );
-    add(...lastKnown('PostHog starts hanging', starting));
-  }
-  asCheapAsTheReference('healthy, local evaluation', 'reference (local evaluation app): same denials, no lookup');
-  const local = row('healthy, local evaluation');
-  const theirs = row('healthy, local evaluation', 'posthog-node guard, local evaluation');
-  if (local && theirs) {
-    const share = medianRatio(
-      roundRatios['healthy, local evaluation']?.['posthog-node guard, local evaluation'],
-      local,
-      theirs,
-    );
-    add(
-      'healthy, local evaluation: ahead of posthog-node',
+      `${ours.p99Ms} ms`,
+      ours.p99Ms <= bound,
+    ),
+    lastKnown(STARTS_HANGING, ours),
+  ];
+}
+
+/** `healthy, local evaluation`: as cheap as the same-denials reference, and ahead of posthog-node's evaluation. */
+function localEvaluation(run: Run): Yardstick[] {
+  return [...asCheapAsTheReference(run, LOCAL_EVALUATION, LOCAL_REFERENCE), ...aheadOfPostHogNode(run)];
+}
+
+/** `healthy, local evaluation`: our throughput against posthog-node's, both evaluating locally, measured in turns. */
+function aheadOfPostHogNode({ rows, roundRatios }: Run): Yardstick[] {
+  const ours = row(rows, LOCAL_EVALUATION);
+  const theirs = row(rows, LOCAL_EVALUATION, 'posthog-node guard, local evaluation');
+  if (!ours || !theirs) return [];
+  const share = medianRatio(roundRatios[LOCAL_EVALUATION]?.['posthog-node guard, local evaluation'], ours, theirs);
+  return [
+    yardstick(
+      `${LOCAL_EVALUATION}: ahead of posthog-node`,
       `> 1 × posthog-node local (median of the rounds' ratios)`,
-      `${share.toFixed(3)} × (${local.requestsPerSecond} against ${theirs.requestsPerSecond} req/s over all rounds)`,
+      `${share.toFixed(3)} × (${ours.requestsPerSecond} against ${theirs.requestsPerSecond} req/s over all rounds)`,
       share > 1,
-    );
-  }
-  const down = row('PostHog down, definitions loaded');
-  const downReference = row(DOWN_REFERENCE, 'same denials, no lookup');
-  const localReference = row(LOCAL_REFERENCE, 'same denials, no lookup');
-  if (down && local && downReference && localReference) {
-    // Each over the reference measured in turns in its own app: the two apps run minutes apart on a drifting host.
-    const added = round1(down.cpuMicrosPerRequest - downReference.cpuMicrosPerRequest);
-    const healthyAdded = round1(local.cpuMicrosPerRequest - localReference.cpuMicrosPerRequest);
-    add(
-      'PostHog down, definitions loaded: app CPU per request',
-      `≤ healthy local evaluation's + 10 µs, each over the same-denials reference in turns (${round1(healthyAdded + 10)} µs)`,
+    ),
+  ];
+}
+
+/**
+ * PostHog down, definitions loaded: what the outage adds to our app's CPU per request, against what healthy local
+ * evaluation adds, and every user's last known value.
+ */
+function postHogDown({ rows }: Run): Yardstick[] {
+  const down = row(rows, DOWN);
+  if (!down) return [];
+  const local = row(rows, LOCAL_EVALUATION);
+  const downReference = row(rows, DOWN_REFERENCE, 'same denials, no lookup');
+  const localReference = row(rows, LOCAL_REFERENCE, 'same denials, no lookup');
+  if (!local || !downReference || !localReference) return [lastKnown(DOWN, down)];
+  // Each over the reference measured in turns in its own app: the two apps run minutes apart on a drifting host.
+  const added = round1(down.cpuMicrosPerRequest - downReference.cpuMicrosPerRequest);
+  const healthyAdded = round1(local.cpuMicrosPerRequest - localReference.cpuMicrosPerRequest);
+  return [
+    yardstick(
+      `${DOWN}: app CPU per request`,
+      `≤ healthy local evaluation's + 10 µs, each over the same-denials reference in turns ` +
+        `(${round1(healthyAdded + 10)} µs)`,
       `${added} µs (${down.cpuMicrosPerRequest} against ${downReference.cpuMicrosPerRequest} µs)`,
       added <= healthyAdded + 10,
-    );
-  }
-  if (down) add(...lastKnown('PostHog down, definitions loaded', down));
-  const cold = row(COLD_START);
-  if (cold) {
-    const share = cold.lastKnownShare ?? 0;
-    add(`${COLD_START}: right answers`, '100%', `${(share * 100).toFixed(1)}% (p99 ${cold.p99Ms} ms)`, share === 1);
-  }
-  return judged;
+    ),
+    lastKnown(DOWN, down),
+  ];
+}
+
+/** The cold start during an outage: every user answered right (seen before or not). */
+function coldStart({ rows }: Run): Yardstick[] {
+  const ours = row(rows, COLD_START);
+  if (!ours) return [];
+  const share = ours.lastKnownShare ?? 0;
+  return [
+    yardstick(
+      `${COLD_START}: right answers`,
+      '100%',
+      `${(share * 100).toFixed(1)}% (p99 ${ours.p99Ms} ms)`,
+      share === 1,
+    ),
+  ];
 }
 
 /** The median of the per-round throughput ratios, or the rows' overall ratio when there are none. */
-function medianRatio(ratios: number[] | undefined, row: BenchRow, other: BenchRow): number {
-  if (!ratios || ratios.length === 0) return row.requestsPerSecond / other.requestsPerSecond;
+function medianRatio(ratios: number[] | undefined, ours: BenchRow, other: BenchRow): number {
+  if (!ratios || ratios.length === 0) return ours.requestsPerSecond / other.requestsPerSecond;
   const sorted = [...ratios].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-/** The yardstick "every user gets their last known value" of a row. */
-function lastKnown(scenario: string, row: BenchRow): [string, string, string, boolean] {
-  const share = row.lastKnownShare ?? 0;
-  return [`${scenario}: last known values`, '100%', `${(share * 100).toFixed(1)}%`, share === 1];
+/** The yardstick "every user gets their last known value" of our row of `scenario`. */
+function lastKnown(scenario: string, ours: BenchRow): Yardstick {
+  const share = ours.lastKnownShare ?? 0;
+  return yardstick(`${scenario}: last known values`, '100%', `${(share * 100).toFixed(1)}%`, share === 1);
 }

@@ -237,6 +237,25 @@ describe('shared flag definitions you can trust (redis://)', () => {
     ]);
   });
 
+  it('a lock key of another Redis type is replaced: one poller for the fleet again, one warning', async () => {
+    const first = await aPoller();
+    const second = await instance();
+    const lockKey = `${keyOf()}:lock`;
+    await client.multi().del(lockKey).hset(lockKey, 'holder', 'someone-else').exec(); // nobody could ever hold it
+    await eventually(async () => (await client.type(lockKey)) === 'string', 'the lock replaced');
+    expect(await client.pttl(lockKey)).toBeGreaterThan(0);
+    const pollers = () => [first, second].filter((harness) => harness.flags.status().definitions.poller);
+    await eventually(() => pollers().length === 1, 'one poller');
+    await polls(2);
+    expect(pollers()).toHaveLength(1);
+    // Nest's logger is process-wide: each instance's line lands in the last started one's capture.
+    const lines = [first, second].flatMap((harness) => harness.logs.at('warn'));
+    expect(lines.filter((line) => line.includes('another Redis type'))).toEqual([
+      expect.stringContaining(`poller lock of key "${keyOf()}"`),
+    ]);
+    expect(lines.join('\n')).not.toMatch(/WRONGTYPE|unavailable/);
+  });
+
   it('a poll time ahead of this clock (a publisher whose clock ran ahead, now dead) does not freeze followers', async () => {
     const publisher = await aPoller();
     const follower = await instance();

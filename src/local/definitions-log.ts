@@ -74,6 +74,14 @@ export class DefinitionsLog {
     );
   }
 
+  /** Says that the poller lock's key held another Redis type (nobody could hold it) and this instance's replaced it. */
+  lockOfAnotherType(): void {
+    this.logger.warn(
+      `the poller lock of ${this.where} held another Redis type than a string (nobody could hold it, and every ` +
+        "instance would poll PostHog on its own): replaced it with this instance's lock, which polls for the fleet",
+    );
+  }
+
   /**
    * Says once when the definitions become stale (`polledAt`: when PostHog was last polled for them, by any
    * instance; undefined: never) and once when they are fresh again.

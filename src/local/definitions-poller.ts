@@ -161,7 +161,8 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
       const role = await this.store.shouldPoll();
       this.log.unreachable.succeeded();
       if (role === 'follower, lock given a ttl') this.log.lockWithoutTtl(this.lockTtlMs);
-      return role === 'poller' ? 'poller' : 'follower';
+      if (role === 'poller, lock replaced') this.log.lockOfAnotherType();
+      return role === 'follower' || role === 'follower, lock given a ttl' ? 'follower' : 'poller';
     } catch (error) {
       this.log.unreachable.failed(messageOf(error));
       return 'alone';

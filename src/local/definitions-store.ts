@@ -12,9 +12,11 @@ export interface DefinitionsStoreSettings {
 /**
  * Who polls after a round of the lock: `poller` (this instance holds it); `follower` (another does);
  * `follower, lock given a ttl`: another holder had left the lock without a TTL (it would never have expired), and
- * it was given the lock's TTL, its holder unchanged: the role is taken over within one TTL unless renewed.
+ * it was given the lock's TTL, its holder unchanged: the role is taken over within one TTL unless renewed;
+ * `poller, lock replaced`: the lock key held another Redis type (nobody could ever have held it), and this
+ * instance's lock replaced it.
  */
-export type LockRole = 'poller' | 'follower' | 'follower, lock given a ttl';
+export type LockRole = 'poller' | 'follower' | 'follower, lock given a ttl' | 'poller, lock replaced';
 
 /** What a follower found in the shared store. */
 export type SharedRead =

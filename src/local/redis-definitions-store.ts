@@ -28,10 +28,15 @@ const DEFINITIONS_TTL_SECONDS = 86_400;
 /**
  * Takes the lock when free, renews it when this instance holds it: 1 when held after the call. A lock another
  * holder left without a TTL (it would never expire) is given the lock's TTL, its holder unchanged: 2 (taken over
- * within one TTL unless its holder renews it). 0 otherwise.
+ * within one TTL unless its holder renews it). A lock key of another Redis type (a hash, a list…), which nobody
+ * could ever hold, is replaced by this instance's lock: 3. 0 otherwise.
  */
 const ACQUIRE_OR_RENEW = `
-local holder = redis.call('GET', KEYS[1])
+local holder = redis.pcall('GET', KEYS[1])
+if type(holder) == 'table' and holder.err then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 3
+end
 if holder == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   return 1
@@ -45,6 +50,13 @@ if redis.call('PTTL', KEYS[1]) == -1 then
   return 2
 end
 return 0`;
+
+/** What the answers of {@link ACQUIRE_OR_RENEW} mean; any other is `follower`. */
+const LOCK_ROLES = new Map<unknown, LockRole>([
+  [1, 'poller'],
+  [2, 'follower, lock given a ttl'],
+  [3, 'poller, lock replaced'],
+]);
 
 /** What a read of a key of another Redis type (a hash, a list…) gives: it is unusable, not unreachable. */
 const WRONG_TYPE = Symbol('wrong Redis type');
@@ -102,7 +114,7 @@ export class RedisDefinitionsStore implements DefinitionsStore {
 
   async shouldPoll(): Promise<LockRole> {
     const held = await this.client.eval(ACQUIRE_OR_RENEW, 1, this.lockKey, this.id, this.settings.lockTtlMs);
-    return held === 1 ? 'poller' : held === 2 ? 'follower, lock given a ttl' : 'follower';
+    return LOCK_ROLES.get(held) ?? 'follower';
   }
 
   async load(): Promise<SharedRead> {

@@ -34,6 +34,7 @@ const DEFINITIONS_TTL_SECONDS = 86_400;
 const ACQUIRE_OR_RENEW = `
 local holder = redis.pcall('GET', KEYS[1])
 if type(holder) == 'table' and holder.err then
+  if not string.find(holder.err, 'WRONGTYPE', 1, true) then return redis.error_reply(holder.err) end
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   return 3
 end

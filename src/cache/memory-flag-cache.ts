@@ -41,15 +41,32 @@ export class MemoryFlagCache implements FlagCache {
 
   read(distinctId: string, keys?: readonly string[]): CachedFlags {
     const known = this.users.get(distinctId);
-    if (keys || !known) return cachedFlags(keys ?? this.knownKeys, (key) => known?.get(key), this.config.ttlSeconds);
+    if (keys || !known) return this.readOf(known, keys ?? this.knownKeys, Date.now());
     const now = Date.now();
     const remembered = this.everyFlagReads.get(known);
     if (remembered && remembered.keys === this.knownKeys && now < remembered.until) return remembered.read;
-    const read = cachedFlags(this.knownKeys, (key) => known.get(key), this.config.ttlSeconds, now);
+    return this.rememberedRead(known, now);
+  }
+
+  /** A new read of every known flag of the user's entries, remembered until they change or one passes the `ttl`. */
+  private rememberedRead(known: ReadonlyMap<string, CachedFlag>, now: number): CachedFlags {
+    const read = this.readOf(known, this.knownKeys, now);
     let oldest = Infinity;
     for (const flag of read.flags) oldest = Math.min(oldest, flag.evaluatedAt.getTime());
     this.everyFlagReads.set(known, { keys: this.knownKeys, read, until: oldest + this.config.ttlSeconds * 1000 });
     return read;
+  }
+
+  /**
+   * The `keys` of the user's entries (none when `known` is undefined) within the `ttl`. (The lookup is made here,
+   * not in `read`: a function whose variables a closure captures allocates their context on every call.)
+   */
+  private readOf(
+    known: ReadonlyMap<string, CachedFlag> | undefined,
+    keys: readonly string[],
+    now: number,
+  ): CachedFlags {
+    return cachedFlags(keys, (key) => known?.get(key), this.config.ttlSeconds, now);
   }
 
   /** In memory, definitions live in the process that polls them. */

@@ -1,11 +1,16 @@
 import type { FlagContext } from '../flags.types.js';
 import { contextFingerprint } from './flag-context.js';
 
-/** One evaluation's question: for whom, which keys (every flag when undefined), and the key it is shared under. */
+/**
+ * One evaluation's question: for whom, which keys (every flag when undefined), and the key it is shared under.
+ * An evaluation of every flag is shared under the context's own key (`contextKey`); one of some keys under their JSON
+ * array, a line feed, then the context's key. The two never meet: a context's key is a `"` and a distinct id, or
+ * JSON (which escapes every line feed), while the other starts with `[` and holds a line feed.
+ */
 export interface Evaluation {
   /** Shared by every evaluation of the same context and keys (coalescing, refreshes). */
   key: string;
-  /** The key of an evaluation of every flag of the same context (`key` itself when every flag is asked). */
+  /** The key of an evaluation of every flag of the same context: its `contextId` (`key` itself when all are asked). */
   everyFlagKey: string;
   context: FlagContext;
   /** The context's {@link contextKey}. */
@@ -26,8 +31,7 @@ export function evaluationOf(
   keys?: readonly string[],
   remoteKeys: readonly string[] | undefined = keys,
 ): Evaluation {
-  const everyFlagKey = `${contextId}\n*`;
-  const key = keys ? `${contextId}\n${JSON.stringify(keys)}` : everyFlagKey;
+  const key = keys ? `${JSON.stringify(keys)}\n${contextId}` : contextId;
   const fingerprint = contextFingerprint(context, contextId);
-  return { key, everyFlagKey, context, contextId, fingerprint, keys: remoteKeys };
+  return { key, everyFlagKey: contextId, context, contextId, fingerprint, keys: remoteKeys };
 }

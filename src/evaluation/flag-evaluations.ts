@@ -194,10 +194,7 @@ export class FlagEvaluations {
     if (result?.source === 'override') return;
     const local = Object.hasOwn(this.#unresolved, key) && this.#unresolved[key] !== 'unavailable';
     const missing: MissingFlag = local ? 'local_evaluation_inconclusive' : 'flag_missing';
-    this.#host.exposed(
-      this.#context,
-      flagCalled(this.#context, key, result, missing, () => this.#host.definitionsLoadedAt()),
-    );
+    this.#host.exposed(this.#context, flagCalled(this.#context, key, result, missing, this.#host));
   }
 
   static {

@@ -32,6 +32,15 @@ export class FlagsEvaluator {
       return this.answered({ results: new Map(), unresolved: new Map() }, context, keys);
     const answer = this.next.evaluate(context, contextId, keys, options);
     if (!(answer instanceof Promise)) return this.answered(answer, context, keys);
+    return this.answeredLater(answer, context, keys);
+  }
+
+  /** {@link answered} once the stages answered (a continuation of its own: see `FeatureFlagGuard`). */
+  private answeredLater(
+    answer: Promise<LocalFirstAnswer>,
+    context: FlagContext,
+    keys: readonly string[] | undefined,
+  ): Promise<LocalFirstAnswer> {
     return answer.then((shared) => this.answered(shared, context, keys));
   }
 

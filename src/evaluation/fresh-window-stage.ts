@@ -35,8 +35,13 @@ export class FreshWindowStage {
     if (this.freshSeconds === 0) return this.upstream.evaluate(evaluation);
     const cached = this.cache.read(evaluation.context.distinctId, evaluation.keys);
     return cached instanceof Promise
-      ? cached.then((read) => this.answerFromCache(evaluation, read))
+      ? this.answerOnceRead(evaluation, cached)
       : this.answerFromCache(evaluation, cached);
+  }
+
+  /** {@link answerFromCache} once read (a continuation of its own: see `FeatureFlagGuard`). */
+  private answerOnceRead(evaluation: Evaluation, cached: Promise<CachedFlags>): Promise<FlagResults> {
+    return cached.then((read) => this.answerFromCache(evaluation, read));
   }
 
   private answerFromCache(evaluation: Evaluation, cached: CachedFlags): MaybePromise<FlagResults> {

@@ -95,9 +95,7 @@ export class LocalFirstStage {
     const { results, undecided, unresolved } = this.localAnswers.answer(definitions, contextId, context, keys, now);
     if (undecided.length === 0 || (options.onlyLocal ?? this.onlyLocal)) return { results, unresolved };
     const rest = this.next.evaluate(evaluationOf(context, contextId, keys, undecided), options.holdUntil);
-    return rest instanceof Promise
-      ? rest.then((remote) => withRemote(results, unresolved, remote))
-      : withRemote(results, unresolved, rest);
+    return rest instanceof Promise ? withRemoteLater(results, unresolved, rest) : withRemote(results, unresolved, rest);
   }
 }
 
@@ -113,6 +111,15 @@ function withRemote(
   remote: RemoteResults,
 ): LocalFirstAnswer {
   return { results: merged(results, remote), unresolved, unanswered: remote.unanswered };
+}
+
+/** {@link withRemote} once the later stages answered (a continuation of its own: see `FeatureFlagGuard`). */
+function withRemoteLater(
+  results: FlagResults,
+  unresolved: ReadonlyMap<string, LocalUnresolvedReason>,
+  remote: Promise<RemoteResults>,
+): Promise<LocalFirstAnswer> {
+  return remote.then((answered) => withRemote(results, unresolved, answered));
 }
 
 const NONE: ReadonlyMap<string, LocalUnresolvedReason> = new Map();

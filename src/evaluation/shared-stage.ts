@@ -37,7 +37,16 @@ export class SharedStage implements BeforeApplicationShutdown {
     if (running) return running;
     const now = this.next.evaluate(evaluation);
     if (!(now instanceof Promise)) return now;
-    return this.inFlight.run(evaluation.key, () => this.tracked(now), holdUntil?.());
+    return this.share(evaluation.key, now, holdUntil);
+  }
+
+  /** The evaluation under way, shared under `key` (a continuation of its own: see `FeatureFlagGuard`). */
+  private share(
+    key: string,
+    evaluation: Promise<FlagResults>,
+    holdUntil: (() => PromiseLike<unknown>) | undefined,
+  ): Promise<FlagResults> {
+    return this.inFlight.run(key, () => this.tracked(evaluation), holdUntil?.());
   }
 
   /**

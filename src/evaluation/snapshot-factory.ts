@@ -24,6 +24,9 @@ export interface SnapshotOptions {
   sendFeatureFlagEvents?: boolean;
 }
 
+/** Every flag, as the module says. */
+const DEFAULT_OPTIONS: SnapshotOptions = Object.freeze({});
+
 /**
  * Makes {@link FlagEvaluations} snapshots: one evaluation of the context (through {@link FlagsEvaluator}), the
  * reads' exposures sent through the {@link ExposureQueue}.
@@ -46,15 +49,18 @@ export class SnapshotFactory implements SnapshotHost {
    * The snapshot of `context` (already parsed; `contextId` its `contextKey`): at once when the evaluation answered
    * at once. An empty distinct id gives an empty snapshot, evaluating nothing.
    */
-  evaluate(context: FlagContext, contextId: string, options: SnapshotOptions = {}): MaybePromise<FlagEvaluations> {
+  evaluate(
+    context: FlagContext,
+    contextId: string,
+    options: SnapshotOptions = DEFAULT_OPTIONS,
+  ): MaybePromise<FlagEvaluations> {
     if (context.distinctId === '' || options.flagKeys?.length === 0) {
       return this.empty(context, options.sendFeatureFlagEvents);
     }
-    const { flagKeys, onlyLocal, holdUntil, sendFeatureFlagEvents } = options;
-    const answer = this.evaluator.evaluate(context, contextId, flagKeys, { onlyLocal, holdUntil });
+    const answer = this.evaluator.evaluate(context, contextId, options.flagKeys, options);
     return answer instanceof Promise
-      ? answer.then((answered) => this.snapshotOf(context, answered, sendFeatureFlagEvents))
-      : this.snapshotOf(context, answer, sendFeatureFlagEvents);
+      ? this.snapshotOnceAnswered(context, answer, options.sendFeatureFlagEvents)
+      : this.snapshotOf(context, answer, options.sendFeatureFlagEvents);
   }
 
   /** A snapshot of no flag for `context`: every read is unknown, and sends nothing when the distinct id is empty. */
@@ -85,6 +91,15 @@ export class SnapshotFactory implements SnapshotHost {
   /** @inheritdoc */
   warn(message: string): void {
     this.logger.warn(message);
+  }
+
+  /** {@link snapshotOf} once answered (a continuation of its own: see `FeatureFlagGuard`). */
+  private snapshotOnceAnswered(
+    context: FlagContext,
+    answer: Promise<LocalFirstAnswer>,
+    sendsEvents: boolean | undefined,
+  ): Promise<FlagEvaluations> {
+    return answer.then((answered) => this.snapshotOf(context, answered, sendsEvents));
   }
 
   private snapshotOf(context: FlagContext, answer: LocalFirstAnswer, sendsEvents?: boolean): FlagEvaluations {

@@ -30,15 +30,37 @@ export function flagCalled(
   key: string,
   result: FlagResult | undefined,
   missing: MissingFlag,
-  definitionsLoadedAt: () => number | undefined,
+  definitions: DefinitionsClock,
 ): FlagCalled {
-  const response = result && flagValue(result);
-  return {
-    key,
-    response,
-    result,
-    properties: () => calledProperties(context, key, result, response, missing, definitionsLoadedAt()),
-  };
+  return new CalledOnRead(context, key, result, missing, definitions);
+}
+
+/** When the flag definitions were loaded (ms since the epoch), for a `local` result's event. */
+export interface DefinitionsClock {
+  definitionsLoadedAt(): number | undefined;
+}
+
+/**
+ * A read's {@link FlagCalled}: one object per read (most are dropped as already sent), its response and properties
+ * made only when asked.
+ */
+class CalledOnRead implements FlagCalled {
+  constructor(
+    private readonly context: FlagContext,
+    readonly key: string,
+    readonly result: FlagResult | undefined,
+    private readonly missing: MissingFlag,
+    private readonly definitions: DefinitionsClock,
+  ) {}
+
+  get response(): FlagValue | undefined {
+    return this.result && flagValue(this.result);
+  }
+
+  properties(): Record<string, unknown> {
+    const { context, key, result, missing } = this;
+    return calledProperties(context, key, result, this.response, missing, this.definitions.definitionsLoadedAt());
+  }
 }
 
 /** The properties of the event of {@link flagCalled}. */

@@ -40,8 +40,20 @@ export class FeatureFlagGuard implements CanActivate {
     if (requirements.length === 0) return true;
     const snapshot = this.evaluations.forGuard(context);
     return snapshot instanceof Promise
-      ? snapshot.then((answered) => this.decide(context, requirements, answered))
+      ? this.decideOnceAnswered(context, requirements, snapshot)
       : this.decide(context, requirements, snapshot);
+  }
+
+  /**
+   * {@link decide} once the snapshot is there. (The continuation lives here, not in `canActivate`: a function whose
+   * variables a closure captures allocates their context on every call, the synchronous path's included.)
+   */
+  private decideOnceAnswered(
+    context: ExecutionContext,
+    requirements: FlagRequirement[],
+    snapshot: Promise<FlagEvaluations | undefined>,
+  ): Promise<boolean> {
+    return snapshot.then((answered) => this.decide(context, requirements, answered));
   }
 
   /**
@@ -54,10 +66,12 @@ export class FeatureFlagGuard implements CanActivate {
     snapshot: FlagEvaluations | undefined,
   ): boolean {
     if (!snapshot) this.warnOnceAboutGuardOrder(context);
-    const verdicts = requirements.map((requirement) => isSatisfied(requirement, snapshot));
-    const failed = verdicts.indexOf(false);
-    if (failed < 0) return true;
-    throw requirements[failed]!.exception ?? this.config.exception ?? this.denial(context);
+    let failed: FlagRequirement | undefined;
+    for (const requirement of requirements) {
+      if (!isSatisfied(requirement, snapshot)) failed ??= requirement;
+    }
+    if (!failed) return true;
+    throw failed.exception ?? this.config.exception ?? this.denial(context);
   }
 
   /** What a denied request gets by default: over HTTP, the very 404 of a route that does not exist. */

@@ -57,9 +57,14 @@ export class FlagsMonitor implements OnModuleDestroy {
 
   constructor(@Inject(FLAGS_CONFIG) private readonly config: ResolvedFlagsOptions) {}
 
+  /** Counts one answer by its source (made once: a loop over a map's values allocates an iterator per evaluation). */
+  private readonly countAnswer = (result: FlagResult): void => {
+    this.counts[result.source]++;
+  };
+
   /** Counts (and, when someone listens, emits) the answers of one evaluation; `keys` asked, if any. */
   evaluated(results: Map<string, FlagResult>, keys: readonly string[] | undefined, distinctId: string): void {
-    for (const result of results.values()) this.counts[result.source]++;
+    results.forEach(this.countAnswer);
     if (keys) for (const key of keys) if (!results.has(key)) this.counts.unknown++;
     if (!this.subject.observed) return;
     const unknown = keys?.filter((key) => !results.has(key)) ?? [];

@@ -8,6 +8,9 @@ import { recordExecution } from './flags-request.interceptor.js';
 import { RequestContexts } from './request-contexts.js';
 import { requestStorage, type PrimarySnapshot, type RequestStore } from './request-store.js';
 
+/** What the guard asks of the request's snapshot: every flag, as the module says. */
+const EVERY_FLAG: SnapshotOptions = Object.freeze({});
+
 /**
  * One evaluation per request and context: inside a request (its scope entered by the module's middleware), the
  * `@FeatureFlag` guard, `@Flags()` and every `FlagsService` call for the same context share one snapshot of every
@@ -46,8 +49,13 @@ export class RequestEvaluations implements PrimarySnapshot {
       store.primary ??= contextId;
     }
     return shared instanceof Promise
-      ? shared.then((every) => this.snapshots.narrowed(every, options))
+      ? this.narrowedOnceAnswered(shared, options)
       : this.snapshots.narrowed(shared, options);
+  }
+
+  /** The request's snapshot narrowed, once answered (a continuation of its own: see `FeatureFlagGuard`). */
+  private narrowedOnceAnswered(shared: Promise<FlagEvaluations>, options: SnapshotOptions): Promise<FlagEvaluations> {
+    return shared.then((every) => this.snapshots.narrowed(every, options));
   }
 
   /**
@@ -78,6 +86,15 @@ export class RequestEvaluations implements PrimarySnapshot {
     if (http && store) recordExecution(execution, store);
     const context = this.contexts.of(execution);
     if (!(context instanceof Promise)) return this.forGuardContext(context, store, http);
+    return this.forGuardContextOnceFound(context, store, http);
+  }
+
+  /** {@link forGuardContext} once the context is found (a continuation of its own: see `FeatureFlagGuard`). */
+  private forGuardContextOnceFound(
+    context: Promise<FlagContext | undefined>,
+    store: RequestStore | undefined,
+    http: boolean,
+  ): Promise<FlagEvaluations | undefined> {
     return context.then((found) => this.forGuardContext(found, store, http));
   }
 
@@ -96,7 +113,7 @@ export class RequestEvaluations implements PrimarySnapshot {
   ): MaybePromise<FlagEvaluations | undefined> {
     if (!context) return undefined;
     if (http && store && store.context === undefined) store.context = context;
-    return this.inStore(store, context, {});
+    return this.inStore(store, context, EVERY_FLAG);
   }
 
   private forFound(context: FlagContext | undefined, options: SnapshotOptions): MaybePromise<FlagEvaluations> {

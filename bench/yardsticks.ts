@@ -92,33 +92,58 @@ function freshWindow(run: Run): Yardstick[] {
  * A scenario measured in turns with the same-denials reference: its throughput (median of the rounds' ratios) and
  * the time in its guard, each against the reference's.
  */
-function asCheapAsTheReference({ rows, roundRatios }: Run, scenario: string, referenceScenario: string): Yardstick[] {
+function asCheapAsTheReference(run: Run, scenario: string, referenceScenario: string): Yardstick[] {
+  const reference = { scenario: referenceScenario, contender: 'same denials, no lookup' } as const;
+  return [
+    ...throughputAgainst(run, scenario, reference, {
+      name: `${scenario}: throughput`,
+      target: `≥ 0.90 × reference (median of the rounds' ratios)`,
+      met: (share) => share >= 0.9,
+    }),
+    ...timeInTheGuard(run, scenario, referenceScenario),
+  ];
+}
+
+/**
+ * Our throughput in `scenario` against another route measured in turns with it (`other`: its row's scenario and
+ * contender): the median of the rounds' ratios, judged by `judge`.
+ */
+function throughputAgainst(
+  { rows, roundRatios }: Run,
+  scenario: string,
+  other: { scenario: string; contender: Contender },
+  judge: { name: string; target: string; met: (share: number) => boolean },
+): Yardstick[] {
   const ours = row(rows, scenario);
-  const reference = row(rows, referenceScenario, 'same denials, no lookup');
-  if (!ours || !reference) return [];
-  const share = medianRatio(roundRatios[scenario]?.['same denials, no lookup'], ours, reference);
-  const judged = [
+  const theirs = row(rows, other.scenario, other.contender);
+  if (!ours || !theirs) return [];
+  const share = medianRatio(roundRatios[scenario]?.[other.contender], ours, theirs);
+  return [
     yardstick(
-      `${scenario}: throughput`,
-      `≥ 0.90 × reference (median of the rounds' ratios)`,
-      `${share.toFixed(3)} × (${ours.requestsPerSecond} against ${reference.requestsPerSecond} req/s over all rounds)`,
-      share >= 0.9,
+      judge.name,
+      judge.target,
+      `${share.toFixed(3)} × (${ours.requestsPerSecond} against ${theirs.requestsPerSecond} req/s over all rounds)`,
+      judge.met(share),
     ),
   ];
-  const [oursMicros, referenceMicros] = [ours.guardMicrosPerRequest, reference.guardMicrosPerRequest];
-  if (oursMicros === undefined || referenceMicros === undefined) return judged;
+}
+
+/** The time in our guard in `scenario` against the same-denials reference's, timed in the same app. */
+function timeInTheGuard({ rows }: Run, scenario: string, referenceScenario: string): Yardstick[] {
+  const oursMicros = row(rows, scenario)?.guardMicrosPerRequest;
+  const referenceMicros = row(rows, referenceScenario, 'same denials, no lookup')?.guardMicrosPerRequest;
+  if (oursMicros === undefined || referenceMicros === undefined) return [];
   const guardBudget = round1(referenceMicros + 5);
   // The ratio beside the budget: the reference's own time follows the host's speed, a fixed 5 µs does not.
   const ratio = (oursMicros / referenceMicros).toFixed(2);
-  judged.push(
+  return [
     yardstick(
       `${scenario}: time in the guard per request`,
       `≤ reference + 5 µs (${guardBudget} µs), timed in the app`,
       `${oursMicros} µs (${ratio} × the reference's ${referenceMicros} µs)`,
       oursMicros <= guardBudget,
     ),
-  );
-  return judged;
+  ];
 }
 
 /**
@@ -171,19 +196,13 @@ function outageWithTheBreakerOpen({ rows }: Run, scenario: string): Yardstick[] 
 }
 
 /** `healthy, fresh=5`: our throughput against ours without exposure events, measured in turns. */
-function exposureEventsCost({ rows, roundRatios }: Run): Yardstick[] {
-  const ours = row(rows, FRESH);
-  const silent = row(rows, FRESH_NO_EVENTS, 'nestjs-posthog-flags, no exposure events');
-  if (!ours || !silent) return [];
-  const share = medianRatio(roundRatios[FRESH]?.['nestjs-posthog-flags, no exposure events'], ours, silent);
-  return [
-    yardstick(
-      `${FRESH}: exposure events cost`,
-      `≥ 0.95 × ours without them (median of the rounds' ratios)`,
-      `${share.toFixed(3)} × (${ours.requestsPerSecond} against ${silent.requestsPerSecond} req/s over all rounds)`,
-      share >= 0.95,
-    ),
-  ];
+function exposureEventsCost(run: Run): Yardstick[] {
+  const silent = { scenario: FRESH_NO_EVENTS, contender: 'nestjs-posthog-flags, no exposure events' } as const;
+  return throughputAgainst(run, FRESH, silent, {
+    name: `${FRESH}: exposure events cost`,
+    target: `≥ 0.95 × ours without them (median of the rounds' ratios)`,
+    met: (share) => share >= 0.95,
+  });
 }
 
 /** PostHog starts hanging: our p99 within `fallbackAfterMs` (and a little), and every user's last known value. */
@@ -208,19 +227,13 @@ function localEvaluation(run: Run): Yardstick[] {
 }
 
 /** `healthy, local evaluation`: our throughput against posthog-node's, both evaluating locally, measured in turns. */
-function aheadOfPostHogNode({ rows, roundRatios }: Run): Yardstick[] {
-  const ours = row(rows, LOCAL_EVALUATION);
-  const theirs = row(rows, LOCAL_EVALUATION, 'posthog-node guard, local evaluation');
-  if (!ours || !theirs) return [];
-  const share = medianRatio(roundRatios[LOCAL_EVALUATION]?.['posthog-node guard, local evaluation'], ours, theirs);
-  return [
-    yardstick(
-      `${LOCAL_EVALUATION}: ahead of posthog-node`,
-      `> 1 × posthog-node local (median of the rounds' ratios)`,
-      `${share.toFixed(3)} × (${ours.requestsPerSecond} against ${theirs.requestsPerSecond} req/s over all rounds)`,
-      share > 1,
-    ),
-  ];
+function aheadOfPostHogNode(run: Run): Yardstick[] {
+  const theirs = { scenario: LOCAL_EVALUATION, contender: 'posthog-node guard, local evaluation' } as const;
+  return throughputAgainst(run, LOCAL_EVALUATION, theirs, {
+    name: `${LOCAL_EVALUATION}: ahead of posthog-node`,
+    target: `> 1 × posthog-node local (median of the rounds' ratios)`,
+    met: (share) => share > 1,
+  });
 }
 
 /**

@@ -8,12 +8,13 @@ import { contextFingerprint } from './flag-context.js';
  * JSON (which escapes every line feed), while the other starts with `[` and holds a line feed.
  */
 export interface Evaluation {
-  /** Shared by every evaluation of the same context and keys (coalescing, refreshes). */
+  /**
+   * Shared by every evaluation of the same context and keys (coalescing, refreshes); `contextId` itself when every
+   * flag is asked.
+   */
   key: string;
-  /** The key of an evaluation of every flag of the same context: its `contextId` (`key` itself when all are asked). */
-  everyFlagKey: string;
   context: FlagContext;
-  /** The context's {@link contextKey}. */
+  /** The context's {@link contextKey}: also the key of an evaluation of every flag of the context. */
   contextId: string;
   /** What cached results remember of the context ({@link contextFingerprint}): `''` for a bare distinct id. */
   fingerprint: string;
@@ -33,5 +34,5 @@ export function evaluationOf(
 ): Evaluation {
   const key = keys ? `${JSON.stringify(keys)}\n${contextId}` : contextId;
   const fingerprint = contextFingerprint(context, contextId);
-  return { key, everyFlagKey: contextId, context, contextId, fingerprint, keys: remoteKeys };
+  return { key, context, contextId, fingerprint, keys: remoteKeys };
 }

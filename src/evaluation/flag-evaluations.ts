@@ -1,4 +1,4 @@
-import { flagCalled, type FlagCalled, type MissingFlag } from '../exposures/flag-called.js';
+import { flagCalled, type DefinitionsClock, type FlagCalled, type MissingFlag } from '../exposures/flag-called.js';
 import { flagValue, type FlagContext, type FlagResult, type FlagValue, type PostHogBootstrap } from '../flags.types.js';
 import type { UnresolvedReason } from '../local/unresolved-reason.js';
 import { freezeResult } from './flag-results.js';
@@ -30,11 +30,9 @@ export interface IsEnabledOptions extends FlagReadOptions {
 }
 
 /** What a snapshot asks of the module: exposures sent, warnings logged. */
-export interface SnapshotHost {
+export interface SnapshotHost extends DefinitionsClock {
   /** Whether reads send `$feature_flag_called` when the read does not say (the module's `sendFeatureFlagEvents`). */
   readonly sendsEvents: boolean;
-  /** When the flag definitions were loaded (ms since the epoch), for a `local` result's event. */
-  definitionsLoadedAt(): number | undefined;
   /** Sends the event unless already sent for this user, flag, value and groups. */
   exposed(context: FlagContext, called: FlagCalled): void;
   warn(message: string): void;

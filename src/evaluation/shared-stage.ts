@@ -32,8 +32,8 @@ export class SharedStage implements BeforeApplicationShutdown {
    * `holdUntil()` settles (for at most 1 s). The map is shared: callers copy it before changing it.
    */
   evaluate(evaluation: Evaluation, holdUntil?: () => PromiseLike<unknown>): MaybePromise<FlagResults> {
-    const { key, everyFlagKey } = evaluation;
-    const running = this.inFlight.get(everyFlagKey) ?? (key === everyFlagKey ? undefined : this.inFlight.get(key));
+    const { key, contextId } = evaluation;
+    const running = this.inFlight.get(contextId) ?? (key === contextId ? undefined : this.inFlight.get(key));
     if (running) return running;
     const now = this.next.evaluate(evaluation);
     if (!(now instanceof Promise)) return now;

@@ -24,8 +24,8 @@ export interface SnapshotOptions {
   sendFeatureFlagEvents?: boolean;
 }
 
-/** Every flag, as the module says. */
-const DEFAULT_OPTIONS: SnapshotOptions = Object.freeze({});
+/** Every flag, events as the module says: the options of a snapshot asked nothing else (shared, frozen). */
+export const EVERY_FLAG: SnapshotOptions = Object.freeze({});
 
 /**
  * Makes {@link FlagEvaluations} snapshots: one evaluation of the context (through {@link FlagsEvaluator}), the
@@ -52,7 +52,7 @@ export class SnapshotFactory implements SnapshotHost {
   evaluate(
     context: FlagContext,
     contextId: string,
-    options: SnapshotOptions = DEFAULT_OPTIONS,
+    options: SnapshotOptions = EVERY_FLAG,
   ): MaybePromise<FlagEvaluations> {
     if (context.distinctId === '' || options.flagKeys?.length === 0) {
       return this.empty(context, options.sendFeatureFlagEvents);

@@ -2,14 +2,11 @@ import { Injectable, type ExecutionContext } from '@nestjs/common';
 import { contextKey } from '../evaluation/flag-context.js';
 import type { FlagEvaluations } from '../evaluation/flag-evaluations.js';
 import type { MaybePromise } from '../evaluation/flag-results.js';
-import { SnapshotFactory, type SnapshotOptions } from '../evaluation/snapshot-factory.js';
+import { EVERY_FLAG, SnapshotFactory, type SnapshotOptions } from '../evaluation/snapshot-factory.js';
 import type { FlagContext } from '../flags.types.js';
 import { recordExecution } from './flags-request.interceptor.js';
 import { RequestContexts } from './request-contexts.js';
 import { requestStorage, type PrimarySnapshot, type RequestStore } from './request-store.js';
-
-/** What the guard asks of the request's snapshot: every flag, as the module says. */
-const EVERY_FLAG: SnapshotOptions = Object.freeze({});
 
 /**
  * One evaluation per request and context: inside a request (its scope entered by the module's middleware), the

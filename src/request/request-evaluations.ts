@@ -6,16 +6,17 @@ import { EVERY_FLAG, SnapshotFactory, type SnapshotOptions } from '../evaluation
 import type { FlagContext } from '../flags.types.js';
 import { recordExecution } from './flags-request.interceptor.js';
 import { RequestContexts } from './request-contexts.js';
-import { requestStorage, type PrimarySnapshot, type RequestStore } from './request-store.js';
+import { requestStorage, type RequestSnapshot, type RequestStore } from './request-store.js';
 
 /**
  * One evaluation per request and context: inside a request (its scope entered by the module's middleware), the
  * `@FeatureFlag` guard, `@Flags()` and every `FlagsService` call for the same context share one snapshot of every
- * flag, evaluated on the first need; a call without a context uses the request's (`contextFactory`, else
- * `request.user`). Outside a request, every call evaluates on its own.
+ * flag, evaluated on the first need; a call without a context, and `@Flags()`, use the request's own context
+ * (`contextFactory`, else `request.user`), never one a call named. Outside a request, every call evaluates on its
+ * own.
  */
 @Injectable()
-export class RequestEvaluations implements PrimarySnapshot {
+export class RequestEvaluations implements RequestSnapshot {
   constructor(
     private readonly snapshots: SnapshotFactory,
     private readonly contexts: RequestContexts,
@@ -43,7 +44,6 @@ export class RequestEvaluations implements PrimarySnapshot {
     if (!shared) {
       shared = this.snapshots.evaluate(context, contextId);
       store.snapshots.set(contextId, shared);
-      store.primary ??= contextId;
     }
     return shared instanceof Promise
       ? this.narrowedOnceAnswered(shared, options)
@@ -56,7 +56,8 @@ export class RequestEvaluations implements PrimarySnapshot {
   }
 
   /**
-   * The snapshot of the request's own context; an empty one for an anonymous request.
+   * The snapshot of the request's own context (`contextFactory`, else `request.user`), never of one a call named;
+   * an empty one for an anonymous request.
    * @throws {TypeError} outside a request: there is no request to take a context from.
    */
   forRequest(options: SnapshotOptions = {}): MaybePromise<FlagEvaluations> {
@@ -93,14 +94,6 @@ export class RequestEvaluations implements PrimarySnapshot {
     http: boolean,
   ): Promise<FlagEvaluations | undefined> {
     return context.then((found) => this.forGuardContext(found, store, http));
-  }
-
-  /** @inheritdoc */
-  primary(): MaybePromise<FlagEvaluations> {
-    const store = requestStorage.getStore();
-    if (!store) return this.snapshots.empty({ distinctId: '' });
-    const primary = store.primary === undefined ? undefined : store.snapshots.get(store.primary);
-    return primary ?? this.forRequest();
   }
 
   private forGuardContext(

@@ -19,16 +19,14 @@ export interface RequestStore {
   context?: MaybePromise<FlagContext | undefined>;
   /** The request's snapshot of every flag, by context key: one evaluation per request and context. */
   snapshots: Map<string, MaybePromise<FlagEvaluations>>;
-  /** The first context evaluated in the request: what `@Flags()` hands the handler. */
-  primary?: string;
   /** The module that entered the scope, which `@Flags()` asks. */
-  owner: PrimarySnapshot;
+  owner: RequestSnapshot;
 }
 
 /** What `@Flags()` asks of the request's scope. */
-export interface PrimarySnapshot {
-  /** The snapshot `@Flags()` hands the handler: the first context evaluated in the request, else the request's. */
-  primary(): MaybePromise<FlagEvaluations>;
+export interface RequestSnapshot {
+  /** The snapshot of the request's own context (`contextFactory`, else `request.user`); empty when anonymous. */
+  forRequest(): MaybePromise<FlagEvaluations>;
 }
 
 /** The store of the request being served, across everything it awaits. */

@@ -1,7 +1,7 @@
 import { createParamDecorator, type PipeTransform } from '@nestjs/common';
 import { emptySnapshot, type FlagEvaluations } from '../evaluation/flag-evaluations.js';
 import type { MaybePromise } from '../evaluation/flag-results.js';
-import { requestStorage } from '../request/request-store.js';
+import { currentRequestStore } from '../request/request-store.js';
 
 /** Hands the handler the snapshot itself, once evaluated (Nest awaits what its pipes give). */
 const SETTLED: PipeTransform = { transform: (value: MaybePromise<FlagEvaluations>) => value };
@@ -14,5 +14,5 @@ const SETTLED: PipeTransform = { transform: (value: MaybePromise<FlagEvaluations
  */
 export const Flags = (): ParameterDecorator =>
   createParamDecorator(
-    (): MaybePromise<FlagEvaluations> => requestStorage.getStore()?.owner.forRequest() ?? emptySnapshot(),
+    (): MaybePromise<FlagEvaluations> => currentRequestStore()?.owner.forRequest() ?? emptySnapshot(),
   )(undefined, SETTLED);

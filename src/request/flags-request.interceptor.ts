@@ -1,6 +1,6 @@
 import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import type { Observable } from 'rxjs';
-import { requestStorage } from './request-store.js';
+import { currentRequestStore } from './request-store.js';
 
 /**
  * Tells the request's scope which handler serves it, with the request and response as the handler sees them (on
@@ -19,7 +19,7 @@ export class FlagsRequestInterceptor implements NestInterceptor {
  * Records the handler, its class, and the request and response as Nest hands them to it (an HTTP context's first
  * two arguments), in the request's scope.
  */
-export function recordExecution(context: ExecutionContext, store = requestStorage.getStore()): void {
+export function recordExecution(context: ExecutionContext, store = currentRequestStore()): void {
   if (!store) return;
   const request = context.getArgByIndex<object>(0);
   if (store.request.deref() !== request) {

@@ -6,16 +6,17 @@ import { EVERY_FLAG, SnapshotFactory, type SnapshotOptions } from '../evaluation
 import type { FlagContext } from '../flags.types.js';
 import { recordExecution } from './flags-request.interceptor.js';
 import { RequestContexts } from './request-contexts.js';
-import { requestStorage, type PrimarySnapshot, type RequestStore } from './request-store.js';
+import { currentRequestStore, type RequestSnapshot, type RequestStore } from './request-store.js';
 
 /**
  * One evaluation per request and context: inside a request (its scope entered by the module's middleware), the
  * `@FeatureFlag` guard, `@Flags()` and every `FlagsService` call for the same context share one snapshot of every
- * flag, evaluated on the first need; a call without a context uses the request's (`contextFactory`, else
- * `request.user`). Outside a request, every call evaluates on its own.
+ * flag, evaluated on the first need; a call without a context, and `@Flags()`, use the request's own context
+ * (`contextFactory`, else `request.user`), never one a call named. Outside a request, and in work that outlives
+ * its request, every call evaluates on its own.
  */
 @Injectable()
-export class RequestEvaluations implements PrimarySnapshot {
+export class RequestEvaluations implements RequestSnapshot {
   constructor(
     private readonly snapshots: SnapshotFactory,
     private readonly contexts: RequestContexts,
@@ -26,7 +27,7 @@ export class RequestEvaluations implements PrimarySnapshot {
    * `onlyLocal` or `holdUntil` asks for an evaluation of its own).
    */
   forContext(context: FlagContext, options: SnapshotOptions = {}): MaybePromise<FlagEvaluations> {
-    return this.inStore(requestStorage.getStore(), context, options);
+    return this.inStore(currentRequestStore(), context, options);
   }
 
   /** {@link forContext} in the request's scope `store` (outside a request when `undefined`). */
@@ -43,7 +44,6 @@ export class RequestEvaluations implements PrimarySnapshot {
     if (!shared) {
       shared = this.snapshots.evaluate(context, contextId);
       store.snapshots.set(contextId, shared);
-      store.primary ??= contextId;
     }
     return shared instanceof Promise
       ? this.narrowedOnceAnswered(shared, options)
@@ -56,15 +56,17 @@ export class RequestEvaluations implements PrimarySnapshot {
   }
 
   /**
-   * The snapshot of the request's own context; an empty one for an anonymous request.
-   * @throws {TypeError} outside a request: there is no request to take a context from.
+   * The snapshot of the request's own context (`contextFactory`, else `request.user`), never of one a call named;
+   * an empty one for an anonymous request.
+   * @throws {TypeError} outside a request (or once its response is over): there is no request to take a context
+   * from.
    */
   forRequest(options: SnapshotOptions = {}): MaybePromise<FlagEvaluations> {
-    const store = requestStorage.getStore();
+    const store = currentRequestStore();
     if (!store) {
       throw new TypeError(
-        'FlagsService: no context given, and not inside an HTTP request whose context could be used; ' +
-          'pass a context (a distinct id or { distinctId, ... })',
+        'FlagsService: no context given, and not inside an HTTP request whose context could be used (work that ' +
+          'outlives its request is outside it); pass a context (a distinct id or { distinctId, ... })',
       );
     }
     const context = this.requestContext(store);
@@ -78,7 +80,7 @@ export class RequestEvaluations implements PrimarySnapshot {
    * `undefined` for an anonymous request.
    */
   forGuard(execution: ExecutionContext): MaybePromise<FlagEvaluations | undefined> {
-    const store = requestStorage.getStore();
+    const store = currentRequestStore();
     const http = execution.getType() === 'http';
     if (http && store) recordExecution(execution, store);
     const context = this.contexts.of(execution);
@@ -93,14 +95,6 @@ export class RequestEvaluations implements PrimarySnapshot {
     http: boolean,
   ): Promise<FlagEvaluations | undefined> {
     return context.then((found) => this.forGuardContext(found, store, http));
-  }
-
-  /** @inheritdoc */
-  primary(): MaybePromise<FlagEvaluations> {
-    const store = requestStorage.getStore();
-    if (!store) return this.snapshots.empty({ distinctId: '' });
-    const primary = store.primary === undefined ? undefined : store.snapshots.get(store.primary);
-    return primary ?? this.forRequest();
   }
 
   private forGuardContext(

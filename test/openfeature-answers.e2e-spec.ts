@@ -1,11 +1,34 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { Controller, Get, Headers, type INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
 import { ErrorCode, OpenFeature, type EvaluationContext } from '@openfeature/server-sdk';
-import type { FlagsModuleOptions } from '../src/index.js';
+import request from 'supertest';
+import { FlagsModule, FlagsService, type FlagsModuleOptions } from '../src/index.js';
 import { PostHogFlagsProvider } from '../src/openfeature/index.js';
+import { CaptureLogger } from './support/capture-logger.js';
 import { standardDefinitions } from './support/definitions.js';
 import { eventually } from './support/eventually.js';
 import { STANDARD_FLAGS } from './support/fake-posthog.js';
+import { TEST_API_KEY } from './support/flags-app.js';
 import { useFakePostHog, useStartedFlags } from './support/flags-suite.js';
+
+/** The OpenFeature domain the probe route resolves in. */
+const PROBE_DOMAIN = 'answers-probe';
+
+/** A route that evaluates every flag for the user (the request's one evaluation), then reads `beta` from it. */
+@Controller()
+class ProbeController {
+  constructor(private readonly flags: FlagsService) {}
+
+  @Get('probe')
+  async probe(@Headers('x-user') user: string) {
+    await this.flags.evaluateFlags(user);
+    const beta = await this.flags.evaluateFlags(user, { flagKeys: ['beta'] });
+    const client = OpenFeature.getClient(PROBE_DOMAIN);
+    const details = await client.getBooleanDetails('beta', false, { targetingKey: user });
+    return { unresolved: beta.unresolvedFlags, details };
+  }
+}
 
 /** Issue 37, item 8: an unanswered flag is not a missing flag. */
 describe('PostHogFlagsProvider: what it says when it has no value', () => {
@@ -74,5 +97,29 @@ describe('PostHogFlagsProvider: what it says when it has no value', () => {
       'the application is shutting down: PostHog was not asked for "beta" or the call was ended, and no last ' +
         'known value of "beta" is cached for this user',
     );
+  });
+
+  it("inside a request, a flag PostHog's incomplete answer left out is unavailable in the request's evaluation", async () => {
+    fake.setFlags({ ...STANDARD_FLAGS, beta: { enabled: true, missing: true } });
+    const provider = new PostHogFlagsProvider();
+    const moduleRef = await Test.createTestingModule({
+      imports: [FlagsModule.forRoot({ apiKey: TEST_API_KEY, host: fake.url, retries: 0, openFeature: provider })],
+      controllers: [ProbeController],
+    })
+      .setLogger(new CaptureLogger())
+      .compile();
+    const app: INestApplication = moduleRef.createNestApplication();
+    await app.init();
+    try {
+      await OpenFeature.setProviderAndWait(PROBE_DOMAIN, provider);
+      const before = fake.requests.length;
+      const { body } = await request(app.getHttpServer()).get('/probe').set('x-user', 'never-seen').expect(200);
+      expect(body.unresolved).toEqual({ beta: 'unavailable' });
+      expect(body.details).toMatchObject({ value: false, reason: 'ERROR', errorCode: ErrorCode.GENERAL });
+      expect(body.details.errorMessage).toMatch(/^PostHog did not answer flag "beta" for this context/);
+      expect(fake.requests.length - before).toBe(1); // the request's one evaluation answered all three reads
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -16,9 +16,8 @@ export type RemoteResults = FlagResults & {
   /** The keys named that have no result: the keys asked, or (every flag asked) those PostHog failed to compute. */
   unanswered?: readonly string[];
   /**
-   * Every flag was asked and neither PostHog nor the cache answered for every flag: the results may lack flags that
-   * no one named (PostHog did not answer, or said its answer was incomplete; the cache did not hold the user's whole
-   * set).
+   * Every flag was asked and the results may lack flags that no one named: PostHog did not answer and the cache did
+   * not hold the user's whole set, or PostHog said its answer was incomplete.
    */
   partial?: true;
 };

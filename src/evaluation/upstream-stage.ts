@@ -81,15 +81,18 @@ export class UpstreamStage implements BeforeApplicationShutdown {
     const { parsed } = await call;
     if (parsed && isCompleteAnswer(parsed)) return withSource(parsed.flags.values(), 'remote', parsed.requestId);
     const known = await this.lastKnown(evaluation, cached);
-    const partial = everyFlag && !known.complete;
-    if (!parsed) return withUnanswered(withStoredSource(known.flags, 'fallback'), evaluation.keys, partial);
+    if (!parsed) {
+      return withUnanswered(withStoredSource(known.flags, 'fallback'), evaluation.keys, everyFlag && !known.complete);
+    }
     const results = withSource(parsed.flags.values(), 'remote', parsed.requestId);
     for (const flag of known.flags) {
       if (!results.has(flag.key) && (parsed.incomplete || parsed.failed.has(flag.key))) {
         results.set(flag.key, resultOf(flag, 'fallback'));
       }
     }
-    return withUnanswered(results, doubtfulKeys(parsed, evaluation.keys), partial && parsed.incomplete);
+    // An incomplete answer may lack flags the cache never saw: the cache's `complete` (every key it knows of) cannot
+    // say otherwise, and it already holds what this answer named.
+    return withUnanswered(results, doubtfulKeys(parsed, evaluation.keys), everyFlag && parsed.incomplete);
   }
 
   /**

@@ -47,8 +47,8 @@ export interface SnapshotInit {
   accessed?: Set<string>;
   slice?: boolean;
   /**
-   * Every flag was asked and the answer may lack flags no one named (PostHog did not answer in full, the cache did
-   * not hold the user's whole set): a view of some keys calls a key it lacks `unavailable`.
+   * Every flag was asked and the answer may lack flags no one named (PostHog did not answer, or its answer was
+   * incomplete; see `RemoteResults`): a view of some keys calls a key it lacks `unavailable`.
    */
   partial?: boolean;
   /** Whether reads send their events when the read does not say. Default: the host's. */

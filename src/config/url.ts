@@ -13,17 +13,24 @@ export function parseUrl(raw: string, fail: (problem: string) => FlagsConfigErro
         '(%2F, %3F, %23), and an "@" anywhere after the host (%40)',
     );
   }
+  let url: URL;
   try {
-    return new URL(raw);
+    url = new URL(raw);
   } catch {
     // Not the parser's error as the cause: its message holds the whole URL, password included.
     throw fail(badPartOf(raw) ?? `not a URL; expected ${expected}`);
   }
+  // The parser takes port 0, which nothing listens on: refused as a port above 65535 is.
+  if (url.port === '0') throw fail(badPartOf(raw) ?? `${PORT_RANGE}, got "0"`);
+  return url;
 }
 
+/** What every message about a bad port says first. */
+const PORT_RANGE = 'the port must be a number from 1 to 65535';
+
 /**
- * What is wrong with the host and port of a URL the parser refused, naming the part (`the port must be…`);
- * `undefined` when neither is to blame. Never quotes the user name or password.
+ * What is wrong with the host and port of a URL the parser refused (or took with port 0), naming the part (`the
+ * port must be…`); `undefined` when neither is to blame. Never quotes the user name or password.
  */
 export function badPartOf(raw: string): string | undefined {
   const scheme = raw.indexOf('://');
@@ -47,12 +54,11 @@ function badHostOrPort(node: string): string | undefined {
   const port = colon < 0 || colon >= node.length ? undefined : node.slice(colon);
   if (port !== undefined && !/^:\d{1,5}$/.test(port)) {
     return port.startsWith(':')
-      ? `the port must be a number from 1 to 65535, got "${port.slice(1)}"`
+      ? `${PORT_RANGE}, got "${port.slice(1)}"`
       : `the host "${host}" is followed by "${port}": expected ":port"`;
   }
-  if (port !== undefined && Number(port.slice(1)) > 65535) {
-    return `the port must be a number from 1 to 65535, got "${port.slice(1)}"`;
-  }
+  const digits = port?.slice(1);
+  if (digits !== undefined && (Number(digits) < 1 || Number(digits) > 65535)) return `${PORT_RANGE}, got "${digits}"`;
   if (host === '') return `the host is missing${node === '' ? '' : ` before "${node}"`}`;
   if (/[\s"<>\\^`{|}%]/.test(host)) return `the host "${host}" holds a character no host name may hold`;
   return undefined;

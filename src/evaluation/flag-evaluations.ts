@@ -46,6 +46,11 @@ export interface SnapshotInit {
   unresolved?: Readonly<Record<string, UnresolvedReason>>;
   accessed?: Set<string>;
   slice?: boolean;
+  /**
+   * Every flag was asked and the answer may lack flags no one named (PostHog did not answer, or its answer was
+   * incomplete; see `RemoteResults`): a view of some keys calls a key it lacks `unavailable`.
+   */
+  partial?: boolean;
   /** Whether reads send their events when the read does not say. Default: the host's. */
   sendsEvents?: boolean;
 }
@@ -65,6 +70,7 @@ export class FlagEvaluations {
   readonly #unresolved: Readonly<Record<string, UnresolvedReason>>;
   readonly #accessed: Set<string>;
   readonly #slice: boolean;
+  readonly #partial: boolean;
   readonly #sendsEvents: boolean;
 
   /** Made by `FlagsService.evaluateFlags()` and `@Flags()`, never by hand. */
@@ -75,6 +81,7 @@ export class FlagEvaluations {
     this.#unresolved = frozenReasons(init.unresolved);
     this.#accessed = init.accessed ?? new Set();
     this.#slice = init.slice ?? false;
+    this.#partial = init.partial ?? false;
     this.#sendsEvents = init.sendsEvents ?? init.host.sendsEvents;
     for (const result of this.#results.values()) freezeResult(result);
   }
@@ -207,6 +214,7 @@ export class FlagEvaluations {
           const result = results.get(key);
           if (result) narrowed.set(key, result);
           else if (Object.hasOwn(unresolved, key)) setOwn(stillUnresolved, key, unresolved[key]!);
+          else if (snapshot.#partial) setOwn(stillUnresolved, key, 'unavailable');
         }
         [results, unresolved] = [narrowed, stillUnresolved];
       }
@@ -221,6 +229,7 @@ export class FlagEvaluations {
         results,
         unresolved,
         accessed,
+        partial: keys === undefined && snapshot.#partial,
         sendsEvents: sendsEvents ?? snapshot.#sendsEvents,
       });
     };

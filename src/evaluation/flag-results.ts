@@ -9,15 +9,31 @@ import { deepFreeze } from '../util/deep-freeze.js';
 export type FlagResults = Map<string, FlagResult>;
 
 /**
- * Results from the upstream stage, with the keys asked that neither PostHog nor the fallback cache could answer
- * (PostHog failed, was not asked, or left them out of an incomplete answer, and nothing was known of them).
+ * Results from the upstream stage, with what neither PostHog nor the fallback cache could answer (PostHog failed,
+ * was not asked, or left flags out of an incomplete answer, and nothing was known of them).
  */
-export type RemoteResults = FlagResults & { unanswered?: readonly string[] };
+export type RemoteResults = FlagResults & {
+  /** The keys named that have no result: the keys asked, or (every flag asked) those PostHog failed to compute. */
+  unanswered?: readonly string[];
+  /**
+   * Every flag was asked and the results may lack flags that no one named: PostHog did not answer and the cache did
+   * not hold the user's whole set, or PostHog said its answer was incomplete.
+   */
+  partial?: true;
+};
 
-/** `results`, marked with the keys of `asked` (when the question named its keys) that they do not hold. */
-export function withUnanswered(results: FlagResults, asked: readonly string[] | undefined): RemoteResults {
-  const unanswered = asked?.filter((key) => !results.has(key));
+/**
+ * `results`, marked with the keys of `named` (the keys asked, or those PostHog named and failed to compute) that
+ * they do not hold, and `partial` when they may lack flags no one named.
+ */
+export function withUnanswered(
+  results: FlagResults,
+  named: readonly string[] | undefined,
+  partial = false,
+): RemoteResults {
+  const unanswered = named?.filter((key) => !results.has(key));
   if (unanswered?.length) (results as RemoteResults).unanswered = unanswered;
+  if (partial) (results as RemoteResults).partial = true;
   return results;
 }
 

@@ -53,7 +53,8 @@ export class FlagsEvaluator {
     const asked = keys ? onlyKeys(answer.results, keys) : answer.results;
     const unresolved = keys ? onlyReasons(answer.unresolved, keys) : answer.unresolved;
     const results = this.overrides.appliedTo(asked, context, keys);
-    this.monitor.evaluated(results, keys, context.distinctId);
+    if (keys) this.monitor.evaluated(results, keys, context.distinctId);
+    else this.monitor.evaluated(results, answer.unanswered, context.distinctId, answer.partial);
     return results === answer.results && unresolved === answer.unresolved ? answer : { ...answer, results, unresolved };
   }
 }

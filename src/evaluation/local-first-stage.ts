@@ -18,6 +18,8 @@ export interface LocalFirstAnswer {
   unresolved: ReadonlyMap<string, LocalUnresolvedReason>;
   /** Keys asked further that neither PostHog nor the fallback cache could answer (see {@link RemoteResults}). */
   unanswered?: readonly string[];
+  /** Every flag was asked further, and the answer may lack flags no one named (see {@link RemoteResults}). */
+  partial?: true;
 }
 
 /** How one evaluation goes through local evaluation. */
@@ -101,7 +103,7 @@ export class LocalFirstStage {
 
 /** An answer without definitions: nothing was left undecided by them. */
 function remoteOnly(results: RemoteResults): LocalFirstAnswer {
-  return { results, unresolved: NONE, unanswered: results.unanswered };
+  return { results, unresolved: NONE, unanswered: results.unanswered, partial: results.partial };
 }
 
 /** The local results with what the later stages answered for the rest. */

@@ -108,6 +108,7 @@ export class SnapshotFactory implements SnapshotHost {
       context,
       results: answer.results,
       unresolved: stillUnresolved(answer),
+      partial: answer.partial,
       sendsEvents,
     });
   }

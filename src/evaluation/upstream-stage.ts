@@ -66,9 +66,10 @@ export class UpstreamStage implements BeforeApplicationShutdown {
    * asked has a last known value is answered from the cache at once instead of waiting for a slot.
    */
   async evaluate(evaluation: Evaluation, cached?: CachedFlags): Promise<RemoteResults> {
+    const everyFlag = evaluation.keys === undefined;
     if (this.config.offline) {
-      const known = withStoredSource((await this.lastKnown(evaluation, cached)).flags, 'fallback');
-      return withUnanswered(known, evaluation.keys);
+      const known = await this.lastKnown(evaluation, cached);
+      return withUnanswered(withStoredSource(known.flags, 'fallback'), evaluation.keys, everyFlag && !known.complete);
     }
     if (this.upstream.saturated) {
       cached = await this.lastKnown(evaluation, cached);
@@ -79,16 +80,19 @@ export class UpstreamStage implements BeforeApplicationShutdown {
     if (early) return withStoredSource(early.flags, 'fallback');
     const { parsed } = await call;
     if (parsed && isCompleteAnswer(parsed)) return withSource(parsed.flags.values(), 'remote', parsed.requestId);
-    const fallbacks = (await this.lastKnown(evaluation, cached)).flags;
-    if (!parsed) return withUnanswered(withStoredSource(fallbacks, 'fallback'), evaluation.keys);
+    const known = await this.lastKnown(evaluation, cached);
+    if (!parsed) {
+      return withUnanswered(withStoredSource(known.flags, 'fallback'), evaluation.keys, everyFlag && !known.complete);
+    }
     const results = withSource(parsed.flags.values(), 'remote', parsed.requestId);
-    for (const flag of fallbacks) {
+    for (const flag of known.flags) {
       if (!results.has(flag.key) && (parsed.incomplete || parsed.failed.has(flag.key))) {
         results.set(flag.key, resultOf(flag, 'fallback'));
       }
     }
-    const doubtful = parsed.incomplete ? evaluation.keys : evaluation.keys?.filter((key) => parsed.failed.has(key));
-    return withUnanswered(results, doubtful);
+    // An incomplete answer may lack flags the cache never saw: the cache's `complete` (every key it knows of) cannot
+    // say otherwise, and it already holds what this answer named.
+    return withUnanswered(results, doubtfulKeys(parsed, evaluation.keys), everyFlag && parsed.incomplete);
   }
 
   /**
@@ -160,4 +164,13 @@ export class UpstreamStage implements BeforeApplicationShutdown {
       return { parsed, remembered: this.cache.write(context.distinctId, flags, whole, evaluation.fingerprint) };
     });
   }
+}
+
+/**
+ * The keys PostHog's answer leaves in doubt: of the keys asked, every one when the answer is incomplete, else those it
+ * failed to compute; when every flag was asked, those it named and failed to compute.
+ */
+function doubtfulKeys(parsed: ParsedFlags, asked: readonly string[] | undefined): readonly string[] {
+  if (!asked) return [...parsed.failed];
+  return parsed.incomplete ? asked : asked.filter((key) => parsed.failed.has(key));
 }

@@ -70,7 +70,7 @@ export type FlagsEvent =
   | DefinitionsLoadedEvent
   | DefinitionsFailedEvent;
 
-/** Where answers have come from, counted since startup (per flag). */
+/** Where answers have come from, counted since startup (per flag; see `unknown`). */
 export interface FlagsCounts {
   /** Evaluated in-process from the flag definitions. */
   local: number;
@@ -78,7 +78,12 @@ export interface FlagsCounts {
   cache: number;
   fallback: number;
   override: number;
-  /** Flags asked for and not known at all. */
+  /**
+   * Answers missing: each flag asked by key that got no result; each flag known to exist that an evaluation of every
+   * flag lacks (PostHog named it and failed to compute it, or local evaluation left it to PostHog), nothing cached;
+   * and each evaluation of every flag that got no flag at all while PostHog did not answer (down, cut by shutdown, an
+   * incomplete answer) and the cache held nothing for the user: one per such evaluation, whatever flags it lacks.
+   */
   unknown: number;
   /** Upstream calls that failed, after retries (calls the open circuit refused are not calls). */
   upstreamFailures: number;

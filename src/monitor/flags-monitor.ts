@@ -62,12 +62,23 @@ export class FlagsMonitor implements OnModuleDestroy {
     this.counts[result.source]++;
   };
 
-  /** Counts (and, when someone listens, emits) the answers of one evaluation; `keys` asked, if any. */
-  evaluated(results: Map<string, FlagResult>, keys: readonly string[] | undefined, distinctId: string): void {
+  /**
+   * Counts (and, when someone listens, emits) the answers of one evaluation. `named`: the keys asked, or (every
+   * flag asked) those known to exist that were asked further and not answered; each one without a result is
+   * unknown. `partial` (every flag asked): the answer may lack flags no one named; when it holds no flag at all,
+   * the evaluation counts one unknown (which flags it lacks is not known, so no event names one).
+   */
+  evaluated(
+    results: Map<string, FlagResult>,
+    named: readonly string[] | undefined,
+    distinctId: string,
+    partial = false,
+  ): void {
     results.forEach(this.countAnswer);
-    if (keys) for (const key of keys) if (!results.has(key)) this.counts.unknown++;
+    if (named) for (const key of named) if (!results.has(key)) this.counts.unknown++;
+    if (partial && results.size === 0) this.counts.unknown++;
     if (!this.subject.observed) return;
-    const unknown = keys?.filter((key) => !results.has(key)) ?? [];
+    const unknown = named?.filter((key) => !results.has(key)) ?? [];
     const at = new Date();
     const who = this.config.eventsIncludeDistinctId ? { distinctId } : {};
     for (const result of results.values()) {

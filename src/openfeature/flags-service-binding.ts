@@ -10,4 +10,9 @@ export interface FlagsServiceBinding {
    * @throws when it is bound already (to another application's service).
    */
   bindFlagsService(flags: object): () => void;
+  /**
+   * Called when the application begins to shut down, before its calls to PostHog are ended (it is unbound later).
+   * @internal
+   */
+  applicationClosing?(): void;
 }

@@ -11,7 +11,9 @@ import {
 import { FlagsConfigError } from '../config/flags-config-error.js';
 import { readInteger } from '../config/read-integer.js';
 import { LIBRARY_NAME } from '../flags.constants.js';
+import type { FlagReadOptions } from '../evaluation/flag-evaluations.js';
 import type { FlagsService } from '../flags.service.js';
+import type { UnresolvedReason } from '../local/unresolved-reason.js';
 import type { FlagsServiceBinding } from './flags-service-binding.js';
 import { isRecord } from '../util/is-record.js';
 import { kindOf } from '../util/kind-of.js';
@@ -40,6 +42,8 @@ export interface PostHogFlagsProviderOptions {
 interface Binding {
   flags: FlagsService;
   health: ProviderHealth;
+  /** The application began to shut down: its calls to PostHog are ended, none is made. */
+  closing: boolean;
 }
 
 /** A wait for the binding: `initialize()`'s. */
@@ -61,7 +65,8 @@ export class PostHogFlagsProvider implements Provider, FlagsServiceBinding {
   readonly runsOn = 'server' as const;
   /** `PROVIDER_STALE`, `PROVIDER_READY`, `PROVIDER_CONFIGURATION_CHANGED` and `PROVIDER_ERROR`, for the SDK. */
   readonly events = new OpenFeatureEventEmitter();
-  private readonly sendEvents: boolean;
+  /** How each resolution reads its flag: with the exposure, unless the option turned it off. */
+  private readonly readOptions: FlagReadOptions;
   private readonly bindTimeoutMs: number;
   private binding?: Binding;
   private readonly waiters = new Set<BindWaiter>();
@@ -77,7 +82,7 @@ export class PostHogFlagsProvider implements Provider, FlagsServiceBinding {
         `PostHogFlagsProvider sendFeatureFlagEvents must be a boolean, got ${kindOf(sendFeatureFlagEvents)}`,
       );
     }
-    this.sendEvents = sendFeatureFlagEvents;
+    this.readOptions = sendFeatureFlagEvents ? {} : { sendFeatureFlagEvents: false };
     try {
       this.bindTimeoutMs = readInteger(bindTimeoutMs, { min: 1, max: 2 ** 31 - 1, unit: 'milliseconds' });
     } catch (error) {
@@ -97,7 +102,7 @@ export class PostHogFlagsProvider implements Provider, FlagsServiceBinding {
           'instance (new PostHogFlagsProvider())',
       );
     }
-    const binding: Binding = { flags, health: new ProviderHealth(flags, this.events) };
+    const binding: Binding = { flags, health: new ProviderHealth(flags, this.events), closing: false };
     this.binding = binding;
     for (const waiter of this.waiters) waiter.resolve();
     if (this.errorAnnounced) {
@@ -105,6 +110,15 @@ export class PostHogFlagsProvider implements Provider, FlagsServiceBinding {
       this.events.emit(ProviderEvents.Ready, { message: 'bound to the application' });
     }
     return () => this.unbind(binding);
+  }
+
+  /**
+   * Called by `FlagsModule` when the application begins to shut down, before it ends its calls to PostHog: an
+   * evaluation left without an answer from then on is `PROVIDER_NOT_READY`, not a missing flag.
+   * @internal
+   */
+  applicationClosing(): void {
+    if (this.binding) this.binding.closing = true;
   }
 
   /** Resolves once the provider is bound to an application (at once when it is). Called by OpenFeature. */
@@ -168,14 +182,16 @@ export class PostHogFlagsProvider implements Provider, FlagsServiceBinding {
     defaultValue: T,
     context: EvaluationContext,
   ): Promise<ResolutionDetails<T>> {
-    const flags = this.binding?.flags;
-    if (!flags) return errorDetails(defaultValue, ErrorCode.PROVIDER_NOT_READY, notBoundError('').message);
+    const binding = this.binding;
+    if (!binding) return errorDetails(defaultValue, ErrorCode.PROVIDER_NOT_READY, notBoundError('').message);
     const flagContext = flagContextOf(context ?? {});
     if (isContextProblem(flagContext)) return errorDetails(defaultValue, flagContext.errorCode, flagContext.message);
     try {
-      const options = this.sendEvents ? {} : { sendEvent: false };
-      const result = await flags.getFlagResult(key, flagContext, options);
-      return result ? detailsOf(result, type, defaultValue) : unknownDetails(flags, key, defaultValue);
+      const snapshot = await binding.flags.evaluateFlags(flagContext, { flagKeys: [key] });
+      const result = snapshot.getFlagResult(key, this.readOptions);
+      if (result) return detailsOf(result, type, defaultValue);
+      const reason = Object.hasOwn(snapshot.unresolvedFlags, key) ? snapshot.unresolvedFlags[key] : undefined;
+      return unknownDetails(binding, key, reason, defaultValue);
     } catch (error) {
       return errorDetails(defaultValue, ErrorCode.GENERAL, messageOf(error));
     }
@@ -197,20 +213,44 @@ export class PostHogFlagsProvider implements Provider, FlagsServiceBinding {
 }
 
 /**
- * Nothing is known of the flag for the user: `FLAG_NOT_FOUND` when PostHog is answering (it did not name the
- * flag), else `GENERAL` naming the outage.
+ * Why nothing is known of the flag for the user, as OpenFeature's error. `FLAG_NOT_FOUND` only when PostHog answered
+ * without naming it. A flag left unresolved is `GENERAL`, saying what happened: local evaluation could not decide it,
+ * PostHog named it and could not compute it (or its answer was incomplete), or PostHog is not answering; it is
+ * `PROVIDER_NOT_READY` once the application is shutting down (its calls to PostHog are ended, and the provider is
+ * about to be unbound).
  */
-function unknownDetails<T>(flags: FlagsService, key: string, defaultValue: T): ResolutionDetails<T> {
-  const status = flags.status();
-  if (status.upstream === 'ok') {
-    return errorDetails(defaultValue, ErrorCode.FLAG_NOT_FOUND, `flag "${key}" is not known for this context`);
+function unknownDetails<T>(
+  binding: Binding,
+  key: string,
+  reason: UnresolvedReason | undefined,
+  defaultValue: T,
+): ResolutionDetails<T> {
+  const uncached = `no last known value of "${key}" is cached for this user`;
+  if (reason !== undefined && reason !== 'unavailable') {
+    const why = `local evaluation could not decide flag "${key}" (${reason}) and PostHog did not answer it`;
+    return errorDetails(defaultValue, ErrorCode.GENERAL, `${why}; ${uncached}`);
   }
-  const why = status.lastFailure ? `${status.lastFailure.reason}, circuit ${status.circuit}` : status.upstream;
-  return errorDetails(
-    defaultValue,
-    ErrorCode.GENERAL,
-    `PostHog is not answering (${why}) and no last known value of "${key}" is cached for this user`,
-  );
+  if (reason === 'unavailable' && binding.closing) {
+    return errorDetails(
+      defaultValue,
+      ErrorCode.PROVIDER_NOT_READY,
+      `the application is shutting down: PostHog was not asked for "${key}" or the call was ended, and ${uncached}`,
+    );
+  }
+  const status = binding.flags.status();
+  if (status.upstream !== 'ok') {
+    const why = status.lastFailure ? `${status.lastFailure.reason}, circuit ${status.circuit}` : status.upstream;
+    return errorDetails(defaultValue, ErrorCode.GENERAL, `PostHog is not answering (${why}) and ${uncached}`);
+  }
+  if (reason === 'unavailable') {
+    return errorDetails(
+      defaultValue,
+      ErrorCode.GENERAL,
+      `PostHog did not answer flag "${key}" for this context (it failed to compute it, or its answer was ` +
+        `incomplete) and ${uncached}`,
+    );
+  }
+  return errorDetails(defaultValue, ErrorCode.FLAG_NOT_FOUND, `flag "${key}" is not known for this context`);
 }
 
 function notBoundError(when: string): Error {

@@ -258,7 +258,9 @@ function resolveCircuitBreaker(options: unknown): CircuitBreakerSettings | false
 
 /**
  * The host as an http(s) base URL without a trailing slash.
- * @throws {FlagsConfigError} for another scheme, or a `user:password@` in it (the password masked).
+ * @throws {FlagsConfigError} for another scheme, a query string or fragment (the endpoints' paths are added to the
+ * host's path: it would be dropped; neither is quoted, it may hold a token), or a `user:password@` in it (the
+ * password masked).
  */
 function resolveHost(host: string): string {
   const url = parseUrl(
@@ -268,6 +270,12 @@ function resolveHost(host: string): string {
   );
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new FlagsConfigError(`host must be an http:// or https:// URL, got "${url.protocol}"`);
+  }
+  if (/[?#]/.test(host)) {
+    throw new FlagsConfigError(
+      `host "${url.origin}${url.pathname}" is followed by a query string or fragment ("?" or "#"), which no ` +
+        'request would carry: remove it',
+    );
   }
   if (url.username || url.password) {
     throw new FlagsConfigError(

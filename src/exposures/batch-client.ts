@@ -42,7 +42,9 @@ export class BatchClient {
 
   /**
    * Sends one batch; resolves once PostHog accepted it. A request unanswered after `eventQueue.timeoutMs` is
-   * abandoned (`timeout`, a timer of the client's own); `cancel` aborts it (at shutdown).
+   * abandoned (`timeout`, a timer of the client's own); `cancel` aborts it (at shutdown). The answer's body is not
+   * read: once its status is in, the batch is accepted or refused, and a body not ended by then closes its
+   * connection.
    * @throws {UpstreamError} on a transport failure, a timeout or a non-2xx status (`retryable` for transport
    * failures, timeouts and 5xx).
    */

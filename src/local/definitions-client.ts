@@ -1,7 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { ResolvedFlagsOptions, ResolvedLocalEvaluation } from '../options/flags-options.js';
 import { retryWithBackoff } from '../pipeline/retry-with-backoff.js';
-import { withTimeout } from '../pipeline/with-timeout.js';
 import { abortable, type AbortableRequest } from '../upstream/abortable-request.js';
 import { USER_AGENT } from '../upstream/posthog-client.js';
 import { PostHogHttp, type PostHogResponse } from '../upstream/posthog-http.js';
@@ -11,7 +10,7 @@ import { parseDefinitions, type FlagDefinitionsData } from './definitions.js';
 /** The endpoint, in error messages. */
 const ENDPOINT = '/flags/definitions';
 
-/** How long one definitions request may take, as in PostHog's SDKs. */
+/** How long one definitions request may take (its body included), as in PostHog's SDKs. */
 export const DEFINITIONS_TIMEOUT_MS = 10_000;
 
 /** The largest definitions body read (decoded): a project's flags and cohorts, far beyond any real one. */
@@ -25,8 +24,8 @@ export type DefinitionsAnswer =
   { status: 200; definitions: FlagDefinitionsData; etag?: string } | { status: 304; etag?: string };
 
 /**
- * Speaks `GET /flags/definitions`: the bearer secret key, `If-None-Match` with the last ETag, a 10 s timeout and
- * PostHog's retry policy, each an operator as for `/flags`. A status other than 200/304 (402 quota, 401/403 key
+ * Speaks `GET /flags/definitions`: the bearer secret key, `If-None-Match` with the last ETag, a 10 s timeout (a
+ * timer of the HTTP client's) and PostHog's retry policy (an operator, as for `/flags`). A status other than 200/304 (402 quota, 401/403 key
  * refused, 5xx) and a body that is no definitions fail with an {@link UpstreamError}; the key never appears in one.
  */
 export class DefinitionsClient {
@@ -47,7 +46,6 @@ export class DefinitionsClient {
       () => this.get(etag),
       (response) => readDefinitionsAnswer(response, etag),
     ).pipe(
-      withTimeout(DEFINITIONS_TIMEOUT_MS),
       retryWithBackoff({
         retries: this.config.retries,
         baseDelayMs: RETRY_BASE_DELAY_MS,
@@ -71,6 +69,7 @@ export class DefinitionsClient {
       method: 'GET',
       path: this.path,
       headers,
+      timeoutMs: DEFINITIONS_TIMEOUT_MS,
       readBodyOf: (status) => status === 200,
       maxResponseBytes: MAX_DEFINITIONS_BYTES,
     });

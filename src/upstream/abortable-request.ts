@@ -4,7 +4,10 @@ import { Observable } from 'rxjs';
 export interface AbortableRequest<T> {
   /** Resolves with the answer, or rejects (an abort included). */
   readonly response: Promise<T>;
-  /** Ends the request, rejecting `response`, if it has not settled; once it has, does nothing. */
+  /**
+   * Ends the request if it has not settled: `response` rejects, or resolves with the answer when that is already
+   * known (only what follows it is cut short). Once it has settled, does nothing.
+   */
   abort(): void;
 }
 

@@ -18,7 +18,6 @@ import type { FlagContext } from '../flags.types.js';
 import { CircuitBreaker, withCircuitBreaker } from '../pipeline/circuit-breaker.js';
 import { ConcurrencyLimiter, withConcurrencyLimit } from '../pipeline/concurrency-limit.js';
 import { retryWithBackoff } from '../pipeline/retry-with-backoff.js';
-import { withTimeout } from '../pipeline/with-timeout.js';
 import { parseFlagsResponse, type ParsedFlags } from './flags-response.js';
 import { PostHogClient } from './posthog-client.js';
 import { isRetryableUpstreamError, judgeFailure, UpstreamError } from './upstream-error.js';
@@ -30,10 +29,10 @@ const RETRY_BASE_DELAY_MS = 300;
 const SHUTDOWN = new UpstreamError('shutdown', 'the application is shutting down');
 
 /**
- * The upstream pipeline: one `/flags` attempt, bounded by a timeout, retried with backoff, parsed, in one of
- * `maxConcurrentRequests` slots, behind a circuit breaker. Each step is an operator; the pipeline ends (aborting
- * its request) when the application shuts down, the circuit's background probe included, and no call goes out
- * after that.
+ * The upstream pipeline: one `/flags` attempt (bounded by `timeoutMs`, a timer of the client's, which holds the
+ * attempt's connection no longer), retried with backoff, parsed, in one of `maxConcurrentRequests` slots, behind a
+ * circuit breaker. Each step is an operator; the pipeline ends (aborting its request) when the application shuts
+ * down, the circuit's background probe included, and no call goes out after that.
  */
 @Injectable()
 export class FlagsUpstream implements OnModuleDestroy {
@@ -54,7 +53,6 @@ export class FlagsUpstream implements OnModuleDestroy {
     const slots = config.maxConcurrentRequests;
     this.limiter = new ConcurrencyLimiter(slots, slots * MAX_QUEUED_CALLS_PER_SLOT);
     this.steps = pipe(
-      withTimeout(config.timeoutMs),
       retryWithBackoff({
         retries: config.retries,
         baseDelayMs: RETRY_BASE_DELAY_MS,

@@ -26,8 +26,8 @@ export function flagsRequestBody(apiKey: string, context: FlagContext, keys?: re
 }
 
 /**
- * Speaks PostHog's `/flags` API: one HTTP attempt per subscription, aborted on unsubscribe, on at most
- * `maxConcurrentRequests` keep-alive connections.
+ * Speaks PostHog's `/flags` API: one HTTP attempt per subscription, bounded by `timeoutMs` (its body included),
+ * aborted on unsubscribe, on at most `maxConcurrentRequests` keep-alive connections.
  */
 @Injectable()
 export class PostHogClient implements OnApplicationShutdown {
@@ -39,7 +39,7 @@ export class PostHogClient implements OnApplicationShutdown {
 
   /**
    * One attempt: emits the parsed JSON body of a 2xx answer and completes, or errors with an
-   * {@link UpstreamError} (transport failure, non-2xx status, a body that is not JSON).
+   * {@link UpstreamError} (transport failure, `timeout` past `timeoutMs`, non-2xx status, a body that is not JSON).
    */
   requestFlags(context: FlagContext, keys?: readonly string[]): Observable<unknown> {
     return abortable(() => this.post(flagsRequestBody(this.config.apiKey, context, keys)), readFlagsAnswer);
@@ -60,6 +60,7 @@ export class PostHogClient implements OnApplicationShutdown {
       path: FLAGS_PATH,
       headers: JSON_HEADERS,
       body,
+      timeoutMs: this.config.timeoutMs,
       readBodyOf: isSuccess,
       maxResponseBytes: this.config.maxResponseBytes,
     });

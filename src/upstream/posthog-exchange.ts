@@ -7,25 +7,31 @@ import { transportError, UpstreamError } from './upstream-error.js';
 /** The most bytes of an unwanted body drained to keep its connection; a longer one closes the connection. */
 const DISCARDED_BODY_LIMIT = 64 * 1024;
 
-/** Why an unwanted body's connection is closed: seen by undici only (the exchange has resolved), so made once. */
-const DISCARDED_BODY_TOO_LONG = new Error('an unwanted body past the drain limit');
+/**
+ * Why the connection under an unwanted body is closed (past the drain limit, or not ended at the timer or an
+ * abort): seen by undici only (the exchange has resolved), so made once.
+ */
+const DISCARDED_BODY_CUT = new Error('an unwanted body not drained');
 
 /**
  * One exchange with PostHog, as undici's `Pool.dispatch` drives it (its handler), and as the caller holds it
  * (`response`, `abort()`): no stream, no promise per step, no `AbortSignal` of its own.
  *
- * It settles once: with the answer when the headers of a status `readBodyOf` rejects arrive (that body is then
- * drained unread, keeping the connection, or past 64 KiB the connection is closed), or when a read body ends; or
- * with an {@link UpstreamError}, on a transport failure, a body past `maxResponseBytes` decoded (`too_large`), a
- * corrupt encoding, its own timer (`timeout`), `abort()` or the caller's signal. Every failure also aborts the
- * request in undici (closing its connection), at once or as soon as undici starts it. Every ending stops the timer
- * and lets go of the caller's signal.
+ * It settles once: with the answer when its body ends, read or not; or with an {@link UpstreamError}, on a
+ * transport failure, a body past `maxResponseBytes` decoded (`too_large`), a corrupt encoding, its own timer
+ * (`timeout`), `abort()` or the caller's signal. A body of a status `readBodyOf` rejects is drained unread, keeping
+ * the connection; once its status is in, the answer is known, so past 64 KiB, at the timer or on an abort the
+ * exchange settles with that answer and closes the connection under the rest of the body. Every failure also aborts
+ * the request in undici (closing its connection), at once or as soon as undici starts it. So whenever the exchange
+ * has settled, its connection is free or closed: never still held by a body (undici would wait 300 s for one that
+ * stalls), and a caller counting its exchanges counts the pool's busy connections. Every ending stops the timer and
+ * lets go of the caller's signal.
  */
 export class PostHogExchange implements Dispatcher.DispatchHandler, AbortableRequest<PostHogResponse>, DecodedBodySink {
   readonly response: Promise<PostHogResponse>;
   private resolve!: (response: PostHogResponse) => void;
   private reject!: (error: UpstreamError) => void;
-  /** Whether `response` has settled: every later event but the drain of an unwanted body is ignored. */
+  /** Whether `response` has settled: every later event is ignored. */
   private settled = false;
   /** Why the exchange failed: what undici's request is aborted with, when it starts after that. */
   private failure: UpstreamError | undefined;
@@ -33,8 +39,10 @@ export class PostHogExchange implements Dispatcher.DispatchHandler, AbortableReq
   private timer: NodeJS.Timeout | undefined;
   /** The listener on the caller's signal, when there is one. */
   private onAbort: (() => void) | undefined;
-  /** The answer whose body is being read. */
+  /** The answer whose body is being read or drained. */
   private answer: PostHogResponse | undefined;
+  /** Whether the body is drained unread (a status `readBodyOf` rejects). */
+  private discarding = false;
   private decoder: BodyDecoder | undefined;
   private chunks: Buffer[] | undefined;
   /** The bytes read (decoded) or, for an unwanted body, drained. */
@@ -58,7 +66,7 @@ export class PostHogExchange implements Dispatcher.DispatchHandler, AbortableReq
       this.onAbort = () => this.abort();
       signal.addEventListener('abort', this.onAbort, { once: true });
     }
-    if (timeoutMs !== undefined) this.timer = setTimeout(() => this.expire(timeoutMs), timeoutMs);
+    this.timer = setTimeout(() => this.expire(timeoutMs), timeoutMs);
   }
 
   /** Whether the exchange has ended before it was dispatched (an aborted signal): it need not be. */
@@ -66,9 +74,14 @@ export class PostHogExchange implements Dispatcher.DispatchHandler, AbortableReq
     return this.settled;
   }
 
-  /** Ends the exchange if it has not settled, aborting its request; once it has, does nothing. */
+  /**
+   * Ends the exchange if it has not settled, aborting its request: with the answer when its status is in and its
+   * body is drained unread, else with a failure. Once it has settled, does nothing.
+   */
   abort(): void {
-    if (!this.settled) this.fail(new UpstreamError('network', 'the request was aborted', this.endpoint));
+    if (this.settled) return;
+    if (this.discarding) this.cutDiscardedBody();
+    else this.fail(new UpstreamError('network', 'the request was aborted', this.endpoint));
   }
 
   /** Undici starts the request: aborts it at once when the exchange has already failed. */
@@ -77,7 +90,7 @@ export class PostHogExchange implements Dispatcher.DispatchHandler, AbortableReq
     if (this.failure) controller.abort(this.failure);
   }
 
-  /** The status and headers: settles now for a status whose body is not read, or starts reading the body. */
+  /** The status and headers: starts reading the body, or draining it for a status whose body is not read. */
   onResponseStart(
     controller: Dispatcher.DispatchController,
     status: number,
@@ -85,27 +98,26 @@ export class PostHogExchange implements Dispatcher.DispatchHandler, AbortableReq
   ): void {
     // A 1xx is informational: the answer follows.
     if (status < 200 || this.settled) return;
-    const answer: PostHogResponse = { status, headers };
+    this.answer = { status, headers };
     if (!this.request.readBodyOf(status)) {
-      this.succeed(answer);
-      if (Number(headers['content-length']) > DISCARDED_BODY_LIMIT) controller.abort(DISCARDED_BODY_TOO_LONG);
+      this.discarding = true;
+      if (Number(headers['content-length']) > DISCARDED_BODY_LIMIT) this.cutDiscardedBody();
       return;
     }
-    this.answer = answer;
     this.chunks = [];
     const decoder = decoderFor(headers['content-encoding']);
     if (decoder) this.decoder = new BodyDecoder(decoder(), this, controller);
   }
 
   /** A chunk of the body, as sent: drained, decoded or kept. */
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.answer === undefined) {
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    // Once settled before the end, the request is being aborted: what still comes is dropped.
+    if (this.settled) return;
+    if (this.discarding) {
       this.size += chunk.byteLength;
-      if (this.size > DISCARDED_BODY_LIMIT) controller.abort(DISCARDED_BODY_TOO_LONG);
+      if (this.size > DISCARDED_BODY_LIMIT) this.cutDiscardedBody();
       return;
     }
-    // Once failed (too_large, a timeout, an abort), the request is being aborted: what still comes is dropped.
-    if (this.settled) return;
     if (this.decoder) this.decoder.write(chunk);
     else this.decoded(chunk);
   }
@@ -113,7 +125,8 @@ export class PostHogExchange implements Dispatcher.DispatchHandler, AbortableReq
   /** The body ended: the answer, once the decoder (if any) has decoded what is left. */
   onResponseEnd(): void {
     if (this.answer === undefined || this.settled) return;
-    if (this.decoder) this.decoder.end();
+    if (this.discarding) this.succeed(this.answer);
+    else if (this.decoder) this.decoder.end();
     else this.decodedEnd();
   }
 
@@ -148,10 +161,17 @@ export class PostHogExchange implements Dispatcher.DispatchHandler, AbortableReq
     if (!this.settled) this.fail(transportError(error, this.endpoint));
   }
 
-  /** The timer ran out. */
+  /** The timer ran out: a failure, unless the answer is known and only its unwanted body is missing. */
   private expire(ms: number): void {
     this.timer = undefined;
-    this.fail(new UpstreamError('timeout', `no answer within ${ms} ms`, this.endpoint));
+    if (this.discarding) this.cutDiscardedBody();
+    else this.fail(new UpstreamError('timeout', `no answer within ${ms} ms`, this.endpoint));
+  }
+
+  /** Settles with the answer whose body is drained unread, closing the connection under the rest of the body. */
+  private cutDiscardedBody(): void {
+    this.succeed(this.answer!);
+    this.controller?.abort(DISCARDED_BODY_CUT);
   }
 
   private succeed(answer: PostHogResponse): void {

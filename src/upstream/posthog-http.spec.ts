@@ -33,6 +33,7 @@ describe('PostHogHttp', () => {
     method: 'GET',
     path: '/flags/?v=2',
     headers: {},
+    timeoutMs: 60_000,
     readBodyOf: (status) => status === 200,
     maxResponseBytes: 1024,
     ...overrides,

@@ -14,9 +14,13 @@ export interface PostHogRequest {
    * listened to for this exchange only.
    */
   signal?: AbortSignal;
-  /** A deadline for the whole exchange, body included, kept by a timer of this client's, cleared when it ends. */
-  timeoutMs?: number;
-  /** The statuses whose body is read; any other answer's body is discarded unread. */
+  /**
+   * A deadline for the whole exchange, body included (read or drained), kept by a timer of this client's, cleared
+   * when it ends. A request unanswered by then fails with `timeout`; an answer whose unwanted body has not ended by
+   * then is the answer, and its connection is closed.
+   */
+  timeoutMs: number;
+  /** The statuses whose body is read; any other answer's body is drained unread (see {@link timeoutMs}). */
   readBodyOf: (status: number) => boolean;
   /** The largest body read, in decoded bytes; past it the request fails with `too_large`. */
   maxResponseBytes: number;
@@ -55,10 +59,11 @@ export class PostHogHttp {
   }
 
   /**
-   * Starts one exchange. Its `response` resolves with the answer, whatever its status; it rejects with an
-   * {@link UpstreamError} on a transport failure, the timeout (`timeout`), a body past `maxResponseBytes`
-   * (`too_large`), a corrupt encoding (`bad_response`), an abort of the caller's signal or `abort()` (which does
-   * nothing once `response` has settled).
+   * Starts one exchange. Its `response` resolves with the answer, whatever its status, once its body has ended or
+   * its connection is closed (see {@link PostHogExchange}); it rejects with an {@link UpstreamError} on a transport
+   * failure, the timeout (`timeout`), a body past `maxResponseBytes` (`too_large`), a corrupt encoding
+   * (`bad_response`), or an abort (the caller's signal, or `abort()`, which does nothing once `response` has
+   * settled) before the status is in.
    */
   start(request: PostHogRequest): AbortableRequest<PostHogResponse> {
     const exchange = new PostHogExchange(request, this.endpoint);

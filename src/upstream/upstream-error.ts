@@ -1,17 +1,18 @@
 import type { FailureVerdict } from '../pipeline/failure-verdict.js';
 
 /**
- * Why an upstream call failed, as a category safe to log, count and alert on (never a secret):
- * `timeout`, `connection_refused`, `connection_reset`, `dns`, `network`, `http_<status>`, `bad_response`,
- * `too_large` (the body passed `maxResponseBytes`), `quota_limited`, `circuit_open` (not attempted: the circuit
- * breaker is open), `overloaded` (not attempted: `maxConcurrentRequests` calls in flight and the queue full),
- * `shutdown`.
+ * Why an upstream call failed, as a category safe to log, count and alert on (never a secret): `timeout`,
+ * `connection_refused`, `connection_reset`, `dns`, `tls` (the server's certificate not trusted, or another TLS
+ * handshake failure), `network`, `http_<status>`, `bad_response`, `too_large` (the body passed
+ * `maxResponseBytes`), `quota_limited`, `circuit_open` (not attempted: the circuit breaker is open), `overloaded`
+ * (not attempted: `maxConcurrentRequests` calls in flight and the queue full), `shutdown`.
  */
 export type UpstreamFailureReason =
   | 'timeout'
   | 'connection_refused'
   | 'connection_reset'
   | 'dns'
+  | 'tls'
   | 'network'
   | `http_${number}`
   | 'bad_response'
@@ -21,7 +22,10 @@ export type UpstreamFailureReason =
   | 'overloaded'
   | 'shutdown';
 
-/** The failures PostHog's published policy retries: transient transport failures and HTTP 502/504. */
+/**
+ * The failures PostHog's published policy retries: transient transport failures and HTTP 502/504. Not `tls`: a
+ * certificate that fails the checks fails them again on the next attempt.
+ */
 const RETRYABLE: ReadonlySet<UpstreamFailureReason> = new Set<UpstreamFailureReason>([
   'timeout',
   'connection_reset',
@@ -87,6 +91,10 @@ export function transportError(error: unknown, endpoint?: string): UpstreamError
   if (code && DECODING_ERROR.test(code)) {
     return new UpstreamError('bad_response', 'the body is not validly compressed', endpoint);
   }
+  if (code && CERTIFICATE_ERROR.test(code)) {
+    return new UpstreamError('tls', `the certificate is not trusted (${code})`, endpoint);
+  }
+  if (code && TLS_ERROR.test(code)) return new UpstreamError('tls', `the TLS handshake failed (${code})`, endpoint);
   switch (code) {
     case 'ECONNREFUSED':
       return new UpstreamError('connection_refused', 'connection refused', endpoint);
@@ -109,6 +117,16 @@ export function transportError(error: unknown, endpoint?: string): UpstreamError
 
 /** The codes of zlib's errors (gzip, deflate) and brotli's: a body whose encoding is corrupt. */
 const DECODING_ERROR = /^(Z_|ERR__ERROR_FORMAT)/;
+
+/**
+ * The codes of a server certificate that fails the checks: OpenSSL's verification errors (self-signed, unknown
+ * issuer, expired, revoked, …) as Node names them, and Node's host name check.
+ */
+const CERTIFICATE_ERROR =
+  /^(ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(GET|DECRYPT|DECODE|VERIFY)_\w+|(CERT|CRL)_\w+|ERROR_IN_(CERT|CRL)_\w+|INVALID_CA|INVALID_PURPOSE|PATH_LENGTH_EXCEEDED)$/;
+
+/** The codes of the other TLS failures: OpenSSL's (`ERR_SSL_…`, a handshake refused) and Node's TLS layer's. */
+const TLS_ERROR = /^ERR_(SSL|TLS)_/;
 
 /** The `code` of an error or of its `cause` chain. */
 function errorCode(error: unknown): string | undefined {

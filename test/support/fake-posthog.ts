@@ -58,7 +58,7 @@ export interface FlagsRequestBody {
 }
 
 /** How the fake answers one `/batch/` request (see {@link FakePostHog.batchAnswer}). */
-export type BatchAnswer = 'ok' | 'reset' | 'hang' | number;
+export type BatchAnswer = 'ok' | 'reset' | 'hang' | 'stall' | number;
 
 /** A `/batch/` request the fake received, its gzipped JSON body decoded. */
 export interface BatchRequest {
@@ -87,7 +87,8 @@ export class FakePostHog {
   readonly batches: BatchRequest[] = [];
   /**
    * How `/batch/` answers: `ok` (200, recorded), a bare status, `reset` (drop the socket), `hang` (accept, never
-   * answer), or a function of the request's body that says which of these (`413` for a batch too large, say).
+   * answer), `stall` (200, recorded, then a body begun and never ended), or a function of the request's body that
+   * says which of these (`413` for a batch too large, say).
    */
   batchAnswer: BatchAnswer | ((body: BatchRequest['body']) => BatchAnswer) = 'ok';
   /** Milliseconds to wait before answering a `/batch/` request. */
@@ -105,8 +106,11 @@ export class FakePostHog {
    * a string is served as the body, as it is (JSON too deep for `JSON.stringify`); `undefined`: 404.
    */
   definitions?: unknown;
-  /** How `/flags/definitions` answers instead, while set: a bare status, `hang`, `reset` or `html`. */
-  definitionsAnswer?: 'hang' | 'reset' | 'html' | number;
+  /**
+   * How `/flags/definitions` answers instead, while set: a bare status, `hang`, `reset`, `html` or `stall` (a 503
+   * whose body is begun and never ended).
+   */
+  definitionsAnswer?: 'hang' | 'reset' | 'html' | 'stall' | number;
   /** The `/flags/definitions` requests it received, in order. */
   readonly definitionsRequests: { url: string; headers: IncomingHttpHeaders }[] = [];
   /** `/flags/definitions` requests accepted and not answered or dropped yet. */
@@ -226,14 +230,15 @@ export class FakePostHog {
     const answer = typeof this.batchAnswer === 'function' ? this.batchAnswer(body) : this.batchAnswer;
     if (answer === 'hang') return;
     if (this.batchLatencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.batchLatencyMs));
-    if (answer !== 'ok') {
+    if (answer !== 'ok' && answer !== 'stall') {
       this.refusedBatches++;
       if (answer === 'reset') req.socket.destroy();
       else res.writeHead(answer).end();
       return;
     }
     this.batches.push({ headers: req.headers, body });
-    res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"Ok"}');
+    if (answer === 'stall') stallBody(res, 200);
+    else res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"Ok"}');
   }
 
   /** The ETag of what {@link definitions} serves now. */
@@ -254,6 +259,10 @@ export class FakePostHog {
     }
     if (answer === 'html') {
       res.writeHead(200, { 'Content-Type': 'text/html' }).end('<html>Bad gateway</html>');
+      return;
+    }
+    if (answer === 'stall') {
+      stallBody(res, 503);
       return;
     }
     if (typeof answer === 'number') {
@@ -343,4 +352,9 @@ export class FakePostHog {
     }
     return JSON.stringify({ featureFlags, featureFlagPayloads });
   }
+}
+
+/** Writes the headers of a `status` answer and the start of its JSON body, and never ends it (a stalled body). */
+export function stallBody(response: ServerResponse, status: number): void {
+  response.writeHead(status, { 'Content-Type': 'application/json' }).write('{"detail":');
 }

@@ -10,7 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { firstValueFrom } from 'rxjs';
 import { PostHog } from 'posthog-node';
 import { resolveFlagsOptions } from '../src/options/resolve-flags-options.js';
-import { flagsRequestBody, PostHogClient, USER_AGENT } from '../src/upstream/posthog-client.js';
+import { flagsRequestBody } from '../src/upstream/flags-request-body.js';
+import { PostHogClient, USER_AGENT } from '../src/upstream/posthog-client.js';
 
 /** The contenders of the client microbench, by name. */
 export const OURS_CLIENT = 'nestjs-posthog-flags';

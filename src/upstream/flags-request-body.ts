@@ -1,0 +1,23 @@
+import type { FlagContext } from '../flags.types.js';
+
+/**
+ * The JSON body of `POST /flags/?v=2` for a context and, optionally, the only keys to evaluate. The device id goes in
+ * the person properties and, as posthog-node sends it, at the top level as `$device_id` (a `$device_id` among the
+ * given person properties wins over `deviceId`, in both places).
+ */
+export function flagsRequestBody(apiKey: string, context: FlagContext, keys?: readonly string[]): string {
+  const personProperties = context.deviceId
+    ? { $device_id: context.deviceId, ...context.personProperties }
+    : (context.personProperties ?? {});
+  const deviceId = Object.hasOwn(personProperties, '$device_id') ? personProperties.$device_id : undefined;
+  return JSON.stringify({
+    token: apiKey,
+    distinct_id: context.distinctId,
+    groups: context.groups ?? {},
+    person_properties: personProperties,
+    group_properties: context.groupProperties ?? {},
+    geoip_disable: true,
+    ...(keys ? { flag_keys_to_evaluate: keys } : {}),
+    ...(deviceId ? { $device_id: deviceId } : {}),
+  });
+}

@@ -79,13 +79,14 @@ export async function measureClientCost({ rounds, callsPerRound }: ClientCostOpt
       const response = await fetch(flagsUrl, {
         method: 'POST',
         headers,
-        body: flagsRequestBody(API_KEY, { distinctId: user }),
+        body: flagsRequestBody(API_KEY, { distinctId: user }, { disableGeoip: true }),
         redirect: 'manual',
       });
       return JSON.parse(await response.text());
     },
     'posthog-node getAllFlags': (user) => posthog.getAllFlags(user, { disableGeoip: true }),
-    'node:http keep-alive (floor)': (user) => httpPost(flagsRequestBody(API_KEY, { distinctId: user })),
+    'node:http keep-alive (floor)': (user) =>
+      httpPost(flagsRequestBody(API_KEY, { distinctId: user }, { disableGeoip: true })),
   };
 
   /** A bare POST on the keep-alive agent: the least any client can do. */

@@ -33,6 +33,8 @@ export interface IsEnabledOptions extends FlagReadOptions {
 export interface SnapshotHost extends DefinitionsClock {
   /** Whether reads send `$feature_flag_called` when the read does not say (the module's `sendFeatureFlagEvents`). */
   readonly sendsEvents: boolean;
+  /** Whether reads' events carry `$geoip_disable: true` when the snapshot does not say (the module's `disableGeoip`). */
+  readonly geoipDisabled: boolean;
   /** Sends the event unless already sent for this user, flag, value and groups. */
   exposed(context: FlagContext, called: FlagCalled): void;
   warn(message: string): void;
@@ -48,6 +50,8 @@ export interface SnapshotInit {
   slice?: boolean;
   /** Whether reads send their events when the read does not say. Default: the host's. */
   sendsEvents?: boolean;
+  /** Whether reads' events carry `$geoip_disable: true`. Default: the host's. */
+  geoipDisabled?: boolean;
 }
 
 /**
@@ -66,6 +70,7 @@ export class FlagEvaluations {
   readonly #accessed: Set<string>;
   readonly #slice: boolean;
   readonly #sendsEvents: boolean;
+  readonly #geoipDisabled: boolean;
 
   /** Made by `FlagsService.evaluateFlags()` and `@Flags()`, never by hand. */
   private constructor(init: SnapshotInit) {
@@ -76,6 +81,7 @@ export class FlagEvaluations {
     this.#accessed = init.accessed ?? new Set();
     this.#slice = init.slice ?? false;
     this.#sendsEvents = init.sendsEvents ?? init.host.sendsEvents;
+    this.#geoipDisabled = init.geoipDisabled ?? init.host.geoipDisabled;
     for (const result of this.#results.values()) freezeResult(result);
   }
 
@@ -192,7 +198,8 @@ export class FlagEvaluations {
     if (result?.source === 'override') return;
     const local = Object.hasOwn(this.#unresolved, key) && this.#unresolved[key] !== 'unavailable';
     const missing: MissingFlag = local ? 'local_evaluation_inconclusive' : 'flag_missing';
-    this.#host.exposed(this.#context, flagCalled(this.#context, key, result, missing, this.#host));
+    const called = flagCalled(this.#context, key, result, { missing, geoipDisabled: this.#geoipDisabled }, this.#host);
+    this.#host.exposed(this.#context, called);
   }
 
   static {
@@ -222,6 +229,7 @@ export class FlagEvaluations {
         unresolved,
         accessed,
         sendsEvents: sendsEvents ?? snapshot.#sendsEvents,
+        geoipDisabled: snapshot.#geoipDisabled,
       });
     };
   }
@@ -235,6 +243,7 @@ export class FlagEvaluations {
       accessed: new Set(this.#accessed),
       slice: true,
       sendsEvents: this.#sendsEvents,
+      geoipDisabled: this.#geoipDisabled,
     });
   }
 }
@@ -242,6 +251,7 @@ export class FlagEvaluations {
 /** A host that sends and logs nothing: for a snapshot made where no module is at hand. */
 const SILENT_HOST: SnapshotHost = {
   sendsEvents: false,
+  geoipDisabled: true,
   definitionsLoadedAt: () => undefined,
   exposed: () => {},
   warn: () => {},

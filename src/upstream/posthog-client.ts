@@ -25,10 +25,16 @@ export class PostHogClient implements OnApplicationShutdown {
 
   /**
    * One attempt: emits the parsed JSON body of a 2xx answer and completes, or errors with an
-   * {@link UpstreamError} (transport failure, non-2xx status, a body that is not JSON).
+   * {@link UpstreamError} (transport failure, non-2xx status, a body that is not JSON). `disableGeoip` defaults
+   * to the module's.
    */
-  requestFlags(context: FlagContext, keys?: readonly string[]): Observable<unknown> {
-    return abortable(() => this.post(flagsRequestBody(this.config.apiKey, context, keys)), readFlagsAnswer);
+  requestFlags(
+    context: FlagContext,
+    keys?: readonly string[],
+    disableGeoip = this.config.disableGeoip,
+  ): Observable<unknown> {
+    const body = flagsRequestBody(this.config.apiKey, context, { keys, disableGeoip });
+    return abortable(() => this.post(body), readFlagsAnswer);
   }
 
   /** Closes the connections (every call was ended when the application began to shut down). */

@@ -11,6 +11,7 @@ function recordingHost(sendsEvents = true) {
   const host: SnapshotHost = {
     sendsEvents,
     geoipDisabled: false,
+    serverOnly: () => false,
     definitionsLoadedAt: () => 1234,
     exposed: (context: FlagContext, called: FlagCalled) => {
       const key = `${context.distinctId}\n${called.key}\n${String(called.response)}`;

@@ -35,6 +35,8 @@ export interface SnapshotHost extends DefinitionsClock {
   readonly sendsEvents: boolean;
   /** Whether reads' events carry `$geoip_disable: true` when the snapshot does not say (the module's `disableGeoip`). */
   readonly geoipDisabled: boolean;
+  /** Whether the flag definitions mark the flag `server`: a browser never evaluates it (left out of `bootstrap()`). */
+  serverOnly(key: string): boolean;
   /** Sends the event unless already sent for this user, flag, value and groups. */
   exposed(context: FlagContext, called: FlagCalled): void;
   warn(message: string): void;
@@ -171,11 +173,15 @@ export class FlagEvaluations {
     return properties;
   }
 
-  /** The flags in posthog-js's `bootstrap` shape, for a server-rendered page. Sends nothing. */
+  /**
+   * The flags in posthog-js's `bootstrap` shape, for a server-rendered page: the ones a browser evaluates, so not
+   * those the flag definitions mark `server` (runtime `client` and `all` stay). Sends nothing.
+   */
   bootstrap(): PostHogBootstrap {
     const featureFlags: Record<string, FlagValue> = {};
     const featureFlagPayloads: Record<string, unknown> = {};
     for (const [key, result] of this.#results) {
+      if (this.#host.serverOnly(key)) continue;
       setOwn(featureFlags, key, flagValue(result));
       if (result.payload !== undefined) setOwn(featureFlagPayloads, key, result.payload);
     }
@@ -252,6 +258,7 @@ export class FlagEvaluations {
 const SILENT_HOST: SnapshotHost = {
   sendsEvents: false,
   geoipDisabled: true,
+  serverOnly: () => false,
   definitionsLoadedAt: () => undefined,
   exposed: () => {},
   warn: () => {},

@@ -4,6 +4,7 @@ import type { FlagCalled } from '../exposures/flag-called.js';
 import { FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
 import type { FlagContext } from '../flags.types.js';
 import { DefinitionsPoller } from '../local/definitions-poller.js';
+import { evaluatedInBrowser } from '../local/evaluation-runtime.js';
 import type { UnresolvedReason } from '../local/unresolved-reason.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { setOwn } from '../util/own.js';
@@ -93,6 +94,11 @@ export class SnapshotFactory implements SnapshotHost {
   /** @inheritdoc */
   definitionsLoadedAt(): number | undefined {
     return this.definitions.loadedAtMs;
+  }
+
+  /** @inheritdoc */
+  serverOnly(key: string): boolean {
+    return !evaluatedInBrowser(this.definitions.definitions?.byKey.get(key));
   }
 
   /** @inheritdoc */

@@ -1,4 +1,5 @@
 import type { FlagContext } from '../flags.types.js';
+import { SERVER_RUNTIME } from '../local/evaluation-runtime.js';
 
 /** What a `/flags` request asks besides the context. */
 export interface FlagsQuestion {
@@ -9,7 +10,8 @@ export interface FlagsQuestion {
 }
 
 /**
- * The JSON body of `POST /flags/?v=2` for a context and a question. The device id goes in the person properties
+ * The JSON body of `POST /flags/?v=2` for a context and a question, with `evaluation_runtime: 'server'` (PostHog
+ * leaves out flags marked `client`), as posthog-node sends it. The device id goes in the person properties
  * and, as posthog-node sends it, at the top level as `$device_id` (a `$device_id` among the given person properties
  * wins over `deviceId`, in both places).
  */
@@ -27,5 +29,6 @@ export function flagsRequestBody(apiKey: string, context: FlagContext, question:
     geoip_disable: question.disableGeoip,
     ...(question.keys ? { flag_keys_to_evaluate: question.keys } : {}),
     ...(deviceId ? { $device_id: deviceId } : {}),
+    evaluation_runtime: SERVER_RUNTIME,
   });
 }

@@ -20,7 +20,7 @@ export interface Evaluation {
   fingerprint: string;
   /** The keys asked of PostHog and the cache (every flag when undefined): the question's, less what was local. */
   keys?: readonly string[];
-  /** `geoip_disable` for this evaluation when it is not the module's (see {@link otherGeoipId}). */
+  /** `geoip_disable` for this evaluation; default: the module's (when not the module's, see {@link otherGeoipId}). */
   disableGeoip?: boolean;
 }
 
@@ -36,7 +36,7 @@ export function otherGeoipId(contextId: string): string {
 /**
  * The evaluation of `keys` (every flag when undefined) for a parsed context, shared under that question's key;
  * `remoteKeys`: only these are asked of PostHog and the cache (the ones local evaluation left undecided);
- * `disableGeoip` when it is not the module's (then `contextId` is an {@link otherGeoipId}).
+ * `disableGeoip` when the call gave one (when it is not the module's, `contextId` is an {@link otherGeoipId}).
  */
 export function evaluationOf(
   context: FlagContext,

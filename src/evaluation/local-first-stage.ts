@@ -29,7 +29,10 @@ export interface LocalFirstOptions {
    * of every flag is then held whole, local results included, as the context's answer.
    */
   holdUntil?: () => PromiseLike<unknown>;
-  /** `geoip_disable` for what is asked of PostHog, when it is not the module's (`contextId` then says so). */
+  /**
+   * `geoip_disable` for what is asked of PostHog; default: the module's. When it is not the module's, `contextId` is
+   * an `otherGeoipId`.
+   */
   disableGeoip?: boolean;
 }
 

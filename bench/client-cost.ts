@@ -10,7 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { firstValueFrom } from 'rxjs';
 import { PostHog } from 'posthog-node';
 import { resolveFlagsOptions } from '../src/options/resolve-flags-options.js';
-import { flagsRequestBody, PostHogClient, USER_AGENT } from '../src/upstream/posthog-client.js';
+import { flagsRequestBody } from '../src/upstream/flags-request-body.js';
+import { PostHogClient, USER_AGENT } from '../src/upstream/posthog-client.js';
 
 /** The contenders of the client microbench, by name. */
 export const OURS_CLIENT = 'nestjs-posthog-flags';
@@ -78,13 +79,14 @@ export async function measureClientCost({ rounds, callsPerRound }: ClientCostOpt
       const response = await fetch(flagsUrl, {
         method: 'POST',
         headers,
-        body: flagsRequestBody(API_KEY, { distinctId: user }),
+        body: flagsRequestBody(API_KEY, { distinctId: user }, { disableGeoip: true }),
         redirect: 'manual',
       });
       return JSON.parse(await response.text());
     },
     'posthog-node getAllFlags': (user) => posthog.getAllFlags(user, { disableGeoip: true }),
-    'node:http keep-alive (floor)': (user) => httpPost(flagsRequestBody(API_KEY, { distinctId: user })),
+    'node:http keep-alive (floor)': (user) =>
+      httpPost(flagsRequestBody(API_KEY, { distinctId: user }, { disableGeoip: true })),
   };
 
   /** A bare POST on the keep-alive agent: the least any client can do. */

@@ -14,6 +14,7 @@ import type { ResolvedFlagsOptions } from './options/flags-options.js';
 import { FlagsOverrides } from './overrides/flags-overrides.js';
 import { RequestEvaluations } from './request/request-evaluations.js';
 import { kindOf } from './util/kind-of.js';
+import { setOwn } from './util/own.js';
 import {
   assertEvaluateFlagsOptions,
   assertFlagKey,
@@ -126,7 +127,9 @@ export class FlagsService implements OnApplicationBootstrap {
 
   /** Every flag's value for the user (on fallback: every flag cached for that user). Sends nothing. */
   async getAllFlags(context?: FlagContext | string): Promise<Record<string, FlagValue>> {
-    return (await this.snapshot(context)).bootstrap().featureFlags;
+    const values: Record<string, FlagValue> = {};
+    for (const [key, result] of (await this.snapshot(context)).toMap()) setOwn(values, key, flagValue(result));
+    return values;
   }
 
   /**

@@ -23,7 +23,7 @@ export interface FlagContext {
   distinctId: string;
   /**
    * The device id, for flags PostHog buckets by device (`bucketing_identifier: device_id`): sent as the person
-   * property `$device_id`, as PostHog's SDKs do.
+   * property `$device_id` and as the `/flags` body's top-level `$device_id`, as posthog-node does.
    */
   deviceId?: string;
   /** Group memberships, `{ groupType: groupKey }`. */

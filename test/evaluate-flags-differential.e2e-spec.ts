@@ -84,7 +84,6 @@ function comparable(properties: Record<string, unknown>): Record<string, unknown
   const {
     $lib: _lib,
     $lib_version: _version,
-    $geoip_disable: _geoip,
     $is_server: _server,
     $feature_flag_evaluated_at: evaluatedAt,
     $feature_flag_definitions_loaded_at: loadedAt,

@@ -40,7 +40,12 @@ describe('exposure events ($feature_flag_called)', () => {
     ).toBe('fallback');
     await queue.flush();
 
-    const common = { locally_evaluated: false, $lib: 'nestjs-posthog-flags', $lib_version: LIBRARY_VERSION };
+    const common = {
+      locally_evaluated: false,
+      $lib: 'nestjs-posthog-flags',
+      $lib_version: LIBRARY_VERSION,
+      $geoip_disable: true,
+    };
     expect(eventsOf('u-remote').map((event) => event.properties)).toEqual([
       {
         ...common,

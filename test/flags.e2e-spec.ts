@@ -52,6 +52,7 @@ describe('FlagsService against a live PostHog', () => {
       group_properties: { company: { size: 10 } },
       geoip_disable: true,
       flag_keys_to_evaluate: ['beta'],
+      evaluation_runtime: 'server',
     });
   });
 });

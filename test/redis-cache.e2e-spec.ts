@@ -61,7 +61,7 @@ describe('the Redis fallback cache', () => {
     const raw = await stored('user:1 Zoë', 'checkout');
     const entry = JSON.parse(raw);
     // Python's reader accepts extra top-level keys: ours are the fingerprint of the context evaluated for, and
-    // the flag's id (for exposure events answered from the cache).
+    // the flag's id and version in PostHog (for exposure events answered from the cache).
     expect(Object.keys(entry).sort()).toEqual([
       'context_hash',
       'flag_id',
@@ -69,6 +69,7 @@ describe('the Redis fallback cache', () => {
       'flag_result_schema_version',
       'flag_result_type',
       'flag_version',
+      'posthog_flag_version',
       'timestamp',
     ]);
     expect(entry.flag_result).toEqual({
@@ -80,8 +81,9 @@ describe('the Redis fallback cache', () => {
     });
     expect(entry.flag_result_type).toBe('FeatureFlagResult');
     expect(entry.flag_result_schema_version).toBe(1);
-    expect(entry.flag_version).toBe(1);
+    expect(entry.flag_version).toBe(-1);
     expect(entry.flag_id).toBe(1);
+    expect(entry.posthog_flag_version).toBe(1);
     expect(entry.context_hash).toBe('');
     expect(entry.timestamp).toBeGreaterThanOrEqual(Math.floor(before));
     expect(entry.timestamp).toBeLessThan(before + 60);

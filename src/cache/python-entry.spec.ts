@@ -14,7 +14,7 @@ describe('the Python SDK entry format', () => {
     );
     expect(entry).toEqual({
       flag_result: { key: 'beta', enabled: true, variant: 'test', payload: { a: 1 }, reason: 'r' },
-      flag_version: 0,
+      flag_version: -1,
       timestamp: 1795514400.25,
       flag_result_type: 'FeatureFlagResult',
       flag_result_schema_version: 1,
@@ -40,10 +40,10 @@ describe('the Python SDK entry format', () => {
     expect(decodePythonEntry(written, 'k')).toEqual({ ...flag, context: 'ctx' });
   });
 
-  it('keeps the flag version in flag_version and the id as an extra top-level flag_id', () => {
+  it('keeps the id and the version as extra top-level flag_id and posthog_flag_version', () => {
     const flag = { key: 'k', enabled: true, id: 7, version: 3, evaluatedAt: new Date() };
     const written = encodePythonEntry(flag, '');
-    expect(JSON.parse(written)).toMatchObject({ flag_version: 3, flag_id: 7 });
+    expect(JSON.parse(written)).toMatchObject({ flag_version: -1, flag_id: 7, posthog_flag_version: 3 });
     expect(decodePythonEntry(written, 'k')).toEqual({ ...flag, context: '' });
   });
 

@@ -16,6 +16,10 @@ export interface PythonCacheEntry {
     payload: unknown;
     reason: string | null;
   };
+  /**
+   * posthog-python's own counter of its process's definition reloads (0, 1, 2, ...), which it matches to delete
+   * entries when its definitions change. This module writes {@link NEVER_A_PYTHON_COUNTER} there and never reads it.
+   */
   flag_version: number;
   /** Unix time in seconds (a float), when the result was evaluated. */
   timestamp: number;
@@ -28,7 +32,16 @@ export interface PythonCacheEntry {
   context_hash?: string;
   /** This module's addition: the flag's id in PostHog, for exposure events answered from the cache. */
   flag_id?: number;
+  /** This module's addition: the flag's version in PostHog, for exposure events answered from the cache. */
+  posthog_flag_version?: number;
 }
+
+/**
+ * The `flag_version` this module writes. posthog-python's counter starts at 0 and only grows by 1, and its
+ * `invalidate_version(old)` deletes an entry when `flag_version == old`: no Python process ever matches -1, so it
+ * never deletes this module's entries (except `clear()`, on a 401 or 402 from its definitions poll).
+ */
+export const NEVER_A_PYTHON_COUNTER = -1;
 
 /** Entries larger than this are not read (a miss): no fallback is worth parsing megabytes for. */
 export const MAX_ENTRY_BYTES = 256 * 1024;
@@ -49,12 +62,13 @@ export function encodePythonEntry(flag: EvaluatedFlag, context?: string): string
       payload: flag.payload ?? null,
       reason: flag.reason ?? null,
     },
-    flag_version: flag.version ?? 0,
+    flag_version: NEVER_A_PYTHON_COUNTER,
     timestamp: flag.evaluatedAt.getTime() / 1000,
     flag_result_type: 'FeatureFlagResult',
     flag_result_schema_version: 1,
     ...(context === undefined ? {} : { context_hash: context }),
     ...(flag.id === undefined ? {} : { flag_id: flag.id }),
+    ...(flag.version === undefined ? {} : { posthog_flag_version: flag.version }),
   };
   return jsonText(entry);
 }
@@ -82,7 +96,7 @@ export function decodePythonEntry(raw: string | null | undefined, flagKey: strin
     evaluatedAt: new Date(entry.timestamp * 1000),
     ...(typeof entry.context_hash === 'string' ? { context: entry.context_hash } : {}),
     ...(Number.isSafeInteger(entry.flag_id) ? { id: entry.flag_id } : {}),
-    ...(Number.isSafeInteger(entry.flag_version) && entry.flag_version > 0 ? { version: entry.flag_version } : {}),
+    ...(Number.isSafeInteger(entry.posthog_flag_version) ? { version: entry.posthog_flag_version } : {}),
   };
 }
 

@@ -11,6 +11,11 @@ export interface EvaluateFlagsOptions {
   onlyLocal?: boolean;
   /** Whether the snapshot's reads send `$feature_flag_called` when a read does not say. Default: the module's. */
   sendFeatureFlagEvents?: boolean;
+  /**
+   * Sent to PostHog as `geoip_disable`, and as `$geoip_disable: true` on the snapshot's events when true. Given, the
+   * call gets an evaluation of its own (not the request's). Default: the module's `disableGeoip`.
+   */
+  disableGeoip?: boolean;
 }
 
 /** @throws {TypeError} naming the option that is not what {@link EvaluateFlagsOptions} says. */
@@ -18,11 +23,12 @@ export function assertEvaluateFlagsOptions(options: unknown): void {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`FlagsService.evaluateFlags: options must be an object, got ${kindOf(options)}`);
   }
-  const { flagKeys, onlyLocal, sendFeatureFlagEvents } = options as EvaluateFlagsOptions;
+  const { flagKeys, onlyLocal, sendFeatureFlagEvents, disableGeoip } = options as EvaluateFlagsOptions;
   if (flagKeys !== undefined) assertFlagKeys('FlagsService.evaluateFlags: flagKeys', flagKeys);
   for (const [name, value] of [
     ['onlyLocal', onlyLocal],
     ['sendFeatureFlagEvents', sendFeatureFlagEvents],
+    ['disableGeoip', disableGeoip],
   ] as const) {
     if (value !== undefined && typeof value !== 'boolean') {
       throw new TypeError(`FlagsService.evaluateFlags: ${name} must be a boolean, got ${kindOf(value)}`);

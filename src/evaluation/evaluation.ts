@@ -20,19 +20,34 @@ export interface Evaluation {
   fingerprint: string;
   /** The keys asked of PostHog and the cache (every flag when undefined): the question's, less what was local. */
   keys?: readonly string[];
+  /** `geoip_disable` for this evaluation; default: the module's (when not the module's, see {@link otherGeoipId}). */
+  disableGeoip?: boolean;
+}
+
+/**
+ * The id a context's evaluations go by when their `disableGeoip` is not the module's: its `contextKey` after a `~`.
+ * PostHog may answer differently with GeoIP on, so such an evaluation shares nothing with the context's others
+ * (evaluations in flight, held answers, the `fresh` window's fingerprint). A `contextKey` starts with `"` or `[`.
+ */
+export function otherGeoipId(contextId: string): string {
+  return `~${contextId}`;
 }
 
 /**
  * The evaluation of `keys` (every flag when undefined) for a parsed context, shared under that question's key;
- * `remoteKeys`: only these are asked of PostHog and the cache (the ones local evaluation left undecided).
+ * `remoteKeys`: only these are asked of PostHog and the cache (the ones local evaluation left undecided);
+ * `disableGeoip` when the call gave one (when it is not the module's, `contextId` is an {@link otherGeoipId}).
  */
 export function evaluationOf(
   context: FlagContext,
   contextId: string,
   keys?: readonly string[],
   remoteKeys: readonly string[] | undefined = keys,
+  disableGeoip?: boolean,
 ): Evaluation {
   const key = keys ? `${JSON.stringify(keys)}\n${contextId}` : contextId;
   const fingerprint = contextFingerprint(context, contextId);
-  return { key, context, contextId, fingerprint, keys: remoteKeys };
+  const evaluation: Evaluation = { key, context, contextId, fingerprint, keys: remoteKeys };
+  if (disableGeoip !== undefined) evaluation.disableGeoip = disableGeoip;
+  return evaluation;
 }

@@ -59,7 +59,7 @@ export function contextKey(context: FlagContext): string {
  * PostHog only for a context with the same fingerprint.
  */
 export function contextFingerprint(context: FlagContext, key = contextKey(context)): string {
-  if (isBareContext(context)) return '';
+  if (isBareContext(context) && key.startsWith('"')) return '';
   return createHash('sha256').update(key).digest('base64url').slice(0, 22);
 }
 

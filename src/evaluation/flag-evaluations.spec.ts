@@ -10,6 +10,8 @@ function recordingHost(sendsEvents = true) {
   const reported = new Set<string>();
   const host: SnapshotHost = {
     sendsEvents,
+    geoipDisabled: false,
+    serverOnly: () => false,
     definitionsLoadedAt: () => 1234,
     exposed: (context: FlagContext, called: FlagCalled) => {
       const key = `${context.distinctId}\n${called.key}\n${String(called.response)}`;

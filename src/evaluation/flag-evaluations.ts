@@ -33,6 +33,10 @@ export interface IsEnabledOptions extends FlagReadOptions {
 export interface SnapshotHost extends DefinitionsClock {
   /** Whether reads send `$feature_flag_called` when the read does not say (the module's `sendFeatureFlagEvents`). */
   readonly sendsEvents: boolean;
+  /** Whether reads' events carry `$geoip_disable: true` when the snapshot does not say (the module's `disableGeoip`). */
+  readonly geoipDisabled: boolean;
+  /** Whether the flag definitions mark the flag `server`: a browser never evaluates it (left out of `bootstrap()`). */
+  serverOnly(key: string): boolean;
   /** Sends the event unless already sent for this user, flag, value and groups. */
   exposed(context: FlagContext, called: FlagCalled): void;
   warn(message: string): void;
@@ -53,6 +57,8 @@ export interface SnapshotInit {
   partial?: boolean;
   /** Whether reads send their events when the read does not say. Default: the host's. */
   sendsEvents?: boolean;
+  /** Whether reads' events carry `$geoip_disable: true`. Default: the host's. */
+  geoipDisabled?: boolean;
 }
 
 /**
@@ -72,6 +78,7 @@ export class FlagEvaluations {
   readonly #slice: boolean;
   readonly #partial: boolean;
   readonly #sendsEvents: boolean;
+  readonly #geoipDisabled: boolean;
 
   /** Made by `FlagsService.evaluateFlags()` and `@Flags()`, never by hand. */
   private constructor(init: SnapshotInit) {
@@ -83,6 +90,7 @@ export class FlagEvaluations {
     this.#slice = init.slice ?? false;
     this.#partial = init.partial ?? false;
     this.#sendsEvents = init.sendsEvents ?? init.host.sendsEvents;
+    this.#geoipDisabled = init.geoipDisabled ?? init.host.geoipDisabled;
     for (const result of this.#results.values()) freezeResult(result);
   }
 
@@ -172,11 +180,15 @@ export class FlagEvaluations {
     return properties;
   }
 
-  /** The flags in posthog-js's `bootstrap` shape, for a server-rendered page. Sends nothing. */
+  /**
+   * The flags in posthog-js's `bootstrap` shape, for a server-rendered page: the ones a browser evaluates, so not
+   * those the flag definitions mark `server` (runtime `client` and `all` stay). Sends nothing.
+   */
   bootstrap(): PostHogBootstrap {
     const featureFlags: Record<string, FlagValue> = {};
     const featureFlagPayloads: Record<string, unknown> = {};
     for (const [key, result] of this.#results) {
+      if (this.#host.serverOnly(key)) continue;
       setOwn(featureFlags, key, flagValue(result));
       if (result.payload !== undefined) setOwn(featureFlagPayloads, key, result.payload);
     }
@@ -199,7 +211,8 @@ export class FlagEvaluations {
     if (result?.source === 'override') return;
     const local = Object.hasOwn(this.#unresolved, key) && this.#unresolved[key] !== 'unavailable';
     const missing: MissingFlag = local ? 'local_evaluation_inconclusive' : 'flag_missing';
-    this.#host.exposed(this.#context, flagCalled(this.#context, key, result, missing, this.#host));
+    const called = flagCalled(this.#context, key, result, { missing, geoipDisabled: this.#geoipDisabled }, this.#host);
+    this.#host.exposed(this.#context, called);
   }
 
   static {
@@ -231,6 +244,7 @@ export class FlagEvaluations {
         accessed,
         partial: keys === undefined && snapshot.#partial,
         sendsEvents: sendsEvents ?? snapshot.#sendsEvents,
+        geoipDisabled: snapshot.#geoipDisabled,
       });
     };
   }
@@ -244,6 +258,7 @@ export class FlagEvaluations {
       accessed: new Set(this.#accessed),
       slice: true,
       sendsEvents: this.#sendsEvents,
+      geoipDisabled: this.#geoipDisabled,
     });
   }
 }
@@ -251,6 +266,8 @@ export class FlagEvaluations {
 /** A host that sends and logs nothing: for a snapshot made where no module is at hand. */
 const SILENT_HOST: SnapshotHost = {
   sendsEvents: false,
+  geoipDisabled: true,
+  serverOnly: () => false,
   definitionsLoadedAt: () => undefined,
   exposed: () => {},
   warn: () => {},

@@ -31,6 +31,11 @@ export interface LocalFirstOptions {
    * of every flag is then held whole, local results included, as the context's answer.
    */
   holdUntil?: () => PromiseLike<unknown>;
+  /**
+   * `geoip_disable` for what is asked of PostHog; default: the module's. When it is not the module's, `contextId` is
+   * an `otherGeoipId`.
+   */
+  disableGeoip?: boolean;
 }
 
 /**
@@ -74,7 +79,10 @@ export class LocalFirstStage {
     if (held) return held;
     if (!options.holdUntil || keys !== undefined) return this.evaluateNow(context, contextId, keys, options);
     const until = options.holdUntil();
-    const answer = this.evaluateNow(context, contextId, keys, { holdUntil: () => until });
+    const answer = this.evaluateNow(context, contextId, keys, {
+      holdUntil: () => until,
+      disableGeoip: options.disableGeoip,
+    });
     const kept = answer instanceof Promise ? answer : Promise.resolve(answer);
     void this.held.run(contextId, () => kept, until);
     return answer;
@@ -91,12 +99,18 @@ export class LocalFirstStage {
     if (!definitions) {
       this.localAnswers.forget();
       if (options.onlyLocal) return { results: new Map(), unresolved: NONE };
-      const rest = this.next.evaluate(evaluationOf(context, contextId, keys), options.holdUntil);
+      const rest = this.next.evaluate(
+        evaluationOf(context, contextId, keys, keys, options.disableGeoip),
+        options.holdUntil,
+      );
       return rest instanceof Promise ? rest.then(remoteOnly) : remoteOnly(rest);
     }
     const { results, undecided, unresolved } = this.localAnswers.answer(definitions, contextId, context, keys, now);
     if (undecided.length === 0 || (options.onlyLocal ?? this.onlyLocal)) return { results, unresolved };
-    const rest = this.next.evaluate(evaluationOf(context, contextId, keys, undecided), options.holdUntil);
+    const rest = this.next.evaluate(
+      evaluationOf(context, contextId, keys, undecided, options.disableGeoip),
+      options.holdUntil,
+    );
     return rest instanceof Promise ? withRemoteLater(results, unresolved, rest) : withRemote(results, unresolved, rest);
   }
 }

@@ -4,9 +4,11 @@ import type { FlagCalled } from '../exposures/flag-called.js';
 import { FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
 import type { FlagContext } from '../flags.types.js';
 import { DefinitionsPoller } from '../local/definitions-poller.js';
+import { evaluatedInBrowser } from '../local/evaluation-runtime.js';
 import type { UnresolvedReason } from '../local/unresolved-reason.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { setOwn } from '../util/own.js';
+import { otherGeoipId } from './evaluation.js';
 import { createSnapshot, narrowSnapshot, type FlagEvaluations, type SnapshotHost } from './flag-evaluations.js';
 import type { MaybePromise } from './flag-results.js';
 import { FlagsEvaluator } from './flags-evaluator.js';
@@ -22,6 +24,8 @@ export interface SnapshotOptions {
   holdUntil?: () => PromiseLike<unknown>;
   /** Whether the snapshot's reads send their events when a read does not say. Default: the module's. */
   sendFeatureFlagEvents?: boolean;
+  /** `geoip_disable` of what is asked of PostHog, and `$geoip_disable` of the reads' events. Default: the module's. */
+  disableGeoip?: boolean;
 }
 
 /** Every flag, events as the module says: the options of a snapshot asked nothing else (shared, frozen). */
@@ -35,6 +39,7 @@ export const EVERY_FLAG: SnapshotOptions = Object.freeze({});
 export class SnapshotFactory implements SnapshotHost {
   private readonly logger = new Logger(LIBRARY_NAME);
   readonly sendsEvents: boolean;
+  readonly geoipDisabled: boolean;
 
   constructor(
     private readonly evaluator: FlagsEvaluator,
@@ -43,29 +48,37 @@ export class SnapshotFactory implements SnapshotHost {
     @Inject(FLAGS_CONFIG) config: ResolvedFlagsOptions,
   ) {
     this.sendsEvents = config.sendFeatureFlagEvents;
+    this.geoipDisabled = config.disableGeoip;
   }
 
   /**
    * The snapshot of `context` (already parsed; `contextId` its `contextKey`): at once when the evaluation answered
-   * at once. An empty distinct id gives an empty snapshot, evaluating nothing.
+   * at once. An empty distinct id gives an empty snapshot, evaluating nothing. An evaluation whose `disableGeoip`
+   * is not the module's goes by an id of its own ({@link otherGeoipId}).
    */
   evaluate(
     context: FlagContext,
     contextId: string,
     options: SnapshotOptions = EVERY_FLAG,
   ): MaybePromise<FlagEvaluations> {
-    if (context.distinctId === '' || options.flagKeys?.length === 0) {
-      return this.empty(context, options.sendFeatureFlagEvents);
-    }
-    const answer = this.evaluator.evaluate(context, contextId, options.flagKeys, options);
+    if (context.distinctId === '' || options.flagKeys?.length === 0) return this.empty(context, options);
+    const ownGeoip = options.disableGeoip !== undefined && options.disableGeoip !== this.geoipDisabled;
+    const id = ownGeoip ? otherGeoipId(contextId) : contextId;
+    const answer = this.evaluator.evaluate(context, id, options.flagKeys, options);
     return answer instanceof Promise
-      ? this.snapshotOnceAnswered(context, answer, options.sendFeatureFlagEvents)
-      : this.snapshotOf(context, answer, options.sendFeatureFlagEvents);
+      ? this.snapshotOnceAnswered(context, answer, options)
+      : this.snapshotOf(context, answer, options);
   }
 
   /** A snapshot of no flag for `context`: every read is unknown, and sends nothing when the distinct id is empty. */
-  empty(context: FlagContext, sendsEvents?: boolean): FlagEvaluations {
-    return createSnapshot({ host: this, context, results: new Map(), sendsEvents });
+  empty(context: FlagContext, options: SnapshotOptions = EVERY_FLAG): FlagEvaluations {
+    return createSnapshot({
+      host: this,
+      context,
+      results: new Map(),
+      sendsEvents: options.sendFeatureFlagEvents,
+      geoipDisabled: options.disableGeoip,
+    });
   }
 
   /**
@@ -84,6 +97,11 @@ export class SnapshotFactory implements SnapshotHost {
   }
 
   /** @inheritdoc */
+  serverOnly(key: string): boolean {
+    return !evaluatedInBrowser(this.definitions.definitions?.byKey.get(key));
+  }
+
+  /** @inheritdoc */
   exposed(context: FlagContext, called: FlagCalled): void {
     this.exposures.exposed(context, called);
   }
@@ -97,19 +115,20 @@ export class SnapshotFactory implements SnapshotHost {
   private snapshotOnceAnswered(
     context: FlagContext,
     answer: Promise<LocalFirstAnswer>,
-    sendsEvents: boolean | undefined,
+    options: SnapshotOptions,
   ): Promise<FlagEvaluations> {
-    return answer.then((answered) => this.snapshotOf(context, answered, sendsEvents));
+    return answer.then((answered) => this.snapshotOf(context, answered, options));
   }
 
-  private snapshotOf(context: FlagContext, answer: LocalFirstAnswer, sendsEvents?: boolean): FlagEvaluations {
+  private snapshotOf(context: FlagContext, answer: LocalFirstAnswer, options: SnapshotOptions): FlagEvaluations {
     return createSnapshot({
       host: this,
       context,
       results: answer.results,
       unresolved: stillUnresolved(answer),
       partial: answer.partial,
-      sendsEvents,
+      sendsEvents: options.sendFeatureFlagEvents,
+      geoipDisabled: options.disableGeoip,
     });
   }
 }

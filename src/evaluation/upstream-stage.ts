@@ -150,10 +150,10 @@ export class UpstreamStage implements BeforeApplicationShutdown {
    */
   private callPostHog(evaluation: Evaluation): Promise<Answer> {
     return this.asking.run(evaluation.key, async () => {
-      const { context, keys } = evaluation;
+      const { context, keys, disableGeoip } = evaluation;
       let parsed: ParsedFlags;
       try {
-        parsed = await firstValueFrom(this.upstream.evaluate(context, keys));
+        parsed = await firstValueFrom(this.upstream.evaluate(context, keys, disableGeoip));
       } catch (error) {
         this.monitor.upstreamFailed(error);
         return { remembered: Promise.resolve() };

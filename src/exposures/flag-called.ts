@@ -19,9 +19,17 @@ export interface FlagCalled {
 /** How a flag that was read without a result is reported (`$feature_flag_error`, posthog-node's words). */
 export type MissingFlag = 'flag_missing' | 'local_evaluation_inconclusive';
 
+/** How a read's event is told apart beyond its flag and result. */
+export interface ReadCircumstances {
+  /** Why there is no result, when there is none. */
+  missing: MissingFlag;
+  /** Whether the evaluation asked PostHog for no GeoIP: the event carries `$geoip_disable: true`, as posthog-node's. */
+  geoipDisabled: boolean;
+}
+
 /**
- * The event for reading `key` (its `result`, or none: `missing` says why), with the properties posthog-node's
- * snapshot sets; what is not known is left out. `$feature_flag_request_id` only for an answer PostHog gave to this
+ * The event for reading `key` (its `result`, or none: `circumstances.missing` says why), with the properties
+ * posthog-node's snapshot sets; what is not known is left out. `$feature_flag_request_id` only for an answer PostHog gave to this
  * call; `locally_evaluated` only for a `local` result, which was evaluated now and, as in posthog-node, carries
  * no `$feature_flag_version`.
  */
@@ -29,10 +37,10 @@ export function flagCalled(
   context: FlagContext,
   key: string,
   result: FlagResult | undefined,
-  missing: MissingFlag,
+  circumstances: ReadCircumstances,
   definitions: DefinitionsClock,
 ): FlagCalled {
-  return new CalledOnRead(context, key, result, missing, definitions);
+  return new CalledOnRead(context, key, result, circumstances, definitions);
 }
 
 /** When the flag definitions were loaded (ms since the epoch), for a `local` result's event. */
@@ -49,7 +57,7 @@ class CalledOnRead implements FlagCalled {
     private readonly context: FlagContext,
     readonly key: string,
     readonly result: FlagResult | undefined,
-    private readonly missing: MissingFlag,
+    private readonly circumstances: ReadCircumstances,
     private readonly definitions: DefinitionsClock,
   ) {}
 
@@ -58,8 +66,9 @@ class CalledOnRead implements FlagCalled {
   }
 
   properties(): Record<string, unknown> {
-    const { context, key, result, missing } = this;
-    return calledProperties(context, key, result, this.response, missing, this.definitions.definitionsLoadedAt());
+    const { context, key, result, circumstances } = this;
+    const loadedAt = this.definitions.definitionsLoadedAt();
+    return calledProperties(context, key, result, this.response, circumstances, loadedAt);
   }
 }
 
@@ -69,7 +78,7 @@ function calledProperties(
   key: string,
   result: FlagResult | undefined,
   response: FlagValue | undefined,
-  missing: MissingFlag,
+  { missing, geoipDisabled }: ReadCircumstances,
   definitionsLoadedAt: number | undefined,
 ): Record<string, unknown> {
   const local = result?.source === 'local';
@@ -91,5 +100,6 @@ function calledProperties(
   if (local && definitionsLoadedAt !== undefined) properties.$feature_flag_definitions_loaded_at = definitionsLoadedAt;
   if (!result) properties.$feature_flag_error = missing;
   if (context.groups) properties.$groups = context.groups;
+  if (geoipDisabled) properties.$geoip_disable = true;
   return properties;
 }

@@ -37,6 +37,8 @@ export interface FlagDefinition {
   ensure_experience_continuity?: boolean;
   /** `device_id`: bucket by the device id rather than the distinct id. */
   bucketing_identifier?: string | null;
+  /** Where the flag may be evaluated: `client`, `server`, or `all` (also when absent or anything else). */
+  evaluation_runtime?: string | null;
   filters?: {
     groups?: FlagCondition[];
     multivariate?: { variants?: { key: string; rollout_percentage: number }[] } | null;

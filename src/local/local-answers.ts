@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { FlagContext, FlagResult } from '../flags.types.js';
 import type { Definitions } from './definitions.js';
+import { askedOfServer } from './evaluation-runtime.js';
 import { evaluateLocally, type LocalAnswer } from './local-evaluator.js';
 import { localSubject } from './local-subject.js';
 import type { LocalUnresolvedReason } from './unresolved-reason.js';
@@ -49,7 +50,7 @@ export class LocalAnswers {
       this.everyFlag.clear();
     }
     const known = definitions.comparesDates ? undefined : this.everyFlag.get(contextId);
-    if (known) return keys ? only(known, keys) : known;
+    if (known) return keys ? only(known, keys, definitions) : known;
     const answer = evaluateLocally(definitions, localSubject(context), keys, now());
     if (keys || definitions.comparesDates) return answer;
     answer.results.forEach(Object.freeze);
@@ -66,15 +67,18 @@ export class LocalAnswers {
   }
 }
 
-/** The answer to `keys` within an answer to every flag: a key it did not decide is undecided. */
-function only(every: LocalAnswer, keys: readonly string[]): LocalAnswer {
+/**
+ * The answer to `keys` within an answer to every flag: a key it did not decide is left for PostHog, unless its
+ * definition keeps it from servers ({@link askedOfServer}).
+ */
+function only(every: LocalAnswer, keys: readonly string[], definitions: Definitions): LocalAnswer {
   const results = new Map<string, FlagResult>();
   const undecided: string[] = [];
   const unresolved = new Map<string, LocalUnresolvedReason>();
   for (const key of keys) {
     const result = every.results.get(key);
     if (result) results.set(key, result);
-    else undecided.push(key);
+    else if (askedOfServer(definitions.byKey.get(key))) undecided.push(key);
     const reason = every.unresolved.get(key);
     if (reason !== undefined) unresolved.set(key, reason);
   }

@@ -1,5 +1,6 @@
 import type { FlagResult, FlagValue } from '../flags.types.js';
 import type { Definitions } from './definitions.js';
+import { askedOfServer } from './evaluation-runtime.js';
 import type { LocalSubject } from './local-subject.js';
 import { isInconclusive } from './inconclusive.js';
 import { SubjectEvaluation } from './subject-evaluation.js';
@@ -12,7 +13,10 @@ export const LOCAL_REASON = 'Evaluated locally';
 export interface LocalAnswer {
   /** Each decided flag's result, by key: `source: 'local'`, `reason` {@link LOCAL_REASON}. */
   results: Map<string, FlagResult>;
-  /** The keys that cannot be decided here (absent from the definitions, or needing the server). */
+  /**
+   * The keys left for PostHog's `/flags`: absent from the definitions, or undecided here and not marked `client`
+   * (see {@link askedOfServer}). A `client` flag undecided here is in none of the three.
+   */
   undecided: readonly string[];
   /** Why each defined flag among `undecided` could not be decided (PostHog's `unresolvedFlags`). */
   unresolved: ReadonlyMap<string, LocalUnresolvedReason>;
@@ -35,7 +39,7 @@ export function evaluateLocally(
   for (const key of keys ?? definitions.byKey.keys()) {
     const result = localResult(evaluation, definitions, key, unresolved, now);
     if (result) results.set(key, result);
-    else undecided.push(key);
+    else if (askedOfServer(definitions.byKey.get(key))) undecided.push(key);
   }
   return { results, undecided, unresolved };
 }

@@ -70,6 +70,13 @@ export interface FlagsModuleOptions {
    * @default true
    */
   sendFeatureFlagEvents?: boolean;
+  /**
+   * Whether PostHog leaves out the GeoIP properties it would derive from the caller's IP address: `/flags` bodies
+   * carry `geoip_disable` and exposure events `$geoip_disable: true`, as posthog-node's. The IP address PostHog
+   * sees is this server's, not the user's. `evaluateFlags(context, { disableGeoip })` overrides it for one call.
+   * @default true
+   */
+  disableGeoip?: boolean;
   /** How exposure events are batched and bounded. */
   eventQueue?: EventQueueOptions;
   /**
@@ -177,6 +184,7 @@ export interface ResolvedFlagsOptions {
   offline: boolean;
   overrides: FlagOverrides;
   sendFeatureFlagEvents: boolean;
+  disableGeoip: boolean;
   eventQueue: ResolvedEventQueue;
   /** Where the overrides came from, for the startup warning; undefined when none were configured. */
   overridesFrom?: 'option overrides' | 'POSTHOG_FLAG_OVERRIDES';

@@ -38,6 +38,7 @@ const OPTION_NAMES: readonly (keyof FlagsModuleOptions)[] = [
   'fallbackAfterMs',
   'overrides',
   'sendFeatureFlagEvents',
+  'disableGeoip',
   'eventQueue',
   'circuitBreaker',
   'contextFactory',
@@ -127,6 +128,8 @@ export function resolveFlagsOptions(
         'a boolean',
         (value) => typeof value === 'boolean',
       ) ?? true,
+    disableGeoip:
+      typedOption('disableGeoip', options.disableGeoip, 'a boolean', (value) => typeof value === 'boolean') ?? true,
     eventQueue: resolveEventQueue(options.eventQueue),
     eventsIncludeDistinctId:
       typedOption(

@@ -24,7 +24,7 @@ export class RequestEvaluations implements RequestSnapshot {
 
   /**
    * The snapshot of `context` (parsed): in a request, its share of the request's snapshot of every flag (unless
-   * `onlyLocal` or `holdUntil` asks for an evaluation of its own).
+   * `onlyLocal`, `disableGeoip` or `holdUntil` asks for an evaluation of its own).
    */
   forContext(context: FlagContext, options: SnapshotOptions = {}): MaybePromise<FlagEvaluations> {
     return this.inStore(currentRequestStore(), context, options);
@@ -37,7 +37,8 @@ export class RequestEvaluations implements RequestSnapshot {
     options: SnapshotOptions,
   ): MaybePromise<FlagEvaluations> {
     const contextId = contextKey(context);
-    if (!store || options.onlyLocal !== undefined || options.holdUntil || context.distinctId === '') {
+    const own = options.onlyLocal !== undefined || options.disableGeoip !== undefined || options.holdUntil;
+    if (!store || own || context.distinctId === '') {
       return this.snapshots.evaluate(context, contextId, options);
     }
     let shared = store.snapshots.get(contextId);

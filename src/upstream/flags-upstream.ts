@@ -72,12 +72,12 @@ export class FlagsUpstream implements OnModuleDestroy {
   }
 
   /**
-   * Evaluates flags for `context` upstream: emits once, or errors with an {@link UpstreamError}; after shutdown,
-   * errors at once (`shutdown`) without the network.
+   * Evaluates flags for `context` upstream (`disableGeoip` defaulting to the module's): emits once, or errors with
+   * an {@link UpstreamError}; after shutdown, errors at once (`shutdown`) without the network.
    */
-  evaluate(context: FlagContext, keys?: readonly string[]): Observable<ParsedFlags> {
+  evaluate(context: FlagContext, keys?: readonly string[], disableGeoip?: boolean): Observable<ParsedFlags> {
     if (this.closed) return throwError(() => SHUTDOWN);
-    return defer(() => this.client.requestFlags(context, keys)).pipe(this.steps);
+    return defer(() => this.client.requestFlags(context, keys, disableGeoip)).pipe(this.steps);
   }
 
   /** Ends every call in flight (aborting its request) and refuses every later one. */

@@ -4,26 +4,12 @@ import { FLAGS_CONFIG, LIBRARY_NAME, LIBRARY_VERSION } from '../flags.constants.
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import type { FlagContext } from '../flags.types.js';
 import { abortable, type AbortableRequest } from './abortable-request.js';
+import { flagsRequestBody } from './flags-request-body.js';
 import { PostHogHttp, type PostHogResponse } from './posthog-http.js';
 import { statusError, UpstreamError } from './upstream-error.js';
 
 /** The `User-Agent` sent to PostHog. */
 export const USER_AGENT = `${LIBRARY_NAME}/${LIBRARY_VERSION}`;
-
-/** The JSON body of `POST /flags/?v=2` for a context and, optionally, the only keys to evaluate. */
-export function flagsRequestBody(apiKey: string, context: FlagContext, keys?: readonly string[]): string {
-  return JSON.stringify({
-    token: apiKey,
-    distinct_id: context.distinctId,
-    groups: context.groups ?? {},
-    person_properties: context.deviceId
-      ? { $device_id: context.deviceId, ...context.personProperties }
-      : (context.personProperties ?? {}),
-    group_properties: context.groupProperties ?? {},
-    geoip_disable: true,
-    ...(keys ? { flag_keys_to_evaluate: keys } : {}),
-  });
-}
 
 /**
  * Speaks PostHog's `/flags` API: one HTTP attempt per subscription, bounded by `timeoutMs` (its body included),
@@ -40,9 +26,15 @@ export class PostHogClient implements OnApplicationShutdown {
   /**
    * One attempt: emits the parsed JSON body of a 2xx answer and completes, or errors with an
    * {@link UpstreamError} (transport failure, `timeout` past `timeoutMs`, non-2xx status, a body that is not JSON).
+   * `disableGeoip` defaults to the module's.
    */
-  requestFlags(context: FlagContext, keys?: readonly string[]): Observable<unknown> {
-    return abortable(() => this.post(flagsRequestBody(this.config.apiKey, context, keys)), readFlagsAnswer);
+  requestFlags(
+    context: FlagContext,
+    keys?: readonly string[],
+    disableGeoip = this.config.disableGeoip,
+  ): Observable<unknown> {
+    const body = flagsRequestBody(this.config.apiKey, context, { keys, disableGeoip });
+    return abortable(() => this.post(body), readFlagsAnswer);
   }
 
   /** Closes the connections (every call was ended when the application began to shut down). */

@@ -2,7 +2,7 @@ import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'n
 import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { FakePostHog as PublicFakePostHog } from '../../src/testing/index.js';
-import type { FakeBatch, FakeFlagsRequest, FakeFlagsRequestBody } from '../../src/testing/index.js';
+import type { FakeBatch, FakeFlagAnswer, FakeFlagsRequest, FakeFlagsRequestBody } from '../../src/testing/index.js';
 
 /**
  * Our own tests' PostHog: the public `FakePostHog` (from `nestjs-posthog-flags/testing`, which speaks the API),
@@ -28,6 +28,19 @@ export const STANDARD_FLAGS: Readonly<Record<string, FakeFlag>> = {
   checkout: { enabled: true, variant: 'test' },
   'dark-mode': { enabled: false },
 };
+
+/** A {@link FakeFlag} as the public fake takes it. */
+function settingOf(flag: FakeFlag): FakeFlagAnswer {
+  const value = flag.enabled ? (flag.variant ?? true) : false;
+  return { value, payload: flag.payload, reason: flag.reasonCode, failed: flag.failed };
+}
+
+/** The public fake, started, answering {@link STANDARD_FLAGS}: for tests that need none of our extras. */
+export async function startStandardPostHog(): Promise<PublicFakePostHog> {
+  const fake = await PublicFakePostHog.start();
+  for (const [key, flag] of Object.entries(STANDARD_FLAGS)) fake.setFlag(key, settingOf(flag));
+  return fake;
+}
 
 /**
  * How the fake answers a `/flags` request: `flags` (v2 from the table, or the public outage in force), `flags-v1`
@@ -109,15 +122,7 @@ export class FakePostHog extends PublicFakePostHog {
    */
   setFlags(flags: Readonly<Record<string, FakeFlag>>, distinctId?: string): void {
     if (distinctId === undefined) this.clearFlags();
-    for (const [key, flag] of Object.entries(flags)) {
-      const setting = {
-        value: flag.enabled ? (flag.variant ?? true) : false,
-        payload: flag.payload,
-        reason: flag.reasonCode,
-        failed: flag.failed,
-      };
-      this.setFlag(key, setting, { distinctId });
-    }
+    for (const [key, flag] of Object.entries(flags)) this.setFlag(key, settingOf(flag), { distinctId });
   }
 
   /** Answers the next requests with these, in order, before returning to {@link answer}. */

@@ -189,7 +189,9 @@ describe('fallback when PostHog fails', () => {
 
     it('answers a flag missing while errorsWhileComputingFlags is true from the fallback', async () => {
       await seeUser();
-      fake.setFlags({ beta: { enabled: true, missing: true }, checkout: { enabled: false } });
+      const checkout = { key: 'checkout', enabled: false, reason: { code: 'no_condition_match' } };
+      fake.answer = (response) =>
+        response.end(JSON.stringify({ flags: { checkout }, errorsWhileComputingFlags: true, requestId: 'r' }));
       expect(await harness.flags.getFlagResult('beta', 'user-1')).toMatchObject({ enabled: true, source: 'fallback' });
       expect(await harness.flags.getAllFlags('user-1')).toEqual({ beta: true, checkout: false, 'dark-mode': false });
     });

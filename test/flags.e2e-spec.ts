@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { FakePostHog, STANDARD_FLAGS } from './support/fake-posthog.js';
+import type { FakePostHog } from '../src/testing/index.js';
+import { startStandardPostHog } from './support/fake-posthog.js';
 import { startFlags, TEST_API_KEY, type FlagsHarness } from './support/flags-app.js';
 
 describe('FlagsService against a live PostHog', () => {
@@ -8,14 +9,13 @@ describe('FlagsService against a live PostHog', () => {
   let harness: FlagsHarness;
 
   beforeEach(async () => {
-    fake = await FakePostHog.start();
-    fake.setFlags(STANDARD_FLAGS);
+    fake = await startStandardPostHog();
     harness = await startFlags({ host: fake.url });
   });
 
   afterEach(async () => {
     await harness.moduleRef.close();
-    await fake.stop();
+    await fake.close();
   });
 
   it('answers every method from PostHog with source remote', async () => {

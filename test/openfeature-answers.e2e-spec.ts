@@ -100,7 +100,10 @@ describe('PostHogFlagsProvider: what it says when it has no value', () => {
   });
 
   it("inside a request, a flag PostHog's incomplete answer left out is unavailable in the request's evaluation", async () => {
-    fake.setFlags({ ...STANDARD_FLAGS, beta: { enabled: true, missing: true } });
+    const checkout = { key: 'checkout', enabled: true, variant: 'test', reason: { code: 'condition_match' } };
+    const darkMode = { key: 'dark-mode', enabled: false, reason: { code: 'no_condition_match' } };
+    fake.answer = (response) =>
+      response.end(JSON.stringify({ flags: { checkout, 'dark-mode': darkMode }, errorsWhileComputingFlags: true }));
     const provider = new PostHogFlagsProvider();
     const moduleRef = await Test.createTestingModule({
       imports: [FlagsModule.forRoot({ apiKey: TEST_API_KEY, host: fake.url, retries: 0, openFeature: provider })],

@@ -55,12 +55,8 @@ describe('OpenFeature in an outage: PostHog goes down after warm-up', () => {
   const started = useStartedFlags(fake);
 
   it("ours resolves every known user's last known value (CACHED); a provider over posthog-node resolves defaults", async () => {
-    USERS.forEach((user, index) =>
-      fake.setFlags(
-        { beta: { enabled: index % 2 === 0 }, checkout: { enabled: true, variant: `v${index % 3}` } },
-        user,
-      ),
-    );
+    fake.setFlag('beta', ({ distinctId }) => USERS.indexOf(distinctId) % 2 === 0);
+    fake.setFlag('checkout', ({ distinctId }) => `v${USERS.indexOf(distinctId) % 3}`);
     const ours = new PostHogFlagsProvider();
     await started.start({ openFeature: ours, cacheUrl: 'memory://local' });
     const posthog = new PostHog('phc_outage', { host: fake.url, flushAt: 10_000, disableGeoip: true });
@@ -86,7 +82,7 @@ describe('OpenFeature in an outage: PostHog goes down after warm-up', () => {
       expect(values(warmOurs)).toEqual(known);
       expect(values(warmTheirs)).toEqual(known);
 
-      await fake.refuse();
+      await fake.setOutage('down');
       const downOurs = await evaluateAll('ours');
       const downTheirs = await evaluateAll('posthog-node');
       expect(values(downOurs)).toEqual(known);
@@ -96,7 +92,7 @@ describe('OpenFeature in an outage: PostHog goes down after warm-up', () => {
       // Every user's defaults: beta off, checkout 'default', whatever each user had before.
       expect(values(downTheirs)).toEqual(USERS.map(() => [false, 'default']));
     } finally {
-      await fake.accept();
+      await fake.setOutage(undefined);
       await posthog.shutdown();
       await OpenFeature.clearProviders();
     }

@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { FakePostHog, STANDARD_FLAGS } from './support/fake-posthog.js';
+import type { FakePostHog } from '../src/testing/index.js';
+import { startStandardPostHog } from './support/fake-posthog.js';
+import { docsExample } from './support/docs-example.js';
 import { TEST_API_KEY } from './support/flags-app.js';
 import { RedisServer } from './support/redis-server.js';
 
@@ -85,8 +87,7 @@ describe('the packed library in a fresh application', () => {
   let tarball: string;
 
   beforeAll(async () => {
-    fake = await FakePostHog.start();
-    fake.setFlags(STANDARD_FLAGS);
+    fake = await startStandardPostHog();
     redis = await RedisServer.start();
     inspect = new Redis({ port: redis.port });
     work = mkdtempSync(join(tmpdir(), 'flags-package-'));
@@ -103,7 +104,7 @@ describe('the packed library in a fresh application', () => {
   afterAll(async () => {
     inspect.disconnect();
     await redis.stop();
-    await fake.stop();
+    await fake.close();
     rmSync(work, { recursive: true, force: true });
   });
 
@@ -191,7 +192,10 @@ describe('the packed library in a fresh application', () => {
         expect(outcome.openFeature).toEqual({ express: answers, fastify: answers });
       }
 
-      if (flavour.jest) expect(await jestOverReadmeExample(dir)).toMatch(/Tests: +1 passed, 1 total/);
+      if (flavour.jest) {
+        expect(await jestOverReadmeExample(dir)).toMatch(/Tests: +1 passed, 1 total/);
+        expect(await jestE2eOverFakePostHogExample(dir)).toMatch(/Tests: +1 passed, 1 total/);
+      }
     },
     420_000,
   );
@@ -202,16 +206,29 @@ describe('the packed library in a fresh application', () => {
  * with the jest configuration and tsconfig `nest new` generates; what jest printed.
  */
 async function jestOverReadmeExample(dir: string): Promise<string> {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const example = [...readme.matchAll(/^```ts\n([\s\S]*?)^```$/gm)]
-    .map((match) => match[1]!)
-    .find((code) => code.includes('FlagsTestingModule') && code.includes("it('"));
-  expect(example).toBeDefined();
   mkdirSync(join(dir, 'src'), { recursive: true });
-  writeFileSync(join(dir, 'src', 'flags.spec.ts'), example!);
+  writeFileSync(join(dir, 'src', 'flags.spec.ts'), docsExample('README.md', 'FlagsTestingModule', "it('"));
   copyFileSync(join(APPS, 'nest-new-tsconfig.json'), join(dir, 'tsconfig.json'));
+  return runJest(dir, []);
+}
+
+/**
+ * Runs docs/testing.md's `FakePostHog` example, unchanged, as `test/flags.e2e-spec.ts` of the application in `dir`,
+ * with the `test/jest-e2e.json` `nest new` generates (as its `test:e2e` script does); what jest printed.
+ */
+async function jestE2eOverFakePostHogExample(dir: string): Promise<string> {
+  mkdirSync(join(dir, 'test'), { recursive: true });
+  const example = docsExample('docs/testing.md', 'FakePostHog.start()', "it('");
+  writeFileSync(join(dir, 'test', 'flags.e2e-spec.ts'), example);
+  copyFileSync(join(APPS, 'nest-new-jest-e2e.json'), join(dir, 'test', 'jest-e2e.json'));
+  copyFileSync(join(APPS, 'nest-new-tsconfig.json'), join(dir, 'tsconfig.json'));
+  return runJest(dir, ['--config', './test/jest-e2e.json']);
+}
+
+/** Runs the application's jest with these arguments; what it printed. */
+function runJest(dir: string, args: string[]): Promise<string> {
   const jest = join(dir, 'node_modules/jest/bin/jest.js');
-  return run(process.execPath, [jest, '--ci'], { cwd: dir, timeout: 120_000 }).then(
+  return run(process.execPath, [jest, '--ci', ...args], { cwd: dir, timeout: 120_000 }).then(
     ({ stderr }) => stderr,
     (error: { stdout?: string; stderr?: string }) => `${error.stdout ?? ''}${error.stderr ?? String(error)}`,
   );

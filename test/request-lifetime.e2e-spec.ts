@@ -6,7 +6,8 @@ import type { IncomingMessage, Server } from 'node:http';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import request from 'supertest';
-import { FakePostHog, STANDARD_FLAGS } from './support/fake-posthog.js';
+import type { FakePostHog } from '../src/testing/index.js';
+import { startStandardPostHog } from './support/fake-posthog.js';
 import { startGuardedApp, type Platform } from './support/guarded-app.js';
 
 setFlagsFromString('--expose-gc');
@@ -18,14 +19,13 @@ describe.each<Platform>(['express', 'fastify'])('@FeatureFlag and the request it
   let app: INestApplication;
 
   beforeAll(async () => {
-    fake = await FakePostHog.start();
-    fake.setFlags(STANDARD_FLAGS);
+    fake = await startStandardPostHog();
     app = await startGuardedApp(platform, { host: fake.url });
   });
 
   afterAll(async () => {
     await app.close();
-    await fake.stop();
+    await fake.close();
   });
 
   it('keeps neither the request nor its response alive once the response has been sent', async () => {

@@ -6,7 +6,8 @@ import { ClsModule, ClsService } from 'nestjs-cls';
 import request from 'supertest';
 import { FeatureFlag, FlagEvaluations, Flags, FlagsModule, FlagsService } from '../src/index.js';
 import { CaptureLogger } from './support/capture-logger.js';
-import { FakePostHog, STANDARD_FLAGS } from './support/fake-posthog.js';
+import type { FakePostHog } from '../src/testing/index.js';
+import { startStandardPostHog } from './support/fake-posthog.js';
 import { TEST_API_KEY } from './support/flags-app.js';
 import { initApp, type Platform } from './support/guarded-app.js';
 
@@ -99,14 +100,13 @@ describe.each<Platform>(['express', 'fastify'])('the request scope, on %s (with 
   const flagsCalls = () => fake.requests.filter((recorded) => recorded.url.startsWith('/flags')).length;
 
   beforeAll(async () => {
-    fake = await FakePostHog.start();
-    fake.setFlags(STANDARD_FLAGS);
+    fake = await startStandardPostHog();
     app = await startApp(platform, fake, logs);
   });
 
   afterAll(async () => {
     await app.close();
-    await fake.stop();
+    await fake.close();
   });
 
   const expectedReads = { beta: true, betaAgain: true, checkout: 'test', payload: { color: 'blue' } };

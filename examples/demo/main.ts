@@ -8,7 +8,7 @@ import { NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
 import { filter, firstValueFrom } from 'rxjs';
 import { FlagsModule, FlagsService } from '../../src/index.js';
-import { FakePostHog } from '../../test/support/fake-posthog.js';
+import { FakePostHog } from '../../src/testing/index.js';
 
 @Controller('checkout')
 class CheckoutController {
@@ -29,13 +29,13 @@ class CheckoutController {
 
 async function main(): Promise<void> {
   const posthog = await FakePostHog.start();
-  posthog.setFlags({ 'new-checkout': { enabled: true, variant: 'test', payload: { discount: 10 } } });
-  posthog.setFlags({ 'new-checkout': { enabled: false } }, 'bob');
+  posthog.setFlag('new-checkout', { value: 'test', payload: { discount: 10 } });
+  posthog.setFlag('new-checkout', false, { distinctId: 'bob' });
 
   @Module({
     imports: [
       FlagsModule.forRoot({
-        apiKey: 'phc_demo_not_a_real_key',
+        apiKey: posthog.apiKey,
         host: posthog.url,
         cacheUrl: 'memory://local?ttl=3600&size=10000',
         timeoutMs: 300,
@@ -69,7 +69,7 @@ async function main(): Promise<void> {
     await ask('bob');
 
     step('2. PostHog hangs (each attempt times out after 300 ms, one retry): last known values are served');
-    posthog.answer = 'hang';
+    await posthog.setOutage('hanging');
     await ask('alice');
     await ask('bob');
     await ask('carol');
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     status();
 
     step('3. PostHog refuses connections; the circuit opened after 3 failed calls: no call, no wait');
-    await posthog.refuse();
+    await posthog.setOutage('down');
     const before = posthog.requests.length;
     await ask('alice');
     await ask('bob');
@@ -86,9 +86,8 @@ async function main(): Promise<void> {
     status();
 
     step('4. PostHog is back, and bob is now in the test: after 1 s one probe goes out (its caller is not held)');
-    await posthog.accept();
-    posthog.answer = 'flags';
-    posthog.setFlags({ 'new-checkout': { enabled: true, variant: 'control' } }, 'bob');
+    await posthog.setOutage(undefined);
+    posthog.setFlag('new-checkout', 'control', { distinctId: 'bob' });
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const closed = firstValueFrom(flags.events$.pipe(filter((event) => event.type === 'circuit_closed')));
     await ask('alice');
@@ -101,7 +100,7 @@ async function main(): Promise<void> {
     console.log(`\nPostHog received ${posthog.requests.length} /flags calls in all.`);
   } finally {
     await app.close();
-    await posthog.stop();
+    await posthog.close();
   }
 }
 

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import {
   ErrorCode,
   OpenFeatureEventEmitter,
@@ -138,9 +139,15 @@ export class PostHogFlagsProvider implements Provider, FlagsServiceBinding {
     });
   }
 
-  /** Called by OpenFeature when the provider is replaced or OpenFeature closes: stops waiting to be bound. */
+  /**
+   * Called by OpenFeature when the provider is replaced or OpenFeature closes: stops waiting to be bound. A wait
+   * ends quietly (OpenFeature would print a rejection's stack on `console.error`), with one warning line naming the
+   * fix; evaluations of the unbound provider still answer `PROVIDER_NOT_READY`.
+   */
   async onClose(): Promise<void> {
-    for (const waiter of this.waiters) waiter.reject(notBoundError('before OpenFeature closed it'));
+    if (this.waiters.size === 0) return;
+    new Logger(LIBRARY_NAME).warn(`PostHogFlagsProvider closed before it was bound to an application: ${HOW_TO_BIND}`);
+    for (const waiter of this.waiters) waiter.resolve();
   }
 
   resolveBooleanEvaluation(
@@ -253,10 +260,12 @@ function unknownDetails<T>(
   return errorDetails(defaultValue, ErrorCode.FLAG_NOT_FOUND, `flag "${key}" is not known for this context`);
 }
 
+/** How a provider gets bound, for the messages of one that is not. */
+const HOW_TO_BIND =
+  'pass it to FlagsModule.forRoot({ openFeature }) (in tests, FlagsTestingModule.forRoot(values, { openFeature })) ' +
+  'and start the application (one instance per application)';
+
 function notBoundError(when: string): Error {
   const suffix = when ? ` ${when}` : '';
-  return new Error(
-    `PostHogFlagsProvider is not bound to an application${suffix}: pass it to FlagsModule.forRoot({ openFeature }) ` +
-      'and start the application (one instance per application)',
-  );
+  return new Error(`PostHogFlagsProvider is not bound to an application${suffix}: ${HOW_TO_BIND}`);
 }

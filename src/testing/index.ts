@@ -5,3 +5,17 @@ export {
   type FlagOverrides,
   type FlagOverrideValue,
 } from '../overrides/flags-overrides.js';
+export { FakePostHog, type FakeOutageOptions } from './fake-posthog/fake-posthog.js';
+export type {
+  FakeBatch,
+  FakeDefinitionsRequest,
+  FakeEvent,
+  FakeFlagAnswer,
+  FakeFlagContext,
+  FakeFlagRule,
+  FakeFlagSetting,
+  FakeFlagsRequest,
+  FakeFlagsRequestBody,
+  FakeFlagValue,
+  FakeOutage,
+} from './fake-posthog/fake-posthog.types.js';

@@ -166,7 +166,7 @@ export class ExposureQueue implements OnApplicationShutdown {
 
   /** Whether a batch may go out now: events are queued, no retry is pending, and the shutdown flush has not ended. */
   private maySend(): boolean {
-    return this.queue.length > 0 && Date.now() >= this.retryAt && !this.shutdown.signal.aborted;
+    return this.queue.length > 0 && performance.now() >= this.retryAt && !this.shutdown.signal.aborted;
   }
 
   /** One sender: takes batch after batch until the queue is empty or a batch fails (then a retry is scheduled). */
@@ -225,11 +225,11 @@ export class ExposureQueue implements OnApplicationShutdown {
       return;
     }
     // Batches in flight together fail together: one backoff step for them all.
-    if (Date.now() < this.retryAt) return;
+    if (performance.now() < this.retryAt) return;
     this.retryDelayMs = Math.min(Math.max(this.retryDelayMs * 2, FIRST_RETRY_DELAY_MS), MAX_RETRY_DELAY_MS);
-    this.retryAt = Date.now() + this.retryDelayMs;
+    this.retryAt = performance.now() + this.retryDelayMs;
     clearTimeout(this.retryTimer);
-    // The timer may fire a millisecond before `Date.now()` reaches `retryAt`: the retry is due when it fires.
+    // The timer may fire a little before `performance.now()` reaches `retryAt`: the retry is due when it fires.
     this.retryTimer = setTimeout(() => {
       this.retryAt = 0;
       void this.flush();

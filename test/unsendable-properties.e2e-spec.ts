@@ -1,7 +1,9 @@
 import 'reflect-metadata';
-import { describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { OpenFeature, type EvaluationContext } from '@openfeature/server-sdk';
 import request from 'supertest';
 import type { FlagContext } from '../src/index.js';
+import { PostHogFlagsProvider } from '../src/openfeature/index.js';
 import { CaptureLogger } from './support/capture-logger.js';
 import { TEST_SECRET_KEY, standardDefinitions } from './support/definitions.js';
 import { eventually } from './support/eventually.js';
@@ -121,5 +123,21 @@ describe('context properties that cannot be sent as JSON', () => {
     expect(await flags.getFlagResult('pro-only', context(7n))).toMatchObject({ enabled: true, source: 'local' });
     await eventually(() => flags.status().exposures.sent === 3, 'the three exposures to be sent');
     expect(logs.text).not.toContain(SECRET);
+  });
+
+  describe('through OpenFeature', () => {
+    afterEach(() => OpenFeature.clearProviders());
+
+    it('resolves the flag (not GENERAL), with the BigInt attribute sent as text', async () => {
+      const provider = new PostHogFlagsProvider();
+      await started.start({ openFeature: provider });
+      await OpenFeature.setProviderAndWait('unsendable', provider);
+      const client = OpenFeature.getClient('unsendable');
+      const context = { targetingKey: 'u-openfeature', balance: 12n, session: unwritable() };
+      const details = await client.getBooleanDetails('beta', false, context as unknown as EvaluationContext);
+      expect(details).toMatchObject({ value: true });
+      expect(details.errorCode).toBeUndefined();
+      expect(fake.requests.at(-1)!.body).toMatchObject({ person_properties: { balance: '12' } });
+    });
   });
 });

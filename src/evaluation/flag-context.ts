@@ -52,14 +52,16 @@ function sendableContextProperties(
   const personProperties = sendableProperties('personProperties', context.personProperties, drops);
   let kept = keptAll(context.personProperties, personProperties);
   let groupProperties = context.groupProperties;
-  for (const [type, properties] of Object.entries(groupProperties ?? {})) {
-    const sendable = sendableProperties(`groupProperties["${type}"]`, properties, drops);
-    if (sendable === properties) continue;
-    kept &&= keptAll(properties, sendable);
-    if (groupProperties === context.groupProperties) groupProperties = { ...groupProperties };
-    setOwn(groupProperties!, type, sendable);
+  if (groupProperties) {
+    for (const [type, properties] of Object.entries(groupProperties)) {
+      const sendable = sendableProperties(`groupProperties["${type}"]`, properties, drops);
+      if (sendable === properties) continue;
+      kept &&= keptAll(properties, sendable);
+      if (groupProperties === context.groupProperties) groupProperties = { ...groupProperties };
+      setOwn(groupProperties, type, sendable);
+    }
   }
-  if (kept && (personProperties || groupProperties)) drops.allKept();
+  if (kept) drops.allKept();
   return { personProperties, groupProperties };
 }
 

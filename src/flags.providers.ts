@@ -8,6 +8,7 @@ import { LocalFirstStage } from './evaluation/local-first-stage.js';
 import { SharedStage } from './evaluation/shared-stage.js';
 import { UpstreamStage } from './evaluation/upstream-stage.js';
 import { SnapshotFactory } from './evaluation/snapshot-factory.js';
+import { UnsendableProperties } from './evaluation/unsendable-properties.js';
 import { ExposureQueue } from './exposures/exposure-queue.js';
 import { FLAGS_CONFIG } from './flags.constants.js';
 import { FlagsMonitor } from './monitor/flags-monitor.js';
@@ -40,6 +41,7 @@ export const FLAGS_WORKERS: Provider[] = [
   LocalFirstStage,
   FlagsEvaluator,
   SnapshotFactory,
+  UnsendableProperties,
   RequestContexts,
   RequestEvaluations,
   FlagsService,

@@ -4,6 +4,7 @@ import type { FlagCache } from './cache/flag-cache.js';
 import type { FlagEvaluations } from './evaluation/flag-evaluations.js';
 import { parseFlagContext } from './evaluation/flag-context.js';
 import type { SnapshotOptions } from './evaluation/snapshot-factory.js';
+import { UnsendableProperties } from './evaluation/unsendable-properties.js';
 import { ExposureQueue } from './exposures/exposure-queue.js';
 import { FLAG_CACHE, FLAGS_CONFIG, LIBRARY_NAME } from './flags.constants.js';
 import { flagValue, type FlagContext, type FlagResult, type FlagValue, type PostHogBootstrap } from './flags.types.js';
@@ -49,6 +50,7 @@ export class FlagsService implements OnApplicationBootstrap {
     private readonly overrides: FlagsOverrides,
     private readonly exposures: ExposureQueue,
     private readonly definitions: DefinitionsPoller,
+    private readonly unsendable: UnsendableProperties,
   ) {
     this.events$ = monitor.events$;
   }
@@ -167,7 +169,7 @@ export class FlagsService implements OnApplicationBootstrap {
     const snapshot =
       context === undefined
         ? this.evaluations.forRequest(options)
-        : this.evaluations.forContext(parseFlagContext(context), options);
+        : this.evaluations.forContext(parseFlagContext(context, this.unsendable), options);
     return Promise.resolve(snapshot);
   }
 }

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { EPISODE_QUIET_MS, EPISODE_SUMMARY_MS } from '../src/monitor/log-episode.js';
 import { PostHogClient } from '../src/upstream/posthog-client.js';
-import { ONLY_DATE } from './support/clock.js';
+import { fakeClocks } from './support/clock.js';
 import { FakePostHog, STANDARD_FLAGS, type FakeAnswer } from './support/fake-posthog.js';
 import { startFlags, TEST_API_KEY, type FlagsHarness } from './support/flags-app.js';
 
@@ -79,7 +79,7 @@ describe('fallback when PostHog fails', () => {
   });
 
   it('logs one warning when it starts serving fallbacks and one line once PostHog has been back a while, with no secret', async () => {
-    jest.useFakeTimers({ doNotFake: ONLY_DATE, now: Date.now() });
+    fakeClocks(Date.now());
     await seeUser();
     fake.answer = 503;
     for (let i = 0; i < 3; i++) await harness.flags.isEnabled('beta', 'user-1');
@@ -98,7 +98,7 @@ describe('fallback when PostHog fails', () => {
   });
 
   it('says what was answered while PostHog fails: nothing from the fallback cache when it holds nothing', async () => {
-    jest.useFakeTimers({ doNotFake: ONLY_DATE, now: Date.now() });
+    fakeClocks(Date.now());
     fake.answer = 503; // a fresh process (memory://, nothing cached) while PostHog is down
     for (let i = 0; i < 3; i++) await harness.flags.isEnabled('beta', `user-${i}`);
     jest.setSystemTime(Date.now() + EPISODE_SUMMARY_MS);

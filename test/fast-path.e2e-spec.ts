@@ -5,7 +5,7 @@ import { FLAG_CACHE } from '../src/flags.constants.js';
 import { EPISODE_QUIET_MS } from '../src/monitor/log-episode.js';
 import { FlagsUpstream } from '../src/upstream/flags-upstream.js';
 import type { FlagCache } from '../src/index.js';
-import { ONLY_DATE } from './support/clock.js';
+import { fakeClocks, ONLY_DATE } from './support/clock.js';
 import { eventually } from './support/eventually.js';
 import { STANDARD_FLAGS } from './support/fake-posthog.js';
 import { TEST_API_KEY, type FlagsHarness } from './support/flags-app.js';
@@ -25,7 +25,7 @@ describe('the outage fast path', () => {
 
   describe('circuit breaker', () => {
     it('opens after failureThreshold failed calls, then answers from the fallback with no network until a probe', async () => {
-      jest.useFakeTimers({ doNotFake: ONLY_DATE, now: Date.now() });
+      fakeClocks(Date.now());
       const { flags, logs } = await start({ circuitBreaker: { failureThreshold: 3, resetTimeoutMs: 10_000 } });
       await flags.getAllFlags('user-1');
       fake.answer = 503;
@@ -66,7 +66,7 @@ describe('the outage fast path', () => {
     });
 
     it('answers the caller that sends the probe from the fallback at once, however long PostHog hangs', async () => {
-      jest.useFakeTimers({ doNotFake: ONLY_DATE, now: Date.now() });
+      fakeClocks(Date.now());
       const { flags } = await start({
         timeoutMs: 60_000,
         circuitBreaker: { failureThreshold: 1, resetTimeoutMs: 10_000 },

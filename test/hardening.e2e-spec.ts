@@ -8,7 +8,7 @@ import { Test } from '@nestjs/testing';
 import { FLAG_CACHE } from '../src/flags.constants.js';
 import { FlagsModule, FlagsService } from '../src/index.js';
 import { CaptureLogger } from './support/capture-logger.js';
-import { ONLY_DATE } from './support/clock.js';
+import { fakeClocks } from './support/clock.js';
 import { eventually } from './support/eventually.js';
 import { FakePostHog } from './support/fake-posthog.js';
 import { startFlags, TEST_API_KEY } from './support/flags-app.js';
@@ -145,7 +145,7 @@ describe('hardening', () => {
 
   describe('5. a few log lines a minute in any failure pattern', () => {
     it('one in ten PostHog calls failing: a line when it starts, a summary a minute, a line when healthy again', async () => {
-      jest.useFakeTimers({ doNotFake: ONLY_DATE });
+      fakeClocks();
       const { flags, logs } = await start({ circuitBreaker: false });
       const flap = async (calls: number) => {
         for (let call = 0; call < calls; call++) {

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { afterEach, describe, expect, it, jest } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import { Controller, Get, type INestApplication } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
@@ -7,7 +7,7 @@ import request from 'supertest';
 import { FlagsHealthIndicator } from '../src/health/index.js';
 import { FlagsModule, FlagsService, type FlagsEvent, type FlagsModuleOptions } from '../src/index.js';
 import { CaptureLogger } from './support/capture-logger.js';
-import { ONLY_DATE } from './support/clock.js';
+import { fakeClocks, restoreClocks } from './support/clock.js';
 import { eventually } from './support/eventually.js';
 import { TEST_API_KEY } from './support/flags-app.js';
 import { useFakePostHog, useStartedFlags } from './support/flags-suite.js';
@@ -164,7 +164,7 @@ describe('operability', () => {
         (await request(app.getHttpServer()).get('/health')).body.details['posthog-flags'].degraded,
       ).toBeUndefined();
       fake.definitionsAnswer = 503;
-      jest.useFakeTimers({ doNotFake: ONLY_DATE, now: Date.now() + 11_000 });
+      fakeClocks(Date.now() + 11_000);
       try {
         const response = await request(app.getHttpServer()).get('/health').expect(200);
         expect(response.body.details['posthog-flags']).toMatchObject({
@@ -174,7 +174,7 @@ describe('operability', () => {
           definitions: { source: 'upstream', stale: true },
         });
       } finally {
-        jest.useRealTimers();
+        restoreClocks();
         fake.definitionsAnswer = undefined;
         fake.definitions = undefined;
       }

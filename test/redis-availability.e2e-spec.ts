@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { EPISODE_QUIET_MS } from '../src/monitor/log-episode.js';
-import { ONLY_DATE } from './support/clock.js';
+import { fakeClocks } from './support/clock.js';
 import { Redis } from 'ioredis';
 import { CaptureLogger } from './support/capture-logger.js';
 import { eventually } from './support/eventually.js';
@@ -48,7 +48,7 @@ describe('the Redis cache when Redis is unavailable', () => {
   });
 
   it('starts without Redis, warns once with the password masked, serves live, and uses Redis once it is up', async () => {
-    jest.useFakeTimers({ doNotFake: ONLY_DATE, now: Date.now() });
+    fakeClocks(Date.now());
     const server = await redisServer({ password: PASSWORD });
     await server.halt();
     const logs = new CaptureLogger();

@@ -3,31 +3,35 @@ import type { FlagContext } from '../flags.types.js';
 import { isRecord } from '../util/is-record.js';
 import { kindOf } from '../util/kind-of.js';
 import { MAX_NESTING_DEPTH, isNestedDeeperThan } from '../util/nesting-depth.js';
+import { setOwn } from '../util/own.js';
+import { sendableProperties, type PropertyDrops } from './sendable-properties.js';
 
 /**
  * The context as a {@link FlagContext}; a string is a distinct id. Empty `groups` and property objects are
  * dropped: PostHog evaluates them as absent.
  * @throws {TypeError} naming the field: a distinct id that is not a non-empty string, `groups` that is not an
  * object of strings, properties that are not objects, a property value nesting arrays or objects more than
- * {@link MAX_NESTING_DEPTH} (64) deep.
+ * {@link MAX_NESTING_DEPTH} (64) deep. A property that cannot be written as JSON is left out and told to `drops`
+ * (a BigInt becomes its decimal text: see {@link sendableProperties}).
  */
-export function parseFlagContext(context: FlagContext | string): FlagContext {
+export function parseFlagContext(context: FlagContext | string, drops: PropertyDrops): FlagContext {
   const subject = typeof context === 'string' ? { distinctId: context } : context;
   if (typeof subject?.distinctId !== 'string' || subject.distinctId === '') {
     throw new TypeError('FlagsService: context.distinctId (or a string context) must be a non-empty string');
   }
-  const { deviceId, groups, personProperties, groupProperties } = subject;
+  const { deviceId, groups } = subject;
   if (deviceId !== undefined && (typeof deviceId !== 'string' || deviceId === '')) {
     throw new TypeError(`FlagsService: context.deviceId must be a non-empty string, got ${kindOf(deviceId)}`);
   }
   if (isBareContext(subject)) return subject;
   assertRecordOf('groups', groups, (value) => typeof value === 'string', 'a string (the group key)');
-  assertRecordOf('personProperties', personProperties, () => true, 'any value');
-  assertRecordOf('groupProperties', groupProperties, isRecord, 'an object of properties');
-  assertShallow('personProperties', personProperties);
-  for (const [type, properties] of Object.entries(groupProperties ?? {})) {
+  assertRecordOf('personProperties', subject.personProperties, () => true, 'any value');
+  assertRecordOf('groupProperties', subject.groupProperties, isRecord, 'an object of properties');
+  assertShallow('personProperties', subject.personProperties);
+  for (const [type, properties] of Object.entries(subject.groupProperties ?? {})) {
     assertShallow(`groupProperties["${type}"]`, properties as Record<string, unknown>);
   }
+  const { personProperties, groupProperties } = sendableContextProperties(subject, drops);
   return {
     distinctId: subject.distinctId,
     ...(deviceId === undefined ? {} : { deviceId }),
@@ -35,6 +39,35 @@ export function parseFlagContext(context: FlagContext | string): FlagContext {
     ...(isEmpty(personProperties) ? {} : { personProperties }),
     ...(isEmpty(groupProperties) ? {} : { groupProperties }),
   };
+}
+
+/**
+ * The context's properties as they can be sent ({@link sendableProperties}): the same objects when they all can;
+ * `drops` told of each left out, or that none was.
+ */
+function sendableContextProperties(
+  context: FlagContext,
+  drops: PropertyDrops,
+): Pick<FlagContext, 'personProperties' | 'groupProperties'> {
+  const personProperties = sendableProperties('personProperties', context.personProperties, drops);
+  let kept = keptAll(context.personProperties, personProperties);
+  let groupProperties = context.groupProperties;
+  if (groupProperties) {
+    for (const [type, properties] of Object.entries(groupProperties)) {
+      const sendable = sendableProperties(`groupProperties["${type}"]`, properties, drops);
+      if (sendable === properties) continue;
+      kept &&= keptAll(properties, sendable);
+      if (groupProperties === context.groupProperties) groupProperties = { ...groupProperties };
+      setOwn(groupProperties, type, sendable);
+    }
+  }
+  if (kept) drops.allKept();
+  return { personProperties, groupProperties };
+}
+
+/** Whether `sendable` holds every property of `properties` (none was left out). */
+function keptAll(properties: object | undefined, sendable: object | undefined): boolean {
+  return properties === sendable || Object.keys(properties!).length === Object.keys(sendable!).length;
 }
 
 /** Whether the context is a distinct id alone (no device id, groups or properties). */

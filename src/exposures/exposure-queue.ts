@@ -1,8 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { LRUCache } from 'lru-cache';
 import { randomUUID } from 'node:crypto';
 import { FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
-import type { FlagContext, FlagResult, FlagValue } from '../flags.types.js';
+import type { FlagContext, FlagResult } from '../flags.types.js';
 import { FlagsMonitor } from '../monitor/flags-monitor.js';
 import { LogEpisode } from '../monitor/log-episode.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
@@ -11,9 +10,7 @@ import { BatchClient, MAX_BATCHES_IN_FLIGHT, type CapturedEvent } from './batch-
 import { BatchDelivery } from './batch-delivery.js';
 import type { ExposureStatus } from './exposure-status.js';
 import type { FlagCalled } from './flag-called.js';
-
-/** How many distinct ids' sent exposures are remembered (posthog-node's number); the least recent go first. */
-const REMEMBERED_DISTINCT_IDS = 50_000;
+import { ReportedExposures } from './reported-exposures.js';
 
 /** The most events one `/batch/` request carries. */
 const MAX_BATCH = 100;
@@ -27,7 +24,8 @@ const SHUTDOWN_FLUSH_MS = 2000;
 
 /**
  * `$feature_flag_called` events, as PostHog's SDKs send them so that experiments see who was exposed: one per
- * distinct id, flag, response (and groups), remembered for the 50 000 most recent distinct ids; queued (bounded,
+ * distinct id, flag, response (and groups), remembered for the 50 000 most recent distinct ids and the 1000 most
+ * recently read flags of each (see {@link ReportedExposures}); queued (bounded,
  * the oldest dropped first), sent in batches behind the answers (up to {@link MAX_BATCHES_IN_FLIGHT} at once; a
  * batch PostHog finds too large is split), kept and retried with backoff through a capture outage, and flushed
  * (for at most 2 s) when the application closes, what is left then dropped in one line. Nothing here ever makes a
@@ -41,9 +39,7 @@ export class ExposureQueue implements OnApplicationShutdown {
   private readonly maxQueueSize: number;
   private readonly queue: CapturedEvent[] = [];
   /** Per distinct id: the responses already sent, by flag key (and groups). */
-  private readonly reported = new LRUCache<string, Map<string, Set<FlagValue | undefined>>>({
-    max: REMEMBERED_DISTINCT_IDS,
-  });
+  private readonly reported = new ReportedExposures();
   /**
    * Each result already reported, with the distinct id it was reported for (reads without groups): a result is a
    * frozen object shared by every read of it (a user's cached entry, a context's local answer), so the repeated read
@@ -119,7 +115,7 @@ export class ExposureQueue implements OnApplicationShutdown {
     if (!this.enabled || this.closed) return;
     const result = context.groups ? undefined : called.result;
     if (result && this.reportedResults.get(result) === context.distinctId) return;
-    const reported = this.wasReported(context, called.key, called.response);
+    const reported = this.reported.wasReported(context, called.key, called.response);
     if (result) this.reportedResults.set(result, context.distinctId);
     if (reported) return;
     this.enqueue({
@@ -170,7 +166,7 @@ export class ExposureQueue implements OnApplicationShutdown {
 
   /** Whether a batch may go out now: events are queued, no retry is pending, and the shutdown flush has not ended. */
   private maySend(): boolean {
-    return this.queue.length > 0 && Date.now() >= this.retryAt && !this.shutdown.signal.aborted;
+    return this.queue.length > 0 && performance.now() >= this.retryAt && !this.shutdown.signal.aborted;
   }
 
   /** One sender: takes batch after batch until the queue is empty or a batch fails (then a retry is scheduled). */
@@ -229,11 +225,11 @@ export class ExposureQueue implements OnApplicationShutdown {
       return;
     }
     // Batches in flight together fail together: one backoff step for them all.
-    if (Date.now() < this.retryAt) return;
+    if (performance.now() < this.retryAt) return;
     this.retryDelayMs = Math.min(Math.max(this.retryDelayMs * 2, FIRST_RETRY_DELAY_MS), MAX_RETRY_DELAY_MS);
-    this.retryAt = Date.now() + this.retryDelayMs;
+    this.retryAt = performance.now() + this.retryDelayMs;
     clearTimeout(this.retryTimer);
-    // The timer may fire a millisecond before `Date.now()` reaches `retryAt`: the retry is due when it fires.
+    // The timer may fire a little before `performance.now()` reaches `retryAt`: the retry is due when it fires.
     this.retryTimer = setTimeout(() => {
       this.retryAt = 0;
       void this.flush();
@@ -257,17 +253,5 @@ export class ExposureQueue implements OnApplicationShutdown {
     this.queue.splice(0, excess);
     this.counts.dropped += excess;
     for (let drop = 0; drop < excess; drop++) this.overflow.failed('full');
-  }
-
-  /** Whether this response was already sent for the user (and groups); remembers it when not. */
-  private wasReported(context: FlagContext, key: string, response: FlagValue | undefined): boolean {
-    let byFlag = this.reported.get(context.distinctId);
-    if (!byFlag) this.reported.set(context.distinctId, (byFlag = new Map()));
-    const flag = context.groups ? `${key}\u0000${JSON.stringify(Object.entries(context.groups).sort())}` : key;
-    let responses = byFlag.get(flag);
-    if (!responses) byFlag.set(flag, (responses = new Set()));
-    if (responses.has(response)) return true;
-    responses.add(response);
-    return false;
   }
 }

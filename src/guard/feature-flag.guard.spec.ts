@@ -8,6 +8,7 @@ import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { emptySnapshot } from '../evaluation/flag-evaluations.js';
 import type { SnapshotFactory } from '../evaluation/snapshot-factory.js';
 import { RequestContexts } from '../request/request-contexts.js';
+import { UnsendableProperties } from '../evaluation/unsendable-properties.js';
 import { RequestEvaluations } from '../request/request-evaluations.js';
 import type { FlagContext, FlagResult } from '../flags.types.js';
 import { FeatureFlag } from './feature-flag.decorator.js';
@@ -30,7 +31,7 @@ function fakeEvaluations(asked: FlagContext[], config: ResolvedFlagsOptions): Re
       });
     },
   } as unknown as SnapshotFactory;
-  return new RequestEvaluations(snapshots, new RequestContexts(config));
+  return new RequestEvaluations(snapshots, new RequestContexts(config, new UnsendableProperties()));
 }
 
 function rpcContext(data: unknown): ExecutionContextHost {

@@ -19,7 +19,8 @@ export class DefinitionsLog {
   readonly publishing: LogEpisode;
   /** The poller found the shared value missing, altered or another project's, and republished. */
   readonly repairs: LogEpisode;
-  private staleSince?: number;
+  /** Whether the definitions were said to be stale (and not fresh again since). */
+  private saidStale = false;
   private readonly where: string;
   private readonly inForce: () => string;
 
@@ -87,16 +88,16 @@ export class DefinitionsLog {
    * instance; undefined: never) and once when they are fresh again.
    */
   staleness(stale: boolean, polledAt: number | undefined, intervalMs: number): void {
-    if (stale && this.staleSince === undefined) {
-      this.staleSince = Date.now();
+    if (stale && !this.saidStale) {
+      this.saidStale = true;
       const window = `3 poll intervals (${3 * intervalMs} ms)`;
       const when =
         polledAt === undefined
           ? `PostHog not polled successfully by any instance in the ${window} since startup`
           : `last polled at ${new Date(polledAt).toISOString()} (by any instance), more than ${window} ago`;
       this.logger.warn(`flag definitions are stale: ${when}; ${this.inForce()}`);
-    } else if (!stale && this.staleSince !== undefined) {
-      this.staleSince = undefined;
+    } else if (!stale && this.saidStale) {
+      this.saidStale = false;
       this.logger.log('flag definitions are fresh again');
     }
   }

@@ -20,7 +20,7 @@ export const EPISODE_SUMMARY_MS = 60_000;
  * Logs one kind of trouble as episodes, whatever its pattern (an outage, or a flapping upstream failing one call
  * in ten): a line when it starts, one summary a minute at most while it lasts (failures counted, the last reason),
  * and a line when it has been healthy for {@link EPISODE_QUIET_MS}. A few lines a minute, never one per request.
- * No timers: the clock is read when something happens.
+ * No timers: the clock is read when something happens (the monotonic one, `performance.now()`).
  */
 export class LogEpisode {
   private ongoing = false;
@@ -45,7 +45,7 @@ export class LogEpisode {
 
   /** Something failed for `reason`: starts an episode, or counts toward its next summary. */
   failed(reason: string): void {
-    const now = Date.now();
+    const now = performance.now();
     this.lastFailureAt = now;
     this.lastReason = reason;
     if (!this.ongoing) {
@@ -64,7 +64,7 @@ export class LogEpisode {
 
   /** Something worked: ends the episode once no failure has come for the quiet period. */
   succeeded(): void {
-    if (!this.ongoing || Date.now() - this.lastFailureAt < EPISODE_QUIET_MS) return;
+    if (!this.ongoing || performance.now() - this.lastFailureAt < EPISODE_QUIET_MS) return;
     this.ongoing = false;
     this.said.clear();
     this.logger.log(this.lines.ended(this.failuresSinceLine));

@@ -24,7 +24,8 @@ export type CircuitListener = (state: CircuitState, previous: CircuitState, caus
 
 /**
  * Counts consecutive failed upstream calls and, past a threshold, fails calls at once without the network
- * until `resetTimeoutMs` has passed; then one probe decides. Reads the clock only when asked (no timers).
+ * until `resetTimeoutMs` has passed; then one probe decides. Reads the clock only when asked (no timers), the
+ * monotonic one (`performance.now()`): a wall clock stepped back while open does not hold the circuit open.
  */
 export class CircuitBreaker {
   private state: CircuitState = 'closed';
@@ -52,7 +53,7 @@ export class CircuitBreaker {
    * Whether a call may go out now: `call` while closed; `probe` for the one call that tests an open circuit once
    * `resetTimeoutMs` has passed; `false` otherwise.
    */
-  tryAcquire(now = Date.now()): 'call' | 'probe' | false {
+  tryAcquire(now = performance.now()): 'call' | 'probe' | false {
     if (this.state === 'closed') return 'call';
     if (this.state === 'open' && now - this.openedAt >= this.resetTimeoutMs) {
       this.moveTo('half-open');
@@ -71,7 +72,7 @@ export class CircuitBreaker {
    * A call failed: a failed probe, a failure that `opens`, or the threshold reached opens the circuit. A failure
    * the judge `ignores` changes nothing (a probe that ends so gives its place back).
    */
-  recordFailure(error: unknown, now = Date.now()): void {
+  recordFailure(error: unknown, now = performance.now()): void {
     const verdict = this.judge(error);
     if (verdict === 'ignores') {
       this.releaseProbe(now);
@@ -85,7 +86,7 @@ export class CircuitBreaker {
   }
 
   /** A probe that ended with no outcome (cancelled) gives its place back: the circuit is open again. */
-  releaseProbe(now = Date.now()): void {
+  releaseProbe(now = performance.now()): void {
     if (this.state !== 'half-open') return;
     this.openedAt = now - this.resetTimeoutMs;
     this.moveTo('open');

@@ -4,7 +4,7 @@ const SWEEP_INTERVAL_MS = 50;
 /** One run, and what keeps it joinable once it has settled. */
 interface Run<T> {
   promise: Promise<T>;
-  /** When the run settled (ms since the epoch); undefined while it is in flight. */
+  /** When the run settled (`performance.now()`); undefined while it is in flight. */
   settledAt?: number;
   /** Whether its holder still wants it joinable once it has settled (until `holdUntil` settles). */
   held: boolean;
@@ -20,7 +20,7 @@ interface Run<T> {
  */
 export class Coalescer<T> {
   private readonly runs = new Map<string, Run<T>>();
-  private lastSweepAt = Date.now();
+  private lastSweepAt = performance.now();
 
   /** @param maxHoldMs How long a held run may be joined after it settled, however long its holder holds it. */
   constructor(private readonly maxHoldMs = Infinity) {}
@@ -29,7 +29,7 @@ export class Coalescer<T> {
   get(key: string): Promise<T> | undefined {
     const run = this.runs.get(key);
     if (!run) return undefined;
-    if (this.isJoinable(run, Date.now())) return run.promise;
+    if (this.isJoinable(run, performance.now())) return run.promise;
     this.runs.delete(key);
     return undefined;
   }
@@ -45,7 +45,7 @@ export class Coalescer<T> {
     const run: Run<T> = { promise: start(), held: holdUntil !== undefined };
     this.runs.set(key, run);
     const settle = () => {
-      run.settledAt = Date.now();
+      run.settledAt = performance.now();
       if (!run.held) this.letGo(key, run);
     };
     run.promise.then(settle, settle);
@@ -70,7 +70,7 @@ export class Coalescer<T> {
 
   /** Lets go of the held runs past `maxHoldMs`, at most every {@link SWEEP_INTERVAL_MS}. */
   private sweepNowAndThen(): void {
-    const now = Date.now();
+    const now = performance.now();
     if (now - this.lastSweepAt < SWEEP_INTERVAL_MS) return;
     this.lastSweepAt = now;
     for (const [key, run] of this.runs) if (!this.isJoinable(run, now)) this.runs.delete(key);

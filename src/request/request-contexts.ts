@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type ExecutionContext } from '@nestjs/commo
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { parseFlagContext } from '../evaluation/flag-context.js';
 import type { MaybePromise } from '../evaluation/flag-results.js';
+import { UnsendableProperties } from '../evaluation/unsendable-properties.js';
 import { FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
 import type { FlagContext } from '../flags.types.js';
 import { LogEpisode } from '../monitor/log-episode.js';
@@ -29,7 +30,10 @@ export class RequestContexts {
     'error',
   );
 
-  constructor(@Inject(FLAGS_CONFIG) private readonly config: ResolvedFlagsOptions) {}
+  constructor(
+    @Inject(FLAGS_CONFIG) private readonly config: ResolvedFlagsOptions,
+    private readonly unsendable: UnsendableProperties,
+  ) {}
 
   /** The context of the request `execution` serves. */
   of(execution: ExecutionContext): MaybePromise<FlagContext | undefined> {
@@ -57,7 +61,8 @@ export class RequestContexts {
     try {
       const named = await this.config.contextFactory!(execution);
       const distinctId = typeof named === 'string' ? named : named?.distinctId;
-      const flagContext = distinctId === undefined || distinctId === '' ? undefined : parseFlagContext(named!);
+      const flagContext =
+        distinctId === undefined || distinctId === '' ? undefined : parseFlagContext(named!, this.unsendable);
       this.factoryTrouble.succeeded();
       return flagContext;
     } catch (error) {

@@ -1,3 +1,6 @@
+/** How long `eventually` waits between two probes. */
+const TURN_MS = 10;
+
 /**
  * Resolves with the first truthy result of `probe`, asking again on each event-loop turn (a few ms apart) until
  * `limitMs`; for effects that happen behind an answer (cache writes, reconnections), which give no event to await.
@@ -7,11 +10,11 @@ export async function eventually<T>(
   what: string,
   limitMs = 10_000,
 ): Promise<NonNullable<T>> {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
+  // The wait is counted in turns of a real timer, not read from a clock: a test may have faked or frozen them.
+  for (let waitedMs = 0; ; waitedMs += TURN_MS) {
     const result = await probe();
     if (result) return result as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    if (waitedMs > limitMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, TURN_MS));
   }
 }

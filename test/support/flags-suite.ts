@@ -1,6 +1,7 @@
-import { afterAll, afterEach, beforeAll, beforeEach, jest } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach } from '@jest/globals';
 import type { FlagsModuleOptions } from '../../src/index.js';
 import { CaptureLogger } from './capture-logger.js';
+import { restoreClocks } from './clock.js';
 import { TEST_SECRET_KEY, standardDefinitions } from './definitions.js';
 import { eventually } from './eventually.js';
 import { FakePostHog, STANDARD_FLAGS, type FakeFlag } from './fake-posthog.js';
@@ -45,7 +46,7 @@ export interface StartedFlags {
 export function useStartedFlags(fake: FakePostHog): StartedFlags {
   const harnesses: FlagsHarness[] = [];
   afterEach(async () => {
-    jest.useRealTimers();
+    restoreClocks();
     await Promise.all(harnesses.splice(0).map((harness) => harness.moduleRef.close()));
   });
   const start: StartedFlags['start'] = async (options = {}, logs = new CaptureLogger()) => {

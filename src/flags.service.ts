@@ -11,6 +11,7 @@ import { flagValue, type FlagContext, type FlagResult, type FlagValue, type Post
 import { DefinitionsPoller } from './local/definitions-poller.js';
 import type { FlagsEvent, FlagsStatus } from './monitor/flags-events.js';
 import { FlagsMonitor } from './monitor/flags-monitor.js';
+import { startupLine } from './monitor/startup-line.js';
 import type { ResolvedFlagsOptions } from './options/flags-options.js';
 import { FlagsOverrides } from './overrides/flags-overrides.js';
 import { RequestEvaluations } from './request/request-evaluations.js';
@@ -55,8 +56,12 @@ export class FlagsService implements OnApplicationBootstrap {
     this.events$ = monitor.events$;
   }
 
-  /** Says, once at startup, what no one should forget: overrides in force, or running offline. */
+  /**
+   * Says, once at startup, where flags come from (PostHog host, mode, fallback cache: {@link startupLine}), and
+   * what no one should forget: overrides in force, or running offline.
+   */
   onApplicationBootstrap(): void {
+    this.logger.log(startupLine(this.config));
     const { overridesFrom, offline } = this.config;
     if (!overridesFrom) return;
     this.logger.warn(

@@ -35,14 +35,12 @@ const FLAVOURS = [
     nest: '^11.0.0',
     major: '11',
     ioredis: '^5.0.0',
-    config: '^4.0.0',
     type: 'commonjs',
     entry: 'app.cjs',
-    /** The OpenFeature Nest SDK (its 0.2.5 declares Nest up to 11) on both HTTP platforms. */
-    extraDependencies: {
-      '@openfeature/nestjs-sdk': '0.2.5',
-      '@nestjs/platform-fastify': '^11.0.0',
-    } as Record<string, string>,
+    /** The OpenFeature Nest SDK (its 0.2.5 declares Nest up to 11), to run on both HTTP platforms. */
+    extraDependencies: { '@openfeature/nestjs-sdk': '0.2.5' } as Record<string, string>,
+    /** `@nestjs/config`, `@nestjs/terminus` and `@nestjs/platform-fastify`, installed by the README's command. */
+    addOnsFromReadme: true,
     files: ['openfeature-app.cjs'],
     typeChecks: [
       { tsc: TSC['5.8'], module: 'nodenext', moduleResolution: 'nodenext' },
@@ -65,10 +63,10 @@ const FLAVOURS = [
     nest: '^12.0.0',
     major: '12',
     ioredis: '^6.0.0',
-    config: '^12.0.0',
     type: 'module',
     entry: 'app.mjs',
-    extraDependencies: {} as Record<string, string>,
+    extraDependencies: { '@nestjs/config': '^12.0.0' } as Record<string, string>,
+    addOnsFromReadme: false,
     files: [] as string[],
     typeChecks: [
       { tsc: TSC.current, module: 'nodenext', moduleResolution: 'nodenext' },
@@ -129,7 +127,6 @@ describe('the packed library in a fresh application', () => {
             ioredis: flavour.ioredis,
             'nestjs-posthog-flags': `file:${tarball}`,
             '@openfeature/server-sdk': '^1.23.0',
-            '@nestjs/config': flavour.config,
             '@types/node': '^20.19.0',
             ...flavour.extraDependencies,
           },
@@ -139,7 +136,9 @@ describe('the packed library in a fresh application', () => {
       );
       for (const file of [flavour.entry, 'define-app.cjs', 'consumer.ts', ...flavour.files])
         copyFileSync(join(APPS, file), join(dir, file));
-      await run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], { cwd: dir });
+      const npmInstall = ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'];
+      await run('npm', npmInstall, { cwd: dir });
+      if (flavour.addOnsFromReadme) await run('npm', [...npmInstall, ...readmeNest11AddOns()], { cwd: dir });
       for (const { tsc, module, moduleResolution } of flavour.typeChecks) {
         const options = ['--module', module, '--moduleResolution', moduleResolution, '--target', 'es2022'];
         const flags = ['--noEmit', '--strict', '--noUncheckedIndexedAccess', '--skipLibCheck', '--types', 'node'];
@@ -193,7 +192,7 @@ describe('the packed library in a fresh application', () => {
       }
 
       if (flavour.jest) {
-        expect(await jestOverReadmeExample(dir)).toMatch(/Tests: +1 passed, 1 total/);
+        expect(await jestOverReadmeExample(dir)).toMatch(/Tests: +2 passed, 2 total/);
         expect(await jestE2eOverFakePostHogExample(dir)).toMatch(/Tests: +1 passed, 1 total/);
       }
     },
@@ -202,12 +201,28 @@ describe('the packed library in a fresh application', () => {
 });
 
 /**
+ * The packages the README's Install tells a Nest 11 CommonJS app to add (`@nestjs/config@4`, …), as written there:
+ * the arguments of its `npm install @nestjs/config@…` line.
+ */
+function readmeNest11AddOns(): string[] {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const install = readme.slice(readme.indexOf('## Install'), readme.indexOf('## Quick start'));
+  const line = /^npm install (@nestjs\/config@.*)$/m.exec(install)?.[1];
+  expect(line).toBeDefined();
+  const packages = line!.trim().split(/\s+/);
+  expect(packages).toEqual(expect.arrayContaining(['@nestjs/config@4', '@nestjs/terminus@11']));
+  return packages;
+}
+
+/**
  * Runs the README's `FlagsTestingModule` example, unchanged, as `src/flags.spec.ts` of the application in `dir`,
- * with the jest configuration and tsconfig `nest new` generates; what jest printed.
+ * beside `addons-test.ts` as `src/addons.spec.ts`, with the jest configuration and tsconfig `nest new` generates;
+ * what jest printed.
  */
 async function jestOverReadmeExample(dir: string): Promise<string> {
   mkdirSync(join(dir, 'src'), { recursive: true });
   writeFileSync(join(dir, 'src', 'flags.spec.ts'), docsExample('README.md', 'FlagsTestingModule', "it('"));
+  copyFileSync(join(APPS, 'addons-test.ts'), join(dir, 'src', 'addons.spec.ts'));
   copyFileSync(join(APPS, 'nest-new-tsconfig.json'), join(dir, 'tsconfig.json'));
   return runJest(dir, []);
 }

@@ -51,6 +51,35 @@ describe('the README and docs/', () => {
     expect(readme).toContain('npm test');
   });
 
+  it("name every option of FlagsModuleOptions in docs/configuration.md's table, and every entry point", () => {
+    const source = ts.createSourceFile(
+      'flags-options.ts',
+      readFileSync(join(ROOT, 'src/options/flags-options.ts'), 'utf8'),
+      ts.ScriptTarget.ES2022,
+    );
+    const options = source.statements
+      .filter(ts.isInterfaceDeclaration)
+      .find((declaration) => declaration.name.text === 'FlagsModuleOptions')!
+      .members.map((member) => (member.name as ts.Identifier).text);
+    expect(options.length).toBeGreaterThan(10);
+    const configuration = readFileSync(join(ROOT, 'docs/configuration.md'), 'utf8');
+    expect(options.filter((option) => !configuration.includes(`| \`${option}\` |`))).toEqual([]);
+
+    const compatibility = readFileSync(join(ROOT, 'docs/compatibility.md'), 'utf8');
+    const entryPoints = Object.keys(entryPointDeclarations()).map((name) =>
+      name === 'nestjs-posthog-flags' ? name : name.slice('nestjs-posthog-flags'.length),
+    );
+    expect(entryPoints).toContain('/openfeature');
+    expect(entryPoints.filter((name) => !compatibility.includes(`\`${name}\``))).toEqual([]);
+  });
+
+  it('have a quick start that runs as pasted: it declares nothing it leaves undefined, and stands in for auth', () => {
+    const quickStart = snippets().find((snippet) => snippet.document === 'README.md');
+    expect(quickStart?.code).toContain('AppModule');
+    expect(quickStart?.code).not.toMatch(/^\s*declare /m);
+    expect(quickStart?.code).toMatch(/STAND-IN for your authentication/);
+  });
+
   it('have TypeScript snippets that compile as written, under strict and noUncheckedIndexedAccess', () => {
     const found = snippets();
     expect(found.length).toBeGreaterThanOrEqual(6);

@@ -103,9 +103,9 @@ describe.each<Platform>(['express', 'fastify'])('the end of a request scope, on 
   beforeAll(async () => {
     WorkController.aborted = { started: deferred(), outcome: deferred() };
     fake = await FakePostHog.start();
+    fake.setFlags({});
     fake.setFlags({ beta: { enabled: true, payload: { for: 'erin' } } }, 'erin');
     fake.setFlags({ beta: { enabled: true, payload: { generation: 1 } } }, 'dave');
-    fake.setFlags({});
     const moduleRef = await Test.createTestingModule({
       imports: [
         FlagsModule.forRoot({

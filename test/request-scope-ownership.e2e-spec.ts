@@ -110,6 +110,7 @@ function routerOf(fastify: FastifyInstance): (incoming: IncomingMessage, outgoin
 
 /** Each user's flags: bob's `can-share` and every user's own `beta` payload and `checkout` variant. */
 function setUsers(fake: FakePostHog): void {
+  fake.setFlags({});
   fake.setFlags(
     {
       beta: { enabled: true, payload: { for: 'alice' } },
@@ -126,7 +127,6 @@ function setUsers(fake: FakePostHog): void {
     'bob',
   );
   fake.setFlags({ beta: { enabled: true, payload: { for: 'carol' } } }, 'carol');
-  fake.setFlags({});
 }
 
 describe.each<Platform>(['express', 'fastify'])("a request's scope is its own, on %s", (platform) => {
@@ -172,7 +172,7 @@ describe.each<Platform>(['express', 'fastify'])("a request's scope is its own, o
         checkout: 'control',
         bootstrap: {
           distinctID: 'alice',
-          featureFlags: { beta: true, checkout: 'control' },
+          featureFlags: { beta: true, checkout: 'control', 'can-share': false }, // bob's flag, off for alice
           featureFlagPayloads: { beta: { for: 'alice' } },
         },
         evaluated: 'alice',

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { FlagsService, type FlagsEvent } from '../src/index.js';
 import { EPISODE_QUIET_MS } from '../src/monitor/log-episode.js';
 import { CaptureLogger } from './support/capture-logger.js';
-import { ONLY_DATE } from './support/clock.js';
+import { fakeClocks, restoreClocks } from './support/clock.js';
 import { STANDARD_FLAGS } from './support/fake-posthog.js';
 import { startGuardedApp } from './support/guarded-app.js';
 import { useFakePostHog } from './support/flags-suite.js';
@@ -16,7 +16,7 @@ describe('counts.unknown in an outage, through a @FeatureFlag route', () => {
   let refused = false;
 
   afterEach(async () => {
-    jest.useRealTimers();
+    restoreClocks();
     if (refused) await fake.accept();
     refused = false;
     await app?.close();
@@ -30,7 +30,7 @@ describe('counts.unknown in an outage, through a @FeatureFlag route', () => {
     const get = (user: string) => request(app!.getHttpServer()).get('/features/beta').set('x-test-user', user);
     expect((await get('known')).status).toBe(200);
 
-    jest.useFakeTimers({ doNotFake: ONLY_DATE, now: Date.now() });
+    fakeClocks(Date.now());
     await fake.refuse();
     refused = true;
     expect((await get('known')).status).toBe(200); // its last known values, 3 flags

@@ -11,7 +11,8 @@ import type {
   FakeOutage,
 } from './fake-posthog.types.js';
 import { BadRequestBody, parseJsonObject, readRequestText, weakEtag } from './fake-request-body.js';
-import { FakeRemoteConfigs, remoteConfigKey, type FakeRemoteConfigRequest } from './fake-remote-config.js';
+import { checkOutage } from './fake-outage.js';
+import { FakeRemoteConfigs, remoteConfigRequest, type FakeRemoteConfigRequest } from './fake-remote-config.js';
 
 /** The endpoints the fake serves. */
 type Endpoint = 'flags' | 'definitions' | 'batch' | 'remote_config';
@@ -281,12 +282,10 @@ export class FakePostHog {
       return this.serveFlags(response, recorded);
     }
     if (path === '/batch') return this.serveBatch(response, { headers: request.headers, body: batchBody(text) });
-    const key = remoteConfigKey(path);
-    if (key === null) throw new BadRequestBody(400, 'the flag key is not validly percent-encoded');
-    if (key !== undefined) {
-      const token = new URL(url, 'http://fake').searchParams.get('token') ?? '';
-      this.remoteConfigRequests.push({ url, headers: request.headers, key, token });
-      return this.serveRemoteConfig(response, this.remoteConfigRequests.at(-1)!);
+    const remoteConfig = remoteConfigRequest(path, url, request.headers);
+    if (remoteConfig) {
+      this.remoteConfigRequests.push(remoteConfig);
+      return this.serveRemoteConfig(response, remoteConfig);
     }
     this.serveOther(response);
   }
@@ -305,16 +304,4 @@ function batchBody(text: string): FakeBatch['body'] {
 
 function writeJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
   response.writeHead(status, { 'Content-Type': 'application/json', ...headers }).end(JSON.stringify(body));
-}
-
-/** @throws {TypeError} for an outage or option of none of the accepted forms. */
-function checkOutage(outage: unknown, options: FakeOutageOptions): void {
-  const status = typeof outage === 'number' && Number.isInteger(outage) && outage >= 400 && outage <= 599;
-  if (outage !== undefined && !status && !['down', 'hanging', 'quota-limited'].includes(outage as string)) {
-    throw new TypeError(`FakePostHog: an outage is 'down', 'hanging', 'quota-limited' or a 4xx/5xx status`);
-  }
-  const retry = options.retryAfterSeconds;
-  if (retry !== undefined && !(Number.isInteger(retry) && retry >= 0)) {
-    throw new TypeError('FakePostHog: retryAfterSeconds must be a non-negative integer');
-  }
 }

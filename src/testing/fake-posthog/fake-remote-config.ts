@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { BadRequestBody } from './fake-request-body.js';
 
 /** A `GET /api/projects/@current/feature_flags/{key}/remote_config` request the fake received. */
 export interface FakeRemoteConfigRequest {
@@ -33,6 +34,23 @@ export function remoteConfigKey(path: string): string | null | undefined {
   } catch {
     return null;
   }
+}
+
+/**
+ * The remote config request of a request to `path` (its path without query, `url` with it), when the path is one;
+ * `undefined` for any other path.
+ * @throws {BadRequestBody} for a key that is not validly percent-encoded.
+ * @internal
+ */
+export function remoteConfigRequest(
+  path: string,
+  url: string,
+  headers: IncomingHttpHeaders,
+): FakeRemoteConfigRequest | undefined {
+  const key = remoteConfigKey(path);
+  if (key === null) throw new BadRequestBody(400, 'the flag key is not validly percent-encoded');
+  if (key === undefined) return undefined;
+  return { url, headers, key, token: new URL(url, 'http://fake').searchParams.get('token') ?? '' };
 }
 
 /**

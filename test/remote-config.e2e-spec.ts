@@ -169,6 +169,24 @@ describe('FlagsService.getRemoteConfigPayload', () => {
     expect(exposedText(harness)).not.toContain(SECRET_KEY);
   });
 
+  it("retries as PostHog's policy says (a 502, not a 500); after close, the cached payload without a request", async () => {
+    const harness = await start({ retries: 1, circuitBreaker: false });
+    const { flags } = harness;
+    expect(await flags.getRemoteConfigPayload('limit')).toBe(42);
+    await fake.setOutage(502);
+    expect(await flags.getRemoteConfigPayload('limit')).toBe(42);
+    await fake.setOutage(500);
+    expect(await flags.getRemoteConfigPayload('limit')).toBe(42);
+    expect(fake.remoteConfigRequests).toHaveLength(1 + 2 + 1);
+    await fake.setOutage(undefined);
+
+    harnesses.splice(harnesses.indexOf(harness), 1);
+    await harness.moduleRef.close();
+    expect(await flags.getRemoteConfigPayload('limit')).toBe(42);
+    expect(await flags.getRemoteConfigPayload('banner')).toBeUndefined();
+    expect(fake.remoteConfigRequests).toHaveLength(4);
+  });
+
   it('a 401 says to check the secret key, without it; a redirect is refused, not followed', async () => {
     await fake.setOutage(401);
     const harness = await start({ circuitBreaker: false });

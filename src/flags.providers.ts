@@ -18,6 +18,7 @@ import { DefinitionsPoller } from './local/definitions-poller.js';
 import { FlagsOverrides } from './overrides/flags-overrides.js';
 import { FlagsRequestInterceptor } from './request/flags-request.interceptor.js';
 import { FlagsRequestMiddleware } from './request/flags-request.middleware.js';
+import { RemoteConfigPayloads } from './remote-config/remote-config-payloads.js';
 import { RequestContexts } from './request/request-contexts.js';
 import { RequestEvaluations } from './request/request-evaluations.js';
 import { FlagsUpstream } from './upstream/flags-upstream.js';
@@ -42,6 +43,7 @@ export const FLAGS_WORKERS: Provider[] = [
   FlagsEvaluator,
   SnapshotFactory,
   UnsendableProperties,
+  RemoteConfigPayloads,
   RequestContexts,
   RequestEvaluations,
   FlagsService,

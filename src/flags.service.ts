@@ -14,6 +14,7 @@ import { FlagsMonitor } from './monitor/flags-monitor.js';
 import { startupLine } from './monitor/startup-line.js';
 import type { ResolvedFlagsOptions } from './options/flags-options.js';
 import { FlagsOverrides } from './overrides/flags-overrides.js';
+import { RemoteConfigPayloads } from './remote-config/remote-config-payloads.js';
 import { RequestEvaluations } from './request/request-evaluations.js';
 import { kindOf } from './util/kind-of.js';
 import { setOwn } from './util/own.js';
@@ -52,6 +53,7 @@ export class FlagsService implements OnApplicationBootstrap {
     private readonly exposures: ExposureQueue,
     private readonly definitions: DefinitionsPoller,
     private readonly unsendable: UnsendableProperties,
+    private readonly remoteConfig: RemoteConfigPayloads,
   ) {
     this.events$ = monitor.events$;
   }
@@ -167,6 +169,18 @@ export class FlagsService implements OnApplicationBootstrap {
    */
   async bootstrap(context?: FlagContext | string): Promise<PostHogBootstrap> {
     return (await this.snapshot(context)).bootstrap();
+  }
+
+  /**
+   * The remote config payload of flag `key` (posthog-node's `getRemoteConfigPayload`), the same for every user:
+   * asked of PostHog with the secret key, parsed when PostHog sends it as a JSON string (a string that is not JSON
+   * is kept). When PostHog fails, the last payload it gave within the cache's `ttl`, from the fallback cache.
+   * `undefined` offline, for a flag without one, or when none is known. Sends nothing.
+   * @throws {FlagsConfigError} without a secret key (`secretKey` or `POSTHOG_SECRET_KEY`).
+   * @throws {TypeError} for a key that is not a non-empty string of at most 400 characters, well-formed.
+   */
+  async getRemoteConfigPayload<T = unknown>(key: string): Promise<T | undefined> {
+    return (await this.remoteConfig.payload(key)) as T | undefined;
   }
 
   /** The snapshot for `context` (parsed here), else for the request's context. */

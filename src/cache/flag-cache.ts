@@ -46,6 +46,13 @@ export interface FlagCache {
    * as the fallback entries. A cache without it keeps definitions in the process.
    */
   definitionsStore?(settings: DefinitionsStoreSettings): DefinitionsStore;
+  /**
+   * The stored text of the last remote config payload written for `flagKey` (see `remote-config-entry.ts`);
+   * `undefined` when there is none or the store is unreachable. Never throws.
+   */
+  readRemoteConfig(flagKey: string): string | undefined | Promise<string | undefined>;
+  /** Keeps the stored text of a remote config payload for `flagKey`, for the cache's `ttl`; drops it when unreachable. */
+  writeRemoteConfig(flagKey: string, stored: string): Promise<void>;
   /** Releases connections and timers. */
   close(): Promise<void>;
 }

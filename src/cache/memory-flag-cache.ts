@@ -5,6 +5,9 @@ import type { MemoryCacheConfig } from './cache-url.js';
 import { cachedFlags, type CachedFlag, type CachedFlags, type FlagCache } from './flag-cache.js';
 import { jsonText } from '../util/json-text.js';
 
+/** The most flags whose remote config payload is kept in memory; the least recently used goes first. */
+const MAX_REMOTE_CONFIGS = 1000;
+
 /** What a user's entry costs beyond its contents (the map, its entries, the dates), in bytes, roughly. */
 const ENTRY_OVERHEAD_BYTES = 200;
 
@@ -34,9 +37,16 @@ export class MemoryFlagCache implements FlagCache {
   private readonly everyFlagReads = new WeakMap<ReadonlyMap<string, CachedFlag>, RememberedRead>();
   /** Every flag key of the last whole evaluation, plus any seen since; replaced, never changed in place. */
   private knownKeys: readonly string[] = [];
+  /** The stored remote config payloads by flag key: at most 1000, and at most `maxBytes` of text. */
+  private readonly remoteConfigs: LRUCache<string, string>;
 
   constructor(private readonly config: MemoryCacheConfig) {
     this.users = new LRUCache({ max: config.size, maxSize: config.maxBytes, sizeCalculation: sizeOf });
+    this.remoteConfigs = new LRUCache({
+      max: MAX_REMOTE_CONFIGS,
+      maxSize: config.maxBytes,
+      sizeCalculation: (stored, key) => ENTRY_OVERHEAD_BYTES + (stored.length + key.length) * 2,
+    });
   }
 
   read(distinctId: string, keys?: readonly string[]): CachedFlags {
@@ -79,6 +89,14 @@ export class MemoryFlagCache implements FlagCache {
     for (const flag of flags) known.set(flag.key, { ...flag, context });
     this.users.set(distinctId, known);
     this.knownKeys = knownKeysAfter(this.knownKeys, flags, whole);
+  }
+
+  readRemoteConfig(flagKey: string): string | undefined {
+    return this.remoteConfigs.get(flagKey);
+  }
+
+  async writeRemoteConfig(flagKey: string, stored: string): Promise<void> {
+    this.remoteConfigs.set(flagKey, stored);
   }
 
   /** Nothing to release: what it holds still answers, without I/O, calls made after the application closed. */

@@ -175,6 +175,27 @@ export class RedisFlagCache implements FlagCache {
     return values;
   }
 
+  /** One `GET` of the flag's remote config key; a miss when Redis is unreachable or fails. */
+  async readRemoteConfig(flagKey: string): Promise<string | undefined> {
+    if (!this.connected) return undefined;
+    const stored = await this.client.get(this.remoteConfigKey(flagKey)).catch(() => null);
+    return stored ?? undefined;
+  }
+
+  /** One `SET … EX ttl` of the flag's remote config key, behind the answer; dropped when Redis is unreachable. */
+  async writeRemoteConfig(flagKey: string, stored: string): Promise<void> {
+    if (!(await this.ready())) return;
+    await this.client.set(this.remoteConfigKey(flagKey), stored, 'EX', this.config.ttlSeconds);
+  }
+
+  /**
+   * `{prefix}remote-config.{flagKey percent-encoded}`: no `:` after the prefix (an entry key always has one, so no
+   * distinct id and flag can name it), under the prefix (Redis ACLs granting `{prefix}*` cover it).
+   */
+  private remoteConfigKey(flagKey: string): string {
+    return `${this.config.prefix}remote-config.${encodeURIComponent(flagKey)}`;
+  }
+
   /** The shared definitions key, its sidecar and the poller lock, on this cache's connection. */
   definitionsStore(settings: DefinitionsStoreSettings): RedisDefinitionsStore {
     const { prefix, service, maxDefinitionsBytes: maxBytes } = this.config;

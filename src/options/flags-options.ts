@@ -109,7 +109,8 @@ export interface FlagsModuleOptions {
   eventsIncludeDistinctId?: boolean;
   /**
    * A project secret key (`phs_...`) or a personal API key with `feature_flag:read`: turns local evaluation on
-   * (flag definitions polled and evaluated in-process). Never a project key (`phc_...`). Never printed.
+   * (flag definitions polled and evaluated in-process), and is what `FlagsService.getRemoteConfigPayload` sends.
+   * Never a project key (`phc_...`). Never printed.
    * @default process.env.POSTHOG_SECRET_KEY
    */
   secretKey?: string;
@@ -202,6 +203,11 @@ export interface ResolvedFlagsOptions {
   contextFactory?: FlagContextFactory;
   exception?: Error;
   eventsIncludeDistinctId: boolean;
+  /**
+   * The secret key (`secretKey` or `POSTHOG_SECRET_KEY`), `''` when none: the bearer token of remote config
+   * requests, whether local evaluation is on or not. Never printed.
+   */
+  secretKey: string;
   /** Local evaluation's settings with the secret key; `false` when it is off. */
   localEvaluation: ResolvedLocalEvaluation | false;
   /** The OpenFeature provider to bind to the service at startup, when one was given. */

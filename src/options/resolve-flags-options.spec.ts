@@ -27,6 +27,13 @@ describe('resolveFlagsOptions: keys and host that could never be sent', () => {
     expect(error.message).not.toContain('Zq9');
   });
 
+  it('checks the secret key with local evaluation off too (remote config sends it), and keeps it', () => {
+    const error = failureOf({ apiKey: API_KEY, secretKey: 'phs_Zq9\r\n', localEvaluation: false });
+    expect(error.message).toMatch(/secret key .* cannot be sent in an HTTP header/);
+    const resolved = resolveFlagsOptions({ apiKey: API_KEY, localEvaluation: false }, { POSTHOG_SECRET_KEY: 'phs_k' });
+    expect(resolved).toMatchObject({ secretKey: 'phs_k', localEvaluation: false });
+  });
+
   it('fails at startup on an API key with a control character, without printing it', () => {
     const error = failureOf({ apiKey: 'phc_private\tkey' });
     expect(error.message).toMatch(/API key .*control character.* at position 12/);

@@ -83,6 +83,8 @@ export function resolveFlagsOptions(
     );
   }
   const cacheUrl = stringOption('cacheUrl', options.cacheUrl) || env.FLAGS_CACHE_URL || DEFAULT_CACHE_URL;
+  const secretKey = stringOption('secretKey', options.secretKey) || env.POSTHOG_SECRET_KEY || '';
+  assertSendableKey('the secret key (secretKey or POSTHOG_SECRET_KEY)', secretKey);
   return {
     apiKey,
     offline: !apiKey,
@@ -138,10 +140,8 @@ export function resolveFlagsOptions(
         'a boolean',
         (value) => typeof value === 'boolean',
       ) ?? false,
-    localEvaluation: resolveLocalEvaluation(
-      stringOption('secretKey', options.secretKey) || env.POSTHOG_SECRET_KEY || '',
-      apiKey ? options.localEvaluation : false,
-    ),
+    secretKey,
+    localEvaluation: resolveLocalEvaluation(secretKey, apiKey ? options.localEvaluation : false),
     openFeature: typedOption(
       'openFeature',
       options.openFeature,
@@ -169,7 +169,6 @@ function resolveLocalEvaluation(secretKey: string, given: unknown): ResolvedLoca
         'definitions: use a project secret key (phs_...) or a personal API key with feature_flag:read',
     );
   }
-  assertSendableKey('the secret key (secretKey or POSTHOG_SECRET_KEY)', secretKey);
   if (!secretKey) {
     if (options === undefined) return false;
     throw new FlagsConfigError('localEvaluation needs a secret key: set POSTHOG_SECRET_KEY or pass secretKey');

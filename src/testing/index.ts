@@ -19,3 +19,4 @@ export type {
   FakeFlagValue,
   FakeOutage,
 } from './fake-posthog/fake-posthog.types.js';
+export type { FakeRemoteConfigRequest } from './fake-posthog/fake-remote-config.js';

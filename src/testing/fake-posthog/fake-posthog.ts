@@ -11,9 +11,11 @@ import type {
   FakeOutage,
 } from './fake-posthog.types.js';
 import { BadRequestBody, parseJsonObject, readRequestText, weakEtag } from './fake-request-body.js';
+import { checkOutage } from './fake-outage.js';
+import { FakeRemoteConfigs, remoteConfigRequest, type FakeRemoteConfigRequest } from './fake-remote-config.js';
 
 /** The endpoints the fake serves. */
-type Endpoint = 'flags' | 'definitions' | 'batch';
+type Endpoint = 'flags' | 'definitions' | 'batch' | 'remote_config';
 
 /** What {@link FakePostHog.setOutage} takes besides the outage. */
 export interface FakeOutageOptions {
@@ -28,7 +30,7 @@ export interface FakeOutageOptions {
  * A PostHog for an application's e2e tests: a real HTTP server on 127.0.0.1 (an ephemeral port) speaking the
  * parts of PostHog's API this module calls: `POST /flags/?v=2` (every flag of its table, `enabled: false` when
  * off, narrowed by `flag_keys_to_evaluate`), `GET /flags/definitions` (with a weak ETag and `304`), and
- * `POST /batch/` (gzipped or not). Flags are set for everyone, per user, or by a rule; outages are switched on
+ * `POST /batch/` (gzipped or not), and `GET /api/projects/@current/feature_flags/{key}/remote_config`. Flags are set for everyone, per user, or by a rule; outages are switched on
  * and off; what it received is kept for the test to read. No timers; `close()` ends every connection at once.
  *
  * ```ts
@@ -50,12 +52,15 @@ export class FakePostHog {
   readonly definitionsRequests: FakeDefinitionsRequest[] = [];
   /** The `/batch/` requests it accepted (answered `200`), in order. */
   readonly batches: FakeBatch[] = [];
+  /** The remote config requests it received (hanging ones included), in order. */
+  readonly remoteConfigRequests: FakeRemoteConfigRequest[] = [];
   /**
    * What `GET /flags/definitions` serves: PostHog's body (`{ flags, group_type_mapping, cohorts }`), sent as JSON
    * (a string is sent as it is); `undefined`: `404`.
    */
   definitions?: unknown;
   private readonly table = new FakeFlagTable();
+  private readonly remoteConfigs = new FakeRemoteConfigs();
   private server?: Server;
   private port = 0;
   private current?: FakeOutage;
@@ -108,6 +113,16 @@ export class FakePostHog {
     return this;
   }
 
+  /**
+   * Sets what the remote config endpoint answers for `key` (`FlagsService.getRemoteConfigPayload`): `payload` is
+   * the body's JSON value. PostHog sends a flag's payload as it stores it, a JSON string: pass
+   * `JSON.stringify(value)` to answer as it does. `undefined` removes it (`404`). Returns the fake.
+   */
+  setRemoteConfig(key: string, payload: unknown): this {
+    this.remoteConfigs.set(key, payload);
+    return this;
+  }
+
   /** Removes every flag from the project. Returns the fake. */
   clearFlags(): this {
     this.table.clear();
@@ -137,10 +152,12 @@ export class FakePostHog {
   /** Back to a fresh fake on the same port: no flags, no definitions, no outage, nothing received. */
   async reset(): Promise<void> {
     this.table.clear();
+    this.remoteConfigs.clear();
     this.definitions = undefined;
     this.requests.length = 0;
     this.definitionsRequests.length = 0;
     this.batches.length = 0;
+    this.remoteConfigRequests.length = 0;
     await this.setOutage(undefined);
   }
 
@@ -209,9 +226,18 @@ export class FakePostHog {
     writeJson(response, 200, { status: 'Ok' });
   }
 
+  /** Answers a remote config request (already recorded): the outage, or the payload set for its key. */
+  protected serveRemoteConfig(response: ServerResponse, request: FakeRemoteConfigRequest): void {
+    if (this.current !== undefined) return this.writeOutage(response, 'remote_config', this.current);
+    const { status, body } = this.remoteConfigs.answer(request.key, request.headers);
+    writeJson(response, status, body);
+  }
+
   /** Answers a path the fake does not serve: `404`. */
   protected serveOther(response: ServerResponse): void {
-    writeJson(response, 404, { detail: 'FakePostHog serves /flags, /flags/definitions and /batch/ only' });
+    writeJson(response, 404, {
+      detail: 'FakePostHog serves /flags, /flags/definitions, /batch/ and remote_config only',
+    });
   }
 
   /** The v2 answer to a `/flags` request's body, from the table. */
@@ -223,7 +249,8 @@ export class FakePostHog {
   protected writeOutage(response: ServerResponse, endpoint: Endpoint, outage: FakeOutage): void {
     if (outage === 'hanging' || outage === 'down') return;
     if (outage === 'quota-limited') {
-      if (endpoint === 'definitions') return writeJson(response, 402, { type: 'quota_limited', detail: 'over quota' });
+      if (endpoint === 'definitions' || endpoint === 'remote_config')
+        return writeJson(response, 402, { type: 'quota_limited', detail: 'over quota' });
       return writeJson(response, 200, { flags: {}, quotaLimited: ['feature_flags'], errorsWhileComputingFlags: false });
     }
     const retry: Record<string, string> =
@@ -255,6 +282,11 @@ export class FakePostHog {
       return this.serveFlags(response, recorded);
     }
     if (path === '/batch') return this.serveBatch(response, { headers: request.headers, body: batchBody(text) });
+    const remoteConfig = remoteConfigRequest(path, url, request.headers);
+    if (remoteConfig) {
+      this.remoteConfigRequests.push(remoteConfig);
+      return this.serveRemoteConfig(response, remoteConfig);
+    }
     this.serveOther(response);
   }
 
@@ -272,16 +304,4 @@ function batchBody(text: string): FakeBatch['body'] {
 
 function writeJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
   response.writeHead(status, { 'Content-Type': 'application/json', ...headers }).end(JSON.stringify(body));
-}
-
-/** @throws {TypeError} for an outage or option of none of the accepted forms. */
-function checkOutage(outage: unknown, options: FakeOutageOptions): void {
-  const status = typeof outage === 'number' && Number.isInteger(outage) && outage >= 400 && outage <= 599;
-  if (outage !== undefined && !status && !['down', 'hanging', 'quota-limited'].includes(outage as string)) {
-    throw new TypeError(`FakePostHog: an outage is 'down', 'hanging', 'quota-limited' or a 4xx/5xx status`);
-  }
-  const retry = options.retryAfterSeconds;
-  if (retry !== undefined && !(Number.isInteger(retry) && retry >= 0)) {
-    throw new TypeError('FakePostHog: retryAfterSeconds must be a non-negative integer');
-  }
 }

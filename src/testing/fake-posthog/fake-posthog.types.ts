@@ -48,7 +48,7 @@ export type FakeFlagSetting = FakeFlagValue | FakeFlagAnswer | FakeFlagRule;
  * - `down`: it stops listening; connections are refused (on the same port once it is back).
  * - `hanging`: it accepts requests and never answers (`close()` still ends them at once).
  * - `quota-limited`: `/flags` answers `200` with `"flags": {}` and `"quotaLimited": ["feature_flags"]`,
- *   `/flags/definitions` answers `402` `{"type": "quota_limited"}`; `/batch/` still accepts events.
+ *   `/flags/definitions` and remote config answer `402` `{"type": "quota_limited"}`; `/batch/` still accepts events.
  * - a number: that HTTP status with a JSON body (`500`, `503`, ...); `429` carries `Retry-After`.
  */
 export type FakeOutage = 'down' | 'hanging' | 'quota-limited' | number;

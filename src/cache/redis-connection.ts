@@ -6,12 +6,20 @@ export type RedisConnection = Redis | Cluster;
 
 /** Longest wait between reconnection attempts while Redis is unreachable. */
 const MAX_RECONNECT_DELAY_MS = 2000;
+/** Shortest time a connection attempt is given, whatever the command timeout. */
+const MIN_CONNECT_TIMEOUT_MS = 1000;
+
+/** How long a connection attempt may take: the URL's `timeout`, at least 1 s. */
+export function connectTimeoutMs(config: RedisCacheConfig): number {
+  return Math.max(config.timeoutMs, MIN_CONNECT_TIMEOUT_MS);
+}
 
 /**
  * Opens the connection the URL asks for: one server, a Sentinel-managed primary (`sentinel`), or a Redis Cluster
- * (`cluster`). No command waits for a connection: while it is down (a node, the primary during a failover) a
- * command fails at once, nothing is queued; each command is bounded by the URL's `timeout`. Once `isClosed()`,
- * no reconnection is tried.
+ * (`cluster`). No command waits for the client's connection: while it is down (the primary during a failover) a
+ * command fails at once, nothing is queued; each command is bounded by the URL's `timeout`. (ioredis queues a
+ * command to a cluster node whose connection is being made; its timeout runs meanwhile.) Every connection, a
+ * cluster node's included, reconnects by itself; once `isClosed()`, no reconnection is tried.
  */
 export function connectRedis(config: RedisCacheConfig, isClosed: () => boolean): RedisConnection {
   /** Reconnection delays: 100 ms more per attempt, at most 2 s; none once closed. */
@@ -20,7 +28,7 @@ export function connectRedis(config: RedisCacheConfig, isClosed: () => boolean):
     username: config.username,
     password: config.password,
     commandTimeout: config.timeoutMs,
-    connectTimeout: Math.max(config.timeoutMs, 1000),
+    connectTimeout: connectTimeoutMs(config),
     // ioredis waits this long for a socket that is already closed when closed while reconnecting.
     disconnectTimeout: config.timeoutMs,
     enableOfflineQueue: false,
@@ -35,7 +43,10 @@ export function connectRedis(config: RedisCacheConfig, isClosed: () => boolean):
       ...(config.tls ? { dnsLookup: (address, lookedUp) => lookedUp(null, address) } : {}),
       enableOfflineQueue: false,
       clusterRetryStrategy: reconnectDelay,
-      slotsRefreshTimeout: Math.max(config.timeoutMs, 1000),
+      // A node's connection whose handshake failed (timed out on a busy host) connects again, as the others do,
+      // instead of ending and being made again cold on a later command.
+      clusterNodeRetryStrategy: reconnectDelay,
+      slotsRefreshTimeout: connectTimeoutMs(config),
     };
     return new Cluster(config.cluster.nodes, clusterOptions);
   }

@@ -7,9 +7,10 @@ import type { DefinitionsStoreSettings } from '../local/definitions-store.js';
 import { RedisDefinitionsStore } from '../local/redis-definitions-store.js';
 import type { RedisCacheConfig } from './cache-url.js';
 import { cachedFlags, type CachedFlags, type FlagCache } from './flag-cache.js';
-import { keySlot } from './cluster-slot.js';
+import { groupByNode, primaryConnection, primaryOf } from './cluster-nodes.js';
+import { ConnectionReadiness } from './connection-readiness.js';
 import { decodePythonEntry, encodePythonEntry } from './python-entry.js';
-import { connectRedis, type RedisConnection } from './redis-connection.js';
+import { connectRedis, connectTimeoutMs, type RedisConnection } from './redis-connection.js';
 
 /** A UTF-16 code unit that is half of a pair without its other half (with `u`, a whole pair is one code point). */
 const LONE_SURROGATE = /\p{Surrogate}/u;
@@ -17,9 +18,9 @@ const LONE_SURROGATE = /\p{Surrogate}/u;
 /**
  * The Redis backend (`redis://`, `redis-cluster://`, `redis-sentinel://` and their TLS forms): one string per
  * (distinct id, flag) in the Python SDK's format, shared by every instance and by Python services. While Redis
- * (or a cluster node, or the primary during a failover) is unreachable, what it holds is a miss and writes to it
- * are dropped at once, nothing queued; it reconnects by itself. On a cluster, a read or write takes one pipeline
- * per node its keys live on.
+ * (or a cluster node, or the primary during a failover) is unreachable, what it holds is a miss; a write waits for
+ * the connection (on a cluster, its node's) at most the connect timeout, behind the answer, then is dropped; it
+ * reconnects by itself. On a cluster, a read or write takes one pipeline per node its keys live on.
  */
 export class RedisFlagCache implements FlagCache {
   readonly backend: 'redis' | 'redis-cluster' | 'redis-sentinel';
@@ -29,10 +30,11 @@ export class RedisFlagCache implements FlagCache {
   private readonly flagKeysKey: string;
   private illFormedReported = false;
   private definitions?: RedisDefinitionsStore;
-  /** The one wait for the connection to be ready that writes made meanwhile share (see {@link ready}). */
-  private readiness?: Promise<void>;
-  /** Ends that wait at once (on close). */
-  private stopWaiting?: () => void;
+  /**
+   * A write's wait for its connection (the client's, then on a cluster its node's) while it is being established,
+   * at most the connect timeout: writes go behind the answer, and one made meanwhile is not dropped.
+   */
+  private readonly readiness: ConnectionReadiness;
   /** Set by {@link close}: no reconnection is tried after it. */
   private closed = false;
   /** Connection outages: a line when one starts, a summary a minute while they recur, a line when over. */
@@ -56,6 +58,7 @@ export class RedisFlagCache implements FlagCache {
     this.flagKeysKey = `${config.prefix}flag-keys`;
     this.backend = config.cluster ? 'redis-cluster' : config.sentinel ? 'redis-sentinel' : 'redis';
     this.client = connectRedis(config, () => this.closed);
+    this.readiness = new ConnectionReadiness(connectTimeoutMs(config));
     const where = `fallback cache ${config.displayUrl}`;
     this.outages = new LogEpisode(this.logger, {
       started: (why) => `${where} is unreachable (${why}); flags are served live, without a fallback, until it is back`,
@@ -79,7 +82,7 @@ export class RedisFlagCache implements FlagCache {
   }
 
   async write(distinctId: string, flags: readonly EvaluatedFlag[], whole: boolean, context: string): Promise<void> {
-    if (flags.length === 0 || !this.isStorable(distinctId) || !(await this.ready())) return;
+    if (flags.length === 0 || !this.isStorable(distinctId) || !(await this.readiness.ready(this.client))) return;
     const entries = flags.map((flag) => [this.entryKey(distinctId, flag.key), encodePythonEntry(flag, context)]);
     const known = this.client.multi();
     if (whole) known.del(this.flagKeysKey);
@@ -92,14 +95,17 @@ export class RedisFlagCache implements FlagCache {
   }
 
   /**
-   * Writes the entries on a cluster, one pipeline per node; the entries a pipeline could not write (a slot moved,
-   * a node connection not ready yet) are written again one by one, each following the cluster's redirections:
-   * no write is lost while the client learns where the slots are. Rejects with the first error that remains.
+   * Writes the entries on a cluster, one pipeline per node, each sent once the client's connection to that node is
+   * ready (a node's connection is made on first use: a command queued on it meanwhile would spend its timeout
+   * there). The entries a pipeline could not write (a slot moved, a command timed out) are written again one by
+   * one, each following the cluster's redirections: no write is lost while the client connects to the nodes or
+   * learns where the slots are. Rejects with the first error that remains.
    */
   private async setOnCluster(cluster: Cluster, entries: string[][]): Promise<void> {
     const failed: string[][] = [];
     await Promise.all(
-      [...groupByNode(cluster, entries, ([key]) => key).values()].map(async (group) => {
+      [...groupByNode(cluster, entries, ([key]) => key)].map(async ([address, group]) => {
+        await this.nodeReady(primaryConnection(cluster, address));
         const replies = await this.setAll(cluster.pipeline(), group)
           .exec()
           .catch(() => null);
@@ -108,30 +114,17 @@ export class RedisFlagCache implements FlagCache {
         });
       }),
     );
-    await Promise.all(failed.map(([key, value]) => cluster.set(key!, value!, 'EX', this.config.ttlSeconds)));
+    await Promise.all(
+      failed.map(async ([key, value]) => {
+        await this.nodeReady(primaryOf(cluster, key!));
+        await cluster.set(key!, value!, 'EX', this.config.ttlSeconds);
+      }),
+    );
   }
 
-  /**
-   * Whether the connection is ready for commands, waiting for it at most the cache's timeout when it is being
-   * (re)established: a write made while the client connects (or discovers a cluster's slots) is not dropped.
-   */
-  private async ready(): Promise<boolean> {
-    if (this.connected) return true;
-    if (this.closed || this.client.status === 'end') return false;
-    this.readiness ??= new Promise<void>((settled) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.client.off('ready', done);
-        this.readiness = undefined;
-        this.stopWaiting = undefined;
-        settled();
-      };
-      const timer = setTimeout(done, this.config.timeoutMs);
-      this.client.once('ready', done);
-      this.stopWaiting = done;
-    });
-    await this.readiness;
-    return this.connected;
+  /** Waits (bounded) for the connection to a cluster node, when the client has one; sending then tells the rest. */
+  private async nodeReady(node: RedisConnection | undefined): Promise<void> {
+    if (node) await this.readiness.ready(node);
   }
 
   /** Every flag key the cache knows of; on a cluster, none when its node has not answered within the timeout. */
@@ -208,7 +201,7 @@ export class RedisFlagCache implements FlagCache {
    */
   async close(): Promise<void> {
     this.closed = true;
-    this.stopWaiting?.();
+    this.readiness.close();
     this.client.removeAllListeners('close');
     if (this.connected) await this.client.quit().catch(() => {});
     this.client.disconnect();
@@ -240,18 +233,6 @@ export class RedisFlagCache implements FlagCache {
   get connected(): boolean {
     return this.client.status === 'ready';
   }
-}
-
-/** The items grouped by the cluster node (primary and replicas) that serves their key's slot. */
-function groupByNode<T>(cluster: Cluster, items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const node = cluster.slots[keySlot(keyOf(item))]?.join() ?? '';
-    const group = groups.get(node);
-    if (group) group.push(item);
-    else groups.set(node, [item]);
-  }
-  return groups;
 }
 
 /** What the promise resolves with within `ms`; `null` when it rejects or takes longer (its timer cleared). */

@@ -1,20 +1,23 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
+import { DelayProxy } from './delay-proxy.js';
 import { eventually } from './eventually.js';
 import { freePort, RedisServer } from './redis-server.js';
 
 /**
  * A Redis Cluster of the test's own: `primaries` `redis-server --cluster-enabled yes` processes on free loopback
- * ports (no replicas), joined with `redis-cli --cluster create`. Stop it with {@link stop}.
+ * ports (no replicas), joined with `redis-cli --cluster create`. With `proxied`, each node tells clients to reach
+ * it through a {@link DelayProxy} of its own (`proxies`, in the order of `nodes`). Stop it with {@link stop}.
  */
 export class RedisCluster {
   private constructor(
     readonly nodes: RedisServer[],
     private readonly password?: string,
+    readonly proxies: DelayProxy[] = [],
   ) {}
 
-  static async start(primaries = 3, password?: string): Promise<RedisCluster> {
+  static async start(primaries = 3, password?: string, proxied = false): Promise<RedisCluster> {
     const nodes: RedisServer[] = [];
     for (let index = 0; index < primaries; index++) {
       // Without full coverage required, the nodes still up keep serving their slots while one is down.
@@ -29,7 +32,11 @@ export class RedisCluster {
       args.push('--cluster-port', String(await freePort()), '--cluster-node-timeout', '1000');
       nodes.push(await RedisServer.start({ password, args }));
     }
-    const cluster = new RedisCluster(nodes, password);
+    const proxies = proxied ? await Promise.all(nodes.map((node) => DelayProxy.start(node.port))) : [];
+    const cluster = new RedisCluster(nodes, password, proxies);
+    for (const [index, proxy] of proxies.entries()) {
+      await cluster.ask(nodes[index]!, 'CONFIG', 'SET', 'cluster-announce-port', String(proxy.port));
+    }
     const addresses = nodes.map((node) => `127.0.0.1:${node.port}`);
     const auth = password ? ['-a', password, '--no-auth-warning'] : [];
     await promisify(execFile)('redis-cli', [
@@ -95,6 +102,7 @@ export class RedisCluster {
   }
 
   async stop(): Promise<void> {
+    await Promise.all(this.proxies.map((proxy) => proxy.stop()));
     await Promise.all(this.nodes.map((node) => node.stop()));
   }
 }

@@ -177,7 +177,7 @@ export class RedisFlagCache implements FlagCache {
 
   /** One `SET … EX ttl` of the flag's remote config key, behind the answer; dropped when Redis is unreachable. */
   async writeRemoteConfig(flagKey: string, stored: string): Promise<void> {
-    if (!(await this.ready())) return;
+    if (!(await this.readiness.ready(this.client))) return;
     await this.client.set(this.remoteConfigKey(flagKey), stored, 'EX', this.config.ttlSeconds);
   }
 

@@ -38,6 +38,7 @@ export const FAILING_AFTER_POLLS = 3;
 export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(LIBRARY_NAME);
   private readonly local: ResolvedLocalEvaluation | false;
+  private readonly evaluationContexts: readonly string[];
   private readonly client?: DefinitionsClient;
   private readonly store: DefinitionsStore;
   private readonly log: DefinitionsLog;
@@ -68,6 +69,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     private readonly monitor: FlagsMonitor,
   ) {
     this.local = config.localEvaluation;
+    this.evaluationContexts = config.evaluationContexts;
     if (this.local) this.client = new DefinitionsClient(config, this.local);
     const interval = this.local ? this.local.pollIntervalMs : 30_000;
     this.lockTtlMs = lockTtlMs(interval);
@@ -297,8 +299,10 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
   private install(data: FlagDefinitionsData, source: 'upstream' | 'redis'): void {
     const flagsChanged = changedFlags(this.installed, data);
     this.installed = data;
-    this.current = data.flags.length > 0 ? indexDefinitions(data) : undefined;
-    this.source = this.current ? source : 'none';
+    const indexed = indexDefinitions(data, this.evaluationContexts);
+    // None kept for the evaluation contexts: every flag is asked of PostHog, as posthog-node does.
+    this.current = indexed.byKey.size > 0 ? indexed : undefined;
+    this.source = data.flags.length > 0 ? source : 'none';
     this.loadedAt = new Date();
     this.monitor.definitionsLoaded(source, data.flags.length, flagsChanged);
   }

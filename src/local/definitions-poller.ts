@@ -10,6 +10,7 @@ import type { FlagCache } from '../cache/flag-cache.js';
 import { FLAG_CACHE, FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
 import type { DefinitionsStatus } from '../monitor/flags-events.js';
 import { FlagsMonitor } from '../monitor/flags-monitor.js';
+import { LeanExposures } from '../exposures/lean-exposures.js';
 import type { ResolvedFlagsOptions, ResolvedLocalEvaluation } from '../options/flags-options.js';
 import { UpstreamError } from '../upstream/upstream-error.js';
 import { messageOf } from '../util/message-of.js';
@@ -67,6 +68,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     @Inject(FLAGS_CONFIG) config: ResolvedFlagsOptions,
     @Inject(FLAG_CACHE) cache: FlagCache,
     private readonly monitor: FlagsMonitor,
+    private readonly lean: LeanExposures,
   ) {
     this.local = config.localEvaluation;
     this.evaluationContexts = config.evaluationContexts;
@@ -91,6 +93,11 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
   /** When the definitions in force were loaded (ms since the epoch); `undefined` when none are. */
   get loadedAtMs(): number | undefined {
     return this.loadedAt?.getTime();
+  }
+
+  /** Whether the definitions are stale (see {@link DefinitionsStatus.stale}). */
+  get stale(): boolean {
+    return this.isStale();
   }
 
   /** Where the definitions came from and how fresh they are. */
@@ -304,6 +311,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     this.current = indexed.byKey.size > 0 ? indexed : undefined;
     this.source = data.flags.length > 0 ? source : 'none';
     this.loadedAt = new Date();
+    this.lean.set(data.minimal_flag_called_events === true);
     this.monitor.definitionsLoaded(source, data.flags.length, flagsChanged);
   }
 

@@ -95,11 +95,6 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     return this.loadedAt?.getTime();
   }
 
-  /** Whether the definitions are stale (see {@link DefinitionsStatus.stale}). */
-  get stale(): boolean {
-    return this.isStale();
-  }
-
   /** Where the definitions came from and how fresh they are. */
   status(): DefinitionsStatus {
     const polledAt = this.clock.lastPolledByAnyone();
@@ -113,7 +108,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
       ...(this.lastFailure ? { lastFailure: { ...this.lastFailure } } : {}),
       failedPolls: this.failedPolls,
       failing: this.failedPolls >= FAILING_AFTER_POLLS,
-      stale: this.isStale(),
+      stale: this.stale,
     };
   }
 
@@ -158,7 +153,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
         await this.poll();
         if (role === 'poller') await this.keepShared();
       }
-      if (this.local) this.log.staleness(this.isStale(), this.clock.lastPolledByAnyone(), this.local.pollIntervalMs);
+      if (this.local) this.log.staleness(this.stale, this.clock.lastPolledByAnyone(), this.local.pollIntervalMs);
     } finally {
       this.schedule();
     }
@@ -315,8 +310,8 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     this.monitor.definitionsLoaded(source, data.flags.length, flagsChanged);
   }
 
-  /** Stale: local evaluation is on and PostHog was last polled (by anyone) too long ago. */
-  private isStale(): boolean {
+  /** Stale: local evaluation is on and PostHog was last polled (by anyone) too long ago (see `status()`). */
+  get stale(): boolean {
     return this.local !== false && this.clock.isStale();
   }
 }

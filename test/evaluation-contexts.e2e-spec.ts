@@ -149,6 +149,22 @@ describe("evaluation contexts, against posthog-node 5.70's (both on the same fak
     expect(ours.values['web-only']).toBe(false);
   });
 
+  it('ask /flags for every flag when none is kept, as posthog-node does', async () => {
+    fake.setFlags({ 'web-only': { enabled: true }, 'api-only': { enabled: false } });
+    const tagged = { ...DEFINITIONS, flags: DEFINITIONS.flags.slice(0, 2) };
+    const options = { evaluationContexts: ['mobile'] };
+    const harness = await started.startLocal(tagged, options);
+    const posthog = nodeClient('none_kept', options, true);
+    await posthog.reloadFeatureFlags();
+    const asked = (token: string) => fake.requests.filter((request) => request.body.token === token).length;
+    const ours = outcome(await harness.flags.evaluateFlags('u-none-kept'));
+    const theirs = outcome(await posthog.evaluateFlags('u-none-kept'));
+    expect(ours).toEqual(theirs);
+    expect(ours.values['web-only']).toBe(true);
+    expect(asked(TEST_API_KEY)).toBe(1);
+    expect(asked('phc_none_kept')).toBe(1);
+  });
+
   it.each<[string, unknown]>([
     ['not an array', 'api'],
     ['an empty string', ['api', '']],

@@ -167,6 +167,17 @@ describe("lean exposures, against posthog-node 5.70's (both on the same fake)", 
     });
   });
 
+  it('turns lean events off on a quota-limited answer, as posthog-node', async () => {
+    answerWith(fake, flagsAnswer(true));
+    const harness = await started.start({ fallbackAfterMs: 0, circuitBreaker: false });
+    (await harness.flags.evaluateFlags('u-lean-quota')).getFlag('plain', { sendFeatureFlagEvents: false });
+    fake.answer = 'quota-limited';
+    (await harness.flags.evaluateFlags('u-lean-quota')).getFlag('plain');
+    await harness.moduleRef.get(ExposureQueue).flush();
+    const sent = calledBy('nestjs-posthog-flags', 'u-lean-quota');
+    expect(sent.plain).toMatchObject({ '$feature/plain': true, $feature_flag_has_experiment: false });
+  });
+
   it('sends a flag without an experiment lean, and one with an experiment in full, when PostHog asks', async () => {
     answerWith(fake, flagsAnswer(true));
     const harness = await started.start();

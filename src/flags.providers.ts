@@ -10,6 +10,7 @@ import { UpstreamStage } from './evaluation/upstream-stage.js';
 import { SnapshotFactory } from './evaluation/snapshot-factory.js';
 import { UnsendableProperties } from './evaluation/unsendable-properties.js';
 import { ExposureQueue } from './exposures/exposure-queue.js';
+import { LeanExposures } from './exposures/lean-exposures.js';
 import { FLAGS_CONFIG } from './flags.constants.js';
 import { FlagsMonitor } from './monitor/flags-monitor.js';
 import { FlagsService } from './flags.service.js';
@@ -30,6 +31,7 @@ import { PostHogClient } from './upstream/posthog-client.js';
  */
 export const FLAGS_WORKERS: Provider[] = [
   FlagsMonitor,
+  LeanExposures,
   BatchClient,
   ExposureQueue,
   PostHogClient,

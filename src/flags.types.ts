@@ -55,6 +55,11 @@ export interface EvaluatedFlag {
   id?: number;
   /** The version of the flag's definition that was evaluated, when PostHog said it. */
   version?: number;
+  /**
+   * Whether an experiment uses the flag, when PostHog said it (`/flags` metadata `has_experiment`, or the flag
+   * definition's): sent as `$feature_flag_has_experiment`; a flag without one gets lean exposures when PostHog asks.
+   */
+  hasExperiment?: boolean;
   /** When PostHog produced this evaluation. */
   evaluatedAt: Date;
 }

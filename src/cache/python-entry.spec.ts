@@ -47,6 +47,15 @@ describe('the Python SDK entry format', () => {
     expect(decodePythonEntry(written, 'k')).toEqual({ ...flag, context: '' });
   });
 
+  it('keeps whether an experiment uses the flag as an extra top-level has_experiment', () => {
+    const flag = { key: 'k', enabled: true, hasExperiment: false, evaluatedAt: new Date() };
+    const written = encodePythonEntry(flag, '');
+    expect(JSON.parse(written)).toMatchObject({ has_experiment: false });
+    expect(decodePythonEntry(written, 'k')).toEqual({ ...flag, context: '' });
+    const odd = JSON.stringify({ ...JSON.parse(written), has_experiment: 'no' });
+    expect(decodePythonEntry(odd, 'k')).not.toHaveProperty('hasExperiment');
+  });
+
   const valid = JSON.parse(pythonVectors().entries[0].value);
   const variants: [string, unknown][] = [
     ['not JSON', 'pickle\x80\x04'],

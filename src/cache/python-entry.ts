@@ -34,6 +34,8 @@ export interface PythonCacheEntry {
   flag_id?: number;
   /** This module's addition: the flag's version in PostHog, for exposure events answered from the cache. */
   posthog_flag_version?: number;
+  /** This module's addition: whether an experiment uses the flag, for exposure events answered from the cache. */
+  has_experiment?: boolean;
 }
 
 /**
@@ -69,6 +71,7 @@ export function encodePythonEntry(flag: EvaluatedFlag, context?: string): string
     ...(context === undefined ? {} : { context_hash: context }),
     ...(flag.id === undefined ? {} : { flag_id: flag.id }),
     ...(flag.version === undefined ? {} : { posthog_flag_version: flag.version }),
+    ...(flag.hasExperiment === undefined ? {} : { has_experiment: flag.hasExperiment }),
   };
   return jsonText(entry);
 }
@@ -97,6 +100,7 @@ export function decodePythonEntry(raw: string | null | undefined, flagKey: strin
     ...(typeof entry.context_hash === 'string' ? { context: entry.context_hash } : {}),
     ...(Number.isSafeInteger(entry.flag_id) ? { id: entry.flag_id } : {}),
     ...(Number.isSafeInteger(entry.posthog_flag_version) ? { version: entry.posthog_flag_version } : {}),
+    ...(typeof entry.has_experiment === 'boolean' ? { hasExperiment: entry.has_experiment } : {}),
   };
 }
 

@@ -13,6 +13,8 @@ function recordingHost(sendsEvents = true) {
     geoipDisabled: false,
     serverOnly: () => false,
     definitionsLoadedAt: () => 1234,
+    definitionsStale: () => false,
+    leanExposures: () => false,
     exposed: (context: FlagContext, called: FlagCalled) => {
       const key = `${context.distinctId}\n${called.key}\n${String(called.response)}`;
       if (reported.has(key)) return;

@@ -1,4 +1,5 @@
-import { flagCalled, type DefinitionsClock, type FlagCalled, type MissingFlag } from '../exposures/flag-called.js';
+import { flagCalled, type FlagCalled, type FlagCalledHost, type MissingFlag } from '../exposures/flag-called.js';
+import type { FlagErrors } from '../exposures/flag-errors.js';
 import { flagValue, type FlagContext, type FlagResult, type FlagValue, type PostHogBootstrap } from '../flags.types.js';
 import type { UnresolvedReason } from '../local/unresolved-reason.js';
 import { freezeResult } from './flag-results.js';
@@ -30,7 +31,7 @@ export interface IsEnabledOptions extends FlagReadOptions {
 }
 
 /** What a snapshot asks of the module: exposures sent, warnings logged. */
-export interface SnapshotHost extends DefinitionsClock {
+export interface SnapshotHost extends FlagCalledHost {
   /** Whether reads send `$feature_flag_called` when the read does not say (the module's `sendFeatureFlagEvents`). */
   readonly sendsEvents: boolean;
   /** Whether reads' events carry `$geoip_disable: true` when the snapshot does not say (the module's `disableGeoip`). */
@@ -59,6 +60,8 @@ export interface SnapshotInit {
   sendsEvents?: boolean;
   /** Whether reads' events carry `$geoip_disable: true`. Default: the host's. */
   geoipDisabled?: boolean;
+  /** What the answer's reads say in `$feature_flag_error` (PostHog's incomplete answer, its failure). */
+  errors?: FlagErrors;
 }
 
 /**
@@ -79,6 +82,7 @@ export class FlagEvaluations {
   readonly #partial: boolean;
   readonly #sendsEvents: boolean;
   readonly #geoipDisabled: boolean;
+  readonly #errors: FlagErrors | undefined;
 
   /** Made by `FlagsService.evaluateFlags()` and `@Flags()`, never by hand. */
   private constructor(init: SnapshotInit) {
@@ -91,6 +95,7 @@ export class FlagEvaluations {
     this.#partial = init.partial ?? false;
     this.#sendsEvents = init.sendsEvents ?? init.host.sendsEvents;
     this.#geoipDisabled = init.geoipDisabled ?? init.host.geoipDisabled;
+    this.#errors = init.errors;
     for (const result of this.#results.values()) freezeResult(result);
   }
 
@@ -211,7 +216,8 @@ export class FlagEvaluations {
     if (result?.source === 'override') return;
     const local = Object.hasOwn(this.#unresolved, key) && this.#unresolved[key] !== 'unavailable';
     const missing: MissingFlag = local ? 'local_evaluation_inconclusive' : 'flag_missing';
-    const called = flagCalled(this.#context, key, result, { missing, geoipDisabled: this.#geoipDisabled }, this.#host);
+    const circumstances = { missing, geoipDisabled: this.#geoipDisabled, errors: this.#errors };
+    const called = flagCalled(this.#context, key, result, circumstances, this.#host);
     this.#host.exposed(this.#context, called);
   }
 
@@ -245,6 +251,7 @@ export class FlagEvaluations {
         partial: keys === undefined && snapshot.#partial,
         sendsEvents: sendsEvents ?? snapshot.#sendsEvents,
         geoipDisabled: snapshot.#geoipDisabled,
+        errors: snapshot.#errors,
       });
     };
   }
@@ -259,6 +266,7 @@ export class FlagEvaluations {
       slice: true,
       sendsEvents: this.#sendsEvents,
       geoipDisabled: this.#geoipDisabled,
+      errors: this.#errors,
     });
   }
 }
@@ -269,6 +277,8 @@ const SILENT_HOST: SnapshotHost = {
   geoipDisabled: true,
   serverOnly: () => false,
   definitionsLoadedAt: () => undefined,
+  definitionsStale: () => false,
+  leanExposures: () => false,
   exposed: () => {},
   warn: () => {},
 };

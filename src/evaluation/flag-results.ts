@@ -1,5 +1,6 @@
 import type { EvaluatedFlag, FlagResult, FlagSource } from '../flags.types.js';
 import { deepFreeze } from '../util/deep-freeze.js';
+import type { FlagErrors } from '../exposures/flag-errors.js';
 
 /**
  * Results by flag key: what every stage of an evaluation answers. Read-only once made: a map may be shared (a
@@ -20,7 +21,15 @@ export type RemoteResults = FlagResults & {
    * not hold the user's whole set, or PostHog said its answer was incomplete.
    */
   partial?: true;
+  /** What the exposures of these results say in `$feature_flag_error` (see {@link FlagErrors}). */
+  errors?: FlagErrors;
 };
+
+/** `results`, marked with `errors` when there are any. */
+export function withErrors(results: RemoteResults, errors: FlagErrors | undefined): RemoteResults {
+  if (errors) results.errors = errors;
+  return results;
+}
 
 /**
  * `results`, marked with the keys of `named` (the keys asked, or those PostHog named and failed to compute) that
@@ -94,6 +103,7 @@ export function resultOf(flag: EvaluatedFlag, source: FlagSource, requestId?: st
   if (flag.reasonCode !== undefined) result.reasonCode = flag.reasonCode;
   if (flag.id !== undefined) result.id = flag.id;
   if (flag.version !== undefined) result.version = flag.version;
+  if (flag.hasExperiment !== undefined) result.hasExperiment = flag.hasExperiment;
   if (requestId !== undefined) result.requestId = requestId;
   return result;
 }

@@ -9,6 +9,7 @@ import { evaluationOf } from './evaluation.js';
 import { merged, type FlagResults, type MaybePromise, type RemoteResults } from './flag-results.js';
 import { Coalescer } from '../pipeline/coalesce.js';
 import { MAX_REUSE_MS, SharedStage } from './shared-stage.js';
+import type { FlagErrors } from '../exposures/flag-errors.js';
 
 /** What local evaluation could not decide, and what the later stages answered. */
 export interface LocalFirstAnswer {
@@ -20,6 +21,8 @@ export interface LocalFirstAnswer {
   unanswered?: readonly string[];
   /** Every flag was asked further, and the answer may lack flags no one named (see {@link RemoteResults}). */
   partial?: true;
+  /** What the exposures of the later stages' answer say in `$feature_flag_error` (see {@link RemoteResults}). */
+  errors?: FlagErrors;
 }
 
 /** How one evaluation goes through local evaluation. */
@@ -117,7 +120,13 @@ export class LocalFirstStage {
 
 /** An answer without definitions: nothing was left undecided by them. */
 function remoteOnly(results: RemoteResults): LocalFirstAnswer {
-  return { results, unresolved: NONE, unanswered: results.unanswered, partial: results.partial };
+  return {
+    results,
+    unresolved: NONE,
+    unanswered: results.unanswered,
+    partial: results.partial,
+    errors: results.errors,
+  };
 }
 
 /** The local results with what the later stages answered for the rest. */
@@ -126,7 +135,7 @@ function withRemote(
   unresolved: ReadonlyMap<string, LocalUnresolvedReason>,
   remote: RemoteResults,
 ): LocalFirstAnswer {
-  return { results: merged(results, remote), unresolved, unanswered: remote.unanswered };
+  return { results: merged(results, remote), unresolved, unanswered: remote.unanswered, errors: remote.errors };
 }
 
 /** {@link withRemote} once the later stages answered (a continuation of its own: see `FeatureFlagGuard`). */

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ExposureQueue } from '../exposures/exposure-queue.js';
+import { LeanExposures } from '../exposures/lean-exposures.js';
 import type { FlagCalled } from '../exposures/flag-called.js';
 import { FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
 import type { FlagContext } from '../flags.types.js';
@@ -45,6 +46,7 @@ export class SnapshotFactory implements SnapshotHost {
     private readonly evaluator: FlagsEvaluator,
     private readonly exposures: ExposureQueue,
     private readonly definitions: DefinitionsPoller,
+    private readonly lean: LeanExposures,
     @Inject(FLAGS_CONFIG) config: ResolvedFlagsOptions,
   ) {
     this.sendsEvents = config.sendFeatureFlagEvents;
@@ -97,6 +99,16 @@ export class SnapshotFactory implements SnapshotHost {
   }
 
   /** @inheritdoc */
+  definitionsStale(): boolean {
+    return this.definitions.stale;
+  }
+
+  /** @inheritdoc */
+  leanExposures(): boolean {
+    return this.lean.enabled;
+  }
+
+  /** @inheritdoc */
   serverOnly(key: string): boolean {
     return !evaluatedInBrowser(this.definitions.definitions?.byKey.get(key));
   }
@@ -127,6 +139,7 @@ export class SnapshotFactory implements SnapshotHost {
       results: answer.results,
       unresolved: stillUnresolved(answer),
       partial: answer.partial,
+      errors: answer.errors,
       sendsEvents: options.sendFeatureFlagEvents,
       geoipDisabled: options.disableGeoip,
     });

@@ -7,12 +7,16 @@ import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { Coalescer } from '../pipeline/coalesce.js';
 import { isCompleteAnswer, type ParsedFlags } from '../upstream/flags-response.js';
 import { FlagsUpstream } from '../upstream/flags-upstream.js';
+import { UpstreamError, type UpstreamFailureReason } from '../upstream/upstream-error.js';
+import { LeanExposures } from '../exposures/lean-exposures.js';
+import { answerErrors, failureErrors } from '../exposures/flag-errors.js';
 import { CacheAccess } from './cache-access.js';
 import type { Evaluation } from './evaluation.js';
 import {
   resultOf,
   withSource,
   withStoredSource,
+  withErrors,
   withUnanswered,
   type MaybePromise,
   type RemoteResults,
@@ -24,6 +28,8 @@ import {
  */
 interface Answer {
   parsed?: ParsedFlags;
+  /** Why PostHog could not answer, when it could not. */
+  failure?: UpstreamFailureReason;
   /** Settles when the answer is in the cache (or writing it failed); never rejects. */
   remembered: Promise<void>;
 }
@@ -55,6 +61,7 @@ export class UpstreamStage implements BeforeApplicationShutdown {
     private readonly upstream: FlagsUpstream,
     private readonly cache: CacheAccess,
     private readonly monitor: FlagsMonitor,
+    private readonly lean: LeanExposures,
     @Inject(FLAGS_CONFIG) private readonly config: ResolvedFlagsOptions,
   ) {
     this.fallbackAfterMs = config.fallbackAfterMs;
@@ -78,11 +85,15 @@ export class UpstreamStage implements BeforeApplicationShutdown {
     const call = this.callPostHog(evaluation);
     const early = this.fallbackAfterMs > 0 ? await this.knownIfSlow(call, evaluation, cached) : undefined;
     if (early) return withStoredSource(early.flags, 'fallback');
-    const { parsed } = await call;
+    const { parsed, failure } = await call;
     if (parsed && isCompleteAnswer(parsed)) return withSource(parsed.flags.values(), 'remote', parsed.requestId);
     const known = await this.lastKnown(evaluation, cached);
     if (!parsed) {
-      return withUnanswered(withStoredSource(known.flags, 'fallback'), evaluation.keys, everyFlag && !known.complete);
+      const fallback = withStoredSource(known.flags, 'fallback');
+      return withErrors(
+        withUnanswered(fallback, evaluation.keys, everyFlag && !known.complete),
+        failureErrors(failure),
+      );
     }
     const results = withSource(parsed.flags.values(), 'remote', parsed.requestId);
     for (const flag of known.flags) {
@@ -92,7 +103,8 @@ export class UpstreamStage implements BeforeApplicationShutdown {
     }
     // An incomplete answer may lack flags the cache never saw: the cache's `complete` (every key it knows of) cannot
     // say otherwise, and it already holds what this answer named.
-    return withUnanswered(results, doubtfulKeys(parsed, evaluation.keys), everyFlag && parsed.incomplete);
+    const answered = withUnanswered(results, doubtfulKeys(parsed, evaluation.keys), everyFlag && parsed.incomplete);
+    return withErrors(answered, answerErrors(parsed.incomplete));
   }
 
   /**
@@ -156,9 +168,13 @@ export class UpstreamStage implements BeforeApplicationShutdown {
         parsed = await firstValueFrom(this.upstream.evaluate(context, keys, disableGeoip));
       } catch (error) {
         this.monitor.upstreamFailed(error);
-        return { remembered: Promise.resolve() };
+        const failure = error instanceof UpstreamError ? error.reason : undefined;
+        // A quota-limited answer says nothing of lean exposures: off, as posthog-node.
+        if (failure === 'quota_limited') this.lean.set(false);
+        return { remembered: Promise.resolve(), failure };
       }
       this.monitor.upstreamSucceeded();
+      this.lean.set(parsed.minimalFlagCalledEvents);
       const whole = keys === undefined && isCompleteAnswer(parsed);
       const flags = [...parsed.flags.values()];
       return { parsed, remembered: this.cache.write(context.distinctId, flags, whole, evaluation.fingerprint) };

@@ -1,6 +1,8 @@
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../flags.constants.js';
 import { setOwn } from '../util/own.js';
 import { flagValue, type FlagContext, type FlagResult, type FlagValue } from '../flags.types.js';
+import { errorProperty, type FlagErrors } from './flag-errors.js';
+import { leanProperties, SERVED_FROM } from './lean-properties.js';
 
 /** One `$feature_flag_called` to send (unless already sent for this user, flag, value and groups). */
 export interface FlagCalled {
@@ -25,27 +27,34 @@ export interface ReadCircumstances {
   missing: MissingFlag;
   /** Whether the evaluation asked PostHog for no GeoIP: the event carries `$geoip_disable: true`, as posthog-node's. */
   geoipDisabled: boolean;
+  /** What the evaluation's answer says in `$feature_flag_error`, when it says anything. */
+  errors?: FlagErrors;
 }
 
 /**
  * The event for reading `key` (its `result`, or none: `circumstances.missing` says why), with the properties
  * posthog-node's snapshot sets; what is not known is left out. `$feature_flag_request_id` only for an answer PostHog gave to this
  * call; `locally_evaluated` only for a `local` result, which was evaluated now and, as in posthog-node, carries
- * no `$feature_flag_version`.
+ * no `$feature_flag_version`. A result not freshly evaluated carries {@link SERVED_FROM}; lean when PostHog asks.
  */
 export function flagCalled(
   context: FlagContext,
   key: string,
   result: FlagResult | undefined,
   circumstances: ReadCircumstances,
-  definitions: DefinitionsClock,
+  host: FlagCalledHost,
 ): FlagCalled {
-  return new CalledOnRead(context, key, result, circumstances, definitions);
+  return new CalledOnRead(context, key, result, circumstances, host);
 }
 
-/** When the flag definitions were loaded (ms since the epoch), for a `local` result's event. */
-export interface DefinitionsClock {
+/** What the module knows of the definitions and PostHog's wishes when an event is built. */
+export interface FlagCalledHost {
+  /** When the flag definitions were loaded (ms since the epoch), for a `local` result's event. */
   definitionsLoadedAt(): number | undefined;
+  /** Whether the definitions in force are stale (`status().definitions.stale`): a `local` result's event says so. */
+  definitionsStale(): boolean;
+  /** Whether PostHog asked for lean exposures (`minimal_flag_called_events`, see `LeanExposures`). */
+  leanExposures(): boolean;
 }
 
 /**
@@ -58,7 +67,7 @@ class CalledOnRead implements FlagCalled {
     readonly key: string,
     readonly result: FlagResult | undefined,
     private readonly circumstances: ReadCircumstances,
-    private readonly definitions: DefinitionsClock,
+    private readonly host: FlagCalledHost,
   ) {}
 
   get response(): FlagValue | undefined {
@@ -66,20 +75,21 @@ class CalledOnRead implements FlagCalled {
   }
 
   properties(): Record<string, unknown> {
-    const { context, key, result, circumstances } = this;
-    const loadedAt = this.definitions.definitionsLoadedAt();
-    return calledProperties(context, key, result, this.response, circumstances, loadedAt);
+    const { context, key, result, circumstances, host } = this;
+    const properties = calledProperties(context, key, result, this.response, circumstances, host);
+    // posthog-node minimises only an event that says `$feature_flag_has_experiment: false`.
+    return host.leanExposures() && result?.hasExperiment === false ? leanProperties(properties) : properties;
   }
 }
 
-/** The properties of the event of {@link flagCalled}. */
+/** The properties of the event of {@link flagCalled}, in full. */
 function calledProperties(
   context: FlagContext,
   key: string,
   result: FlagResult | undefined,
   response: FlagValue | undefined,
-  { missing, geoipDisabled }: ReadCircumstances,
-  definitionsLoadedAt: number | undefined,
+  { missing, geoipDisabled, errors }: ReadCircumstances,
+  host: FlagCalledHost,
 ): Record<string, unknown> {
   const local = result?.source === 'local';
   const properties: Record<string, unknown> = {
@@ -96,10 +106,26 @@ function calledProperties(
   if (result?.version !== undefined && !local) properties.$feature_flag_version = result.version;
   if (result?.reason !== undefined) properties.$feature_flag_reason = result.reason;
   if (result?.requestId !== undefined) properties.$feature_flag_request_id = result.requestId;
+  if (result?.hasExperiment !== undefined) properties.$feature_flag_has_experiment = result.hasExperiment;
   if (result) properties.$feature_flag_evaluated_at = local ? Date.now() : result.evaluatedAt.getTime();
-  if (local && definitionsLoadedAt !== undefined) properties.$feature_flag_definitions_loaded_at = definitionsLoadedAt;
-  if (!result) properties.$feature_flag_error = missing;
+  const loadedAt = local ? host.definitionsLoadedAt() : undefined;
+  if (loadedAt !== undefined) properties.$feature_flag_definitions_loaded_at = loadedAt;
+  const error = errorProperty(errors, result, missing);
+  if (error !== undefined) properties.$feature_flag_error = error;
+  const servedFrom = servedFromOf(result, host);
+  if (servedFrom !== undefined) properties[SERVED_FROM] = servedFrom;
   if (context.groups) properties.$groups = context.groups;
   if (geoipDisabled) properties.$geoip_disable = true;
   return properties;
+}
+
+/**
+ * Where a result not freshly evaluated came from: `fallback` (PostHog failed or was slow: the user's last known
+ * result), `cache` (the cache URL's `fresh` window), `stale_definitions` (local evaluation from definitions that
+ * are stale); `undefined` for a fresh evaluation.
+ */
+function servedFromOf(result: FlagResult | undefined, host: FlagCalledHost): string | undefined {
+  if (result?.source === 'fallback' || result?.source === 'cache') return result.source;
+  if (result?.source === 'local' && host.definitionsStale()) return 'stale_definitions';
+  return undefined;
 }

@@ -10,6 +10,7 @@ import type { FlagCache } from '../cache/flag-cache.js';
 import { FLAG_CACHE, FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
 import type { DefinitionsStatus } from '../monitor/flags-events.js';
 import { FlagsMonitor } from '../monitor/flags-monitor.js';
+import { LeanExposures } from '../exposures/lean-exposures.js';
 import type { ResolvedFlagsOptions, ResolvedLocalEvaluation } from '../options/flags-options.js';
 import { UpstreamError } from '../upstream/upstream-error.js';
 import { messageOf } from '../util/message-of.js';
@@ -38,6 +39,7 @@ export const FAILING_AFTER_POLLS = 3;
 export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(LIBRARY_NAME);
   private readonly local: ResolvedLocalEvaluation | false;
+  private readonly evaluationContexts: readonly string[];
   private readonly client?: DefinitionsClient;
   private readonly store: DefinitionsStore;
   private readonly log: DefinitionsLog;
@@ -66,8 +68,10 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     @Inject(FLAGS_CONFIG) config: ResolvedFlagsOptions,
     @Inject(FLAG_CACHE) cache: FlagCache,
     private readonly monitor: FlagsMonitor,
+    private readonly lean: LeanExposures,
   ) {
     this.local = config.localEvaluation;
+    this.evaluationContexts = config.evaluationContexts;
     if (this.local) this.client = new DefinitionsClient(config, this.local);
     const interval = this.local ? this.local.pollIntervalMs : 30_000;
     this.lockTtlMs = lockTtlMs(interval);
@@ -104,7 +108,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
       ...(this.lastFailure ? { lastFailure: { ...this.lastFailure } } : {}),
       failedPolls: this.failedPolls,
       failing: this.failedPolls >= FAILING_AFTER_POLLS,
-      stale: this.isStale(),
+      stale: this.stale,
     };
   }
 
@@ -149,7 +153,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
         await this.poll();
         if (role === 'poller') await this.keepShared();
       }
-      if (this.local) this.log.staleness(this.isStale(), this.clock.lastPolledByAnyone(), this.local.pollIntervalMs);
+      if (this.local) this.log.staleness(this.stale, this.clock.lastPolledByAnyone(), this.local.pollIntervalMs);
     } finally {
       this.schedule();
     }
@@ -297,14 +301,17 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
   private install(data: FlagDefinitionsData, source: 'upstream' | 'redis'): void {
     const flagsChanged = changedFlags(this.installed, data);
     this.installed = data;
-    this.current = data.flags.length > 0 ? indexDefinitions(data) : undefined;
-    this.source = this.current ? source : 'none';
+    const indexed = indexDefinitions(data, this.evaluationContexts);
+    // None kept for the evaluation contexts: every flag is asked of PostHog, as posthog-node does.
+    this.current = indexed.byKey.size > 0 ? indexed : undefined;
+    this.source = data.flags.length > 0 ? source : 'none';
     this.loadedAt = new Date();
+    this.lean.set(data.minimal_flag_called_events === true);
     this.monitor.definitionsLoaded(source, data.flags.length, flagsChanged);
   }
 
-  /** Stale: local evaluation is on and PostHog was last polled (by anyone) too long ago. */
-  private isStale(): boolean {
+  /** Stale: local evaluation is on and PostHog was last polled (by anyone) too long ago (see `status()`). */
+  get stale(): boolean {
     return this.local !== false && this.clock.isStale();
   }
 }

@@ -39,6 +39,12 @@ export interface FlagDefinition {
   bucketing_identifier?: string | null;
   /** Where the flag may be evaluated: `client`, `server`, or `all` (also when absent or anything else). */
   evaluation_runtime?: string | null;
+  /** The evaluation contexts the flag is limited to (none: every one); see {@link keptFlags}. */
+  evaluation_contexts?: unknown;
+  /** The older name of {@link evaluation_contexts}, read when that is absent. */
+  evaluation_tags?: unknown;
+  /** Whether an experiment uses the flag: its exposures are then never minimal. */
+  has_experiment?: unknown;
   filters?: {
     groups?: FlagCondition[];
     multivariate?: { variants?: { key: string; rollout_percentage: number }[] } | null;
@@ -68,12 +74,25 @@ export interface FlagDefinitionsData {
   cohorts: Record<string, CohortGroup>;
   /** PostHog's property matching semantics version, when the server says it. */
   property_matching_version?: number;
+  /**
+   * PostHog's gate for lean exposures: `$feature_flag_called` of a flag without an experiment carries only the
+   * properties posthog-node's `minimizeFlagCalledEventProperties` keeps. Present only when `true`.
+   */
+  minimal_flag_called_events?: true;
 }
 
-/** Definitions ready for evaluation: the data as loaded, and its flags by key. Never mutated once built. */
+/**
+ * Definitions ready for evaluation: the data as loaded, and its flags by key (those kept for the module's evaluation
+ * contexts). Never mutated once built.
+ */
 export interface Definitions {
   readonly data: FlagDefinitionsData;
   readonly byKey: ReadonlyMap<string, FlagDefinition>;
+  /**
+   * The flags left out for the module's evaluation contexts ({@link keptFlags}): a dependency on one is not a missing
+   * one, and evaluates to `false`, as posthog-node's `filteredOutFlagKeys`.
+   */
+  readonly filteredOut: ReadonlySet<string>;
   /**
    * Each flag's payloads by flag key, then by `"true"` or variant key: parsed from JSON once per set of
    * definitions and deeply frozen, so that every answer shares them.
@@ -114,18 +133,43 @@ export function parseDefinitions(body: unknown): FlagDefinitionsData {
   if (typeof body.property_matching_version === 'number') {
     data.property_matching_version = body.property_matching_version;
   }
+  // posthog-node reads the snake-case name, else the camel-case one.
+  if ((body.minimal_flag_called_events ?? body.minimalFlagCalledEvents) === true)
+    data.minimal_flag_called_events = true;
   return data;
 }
 
-/** The definitions indexed for evaluation. */
-export function indexDefinitions(data: FlagDefinitionsData): Definitions {
-  const byKey = new Map(data.flags.map((flag) => [flag.key, flag]));
+/**
+ * The definitions indexed for evaluation: only the flags kept for `evaluationContexts` ({@link keptFlags}), the
+ * others named in {@link Definitions.filteredOut}.
+ */
+export function indexDefinitions(data: FlagDefinitionsData, evaluationContexts: readonly string[] = []): Definitions {
+  const kept = keptFlags(data.flags, evaluationContexts);
+  const byKey = new Map(kept.map((flag) => [flag.key, flag]));
+  const filteredOut = new Set(data.flags.filter((flag) => !byKey.has(flag.key)).map((flag) => flag.key));
   const payloads = new Map<string, ReadonlyMap<string, unknown>>();
   for (const [key, flag] of byKey) {
     const parsed = parsedPayloads(flag.filters?.payloads);
     if (parsed.size > 0) payloads.set(key, parsed);
   }
-  return { data, byKey, payloads, comparesDates: comparesDates(data.flags) || comparesDates(data.cohorts) };
+  const dates = comparesDates(kept) || comparesDates(data.cohorts);
+  return { data, byKey, filteredOut, payloads, comparesDates: dates };
+}
+
+/**
+ * The flags evaluated under the module's evaluation contexts, as posthog-node's `filterFlagsByEvaluationContexts`:
+ * every flag when none are configured; else a flag whose `evaluation_contexts` (or older `evaluation_tags`) names
+ * none of them is left out, and one that names none at all is kept. Tags that are not strings count for nothing; a
+ * value that is not an array is no tags.
+ */
+export function keptFlags(flags: FlagDefinition[], evaluationContexts: readonly string[]): FlagDefinition[] {
+  if (evaluationContexts.length === 0) return flags;
+  const configured = new Set(evaluationContexts);
+  return flags.filter((flag) => {
+    const tags = flag.evaluation_contexts ?? flag.evaluation_tags;
+    if (!Array.isArray(tags) || tags.length === 0) return true;
+    return tags.some((tag) => typeof tag === 'string' && configured.has(tag));
+  });
 }
 
 /**

@@ -70,5 +70,6 @@ function localResult(
   if (payload !== undefined) flag.payload = payload;
   if (typeof definition.id === 'number') flag.id = definition.id;
   if (typeof definition.version === 'number') flag.version = definition.version;
+  if (typeof definition.has_experiment === 'boolean') flag.hasExperiment = definition.has_experiment;
   return flag;
 }

@@ -226,17 +226,20 @@ export class SubjectEvaluation {
     const chain = property.dependency_chain;
     if (!Array.isArray(chain)) throw new Inconclusive(`flag dependency ${property.key} has no dependency_chain`);
     if (chain.length === 0) throw new Inconclusive(`flag dependency ${property.key} is circular`);
-    const { byKey } = this.definitions;
-    if (chain.some((key) => typeof key !== 'string' || !byKey.has(key))) {
+    const { byKey, filteredOut } = this.definitions;
+    if (chain.some((key) => typeof key !== 'string' || (!byKey.has(key) && !filteredOut.has(key)))) {
       throw new Inconclusive(`a dependency of ${property.key} is not defined`);
     }
-    for (const key of chain as string[]) this.dependencies.set(key, this.dependencyValue(byKey.get(key)!));
+    for (const key of chain as string[]) this.dependencies.set(key, this.dependencyValue(byKey.get(key)));
     return evaluatesTo(property.value, this.dependencies.get(property.key));
   }
 
-  /** A dependency's value: off when inactive; a doubt about it is a doubt about the flag that depends on it. */
-  private dependencyValue(flag: FlagDefinition): FlagValue {
-    if (!flag.active) return false;
+  /**
+   * A dependency's value: off when inactive or left out for the evaluation contexts (posthog-node's
+   * `filteredOutFlagKeys`); a doubt about it is a doubt about the flag that depends on it.
+   */
+  private dependencyValue(flag: FlagDefinition | undefined): FlagValue {
+    if (!flag?.active) return false;
     try {
       return this.outcome(flag);
     } catch (error) {

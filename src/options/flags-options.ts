@@ -77,6 +77,16 @@ export interface FlagsModuleOptions {
    * @default true
    */
   disableGeoip?: boolean;
+  /**
+   * PostHog's evaluation contexts (formerly environments) this service evaluates in, as posthog-node's
+   * `evaluationContexts`: sent as `evaluation_contexts` in every `/flags` body (PostHog then leaves out the flags
+   * limited to other contexts), and under local evaluation a flag whose contexts name none of these is left out of
+   * the definitions (a flag depending on it reads it as off). At most 100 non-empty strings of 200 characters.
+   * @default [] (every flag)
+   */
+  evaluationContexts?: readonly string[];
+  /** @deprecated the older name of {@link evaluationContexts} (posthog-node's `evaluationEnvironments`). */
+  evaluationEnvironments?: readonly string[];
   /** How exposure events are batched and bounded. */
   eventQueue?: EventQueueOptions;
   /**
@@ -186,6 +196,8 @@ export interface ResolvedFlagsOptions {
   overrides: FlagOverrides;
   sendFeatureFlagEvents: boolean;
   disableGeoip: boolean;
+  /** The evaluation contexts (empty: none configured, every flag). */
+  evaluationContexts: readonly string[];
   eventQueue: ResolvedEventQueue;
   /** Where the overrides came from, for the startup warning; undefined when none were configured. */
   overridesFrom?: 'option overrides' | 'POSTHOG_FLAG_OVERRIDES';

@@ -19,6 +19,7 @@ import {
   type ResolvedLocalEvaluation,
 } from './flags-options.js';
 import { assertKnownNames, integerOption, stringOption, typedOption } from './option-values.js';
+import { resolveEvaluationContexts } from './evaluation-contexts-option.js';
 
 /** The longest delay a Node timer takes (a longer one fires at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -39,6 +40,8 @@ const OPTION_NAMES: readonly (keyof FlagsModuleOptions)[] = [
   'overrides',
   'sendFeatureFlagEvents',
   'disableGeoip',
+  'evaluationContexts',
+  'evaluationEnvironments',
   'eventQueue',
   'circuitBreaker',
   'contextFactory',
@@ -132,6 +135,7 @@ export function resolveFlagsOptions(
       ) ?? true,
     disableGeoip:
       typedOption('disableGeoip', options.disableGeoip, 'a boolean', (value) => typeof value === 'boolean') ?? true,
+    evaluationContexts: resolveEvaluationContexts(options),
     eventQueue: resolveEventQueue(options.eventQueue),
     eventsIncludeDistinctId:
       typedOption(

@@ -7,13 +7,15 @@ export interface FlagsQuestion {
   keys?: readonly string[];
   /** Sent as `geoip_disable`: PostHog derives no GeoIP properties from the caller's address. */
   disableGeoip: boolean;
+  /** Sent as `evaluation_contexts` when not empty: PostHog leaves out the flags limited to other contexts. */
+  evaluationContexts?: readonly string[];
 }
 
 /**
  * The JSON body of `POST /flags/?v=2` for a context and a question, with `evaluation_runtime: 'server'` (PostHog
  * leaves out flags marked `client`), as posthog-node sends it. The device id goes in the person properties
  * and, as posthog-node sends it, at the top level as `$device_id` (a `$device_id` among the given person properties
- * wins over `deviceId`, in both places).
+ * wins over `deviceId`, in both places). `evaluation_contexts` only when some are configured, as posthog-node.
  */
 export function flagsRequestBody(apiKey: string, context: FlagContext, question: FlagsQuestion): string {
   const personProperties = context.deviceId
@@ -29,6 +31,7 @@ export function flagsRequestBody(apiKey: string, context: FlagContext, question:
     geoip_disable: question.disableGeoip,
     ...(question.keys ? { flag_keys_to_evaluate: question.keys } : {}),
     ...(deviceId ? { $device_id: deviceId } : {}),
+    ...(question.evaluationContexts?.length ? { evaluation_contexts: question.evaluationContexts } : {}),
     evaluation_runtime: SERVER_RUNTIME,
   });
 }

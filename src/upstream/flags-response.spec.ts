@@ -35,6 +35,16 @@ describe('parseFlagsResponse', () => {
     expect(parsed.failed.size).toBe(0);
   });
 
+  it('reads has_experiment and the lean gate only when they are booleans `true` / a boolean', () => {
+    const entry = (hasExperiment: unknown) => ({ enabled: true, metadata: { has_experiment: hasExperiment } });
+    const flags = { a: entry(true), b: entry(false), c: entry('true'), d: entry(1) };
+    const lean = parseFlagsResponse({ flags, minimalFlagCalledEvents: true }, at);
+    expect([...lean.flags.values()].map((flag) => flag.hasExperiment)).toEqual([true, false, undefined, undefined]);
+    expect(lean.minimalFlagCalledEvents).toBe(true);
+    expect(parseFlagsResponse({ flags, minimalFlagCalledEvents: 'true' }, at).minimalFlagCalledEvents).toBe(false);
+    expect(parseFlagsResponse({ flags, minimal_flag_called_events: true }, at).minimalFlagCalledEvents).toBe(false);
+  });
+
   it('drops a reason code that is not of the shape PostHog sends', () => {
     const reason = (code: unknown) => ({ enabled: true, reason: { code, description: 'd' } });
     const parsed = parseFlagsResponse({ flags: { a: reason('x'.repeat(65)), b: reason(7), c: reason('Drop;') } }, at);

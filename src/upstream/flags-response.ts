@@ -16,6 +16,8 @@ export interface ParsedFlags {
   incomplete: boolean;
   /** PostHog's id of this request (`requestId`), when it said one. */
   requestId?: string;
+  /** `minimalFlagCalledEvents`: PostHog asks for lean exposures of flags without an experiment. */
+  minimalFlagCalledEvents: boolean;
 }
 
 /** Whether PostHog answered for certain: no flag failed, and no error while computing flags. */
@@ -42,6 +44,7 @@ export function parseFlagsResponse(body: unknown, evaluatedAt = new Date()): Par
     flags: new Map(),
     failed: new Set(),
     incomplete: body.errorsWhileComputingFlags === true,
+    minimalFlagCalledEvents: body.minimalFlagCalledEvents === true,
   };
   if (typeof body.requestId === 'string') parsed.requestId = body.requestId;
   if (isRecord(body.flags)) {
@@ -80,6 +83,7 @@ function readV2Flag(key: string, entry: unknown, evaluatedAt: Date): EvaluatedFl
     reasonCode: typeof reasonCode === 'string' && REASON_CODE.test(reasonCode) ? reasonCode : undefined,
     id: integerOrUndefined(metadata.id),
     version: integerOrUndefined(metadata.version),
+    hasExperiment: typeof metadata.has_experiment === 'boolean' ? metadata.has_experiment : undefined,
     evaluatedAt,
   });
 }
@@ -111,7 +115,7 @@ function parsePayload(payload: unknown): unknown {
 
 /** The flag without its undefined optional fields, so results compare and print cleanly. */
 function compact(flag: EvaluatedFlag): EvaluatedFlag {
-  for (const field of ['variant', 'payload', 'reason', 'reasonCode', 'id', 'version'] as const) {
+  for (const field of ['variant', 'payload', 'reason', 'reasonCode', 'id', 'version', 'hasExperiment'] as const) {
     if (flag[field] === undefined) delete flag[field];
   }
   return flag;

@@ -33,7 +33,8 @@ export class PostHogClient implements OnApplicationShutdown {
     keys?: readonly string[],
     disableGeoip = this.config.disableGeoip,
   ): Observable<unknown> {
-    const body = flagsRequestBody(this.config.apiKey, context, { keys, disableGeoip });
+    const { apiKey, evaluationContexts } = this.config;
+    const body = flagsRequestBody(apiKey, context, { keys, disableGeoip, evaluationContexts });
     return abortable(() => this.post(body), readFlagsAnswer);
   }
 

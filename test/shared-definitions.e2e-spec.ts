@@ -1,11 +1,12 @@
 import 'reflect-metadata';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { filter } from 'rxjs';
 import type { FlagsModuleOptions } from '../src/index.js';
+import { fakeClocks, restoreClocks } from './support/clock.js';
 import { TEST_SECRET_KEY, standardDefinitions } from './support/definitions.js';
 import { eventually } from './support/eventually.js';
 import { FakePostHog } from './support/fake-posthog.js';
@@ -261,23 +262,33 @@ describe('shared flag definitions you can trust (redis://)', () => {
     const follower = await instance();
     await publisher.moduleRef.close();
     running = running.filter((harness) => harness !== publisher);
-    await client.set(`${keyOf()}:lock`, 'skewed-poller', 'PX', 120_000); // held, never renewed nor published under
-    const anHourAhead = new Date(Date.now() + 3_600_000).toISOString();
-    const value = { ...(await stored()), polled_at: anHourAhead };
-    const text = JSON.stringify(value);
-    const meta = JSON.parse((await client.get(`${keyOf()}:meta`))!);
-    await client.set(keyOf(), text, 'EX', 600);
-    await client.set(
-      `${keyOf()}:meta`,
-      JSON.stringify({ ...meta, polled_at: anHourAhead, published_at: anHourAhead, bytes: Buffer.byteLength(text) }),
-    );
-    const readAt = Date.now();
-    const changed = standardDefinitions();
-    (changed.flags as { active: boolean }[])[0]!.active = false;
-    fake.definitions = changed;
-    await eventually(async () => (await follower.flags.isEnabled('beta', 'u1')) === false, 'beta off', 15_000);
-    expect(follower.flags.status().definitions.polledAt!.getTime()).toBeLessThanOrEqual(Date.now());
-    expect(Date.now() - readAt).toBeLessThan(9000);
+    // From here time passes on the module's clocks only when the test moves them (timers and I/O run for real):
+    // no elapsed time is measured, the follower is shown to poll PostHog once 3 intervals (3 s) pass, not an hour.
+    fakeClocks(Date.now());
+    try {
+      await client.set(`${keyOf()}:lock`, 'skewed-poller', 'PX', 120_000); // held, never renewed nor published under
+      const anHourAhead = new Date(Date.now() + 3_600_000).toISOString();
+      const value = { ...(await stored()), polled_at: anHourAhead };
+      const text = JSON.stringify(value);
+      const meta = JSON.parse((await client.get(`${keyOf()}:meta`))!);
+      await client.set(keyOf(), text, 'EX', 600);
+      await client.set(
+        `${keyOf()}:meta`,
+        JSON.stringify({ ...meta, polled_at: anHourAhead, published_at: anHourAhead, bytes: Buffer.byteLength(text) }),
+      );
+      // Read, the poll time an hour ahead counts as a poll now (never later than now).
+      const readAt = Date.now();
+      const polledAt = () => follower.flags.status().definitions.polledAt?.getTime();
+      await eventually(() => polledAt() === readAt, 'the poll time ahead read');
+      const changed = standardDefinitions();
+      (changed.flags as { active: boolean }[])[0]!.active = false;
+      fake.definitions = changed;
+      jest.setSystemTime(Date.now() + 3 * 1000 + 1); // 3 poll intervals (and 1 ms) pass on both clocks
+      await eventually(async () => (await follower.flags.isEnabled('beta', 'u1')) === false, 'beta off');
+      expect(polledAt()).toBeLessThanOrEqual(Date.now());
+    } finally {
+      restoreClocks();
+    }
   });
 
   it('a sidecar of another Redis type is rewritten: the poller republishes, a new instance finds the key', async () => {
@@ -361,14 +372,17 @@ describe('shared flag definitions you can trust (redis://)', () => {
       await eventually(async () => (await stored())?.etag === fake.definitionsEtag, 'the key published');
       const follower = await instance();
       expect(follower.flags.status().definitions).toMatchObject({ source: 'redis', poller: false });
+      const held = await client.get(`${keyOf()}:lock`);
       const ttl = await client.pttl(`${keyOf()}:lock`);
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(5000);
       child.kill('SIGKILL');
       await once(child, 'exit');
-      const crashedAt = Date.now();
-      await eventually(() => follower.flags.status().definitions.poller, 'the takeover', 9000);
-      expect(Date.now() - crashedAt).toBeLessThan(5000 + 2000);
+      // The takeover waits for the crashed poller's lock to expire (its TTL, at most 5 s, asserted above) and the
+      // follower's next round: no elapsed time is measured here.
+      await eventually(() => follower.flags.status().definitions.poller, 'the takeover');
+      expect(await client.get(`${keyOf()}:lock`)).not.toBe(held);
+      expect(await client.pttl(`${keyOf()}:lock`)).toBeLessThanOrEqual(5000);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }

@@ -7,9 +7,12 @@ import type { DefinitionsStoreSettings } from '../local/definitions-store.js';
 import { RedisDefinitionsStore } from '../local/redis-definitions-store.js';
 import type { RedisCacheConfig } from './cache-url.js';
 import { cachedFlags, type CachedFlags, type FlagCache } from './flag-cache.js';
-import { keySlot } from './cluster-slot.js';
+import { execOrThrow, groupByNode, withinMs } from './redis-batches.js';
 import { decodePythonEntry, encodePythonEntry } from './python-entry.js';
 import { connectRedis, type RedisConnection } from './redis-connection.js';
+import { refreshAfterMs } from './write-rule.js';
+import { WrittenDigests } from './written-digests.js';
+import { WrittenFlagKeys, type FlagKeysUpdate } from './written-flag-keys.js';
 
 /** A UTF-16 code unit that is half of a pair without its other half (with `u`, a whole pair is one code point). */
 const LONE_SURROGATE = /\p{Surrogate}/u;
@@ -19,7 +22,10 @@ const LONE_SURROGATE = /\p{Surrogate}/u;
  * (distinct id, flag) in the Python SDK's format, shared by every instance and by Python services. While Redis
  * (or a cluster node, or the primary during a failover) is unreachable, what it holds is a miss and writes to it
  * are dropped at once, nothing queued; it reconnects by itself. On a cluster, a read or write takes one pipeline
- * per node its keys live on.
+ * per node its keys live on. An entry is written when its result differs from what this instance last wrote
+ * there, or is half-way to expiry ({@link WrittenDigests}); the flag-keys set when what it holds changes. What was
+ * written is forgotten when the connection is established again, and a user's when a read misses an entry of
+ * theirs believed written: Redis may have lost it (a restart, an eviction, a failover).
  */
 export class RedisFlagCache implements FlagCache {
   readonly backend: 'redis' | 'redis-cluster' | 'redis-sentinel';
@@ -37,6 +43,10 @@ export class RedisFlagCache implements FlagCache {
   private closed = false;
   /** Connection outages: a line when one starts, a summary a minute while they recur, a line when over. */
   private readonly outages: LogEpisode;
+  /** The entries this instance last wrote, per user and flag. */
+  private readonly written: WrittenDigests;
+  /** What this instance last wrote to the flag-keys set. */
+  private readonly writtenKeys: WrittenFlagKeys;
 
   /**
    * Opens the connection and waits for its first attempt to succeed or fail (bounded by the connect timeout),
@@ -56,6 +66,9 @@ export class RedisFlagCache implements FlagCache {
     this.flagKeysKey = `${config.prefix}flag-keys`;
     this.backend = config.cluster ? 'redis-cluster' : config.sentinel ? 'redis-sentinel' : 'redis';
     this.client = connectRedis(config, () => this.closed);
+    this.written = new WrittenDigests(refreshAfterMs(config));
+    this.writtenKeys = new WrittenFlagKeys(refreshAfterMs(config));
+    this.client.on('ready', () => this.forgetWritten());
     const where = `fallback cache ${config.displayUrl}`;
     this.outages = new LogEpisode(this.logger, {
       started: (why) => `${where} is unreachable (${why}); flags are served live, without a fallback, until it is back`,
@@ -73,22 +86,70 @@ export class RedisFlagCache implements FlagCache {
     if (!this.connected || !this.isStorable(distinctId, keys)) return { flags: [], complete: false };
     const flagKeys = keys ?? (await this.knownFlagKeys());
     if (flagKeys.length === 0) return { flags: [], complete: false };
+    if (keys === undefined && flagKeys.length === 0) this.writtenKeys.forget();
+    if (flagKeys.length === 0) return { flags: [], complete: false };
     const values = await this.getAll(flagKeys.map((key) => this.entryKey(distinctId, key)));
     this.outages.succeeded();
-    return cachedFlags(flagKeys, (key, index) => decodePythonEntry(values[index], key), this.config.ttlSeconds);
+    const read = cachedFlags(flagKeys, (key, index) => decodePythonEntry(values[index], key), this.config.ttlSeconds);
+    if (!read.complete) this.forgetLost(distinctId, flagKeys, values);
+    return read;
   }
 
-  async write(distinctId: string, flags: readonly EvaluatedFlag[], whole: boolean, context: string): Promise<void> {
-    if (flags.length === 0 || !this.isStorable(distinctId) || !(await this.ready())) return;
-    const entries = flags.map((flag) => [this.entryKey(distinctId, flag.key), encodePythonEntry(flag, context)]);
-    const known = this.client.multi();
-    if (whole) known.del(this.flagKeysKey);
-    known.sadd(this.flagKeysKey, ...flags.map((flag) => flag.key));
-    known.expire(this.flagKeysKey, this.config.ttlSeconds);
-    if (this.client instanceof Cluster) await this.setOnCluster(this.client, entries);
-    else this.setAll(known, entries);
-    await execOrThrow(known);
+  async write(
+    distinctId: string,
+    flags: readonly EvaluatedFlag[],
+    whole: boolean,
+    context: string,
+    answered?: readonly string[],
+  ): Promise<void> {
+    if (!this.isStorable(distinctId) || !(await this.ready())) return;
+    const changed = this.written.changed(distinctId, flags, context);
+    const keys = this.writtenKeys.update(answered ?? flags.map((flag) => flag.key), whole);
+    if (changed.length === 0 && !keys) return;
+    try {
+      await this.send(
+        changed.map((flag) => [this.entryKey(distinctId, flag.key), encodePythonEntry(flag, context)]),
+        keys,
+      );
+    } catch (error) {
+      this.written.forget(distinctId);
+      if (keys) this.writtenKeys.forget();
+      throw error;
+    }
     this.outages.succeeded();
+  }
+
+  /**
+   * Sends the entries and the flag-keys set's update, if any: in one pipeline, a transaction when the set is replaced
+   * (no reader sees it empty), the entries in one pipeline per node on a cluster.
+   */
+  private async send(entries: string[][], keys: FlagKeysUpdate): Promise<void> {
+    const batch = keys?.replace ? this.client.multi() : this.client.pipeline();
+    if (keys?.replace) batch.del(this.flagKeysKey);
+    if (keys) {
+      batch.sadd(this.flagKeysKey, ...keys.keys);
+      batch.expire(this.flagKeysKey, this.config.ttlSeconds);
+    }
+    if (this.client instanceof Cluster) await this.setOnCluster(this.client, entries);
+    else this.setAll(batch, entries);
+    if (batch.length > 0) await execOrThrow(batch);
+  }
+
+  /**
+   * After a read that missed some keys: forgets what was written for the user when one of the misses is an entry
+   * believed written (Redis lost it), so that the user's next results are all written again.
+   */
+  private forgetLost(distinctId: string, keys: readonly string[], values: readonly (string | null)[]): void {
+    for (let index = 0; index < keys.length; index++) {
+      if (values[index] != null) continue;
+      if (this.written.believesWritten(distinctId, keys[index]!)) return this.written.forget(distinctId);
+    }
+  }
+
+  /** Forgets everything written: the connection was (re)established, and the server may have lost it. */
+  private forgetWritten(): void {
+    this.written.forgetAll();
+    this.writtenKeys.forget();
   }
 
   /**
@@ -218,35 +279,5 @@ export class RedisFlagCache implements FlagCache {
   /** Whether the connection is up and ready for commands. */
   get connected(): boolean {
     return this.client.status === 'ready';
-  }
-}
-
-/** The items grouped by the cluster node (primary and replicas) that serves their key's slot. */
-function groupByNode<T>(cluster: Cluster, items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const node = cluster.slots[keySlot(keyOf(item))]?.join() ?? '';
-    const group = groups.get(node);
-    if (group) group.push(item);
-    else groups.set(node, [item]);
-  }
-  return groups;
-}
-
-/** What the promise resolves with within `ms`; `null` when it rejects or takes longer (its timer cleared). */
-async function withinMs<T>(promise: Promise<T>, ms: number): Promise<T | null> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<null>((resolve) => (timer = setTimeout(resolve, ms, null)));
-  try {
-    return await Promise.race([promise.catch(() => null), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Runs a pipeline or transaction; rejects with the first command's error. */
-async function execOrThrow(batch: ReturnType<RedisConnection['pipeline']>): Promise<void> {
-  for (const [error] of (await batch.exec()) ?? []) {
-    if (error) throw error;
   }
 }

@@ -105,7 +105,8 @@ export class RedisFlagCache implements FlagCache {
     if (!this.isStorable(distinctId) || !(await this.ready())) return;
     const changed = this.written.changed(distinctId, flags, context);
     const keys = this.writtenKeys.update(answered ?? flags.map((flag) => flag.key), whole);
-    if (changed.length === 0 && !keys) return;
+    // Nothing to send: the connection is ready all the same, which is what ends an outage's episode.
+    if (changed.length === 0 && !keys) return this.outages.succeeded();
     try {
       await this.send(
         changed.map((flag) => [this.entryKey(distinctId, flag.key), encodePythonEntry(flag, context)]),

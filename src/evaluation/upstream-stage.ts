@@ -8,6 +8,7 @@ import { Coalescer } from '../pipeline/coalesce.js';
 import { isCompleteAnswer, type ParsedFlags } from '../upstream/flags-response.js';
 import { FlagsUpstream } from '../upstream/flags-upstream.js';
 import { CacheAccess } from './cache-access.js';
+import { FlagReads } from './flag-reads.js';
 import type { Evaluation } from './evaluation.js';
 import {
   resultOf,
@@ -54,6 +55,7 @@ export class UpstreamStage implements BeforeApplicationShutdown {
   constructor(
     private readonly upstream: FlagsUpstream,
     private readonly cache: CacheAccess,
+    private readonly reads: FlagReads,
     private readonly monitor: FlagsMonitor,
     @Inject(FLAGS_CONFIG) private readonly config: ResolvedFlagsOptions,
   ) {
@@ -159,10 +161,20 @@ export class UpstreamStage implements BeforeApplicationShutdown {
         return { remembered: Promise.resolve() };
       }
       this.monitor.upstreamSucceeded();
-      const whole = keys === undefined && isCompleteAnswer(parsed);
-      const flags = [...parsed.flags.values()];
-      return { parsed, remembered: this.cache.write(context.distinctId, flags, whole, evaluation.fingerprint) };
+      return { parsed, remembered: this.remember(evaluation, parsed) };
     });
+  }
+
+  /**
+   * Writes PostHog's answer to the cache behind it: the flags the user reads (every one with `keep=all`), the
+   * answer's keys as the known ones (every flag of the project when the answer is whole).
+   */
+  private remember({ context, keys, fingerprint }: Evaluation, parsed: ParsedFlags): Promise<void> {
+    const whole = keys === undefined && isCompleteAnswer(parsed);
+    const flags = [...parsed.flags.values()];
+    const kept = this.reads.kept(context.distinctId, flags);
+    const answered = kept.length === flags.length ? undefined : flags.map((flag) => flag.key);
+    return this.cache.write(context.distinctId, kept, whole, fingerprint, answered);
   }
 }
 

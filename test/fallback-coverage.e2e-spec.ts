@@ -1,0 +1,87 @@
+import 'reflect-metadata';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
+import { eventually } from './support/eventually.js';
+import { STANDARD_FLAGS } from './support/fake-posthog.js';
+import type { FlagsHarness } from './support/flags-app.js';
+import { useFakePostHog, useStartedFlags } from './support/flags-suite.js';
+import { writesOf } from './support/redis-commands.js';
+import { RedisServer } from './support/redis-server.js';
+
+describe("a user's fallback holds the flags the user's requests read", () => {
+  const fake = useFakePostHog();
+  const started = useStartedFlags(fake);
+  let redis: RedisServer;
+  let inspect: Redis;
+  let prefix: string;
+  let test = 0;
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    inspect = new Redis({ port: redis.port, lazyConnect: true });
+    await inspect.connect();
+  });
+
+  beforeEach(() => {
+    prefix = `t${++test}:`;
+  });
+
+  afterAll(async () => {
+    inspect.disconnect();
+    await redis.stop();
+  });
+
+  function start(query = ''): Promise<FlagsHarness> {
+    return started.start({ cacheUrl: redis.url(`prefix=${prefix}${query}`), fallbackAfterMs: 0 });
+  }
+
+  const entry = (distinctId: string, key: string) => inspect.get(`${prefix}${distinctId}:${key}`);
+  const stored = (distinctId: string, key: string) => eventually(() => entry(distinctId, key), `${key} in Redis`);
+
+  it('serves during an outage the flags a user read before it: beta and checkout, not dark-mode', async () => {
+    const { flags } = await start();
+    const snapshot = await flags.evaluateFlags('u');
+    expect(snapshot.isEnabled('beta')).toBe(true);
+    expect(snapshot.getFlag('checkout')).toBe('test');
+    await Promise.all([stored('u', 'beta'), stored('u', 'checkout')]);
+    expect(await entry('u', 'dark-mode')).toBeNull();
+    expect(await inspect.smembers(`${prefix}flag-keys`)).toEqual(expect.arrayContaining(Object.keys(STANDARD_FLAGS)));
+
+    fake.answer = 503;
+    expect(await flags.getFlagResult('beta', 'u')).toMatchObject({ enabled: true, source: 'fallback' });
+    expect(await flags.getFlag('checkout', 'u')).toBe('test');
+    expect(await flags.getFlagResult('dark-mode', 'u')).toBeUndefined();
+  });
+
+  it('keeps every flag a user read with getAllFlags(): complete during an outage', async () => {
+    const { flags } = await start();
+    const live = await flags.getAllFlags('u');
+    await Promise.all(Object.keys(STANDARD_FLAGS).map((key) => stored('u', key)));
+    fake.answer = 503;
+    expect(await flags.getAllFlags('u')).toEqual(live);
+  });
+
+  it('keeps every flag of every answer with keep=all, read or not', async () => {
+    const { flags } = await start('&keep=all');
+    expect(await flags.isEnabled('beta', 'u')).toBe(true);
+    await (await flags.evaluateFlags('v')).isEnabled('beta');
+    await Promise.all(['beta', 'checkout', 'dark-mode'].map((key) => stored('v', key)));
+  });
+
+  it('writes nothing for an unchanged answer, and a changed flag the user reads', async () => {
+    const { flags } = await start();
+    const read = async () => (await flags.evaluateFlags('u')).isEnabled('beta');
+    await read();
+    await stored('u', 'beta');
+    // One connection carries every write in order: once beta's change is stored, every earlier write was made.
+    const writes = await writesOf(inspect, async () => {
+      await Promise.all([read(), read(), read()]);
+      fake.setFlags({ ...STANDARD_FLAGS, 'dark-mode': { enabled: true } }); // a flag the user never read
+      await read();
+      fake.setFlags({ ...STANDARD_FLAGS, beta: { enabled: false } });
+      await read();
+      await eventually(async () => JSON.parse((await entry('u', 'beta'))!).flag_result.enabled === false, 'beta off');
+    });
+    expect(writes).toEqual({ set: 1 });
+  });
+});

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { Redis } from 'ioredis';
 import { eventually } from './support/eventually.js';
 import { STANDARD_FLAGS } from './support/fake-posthog.js';
+import type { FlagsModuleOptions } from '../src/index.js';
 import type { FlagsHarness } from './support/flags-app.js';
 import { useFakePostHog, useStartedFlags } from './support/flags-suite.js';
 import { writesOf } from './support/redis-commands.js';
@@ -31,8 +32,8 @@ describe("a user's fallback holds the flags the user's requests read", () => {
     await redis.stop();
   });
 
-  function start(query = ''): Promise<FlagsHarness> {
-    return started.start({ cacheUrl: redis.url(`prefix=${prefix}${query}`), fallbackAfterMs: 0 });
+  function start(query = '', options: FlagsModuleOptions = {}): Promise<FlagsHarness> {
+    return started.start({ cacheUrl: redis.url(`prefix=${prefix}${query}`), fallbackAfterMs: 0, ...options });
   }
 
   const entry = (distinctId: string, key: string) => inspect.get(`${prefix}${distinctId}:${key}`);
@@ -51,6 +52,17 @@ describe("a user's fallback holds the flags the user's requests read", () => {
     expect(await flags.getFlagResult('beta', 'u')).toMatchObject({ enabled: true, source: 'fallback' });
     expect(await flags.getFlag('checkout', 'u')).toBe('test');
     expect(await flags.getFlagResult('dark-mode', 'u')).toBeUndefined();
+  });
+
+  it('answers a request of every flag after fallbackAfterMs when the cache holds every flag the user read', async () => {
+    const { flags } = await start('', { fallbackAfterMs: 50, timeoutMs: 60_000 });
+    (await flags.evaluateFlags('u')).isEnabled('beta');
+    await stored('u', 'beta');
+    fake.answer = 'hang'; // PostHog's call never ends before the test's own timeout: the answer is the fallback's
+    const snapshot = await flags.evaluateFlags('u');
+    expect(snapshot.getFlagResult('beta')).toMatchObject({ enabled: true, source: 'fallback' });
+    expect(snapshot.getFlagResult('checkout')).toBeUndefined();
+    expect(snapshot.unresolvedFlags).toEqual({});
   });
 
   it('keeps every flag a user read with getAllFlags(): complete during an outage', async () => {

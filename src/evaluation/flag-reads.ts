@@ -53,6 +53,18 @@ export class FlagReads {
   }
 
   /**
+   * Whether the entries hold every flag the user's requests read (`false` when none is known, or every flag is
+   * read: then only every entry does).
+   */
+  holdsWhatIsRead(distinctId: string, entries: readonly EvaluatedFlag[]): boolean {
+    const read = this.users.get(distinctId);
+    if (read === undefined || read === EVERY_FLAG || read.size > entries.length) return false;
+    let held = 0;
+    for (const entry of entries) if (read.has(entry.key)) held++;
+    return held === read.size;
+  }
+
+  /**
    * A snapshot's read of `key` for `context`: remembered for the user, and, the first time, its result written when
    * PostHog gave it. Nothing is allocated when the user read the flag before.
    */

@@ -75,11 +75,11 @@ export class UpstreamStage implements BeforeApplicationShutdown {
     }
     if (this.upstream.saturated) {
       cached = await this.lastKnown(evaluation, cached);
-      if (cached.complete) return withStoredSource(cached.flags, 'fallback');
+      if (this.isKnown(evaluation, cached)) return this.fallback(evaluation, cached);
     }
     const call = this.callPostHog(evaluation);
     const early = this.fallbackAfterMs > 0 ? await this.knownIfSlow(call, evaluation, cached) : undefined;
-    if (early) return withStoredSource(early.flags, 'fallback');
+    if (early) return this.fallback(evaluation, early);
     const { parsed } = await call;
     if (parsed && isCompleteAnswer(parsed)) return withSource(parsed.flags.values(), 'remote', parsed.requestId);
     const known = await this.lastKnown(evaluation, cached);
@@ -138,7 +138,22 @@ export class UpstreamStage implements BeforeApplicationShutdown {
     clearTimeout(timer);
     if (!isSlow) return undefined;
     const known = await this.lastKnown(evaluation, cached);
-    return known.complete ? known : undefined;
+    return this.isKnown(evaluation, known) ? known : undefined;
+  }
+
+  /**
+   * Whether the user's last known results answer the evaluation without PostHog: an entry for every key asked, or,
+   * every flag asked, for every flag the user's requests read (what the cache keeps for them: see `FlagReads`).
+   */
+  private isKnown(evaluation: Evaluation, known: CachedFlags): boolean {
+    if (known.complete) return true;
+    return evaluation.keys === undefined && this.reads.holdsWhatIsRead(evaluation.context.distinctId, known.flags);
+  }
+
+  /** The last known results as the answer (`partial` when they are not every flag: the others are unknown). */
+  private fallback(evaluation: Evaluation, known: CachedFlags): RemoteResults {
+    const everyFlag = evaluation.keys === undefined;
+    return withUnanswered(withStoredSource(known.flags, 'fallback'), undefined, everyFlag && !known.complete);
   }
 
   /** The user's last known results for the evaluation's keys: `cached` when this evaluation read them already. */

@@ -1,12 +1,14 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
+import request from 'supertest';
 import { eventually } from './support/eventually.js';
 import { STANDARD_FLAGS } from './support/fake-posthog.js';
 import type { FlagsModuleOptions } from '../src/index.js';
 import type { FlagsHarness } from './support/flags-app.js';
 import { useFakePostHog, useStartedFlags } from './support/flags-suite.js';
 import { writesOf } from './support/redis-commands.js';
+import { startGuardedApp } from './support/guarded-app.js';
 import { RedisServer } from './support/redis-server.js';
 
 describe("a user's fallback holds the flags the user's requests read", () => {
@@ -52,6 +54,25 @@ describe("a user's fallback holds the flags the user's requests read", () => {
     expect(await flags.getFlagResult('beta', 'u')).toMatchObject({ enabled: true, source: 'fallback' });
     expect(await flags.getFlag('checkout', 'u')).toBe('test');
     expect(await flags.getFlagResult('dark-mode', 'u')).toBeUndefined();
+  });
+
+  it("keeps the flags a guarded route read for the request's user: its route works through an outage", async () => {
+    const app = await startGuardedApp('express', {
+      host: fake.url,
+      cacheUrl: redis.url(`prefix=${prefix}`),
+      fallbackAfterMs: 0,
+    });
+    try {
+      const get = (path: string) => request(app.getHttpServer()).get(path).set('x-test-user', 'u');
+      await get('/features/beta-and-checkout').expect(200);
+      await Promise.all([stored('u', 'beta'), stored('u', 'checkout')]);
+      expect(await entry('u', 'dark-mode')).toBeNull();
+      fake.answer = 503;
+      await get('/features/beta-and-checkout').expect(200);
+      await get('/features/checkout-test').expect(200);
+    } finally {
+      await app.close();
+    }
   });
 
   it('answers a request of every flag after fallbackAfterMs when the cache holds every flag the user read', async () => {

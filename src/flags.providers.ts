@@ -2,6 +2,7 @@ import { RequestMethod, type MiddlewareConsumer, type Provider } from '@nestjs/c
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { BatchClient } from './exposures/batch-client.js';
 import { CacheAccess } from './evaluation/cache-access.js';
+import { FlagReads } from './evaluation/flag-reads.js';
 import { FlagsEvaluator } from './evaluation/flags-evaluator.js';
 import { FreshWindowStage } from './evaluation/fresh-window-stage.js';
 import { LocalFirstStage } from './evaluation/local-first-stage.js';
@@ -38,6 +39,7 @@ export const FLAGS_WORKERS: Provider[] = [
   FlagsUpstream,
   DefinitionsPoller,
   CacheAccess,
+  FlagReads,
   UpstreamStage,
   FreshWindowStage,
   SharedStage,

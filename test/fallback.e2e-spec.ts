@@ -24,12 +24,16 @@ describe('fallback when PostHog fails', () => {
     await fake.stop();
   });
 
-  /** Evaluates every flag for user-1 live, so the cache knows them; returns when that happened. */
+  /**
+   * Evaluates every flag for user-1 live (a read of every flag), then beta again, so the cache knows them; returns
+   * when the entries were written: at the first answer, the second being the same (an unchanged result is not
+   * written again).
+   */
   async function seeUser(): Promise<Date> {
-    await harness.flags.getAllFlags('user-1');
+    const first = (await harness.flags.evaluateFlags('user-1')).toMap().get('beta');
     const live = await harness.flags.getFlagResult('beta', 'user-1');
-    expect(live?.source).toBe('remote');
-    return live!.evaluatedAt;
+    expect([first?.source, live?.source]).toEqual(['remote', 'remote']);
+    return first!.evaluatedAt;
   }
 
   const failures: FakeAnswer[] = [

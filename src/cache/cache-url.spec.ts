@@ -8,6 +8,7 @@ describe('parseCacheUrl', () => {
       backend: 'memory',
       ttlSeconds: 3600,
       freshSeconds: 0,
+      keepEveryFlag: false,
       size: 10_000,
       maxBytes: 64 * 1024 * 1024,
     });
@@ -15,6 +16,7 @@ describe('parseCacheUrl', () => {
       backend: 'memory',
       ttlSeconds: 60,
       freshSeconds: 5,
+      keepEveryFlag: true,
       size: 5,
       maxBytes: 1_000_000,
     });
@@ -29,6 +31,7 @@ describe('parseCacheUrl', () => {
       db: 0,
       ttlSeconds: 3600,
       freshSeconds: 0,
+      keepEveryFlag: false,
       prefix: 'posthog:flags:',
       service: 'default',
       maxDefinitionsBytes: 64 * 1024 * 1024,
@@ -49,6 +52,7 @@ describe('parseCacheUrl', () => {
       password: 'p@ss',
       ttlSeconds: 60,
       freshSeconds: 5,
+      keepEveryFlag: true,
       prefix: 'app:',
       service: 'api',
       maxDefinitionsBytes: 4096,
@@ -56,6 +60,14 @@ describe('parseCacheUrl', () => {
       displayUrl:
         'rediss://us%3Aer:***@[::1]:6380/3?ttl=60&prefix=app:&timeout=100&fresh=5&service=api&maxDefinitionsBytes=4096',
     });
+  });
+
+  it('reads keep=read|all: what the cache keeps of each answer (default: read, or all with fresh)', () => {
+    expect(parseCacheUrl('memory://?keep=all')).toMatchObject({ keepEveryFlag: true });
+    expect(parseCacheUrl('redis://localhost?keep=all')).toMatchObject({ keepEveryFlag: true });
+    expect(parseCacheUrl('redis://localhost?fresh=5&keep=read')).toMatchObject({ keepEveryFlag: false });
+    expect(parseCacheUrl('redis://localhost?fresh=5')).toMatchObject({ keepEveryFlag: true });
+    expect(() => parseCacheUrl('memory://?keep=some')).toThrow(/parameter "keep" must be "read" or "all", got "some"/);
   });
 
   it('reads redis-cluster:// seeds and redis-sentinel:// sentinels, name and sentinelPassword', () => {
@@ -127,7 +139,7 @@ describe('parseCacheUrl', () => {
     ['redis://localhost?timeout=0', /"timeout" must be an integer at least 1 \(milliseconds\), got "0"/],
     ['redis://:secret@localhost?ttl=10&fresh=11', /"fresh" \(11 s\) must not exceed "ttl" \(10 s\)/],
     ['memory://?fresh=-1', /"fresh" must be an integer at least 0 \(seconds\)/],
-    ['redis://localhost?size=10', /unknown parameter "size"; accepted: ttl, fresh, prefix, service, timeout/],
+    ['redis://localhost?size=10', /unknown parameter "size"; accepted: ttl, fresh, keep, prefix, service, timeout/],
   ])('rejects %s', (url, message) => {
     expect(() => parseCacheUrl(url)).toThrow(message);
     expect(() => parseCacheUrl(url)).not.toThrow(/secret/);

@@ -8,6 +8,12 @@ interface CommonCacheConfig {
   ttlSeconds: number;
   /** Seconds a cached result is answered without asking PostHog (`source: 'cache'`); 0: always ask. */
   freshSeconds: number;
+  /**
+   * `keep=all`: every flag PostHog answers is kept for the user, read or not (the coverage before 0.x, for those who
+   * can pay for it); `keep=read`: only the flags the user's requests read. Default `read`, `all` with `fresh` (the
+   * `fresh` window answers a whole evaluation from the cache).
+   */
+  keepEveryFlag: boolean;
 }
 
 /** Fallback-cache settings read from a `memory://` URL. */
@@ -98,12 +104,19 @@ function integer(unit: string, min = 1): ParamReader<number> {
 const COMMON_PARAMS = {
   ttl: { read: integer('seconds'), default: 3600 },
   fresh: { read: integer('seconds', 0), default: 0 },
+  keep: { read: keepReader, default: undefined as 'read' | 'all' | undefined },
 };
 
+/** A reader for `keep`: `read` or `all`. */
+function keepReader(raw: string): 'read' | 'all' {
+  if (raw !== 'read' && raw !== 'all') throw new Error(`must be "read" or "all", got "${raw}"`);
+  return raw;
+}
+
 /** The common settings from their parameters; `fresh` may not outlast `ttl`. */
-function commonConfig({ ttl, fresh }: { ttl: number; fresh: number }): CommonCacheConfig {
+function commonConfig({ ttl, fresh, keep }: ParamValues<typeof COMMON_PARAMS>): CommonCacheConfig {
   if (fresh > ttl) throw new Error(`"fresh" (${fresh} s) must not exceed "ttl" (${ttl} s)`);
-  return { ttlSeconds: ttl, freshSeconds: fresh };
+  return { ttlSeconds: ttl, freshSeconds: fresh, keepEveryFlag: (keep ?? (fresh > 0 ? 'all' : 'read')) === 'all' };
 }
 
 /** The memory backend's byte bound when the URL sets none: 64 MiB. */

@@ -37,10 +37,18 @@ export interface FlagCache {
   read(distinctId: string, keys?: readonly string[]): CachedFlags | Promise<CachedFlags>;
   /**
    * Remembers the results of a successful evaluation for `distinctId`, each under its flag key, with the
-   * fingerprint of the `context` they were evaluated for. `whole`: they are every flag of the project (an
-   * evaluation of all flags with no failure), which become the known keys.
+   * fingerprint of the `context` they were evaluated for; an entry is written only when its result differs from
+   * what this cache last wrote there, or when that entry is half-way to expiry (by the results' `evaluatedAt`).
+   * `answered`: the keys the evaluation answered, when more than the flags kept (default: theirs); with `whole`,
+   * they are every flag of the project (an evaluation of all flags with no failure), which become the known keys.
    */
-  write(distinctId: string, flags: readonly EvaluatedFlag[], whole: boolean, context: string): Promise<void>;
+  write(
+    distinctId: string,
+    flags: readonly EvaluatedFlag[],
+    whole: boolean,
+    context: string,
+    answered?: readonly string[],
+  ): Promise<void>;
   /**
    * Where local evaluation's flag definitions are shared with other instances: the same store (and connection)
    * as the fallback entries. A cache without it keeps definitions in the process.

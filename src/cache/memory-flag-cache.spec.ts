@@ -5,7 +5,7 @@ import { MemoryFlagCache } from './memory-flag-cache.js';
 const secondsAgo = (seconds: number) => new Date(Date.now() - seconds * 1000);
 const keysOf = (flags: EvaluatedFlag[]) => flags.map((flag) => flag.key);
 const memory = (ttlSeconds: number, size: number, maxBytes = 1_000_000) =>
-  new MemoryFlagCache({ backend: 'memory', ttlSeconds, freshSeconds: 0, size, maxBytes });
+  new MemoryFlagCache({ backend: 'memory', ttlSeconds, freshSeconds: 0, keepEveryFlag: false, size, maxBytes });
 
 describe('MemoryFlagCache', () => {
   it('serves entries younger than ttl, for the keys asked or every known key', async () => {

@@ -4,6 +4,7 @@ import { IN_PROCESS_DEFINITIONS, type DefinitionsStore } from '../local/definiti
 import type { MemoryCacheConfig } from './cache-url.js';
 import { cachedFlags, type CachedFlag, type CachedFlags, type FlagCache } from './flag-cache.js';
 import { jsonText } from '../util/json-text.js';
+import { refreshAfterMs, sameEntry } from './write-rule.js';
 
 /** The most flags whose remote config payload is kept in memory; the least recently used goes first. */
 const MAX_REMOTE_CONFIGS = 1000;
@@ -40,7 +41,11 @@ export class MemoryFlagCache implements FlagCache {
   /** The stored remote config payloads by flag key: at most 1000, and at most `maxBytes` of text. */
   private readonly remoteConfigs: LRUCache<string, string>;
 
+  /** How old a stored entry may get before an unchanged result replaces it ({@link refreshAfterMs}). */
+  private readonly refreshAfterMs: number;
+
   constructor(private readonly config: MemoryCacheConfig) {
+    this.refreshAfterMs = refreshAfterMs(config);
     this.users = new LRUCache({ max: config.size, maxSize: config.maxBytes, sizeCalculation: sizeOf });
     this.remoteConfigs = new LRUCache({
       max: MAX_REMOTE_CONFIGS,
@@ -84,11 +89,32 @@ export class MemoryFlagCache implements FlagCache {
     return IN_PROCESS_DEFINITIONS;
   }
 
-  async write(distinctId: string, flags: readonly EvaluatedFlag[], whole: boolean, context: string): Promise<void> {
-    const known = new Map(this.users.get(distinctId));
-    for (const flag of flags) known.set(flag.key, { ...flag, context });
-    this.users.set(distinctId, known);
-    this.knownKeys = knownKeysAfter(this.knownKeys, flags, whole);
+  /**
+   * Replaces the user's entries with a copy holding the results that differ from the stored ones, or whose stored
+   * entry is half-way to expiry; when none does, nothing changes (and the user's remembered read stays valid).
+   */
+  async write(
+    distinctId: string,
+    flags: readonly EvaluatedFlag[],
+    whole: boolean,
+    context: string,
+    answered: readonly string[] = flags.map((flag) => flag.key),
+  ): Promise<void> {
+    const stored = this.users.get(distinctId);
+    let known: Map<string, CachedFlag> | undefined;
+    for (const flag of flags) {
+      const entry = stored?.get(flag.key);
+      if (entry && !this.isDue(entry, flag) && sameEntry(entry, flag, context)) continue;
+      known ??= new Map(stored);
+      known.set(flag.key, storedEntry(flag, context));
+    }
+    if (known) this.users.set(distinctId, known);
+    this.knownKeys = knownKeysAfter(this.knownKeys, answered, whole);
+  }
+
+  /** Whether the stored entry is half-way to expiry by the new result's time: written again even if unchanged. */
+  private isDue(entry: CachedFlag, flag: EvaluatedFlag): boolean {
+    return flag.evaluatedAt.getTime() >= entry.evaluatedAt.getTime() + this.refreshAfterMs;
   }
 
   readRemoteConfig(flagKey: string): string | undefined {
@@ -101,6 +127,18 @@ export class MemoryFlagCache implements FlagCache {
 
   /** Nothing to release: what it holds still answers, without I/O, calls made after the application closed. */
   async close(): Promise<void> {}
+}
+
+/** The entry stored for a result: its fields, without what only the answer carried (its source, request id). */
+function storedEntry(flag: EvaluatedFlag, context: string): CachedFlag {
+  const entry: CachedFlag = { key: flag.key, enabled: flag.enabled, evaluatedAt: flag.evaluatedAt, context };
+  if (flag.variant !== undefined) entry.variant = flag.variant;
+  if (flag.payload !== undefined) entry.payload = flag.payload;
+  if (flag.reason !== undefined) entry.reason = flag.reason;
+  if (flag.reasonCode !== undefined) entry.reasonCode = flag.reasonCode;
+  if (flag.id !== undefined) entry.id = flag.id;
+  if (flag.version !== undefined) entry.version = flag.version;
+  return entry;
 }
 
 /** What a user's flags cost in memory, roughly: their text, as JSON would write it, plus a fixed overhead each. */
@@ -118,8 +156,7 @@ function sizeOf(flags: ReadonlyMap<string, CachedFlag>, distinctId: string): num
  * they do not change, so that the remembered reads of every user (checked against it) stay valid: most writes
  * are refreshes of the same flags.
  */
-function knownKeysAfter(known: readonly string[], flags: readonly EvaluatedFlag[], whole: boolean): readonly string[] {
-  const keys = flags.map((flag) => flag.key);
+function knownKeysAfter(known: readonly string[], keys: readonly string[], whole: boolean): readonly string[] {
   if (whole) return keys.length === known.length && keys.every((key, index) => key === known[index]) ? known : keys;
   const all = new Set(known);
   for (const key of keys) all.add(key);

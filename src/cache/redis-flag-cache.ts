@@ -9,8 +9,12 @@ import type { RedisCacheConfig } from './cache-url.js';
 import { cachedFlags, type CachedFlags, type FlagCache } from './flag-cache.js';
 import { groupByNode, primaryConnection, primaryOf } from './cluster-nodes.js';
 import { ConnectionReadiness } from './connection-readiness.js';
+import { execOrThrow, withinMs } from './redis-batches.js';
 import { decodePythonEntry, encodePythonEntry } from './python-entry.js';
 import { connectRedis, connectTimeoutMs, type RedisConnection } from './redis-connection.js';
+import { refreshAfterMs } from './write-rule.js';
+import { WrittenDigests } from './written-digests.js';
+import { WrittenFlagKeys, type FlagKeysUpdate } from './written-flag-keys.js';
 
 /** A UTF-16 code unit that is half of a pair without its other half (with `u`, a whole pair is one code point). */
 const LONE_SURROGATE = /\p{Surrogate}/u;
@@ -20,7 +24,10 @@ const LONE_SURROGATE = /\p{Surrogate}/u;
  * (distinct id, flag) in the Python SDK's format, shared by every instance and by Python services. While Redis
  * (or a cluster node, or the primary during a failover) is unreachable, what it holds is a miss; a write waits for
  * the connection (on a cluster, its node's) at most the connect timeout, behind the answer, then is dropped; it
- * reconnects by itself. On a cluster, a read or write takes one pipeline per node its keys live on.
+ * reconnects by itself. On a cluster, a read or write takes one pipeline per node its keys live on. An entry is written when its result differs from what this instance last wrote
+ * there, or is half-way to expiry ({@link WrittenDigests}); the flag-keys set when what it holds changes. What was
+ * written is forgotten when the connection is established again, and a user's when a read misses an entry of
+ * theirs believed written: Redis may have lost it (a restart, an eviction, a failover).
  */
 export class RedisFlagCache implements FlagCache {
   readonly backend: 'redis' | 'redis-cluster' | 'redis-sentinel';
@@ -39,6 +46,10 @@ export class RedisFlagCache implements FlagCache {
   private closed = false;
   /** Connection outages: a line when one starts, a summary a minute while they recur, a line when over. */
   private readonly outages: LogEpisode;
+  /** The entries this instance last wrote, per user and flag. */
+  private readonly written: WrittenDigests;
+  /** What this instance last wrote to the flag-keys set. */
+  private readonly writtenKeys: WrittenFlagKeys;
 
   /**
    * Opens the connection and waits for its first attempt to succeed or fail (bounded by the connect timeout),
@@ -59,6 +70,9 @@ export class RedisFlagCache implements FlagCache {
     this.backend = config.cluster ? 'redis-cluster' : config.sentinel ? 'redis-sentinel' : 'redis';
     this.client = connectRedis(config, () => this.closed);
     this.readiness = new ConnectionReadiness(connectTimeoutMs(config));
+    this.written = new WrittenDigests(refreshAfterMs(config));
+    this.writtenKeys = new WrittenFlagKeys(refreshAfterMs(config));
+    this.client.on('ready', () => this.forgetWritten());
     const where = `fallback cache ${config.displayUrl}`;
     this.outages = new LogEpisode(this.logger, {
       started: (why) => `${where} is unreachable (${why}); flags are served live, without a fallback, until it is back`,
@@ -76,22 +90,71 @@ export class RedisFlagCache implements FlagCache {
     if (!this.connected || !this.isStorable(distinctId, keys)) return { flags: [], complete: false };
     const flagKeys = keys ?? (await this.knownFlagKeys());
     if (flagKeys.length === 0) return { flags: [], complete: false };
+    if (keys === undefined && flagKeys.length === 0) this.writtenKeys.forget();
+    if (flagKeys.length === 0) return { flags: [], complete: false };
     const values = await this.getAll(flagKeys.map((key) => this.entryKey(distinctId, key)));
     this.outages.succeeded();
-    return cachedFlags(flagKeys, (key, index) => decodePythonEntry(values[index], key), this.config.ttlSeconds);
+    const read = cachedFlags(flagKeys, (key, index) => decodePythonEntry(values[index], key), this.config.ttlSeconds);
+    if (!read.complete) this.forgetLost(distinctId, flagKeys, values);
+    return read;
   }
 
-  async write(distinctId: string, flags: readonly EvaluatedFlag[], whole: boolean, context: string): Promise<void> {
-    if (flags.length === 0 || !this.isStorable(distinctId) || !(await this.readiness.ready(this.client))) return;
-    const entries = flags.map((flag) => [this.entryKey(distinctId, flag.key), encodePythonEntry(flag, context)]);
-    const known = this.client.multi();
-    if (whole) known.del(this.flagKeysKey);
-    known.sadd(this.flagKeysKey, ...flags.map((flag) => flag.key));
-    known.expire(this.flagKeysKey, this.config.ttlSeconds);
-    if (this.client instanceof Cluster) await this.setOnCluster(this.client, entries);
-    else this.setAll(known, entries);
-    await execOrThrow(known);
+  async write(
+    distinctId: string,
+    flags: readonly EvaluatedFlag[],
+    whole: boolean,
+    context: string,
+    answered?: readonly string[],
+  ): Promise<void> {
+    if (!this.isStorable(distinctId) || !(await this.readiness.ready(this.client))) return;
+    const changed = this.written.changed(distinctId, flags, context);
+    const keys = this.writtenKeys.update(answered ?? flags.map((flag) => flag.key), whole);
+    // Nothing to send: the connection is ready all the same, which is what ends an outage's episode.
+    if (changed.length === 0 && !keys) return this.outages.succeeded();
+    try {
+      await this.send(
+        changed.map((flag) => [this.entryKey(distinctId, flag.key), encodePythonEntry(flag, context)]),
+        keys,
+      );
+    } catch (error) {
+      this.written.forget(distinctId);
+      if (keys) this.writtenKeys.forget();
+      throw error;
+    }
     this.outages.succeeded();
+  }
+
+  /**
+   * Sends the entries and the flag-keys set's update, if any: in one pipeline, a transaction when the set is replaced
+   * (no reader sees it empty), the entries in one pipeline per node on a cluster.
+   */
+  private async send(entries: string[][], keys: FlagKeysUpdate): Promise<void> {
+    const batch = keys?.replace ? this.client.multi() : this.client.pipeline();
+    if (keys?.replace) batch.del(this.flagKeysKey);
+    if (keys) {
+      batch.sadd(this.flagKeysKey, ...keys.keys);
+      batch.expire(this.flagKeysKey, this.config.ttlSeconds);
+    }
+    if (this.client instanceof Cluster) await this.setOnCluster(this.client, entries);
+    else this.setAll(batch, entries);
+    if (batch.length > 0) await execOrThrow(batch);
+  }
+
+  /**
+   * After a read that missed some keys: forgets what was written for the user when one of the misses is an entry
+   * believed written (Redis lost it), so that the user's next results are all written again.
+   */
+  private forgetLost(distinctId: string, keys: readonly string[], values: readonly (string | null)[]): void {
+    for (let index = 0; index < keys.length; index++) {
+      if (values[index] != null) continue;
+      if (this.written.believesWritten(distinctId, keys[index]!)) return this.written.forget(distinctId);
+    }
+  }
+
+  /** Forgets everything written: the connection was (re)established, and the server may have lost it. */
+  private forgetWritten(): void {
+    this.written.forgetAll();
+    this.writtenKeys.forget();
   }
 
   /**
@@ -232,23 +295,5 @@ export class RedisFlagCache implements FlagCache {
   /** Whether the connection is up and ready for commands. */
   get connected(): boolean {
     return this.client.status === 'ready';
-  }
-}
-
-/** What the promise resolves with within `ms`; `null` when it rejects or takes longer (its timer cleared). */
-async function withinMs<T>(promise: Promise<T>, ms: number): Promise<T | null> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<null>((resolve) => (timer = setTimeout(resolve, ms, null)));
-  try {
-    return await Promise.race([promise.catch(() => null), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Runs a pipeline or transaction; rejects with the first command's error. */
-async function execOrThrow(batch: ReturnType<RedisConnection['pipeline']>): Promise<void> {
-  for (const [error] of (await batch.exec()) ?? []) {
-    if (error) throw error;
   }
 }

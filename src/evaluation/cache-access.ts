@@ -36,12 +36,19 @@ export class CacheAccess {
   }
 
   /**
-   * Writes fresh results to the cache behind the answer: the caller does not wait, and errors are only told to the
-   * monitor. Settles when the write is done or has failed; never rejects.
+   * Writes fresh results to the cache behind the answer (`answered`: the keys answered, when more than the flags
+   * kept; see `FlagCache.write`): the caller does not wait, and errors are only told to the monitor. Settles when
+   * the write is done or has failed; never rejects.
    */
-  async write(distinctId: string, flags: EvaluatedFlag[], whole: boolean, context: string): Promise<void> {
-    if (flags.length === 0) return;
-    await this.cache.write(distinctId, flags, whole, context).then(
+  async write(
+    distinctId: string,
+    flags: readonly EvaluatedFlag[],
+    whole: boolean,
+    context: string,
+    answered?: readonly string[],
+  ): Promise<void> {
+    if ((answered ?? flags).length === 0) return;
+    await this.cache.write(distinctId, flags, whole, context, answered).then(
       () => this.monitor.cacheSucceeded(),
       (error: unknown) => this.monitor.cacheFailed(this.cache.backend, error),
     );

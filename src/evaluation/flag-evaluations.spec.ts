@@ -110,3 +110,43 @@ describe('FlagEvaluations', () => {
     expect(sent[0]!.properties).toMatchObject({ locally_evaluated: true, $feature_flag_definitions_loaded_at: 1234 });
   });
 });
+
+describe('FlagEvaluations tells its host what is read (the fallback cache keeps it)', () => {
+  function readingHost() {
+    const reads: string[] = [];
+    const everyReads: { keys: string[]; every: boolean }[] = [];
+    const host: SnapshotHost = {
+      ...recordingHost(false).host,
+      flagRead: (_context, key) => reads.push(key),
+      everyFlagRead: (_context, all, every) => everyReads.push({ keys: [...all.keys()], every }),
+    };
+    return { host, reads, everyReads };
+  }
+
+  it('tells each flag read once per snapshot (and its narrowed views), every payload read', () => {
+    const { host, reads } = readingHost();
+    const snapshot = createSnapshot({ host, context: { distinctId: 'u' }, results: results(), every: true });
+    snapshot.isEnabled('beta');
+    snapshot.getFlag('beta');
+    snapshot.getFlagResult('beta');
+    narrowSnapshot(snapshot, ['beta', 'checkout'], undefined).isEnabled('beta');
+    snapshot.getFlag('unknown');
+    snapshot.getFlagPayload('checkout');
+    expect(reads).toEqual(['beta', 'unknown', 'checkout']);
+  });
+
+  it('tells a read of every flag, and whether the snapshot holds every flag of its evaluation', () => {
+    const { host, everyReads } = readingHost();
+    const snapshot = createSnapshot({ host, context: { distinctId: 'u' }, results: results(), every: true });
+    snapshot.toMap();
+    narrowSnapshot(snapshot, undefined, false).bootstrap();
+    narrowSnapshot(snapshot, ['beta'], undefined).eventProperties();
+    snapshot.only(['off']).eventProperties();
+    expect(everyReads).toEqual([
+      { keys: ['beta', 'checkout', 'off'], every: true },
+      { keys: ['beta', 'checkout', 'off'], every: true },
+      { keys: ['beta'], every: false },
+      { keys: ['off'], every: false },
+    ]);
+  });
+});

@@ -41,6 +41,18 @@ export interface SnapshotHost extends FlagCalledHost {
   /** Sends the event unless already sent for this user, flag, value and groups. */
   exposed(context: FlagContext, called: FlagCalled): void;
   warn(message: string): void;
+  /**
+   * A flag read for the fallback cache (a snapshot's first read of it, or a payload read): what the user reads is
+   * what the cache keeps for them. Called on a hot path: nothing may be allocated for a flag read before.
+   */
+  flagRead?(context: FlagContext, key: string, results: ReadonlyMap<string, FlagResult>, geoipDisabled: boolean): void;
+  /** A read of every flag of a snapshot (`every`: of its evaluation's every flag), for the fallback cache. */
+  everyFlagRead?(
+    context: FlagContext,
+    results: ReadonlyMap<string, FlagResult>,
+    every: boolean,
+    geoipDisabled: boolean,
+  ): void;
 }
 
 /** What a snapshot is made of. */
@@ -62,6 +74,8 @@ export interface SnapshotInit {
   geoipDisabled?: boolean;
   /** What the answer's reads say in `$feature_flag_error` (PostHog's incomplete answer, its failure). */
   errors?: FlagErrors;
+  /** The results are every flag of an evaluation of every flag (not narrowed to keys, not a slice). */
+  every?: boolean;
 }
 
 /**
@@ -83,6 +97,7 @@ export class FlagEvaluations {
   readonly #sendsEvents: boolean;
   readonly #geoipDisabled: boolean;
   readonly #errors: FlagErrors | undefined;
+  readonly #every: boolean;
 
   /** Made by `FlagsService.evaluateFlags()` and `@Flags()`, never by hand. */
   private constructor(init: SnapshotInit) {
@@ -96,6 +111,7 @@ export class FlagEvaluations {
     this.#sendsEvents = init.sendsEvents ?? init.host.sendsEvents;
     this.#geoipDisabled = init.geoipDisabled ?? init.host.geoipDisabled;
     this.#errors = init.errors;
+    this.#every = init.every ?? false;
     for (const result of this.#results.values()) freezeResult(result);
   }
 
@@ -140,6 +156,7 @@ export class FlagEvaluations {
 
   /** The flag's payload, parsed (frozen); `undefined` when it has none or is unknown. Silent: not a read. */
   getFlagPayload<T = unknown>(key: string): T | undefined {
+    this.#host.flagRead?.(this.#context, key, this.#results, this.#geoipDisabled);
     return this.#results.get(key)?.payload as T | undefined;
   }
 
@@ -175,6 +192,7 @@ export class FlagEvaluations {
    * posthog-node's `capture({ properties })`. Sends nothing.
    */
   eventProperties(): Record<string, unknown> {
+    this.#everyFlagRead();
     const properties: Record<string, unknown> = {};
     const active: string[] = [];
     for (const [key, result] of this.#results) {
@@ -190,6 +208,7 @@ export class FlagEvaluations {
    * those the flag definitions mark `server` (runtime `client` and `all` stay). Sends nothing.
    */
   bootstrap(): PostHogBootstrap {
+    this.#everyFlagRead();
     const featureFlags: Record<string, FlagValue> = {};
     const featureFlagPayloads: Record<string, unknown> = {};
     for (const [key, result] of this.#results) {
@@ -202,12 +221,24 @@ export class FlagEvaluations {
 
   /** Every result in the snapshot, by key (a map of the caller's own). Sends nothing. */
   toMap(): Map<string, FlagResult> {
+    this.#everyFlagRead();
     return new Map(this.#results);
   }
 
-  /** Counts the read as an access; sends its event unless events are off for it, or the user has no id. */
+  /** Tells the host every flag of the snapshot was read (for the fallback cache). */
+  #everyFlagRead(): void {
+    this.#host.everyFlagRead?.(this.#context, this.#results, this.#every, this.#geoipDisabled);
+  }
+
+  /**
+   * Counts the read as an access (the first one told to the host); sends its event unless events are off for it,
+   * or the user has no id.
+   */
   #read(key: string, sendFeatureFlagEvents: boolean | undefined): void {
-    this.#accessed.add(key);
+    if (!this.#accessed.has(key)) {
+      this.#accessed.add(key);
+      this.#host.flagRead?.(this.#context, key, this.#results, this.#geoipDisabled);
+    }
     if (!(sendFeatureFlagEvents ?? this.#sendsEvents)) return;
     if (this.#context.distinctId === '') return;
     const result = this.#results.get(key);
@@ -249,6 +280,7 @@ export class FlagEvaluations {
         unresolved,
         accessed,
         partial: keys === undefined && snapshot.#partial,
+        every: keys === undefined && snapshot.#every,
         sendsEvents: sendsEvents ?? snapshot.#sendsEvents,
         geoipDisabled: snapshot.#geoipDisabled,
         errors: snapshot.#errors,

@@ -3,7 +3,7 @@ import { ExposureQueue } from '../exposures/exposure-queue.js';
 import { LeanExposures } from '../exposures/lean-exposures.js';
 import type { FlagCalled } from '../exposures/flag-called.js';
 import { FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
-import type { FlagContext } from '../flags.types.js';
+import type { FlagContext, FlagResult } from '../flags.types.js';
 import { DefinitionsPoller } from '../local/definitions-poller.js';
 import { evaluatedInBrowser } from '../local/evaluation-runtime.js';
 import type { UnresolvedReason } from '../local/unresolved-reason.js';
@@ -12,6 +12,7 @@ import { setOwn } from '../util/own.js';
 import { otherGeoipId } from './evaluation.js';
 import { createSnapshot, narrowSnapshot, type FlagEvaluations, type SnapshotHost } from './flag-evaluations.js';
 import type { MaybePromise } from './flag-results.js';
+import { FlagReads } from './flag-reads.js';
 import { FlagsEvaluator } from './flags-evaluator.js';
 import type { LocalFirstAnswer } from './local-first-stage.js';
 
@@ -47,6 +48,7 @@ export class SnapshotFactory implements SnapshotHost {
     private readonly exposures: ExposureQueue,
     private readonly definitions: DefinitionsPoller,
     private readonly lean: LeanExposures,
+    private readonly reads: FlagReads,
     @Inject(FLAGS_CONFIG) config: ResolvedFlagsOptions,
   ) {
     this.sendsEvents = config.sendFeatureFlagEvents;
@@ -123,6 +125,21 @@ export class SnapshotFactory implements SnapshotHost {
     this.logger.warn(message);
   }
 
+  /** @inheritdoc */
+  flagRead(context: FlagContext, key: string, results: ReadonlyMap<string, FlagResult>, geoipDisabled: boolean): void {
+    this.reads.flagRead(context, key, results, geoipDisabled);
+  }
+
+  /** @inheritdoc */
+  everyFlagRead(
+    context: FlagContext,
+    results: ReadonlyMap<string, FlagResult>,
+    every: boolean,
+    geoipDisabled: boolean,
+  ): void {
+    this.reads.everyFlagRead(context, results, every, geoipDisabled);
+  }
+
   /** {@link snapshotOf} once answered (a continuation of its own: see `FeatureFlagGuard`). */
   private snapshotOnceAnswered(
     context: FlagContext,
@@ -140,6 +157,7 @@ export class SnapshotFactory implements SnapshotHost {
       unresolved: stillUnresolved(answer),
       partial: answer.partial,
       errors: answer.errors,
+      every: options.flagKeys === undefined,
       sendsEvents: options.sendFeatureFlagEvents,
       geoipDisabled: options.disableGeoip,
     });

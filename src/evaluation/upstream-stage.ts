@@ -11,6 +11,7 @@ import { UpstreamError, type UpstreamFailureReason } from '../upstream/upstream-
 import { LeanExposures } from '../exposures/lean-exposures.js';
 import { answerErrors, failureErrors } from '../exposures/flag-errors.js';
 import { CacheAccess } from './cache-access.js';
+import { FlagReads } from './flag-reads.js';
 import type { Evaluation } from './evaluation.js';
 import {
   resultOf,
@@ -60,6 +61,7 @@ export class UpstreamStage implements BeforeApplicationShutdown {
   constructor(
     private readonly upstream: FlagsUpstream,
     private readonly cache: CacheAccess,
+    private readonly reads: FlagReads,
     private readonly monitor: FlagsMonitor,
     private readonly lean: LeanExposures,
     @Inject(FLAGS_CONFIG) private readonly config: ResolvedFlagsOptions,
@@ -80,11 +82,11 @@ export class UpstreamStage implements BeforeApplicationShutdown {
     }
     if (this.upstream.saturated) {
       cached = await this.lastKnown(evaluation, cached);
-      if (cached.complete) return withStoredSource(cached.flags, 'fallback');
+      if (this.isKnown(evaluation, cached)) return this.fallback(evaluation, cached);
     }
     const call = this.callPostHog(evaluation);
     const early = this.fallbackAfterMs > 0 ? await this.knownIfSlow(call, evaluation, cached) : undefined;
-    if (early) return withStoredSource(early.flags, 'fallback');
+    if (early) return this.fallback(evaluation, early);
     const { parsed, failure } = await call;
     if (parsed && isCompleteAnswer(parsed)) return withSource(parsed.flags.values(), 'remote', parsed.requestId);
     const known = await this.lastKnown(evaluation, cached);
@@ -148,7 +150,22 @@ export class UpstreamStage implements BeforeApplicationShutdown {
     clearTimeout(timer);
     if (!isSlow) return undefined;
     const known = await this.lastKnown(evaluation, cached);
-    return known.complete ? known : undefined;
+    return this.isKnown(evaluation, known) ? known : undefined;
+  }
+
+  /**
+   * Whether the user's last known results answer the evaluation without PostHog: an entry for every key asked, or,
+   * every flag asked, for every flag the user's requests read (what the cache keeps for them: see `FlagReads`).
+   */
+  private isKnown(evaluation: Evaluation, known: CachedFlags): boolean {
+    if (known.complete) return true;
+    return evaluation.keys === undefined && this.reads.holdsWhatIsRead(evaluation.context.distinctId, known.flags);
+  }
+
+  /** The last known results as the answer (`partial` when they are not every flag: the others are unknown). */
+  private fallback(evaluation: Evaluation, known: CachedFlags): RemoteResults {
+    const everyFlag = evaluation.keys === undefined;
+    return withUnanswered(withStoredSource(known.flags, 'fallback'), undefined, everyFlag && !known.complete);
   }
 
   /** The user's last known results for the evaluation's keys: `cached` when this evaluation read them already. */
@@ -175,10 +192,20 @@ export class UpstreamStage implements BeforeApplicationShutdown {
       }
       this.monitor.upstreamSucceeded();
       this.lean.set(parsed.minimalFlagCalledEvents);
-      const whole = keys === undefined && isCompleteAnswer(parsed);
-      const flags = [...parsed.flags.values()];
-      return { parsed, remembered: this.cache.write(context.distinctId, flags, whole, evaluation.fingerprint) };
+      return { parsed, remembered: this.remember(evaluation, parsed) };
     });
+  }
+
+  /**
+   * Writes PostHog's answer to the cache behind it: the flags the user reads (every one with `keep=all`), the
+   * answer's keys as the known ones (every flag of the project when the answer is whole).
+   */
+  private remember({ context, keys, fingerprint }: Evaluation, parsed: ParsedFlags): Promise<void> {
+    const whole = keys === undefined && isCompleteAnswer(parsed);
+    const flags = [...parsed.flags.values()];
+    const kept = this.reads.kept(context.distinctId, flags);
+    const answered = kept.length === flags.length ? undefined : flags.map((flag) => flag.key);
+    return this.cache.write(context.distinctId, kept, whole, fingerprint, answered);
   }
 }
 

@@ -1,0 +1,109 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
+import { FLAGS_CONFIG } from '../flags.constants.js';
+import type { EvaluatedFlag, FlagContext, FlagResult } from '../flags.types.js';
+import type { ResolvedFlagsOptions } from '../options/flags-options.js';
+import { CacheAccess } from './cache-access.js';
+import { otherGeoipId } from './evaluation.js';
+import { contextFingerprint, contextKey } from './flag-context.js';
+
+/** A user whose requests read every flag (`getAllFlags`, `bootstrap`, `eventProperties()`): every flag is kept. */
+const EVERY_FLAG = 'every';
+
+/** The flags a user's requests read: their keys, or every flag. */
+type ReadKeys = ReadonlySet<string> | typeof EVERY_FLAG;
+
+/** How many users' reads are remembered at most (the least recently active forgotten first). */
+export const MAX_READING_USERS = 100_000;
+
+/** How many flag keys are remembered at most, over every user (a user who read every flag counts one). */
+export const MAX_READ_KEYS = 1_000_000;
+
+/**
+ * Which flags each user's requests read, so that the fallback cache keeps for a user what they read, not every flag
+ * of the project (unless the cache URL says `keep=all`). A flag read for the first time, whose result PostHog gave,
+ * is written at once: the answer's own write came before the read. Bounded; a user forgotten is kept nothing
+ * more until they read again.
+ */
+@Injectable()
+export class FlagReads {
+  private readonly users = new LRUCache<string, ReadKeys>({
+    max: MAX_READING_USERS,
+    maxSize: MAX_READ_KEYS,
+    sizeCalculation: (keys) => (keys === EVERY_FLAG ? 1 : Math.max(1, keys.size)),
+  });
+  /** The cache keeps every flag of every answer (`keep=all`, or `fresh`): nothing to remember. */
+  private readonly keepsEvery: boolean;
+  private readonly geoipDisabled: boolean;
+
+  constructor(
+    private readonly cache: CacheAccess,
+    @Inject(FLAGS_CONFIG) config: ResolvedFlagsOptions,
+  ) {
+    this.keepsEvery = config.cache.keepEveryFlag;
+    this.geoipDisabled = config.disableGeoip;
+  }
+
+  /** The flags of an answer to keep for the user: every one, or those the user's requests read (maybe none). */
+  kept(distinctId: string, flags: readonly EvaluatedFlag[]): readonly EvaluatedFlag[] {
+    if (this.keepsEvery) return flags;
+    const read = this.users.get(distinctId);
+    if (read === EVERY_FLAG) return flags;
+    return read ? flags.filter((flag) => read.has(flag.key)) : [];
+  }
+
+  /**
+   * Whether the entries hold every flag the user's requests read (`false` when none is known, or every flag is
+   * read: then only every entry does).
+   */
+  holdsWhatIsRead(distinctId: string, entries: readonly EvaluatedFlag[]): boolean {
+    const read = this.users.get(distinctId);
+    if (read === undefined || read === EVERY_FLAG || read.size > entries.length) return false;
+    let held = 0;
+    for (const entry of entries) if (read.has(entry.key)) held++;
+    return held === read.size;
+  }
+
+  /**
+   * A snapshot's read of `key` for `context`: remembered for the user, and, the first time, its result written when
+   * PostHog gave it. Nothing is allocated when the user read the flag before.
+   */
+  flagRead(context: FlagContext, key: string, results: ReadonlyMap<string, FlagResult>, geoipDisabled: boolean): void {
+    if (this.keepsEvery || context.distinctId === '') return;
+    const read = this.users.get(context.distinctId);
+    if (read === EVERY_FLAG || read?.has(key)) return;
+    this.users.set(context.distinctId, new Set(read).add(key));
+    const result = results.get(key);
+    if (result?.source === 'remote') this.write(context, [result], geoipDisabled);
+  }
+
+  /**
+   * A read of every flag of a snapshot (`getAllFlags`, `bootstrap`, `eventProperties()`): with `every` (the
+   * snapshot holds every flag of its evaluation), the user reads every flag from now on; else each of its keys is
+   * read. The results PostHog gave are written (the cache writes what changed).
+   */
+  everyFlagRead(
+    context: FlagContext,
+    results: ReadonlyMap<string, FlagResult>,
+    every: boolean,
+    geoipDisabled: boolean,
+  ): void {
+    if (this.keepsEvery || context.distinctId === '') return;
+    const read = this.users.get(context.distinctId);
+    if (read === EVERY_FLAG) return;
+    if (!every) {
+      for (const key of results.keys()) this.flagRead(context, key, results, geoipDisabled);
+      return;
+    }
+    this.users.set(context.distinctId, EVERY_FLAG);
+    const remote = [...results.values()].filter((result) => result.source === 'remote' && !read?.has(result.key));
+    if (remote.length > 0) this.write(context, remote, geoipDisabled);
+  }
+
+  /** Writes results read for the first time, under the fingerprint the evaluation that gave them wrote. */
+  private write(context: FlagContext, results: FlagResult[], geoipDisabled: boolean): void {
+    const id = contextKey(context);
+    const fingerprint = contextFingerprint(context, geoipDisabled === this.geoipDisabled ? id : otherGeoipId(id));
+    void this.cache.write(context.distinctId, results, false, fingerprint);
+  }
+}

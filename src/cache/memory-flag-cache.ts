@@ -138,6 +138,7 @@ function storedEntry(flag: EvaluatedFlag, context: string): CachedFlag {
   if (flag.reasonCode !== undefined) entry.reasonCode = flag.reasonCode;
   if (flag.id !== undefined) entry.id = flag.id;
   if (flag.version !== undefined) entry.version = flag.version;
+  if (flag.hasExperiment !== undefined) entry.hasExperiment = flag.hasExperiment;
   return entry;
 }
 

@@ -23,6 +23,7 @@ export function resultDigest(flag: EvaluatedFlag, context: string): number {
   hash = mix(hash, context);
   hash = mix(hash, flag.id === undefined ? '\u0000' : String(flag.id));
   hash = mix(hash, flag.version === undefined ? '\u0000' : String(flag.version));
+  hash = mix(hash, flag.hasExperiment === undefined ? '\u0000' : String(flag.hasExperiment));
   hash = mix(hash, payloadText(flag.payload));
   return hash >>> 2;
 }
@@ -36,6 +37,7 @@ export function sameEntry(stored: EvaluatedFlag & { context?: string }, flag: Ev
     stored.context === context &&
     stored.id === flag.id &&
     stored.version === flag.version &&
+    stored.hasExperiment === flag.hasExperiment &&
     (stored.payload === flag.payload || payloadText(stored.payload) === payloadText(flag.payload))
   );
 }

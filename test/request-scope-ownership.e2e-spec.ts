@@ -110,6 +110,8 @@ function routerOf(fastify: FastifyInstance): (incoming: IncomingMessage, outgoin
 
 /** Each user's flags: bob's `can-share` and every user's own `beta` payload and `checkout` variant. */
 function setUsers(fake: FakePostHog): void {
+  // Without a distinct id, setFlags() replaces every flag, the users' own included: so first.
+  fake.setFlags({});
   fake.setFlags(
     {
       beta: { enabled: true, payload: { for: 'alice' } },
@@ -126,7 +128,6 @@ function setUsers(fake: FakePostHog): void {
     'bob',
   );
   fake.setFlags({ beta: { enabled: true, payload: { for: 'carol' } } }, 'carol');
-  fake.setFlags({});
 }
 
 describe.each<Platform>(['express', 'fastify'])("a request's scope is its own, on %s", (platform) => {
@@ -172,7 +173,7 @@ describe.each<Platform>(['express', 'fastify'])("a request's scope is its own, o
         checkout: 'control',
         bootstrap: {
           distinctID: 'alice',
-          featureFlags: { beta: true, checkout: 'control' },
+          featureFlags: { beta: true, 'can-share': false, checkout: 'control' },
           featureFlagPayloads: { beta: { for: 'alice' } },
         },
         evaluated: 'alice',

@@ -9,7 +9,8 @@ import type { RedisCacheConfig } from './cache-url.js';
 import { cachedFlags, type CachedFlags, type FlagCache } from './flag-cache.js';
 import { keySlot } from './cluster-slot.js';
 import { decodePythonEntry, encodePythonEntry } from './python-entry.js';
-import { connectRedis, type RedisConnection } from './redis-connection.js';
+import { closeRedis, connectRedis, type RedisConnection } from './redis-connection.js';
+import { RedisSockets } from './redis-sockets.js';
 
 /** A UTF-16 code unit that is half of a pair without its other half (with `u`, a whole pair is one code point). */
 const LONE_SURROGATE = /\p{Surrogate}/u;
@@ -25,6 +26,8 @@ export class RedisFlagCache implements FlagCache {
   readonly backend: 'redis' | 'redis-cluster' | 'redis-sentinel';
   private readonly logger = new Logger(LIBRARY_NAME);
   private readonly client: RedisConnection;
+  /** Every socket the client opens, so that {@link close} can wait until all are closed. */
+  private readonly sockets = new RedisSockets();
   /** The set of every flag key seen, so that a fresh instance can answer "all flags" from the cache. */
   private readonly flagKeysKey: string;
   private illFormedReported = false;
@@ -55,7 +58,7 @@ export class RedisFlagCache implements FlagCache {
     // No ':' after the prefix: an entry key always has one (`{prefix}{distinctId}:{flagKey}`).
     this.flagKeysKey = `${config.prefix}flag-keys`;
     this.backend = config.cluster ? 'redis-cluster' : config.sentinel ? 'redis-sentinel' : 'redis';
-    this.client = connectRedis(config, () => this.closed);
+    this.client = connectRedis(config, () => this.closed, this.sockets);
     const where = `fallback cache ${config.displayUrl}`;
     this.outages = new LogEpisode(this.logger, {
       started: (why) => `${where} is unreachable (${why}); flags are served live, without a fallback, until it is back`,
@@ -183,14 +186,14 @@ export class RedisFlagCache implements FlagCache {
 
   /**
    * Closes the connection: `QUIT` when connected (what was sent completes), then every socket and timer the client
-   * holds (a Sentinel client's connections to the sentinels included).
+   * holds (a Sentinel client's connections to the sentinels, a cluster's slot refreshes included). Resolves once
+   * they are all gone, a retry that was pending included.
    */
   async close(): Promise<void> {
     this.closed = true;
     this.stopWaiting?.();
     this.client.removeAllListeners('close');
-    if (this.connected) await this.client.quit().catch(() => {});
-    this.client.disconnect();
+    await closeRedis(this.client, this.sockets, this.connected, this.config.timeoutMs);
   }
 
   /**

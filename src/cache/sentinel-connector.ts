@@ -11,7 +11,6 @@ import { CONNECTION_CLOSED_MESSAGE, type ConnectorClass } from './tcp-connector.
 
 /** The members of ioredis's Sentinel connector used here (`connectToSentinel` is private in its typings). */
 interface SentinelConnectorBase {
-  connecting: boolean;
   stream?: Socket;
   connect(emit: (type: string, error: Error) => void): Promise<Socket>;
   disconnect(): void;

@@ -13,12 +13,17 @@ import { APP_GUARD, HttpAdapterHost } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import type { FastifyInstance } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import request from 'supertest';
 import { FeatureFlag, FlagEvaluations, Flags, FlagsModule, FlagsService } from '../src/index.js';
 import { ExposureQueue } from '../src/exposures/exposure-queue.js';
 import { FakePostHog } from './support/fake-posthog.js';
 import { TEST_API_KEY } from './support/flags-app.js';
 import { initApp, type Platform } from './support/guarded-app.js';
+import { runScript } from './support/run-child.js';
+
+/** A Fastify app, on the built package, whose route for bob serves one for carol through `app.inject()`. */
+const INJECT_CHILD = fileURLToPath(new URL('./support/inject-child.mjs', import.meta.url));
 
 /** The request as these handlers see it: `x-user` is whom it is for, `x-owner` a document's owner. */
 interface DocumentRequest {
@@ -110,6 +115,7 @@ function routerOf(fastify: FastifyInstance): (incoming: IncomingMessage, outgoin
 
 /** Each user's flags: bob's `can-share` and every user's own `beta` payload and `checkout` variant. */
 function setUsers(fake: FakePostHog): void {
+  // Without a distinct id, setFlags() replaces every flag, the users' own included: so first.
   fake.setFlags({});
   fake.setFlags(
     {
@@ -202,6 +208,34 @@ describe.each<Platform>(['express', 'fastify'])("a request's scope is its own, o
       distinctId: 'bob',
       inner: { distinctId: 'carol', payload: { for: 'carol' }, evaluated: 'carol' },
       after: 'bob',
+    });
+  });
+});
+
+// inject() (light-my-request) cannot load under jest on Node 20 (it needs the ESM-only cookie@2): the app runs in a
+// process of its own, on the built package (`npm run build` first).
+describe("a request Fastify's inject() serves inside another's async context", () => {
+  let fake: FakePostHog;
+
+  beforeAll(async () => {
+    fake = await FakePostHog.start();
+    setUsers(fake);
+  });
+
+  afterAll(async () => {
+    await fake.stop();
+  });
+
+  it("has a scope of its own (carol's flags), and the outer request keeps bob's", async () => {
+    const printed = await runScript(INJECT_CHILD, { POSTHOG_API_KEY: TEST_API_KEY, POSTHOG_HOST: fake.url });
+    const bob = { distinctId: 'bob', payload: { for: 'bob' } };
+    expect(JSON.parse(printed)).toEqual({
+      status: 200,
+      body: {
+        before: bob,
+        inner: { distinctId: 'carol', payload: { for: 'carol' }, service: { for: 'carol' }, evaluated: 'carol' },
+        after: { ...bob, service: { for: 'bob' }, evaluated: 'bob' },
+      },
     });
   });
 });

@@ -1,5 +1,8 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { RedisCacheConfig } from './cache-url.js';
+import type { RedisSockets } from './redis-sockets.js';
+import { sentinelConnector } from './sentinel-connector.js';
+import { tcpConnector } from './tcp-connector.js';
 
 /** A connection to one server (or to the primary a Sentinel names), or to a Redis Cluster. */
 export type RedisConnection = Redis | Cluster;
@@ -19,21 +22,28 @@ export function connectTimeoutMs(config: RedisCacheConfig): number {
  * (`cluster`). No command waits for the client's connection: while it is down (the primary during a failover) a
  * command fails at once, nothing is queued; each command is bounded by the URL's `timeout`. (ioredis queues a
  * command to a cluster node whose connection is being made; its timeout runs meanwhile.) Every connection, a
- * cluster node's included, reconnects by itself; once `isClosed()`, no reconnection is tried.
+ * cluster node's included, reconnects by itself; once `isClosed()`, no reconnection is tried. Every socket it
+ * opens is tracked in `sockets` (see {@link closeRedis}).
  */
-export function connectRedis(config: RedisCacheConfig, isClosed: () => boolean): RedisConnection {
+export function connectRedis(
+  config: RedisCacheConfig,
+  isClosed: () => boolean,
+  sockets: RedisSockets,
+): RedisConnection {
   /** Reconnection delays: 100 ms more per attempt, at most 2 s; none once closed. */
   const reconnectDelay = (attempt: number) => (isClosed() ? null : Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS));
+  const tcp = tcpConnector(sockets);
   const options: RedisOptions = {
     username: config.username,
     password: config.password,
     commandTimeout: config.timeoutMs,
     connectTimeout: connectTimeoutMs(config),
-    // ioredis waits this long for a socket that is already closed when closed while reconnecting.
+    // How long a socket being closed is given before it is destroyed.
     disconnectTimeout: config.timeoutMs,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     retryStrategy: reconnectDelay,
+    Connector: tcp,
   };
   if (config.cluster) {
     const clusterOptions: ClusterOptions = {
@@ -59,6 +69,7 @@ export function connectRedis(config: RedisCacheConfig, isClosed: () => boolean):
       name,
       sentinelPassword: password,
       sentinelRetryStrategy: reconnectDelay,
+      Connector: sentinelConnector(sockets, tcp),
       failoverDetector: true,
       ...(config.tls ? { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true } : {}),
     });
@@ -70,4 +81,20 @@ export function connectRedis(config: RedisCacheConfig, isClosed: () => boolean):
     db: config.db,
     tls: config.tls ? { servername: config.host } : undefined,
   });
+}
+
+/**
+ * Closes the connection and resolves once nothing of it is left: `QUIT` first when `connected` (what was sent
+ * completes), then a disconnect (no reconnection, no retry pending), then every socket it opened closed; sockets
+ * still connecting are destroyed, the others are given `timeoutMs` to close.
+ */
+export async function closeRedis(
+  client: RedisConnection,
+  sockets: RedisSockets,
+  connected: boolean,
+  timeoutMs: number,
+): Promise<void> {
+  if (connected) await client.quit().catch(() => {});
+  client.disconnect();
+  await sockets.allClosed(timeoutMs);
 }

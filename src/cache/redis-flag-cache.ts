@@ -11,7 +11,8 @@ import { groupByNode, primaryConnection, primaryOf } from './cluster-nodes.js';
 import { ConnectionReadiness } from './connection-readiness.js';
 import { execOrThrow, withinMs } from './redis-batches.js';
 import { decodePythonEntry, encodePythonEntry } from './python-entry.js';
-import { connectRedis, connectTimeoutMs, type RedisConnection } from './redis-connection.js';
+import { closeRedis, connectRedis, connectTimeoutMs, type RedisConnection } from './redis-connection.js';
+import { RedisSockets } from './redis-sockets.js';
 import { refreshAfterMs } from './write-rule.js';
 import { WrittenDigests } from './written-digests.js';
 import { WrittenFlagKeys, type FlagKeysUpdate } from './written-flag-keys.js';
@@ -33,6 +34,8 @@ export class RedisFlagCache implements FlagCache {
   readonly backend: 'redis' | 'redis-cluster' | 'redis-sentinel';
   private readonly logger = new Logger(LIBRARY_NAME);
   private readonly client: RedisConnection;
+  /** Every socket the client opens, so that {@link close} can wait until all are closed. */
+  private readonly sockets = new RedisSockets();
   /** The set of every flag key seen, so that a fresh instance can answer "all flags" from the cache. */
   private readonly flagKeysKey: string;
   private illFormedReported = false;
@@ -68,7 +71,7 @@ export class RedisFlagCache implements FlagCache {
     // No ':' after the prefix: an entry key always has one (`{prefix}{distinctId}:{flagKey}`).
     this.flagKeysKey = `${config.prefix}flag-keys`;
     this.backend = config.cluster ? 'redis-cluster' : config.sentinel ? 'redis-sentinel' : 'redis';
-    this.client = connectRedis(config, () => this.closed);
+    this.client = connectRedis(config, () => this.closed, this.sockets);
     this.readiness = new ConnectionReadiness(connectTimeoutMs(config));
     this.written = new WrittenDigests(refreshAfterMs(config));
     this.writtenKeys = new WrittenFlagKeys(refreshAfterMs(config));
@@ -260,14 +263,14 @@ export class RedisFlagCache implements FlagCache {
 
   /**
    * Closes the connection: `QUIT` when connected (what was sent completes), then every socket and timer the client
-   * holds (a Sentinel client's connections to the sentinels included).
+   * holds (a Sentinel client's connections to the sentinels, a cluster's slot refreshes included). Resolves once
+   * they are all gone, a retry that was pending included.
    */
   async close(): Promise<void> {
     this.closed = true;
     this.readiness.close();
     this.client.removeAllListeners('close');
-    if (this.connected) await this.client.quit().catch(() => {});
-    this.client.disconnect();
+    await closeRedis(this.client, this.sockets, this.connected, this.config.timeoutMs);
   }
 
   /**

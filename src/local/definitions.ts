@@ -74,6 +74,10 @@ export interface FlagDefinitionsData {
 export interface Definitions {
   readonly data: FlagDefinitionsData;
   readonly byKey: ReadonlyMap<string, FlagDefinition>;
+  /** The flags of `byKey`, in its order: an answer to every flag keeps a slot per flag, by position. */
+  readonly order: readonly FlagDefinition[];
+  /** Each flag's position in `order`, by key. */
+  readonly indexOf: ReadonlyMap<string, number>;
   /**
    * Each flag's payloads by flag key, then by `"true"` or variant key: parsed from JSON once per set of
    * definitions and deeply frozen, so that every answer shares them.
@@ -125,7 +129,10 @@ export function indexDefinitions(data: FlagDefinitionsData): Definitions {
     const parsed = parsedPayloads(flag.filters?.payloads);
     if (parsed.size > 0) payloads.set(key, parsed);
   }
-  return { data, byKey, payloads, comparesDates: comparesDates(data.flags) || comparesDates(data.cohorts) };
+  const order = [...byKey.values()];
+  const indexOf = new Map(order.map((flag, index) => [flag.key, index]));
+  const dates = comparesDates(data.flags) || comparesDates(data.cohorts);
+  return { data, byKey, order, indexOf, payloads, comparesDates: dates };
 }
 
 /**

@@ -62,7 +62,16 @@ async function cpuPerCall(contexts: FlagContext[], call: (context: FlagContext) 
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-async function measureSize(count: number): Promise<void> {
+/** One size's medians, µs of CPU per call, and the heap each remembered user holds (bytes). */
+interface SizeRow {
+  count: number;
+  seen: number;
+  fresh: number;
+  node: number;
+  perUser: number;
+}
+
+async function measureSize(count: number, rounds = ROUNDS): Promise<SizeRow> {
   const fake = await FakePostHog.start();
   fake.definitions = projectDefinitions(count);
   @Module({
@@ -73,7 +82,6 @@ async function measureSize(count: number): Promise<void> {
         cacheUrl: 'memory://local',
         secretKey: 'phs_bench_secret',
         sendFeatureFlagEvents: false,
-        localEvaluation: { onlyLocal: true },
       }),
     ],
   })
@@ -84,7 +92,7 @@ async function measureSize(count: number): Promise<void> {
   try {
     const flags = app.get(FlagsService);
     while (flags.status().definitions.source === 'none') await new Promise((ready) => setTimeout(ready, 10));
-    await posthog.waitForLocalEvaluationReady();
+    if (!(await posthog.waitForLocalEvaluationReady(10_000))) throw new Error('posthog-node loaded no definitions');
     const seen = Array.from({ length: SEEN_USERS }, (_, index) => userOf(`seen-${index}`));
     const ours = async (context: FlagContext) => (await flags.evaluateFlags(context)).isEnabled(READ_FLAG);
     const theirs = (context: FlagContext) =>
@@ -93,6 +101,10 @@ async function measureSize(count: number): Promise<void> {
         onlyEvaluateLocally: true,
         sendFeatureFlagEvents: false,
       });
+    for (const context of Array.from({ length: 20 }, (_, index) => userOf(`check-${index}`))) {
+      const [mine, its] = [await ours(context), Boolean(await theirs(context))];
+      if (mine !== its) throw new Error(`${context.distinctId}: ours ${mine}, posthog-node ${its}`);
+    }
     const heapBefore = heapNow();
     for (const context of seen) await ours(context);
     const perUser = (heapNow() - heapBefore) / SEEN_USERS;
@@ -105,14 +117,10 @@ async function measureSize(count: number): Promise<void> {
       async () => times.fresh.push(await cpuPerCall(newUsers(), ours)),
       async () => times.node.push(await cpuPerCall(newUsers(), theirs)),
     ];
-    for (let round = 0; round < ROUNDS; round++) {
+    for (let round = 0; round < rounds; round++) {
       for (const turn of round % 2 ? [...turns].reverse() : turns) await turn();
     }
-    console.log(
-      `  ${String(count).padStart(5)} flags   seen ${median(times.seen).toFixed(1).padStart(7)}   ` +
-        `new ${median(times.fresh).toFixed(1).padStart(7)}   posthog-node ${median(times.node).toFixed(1).padStart(6)}` +
-        `   heap per remembered user ${Number.isNaN(perUser) ? 'n/a (run with --expose-gc)' : `${Math.round(perUser)} B`}`,
-    );
+    return { count, seen: median(times.seen), fresh: median(times.fresh), node: median(times.node), perUser };
   } finally {
     await app.close();
     await posthog.shutdown(1000);
@@ -129,7 +137,35 @@ function heapNow(): number {
   return process.memoryUsage().heapUsed;
 }
 
+/** Prints a row. */
+function print({ count, seen, fresh, node, perUser }: SizeRow): void {
+  const heap = Number.isNaN(perUser) ? 'n/a (run with --expose-gc)' : `${Math.round(perUser)} B`;
+  console.log(
+    `  ${String(count).padStart(5)} flags   seen ${seen.toFixed(1).padStart(7)}   new ${fresh.toFixed(1).padStart(7)}   ` +
+      `posthog-node ${node.toFixed(1).padStart(6)}   heap per remembered user ${heap}`,
+  );
+}
+
+/** Prints a yardstick, ✓ or ✗. */
+function yardstick(name: string, value: number, limit: number): void {
+  console.log(`  ${value <= limit ? '✓' : '✗'} ${name}: ${value.toFixed(2)} (≤ ${limit})`);
+}
+
 console.log(
-  `Local evaluation, CPU µs per evaluateFlags() + one read (median of ${ROUNDS} rounds of ${CALLS} calls, in turns):`,
+  `Project size, local evaluation: CPU µs per evaluateFlags() + one read (median of ${ROUNDS} rounds of ${CALLS} ` +
+    'calls, in turns; posthog-node: its local getFeatureFlag of the same flag):',
 );
-for (const count of SIZES) await measureSize(count);
+await measureSize(10, 3); // warm-up: the first rounds carry the JIT's
+const rows: SizeRow[] = [];
+for (const count of SIZES) {
+  const row = await measureSize(count);
+  print(row);
+  rows.push(row);
+}
+const [smallest, largest] = [rows[0]!, rows.at(-1)!];
+yardstick('seen users, 1,000 flags over 10', largest.seen / smallest.seen, 2);
+yardstick('new users, 1,000 flags over 10', largest.fresh / smallest.fresh, 3);
+for (const row of rows) {
+  yardstick(`${row.count} flags, seen users over posthog-node`, row.seen / row.node, 1);
+  yardstick(`${row.count} flags, new users over posthog-node`, row.fresh / row.node, 1);
+}

@@ -128,6 +128,36 @@ async function measureSize(count: number, rounds = ROUNDS): Promise<SizeRow> {
   }
 }
 
+/** Users remembered by the memory cache in {@link memoryCacheHeap}. */
+const CACHED_USERS = 100;
+
+/**
+ * The heap each user's entry in the `memory://` fallback cache holds at `count` flags (every flag asked of the
+ * fake PostHog, each on for everyone, written behind the answer), growth after a full GC over
+ * {@link CACHED_USERS} users.
+ */
+async function memoryCacheHeap(count: number): Promise<number> {
+  const fake = await FakePostHog.start();
+  for (let index = 0; index < count; index++) fake.setFlag(`flag-${index}`, true);
+  @Module({
+    imports: [FlagsModule.forRoot({ apiKey: 'phc_bench_key', host: fake.url, cacheUrl: 'memory://local' })],
+  })
+  class MemoryCacheModule {}
+  const app = await NestFactory.create(MemoryCacheModule, { logger: false });
+  await app.init();
+  try {
+    const flags = app.get(FlagsService);
+    await flags.evaluateFlags(userOf('warm-up'));
+    const before = heapNow();
+    for (let index = 0; index < CACHED_USERS; index++) await flags.evaluateFlags(userOf(`cached-${index}`));
+    await new Promise((written) => setTimeout(written, 200));
+    return (heapNow() - before) / CACHED_USERS;
+  } finally {
+    await app.close();
+    await fake.close();
+  }
+}
+
 /** The heap used after a full collection; NaN without `--expose-gc`. */
 function heapNow(): number {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -169,3 +199,8 @@ for (const row of rows) {
   yardstick(`${row.count} flags, seen users over posthog-node`, row.seen / row.node, 1);
   yardstick(`${row.count} flags, new users over posthog-node`, row.fresh / row.node, 1);
 }
+const cached = await memoryCacheHeap(1000);
+console.log(
+  `  memory:// fallback cache at 1,000 flags (remote): heap per user ${Number.isNaN(cached) ? 'n/a' : `${Math.round(cached)} B`}` +
+    ` (its 64 MiB default holds about ${Number.isNaN(cached) ? 'n/a' : Math.floor((64 * 2 ** 20) / cached)} such users)`,
+);

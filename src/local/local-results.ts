@@ -27,8 +27,6 @@ const PENDING = Symbol('pending');
 export class LocalResults implements ReadonlyMap<string, FlagResult> {
   /** Each flag's value, by its position in `definitions.order`; {@link NO_VALUE} when it has none here. */
   private readonly slots: (FlagValue | typeof NO_VALUE | typeof PENDING)[];
-  /** The evaluation of pending flags, made on the first such read. */
-  private evaluation?: SubjectEvaluation;
   /** The results read so far, by key. */
   private readonly built = new Map<string, FlagResult>();
   /** Why each flag without a value could not be decided. */
@@ -81,9 +79,10 @@ export class LocalResults implements ReadonlyMap<string, FlagResult> {
    * than {@link upFrontPlan} foresaw), the flag reads as off rather than failing the read.
    */
   private pendingValue(flag: FlagDefinition): FlagValue {
-    this.evaluation ??= new SubjectEvaluation(this.definitions, this.subject, this.evaluatedAt);
+    // An evaluation of its own, let go after: a pending flag depends on no other, and a remembered answer keeps
+    // nothing it does not need.
     try {
-      return this.evaluation.outcome(flag);
+      return new SubjectEvaluation(this.definitions, this.subject, this.evaluatedAt).outcome(flag);
     } catch {
       return false;
     }

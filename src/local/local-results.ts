@@ -12,6 +12,9 @@ export const LOCAL_REASON = 'Evaluated locally';
 /** A flag with no value here: undefined, or undecided (its reason is in {@link LocalResults.unresolved}). */
 const NO_VALUE = undefined;
 
+/** No flag left undecided: shared by the answers that have none (maps made only when needed: they are many). */
+const NONE_UNRESOLVED: ReadonlyMap<string, LocalUnresolvedReason> = new Map();
+
 /** A flag decided whatever its value ({@link upFrontPlan}), computed when first read. */
 const PENDING = Symbol('pending');
 
@@ -28,7 +31,7 @@ export class LocalResults implements ReadonlyMap<string, FlagResult> {
   /** Each flag's value, by its position in `definitions.order`; {@link NO_VALUE} when it has none here. */
   private readonly slots: (FlagValue | typeof NO_VALUE | typeof PENDING)[];
   /** The results read so far, by key. */
-  private readonly built = new Map<string, FlagResult>();
+  private built?: Map<string, FlagResult>;
   /** Why each flag without a value could not be decided. */
   readonly unresolved: ReadonlyMap<string, LocalUnresolvedReason>;
   /** How many flags have a value. */
@@ -39,30 +42,32 @@ export class LocalResults implements ReadonlyMap<string, FlagResult> {
     private readonly subject: LocalSubject,
     private readonly evaluatedAt: Date,
   ) {
-    const evaluation = new SubjectEvaluation(definitions, subject, evaluatedAt);
-    const unresolved = new Map<string, LocalUnresolvedReason>();
+    let evaluation: SubjectEvaluation | undefined;
+    let unresolved: Map<string, LocalUnresolvedReason> | undefined;
     const values = new Array<FlagValue | typeof NO_VALUE | typeof PENDING>(definitions.order.length).fill(PENDING);
     for (const index of upFrontFor(upFrontPlan(definitions), plainProperties(subject))) {
       const flag = definitions.order[index]!;
       try {
-        values[index] = evaluation.outcome(flag);
+        values[index] = (evaluation ??= new SubjectEvaluation(definitions, subject, evaluatedAt)).outcome(flag);
       } catch (error) {
         // Undecidable (or definitions too odd to evaluate): PostHog decides.
         values[index] = NO_VALUE;
-        unresolved.set(flag.key, isInconclusive(error) ? error.reason : 'unsupported_definition');
+        (unresolved ??= new Map()).set(flag.key, isInconclusive(error) ? error.reason : 'unsupported_definition');
       }
     }
-    [this.slots, this.unresolved, this.size] = [values, unresolved, values.length - unresolved.size];
+    this.slots = values;
+    this.unresolved = unresolved ?? NONE_UNRESOLVED;
+    this.size = values.length - this.unresolved.size;
   }
 
   /** How many results were built (read) so far. */
   get builtCount(): number {
-    return this.built.size;
+    return this.built?.size ?? 0;
   }
 
   /** The flag's result, built (and its value computed) on its first read; `undefined` when it has none. */
   get(key: string): FlagResult | undefined {
-    const known = this.built.get(key);
+    const known = this.built?.get(key);
     if (known) return known;
     const index = this.definitions.indexOf.get(key);
     if (index === undefined) return undefined;
@@ -70,7 +75,7 @@ export class LocalResults implements ReadonlyMap<string, FlagResult> {
     if (value === NO_VALUE) return undefined;
     if (value === PENDING) value = this.slots[index] = this.pendingValue(this.definitions.order[index]!);
     const result = localResult(this.definitions, key, value, this.evaluatedAt);
-    this.built.set(key, result);
+    (this.built ??= new Map()).set(key, result);
     return result;
   }
 

@@ -137,7 +137,7 @@ describe('LocalAnswers', () => {
   });
 
   it('forgets the least recently used contexts past its size', () => {
-    const answers = new LocalAnswers(2000);
+    const answers = new LocalAnswers(5000);
     const definitions = definitionsOf(PRO, ALL);
     const now = ticking();
     const first = answers.answer(definitions, 'user-0', PRO_USER, undefined, now);

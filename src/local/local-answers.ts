@@ -14,10 +14,10 @@ const MAX_BYTES = 16 * 2 ** 20;
  * The estimated bytes of one remembered answer besides its context key, of each flag's value slot, of each
  * undecided flag's reason and of each result built (read). That is all an answer holds of its own: keys, variants
  * and payloads are the definitions' (payloads parsed once per set of definitions, {@link Definitions.payloads}),
- * shared by every answer. Measured (`npm run bench:project-size`, heap per remembered user): 1.3 KB at 10 flags,
- * 1.9 KB at 100, 9.0 KB at 1,000; these estimates are a little above.
+ * shared by every answer. Measured (`npm run bench:project-size`, heap per remembered user): 1.3–2.0 KB at 10
+ * flags, 1.9–2.7 KB at 100, 9.0–10.0 KB at 1,000; these estimates are at or above.
  */
-const ENTRY_OVERHEAD_BYTES = 1200;
+const ENTRY_OVERHEAD_BYTES = 2000;
 const SLOT_BYTES = 8;
 const REASON_BYTES = 50;
 const RESULT_BYTES = 150;

@@ -8,6 +8,7 @@
  */
 import 'reflect-metadata';
 import { fork } from 'node:child_process';
+import { Session } from 'node:inspector/promises';
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Controller, Get, Module, type CanActivate, type ExecutionContext } from '@nestjs/common';
@@ -22,6 +23,8 @@ import { RequestEvaluations } from '../src/request/request-evaluations.js';
 import { BENCH_FLAG, benchDefinitions, benchUser, flagIsOnFor } from './contenders.js';
 
 const ROUNDS = 12;
+/** The yardstick: bytes our guard allocates per call beyond the same-denials reference (issue 38). */
+const MAX_BYTES_OVER = 600;
 const CALLS_PER_ROUND = 20_000;
 const USERS = Array.from({ length: 200 }, (_, index) => benchUser(index));
 
@@ -41,7 +44,7 @@ type Round = (guard: CanActivate, handler: () => void) => number;
 /** Starts the module (`local`: evaluating definitions; else a memory cache whose `fresh` hour keeps every hit). */
 async function measure(
   mode: 'local evaluation' | 'fresh hit',
-): Promise<{ ours: number; reference: number; over: number }> {
+): Promise<{ ours: number; reference: number; over: number; bytes: { ours: number; reference: number } }> {
   const posthog = await FakePostHog.start();
   posthog.definitions = benchDefinitions();
   USERS.forEach((user) => posthog.setFlags({ [BENCH_FLAG]: { enabled: flagIsOnFor(user) } }, user));
@@ -82,7 +85,11 @@ async function measure(
     ];
     for (let index = 0; index < ROUNDS; index++) (index % 2 ? [...turns].reverse() : turns).forEach((turn) => turn());
     const over = median(times.ours.map((micros, index) => micros - times.reference[index]!));
-    return { ours: median(times.ours), reference: median(times.reference), over };
+    const bytes = {
+      ours: await bytesPerCall(() => round(ours, GuardedController.prototype.ours)),
+      reference: await bytesPerCall(() => round(reference, GuardedController.prototype.reference)),
+    };
+    return { ours: median(times.ours), reference: median(times.reference), over, bytes };
   } finally {
     await app.close();
     await posthog.stop();
@@ -116,15 +123,54 @@ function roundIn(middleware: FlagsRequestMiddleware): Round {
   };
 }
 
+/** How often the sampling heap profiler samples: one allocation in about this many bytes. */
+const SAMPLING_BYTES = 64;
+
+/**
+ * The bytes allocated per call by one round (`round` makes {@link CALLS_PER_ROUND} calls), by V8's sampling heap
+ * profiler: every allocation sampled, collected objects included, the estimated total over the calls.
+ */
+async function bytesPerCall(round: () => void): Promise<number> {
+  const session = new Session();
+  session.connect();
+  try {
+    await session.post('HeapProfiler.enable');
+    await session.post('HeapProfiler.startSampling', {
+      samplingInterval: SAMPLING_BYTES,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+    round();
+    const { profile } = await session.post('HeapProfiler.stopSampling');
+    return totalBytes(profile.head) / CALLS_PER_ROUND;
+  } finally {
+    session.disconnect();
+  }
+}
+
+/** The bytes a profile's node and its children allocated. */
+function totalBytes(node: { selfSize: number; children: { selfSize: number; children: unknown[] }[] }): number {
+  let total = 0;
+  for (const pending = [node]; pending.length > 0;) {
+    const next = pending.pop()!;
+    total += next.selfSize;
+    pending.push(...(next.children as (typeof node)[]));
+  }
+  return total;
+}
+
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 const MODES = ['local evaluation', 'fresh hit'] as const;
 const mode = MODES.find((name) => name === process.argv[2]);
 if (mode) {
-  const { ours, reference, over } = await measure(mode);
+  const { ours, reference, over, bytes } = await measure(mode);
+  const allocated = bytes.ours - bytes.reference;
   console.log(
     `  ${mode.padEnd(18)} ours ${ours.toFixed(2)}, same denials ${reference.toFixed(2)}; ` +
-      `ours over it, median of the rounds: ${over.toFixed(2)}`,
+      `ours over it, median of the rounds: ${over.toFixed(2)}; allocated per call: ours ${Math.round(bytes.ours)} B, ` +
+      `same denials ${Math.round(bytes.reference)} B, ours over it ${Math.round(allocated)} B ` +
+      `(≤ ${MAX_BYTES_OVER} B ${allocated <= MAX_BYTES_OVER ? '✓' : '✗'})`,
   );
 } else {
   console.log(`Time in the guard, in-process, µs per call (median of ${ROUNDS} rounds of ${CALLS_PER_ROUND} calls):`);

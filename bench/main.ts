@@ -1,9 +1,11 @@
 /**
  * `npm run bench`: this module against a guard around posthog-node's isFeatureEnabled, side by side, in the
  * same run, on one Nest app; a fake PostHog on loopback with 20 ms latency. `npm run bench -- --smoke` runs a
- * few seconds only (as CI does), to check that every row is produced.
+ * few seconds only (as CI does), to check that every row is produced. A full run ends with the project-size
+ * scenario of local evaluation (`bench/project-size.ts`, in a process of its own).
  */
 import 'reflect-metadata';
+import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { BenchOptions } from './bench-types.js';
 import { toMarkdown, writeResults } from './report.js';
@@ -39,3 +41,10 @@ const result = await runBenchmark(options, (line) => console.log(line));
 const directory = fileURLToPath(new URL(smoke ? '../../.build/bench-smoke' : '../../bench/results', import.meta.url));
 writeResults(result, directory);
 console.log(`\n${toMarkdown(result)}\nwritten to ${directory}`);
+
+if (!smoke) {
+  console.log('');
+  const script = fileURLToPath(new URL('./project-size.js', import.meta.url));
+  const child = fork(script, [], { execArgv: ['--expose-gc'] });
+  await new Promise((exited) => child.once('exit', exited));
+}

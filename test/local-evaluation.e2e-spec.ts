@@ -127,6 +127,21 @@ describe('local evaluation (memory://)', () => {
     expect(flags.status().definitions.etag).toBe(fake.definitionsEtag);
   });
 
+  it('a snapshot read gives the same value whatever changes after it was made (flags first read after new definitions)', async () => {
+    const { flags } = await startLocal();
+    const snapshot = await flags.evaluateFlags({ distinctId: 'u1' });
+    const changed = standardDefinitions() as { flags: { active: boolean }[] };
+    for (const flag of changed.flags) flag.active = false;
+    fake.definitions = changed;
+    await eventually(async () => (await flags.isEnabled('checkout', 'u1')) === false, 'the new definitions');
+    // Read for the first time now: built from the definitions the snapshot was made with.
+    expect(snapshot.getFlagResult('beta')).toMatchObject({ enabled: true, source: 'local', version: 2 });
+    expect(snapshot.getFlagPayload('beta')).toEqual({ color: 'blue' });
+    expect(snapshot.getFlag('checkout')).toBe('test');
+    expect(snapshot.getFlagResult('pro-only')).toMatchObject({ enabled: true, source: 'remote' });
+    expect(snapshot.eventProperties().$active_feature_flags).toEqual(['beta', 'checkout', 'continuity', 'pro-only']);
+  });
+
   it('402: drops every definition (calls go to /flags), says so once, and loads again after a 200', async () => {
     const { flags, logs } = await startLocal();
     fake.definitionsAnswer = 402;

@@ -83,7 +83,9 @@ export interface SnapshotInit {
  * needed without another evaluation. `isEnabled` and `getFlag` send the user's `$feature_flag_called` on the first
  * read of each value (deduplicated across snapshots, per distinct id, flag, value and groups); `getFlagPayload` is
  * silent. `eventProperties()` gives the `$feature/<key>` properties to capture with an event, `onlyAccessed()` and
- * `only(keys)` slice the snapshot. Results and payloads are frozen. An empty distinct id gives an empty snapshot that
+ * `only(keys)` slice the snapshot. Results and payloads are frozen. A snapshot is pinned to the answer it was made
+ * from (local evaluation's: the definitions and the time of the evaluation); a flag's result may be built when
+ * first read, with the value it had then. An empty distinct id gives an empty snapshot that
  * sends nothing.
  */
 export class FlagEvaluations {
@@ -112,7 +114,6 @@ export class FlagEvaluations {
     this.#geoipDisabled = init.geoipDisabled ?? init.host.geoipDisabled;
     this.#errors = init.errors;
     this.#every = init.every ?? false;
-    for (const result of this.#results.values()) freezeResult(result);
   }
 
   /** The distinct id the flags were evaluated for. */
@@ -151,13 +152,13 @@ export class FlagEvaluations {
   /** The flag's whole result, with its `source`; `undefined` when unknown. A read: sends the exposure. */
   getFlagResult(key: string, options: FlagReadOptions = {}): FlagResult | undefined {
     this.#read(key, options.sendFeatureFlagEvents);
-    return this.#results.get(key);
+    return this.#frozen(key);
   }
 
   /** The flag's payload, parsed (frozen); `undefined` when it has none or is unknown. Silent: not a read. */
   getFlagPayload<T = unknown>(key: string): T | undefined {
     this.#host.flagRead?.(this.#context, key, this.#results, this.#geoipDisabled);
-    return this.#results.get(key)?.payload as T | undefined;
+    return this.#frozen(key)?.payload as T | undefined;
   }
 
   /** A snapshot of the flags read so far (by `isEnabled`, `getFlag`, `getFlagResult`), for an event's properties. */
@@ -214,7 +215,7 @@ export class FlagEvaluations {
     for (const [key, result] of this.#results) {
       if (this.#host.serverOnly(key)) continue;
       setOwn(featureFlags, key, flagValue(result));
-      if (result.payload !== undefined) setOwn(featureFlagPayloads, key, result.payload);
+      if (result.payload !== undefined) setOwn(featureFlagPayloads, key, freezeResult(result).payload);
     }
     return { distinctID: this.#context.distinctId, featureFlags, featureFlagPayloads };
   }
@@ -222,7 +223,18 @@ export class FlagEvaluations {
   /** Every result in the snapshot, by key (a map of the caller's own). Sends nothing. */
   toMap(): Map<string, FlagResult> {
     this.#everyFlagRead();
-    return new Map(this.#results);
+    const results = new Map<string, FlagResult>();
+    for (const [key, result] of this.#results) results.set(key, freezeResult(result));
+    return results;
+  }
+
+  /**
+   * The flag's result, frozen with its payload before it leaves the snapshot. Results are frozen when handed out,
+   * not when the snapshot is made: one of local evaluation's is built only when first read.
+   */
+  #frozen(key: string): FlagResult | undefined {
+    const result = this.#results.get(key);
+    return result && freezeResult(result);
   }
 
   /** Tells the host every flag of the snapshot was read (for the fallback cache). */

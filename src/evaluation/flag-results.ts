@@ -10,6 +10,12 @@ import type { FlagErrors } from '../exposures/flag-errors.js';
 export type FlagResults = Map<string, FlagResult>;
 
 /**
+ * Results as an evaluation hands them on: read-only, and maybe built when first read (local evaluation's answer to
+ * every flag, `LocalResults`).
+ */
+export type ReadResults = ReadonlyMap<string, FlagResult>;
+
+/**
  * Results from the upstream stage, with what neither PostHog nor the fallback cache could answer (PostHog failed,
  * was not asked, or left flags out of an incomplete answer, and nothing was known of them).
  */
@@ -109,14 +115,14 @@ export function resultOf(flag: EvaluatedFlag, source: FlagSource, requestId?: st
 }
 
 /** A map of its own with the entries of `results`, then every entry of `more`. */
-export function merged(results: FlagResults, more: FlagResults): FlagResults {
+export function merged(results: ReadResults, more: ReadResults): FlagResults {
   const all = new Map(results);
   for (const [key, result] of more) all.set(key, result);
   return all;
 }
 
 /** A map of its own, holding only the results of `keys`. */
-export function onlyKeys(results: FlagResults, keys: readonly string[]): FlagResults {
+export function onlyKeys(results: ReadResults, keys: readonly string[]): FlagResults {
   const answer: FlagResults = new Map();
   for (const key of keys) {
     const result = results.get(key);

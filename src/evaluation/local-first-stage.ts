@@ -6,15 +6,15 @@ import { LocalAnswers } from '../local/local-answers.js';
 import type { LocalUnresolvedReason } from '../local/unresolved-reason.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { evaluationOf } from './evaluation.js';
-import { merged, type FlagResults, type MaybePromise, type RemoteResults } from './flag-results.js';
+import { merged, type MaybePromise, type ReadResults, type RemoteResults } from './flag-results.js';
 import { Coalescer } from '../pipeline/coalesce.js';
 import { MAX_REUSE_MS, SharedStage } from './shared-stage.js';
 import type { FlagErrors } from '../exposures/flag-errors.js';
 
 /** What local evaluation could not decide, and what the later stages answered. */
 export interface LocalFirstAnswer {
-  /** Every result known: local ones, then what the later stages answered for the rest. */
-  results: FlagResults;
+  /** Every result known: local ones, then what the later stages answered for the rest. Read-only. */
+  results: ReadResults;
   /** The defined flags local evaluation left undecided, and why (none without definitions). */
   unresolved: ReadonlyMap<string, LocalUnresolvedReason>;
   /** Keys asked further that neither PostHog nor the fallback cache could answer (see {@link RemoteResults}). */
@@ -69,7 +69,7 @@ export class LocalFirstStage {
 
   /**
    * The keys (every flag when undefined) for the context. The results map may be shared: read-only (see
-   * {@link FlagResults}).
+   * {@link ReadResults}).
    */
   evaluate(
     context: FlagContext,
@@ -131,7 +131,7 @@ function remoteOnly(results: RemoteResults): LocalFirstAnswer {
 
 /** The local results with what the later stages answered for the rest. */
 function withRemote(
-  results: FlagResults,
+  results: ReadResults,
   unresolved: ReadonlyMap<string, LocalUnresolvedReason>,
   remote: RemoteResults,
 ): LocalFirstAnswer {
@@ -140,7 +140,7 @@ function withRemote(
 
 /** {@link withRemote} once the later stages answered (a continuation of its own: see `FeatureFlagGuard`). */
 function withRemoteLater(
-  results: FlagResults,
+  results: ReadResults,
   unresolved: ReadonlyMap<string, LocalUnresolvedReason>,
   remote: Promise<RemoteResults>,
 ): Promise<LocalFirstAnswer> {

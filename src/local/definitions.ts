@@ -88,6 +88,10 @@ export interface FlagDefinitionsData {
 export interface Definitions {
   readonly data: FlagDefinitionsData;
   readonly byKey: ReadonlyMap<string, FlagDefinition>;
+  /** The flags of `byKey`, in its order: an answer to every flag keeps a slot per flag, by position. */
+  readonly order: readonly FlagDefinition[];
+  /** Each flag's position in `order`, by key. */
+  readonly indexOf: ReadonlyMap<string, number>;
   /**
    * The flags left out for the module's evaluation contexts ({@link keptFlags}): a dependency on one is not a missing
    * one, and evaluates to `false`, as posthog-node's `filteredOutFlagKeys`.
@@ -152,8 +156,10 @@ export function indexDefinitions(data: FlagDefinitionsData, evaluationContexts: 
     const parsed = parsedPayloads(flag.filters?.payloads);
     if (parsed.size > 0) payloads.set(key, parsed);
   }
+  const order = [...byKey.values()];
+  const indexOf = new Map(order.map((flag, index) => [flag.key, index]));
   const dates = comparesDates(kept) || comparesDates(data.cohorts);
-  return { data, byKey, filteredOut, payloads, comparesDates: dates };
+  return { data, byKey, order, indexOf, filteredOut, payloads, comparesDates: dates };
 }
 
 /**

@@ -1,7 +1,8 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import type { FlagContext } from '../flags.types.js';
 import { indexDefinitions, parseDefinitions, type FlagDefinition } from './definitions.js';
 import { LocalAnswers } from './local-answers.js';
+import { SubjectEvaluation } from './subject-evaluation.js';
 
 /** A flag on for the users whose `plan` is `pro`. */
 const PRO: FlagDefinition = {
@@ -136,7 +137,7 @@ describe('LocalAnswers', () => {
   });
 
   it('forgets the least recently used contexts past its size', () => {
-    const answers = new LocalAnswers(2000);
+    const answers = new LocalAnswers(5000);
     const definitions = definitionsOf(PRO, ALL);
     const now = ticking();
     const first = answers.answer(definitions, 'user-0', PRO_USER, undefined, now);
@@ -147,5 +148,42 @@ describe('LocalAnswers', () => {
     expect(answers.answer(definitions, 'user-9', PRO_USER, undefined, now).results.get('pro')!.evaluatedAt).toEqual(
       latest.results.get('pro')!.evaluatedAt,
     );
+  });
+
+  it('remembers 1,000 flags for 200 users at its default size: a user seen before evaluates no flag again', () => {
+    // Flags evaluated up front (a regex may leave them for PostHog), each remembered as a value, not a result.
+    const flags = Array.from({ length: 1000 }, (_, index) => ({
+      key: `flag-${index}`,
+      active: true,
+      filters: {
+        groups: [{ properties: [{ key: 'plan', type: 'person', operator: 'regex', value: '^pro' }] }],
+      },
+    }));
+    const definitions = definitionsOf(...flags);
+    const answers = new LocalAnswers();
+    const now = ticking();
+    for (let index = 0; index < 200; index++) {
+      answers.answer(
+        definitions,
+        `user-${index}`,
+        { distinctId: `user-${index}`, personProperties: { plan: 'pro' } },
+        undefined,
+        now,
+      );
+    }
+    const outcome = jest.spyOn(SubjectEvaluation.prototype, 'outcome');
+    try {
+      const again = answers.answer(
+        definitions,
+        'user-0',
+        { distinctId: 'user-0', personProperties: { plan: 'pro' } },
+        undefined,
+        now,
+      );
+      expect(again.results.get('flag-999')).toMatchObject({ enabled: true, source: 'local' });
+      expect(outcome).not.toHaveBeenCalled();
+    } finally {
+      outcome.mockRestore();
+    }
   });
 });

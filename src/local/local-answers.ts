@@ -2,7 +2,8 @@ import { LRUCache } from 'lru-cache';
 import type { FlagContext, FlagResult } from '../flags.types.js';
 import type { Definitions } from './definitions.js';
 import { askedOfServer } from './evaluation-runtime.js';
-import { evaluateLocally, type LocalAnswer } from './local-evaluator.js';
+import { evaluateEveryFlag, evaluateLocally, type LocalAnswer } from './local-evaluator.js';
+import { LocalResults } from './local-results.js';
 import { localSubject } from './local-subject.js';
 import type { LocalUnresolvedReason } from './unresolved-reason.js';
 
@@ -10,27 +11,35 @@ import type { LocalUnresolvedReason } from './unresolved-reason.js';
 const MAX_BYTES = 16 * 2 ** 20;
 
 /**
- * The estimated bytes of one remembered answer, besides its context key, and of each of its results. That is all
- * an answer holds of its own: keys, variants and payloads are the definitions' (payloads parsed once per set of
- * definitions, {@link Definitions.payloads}), shared by every answer.
+ * The estimated bytes of one remembered answer besides its context key, of each flag's value slot, of each
+ * undecided flag's reason and of each result built (read). That is all an answer holds of its own: keys, variants
+ * and payloads are the definitions' (payloads parsed once per set of definitions, {@link Definitions.payloads}),
+ * shared by every answer. Measured (`npm run bench:project-size`, heap per remembered user): 1.3–2.0 KB at 10
+ * flags, 1.9–2.7 KB at 100, 9.0–10.0 KB at 1,000; these estimates are at or above.
  */
-const ENTRY_OVERHEAD_BYTES = 200;
-const RESULT_BYTES = 200;
+const ENTRY_OVERHEAD_BYTES = 2000;
+const SLOT_BYTES = 8;
+const REASON_BYTES = 50;
+const RESULT_BYTES = 150;
 
 /**
  * Local evaluation's answers to "every flag for this context", remembered for one set of definitions: the
  * `@FeatureFlag` guard asks that on every request, and the answer cannot change until the definitions do (or the
  * context, which is the key), so a user's next request costs a lookup, however many flags there are. Not when the
  * definitions compare dates: a relative date moves with the clock, so every answer is evaluated then. Bounded (about
- * 16 MiB, the least recently used contexts go first), emptied when the definitions change or are dropped. Results
- * are frozen, their payloads deeply: they are shared by the requests of one context (payloads by every context).
+ * 16 MiB, the least recently used contexts go first), emptied when the definitions change or are dropped. An answer
+ * holds a value per flag and builds a flag's result when first read ({@link LocalResults}): a user costs about
+ * 8 bytes a flag, and the results read. Results are frozen, their payloads deeply: they are shared by the requests
+ * of one context (payloads by every context).
  */
 export class LocalAnswers {
   private definitions?: Definitions;
   private readonly everyFlag: LRUCache<string, LocalAnswer>;
+  /** The results each remembered answer had built when its size was last taken. */
+  private readonly sizedAt = new WeakMap<LocalAnswer, number>();
 
   constructor(maxBytes = MAX_BYTES) {
-    this.everyFlag = new LRUCache({ maxSize: maxBytes, sizeCalculation: sizeOf });
+    this.everyFlag = new LRUCache({ maxSize: maxBytes, sizeCalculation: (answer, key) => this.sizeOf(answer, key) });
   }
 
   /**
@@ -50,10 +59,13 @@ export class LocalAnswers {
       this.everyFlag.clear();
     }
     const known = definitions.comparesDates ? undefined : this.everyFlag.get(contextId);
-    if (known) return keys ? only(known, keys, definitions) : known;
-    const answer = evaluateLocally(definitions, localSubject(context), keys, now());
-    if (keys || definitions.comparesDates) return answer;
-    answer.results.forEach(Object.freeze);
+    if (known) {
+      if (builtCount(known) !== this.sizedAt.get(known)) this.resize(contextId, known);
+      return keys ? only(known, keys, definitions) : known;
+    }
+    if (keys) return evaluateLocally(definitions, localSubject(context), keys, now());
+    const answer = evaluateEveryFlag(definitions, localSubject(context), now());
+    if (definitions.comparesDates) return answer;
     Object.freeze(answer.undecided);
     this.everyFlag.set(contextId, answer);
     return answer;
@@ -64,6 +76,29 @@ export class LocalAnswers {
     if (!this.definitions) return;
     this.definitions = undefined;
     this.everyFlag.clear();
+  }
+
+  /**
+   * Takes the answer's size again (results were read since it was taken), so that the bound holds what was read:
+   * set again under its key (the cache takes the size of a new value only).
+   */
+  private resize(contextId: string, answer: LocalAnswer): void {
+    this.everyFlag.delete(contextId);
+    this.everyFlag.set(contextId, answer);
+  }
+
+  /** The estimated bytes of a remembered answer, noted with the results it had built then. */
+  private sizeOf(answer: LocalAnswer, contextId: string): number {
+    const built = builtCount(answer);
+    this.sizedAt.set(answer, built);
+    const slots = answer.results.size + answer.unresolved.size;
+    return (
+      ENTRY_OVERHEAD_BYTES +
+      contextId.length * 2 +
+      slots * SLOT_BYTES +
+      answer.unresolved.size * REASON_BYTES +
+      built * RESULT_BYTES
+    );
   }
 }
 
@@ -85,6 +120,7 @@ function only(every: LocalAnswer, keys: readonly string[], definitions: Definiti
   return { results, undecided, unresolved };
 }
 
-function sizeOf(answer: LocalAnswer, contextId: string): number {
-  return ENTRY_OVERHEAD_BYTES + contextId.length * 2 + (answer.results.size + answer.undecided.length) * RESULT_BYTES;
+/** How many results the answer has built (every one, for an answer that is not built when read). */
+function builtCount(answer: LocalAnswer): number {
+  return answer.results instanceof LocalResults ? answer.results.builtCount : answer.results.size;
 }

@@ -3,16 +3,14 @@ import type { Definitions } from './definitions.js';
 import { askedOfServer } from './evaluation-runtime.js';
 import type { LocalSubject } from './local-subject.js';
 import { isInconclusive } from './inconclusive.js';
+import { localResult, LocalResults } from './local-results.js';
 import { SubjectEvaluation } from './subject-evaluation.js';
 import type { LocalUnresolvedReason } from './unresolved-reason.js';
 
-/** The `reason` of a locally evaluated result (posthog-node's words). */
-export const LOCAL_REASON = 'Evaluated locally';
-
 /** What local evaluation decided, and what it left for PostHog. */
 export interface LocalAnswer {
-  /** Each decided flag's result, by key: `source: 'local'`, `reason` {@link LOCAL_REASON}. */
-  results: Map<string, FlagResult>;
+  /** Each decided flag's result, by key: `source: 'local'`, `reason` `Evaluated locally`, frozen. Read-only. */
+  results: ReadonlyMap<string, FlagResult>;
   /**
    * The keys left for PostHog's `/flags`: absent from the definitions, or undecided here and not marked `client`
    * (see {@link askedOfServer}). A `client` flag undecided here is in none of the three.
@@ -37,7 +35,7 @@ export function evaluateLocally(
   const undecided: string[] = [];
   const unresolved = new Map<string, LocalUnresolvedReason>();
   for (const key of keys ?? definitions.byKey.keys()) {
-    const result = localResult(evaluation, definitions, key, unresolved, now);
+    const result = localResultOf(evaluation, definitions, key, unresolved, now);
     if (result) results.set(key, result);
     else if (askedOfServer(definitions.byKey.get(key))) undecided.push(key);
   }
@@ -45,9 +43,20 @@ export function evaluateLocally(
 }
 
 /**
+ * Every defined flag for the subject, as {@link evaluateLocally} evaluates it, each flag's result built when first
+ * read ({@link LocalResults}): what a request asks, however many flags the project holds.
+ */
+export function evaluateEveryFlag(definitions: Definitions, subject: LocalSubject, now: Date): LocalAnswer {
+  const results = new LocalResults(definitions, subject, now);
+  const undecided: string[] = [];
+  for (const key of results.unresolved.keys()) if (askedOfServer(definitions.byKey.get(key))) undecided.push(key);
+  return { results, undecided, unresolved: results.unresolved };
+}
+
+/**
  * The flag's result; `undefined` when it is not defined or cannot be decided here (then why, in `unresolved`).
  */
-function localResult(
+function localResultOf(
   evaluation: SubjectEvaluation,
   definitions: Definitions,
   key: string,
@@ -64,12 +73,5 @@ function localResult(
     unresolved.set(key, isInconclusive(error) ? error.reason : 'unsupported_definition');
     return undefined;
   }
-  const flag: FlagResult = { key, enabled: value !== false, evaluatedAt: now, reason: LOCAL_REASON, source: 'local' };
-  if (typeof value === 'string') flag.variant = value;
-  const payload = value === false ? undefined : definitions.payloads.get(key)?.get(String(value));
-  if (payload !== undefined) flag.payload = payload;
-  if (typeof definition.id === 'number') flag.id = definition.id;
-  if (typeof definition.version === 'number') flag.version = definition.version;
-  if (typeof definition.has_experiment === 'boolean') flag.hasExperiment = definition.has_experiment;
-  return flag;
+  return localResult(definitions, key, value, now);
 }

@@ -5,6 +5,7 @@ import type { FlagsCounts, FlagsEvent, FlagsStatus } from './flags-events.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { flagValue, type FlagResult } from '../flags.types.js';
 import { LogEpisode } from './log-episode.js';
+import { LocalResults } from '../local/local-results.js';
 import { messageOf } from '../util/message-of.js';
 import type { CircuitState } from '../pipeline/circuit-breaker.js';
 import { isKeyRejected, UpstreamError, type UpstreamFailureReason } from '../upstream/upstream-error.js';
@@ -69,12 +70,14 @@ export class FlagsMonitor implements OnModuleDestroy {
    * the evaluation counts one unknown (which flags it lacks is not known, so no event names one).
    */
   evaluated(
-    results: Map<string, FlagResult>,
+    results: ReadonlyMap<string, FlagResult>,
     named: readonly string[] | undefined,
     distinctId: string,
     partial = false,
   ): void {
-    results.forEach(this.countAnswer);
+    // Local evaluation's answer to every flag: all 'local', counted without building a result.
+    if (results instanceof LocalResults) this.counts.local += results.size;
+    else results.forEach(this.countAnswer);
     if (named) for (const key of named) if (!results.has(key)) this.counts.unknown++;
     if (partial && results.size === 0) this.counts.unknown++;
     if (!this.subject.observed) return;

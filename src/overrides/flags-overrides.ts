@@ -57,10 +57,10 @@ export class FlagsOverrides {
    * @internal
    */
   appliedTo(
-    results: Map<string, FlagResult>,
+    results: ReadonlyMap<string, FlagResult>,
     context: FlagContext,
     keys: readonly string[] | undefined,
-  ): Map<string, FlagResult> {
+  ): ReadonlyMap<string, FlagResult> {
     if (this.current.size === 0) return results;
     let applied: Map<string, FlagResult> | undefined;
     const evaluatedAt = new Date();

@@ -1,0 +1,206 @@
+/**
+ * `npm run bench:project-size`: what local evaluation costs as the project grows, in-process. For 10, 100 and
+ * 1,000 flags (a mix of person-property conditions, rollouts and multivariates), the CPU of one `evaluateFlags()`
+ * and one read of one flag, for users seen before and for new users, against posthog-node's local
+ * `getFeatureFlag` of the same flag on the same definitions, in turns, in one process: the median of 11 rounds.
+ * The bytes each remembered user holds are printed beside (heap grown per user seen, after a collection, when run
+ * with `--expose-gc`). No HTTP: PostHog is the loopback fake, asked only for the definitions.
+ */
+import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { PostHog } from 'posthog-node';
+import { FakePostHog } from '../test/support/fake-posthog.js';
+import { FlagsModule, FlagsService, type FlagContext } from '../src/index.js';
+
+const SIZES = [10, 100, 1000];
+const ROUNDS = 11;
+const CALLS = 400;
+const SEEN_USERS = 200;
+const READ_FLAG = 'flag-0';
+
+/** `count` flags: one in three on for `plan: pro`, one in three a 50 % rollout, one in three a multivariate. */
+export function projectDefinitions(count: number): Record<string, unknown> {
+  const flags = Array.from({ length: count }, (_, index) => {
+    const key = `flag-${index}`;
+    const kind = index % 3;
+    if (kind === 0) {
+      const pro = { key: 'plan', type: 'person', operator: 'exact', value: ['pro'] };
+      return {
+        id: index + 1,
+        key,
+        active: true,
+        filters: { groups: [{ properties: [pro], rollout_percentage: 100 }] },
+      };
+    }
+    if (kind === 1) return { id: index + 1, key, active: true, filters: { groups: [{ rollout_percentage: 50 }] } };
+    const variants = [
+      { key: 'control', rollout_percentage: 50 },
+      { key: 'test', rollout_percentage: 50 },
+    ];
+    return {
+      id: index + 1,
+      key,
+      active: true,
+      filters: { groups: [{ rollout_percentage: 100 }], multivariate: { variants } },
+    };
+  });
+  return { flags, group_type_mapping: {}, cohorts: {} };
+}
+
+function userOf(id: string): FlagContext {
+  return { distinctId: id, personProperties: { plan: id.length % 2 === 0 ? 'pro' : 'free' } };
+}
+
+/** CPU µs per call of `call` over `contexts`. */
+async function cpuPerCall(contexts: FlagContext[], call: (context: FlagContext) => Promise<unknown>): Promise<number> {
+  const start = process.cpuUsage();
+  for (const context of contexts) await call(context);
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / contexts.length;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/** One size's medians, µs of CPU per call, and the heap each remembered user holds (bytes). */
+interface SizeRow {
+  count: number;
+  seen: number;
+  fresh: number;
+  node: number;
+  perUser: number;
+}
+
+async function measureSize(count: number, rounds = ROUNDS): Promise<SizeRow> {
+  const fake = await FakePostHog.start();
+  fake.definitions = projectDefinitions(count);
+  @Module({
+    imports: [
+      FlagsModule.forRoot({
+        apiKey: 'phc_bench_key',
+        host: fake.url,
+        cacheUrl: 'memory://local',
+        secretKey: 'phs_bench_secret',
+        sendFeatureFlagEvents: false,
+      }),
+    ],
+  })
+  class ProjectSizeModule {}
+  const app = await NestFactory.create(ProjectSizeModule, { logger: false });
+  await app.init();
+  const posthog = new PostHog('phc_bench_key', { host: fake.url, personalApiKey: 'phs_bench_secret' });
+  try {
+    const flags = app.get(FlagsService);
+    while (flags.status().definitions.source === 'none') await new Promise((ready) => setTimeout(ready, 10));
+    if (!(await posthog.waitForLocalEvaluationReady(10_000))) throw new Error('posthog-node loaded no definitions');
+    const seen = Array.from({ length: SEEN_USERS }, (_, index) => userOf(`seen-${index}`));
+    const ours = async (context: FlagContext) => (await flags.evaluateFlags(context)).isEnabled(READ_FLAG);
+    const theirs = (context: FlagContext) =>
+      posthog.getFeatureFlag(READ_FLAG, context.distinctId, {
+        personProperties: context.personProperties as Record<string, string>,
+        onlyEvaluateLocally: true,
+        sendFeatureFlagEvents: false,
+      });
+    for (const context of Array.from({ length: 20 }, (_, index) => userOf(`check-${index}`))) {
+      const [mine, its] = [await ours(context), Boolean(await theirs(context))];
+      if (mine !== its) throw new Error(`${context.distinctId}: ours ${mine}, posthog-node ${its}`);
+    }
+    const heapBefore = heapNow();
+    for (const context of seen) await ours(context);
+    const perUser = (heapNow() - heapBefore) / SEEN_USERS;
+    const times = { seen: [] as number[], fresh: [] as number[], node: [] as number[] };
+    let next = 0;
+    const newUsers = () => Array.from({ length: CALLS }, () => userOf(`new-${count}-${next++}`));
+    const seenCalls = Array.from({ length: CALLS }, (_, index) => seen[index % SEEN_USERS]!);
+    const turns = [
+      async () => times.seen.push(await cpuPerCall(seenCalls, ours)),
+      async () => times.fresh.push(await cpuPerCall(newUsers(), ours)),
+      async () => times.node.push(await cpuPerCall(newUsers(), theirs)),
+    ];
+    for (let round = 0; round < rounds; round++) {
+      for (const turn of round % 2 ? [...turns].reverse() : turns) await turn();
+    }
+    return { count, seen: median(times.seen), fresh: median(times.fresh), node: median(times.node), perUser };
+  } finally {
+    await app.close();
+    await posthog.shutdown(1000);
+    await fake.close();
+  }
+}
+
+/** Users remembered by the memory cache in {@link memoryCacheHeap}. */
+const CACHED_USERS = 100;
+
+/**
+ * The heap each user's entry in the `memory://` fallback cache holds at `count` flags (every flag asked of the
+ * fake PostHog, each on for everyone, written behind the answer), growth after a full GC over
+ * {@link CACHED_USERS} users.
+ */
+async function memoryCacheHeap(count: number): Promise<number> {
+  const fake = await FakePostHog.start();
+  for (let index = 0; index < count; index++) fake.setFlag(`flag-${index}`, true);
+  @Module({
+    imports: [FlagsModule.forRoot({ apiKey: 'phc_bench_key', host: fake.url, cacheUrl: 'memory://local' })],
+  })
+  class MemoryCacheModule {}
+  const app = await NestFactory.create(MemoryCacheModule, { logger: false });
+  await app.init();
+  try {
+    const flags = app.get(FlagsService);
+    await flags.evaluateFlags(userOf('warm-up'));
+    const before = heapNow();
+    for (let index = 0; index < CACHED_USERS; index++) await flags.evaluateFlags(userOf(`cached-${index}`));
+    await new Promise((written) => setTimeout(written, 200));
+    return (heapNow() - before) / CACHED_USERS;
+  } finally {
+    await app.close();
+    await fake.close();
+  }
+}
+
+/** The heap used after a full collection; NaN without `--expose-gc`. */
+function heapNow(): number {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return NaN;
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
+/** Prints a row. */
+function print({ count, seen, fresh, node, perUser }: SizeRow): void {
+  const heap = Number.isNaN(perUser) ? 'n/a (run with --expose-gc)' : `${Math.round(perUser)} B`;
+  console.log(
+    `  ${String(count).padStart(5)} flags   seen ${seen.toFixed(1).padStart(7)}   new ${fresh.toFixed(1).padStart(7)}   ` +
+      `posthog-node ${node.toFixed(1).padStart(6)}   heap per remembered user ${heap}`,
+  );
+}
+
+/** Prints a yardstick, ✓ or ✗. */
+function yardstick(name: string, value: number, limit: number): void {
+  console.log(`  ${value <= limit ? '✓' : '✗'} ${name}: ${value.toFixed(2)} (≤ ${limit})`);
+}
+
+console.log(
+  `Project size, local evaluation: CPU µs per evaluateFlags() + one read (median of ${ROUNDS} rounds of ${CALLS} ` +
+    'calls, in turns; posthog-node: its local getFeatureFlag of the same flag):',
+);
+await measureSize(10, 3); // warm-up: the first rounds carry the JIT's
+const rows: SizeRow[] = [];
+for (const count of SIZES) {
+  const row = await measureSize(count);
+  print(row);
+  rows.push(row);
+}
+const [smallest, largest] = [rows[0]!, rows.at(-1)!];
+yardstick('seen users, 1,000 flags over 10', largest.seen / smallest.seen, 2);
+yardstick('new users, 1,000 flags over 10', largest.fresh / smallest.fresh, 3);
+for (const row of rows) {
+  yardstick(`${row.count} flags, seen users over posthog-node`, row.seen / row.node, 1);
+  yardstick(`${row.count} flags, new users over posthog-node`, row.fresh / row.node, 1);
+}
+const cached = await memoryCacheHeap(1000);
+console.log(
+  `  memory:// fallback cache at 1,000 flags (remote): heap per user ${Number.isNaN(cached) ? 'n/a' : `${Math.round(cached)} B`}` +
+    ` (its 64 MiB default holds about ${Number.isNaN(cached) ? 'n/a' : Math.floor((64 * 2 ** 20) / cached)} such users)`,
+);

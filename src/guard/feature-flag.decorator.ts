@@ -12,7 +12,9 @@ import { FLAG_REQUIREMENTS, type FeatureFlagOptions, type FlagRequirement } from
  * @FeatureFlag(['beta', 'checkout'])
  * @FeatureFlag('kill-switch', { defaultValue: true })
  * @FeatureFlag('beta', { exception: new ForbiddenException() })
+ * @FeatureFlag('beta', { exception: (context) => (context.getType() === 'http' ? new GoneException() : undefined) })
  * ```
+ * @throws {TypeError} for no key, an empty key, or an `exception` that is neither an Error nor a function.
  */
 export function FeatureFlag(
   keys: string | string[],
@@ -21,6 +23,10 @@ export function FeatureFlag(
   const list = typeof keys === 'string' ? [keys] : [...keys];
   if (list.length === 0 || list.some((key) => typeof key !== 'string' || key === '')) {
     throw new TypeError('@FeatureFlag: give a flag key or a non-empty list of flag keys');
+  }
+  const { exception } = options;
+  if (exception !== undefined && !(exception instanceof Error) && typeof exception !== 'function') {
+    throw new TypeError('@FeatureFlag: exception must be an Error or a function of the execution context');
   }
   const requirement: FlagRequirement = { ...options, keys: list };
   return (target: object, propertyKey?: string | symbol, descriptor?: PropertyDescriptor) => {

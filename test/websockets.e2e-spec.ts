@@ -46,6 +46,18 @@ class BetaGateway implements OnGatewayInit {
     return this.seen(flags);
   }
 
+  /** Starts work that outlives the message: it asks for the flags without a context once released. */
+  @SubscribeMessage('leftover')
+  async leftover(@Flags() flags: FlagEvaluations): Promise<string> {
+    const released = new Promise<void>((resolve) => (this.release = resolve));
+    this.leftoverWork = released.then(() => this.flags.isEnabled('beta'));
+    this.leftoverWork.catch(() => undefined);
+    return flags.distinctId;
+  }
+
+  release?: () => void;
+  leftoverWork?: Promise<boolean>;
+
   @SubscribeMessage('custom')
   @FeatureFlag('beta', { exception: () => new WsException('beta testers only') })
   custom(): boolean {
@@ -120,6 +132,17 @@ describe('a socket.io gateway, without a contextFactory', () => {
     const denied = nextEvent(bob, 'exception');
     bob.emit('custom', {});
     expect((await denied)[0]).toMatchObject({ status: 'error', message: 'beta testers only' });
+  });
+
+  it('ends the scope with the message: work that outlives it gets the TypeError of a call outside any', async () => {
+    const alice = await connect('alice');
+    const before = fake.requests.length;
+    expect(await alice.emitWithAck('leftover', {})).toBe('alice');
+    const gateway = app.get(BetaGateway);
+    gateway.release!();
+    await expect(gateway.leftoverWork).rejects.toThrow(/not inside a request or message/);
+    expect(await alice.emitWithAck('leftover', {})).toBe('alice');
+    expect(fake.requests.length - before).toBe(2);
   });
 
   it('gives an anonymous client an empty @Flags() snapshot without asking PostHog', async () => {

@@ -137,7 +137,11 @@ describe('GraphQL resolvers with a GraphQL-only contextFactory', () => {
   });
 
   it("keeps REST's context-less calls and guard on request.user", async () => {
-    await request(app.getHttpServer()).get('/rest/contextless').set('x-user', 'alice').expect(200, { beta: true });
+    await request(app.getHttpServer())
+      .get('/rest/contextless')
+      .set('x-user', 'alice')
+      .expect('x-beta', 'true')
+      .expect(200, { beta: true });
     await request(app.getHttpServer()).get('/rest/contextless').set('x-user', 'bob').expect(200, { beta: false });
     await request(app.getHttpServer()).get('/rest/beta').set('x-user', 'alice').expect(200);
     await request(app.getHttpServer()).get('/rest/beta').set('x-user', 'bob').expect(404);

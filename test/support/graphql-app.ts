@@ -4,11 +4,14 @@ import {
   Get,
   GoneException,
   Injectable,
+  type CallHandler,
   type CanActivate,
   type ExecutionContext,
   type INestApplication,
+  type NestInterceptor,
 } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import type { Observable } from 'rxjs';
 import { Field, GraphQLModule, Mutation, ObjectType, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { Test } from '@nestjs/testing';
 import {
@@ -41,6 +44,26 @@ class HeaderAuthGuard implements CanActivate {
     const id = header(request, 'x-user');
     if (request && id) request.user = { id };
     return true;
+  }
+}
+
+/**
+ * An application's global interceptor (it runs before the module's), asking for a flag without a context: an
+ * HTTP response says in `x-beta` whether beta is on for the request's user.
+ */
+@Injectable()
+class BetaHeaderInterceptor implements NestInterceptor {
+  constructor(private readonly flags: FlagsService) {}
+
+  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+    if (context.getType() === 'http') {
+      const beta = await this.flags.isEnabled('beta');
+      context
+        .switchToHttp()
+        .getResponse<{ setHeader(name: string, value: string): void }>()
+        .setHeader('x-beta', String(beta));
+    }
+    return next.handle();
   }
 }
 
@@ -126,7 +149,11 @@ export async function startGraphqlApp(
       GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, autoSchemaFile: true, fieldResolverEnhancers }),
     ],
     controllers: [RestController],
-    providers: [FlagsResolver, { provide: APP_GUARD, useClass: HeaderAuthGuard }],
+    providers: [
+      FlagsResolver,
+      { provide: APP_GUARD, useClass: HeaderAuthGuard },
+      { provide: APP_INTERCEPTOR, useClass: BetaHeaderInterceptor },
+    ],
   })
     .setLogger(logs)
     .compile();

@@ -38,17 +38,18 @@ export class RequestContexts {
   }
 
   /**
-   * The context of the request or message `store` belongs to, from the execution context its guard, interceptor
-   * or `@Flags()` ran with; before any did (a middleware, a global guard ahead of the module's), from the HTTP
-   * request's `user` when there is no `contextFactory`.
+   * The context of the request or message `store` belongs to, from the execution context its handler runs with
+   * (recorded by the module's global guard); before that (in a middleware, or a global guard ahead of the
+   * module's), from the HTTP request's `user` when there is no `contextFactory`.
    * @throws {TypeError} with a `contextFactory`, before any execution context is known: there is none to give it.
    */
   ofStore(store: RequestStore): MaybePromise<FlagContext | undefined> {
     if (store.execution) return this.of(store.execution);
     if (this.config.contextFactory) {
       throw new TypeError(
-        'FlagsService: no context given, and no guard, interceptor or handler of this request has run yet, so ' +
-          'contextFactory has no execution context to read; pass a context (a distinct id or { distinctId, ... })',
+        "FlagsService: no context given, and the request has not reached its handler's guards yet (a middleware, " +
+          "or a global guard ahead of the module's), so contextFactory has no execution context to read; pass a " +
+          'context (a distinct id or { distinctId, ... })',
       );
     }
     const distinctId = distinctIdOf({ user: (store.request?.deref() as { user?: unknown } | undefined)?.user });

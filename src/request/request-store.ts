@@ -14,8 +14,9 @@ export interface RequestStore {
   /** An HTTP request as the module's middleware saw it (the raw one on Fastify); none for a message. */
   request?: WeakRef<object>;
   /**
-   * The first execution context a guard, interceptor or `@Flags()` of this request or message ran with: what a
-   * call without a context hands `contextFactory` (or reads the transport's user from).
+   * The first execution context a guard, interceptor or `@Flags()` of this request or message ran with (the
+   * module's global guard records it first): what a call without a context hands `contextFactory` (or reads the
+   * transport's user from).
    */
   execution?: ExecutionContext;
   /** The request's own context (`contextFactory`, else the transport's user), once one was found. */

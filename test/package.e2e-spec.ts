@@ -42,8 +42,17 @@ const FLAVOURS = [
     extraDependencies: {
       '@openfeature/nestjs-sdk': '0.2.5',
       '@nestjs/platform-fastify': '^11.0.0',
+      // GraphQL (Apollo on Express 5) and socket.io, for transports-app.cjs.
+      '@nestjs/graphql': '^13.0.0',
+      '@nestjs/apollo': '^13.0.0',
+      '@apollo/server': '^5.0.0',
+      '@as-integrations/express5': '^1.0.0',
+      graphql: '^16.0.0',
+      '@nestjs/websockets': '^11.0.0',
+      '@nestjs/platform-socket.io': '^11.0.0',
+      'socket.io-client': '^4.0.0',
     } as Record<string, string>,
-    files: ['openfeature-app.cjs'],
+    files: ['openfeature-app.cjs', 'transports-app.cjs'],
     typeChecks: [
       { tsc: TSC['5.8'], module: 'nodenext', moduleResolution: 'nodenext' },
       { tsc: TSC['5.8'], module: 'node16', moduleResolution: 'node16' },
@@ -190,6 +199,17 @@ describe('the packed library in a fresh application', () => {
           flagsAnonymous: { beta: false, betaReason: 'ERROR', checkout: 'control' },
         };
         expect(outcome.openFeature).toEqual({ express: answers, fastify: answers });
+        const transports = await run(process.execPath, ['transports-app.cjs'], {
+          cwd: dir,
+          timeout: 30_000,
+          env: { ...process.env, POSTHOG_API_KEY: TEST_API_KEY, POSTHOG_HOST: fake.url },
+        });
+        expect(JSON.parse(transports.stdout)).toEqual({
+          graphqlUser: 'user-1',
+          graphqlAnonymous: 'FORBIDDEN',
+          wsUser: 'user-1',
+          wsAnonymous: 'Forbidden resource',
+        });
       }
 
       if (flavour.jest) {

@@ -1,10 +1,12 @@
-import { UseGuards } from '@nestjs/common';
+import { UseGuards, UseInterceptors } from '@nestjs/common';
+import { FlagsRequestInterceptor } from '../request/flags-request.interceptor.js';
 import { FeatureFlagGuard } from './feature-flag.guard.js';
 import { FLAG_REQUIREMENTS, type FeatureFlagOptions, type FlagRequirement } from './flag-requirement.js';
 
 /**
  * Lets a request through only when the flag (or every flag of a list) is on for the request's user, or has the
- * given variant. On a class it applies to every handler; class and handler requirements all apply.
+ * given variant. On a class it applies to every handler; class and handler requirements all apply. Also runs the
+ * handler in its message's scope where Nest applies no global interceptor (gateways on Nest 11).
  *
  * ```ts
  * @FeatureFlag('beta')
@@ -35,5 +37,6 @@ export function FeatureFlag(
     Reflect.defineMetadata(FLAG_REQUIREMENTS, [...existing, requirement], holder);
     if (existing.length > 0) return;
     UseGuards(FeatureFlagGuard)(target, propertyKey!, descriptor!);
+    UseInterceptors(FlagsRequestInterceptor)(target, propertyKey!, descriptor!);
   };
 }

@@ -1,12 +1,19 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { INestApplication } from '@nestjs/common';
+import type { ExecutionContext, INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { SubscribeMessage, WebSocketGateway, WsException, type OnGatewayInit } from '@nestjs/websockets';
 import type { AddressInfo } from 'node:net';
 import type { Server, Socket } from 'socket.io';
 import { io, type Socket as ClientSocket } from 'socket.io-client';
-import { FeatureFlag, FlagEvaluations, Flags, FlagsModule, FlagsService } from '../src/index.js';
+import {
+  FeatureFlag,
+  FlagEvaluations,
+  Flags,
+  FlagsModule,
+  FlagsService,
+  type FlagsModuleOptions,
+} from '../src/index.js';
 import { FakePostHog } from '../src/testing/index.js';
 import { CaptureLogger } from './support/capture-logger.js';
 
@@ -69,6 +76,31 @@ class BetaGateway implements OnGatewayInit {
   }
 }
 
+/** Starts the gateway's application with these module options; its URL. */
+async function startGateway(
+  fake: FakePostHog,
+  logs: CaptureLogger,
+  options: Partial<FlagsModuleOptions> = {},
+): Promise<{ app: INestApplication; url: string }> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [FlagsModule.forRoot({ apiKey: fake.apiKey, host: fake.url, retries: 0, ...options })],
+    providers: [BetaGateway],
+  })
+    .setLogger(logs)
+    .compile();
+  const app = moduleRef.createNestApplication({ logger: logs });
+  await app.listen(0, '127.0.0.1');
+  return { app, url: `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}` };
+}
+
+/** A connected client of `url` for `user` (its handshake's `auth.user`). */
+async function connectTo(url: string, clients: ClientSocket[], user?: string): Promise<ClientSocket> {
+  const client = io(url, { transports: ['websocket'], auth: user ? { user } : {}, reconnection: false });
+  clients.push(client);
+  await nextEvent(client, 'connect');
+  return client;
+}
+
 describe('a socket.io gateway, without a contextFactory', () => {
   let fake: FakePostHog;
   let app: INestApplication;
@@ -76,26 +108,12 @@ describe('a socket.io gateway, without a contextFactory', () => {
   const logs = new CaptureLogger();
   const clients: ClientSocket[] = [];
 
-  /** A connected client for `user` (its handshake's `auth.user`). */
-  async function connect(user?: string): Promise<ClientSocket> {
-    const client = io(url, { transports: ['websocket'], auth: user ? { user } : {}, reconnection: false });
-    clients.push(client);
-    await nextEvent(client, 'connect');
-    return client;
-  }
+  const connect = (user?: string) => connectTo(url, clients, user);
 
   beforeAll(async () => {
     fake = await FakePostHog.start();
     fake.setFlag('beta', ({ distinctId }) => distinctId === 'alice');
-    const moduleRef = await Test.createTestingModule({
-      imports: [FlagsModule.forRoot({ apiKey: fake.apiKey, host: fake.url, retries: 0 })],
-      providers: [BetaGateway],
-    })
-      .setLogger(logs)
-      .compile();
-    app = moduleRef.createNestApplication({ logger: logs });
-    await app.listen(0, '127.0.0.1');
-    url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+    ({ app, url } = await startGateway(fake, logs));
   });
 
   afterAll(async () => {
@@ -150,5 +168,46 @@ describe('a socket.io gateway, without a contextFactory', () => {
     const before = fake.requests.length;
     expect(await anonymous.emitWithAck('open', {})).toEqual({ distinctId: '', beta: false, service: false });
     expect(fake.requests.length).toBe(before);
+  });
+});
+
+describe('a socket.io gateway with a contextFactory and a module-wide exception function', () => {
+  let fake: FakePostHog;
+  let app: INestApplication;
+  let url: string;
+  const clients: ClientSocket[] = [];
+  const types: string[] = [];
+
+  beforeAll(async () => {
+    fake = await FakePostHog.start();
+    fake.setFlag('beta', ({ distinctId }) => distinctId === 'tenant-alice');
+    ({ app, url } = await startGateway(fake, new CaptureLogger(), {
+      contextFactory: (context: ExecutionContext) => {
+        types.push(context.getType());
+        const user: unknown = context.switchToWs().getClient<Socket>().handshake.auth.user;
+        return typeof user === 'string' ? `tenant-${user}` : undefined;
+      },
+      exception: (context) => (context.getType() === 'ws' ? new WsException('no beta on sockets') : undefined),
+    }));
+  });
+
+  afterAll(async () => {
+    for (const client of clients) client.disconnect();
+    await app.close();
+    await fake.close();
+  });
+
+  it("hands contextFactory the message's own ws execution context, for the guard and context-less calls", async () => {
+    const alice = await connectTo(url, clients, 'alice');
+    expect(await alice.emitWithAck('open', {})).toEqual({ distinctId: 'tenant-alice', beta: true, service: true });
+    expect(await alice.emitWithAck('beta', {})).toEqual({ distinctId: 'tenant-alice', beta: true, service: true });
+    expect(new Set(types)).toEqual(new Set(['ws']));
+  });
+
+  it('throws what the module-wide exception function builds for ws', async () => {
+    const bob = await connectTo(url, clients, 'bob');
+    const denied = nextEvent(bob, 'exception');
+    bob.emit('beta', {});
+    expect((await denied)[0]).toMatchObject({ status: 'error', message: 'no beta on sockets' });
   });
 });

@@ -57,6 +57,31 @@ describe('GraphQL resolvers (Apollo, code-first), without a contextFactory', () 
     expect(fake.requests.slice(before).map((sent) => sent.distinctId)).toEqual(['alice']);
   });
 
+  it('shares one evaluation across the operations of a batched request, each user their own', async () => {
+    const before = fake.requests.length;
+    const operations = [
+      { query: '{ beta { distinctId service } }' },
+      { query: '{ open { distinctId beta } contextless }' },
+    ];
+    const [alice, bob] = await Promise.all(
+      ['alice', 'bob'].map((user) =>
+        request(app.getHttpServer()).post('/graphql').set('x-user', user).send(operations).expect(200),
+      ),
+    );
+    expect(alice!.body).toEqual([
+      { data: { beta: { distinctId: 'alice', service: true } } },
+      { data: { open: { distinctId: 'alice', beta: true }, contextless: true } },
+    ]);
+    expect(bob!.body[1]).toEqual({ data: { open: { distinctId: 'bob', beta: false }, contextless: false } });
+    expect(bob!.body[0].errors[0].extensions.code).toBe('FORBIDDEN');
+    expect(
+      fake.requests
+        .slice(before)
+        .map((sent) => sent.distinctId)
+        .sort(),
+    ).toEqual(['alice', 'bob']);
+  });
+
   it('denies with extensions.code FORBIDDEN, an error built for this denial, never INTERNAL_SERVER_ERROR', async () => {
     const body = await post(app, '{ beta { distinctId } }', 'bob');
     expect(body.data).toBeNull();

@@ -146,7 +146,12 @@ export async function startGraphqlApp(
   const moduleRef = await Test.createTestingModule({
     imports: [
       FlagsModule.forRoot({ retries: 0, ...options }),
-      GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, autoSchemaFile: true, fieldResolverEnhancers }),
+      GraphQLModule.forRoot<ApolloDriverConfig>({
+        driver: ApolloDriver,
+        autoSchemaFile: true,
+        fieldResolverEnhancers,
+        allowBatchedHttpRequests: true,
+      }),
     ],
     controllers: [RestController],
     providers: [

@@ -1,5 +1,5 @@
 import { RequestMethod, type MiddlewareConsumer, type Provider } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { BatchClient } from './exposures/batch-client.js';
 import { CacheAccess } from './evaluation/cache-access.js';
 import { FlagReads } from './evaluation/flag-reads.js';
@@ -20,6 +20,7 @@ import { DefinitionsPoller } from './local/definitions-poller.js';
 import { FlagsOverrides } from './overrides/flags-overrides.js';
 import { FlagsRequestInterceptor } from './request/flags-request.interceptor.js';
 import { FlagsRequestMiddleware } from './request/flags-request.middleware.js';
+import { FlagsScopeGuard } from './request/flags-scope.guard.js';
 import { RemoteConfigPayloads } from './remote-config/remote-config-payloads.js';
 import { RequestContexts } from './request/request-contexts.js';
 import { RequestEvaluations } from './request/request-evaluations.js';
@@ -52,6 +53,7 @@ export const FLAGS_WORKERS: Provider[] = [
   RequestEvaluations,
   FlagsService,
   FlagsServiceBinder,
+  { provide: APP_GUARD, useClass: FlagsScopeGuard },
   { provide: APP_INTERCEPTOR, useClass: FlagsRequestInterceptor },
 ];
 

@@ -27,9 +27,10 @@ import {
 
 /**
  * Evaluates PostHog feature flags: {@link evaluateFlags} gives a {@link FlagEvaluations} snapshot of one
- * evaluation (posthog-node's `evaluateFlags`); `isEnabled`, `getFlag`, `getPayload`... read one. Inside an HTTP
- * request, a call without a context uses the request's (`contextFactory`, else `request.user`), and every call for
- * the same context shares one evaluation of every flag with the `@FeatureFlag` guard and `@Flags()`.
+ * evaluation (posthog-node's `evaluateFlags`); `isEnabled`, `getFlag`, `getPayload`... read one. Inside a request
+ * (HTTP, GraphQL) or a WebSocket or RPC message, a call without a context uses its own (`contextFactory`, else the
+ * transport's user), and every call for the same context shares one evaluation of every flag with the
+ * `@FeatureFlag` guard and `@Flags()`.
  *
  * Answers from local evaluation when the flag definitions decide, from the cache within the `fresh` window, else
  * asks PostHog; when it cannot answer, serves each flag's last known result from the fallback cache. Never rejects
@@ -87,8 +88,8 @@ export class FlagsService implements OnApplicationBootstrap {
    * One evaluation of the user's flags, as a {@link FlagEvaluations} snapshot (posthog-node's `evaluateFlags`):
    * read it with `isEnabled` / `getFlag` (each sends the user's `$feature_flag_called` on the first read of a
    * value), `getFlagPayload` (silent), slice it with `onlyAccessed()` / `only(keys)`, spread `eventProperties()`
-   * into a captured event. Without a context, inside an HTTP request: the request's, and the request's one
-   * evaluation of every flag for it. An empty distinct id gives an empty snapshot that sends nothing.
+   * into a captured event. Without a context, inside a request or message: its own, and its one evaluation of
+   * every flag for it. An empty distinct id gives an empty snapshot that sends nothing.
    * @throws {TypeError} without a context outside a request, or for malformed options or context.
    */
   async evaluateFlags(context?: FlagContext | string, options: EvaluateFlagsOptions = {}): Promise<FlagEvaluations> {

@@ -43,6 +43,7 @@ export type { FlagCache } from './cache/flag-cache.js';
 export { UpstreamError, type UpstreamFailureReason } from './upstream/upstream-error.js';
 export { FeatureFlag } from './guard/feature-flag.decorator.js';
 export type { FeatureFlagOptions } from './guard/flag-requirement.js';
+export type { FlagDenial } from './guard/flag-denial.js';
 export { FeatureFlagGuard } from './guard/feature-flag.guard.js';
 export { Flags } from './guard/flags.decorator.js';
 export type {

@@ -37,11 +37,22 @@ const FLAVOURS = [
     ioredis: '^5.0.0',
     type: 'commonjs',
     entry: 'app.cjs',
-    /** The OpenFeature Nest SDK (its 0.2.5 declares Nest up to 11), to run on both HTTP platforms. */
-    extraDependencies: { '@openfeature/nestjs-sdk': '0.2.5' } as Record<string, string>,
+    /** The OpenFeature Nest SDK (its 0.2.5 declares Nest up to 11) on both HTTP platforms. */
+    extraDependencies: {
+      '@openfeature/nestjs-sdk': '0.2.5',
+      // GraphQL (Apollo on Express 5) and socket.io, for transports-app.cjs.
+      '@nestjs/graphql': '^13.0.0',
+      '@nestjs/apollo': '^13.0.0',
+      '@apollo/server': '^5.0.0',
+      '@as-integrations/express5': '^1.0.0',
+      graphql: '^16.0.0',
+      '@nestjs/websockets': '^11.0.0',
+      '@nestjs/platform-socket.io': '^11.0.0',
+      'socket.io-client': '^4.0.0',
+    } as Record<string, string>,
     /** `@nestjs/config`, `@nestjs/terminus` and `@nestjs/platform-fastify`, installed by the README's command. */
     addOnsFromReadme: true,
-    files: ['openfeature-app.cjs'],
+    files: ['openfeature-app.cjs', 'transports-app.cjs'],
     typeChecks: [
       { tsc: TSC['5.8'], module: 'nodenext', moduleResolution: 'nodenext' },
       { tsc: TSC['5.8'], module: 'node16', moduleResolution: 'node16' },
@@ -189,6 +200,17 @@ describe('the packed library in a fresh application', () => {
           flagsAnonymous: { beta: false, betaReason: 'ERROR', checkout: 'control' },
         };
         expect(outcome.openFeature).toEqual({ express: answers, fastify: answers });
+        const transports = await run(process.execPath, ['transports-app.cjs'], {
+          cwd: dir,
+          timeout: 30_000,
+          env: { ...process.env, POSTHOG_API_KEY: TEST_API_KEY, POSTHOG_HOST: fake.url },
+        });
+        expect(JSON.parse(transports.stdout)).toEqual({
+          graphqlUser: 'user-1',
+          graphqlAnonymous: 'FORBIDDEN',
+          wsUser: 'user-1',
+          wsAnonymous: 'Forbidden resource',
+        });
       }
 
       if (flavour.jest) {

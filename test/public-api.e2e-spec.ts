@@ -79,6 +79,7 @@ const PUBLIC_API = {
     FlagCache: 'type',
     FlagContext: 'type',
     FlagContextFactory: 'type',
+    FlagDenial: 'type',
     FlagEvaluatedEvent: 'type',
     FlagEvaluations: {
       static: [],

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, NotFoundException, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { FlagEvaluations, FlagReadOptions } from '../evaluation/flag-evaluations.js';
 import { FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
@@ -6,7 +6,7 @@ import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { RequestEvaluations } from '../request/request-evaluations.js';
 import { FLAG_REQUIREMENTS, type FlagRequirement } from './flag-requirement.js';
 import { guardsDeclaredAfter } from './guard-order.js';
-import { routeNotFound } from './route-not-found.js';
+import { denialOf } from './flag-denial.js';
 
 /**
  * Enforces `@FeatureFlag` requirements on the request's snapshot of every flag: one evaluation per request and
@@ -19,8 +19,6 @@ export class FeatureFlagGuard implements CanActivate {
   private readonly logger = new Logger(LIBRARY_NAME);
   /** The requirements of each handler of each class (the class's and the handler's own), read once. */
   private readonly requirements = new WeakMap<object, WeakMap<object, HandlerFlags>>();
-  /** The default denial outside HTTP, made once: an exception's stack trace is costly and says nothing here. */
-  private readonly notFound = new NotFoundException();
   /** Handlers already checked for guards declared after this one (warned about once). */
   private readonly orderChecked = new WeakSet<object>();
 
@@ -57,26 +55,24 @@ export class FeatureFlagGuard implements CanActivate {
   }
 
   /**
-   * `true` when every requirement passes; else throws the first failed one's exception. Every requirement's flags
-   * are read first, so that each sends its exposure.
+   * `true` when every requirement passes; else throws the first failed one's exception (see {@link denialOf}), or
+   * rejects with it when the transport's exception class is still being loaded. Every requirement's flags are read
+   * first, so that each sends its exposure.
    */
   private decide(
     context: ExecutionContext,
     requirements: FlagRequirement[],
     snapshot: FlagEvaluations | undefined,
-  ): boolean {
+  ): boolean | Promise<boolean> {
     if (!snapshot) this.warnOnceAboutGuardOrder(context);
     let failed: FlagRequirement | undefined;
     for (const requirement of requirements) {
       if (!isSatisfied(requirement, snapshot)) failed ??= requirement;
     }
     if (!failed) return true;
-    throw failed.exception ?? this.config.exception ?? this.denial(context);
-  }
-
-  /** What a denied request gets by default: over HTTP, the very 404 of a route that does not exist. */
-  private denial(context: ExecutionContext): NotFoundException {
-    return context.getType() === 'http' ? routeNotFound(this.adapterHost, context.getArgByIndex(0)) : this.notFound;
+    const denial = denialOf(context, this.adapterHost, failed.exception, this.config.exception);
+    if (denial instanceof Promise) return rejectWith(denial);
+    throw denial;
   }
 
   /** The handler's requirements (its class's and its own) and the flag keys they check, read once per handler. */
@@ -112,6 +108,11 @@ export class FeatureFlagGuard implements CanActivate {
         '(decorators apply bottom-up), or register authentication as a global guard',
     );
   }
+}
+
+/** A promise rejected with what `denial` resolves to. */
+async function rejectWith(denial: Promise<Error>): Promise<never> {
+  throw await denial;
 }
 
 /** A handler's requirements (its class's and its own). */

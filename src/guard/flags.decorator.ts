@@ -1,5 +1,5 @@
-import { createParamDecorator, type PipeTransform } from '@nestjs/common';
-import { emptySnapshot, type FlagEvaluations } from '../evaluation/flag-evaluations.js';
+import { createParamDecorator, type ExecutionContext, type PipeTransform } from '@nestjs/common';
+import type { FlagEvaluations } from '../evaluation/flag-evaluations.js';
 import type { MaybePromise } from '../evaluation/flag-results.js';
 import { currentRequestStore } from '../request/request-store.js';
 
@@ -7,12 +7,22 @@ import { currentRequestStore } from '../request/request-store.js';
 const SETTLED: PipeTransform = { transform: (value: MaybePromise<FlagEvaluations>) => value };
 
 /**
- * Parameter decorator: the {@link FlagEvaluations} snapshot of the request's own context (`contextFactory`, else
- * `request.user`): the very one the `@FeatureFlag` guard decided on, else evaluated then; never one evaluated for
- * a context a guard or service named. Empty for an anonymous request (or outside the module's request scope).
- * Reads in the handler (`isEnabled`, `getFlag`) send the exposures of what the handler actually read.
+ * Parameter decorator: the {@link FlagEvaluations} snapshot of the request's (or message's) own context
+ * (`contextFactory`, else the transport's user: see docs/graphql.md and docs/websockets.md): the very one the
+ * `@FeatureFlag` guard decided on, else evaluated then; never one evaluated for a context a guard or service
+ * named. Empty for an anonymous request. Reads in the handler (`isEnabled`, `getFlag`) send the exposures of what
+ * the handler actually read.
+ * @throws {TypeError} outside the module's scope of a request or message, as `FlagsService` does: never a
+ * silently empty snapshot.
  */
 export const Flags = (): ParameterDecorator =>
-  createParamDecorator(
-    (): MaybePromise<FlagEvaluations> => currentRequestStore()?.owner.forRequest() ?? emptySnapshot(),
-  )(undefined, SETTLED);
+  createParamDecorator((_data: unknown, execution: ExecutionContext): MaybePromise<FlagEvaluations> => {
+    const store = currentRequestStore();
+    if (!store) {
+      throw new TypeError(
+        `@Flags(): this ${execution.getType()} handler runs outside the scope FlagsModule gives every request and ` +
+          'message (is FlagsModule imported by the application?)',
+      );
+    }
+    return store.owner.forRequest({}, execution);
+  })(undefined, SETTLED);

@@ -3,11 +3,13 @@ import type { CacheConfig } from '../cache/cache-url.js';
 import type { FlagOverrides } from '../overrides/flags-overrides.js';
 import type { CircuitBreakerSettings } from '../pipeline/circuit-breaker.js';
 import type { FlagContext } from '../flags.types.js';
+import type { FlagDenial } from '../guard/flag-denial.js';
 import type { FlagsServiceBinding } from '../openfeature/flags-service-binding.js';
 
 /**
- * Tells the `@FeatureFlag` guard whom a request is for: a context, a distinct id, or `undefined` for an
- * anonymous request (its flags count as unknown).
+ * Tells the module whom a request (or WebSocket message, or GraphQL operation) is for, given the real execution
+ * context of the call it serves: a context, or a distinct id; `undefined` (or `null`) to use the transport's user
+ * (`request.user`, the GraphQL context's `req.user`, the socket's `data.user`; anonymous when there is none).
  */
 export type FlagContextFactory = (
   context: ExecutionContext,
@@ -108,13 +110,19 @@ export interface FlagsModuleOptions {
    * to the fallback cache for `resetTimeoutMs` (default 10 000), then one probe decides. `false` disables it.
    */
   circuitBreaker?: CircuitBreakerOptions | false;
-  /** Whom the `@FeatureFlag` guard evaluates for. Default: `request.user.distinctId ?? .id ?? .sub` (HTTP only). */
+  /**
+   * Whom the `@FeatureFlag` guard, `@Flags()` and context-less calls evaluate for. Default: the transport's user's
+   * `distinctId ?? id ?? sub`: `request.user` (HTTP), the resolver context's `req.user` (GraphQL), `client.data.user`
+   * (WebSockets); RPC has none.
+   */
   contextFactory?: FlagContextFactory;
   /**
-   * What a denied `@FeatureFlag` request gets, unless its decorator says otherwise.
-   * @default the 404 Nest answers for a route that does not exist (`Cannot GET /path`)
+   * What a denied `@FeatureFlag` call gets, unless its decorator says otherwise: an exception, or a function of the
+   * execution context that builds one per denial (`undefined`: the default).
+   * @default over HTTP the 404 Nest answers for a route that does not exist (`Cannot GET /path`); in GraphQL a
+   * `FORBIDDEN` error; on WebSockets a `WsException` (`Forbidden resource`)
    */
-  exception?: Error;
+  exception?: FlagDenial;
   /** Whether `flag_evaluated` events carry the distinct id. Default false (it is personal data). */
   eventsIncludeDistinctId?: boolean;
   /**
@@ -213,7 +221,7 @@ export interface ResolvedFlagsOptions {
   fallbackAfterMs: number;
   circuitBreaker: CircuitBreakerSettings | false;
   contextFactory?: FlagContextFactory;
-  exception?: Error;
+  exception?: FlagDenial;
   eventsIncludeDistinctId: boolean;
   /**
    * The secret key (`secretKey` or `POSTHOG_SECRET_KEY`), `''` when none: the bearer token of remote config

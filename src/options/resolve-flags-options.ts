@@ -123,8 +123,8 @@ export function resolveFlagsOptions(
     exception: typedOption(
       'exception',
       options.exception,
-      'an Error (an exception instance)',
-      (value) => value instanceof Error,
+      'an Error (an exception instance) or a function of the execution context',
+      (value) => value instanceof Error || typeof value === 'function',
     ),
     sendFeatureFlagEvents:
       typedOption(

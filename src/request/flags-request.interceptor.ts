@@ -1,31 +1,23 @@
 import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
-import type { Observable } from 'rxjs';
-import { currentRequestStore } from './request-store.js';
+import { finalize, type Observable } from 'rxjs';
+import { RequestEvaluations } from './request-evaluations.js';
+import { endRequestScope, recordExecution, requestStorage } from './request-store.js';
 
 /**
- * Tells the request's scope which handler serves it, with the request and response as the handler sees them (on
- * Fastify the middleware only saw the raw ones), so that `contextFactory` gets the same execution context on a
- * route without `@FeatureFlag` as on one with it. Registered by the module for every route.
+ * Runs a WebSocket or RPC message's handler (or a GraphQL operation's outside HTTP) in the message's scope, the one
+ * its guards used, and ends the scope once the handler is done; an HTTP request's handler already runs in the
+ * scope the middleware entered. Registered by the module for every handler.
  */
 @Injectable()
 export class FlagsRequestInterceptor implements NestInterceptor {
-  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    if (context.getType() === 'http') recordExecution(context);
-    return next.handle();
-  }
-}
+  constructor(private readonly evaluations: RequestEvaluations) {}
 
-/**
- * Records the handler, its class, and the request and response as Nest hands them to it (an HTTP context's first
- * two arguments), in the request's scope.
- */
-export function recordExecution(context: ExecutionContext, store = currentRequestStore()): void {
-  if (!store) return;
-  const request = context.getArgByIndex<object>(0);
-  if (store.request.deref() !== request) {
-    store.request = new WeakRef(request);
-    store.response = new WeakRef(context.getArgByIndex<object>(1));
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const store = this.evaluations.scopeOf(context);
+    if (!store || requestStorage.getStore() === store) return next.handle();
+    recordExecution(store, context);
+    // Nest binds what `handle()` returns to the async context it is called in: the handler runs in the scope.
+    const handled = requestStorage.run(store, () => next.handle());
+    return handled.pipe(finalize(() => endRequestScope(store)));
   }
-  store.handler = context.getHandler() as never;
-  store.type = context.getClass() as never;
 }

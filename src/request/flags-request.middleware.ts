@@ -21,7 +21,6 @@ export class FlagsRequestMiddleware implements NestMiddleware {
   use(request: object, response: ResponseEvents, next: (error?: unknown) => void): void {
     const store: RequestStore = {
       request: new WeakRef(request),
-      response: new WeakRef(response),
       snapshots: new Map(),
       owner: this.evaluations,
       ended: false,

@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger, type ExecutionContext } from '@nestjs/common';
-import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { parseFlagContext } from '../evaluation/flag-context.js';
 import type { MaybePromise } from '../evaluation/flag-results.js';
 import { UnsendableProperties } from '../evaluation/unsendable-properties.js';
@@ -9,21 +8,23 @@ import { LogEpisode } from '../monitor/log-episode.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { messageOf } from '../util/message-of.js';
 import type { RequestStore } from './request-store.js';
+import { distinctIdOf, userHolderOf, userPlaceOf } from './transport-user.js';
 
 /**
- * Whom a request's flags are evaluated for: what `contextFactory` names, else the authenticated HTTP user
- * (`request.user.distinctId ?? .id ?? .sub`; headers are never trusted). `undefined` for an anonymous request, or
- * when `contextFactory` throws (logged as an episode).
+ * Whom a request's (or message's) flags are evaluated for: what `contextFactory` names, else the transport's
+ * authenticated user (see {@link userHolderOf}; headers are never trusted). `undefined` for an anonymous call, or
+ * when `contextFactory` throws (logged as an episode, reported for as long as it goes on).
  */
 @Injectable()
 export class RequestContexts {
   private readonly logger = new Logger(LIBRARY_NAME);
-  private warnedAboutContextType = false;
+  /** The transports already warned about having no user to read. */
+  private readonly warnedTransports = new Set<string>();
   /** `contextFactory` throwing: a line when it starts, a summary a minute while it goes on, a line when over. */
   private readonly factoryTrouble = new LogEpisode(
     this.logger,
     {
-      started: (why) => `contextFactory failed (${why}); treating such requests as anonymous`,
+      started: (why) => `contextFactory failed (${why}); treating such calls as anonymous`,
       lasting: (failures, why) => `contextFactory failed ${failures} more times since the last line (last: ${why})`,
       ended: () => 'contextFactory works again',
     },
@@ -35,55 +36,58 @@ export class RequestContexts {
     private readonly unsendable: UnsendableProperties,
   ) {}
 
-  /** The context of the request `execution` serves. */
+  /** The context of the request or message `execution` serves. */
   of(execution: ExecutionContext): MaybePromise<FlagContext | undefined> {
-    if (this.config.contextFactory) return this.fromFactory(execution);
-    if (execution.getType() !== 'http') {
-      this.warnOnceAboutContextType(execution.getType());
-      return undefined;
+    return this.config.contextFactory ? this.fromFactory(execution) : this.transportUser(execution);
+  }
+
+  /**
+   * The context of the request or message `store` belongs to, from the execution context its handler runs with
+   * (recorded by the module's global guard); before that (in a middleware, or a global guard ahead of the
+   * module's), from the HTTP request's `user` when there is no `contextFactory`.
+   * @throws {TypeError} with a `contextFactory`, before any execution context is known: there is none to give it.
+   */
+  ofStore(store: RequestStore): MaybePromise<FlagContext | undefined> {
+    if (store.execution) return this.of(store.execution);
+    if (this.config.contextFactory) {
+      throw new TypeError(
+        "FlagsService: no context given, and the request has not reached its handler's guards yet (a middleware, " +
+          "or a global guard ahead of the module's), so contextFactory has no execution context to read; pass a " +
+          'context (a distinct id or { distinctId, ... })',
+      );
     }
-    const distinctId = userOf(execution.getArgByIndex(0));
+    const distinctId = distinctIdOf({ user: (store.request?.deref() as { user?: unknown } | undefined)?.user });
     return distinctId ? { distinctId } : undefined;
   }
 
-  /** The context of the request `store` belongs to, from the request and handler it has seen. */
-  ofStore(store: RequestStore): MaybePromise<FlagContext | undefined> {
-    const execution = new ExecutionContextHost(
-      [store.request.deref(), store.response.deref()],
-      store.type as never,
-      store.handler as never,
-    );
-    execution.setType('http');
-    return this.of(execution);
-  }
-
+  /** What `contextFactory` names; the transport's user when it names no one (`undefined` or `null`). */
   private async fromFactory(execution: ExecutionContext): Promise<FlagContext | undefined> {
     try {
       const named = await this.config.contextFactory!(execution);
-      const distinctId = typeof named === 'string' ? named : named?.distinctId;
-      const flagContext =
-        distinctId === undefined || distinctId === '' ? undefined : parseFlagContext(named!, this.unsendable);
       this.factoryTrouble.succeeded();
-      return flagContext;
+      if (named === undefined || named === null) return this.transportUser(execution);
+      const distinctId = typeof named === 'string' ? named : named.distinctId;
+      return distinctId === undefined || distinctId === '' ? undefined : parseFlagContext(named, this.unsendable);
     } catch (error) {
-      this.factoryTrouble.failed(messageOf(error));
+      this.factoryTrouble.failed(`${messageOf(error)}, on ${execution.getType()}`);
       return undefined;
     }
   }
 
-  private warnOnceAboutContextType(type: string): void {
-    if (this.warnedAboutContextType) return;
-    this.warnedAboutContextType = true;
+  /** The transport's authenticated user; warns once per transport that has none to read. */
+  private transportUser(execution: ExecutionContext): FlagContext | undefined {
+    const holder = userHolderOf(execution);
+    if (!holder) this.warnOnceAbout(execution.getType());
+    const distinctId = distinctIdOf(holder);
+    return distinctId ? { distinctId } : undefined;
+  }
+
+  private warnOnceAbout(type: string): void {
+    if (this.warnedTransports.has(type)) return;
+    this.warnedTransports.add(type);
     this.logger.warn(
-      `@FeatureFlag on a ${type} handler: no contextFactory tells whom to evaluate for, so the flags are unknown ` +
-        '(set contextFactory in FlagsModule options)',
+      `flags on a ${type} handler: ${userPlaceOf(type)}, and no contextFactory named a user, so such calls count ` +
+        'as anonymous (set contextFactory in FlagsModule options; see docs/graphql.md and docs/websockets.md)',
     );
   }
-}
-
-/** The authenticated user's distinct id: `request.user.distinctId ?? .id ?? .sub`. Headers are never trusted. */
-function userOf(request: { user?: Record<string, unknown> } | undefined): string | undefined {
-  const user = request?.user;
-  const id = user?.distinctId ?? user?.id ?? user?.sub;
-  return typeof id === 'string' || typeof id === 'number' || typeof id === 'bigint' ? String(id) : undefined;
 }

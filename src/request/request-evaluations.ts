@@ -4,19 +4,22 @@ import type { FlagEvaluations } from '../evaluation/flag-evaluations.js';
 import type { MaybePromise } from '../evaluation/flag-results.js';
 import { EVERY_FLAG, SnapshotFactory, type SnapshotOptions } from '../evaluation/snapshot-factory.js';
 import type { FlagContext } from '../flags.types.js';
-import { recordExecution } from './flags-request.interceptor.js';
 import { RequestContexts } from './request-contexts.js';
-import { currentRequestStore, type RequestSnapshot, type RequestStore } from './request-store.js';
+import { currentRequestStore, recordExecution, type RequestSnapshot, type RequestStore } from './request-store.js';
 
 /**
- * One evaluation per request and context: inside a request (its scope entered by the module's middleware), the
+ * One evaluation per request (or message) and context: inside a request (its scope entered by the module's
+ * middleware) or a WebSocket or RPC message (its scope entered by its guard or the module's interceptor), the
  * `@FeatureFlag` guard, `@Flags()` and every `FlagsService` call for the same context share one snapshot of every
  * flag, evaluated on the first need; a call without a context, and `@Flags()`, use the request's own context
- * (`contextFactory`, else `request.user`), never one a call named. Outside a request, and in work that outlives
- * its request, every call evaluates on its own.
+ * (`contextFactory`, else the transport's user), never one a call named. Outside, and in work that outlives its
+ * request, every call evaluates on its own.
  */
 @Injectable()
 export class RequestEvaluations implements RequestSnapshot {
+  /** The scope of each message being handled, by its arguments (the array its guards and interceptors share). */
+  private readonly messages = new WeakMap<object, RequestStore>();
+
   constructor(
     private readonly snapshots: SnapshotFactory,
     private readonly contexts: RequestContexts,
@@ -57,19 +60,37 @@ export class RequestEvaluations implements RequestSnapshot {
   }
 
   /**
-   * The snapshot of the request's own context (`contextFactory`, else `request.user`), never of one a call named;
-   * an empty one for an anonymous request.
-   * @throws {TypeError} outside a request (or once its response is over): there is no request to take a context
+   * The scope `execution` runs in: the HTTP request's (entered by the middleware), else its message's, made on
+   * first need; `undefined` for an HTTP call outside the middleware's scope.
+   */
+  scopeOf(execution: ExecutionContext): RequestStore | undefined {
+    const store = currentRequestStore();
+    if (store || execution.getType() === 'http') return store;
+    const args = execution.getArgs();
+    let message = this.messages.get(args);
+    if (!message) {
+      message = { execution, snapshots: new Map(), owner: this, ended: false };
+      this.messages.set(args, message);
+    }
+    return message;
+  }
+
+  /**
+   * The snapshot of the request's own context (`contextFactory`, else the transport's user), never of one a call
+   * named; an empty one for an anonymous request. `execution`, from `@Flags()`, is recorded as the request's when
+   * it has none yet.
+   * @throws {TypeError} outside a request or message (or once it is over): there is nothing to take a context
    * from.
    */
-  forRequest(options: SnapshotOptions = {}): MaybePromise<FlagEvaluations> {
+  forRequest(options: SnapshotOptions = {}, execution?: ExecutionContext): MaybePromise<FlagEvaluations> {
     const store = currentRequestStore();
     if (!store) {
       throw new TypeError(
-        'FlagsService: no context given, and not inside an HTTP request whose context could be used (work that ' +
-          'outlives its request is outside it); pass a context (a distinct id or { distinctId, ... })',
+        'FlagsService: no context given, and not inside a request or message whose context could be used (work ' +
+          'that outlives its request is outside it); pass a context (a distinct id or { distinctId, ... })',
       );
     }
+    if (execution) recordExecution(store, execution);
     const context = this.requestContext(store);
     return context instanceof Promise
       ? context.then((found) => this.forFound(found, options))
@@ -81,30 +102,28 @@ export class RequestEvaluations implements RequestSnapshot {
    * `undefined` for an anonymous request.
    */
   forGuard(execution: ExecutionContext): MaybePromise<FlagEvaluations | undefined> {
-    const store = currentRequestStore();
-    const http = execution.getType() === 'http';
-    if (http && store) recordExecution(execution, store);
+    const store = this.scopeOf(execution);
+    if (store) recordExecution(store, execution);
     const context = this.contexts.of(execution);
-    if (!(context instanceof Promise)) return this.forGuardContext(context, store, http);
-    return this.forGuardContextOnceFound(context, store, http);
+    if (!(context instanceof Promise)) return this.forGuardContext(context, store);
+    return this.forGuardContextOnceFound(context, store);
   }
 
   /** {@link forGuardContext} once the context is found (a continuation of its own: see `FeatureFlagGuard`). */
   private forGuardContextOnceFound(
     context: Promise<FlagContext | undefined>,
     store: RequestStore | undefined,
-    http: boolean,
   ): Promise<FlagEvaluations | undefined> {
-    return context.then((found) => this.forGuardContext(found, store, http));
+    return context.then((found) => this.forGuardContext(found, store));
   }
 
+  /** The guard's snapshot; a context the guard found becomes the request's, unless it has one already. */
   private forGuardContext(
     context: FlagContext | undefined,
     store: RequestStore | undefined,
-    http: boolean,
   ): MaybePromise<FlagEvaluations | undefined> {
     if (!context) return undefined;
-    if (http && store && store.context === undefined) store.context = context;
+    if (store && store.context === undefined) store.context = context;
     return this.inStore(store, context, EVERY_FLAG);
   }
 

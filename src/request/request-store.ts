@@ -1,22 +1,25 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { ExecutionContext } from '@nestjs/common';
 import type { FlagEvaluations } from '../evaluation/flag-evaluations.js';
 import type { MaybePromise } from '../evaluation/flag-results.js';
 import type { FlagContext } from '../flags.types.js';
 
 /**
- * What the module keeps for one request, from its middleware (before any guard) until its response is finished or
- * closed. Holds no strong reference to the request or its response: a refresh started by the request may outlive
- * them, and must not keep them alive. Once the response is over the store is ended: it answers nothing and holds
- * nothing, though work the request started may still run in its async context.
+ * What the module keeps for one request (from its middleware, before any guard, until its response is finished or
+ * closed) or one WebSocket or RPC message (from its first guard or interceptor until its handler is done). Once
+ * over, the store is ended: it answers nothing and holds nothing (neither the request nor the execution context),
+ * though work the request started may still run in its async context.
  */
 export interface RequestStore {
-  /** The request and response as the guards and handler see them (the raw ones until a guard or interceptor ran). */
-  request: WeakRef<object>;
-  response: WeakRef<object>;
-  /** The handler and its class, once a guard or interceptor ran. */
-  handler?: (...args: never[]) => unknown;
-  type?: abstract new (...args: never[]) => unknown;
-  /** The request's own context (`contextFactory`, else `request.user`), once one was found. */
+  /** An HTTP request as the module's middleware saw it (the raw one on Fastify); none for a message. */
+  request?: WeakRef<object>;
+  /**
+   * The first execution context a guard, interceptor or `@Flags()` of this request or message ran with (the
+   * module's global guard records it first): what a call without a context hands `contextFactory` (or reads the
+   * transport's user from).
+   */
+  execution?: ExecutionContext;
+  /** The request's own context (`contextFactory`, else the transport's user), once one was found. */
   context?: MaybePromise<FlagContext | undefined>;
   /** The request's snapshot of every flag, by context key: one evaluation per request and context. */
   snapshots: Map<string, MaybePromise<FlagEvaluations>>;
@@ -28,8 +31,11 @@ export interface RequestStore {
 
 /** What `@Flags()` asks of the request's scope. */
 export interface RequestSnapshot {
-  /** The snapshot of the request's own context (`contextFactory`, else `request.user`); empty when anonymous. */
-  forRequest(): MaybePromise<FlagEvaluations>;
+  /**
+   * The snapshot of the request's own context (`contextFactory`, else the transport's user); empty when
+   * anonymous. `execution` is the handler's, recorded when the scope has seen none yet.
+   */
+  forRequest(options?: object, execution?: ExecutionContext): MaybePromise<FlagEvaluations>;
 }
 
 /**
@@ -47,14 +53,19 @@ export function currentRequestStore(): RequestStore | undefined {
   return store === undefined || store.ended ? undefined : store;
 }
 
+/** Keeps `execution` as the store's execution context, unless it has one already (the first one wins). */
+export function recordExecution(store: RequestStore, execution: ExecutionContext): void {
+  store.execution ??= execution;
+}
+
 /**
  * Ends the request's scope, once its response is finished or closed: the store lets go of the request's context,
- * snapshots and handler, and answers nothing from then on.
+ * snapshots and execution context, and answers nothing from then on.
  */
 export function endRequestScope(store: RequestStore): void {
   store.ended = true;
   store.snapshots.clear();
   store.context = undefined;
-  store.handler = undefined;
-  store.type = undefined;
+  store.execution = undefined;
+  store.request = undefined;
 }

@@ -11,19 +11,17 @@ import { FLAG_CACHE, FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
 import type { DefinitionsStatus } from '../monitor/flags-events.js';
 import { FlagsMonitor } from '../monitor/flags-monitor.js';
 import type { ResolvedFlagsOptions, ResolvedLocalEvaluation } from '../options/flags-options.js';
-import { UpstreamError } from '../upstream/upstream-error.js';
 import { messageOf } from '../util/message-of.js';
 import { DefinitionsClient, type DefinitionsAnswer } from './definitions-client.js';
-import { changedFlags } from './definitions-changes.js';
-import { indexDefinitions, NO_DEFINITIONS, type Definitions, type FlagDefinitionsData } from './definitions.js';
+import { NO_DEFINITIONS, type Definitions } from './definitions.js';
+import { DefinitionsInForce } from './definitions-in-force.js';
 import { DefinitionsLog } from './definitions-log.js';
+import { RoundReport, type DefinitionsReload } from './definitions-reload.js';
 import { PollClock } from './poll-clock.js';
+import { PollFailures } from './poll-failures.js';
 import { lockTtlMs, pollDelay } from './poll-timing.js';
 import { IN_PROCESS_DEFINITIONS, type DefinitionsStore, type SharedRead } from './definitions-store.js';
 import { projectFingerprint, type SharedDefinitions } from './shared-definitions.js';
-
-/** This many failed polls in a row make the definitions `failing` (and the health indicator say `degraded`). */
-export const FAILING_AFTER_POLLS = 3;
 
 /**
  * Keeps the flag definitions local evaluation uses. Every instance reads the shared ones at startup (so one that
@@ -43,29 +41,24 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
   private readonly log: DefinitionsLog;
   private readonly lockTtlMs: number;
   private readonly stop$ = new Subject<void>();
-  private current?: Definitions;
-  /** The data last put in force (also when it held no flag). */
-  private installed?: FlagDefinitionsData;
-  /** PostHog's ETag of {@link installed}; kept in the process whatever the shared store does. */
+  private readonly inForce: DefinitionsInForce;
+  /** PostHog's ETag of the definitions in force; kept in the process whatever the shared store does. */
   private etag?: string;
-  /** When PostHog was last polled for {@link installed}, by anyone: staleness. */
+  /** When PostHog was last polled for the definitions in force, by anyone: staleness. */
   private readonly clock: PollClock;
-  private source: DefinitionsStatus['source'] = 'none';
-  private loadedAt?: Date;
   private isPoller = false;
-  private lastFailure?: DefinitionsStatus['lastFailure'];
-  private failedPolls = 0;
-  /** Consecutive polls refused for the key or rate-limited: the next waits `interval × 2^n`, 60 s at most. */
-  private backoffCount = 0;
+  private readonly failures: PollFailures;
   private timer?: NodeJS.Timeout;
   private stopped = false;
-  private keyRejected = false;
-  private quotaReported = false;
+  /** The round under way (a timed poll or a reload): a reload meanwhile joins it. */
+  private round?: Promise<DefinitionsReload>;
+  /** What the round under way did so far. */
+  private report = new RoundReport();
 
   constructor(
     @Inject(FLAGS_CONFIG) config: ResolvedFlagsOptions,
     @Inject(FLAG_CACHE) cache: FlagCache,
-    private readonly monitor: FlagsMonitor,
+    monitor: FlagsMonitor,
   ) {
     this.local = config.localEvaluation;
     if (this.local) this.client = new DefinitionsClient(config, this.local);
@@ -74,36 +67,61 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     this.clock = new PollClock(interval);
     const settings = { fingerprint: projectFingerprint(config.apiKey), lockTtlMs: this.lockTtlMs };
     this.store = cache.definitionsStore?.(settings) ?? IN_PROCESS_DEFINITIONS;
-    this.log = new DefinitionsLog(this.store.description, () =>
-      this.current
-        ? `evaluating with the ${this.current.data.flags.length} flag definitions loaded at ${this.loadedAt?.toISOString()}`
-        : 'no definitions are loaded: flags are not evaluated locally until some load',
-    );
+    this.inForce = new DefinitionsInForce(monitor);
+    this.log = new DefinitionsLog(this.store.description, () => this.inForce.describe());
+    this.failures = new PollFailures(monitor, this.log.upstream);
   }
 
   /** The definitions in force; `undefined` when none are loaded (or PostHog's quota dropped them). */
   get definitions(): Definitions | undefined {
-    return this.current;
+    return this.inForce.definitions;
   }
 
   /** When the definitions in force were loaded (ms since the epoch); `undefined` when none are. */
   get loadedAtMs(): number | undefined {
-    return this.loadedAt?.getTime();
+    return this.inForce.loadedAt?.getTime();
+  }
+
+  /** Whether local evaluation is ready: definitions with at least one flag are in force (posthog-node's test). */
+  get ready(): boolean {
+    return this.inForce.ready;
+  }
+
+  /**
+   * Resolves `true` once definitions are in force (at once when they are), `false` after `timeoutMs`, when local
+   * evaluation is off, or at shutdown. Never rejects.
+   */
+  waitUntilReady(timeoutMs: number): Promise<boolean> {
+    if (!this.local || (this.stopped && !this.inForce.ready)) return Promise.resolve(false);
+    return this.inForce.waitUntilReady(timeoutMs);
+  }
+
+  /**
+   * Loads the definitions now, as a timed round would (the poller polls PostHog, a follower re-reads the shared
+   * store), and restarts the timer from now; joins a round under way instead of starting another. Never rejects.
+   */
+  async reload(): Promise<DefinitionsReload> {
+    const flags = this.inForce.flags;
+    if (!this.local) return { outcome: 'off', joined: false, flags };
+    if (this.stopped) return { outcome: 'stopped', joined: false, flags };
+    if (this.round) return { ...(await this.round), joined: true };
+    clearTimeout(this.timer);
+    return this.startRound();
   }
 
   /** Where the definitions came from and how fresh they are. */
   status(): DefinitionsStatus {
     const polledAt = this.clock.lastPolledByAnyone();
     return {
-      source: this.source,
-      flags: this.current?.data.flags.length ?? 0,
-      ...(this.loadedAt ? { loadedAt: this.loadedAt } : {}),
+      mode: !this.local ? 'off' : this.client ? 'polling' : 'cache-only',
+      source: this.inForce.source,
+      flags: this.inForce.flags,
+      ...(this.inForce.loadedAt ? { loadedAt: this.inForce.loadedAt } : {}),
       ...(polledAt === undefined ? {} : { polledAt: new Date(polledAt) }),
       ...(this.etag ? { etag: this.etag } : {}),
+      ready: this.ready,
       poller: this.isPoller,
-      ...(this.lastFailure ? { lastFailure: { ...this.lastFailure } } : {}),
-      failedPolls: this.failedPolls,
-      failing: this.failedPolls >= FAILING_AFTER_POLLS,
+      ...this.failures.status(),
       stale: this.isStale(),
     };
   }
@@ -117,22 +135,53 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     this.clock.started();
     if (this.store.source) await this.follow();
     this.nextRound();
+    await this.holdBootstrap(this.local.holdBootstrapMs);
   }
 
   /** Stops polling (aborting a poll in flight), closes the connection to PostHog and gives the poller's role up. */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.inForce.close();
     this.stop$.next();
     this.stop$.complete();
     await this.client?.close();
     if (this.isPoller) await this.store.release();
   }
 
-  /** Starts one round; an unexpected error in it is logged, never an unhandled rejection. */
+  /** With `holdBootstrapMs`, waits for the definitions that long at most; says so when they are not in by then. */
+  private async holdBootstrap(holdMs: number): Promise<void> {
+    if (holdMs === 0 || (await this.waitUntilReady(holdMs)) || this.stopped) return;
+    this.logger.warn(
+      `flag definitions not loaded within holdBootstrapMs (${holdMs} ms): starting without them; flags are asked ` +
+        'of PostHog /flags (or the fallback cache) until they load',
+    );
+  }
+
+  /** Starts one round (the timer's). */
   private readonly nextRound = (): void => {
-    this.cycle().catch((error: unknown) => this.logger.error(`flag definitions poll failed: ${messageOf(error)}`));
+    void this.startRound();
   };
+
+  /**
+   * Runs one round, the one under way until it ends, then schedules the next; an unexpected error in it is
+   * logged and reported as `failed`, never an unhandled rejection.
+   */
+  private startRound(): Promise<DefinitionsReload> {
+    this.report = new RoundReport();
+    const round = this.cycle()
+      .then(() => this.report.result(this.inForce.flags, this.stopped))
+      .catch((error: unknown): DefinitionsReload => {
+        this.logger.error(`flag definitions poll failed: ${messageOf(error)}`);
+        return { outcome: 'failed', joined: false, flags: this.inForce.flags, reason: 'internal' };
+      })
+      .finally(() => {
+        this.round = undefined;
+        this.schedule();
+      });
+    this.round = round;
+    return round;
+  }
 
   /**
    * One round: the lock holder polls PostHog and keeps the shared key true; the others read it, and poll PostHog
@@ -140,19 +189,15 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
    */
   private async cycle(): Promise<void> {
     if (this.stopped) return;
-    try {
-      const role = await this.role();
-      this.isPoller = role !== 'follower';
-      if (role === 'follower') {
-        if (await this.follow()) await this.poll();
-      } else {
-        await this.poll();
-        if (role === 'poller') await this.keepShared();
-      }
-      if (this.local) this.log.staleness(this.isStale(), this.clock.lastPolledByAnyone(), this.local.pollIntervalMs);
-    } finally {
-      this.schedule();
+    const role = await this.role();
+    this.isPoller = role !== 'follower';
+    if (role === 'follower') {
+      if (await this.follow()) await this.poll();
+    } else {
+      await this.poll();
+      if (role === 'poller') await this.keepShared();
     }
+    if (this.local) this.log.staleness(this.isStale(), this.clock.lastPolledByAnyone(), this.local.pollIntervalMs);
   }
 
   /** `poller`: this instance holds the lock; `alone`: the store is unreachable (it polls without it). */
@@ -169,9 +214,10 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     }
   }
 
+  /** Sets the timer for the next round; none with `pollIntervalMs: 0` (only startup and reloads load). */
   private schedule(): void {
-    if (this.stopped || !this.local) return;
-    this.timer = setTimeout(this.nextRound, pollDelay(this.local.pollIntervalMs, this.backoffCount));
+    if (this.stopped || !this.local || this.local.pollIntervalMs === 0) return;
+    this.timer = setTimeout(this.nextRound, pollDelay(this.local.pollIntervalMs, this.failures.backoffCount));
   }
 
   /**
@@ -186,30 +232,38 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
       this.log.unreachable.succeeded();
     } catch (error) {
       this.log.unreachable.failed(messageOf(error));
+      this.report.failed('store', `the shared store is unreachable (${messageOf(error)})`);
       return true;
     }
     if (read.kind === 'foreign') {
+      this.report.failed('store', "the shared store holds another project's definitions");
       this.log.unusable.failed(
         `they belong to another project (give each project its own prefix or service); polling PostHog directly`,
       );
       return true;
     }
-    if (read.kind === 'unusable') this.log.unusable.failed(`${read.problem}; keeping the definitions loaded`);
+    if (read.kind === 'unusable') {
+      this.log.unusable.failed(`${read.problem}; keeping the definitions loaded`);
+      this.report.failed('store', `the shared definitions are unusable (${read.problem})`);
+    }
+    if (read.kind === 'missing') this.report.failed('store', 'the shared store holds no definitions');
     if (read.kind === 'definitions') {
       this.log.unusable.succeeded();
       this.clock.confirmShared(read.polledAt, read.lockHeld);
-      if (this.clock.publisherIsLive() || !this.installed) this.adopt(read.shared);
+      if (this.clock.publisherIsLive() || !this.inForce.data) this.adopt(read.shared);
     }
-    return !this.installed || !this.clock.publisherIsLive();
+    return !this.inForce.data || !this.clock.publisherIsLive();
   }
 
   /** Puts shared definitions in force (unless they already are), with their ETag and poll time. */
   private adopt(shared: SharedDefinitions): void {
-    if (shared.data === this.installed) {
-      this.loadedAt = new Date();
+    if (shared.data === this.inForce.data) {
+      this.inForce.confirmed();
+      this.report.unchanged('store');
       return;
     }
-    this.install(shared.data, 'redis');
+    this.inForce.install(shared.data, 'redis');
+    this.report.loaded('store');
     this.etag = shared.stamp?.etag;
     this.clock.adopted(shared.stamp?.polledAt);
   }
@@ -222,22 +276,20 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
       const poll = this.client!.fetchDefinitions(this.etag).pipe(takeUntil(this.stop$));
       answer = await firstValueFrom(poll, { defaultValue: undefined });
     } catch (error) {
-      await this.pollFailed(error);
+      this.pollFailed(error);
       return;
     }
     if (!answer) return; // stopped
-    this.failedPolls = 0;
-    this.backoffCount = 0;
-    this.keyRejected = false;
-    this.quotaReported = false;
-    this.log.upstream.succeeded();
+    this.failures.succeeded();
     this.clock.polled();
     if (answer.status === 304) {
       this.etag = answer.etag ?? this.etag;
-      this.loadedAt = new Date();
+      this.inForce.confirmed();
+      this.report.unchanged('upstream');
       return;
     }
-    this.install(answer.definitions, 'upstream');
+    this.inForce.install(answer.definitions, 'upstream');
+    this.report.loaded('upstream');
     this.etag = answer.etag;
   }
 
@@ -247,60 +299,22 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
    */
   private async keepShared(): Promise<void> {
     const polledAt = this.clock.lastPolledAt;
-    if (!this.installed || polledAt === undefined) return;
+    if (!this.inForce.data || polledAt === undefined) return;
     try {
-      this.log.kept(await this.store.keep(this.installed, { polledAt, etag: this.etag }));
+      this.log.kept(await this.store.keep(this.inForce.data, { polledAt, etag: this.etag }));
     } catch (error) {
       this.log.publishing.failed(messageOf(error));
     }
   }
 
-  private async pollFailed(error: unknown): Promise<void> {
-    const reason = error instanceof UpstreamError ? error.reason : 'network';
-    this.lastFailure = { at: new Date(), reason };
-    this.failedPolls++;
-    this.monitor.definitionsFailed(reason);
-    if (reason === 'http_402') {
-      this.quotaLimited();
-    } else if (reason === 'http_401' || reason === 'http_403' || reason === 'http_429') {
-      this.backoffCount++;
-      if (reason !== 'http_429') this.reportKeyRejected(reason);
-    } else {
-      this.log.upstream.failed(reason);
-    }
-  }
-
-  /** `402`: PostHog's flag quota is used up. Nothing is evaluated locally until a `200`; followers are told. */
-  private quotaLimited(): void {
-    if (!this.quotaReported) {
-      this.quotaReported = true;
-      this.logger.warn(
-        'PostHog /flags/definitions: feature flag quota exceeded (HTTP 402); local evaluation stops until it ' +
-          'recovers, flags are asked of /flags',
-      );
-    }
+  /** A failed poll: counted and said; on a `402` (quota), nothing is evaluated locally until a `200`. */
+  private pollFailed(error: unknown): void {
+    const reason = this.failures.failed(error);
+    this.report.failed('upstream', reason);
+    if (reason !== 'http_402') return;
     this.etag = undefined;
     this.clock.polled();
-    this.install(NO_DEFINITIONS, 'upstream');
-  }
-
-  private reportKeyRejected(reason: string): void {
-    if (this.keyRejected) return;
-    this.keyRejected = true;
-    this.logger.error(
-      `PostHog /flags/definitions refused the secret key (${reason}): check POSTHOG_SECRET_KEY (a project secret ` +
-        'key phs_... or a personal API key with feature_flag:read); keeping the definitions loaded',
-    );
-  }
-
-  /** Puts definitions in force at once, whole: an evaluation sees the old set or the new one, never a mix. */
-  private install(data: FlagDefinitionsData, source: 'upstream' | 'redis'): void {
-    const flagsChanged = changedFlags(this.installed, data);
-    this.installed = data;
-    this.current = data.flags.length > 0 ? indexDefinitions(data) : undefined;
-    this.source = this.current ? source : 'none';
-    this.loadedAt = new Date();
-    this.monitor.definitionsLoaded(source, data.flags.length, flagsChanged);
+    this.inForce.install(NO_DEFINITIONS, 'upstream');
   }
 
   /** Stale: local evaluation is on and PostHog was last polled (by anyone) too long ago. */

@@ -106,6 +106,11 @@ export interface FlagsStatus {
 
 /** The flag definitions local evaluation uses. */
 export interface DefinitionsStatus {
+  /**
+   * `off`: no local evaluation; `polling`: this instance has the secret key and may poll PostHog; `cache-only`: no
+   * secret key, it reads the shared store only and never asks PostHog for the definitions.
+   */
+  mode: 'off' | 'polling' | 'cache-only';
   /** `upstream`: polled from PostHog by this instance; `redis`: read from the shared key; `none`: not loaded. */
   source: 'upstream' | 'redis' | 'none';
   /** How many flags they define. */
@@ -119,6 +124,11 @@ export interface DefinitionsStatus {
   polledAt?: Date;
   /** PostHog's ETag of what this instance last polled. */
   etag?: string;
+  /**
+   * Local evaluation is ready: definitions with at least one flag are in force (`FlagsService.isLocalEvaluationReady()`).
+   * Not ready is not degraded: flags are asked of PostHog `/flags` meanwhile.
+   */
+  ready: boolean;
   /** Whether this instance is the one polling PostHog (it holds the shared lock, or has no shared store). */
   poller: boolean;
   /** The last failed poll of `/flags/definitions` (the same shape as {@link FlagsStatus.lastFailure}). */

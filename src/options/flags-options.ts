@@ -140,10 +140,17 @@ export interface CircuitBreakerOptions {
 /** How flag definitions are polled and used. */
 export interface LocalEvaluationOptions {
   /**
-   * Milliseconds between two polls of `/flags/definitions` (or reads of the shared Redis key); at least 1000.
+   * Milliseconds between two polls of `/flags/definitions` (or reads of the shared Redis key); at least 1000, or
+   * `0`: no timer, the definitions load at startup and on `FlagsService.reloadFeatureFlags()` only.
    * @default 30000
    */
   pollIntervalMs?: IntegerOption;
+  /**
+   * Milliseconds application bootstrap (`app.init()`, `app.listen()`) waits for the definitions to load; past it
+   * the application starts without them (one warning). `0`: bootstrap does not wait.
+   * @default 0
+   */
+  holdBootstrapMs?: IntegerOption;
   /**
    * Answer from the definitions only: a flag they cannot decide is unknown (its requirement's default) instead of
    * asked of PostHog's `/flags`.
@@ -212,8 +219,11 @@ export interface ResolvedFlagsOptions {
 export interface ResolvedLocalEvaluation {
   /** The secret (or personal API) key sent as a bearer token to `/flags/definitions`; never printed. */
   secretKey: string;
+  /** `0`: no timer (startup and reloads only). */
   pollIntervalMs: number;
   onlyLocal: boolean;
+  /** How long bootstrap waits for the definitions; `0`: it does not. */
+  holdBootstrapMs: number;
 }
 
 /** The exposure queue as the module runs it. */

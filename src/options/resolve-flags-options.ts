@@ -50,7 +50,11 @@ const OPTION_NAMES: readonly (keyof FlagsModuleOptions)[] = [
 ];
 
 /** Local evaluation's option names. */
-const LOCAL_EVALUATION_OPTION_NAMES: readonly (keyof LocalEvaluationOptions)[] = ['pollIntervalMs', 'onlyLocal'];
+const LOCAL_EVALUATION_OPTION_NAMES: readonly (keyof LocalEvaluationOptions)[] = [
+  'pollIntervalMs',
+  'onlyLocal',
+  'holdBootstrapMs',
+];
 
 /** The exposure queue's option names. */
 const EVENT_QUEUE_OPTION_NAMES: readonly (keyof EventQueueOptions)[] = [
@@ -154,7 +158,7 @@ export function resolveFlagsOptions(
 /**
  * Local evaluation's settings, on with a secret key unless `localEvaluation: false`.
  * @throws {FlagsConfigError} for a project key (`phc_`) given as the secret key, settings without a key, or a poll
- * interval below 1000 ms.
+ * interval below 1000 ms (other than 0: no timer).
  */
 function resolveLocalEvaluation(secretKey: string, given: unknown): ResolvedLocalEvaluation | false {
   if (given === false) return false;
@@ -176,8 +180,9 @@ function resolveLocalEvaluation(secretKey: string, given: unknown): ResolvedLoca
   }
   return {
     secretKey,
-    pollIntervalMs: integerOption('localEvaluation.pollIntervalMs', options?.pollIntervalMs, 30_000, {
-      min: 1000,
+    pollIntervalMs: resolvePollInterval(options?.pollIntervalMs),
+    holdBootstrapMs: integerOption('localEvaluation.holdBootstrapMs', options?.holdBootstrapMs, 0, {
+      min: 0,
       max: MAX_TIMER_MS,
       unit: 'milliseconds',
     }),
@@ -189,6 +194,19 @@ function resolveLocalEvaluation(secretKey: string, given: unknown): ResolvedLoca
         (value) => typeof value === 'boolean',
       ) ?? false,
   };
+}
+
+/**
+ * The poll interval: at least 1000 ms, or `0` (no timer).
+ * @throws {FlagsConfigError} for anything else, saying that 0 turns the timer off.
+ */
+function resolvePollInterval(given: unknown): number {
+  const name = 'localEvaluation.pollIntervalMs';
+  const interval = integerOption(name, given, 30_000, { min: 0, max: MAX_TIMER_MS, unit: 'milliseconds' });
+  if (interval === 0 || interval >= 1000) return interval;
+  throw new FlagsConfigError(
+    `${name} must be at least 1000 milliseconds, or 0 to turn the timer off (reloadFeatureFlags() loads), got ${interval}`,
+  );
 }
 
 /** The overrides of the option, else of the environment's text; where they came from when there are any. */

@@ -26,10 +26,12 @@ export class DefinitionsLog {
   /**
    * @param where the shared store (key, prefix, service).
    * @param inForce what local evaluation evaluates with meanwhile, in words (which definitions, or none).
+   * @param cacheOnly a cache-only reader (no secret key): it never polls PostHog instead of the store.
    */
-  constructor(where: string, inForce: () => string) {
+  constructor(where: string, inForce: () => string, cacheOnly = false) {
     this.where = where;
     this.inForce = inForce;
+    const meanwhile = cacheOnly ? 'keeping the definitions loaded (cache-only reader)' : 'polling PostHog directly';
     this.upstream = new LogEpisode(this.logger, {
       started: (why) => `PostHog /flags/definitions unavailable (${why}); ${inForce()}`,
       lasting: (failures, why) =>
@@ -37,7 +39,7 @@ export class DefinitionsLog {
       ended: () => 'PostHog /flags/definitions answers again',
     });
     this.unreachable = new LogEpisode(this.logger, {
-      started: (why) => `shared flag definitions unavailable (${why}); polling PostHog directly until they are back`,
+      started: (why) => `shared flag definitions unavailable (${why}); ${meanwhile} until they are back`,
       lasting: (failures, why) => `shared flag definitions still unavailable: ${failures} more errors (last: ${why})`,
       ended: () => 'shared flag definitions are reachable again',
     });

@@ -23,14 +23,19 @@ import { lockTtlMs, pollDelay } from './poll-timing.js';
 import { IN_PROCESS_DEFINITIONS, type DefinitionsStore, type SharedRead } from './definitions-store.js';
 import { projectFingerprint, type SharedDefinitions } from './shared-definitions.js';
 
+/** What a cache-only reader is, for its startup line. */
+const CACHE_ONLY =
+  'cache-only reader (no secret key): evaluating flags from the shared definitions, which the instance holding ' +
+  "the secret key publishes; PostHog's definitions endpoint is never called from here";
+
 /**
  * Keeps the flag definitions local evaluation uses. Every instance reads the shared ones at startup (so one that
  * starts while PostHog is down evaluates from them); then, every `pollIntervalMs`, the instance holding the
  * poller lock asks `/flags/definitions` (ETag, `304`) and keeps the shared key true (republished when missing,
  * altered or another project's), and the others read it cheaply. A follower polls PostHog itself (publishing
  * nothing) while the store is unreachable, holds another project's definitions, or no poller has published for
- * 3 poll intervals (see {@link PollClock}). Nothing on the request path waits for it: evaluations read
- * {@link definitions}, replaced whole.
+ * 3 poll intervals (see {@link PollClock}). Without a secret key (a cache-only reader) it only reads the shared
+ * store. Nothing on the request path waits for it: evaluations read {@link definitions}, replaced whole.
  */
 @Injectable()
 export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -61,14 +66,14 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     monitor: FlagsMonitor,
   ) {
     this.local = config.localEvaluation;
-    if (this.local) this.client = new DefinitionsClient(config, this.local);
+    if (this.local && this.local.secretKey) this.client = new DefinitionsClient(config, this.local.secretKey);
     const interval = this.local ? this.local.pollIntervalMs : 30_000;
     this.lockTtlMs = lockTtlMs(interval);
     this.clock = new PollClock(interval);
     const settings = { fingerprint: projectFingerprint(config.apiKey), lockTtlMs: this.lockTtlMs };
     this.store = cache.definitionsStore?.(settings) ?? IN_PROCESS_DEFINITIONS;
     this.inForce = new DefinitionsInForce(monitor);
-    this.log = new DefinitionsLog(this.store.description, () => this.inForce.describe());
+    this.log = new DefinitionsLog(this.store.description, () => this.inForce.describe(), this.local && !this.client);
     this.failures = new PollFailures(monitor, this.log.upstream);
   }
 
@@ -133,6 +138,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
   async onApplicationBootstrap(): Promise<void> {
     if (!this.local) return;
     this.clock.started();
+    if (!this.client) this.logger.log(`local evaluation: ${CACHE_ONLY} at ${this.store.description}`);
     if (this.store.source) await this.follow();
     this.nextRound();
     await this.holdBootstrap(this.local.holdBootstrapMs);
@@ -189,6 +195,11 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
    */
   private async cycle(): Promise<void> {
     if (this.stopped) return;
+    if (!this.client) {
+      await this.follow();
+      this.staleness();
+      return;
+    }
     const role = await this.role();
     this.isPoller = role !== 'follower';
     if (role === 'follower') {
@@ -197,6 +208,11 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
       await this.poll();
       if (role === 'poller') await this.keepShared();
     }
+    this.staleness();
+  }
+
+  /** Says when the definitions become stale, and when they are fresh again. */
+  private staleness(): void {
     if (this.local) this.log.staleness(this.isStale(), this.clock.lastPolledByAnyone(), this.local.pollIntervalMs);
   }
 
@@ -237,8 +253,9 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     }
     if (read.kind === 'foreign') {
       this.report.failed('store', "the shared store holds another project's definitions");
+      const meanwhile = this.client ? 'polling PostHog directly' : 'a cache-only reader cannot poll PostHog';
       this.log.unusable.failed(
-        `they belong to another project (give each project its own prefix or service); polling PostHog directly`,
+        `they belong to another project (give each project its own prefix or service); ${meanwhile}`,
       );
       return true;
     }
@@ -270,10 +287,10 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
 
   /** One poll of PostHog: new definitions are installed, `304` keeps them, failures are handled. */
   private async poll(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || !this.client) return;
     let answer: DefinitionsAnswer | undefined;
     try {
-      const poll = this.client!.fetchDefinitions(this.etag).pipe(takeUntil(this.stop$));
+      const poll = this.client.fetchDefinitions(this.etag).pipe(takeUntil(this.stop$));
       answer = await firstValueFrom(poll, { defaultValue: undefined });
     } catch (error) {
       this.pollFailed(error);

@@ -109,7 +109,9 @@ export interface FlagsModuleOptions {
   eventsIncludeDistinctId?: boolean;
   /**
    * A project secret key (`phs_...`) or a personal API key with `feature_flag:read`: turns local evaluation on
-   * (flag definitions polled and evaluated in-process). Never a project key (`phc_...`). Never printed.
+   * (flag definitions polled and evaluated in-process). Never a project key (`phc_...`). Never printed. Without it,
+   * `localEvaluation` given with a shared store (a `redis://` cache URL) makes a cache-only reader: it evaluates
+   * from the definitions another instance publishes and never calls PostHog's definitions endpoint.
    * @default process.env.POSTHOG_SECRET_KEY
    */
   secretKey?: string;
@@ -217,8 +219,11 @@ export interface ResolvedFlagsOptions {
 
 /** Local evaluation as the module runs it. */
 export interface ResolvedLocalEvaluation {
-  /** The secret (or personal API) key sent as a bearer token to `/flags/definitions`; never printed. */
-  secretKey: string;
+  /**
+   * The secret (or personal API) key sent as a bearer token to `/flags/definitions`; never printed. Absent: a
+   * cache-only reader, which reads the shared store and never calls the definitions endpoint.
+   */
+  secretKey?: string;
   /** `0`: no timer (startup and reloads only). */
   pollIntervalMs: number;
   onlyLocal: boolean;

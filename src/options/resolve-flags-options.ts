@@ -87,6 +87,7 @@ export function resolveFlagsOptions(
     );
   }
   const cacheUrl = stringOption('cacheUrl', options.cacheUrl) || env.FLAGS_CACHE_URL || DEFAULT_CACHE_URL;
+  const cache = parseCacheUrl(cacheUrl);
   return {
     apiKey,
     offline: !apiKey,
@@ -94,7 +95,7 @@ export function resolveFlagsOptions(
     ...(overridesFrom ? { overridesFrom } : {}),
     host: resolveHost(stringOption('host', options.host) || env.POSTHOG_HOST || DEFAULT_POSTHOG_HOST),
     cacheUrl,
-    cache: parseCacheUrl(cacheUrl),
+    cache,
     timeoutMs: integerOption('timeoutMs', options.timeoutMs, 3000, { min: 1, max: MAX_TIMER_MS, unit: 'milliseconds' }),
     retries: integerOption('retries', options.retries, 1, { min: 0, max: MAX_RETRIES, unit: 'attempts' }),
     maxResponseBytes: integerOption('maxResponseBytes', options.maxResponseBytes, 1024 * 1024, {
@@ -145,6 +146,7 @@ export function resolveFlagsOptions(
     localEvaluation: resolveLocalEvaluation(
       stringOption('secretKey', options.secretKey) || env.POSTHOG_SECRET_KEY || '',
       apiKey ? options.localEvaluation : false,
+      cache.backend === 'redis',
     ),
     openFeature: typedOption(
       'openFeature',
@@ -156,11 +158,16 @@ export function resolveFlagsOptions(
 }
 
 /**
- * Local evaluation's settings, on with a secret key unless `localEvaluation: false`.
- * @throws {FlagsConfigError} for a project key (`phc_`) given as the secret key, settings without a key, or a poll
- * interval below 1000 ms (other than 0: no timer).
+ * Local evaluation's settings, on with a secret key unless `localEvaluation: false`; settings given without a key
+ * make a cache-only reader when definitions are shared (`sharedStore`: a Redis cache URL).
+ * @throws {FlagsConfigError} for a project key (`phc_`) given as the secret key, settings without a key nor a shared
+ * store, or a poll interval below 1000 ms (other than 0: no timer).
  */
-function resolveLocalEvaluation(secretKey: string, given: unknown): ResolvedLocalEvaluation | false {
+function resolveLocalEvaluation(
+  secretKey: string,
+  given: unknown,
+  sharedStore: boolean,
+): ResolvedLocalEvaluation | false {
   if (given === false) return false;
   if (given !== undefined && !isRecord(given)) {
     throw new FlagsConfigError(`localEvaluation must be an object or false, got ${kindOf(given)}`);
@@ -176,10 +183,15 @@ function resolveLocalEvaluation(secretKey: string, given: unknown): ResolvedLoca
   assertSendableKey('the secret key (secretKey or POSTHOG_SECRET_KEY)', secretKey);
   if (!secretKey) {
     if (options === undefined) return false;
-    throw new FlagsConfigError('localEvaluation needs a secret key: set POSTHOG_SECRET_KEY or pass secretKey');
+    if (!sharedStore) {
+      throw new FlagsConfigError(
+        'localEvaluation needs a secret key: set POSTHOG_SECRET_KEY or pass secretKey (or, for a cache-only ' +
+          'reader of definitions another instance publishes, a redis:// cache URL)',
+      );
+    }
   }
   return {
-    secretKey,
+    ...(secretKey ? { secretKey } : {}),
     pollIntervalMs: resolvePollInterval(options?.pollIntervalMs),
     holdBootstrapMs: integerOption('localEvaluation.holdBootstrapMs', options?.holdBootstrapMs, 0, {
       min: 0,

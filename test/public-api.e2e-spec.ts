@@ -80,6 +80,8 @@ const PUBLIC_API = {
     FlagCache: 'type',
     FlagContext: 'type',
     FlagContextFactory: 'type',
+    FlagDefinitionsProvider: 'type',
+    FlagDefinitionsProviderData: 'type',
     FlagEvaluatedEvent: 'type',
     FlagEvaluations: {
       static: [],

@@ -4,7 +4,7 @@ import { changedFlags } from './definitions-changes.js';
 import { indexDefinitions, type Definitions, type FlagDefinitionsData } from './definitions.js';
 import { ReadinessWaiters } from './readiness-waiters.js';
 
-/** Where definitions in force were read: PostHog, or the shared store (`redis`, the status' name for it). */
+/** Where definitions in force were read: PostHog, the shared Redis key, or a `definitionsStore`. */
 export type DefinitionsSource = Exclude<DefinitionsStatus['source'], 'none'>;
 
 /**

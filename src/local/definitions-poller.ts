@@ -19,8 +19,10 @@ import { DefinitionsLog } from './definitions-log.js';
 import { RoundReport, type DefinitionsReload } from './definitions-reload.js';
 import { PollClock } from './poll-clock.js';
 import { PollFailures } from './poll-failures.js';
+import { PollRounds } from './poll-rounds.js';
 import { lockTtlMs, pollDelay } from './poll-timing.js';
-import { IN_PROCESS_DEFINITIONS, type DefinitionsStore, type SharedRead } from './definitions-store.js';
+import type { DefinitionsStore, SharedRead } from './definitions-store.js';
+import { pickDefinitionsStore } from './pick-definitions-store.js';
 import { projectFingerprint, type SharedDefinitions } from './shared-definitions.js';
 
 /** What a cache-only reader is, for its startup line. */
@@ -53,10 +55,9 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
   private readonly clock: PollClock;
   private isPoller = false;
   private readonly failures: PollFailures;
-  private timer?: NodeJS.Timeout;
   private stopped = false;
-  /** The round under way (a timed poll or a reload): a reload meanwhile joins it. */
-  private round?: Promise<DefinitionsReload>;
+  /** The rounds: timed polls and reloads, one at a time. */
+  private readonly rounds: PollRounds;
   /** What the round under way did so far. */
   private report = new RoundReport();
 
@@ -71,10 +72,15 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     this.lockTtlMs = lockTtlMs(interval);
     this.clock = new PollClock(interval);
     const settings = { fingerprint: projectFingerprint(config.apiKey), lockTtlMs: this.lockTtlMs };
-    this.store = cache.definitionsStore?.(settings) ?? IN_PROCESS_DEFINITIONS;
+    this.store = pickDefinitionsStore(config, cache, settings);
     this.inForce = new DefinitionsInForce(monitor);
     this.log = new DefinitionsLog(this.store.description, () => this.inForce.describe(), this.local && !this.client);
     this.failures = new PollFailures(monitor, this.log.upstream);
+    this.rounds = new PollRounds(
+      () => this.round(),
+      () => this.nextDelay(),
+      (error) => this.roundFailed(error),
+    );
   }
 
   /** The definitions in force; `undefined` when none are loaded (or PostHog's quota dropped them). */
@@ -109,9 +115,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     const flags = this.inForce.flags;
     if (!this.local) return { outcome: 'off', joined: false, flags };
     if (this.stopped) return { outcome: 'stopped', joined: false, flags };
-    if (this.round) return { ...(await this.round), joined: true };
-    clearTimeout(this.timer);
-    return this.startRound();
+    return this.rounds.now();
   }
 
   /** Where the definitions came from and how fresh they are. */
@@ -140,19 +144,19 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     this.clock.started();
     if (!this.client) this.logger.log(`local evaluation: ${CACHE_ONLY} at ${this.store.description}`);
     if (this.store.source) await this.follow();
-    this.nextRound();
+    void this.rounds.start();
     await this.holdBootstrap(this.local.holdBootstrapMs);
   }
 
   /** Stops polling (aborting a poll in flight), closes the connection to PostHog and gives the poller's role up. */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
+    this.rounds.stop();
     this.inForce.close();
     this.stop$.next();
     this.stop$.complete();
     await this.client?.close();
-    if (this.isPoller) await this.store.release();
+    await this.store.release();
   }
 
   /** With `holdBootstrapMs`, waits for the definitions that long at most; says so when they are not in by then. */
@@ -164,29 +168,17 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     );
   }
 
-  /** Starts one round (the timer's). */
-  private readonly nextRound = (): void => {
-    void this.startRound();
-  };
-
-  /**
-   * Runs one round, the one under way until it ends, then schedules the next; an unexpected error in it is
-   * logged and reported as `failed`, never an unhandled rejection.
-   */
-  private startRound(): Promise<DefinitionsReload> {
+  /** One round, with its report. */
+  private async round(): Promise<DefinitionsReload> {
     this.report = new RoundReport();
-    const round = this.cycle()
-      .then(() => this.report.result(this.inForce.flags, this.stopped))
-      .catch((error: unknown): DefinitionsReload => {
-        this.logger.error(`flag definitions poll failed: ${messageOf(error)}`);
-        return { outcome: 'failed', joined: false, flags: this.inForce.flags, reason: 'internal' };
-      })
-      .finally(() => {
-        this.round = undefined;
-        this.schedule();
-      });
-    this.round = round;
-    return round;
+    await this.cycle();
+    return this.report.result(this.inForce.flags, this.stopped);
+  }
+
+  /** A round that threw: said, and reported `failed`. */
+  private roundFailed(error: unknown): DefinitionsReload {
+    this.logger.error(`flag definitions poll failed: ${messageOf(error)}`);
+    return { outcome: 'failed', joined: false, flags: this.inForce.flags, reason: 'internal' };
   }
 
   /**
@@ -230,10 +222,10 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     }
   }
 
-  /** Sets the timer for the next round; none with `pollIntervalMs: 0` (only startup and reloads load). */
-  private schedule(): void {
-    if (this.stopped || !this.local || this.local.pollIntervalMs === 0) return;
-    this.timer = setTimeout(this.nextRound, pollDelay(this.local.pollIntervalMs, this.failures.backoffCount));
+  /** The wait before the next timed round; none with `pollIntervalMs: 0` (only startup and reloads load). */
+  private nextDelay(): number | undefined {
+    if (this.stopped || !this.local || this.local.pollIntervalMs === 0) return undefined;
+    return pollDelay(this.local.pollIntervalMs, this.failures.backoffCount);
   }
 
   /**
@@ -279,7 +271,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
       this.report.unchanged('store');
       return;
     }
-    this.inForce.install(shared.data, 'redis');
+    this.inForce.install(shared.data, this.store.source ?? 'redis');
     this.report.loaded('store');
     this.etag = shared.stamp?.etag;
     this.clock.adopted(shared.stamp?.polledAt);

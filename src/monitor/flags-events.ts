@@ -40,10 +40,10 @@ export interface CacheErrorEvent {
   at: Date;
 }
 
-/** Flag definitions were loaded (local evaluation), from PostHog or from the shared Redis key. */
+/** Flag definitions were loaded (local evaluation), from PostHog, the shared Redis key or your `definitionsStore`. */
 export interface DefinitionsLoadedEvent {
   type: 'definitions_loaded';
-  source: 'upstream' | 'redis';
+  source: 'upstream' | 'redis' | 'store';
   /** How many flags they define (0 after PostHog's quota limit: nothing is evaluated locally). */
   flags: number;
   /**
@@ -111,8 +111,11 @@ export interface DefinitionsStatus {
    * secret key, it reads the shared store only and never asks PostHog for the definitions.
    */
   mode: 'off' | 'polling' | 'cache-only';
-  /** `upstream`: polled from PostHog by this instance; `redis`: read from the shared key; `none`: not loaded. */
-  source: 'upstream' | 'redis' | 'none';
+  /**
+   * `upstream`: polled from PostHog by this instance; `redis`: read from the shared key; `store`: read from your
+   * `definitionsStore`; `none`: not loaded.
+   */
+  source: 'upstream' | 'redis' | 'store' | 'none';
   /** How many flags they define. */
   flags: number;
   /** When they were last loaded or confirmed unchanged (`304`). */

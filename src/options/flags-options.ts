@@ -4,6 +4,7 @@ import type { FlagOverrides } from '../overrides/flags-overrides.js';
 import type { CircuitBreakerSettings } from '../pipeline/circuit-breaker.js';
 import type { FlagContext } from '../flags.types.js';
 import type { FlagsServiceBinding } from '../openfeature/flags-service-binding.js';
+import type { FlagDefinitionsProvider } from '../local/definitions-provider.js';
 
 /**
  * Tells the `@FeatureFlag` guard whom a request is for: a context, a distinct id, or `undefined` for an
@@ -110,13 +111,20 @@ export interface FlagsModuleOptions {
   /**
    * A project secret key (`phs_...`) or a personal API key with `feature_flag:read`: turns local evaluation on
    * (flag definitions polled and evaluated in-process). Never a project key (`phc_...`). Never printed. Without it,
-   * `localEvaluation` given with a shared store (a `redis://` cache URL) makes a cache-only reader: it evaluates
+   * `localEvaluation` given with a shared store (a `redis://` cache URL or a `definitionsStore`) makes a cache-only reader: it evaluates
    * from the definitions another instance publishes and never calls PostHog's definitions endpoint.
    * @default process.env.POSTHOG_SECRET_KEY
    */
   secretKey?: string;
   /** How local evaluation runs when a `secretKey` is set; `false` turns it off even then. */
   localEvaluation?: LocalEvaluationOptions | false;
+  /**
+   * Your own store of flag definitions, shared between instances instead of the cache URL's (a database, S3, a
+   * file): an object with posthog-node's `FlagDefinitionCacheProvider` methods (`getFlagDefinitions`,
+   * `shouldFetchFlagDefinitions`, `onFlagDefinitionsReceived`, `shutdown`), which a provider written for
+   * posthog-node has. Each call is bounded by `timeoutMs`. Without a secret key, instances only read it.
+   */
+  definitionsStore?: FlagDefinitionsProvider;
   /**
    * A `PostHogFlagsProvider` (from `nestjs-posthog-flags/openfeature`), bound to this application's `FlagsService`
    * once the application has started: OpenFeature evaluations through it resolve with this module. Give the same
@@ -213,6 +221,8 @@ export interface ResolvedFlagsOptions {
   eventsIncludeDistinctId: boolean;
   /** Local evaluation's settings with the secret key; `false` when it is off. */
   localEvaluation: ResolvedLocalEvaluation | false;
+  /** The `definitionsStore` option, when given. */
+  definitionsStore?: FlagDefinitionsProvider;
   /** The OpenFeature provider to bind to the service at startup, when one was given. */
   openFeature?: FlagsServiceBinding;
 }

@@ -7,6 +7,7 @@ import { CIRCUIT_BREAKER_DEFAULTS, type CircuitBreakerSettings } from '../pipeli
 import { isRecord } from '../util/is-record.js';
 import { kindOf } from '../util/kind-of.js';
 import type { FlagsServiceBinding } from '../openfeature/flags-service-binding.js';
+import type { FlagDefinitionsProvider } from '../local/definitions-provider.js';
 import {
   DEFAULT_CACHE_URL,
   DEFAULT_POSTHOG_HOST,
@@ -46,6 +47,7 @@ const OPTION_NAMES: readonly (keyof FlagsModuleOptions)[] = [
   'eventsIncludeDistinctId',
   'secretKey',
   'localEvaluation',
+  'definitionsStore',
   'openFeature',
 ];
 
@@ -88,6 +90,7 @@ export function resolveFlagsOptions(
   }
   const cacheUrl = stringOption('cacheUrl', options.cacheUrl) || env.FLAGS_CACHE_URL || DEFAULT_CACHE_URL;
   const cache = parseCacheUrl(cacheUrl);
+  const definitionsStore = resolveDefinitionsStore(options.definitionsStore);
   return {
     apiKey,
     offline: !apiKey,
@@ -146,8 +149,9 @@ export function resolveFlagsOptions(
     localEvaluation: resolveLocalEvaluation(
       stringOption('secretKey', options.secretKey) || env.POSTHOG_SECRET_KEY || '',
       apiKey ? options.localEvaluation : false,
-      cache.backend === 'redis',
+      cache.backend === 'redis' || definitionsStore !== undefined,
     ),
+    ...(definitionsStore ? { definitionsStore } : {}),
     openFeature: typedOption(
       'openFeature',
       options.openFeature,
@@ -159,7 +163,7 @@ export function resolveFlagsOptions(
 
 /**
  * Local evaluation's settings, on with a secret key unless `localEvaluation: false`; settings given without a key
- * make a cache-only reader when definitions are shared (`sharedStore`: a Redis cache URL).
+ * make a cache-only reader when definitions are shared (`sharedStore`: a Redis cache URL or a `definitionsStore`).
  * @throws {FlagsConfigError} for a project key (`phc_`) given as the secret key, settings without a key nor a shared
  * store, or a poll interval below 1000 ms (other than 0: no timer).
  */
@@ -186,7 +190,7 @@ function resolveLocalEvaluation(
     if (!sharedStore) {
       throw new FlagsConfigError(
         'localEvaluation needs a secret key: set POSTHOG_SECRET_KEY or pass secretKey (or, for a cache-only ' +
-          'reader of definitions another instance publishes, a redis:// cache URL)',
+          'reader of definitions another instance publishes, a redis:// cache URL or a definitionsStore)',
       );
     }
   }
@@ -219,6 +223,32 @@ function resolvePollInterval(given: unknown): number {
   throw new FlagsConfigError(
     `${name} must be at least 1000 milliseconds, or 0 to turn the timer off (reloadFeatureFlags() loads), got ${interval}`,
   );
+}
+
+/** The methods a `definitionsStore` must have (posthog-node's provider's; `shutdown` may be left out). */
+const PROVIDER_METHODS = ['getFlagDefinitions', 'shouldFetchFlagDefinitions', 'onFlagDefinitionsReceived'] as const;
+
+/**
+ * The `definitionsStore` option, when given.
+ * @throws {FlagsConfigError} naming the method it lacks (or `shutdown` when it is not a function).
+ */
+function resolveDefinitionsStore(given: unknown): FlagDefinitionsProvider | undefined {
+  if (given === undefined) return undefined;
+  if (given === null || typeof given !== 'object') {
+    throw new FlagsConfigError(
+      `definitionsStore must be an object with posthog-node's FlagDefinitionCacheProvider methods, got ${kindOf(given)}`,
+    );
+  }
+  const provider = given as Record<string, unknown>;
+  for (const method of PROVIDER_METHODS) {
+    if (typeof provider[method] !== 'function') {
+      throw new FlagsConfigError(`definitionsStore has no ${method}() method (posthog-node's provider methods)`);
+    }
+  }
+  if (provider.shutdown !== undefined && typeof provider.shutdown !== 'function') {
+    throw new FlagsConfigError(`definitionsStore.shutdown must be a method, got ${kindOf(provider.shutdown)}`);
+  }
+  return given as FlagDefinitionsProvider;
 }
 
 /** The overrides of the option, else of the environment's text; where they came from when there are any. */

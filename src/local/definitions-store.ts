@@ -48,8 +48,11 @@ export type KeepOutcome =
  * provider format; or your own (`definitionsStore`, posthog-node's provider semantics), whatever the URL.
  */
 export interface DefinitionsStore {
-  /** Where loaded definitions come from, for `status()`: `redis` or `store` (a `definitionsStore`) when shared. */
-  readonly source: 'redis' | 'store' | undefined;
+  /**
+   * Where loaded definitions come from, for `status()`: `redis` or `store` (a `definitionsStore`) when shared,
+   * `snapshot` for the snapshot file of `memory://…?snapshot=`.
+   */
+  readonly source: 'redis' | 'store' | 'snapshot' | undefined;
   /** Where they are kept, for log lines: the key, the prefix and the service. */
   readonly description: string;
   /**

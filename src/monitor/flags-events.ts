@@ -43,7 +43,7 @@ export interface CacheErrorEvent {
 /** Flag definitions were loaded (local evaluation), from PostHog, the shared Redis key or your `definitionsStore`. */
 export interface DefinitionsLoadedEvent {
   type: 'definitions_loaded';
-  source: 'upstream' | 'redis' | 'store';
+  source: 'upstream' | 'redis' | 'store' | 'snapshot';
   /** How many flags they define (0 after PostHog's quota limit: nothing is evaluated locally). */
   flags: number;
   /**
@@ -113,9 +113,9 @@ export interface DefinitionsStatus {
   mode: 'off' | 'polling' | 'cache-only';
   /**
    * `upstream`: polled from PostHog by this instance; `redis`: read from the shared key; `store`: read from your
-   * `definitionsStore`; `none`: not loaded.
+   * `definitionsStore`; `snapshot`: read from the snapshot file at startup; `none`: not loaded.
    */
-  source: 'upstream' | 'redis' | 'store' | 'none';
+  source: 'upstream' | 'redis' | 'store' | 'snapshot' | 'none';
   /** How many flags they define. */
   flags: number;
   /** When they were last loaded or confirmed unchanged (`304`). */

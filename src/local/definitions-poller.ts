@@ -1,13 +1,7 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type BeforeApplicationShutdown,
-  type OnApplicationBootstrap,
-} from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { firstValueFrom, Subject, takeUntil } from 'rxjs';
 import type { FlagCache } from '../cache/flag-cache.js';
-import { FLAG_CACHE, FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
+import { FLAG_CACHE, FLAGS_CONFIG } from '../flags.constants.js';
 import type { DefinitionsStatus } from '../monitor/flags-events.js';
 import { FlagsMonitor } from '../monitor/flags-monitor.js';
 import type { ResolvedFlagsOptions, ResolvedLocalEvaluation } from '../options/flags-options.js';
@@ -25,11 +19,6 @@ import type { DefinitionsStore, SharedRead } from './definitions-store.js';
 import { pickDefinitionsStore } from './pick-definitions-store.js';
 import { projectFingerprint, type SharedDefinitions } from './shared-definitions.js';
 
-/** What a cache-only reader is, for its startup line. */
-const CACHE_ONLY =
-  'cache-only reader (no secret key): evaluating flags from the shared definitions, which the instance holding ' +
-  "the secret key publishes; PostHog's definitions endpoint is never called from here";
-
 /**
  * Keeps the flag definitions local evaluation uses. Every instance reads the shared ones at startup (so one that
  * starts while PostHog is down evaluates from them); then, every `pollIntervalMs`, the instance holding the
@@ -41,7 +30,6 @@ const CACHE_ONLY =
  */
 @Injectable()
 export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly logger = new Logger(LIBRARY_NAME);
   private readonly local: ResolvedLocalEvaluation | false;
   private readonly client?: DefinitionsClient;
   private readonly store: DefinitionsStore;
@@ -142,7 +130,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
   async onApplicationBootstrap(): Promise<void> {
     if (!this.local) return;
     this.clock.started();
-    if (!this.client) this.logger.log(`local evaluation: ${CACHE_ONLY} at ${this.store.description}`);
+    if (!this.client) this.log.cacheOnlyReader();
     if (this.store.source) await this.follow();
     void this.rounds.start();
     await this.holdBootstrap(this.local.holdBootstrapMs);
@@ -162,10 +150,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
   /** With `holdBootstrapMs`, waits for the definitions that long at most; says so when they are not in by then. */
   private async holdBootstrap(holdMs: number): Promise<void> {
     if (holdMs === 0 || (await this.waitUntilReady(holdMs)) || this.stopped) return;
-    this.logger.warn(
-      `flag definitions not loaded within holdBootstrapMs (${holdMs} ms): starting without them; flags are asked ` +
-        'of PostHog /flags (or the fallback cache) until they load',
-    );
+    this.log.notReadyInTime(holdMs);
   }
 
   /** One round, with its report. */
@@ -177,7 +162,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
 
   /** A round that threw: said, and reported `failed`. */
   private roundFailed(error: unknown): DefinitionsReload {
-    this.logger.error(`flag definitions poll failed: ${messageOf(error)}`);
+    this.log.roundFailed(error);
     return { outcome: 'failed', joined: false, flags: this.inForce.flags, reason: 'internal' };
   }
 
@@ -243,19 +228,15 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
       this.report.failed('store', `the shared store is unreachable (${messageOf(error)})`);
       return true;
     }
+    this.report.storeRead(read);
     if (read.kind === 'foreign') {
-      this.report.failed('store', "the shared store holds another project's definitions");
       const meanwhile = this.client ? 'polling PostHog directly' : 'a cache-only reader cannot poll PostHog';
       this.log.unusable.failed(
         `they belong to another project (give each project its own prefix or service); ${meanwhile}`,
       );
       return true;
     }
-    if (read.kind === 'unusable') {
-      this.log.unusable.failed(`${read.problem}; keeping the definitions loaded`);
-      this.report.failed('store', `the shared definitions are unusable (${read.problem})`);
-    }
-    if (read.kind === 'missing') this.report.failed('store', 'the shared store holds no definitions');
+    if (read.kind === 'unusable') this.log.unusable.failed(`${read.problem}; keeping the definitions loaded`);
     if (read.kind === 'definitions') {
       this.log.unusable.succeeded();
       this.clock.confirmShared(read.polledAt, read.lockHeld);

@@ -41,6 +41,13 @@ export class RoundReport {
     this.reason = reason;
   }
 
+  /** What the shared store served, when it served no definitions: why this round read none from it. */
+  storeRead(read: { kind: string; problem?: string }): void {
+    if (read.kind === 'missing') this.failed('store', 'the shared store holds no definitions');
+    if (read.kind === 'foreign') this.failed('store', "the shared store holds another project's definitions");
+    if (read.kind === 'unusable') this.failed('store', `the shared definitions are unusable (${read.problem})`);
+  }
+
   /** The round's report, with the number of flags in force afterwards. */
   result(flags: number, stopped: boolean): DefinitionsReload {
     if (stopped) return { outcome: 'stopped', joined: false, flags };

@@ -43,6 +43,7 @@ export async function readSnapshot(
     const { size } = await stat(path);
     if (size > maxBytes) throw new SnapshotUnusableError(`it is ${size} bytes, over snapshotMaxBytes (${maxBytes})`);
     text = await readFile(path, 'utf8');
+    if (text.length > maxBytes) throw new SnapshotUnusableError(`it grew over snapshotMaxBytes (${maxBytes})`);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     if (error instanceof SnapshotUnusableError) throw error;

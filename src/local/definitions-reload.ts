@@ -1,3 +1,5 @@
+import type { SharedRead } from './definitions-store.js';
+
 /**
  * What one load of the flag definitions did (`FlagsService.reloadFeatureFlags()`): `loaded`: new definitions are
  * in force; `unchanged`: PostHog (`304`) or the shared store said the same; `failed`: neither could be read and
@@ -42,7 +44,7 @@ export class RoundReport {
   }
 
   /** What the shared store served, when it served no definitions: why this round read none from it. */
-  storeRead(read: { kind: string; problem?: string }): void {
+  storeRead(read: SharedRead): void {
     if (read.kind === 'missing') this.failed('store', 'the shared store holds no definitions');
     if (read.kind === 'foreign') this.failed('store', "the shared store holds another project's definitions");
     if (read.kind === 'unusable') this.failed('store', `the shared definitions are unusable (${read.problem})`);

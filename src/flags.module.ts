@@ -21,6 +21,7 @@ import { enterRequestScope, FLAGS_EXPORTS, FLAGS_WORKERS } from './flags.provide
 import type { FlagsModuleOptions, ResolvedFlagsOptions } from './options/flags-options.js';
 import { resolveFlagsOptions } from './options/resolve-flags-options.js';
 import { FlagsOverrides } from './overrides/flags-overrides.js';
+import { projectFingerprint } from './local/shared-definitions.js';
 
 /** The providers every registration shares: validated config, the cache the URL picks, overrides, the workers. */
 const CORE_PROVIDERS: Provider[] = [
@@ -31,7 +32,7 @@ const CORE_PROVIDERS: Provider[] = [
   },
   {
     provide: FLAG_CACHE,
-    useFactory: (config: ResolvedFlagsOptions) => createFlagCache(config.cache),
+    useFactory: (config: ResolvedFlagsOptions) => createFlagCache(config.cache, projectFingerprint(config.apiKey)),
     inject: [FLAGS_CONFIG],
   },
   {

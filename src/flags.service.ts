@@ -9,6 +9,7 @@ import { ExposureQueue } from './exposures/exposure-queue.js';
 import { FLAG_CACHE, FLAGS_CONFIG, LIBRARY_NAME } from './flags.constants.js';
 import { flagValue, type FlagContext, type FlagResult, type FlagValue, type PostHogBootstrap } from './flags.types.js';
 import { DefinitionsPoller } from './local/definitions-poller.js';
+import type { DefinitionsReload } from './local/definitions-reload.js';
 import type { FlagsEvent, FlagsStatus } from './monitor/flags-events.js';
 import { FlagsMonitor } from './monitor/flags-monitor.js';
 import { startupLine } from './monitor/startup-line.js';
@@ -82,6 +83,32 @@ export class FlagsService implements OnApplicationBootstrap {
       exposures: this.exposures.status(),
       definitions: this.definitions.status(),
     };
+  }
+
+  /**
+   * Whether local evaluation is ready: flag definitions with at least one flag are in force (loaded from PostHog or
+   * the shared store). `false` while local evaluation is off.
+   */
+  isLocalEvaluationReady(): boolean {
+    return this.definitions.ready;
+  }
+
+  /**
+   * Resolves `true` once local evaluation is ready (at once when it is), `false` after `timeoutMs` (default 30 s,
+   * as posthog-node's), while local evaluation is off, or when the application shuts down first. Never rejects.
+   */
+  waitForLocalEvaluationReady(timeoutMs = DEFAULT_READY_TIMEOUT_MS): Promise<boolean> {
+    if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs)) timeoutMs = DEFAULT_READY_TIMEOUT_MS;
+    return this.definitions.waitUntilReady(timeoutMs);
+  }
+
+  /**
+   * Loads the flag definitions now (a webhook on a flag change, a deploy hook): the instance that polls asks
+   * PostHog, one that follows a shared store re-reads it. A reload while a load is under way joins it (`joined`).
+   * Resolves when done with what happened; never rejects.
+   */
+  reloadFeatureFlags(): Promise<DefinitionsReload> {
+    return this.definitions.reload();
   }
 
   /**
@@ -193,6 +220,9 @@ export class FlagsService implements OnApplicationBootstrap {
     return Promise.resolve(snapshot);
   }
 }
+
+/** How long {@link FlagsService.waitForLocalEvaluationReady} waits by default (posthog-node's 30 s). */
+const DEFAULT_READY_TIMEOUT_MS = 30_000;
 
 /** Per-call options of the calls that send exposures. */
 export interface ExposureOptions {

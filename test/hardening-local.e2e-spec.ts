@@ -4,8 +4,6 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ExposureQueue } from '../src/exposures/exposure-queue.js';
-import { parseDefinitions } from '../src/local/definitions.js';
-import { DefinitionsPoller } from '../src/local/definitions-poller.js';
 import { FlagsOverrides } from '../src/testing/index.js';
 import { standardDefinitions } from './support/definitions.js';
 import { dependencyChain, type ChainShape } from './support/dependency-chain.js';
@@ -191,7 +189,7 @@ describe('hardening II', () => {
 
   describe('7. one request sees one answer per flag, whichever source gave it', () => {
     it("the definitions change between the guard's evaluation and the handler's calls: the handler sees the guard's", async () => {
-      const { flags, moduleRef } = await startLocal();
+      const { flags } = await startLocal();
       let responseSent!: () => void;
       const requestDone = new Promise<void>((resolve) => (responseSent = resolve));
       // What the @FeatureFlag guard does: every flag, held until the response has been sent.
@@ -199,9 +197,9 @@ describe('hardening II', () => {
       expect(guard.get('beta')).toMatchObject({ enabled: true, source: 'local' });
       const off = standardDefinitions() as { flags: { active: boolean }[] };
       off.flags[0]!.active = false;
-      // As a poll would install them (at once: a real poll is a second away, past the hold's 1 s at most).
-      const poller = moduleRef.get(DefinitionsPoller) as unknown as { install(data: unknown, source: string): void };
-      poller.install(parseDefinitions(off), 'upstream');
+      // A poll now (the timer's is a second away, past the hold's 1 s at most).
+      fake.definitions = off;
+      expect(await flags.reloadFeatureFlags()).toMatchObject({ outcome: 'loaded', from: 'upstream' });
       expect(await flags.isEnabled('beta', 'u2')).toBe(false);
 
       expect(await flags.isEnabled('beta', 'u1')).toBe(true);

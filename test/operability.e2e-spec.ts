@@ -61,7 +61,16 @@ describe('operability', () => {
         cache: { backend: 'memory', connected: true },
         counts: { local: 0, remote: 0, cache: 0, fallback: 0, override: 0, unknown: 0, upstreamFailures: 0 },
         exposures: { queued: 0, sent: 0, dropped: 0 },
-        definitions: { source: 'none', flags: 0, poller: false, failedPolls: 0, failing: false, stale: false },
+        definitions: {
+          mode: 'off',
+          source: 'none',
+          flags: 0,
+          ready: false,
+          poller: false,
+          failedPolls: 0,
+          failing: false,
+          stale: false,
+        },
       });
 
       await flags.getAllFlags('user-1');

@@ -23,6 +23,11 @@ export interface MemoryCacheConfig extends CommonCacheConfig {
   size: number;
   /** How many bytes of flags are kept at most (roughly, as their JSON text); the least recently used go first. */
   maxBytes: number;
+  /**
+   * `snapshot=<path>`: the definitions and the fallback answers are also written to this file (atomically, at most
+   * once a second and on close) and read back at startup; `snapshotMaxBytes` bounds it (64 MiB by default).
+   */
+  snapshot?: { path: string; maxBytes: number };
 }
 
 /**
@@ -122,22 +127,35 @@ function commonConfig({ ttl, fresh, keep }: ParamValues<typeof COMMON_PARAMS>): 
 /** The memory backend's byte bound when the URL sets none: 64 MiB. */
 export const DEFAULT_MEMORY_MAX_BYTES = 64 * 1024 * 1024;
 
+/** The snapshot file's bound when the URL sets none: 64 MiB. */
+const DEFAULT_SNAPSHOT_MAX_BYTES = 64 * 1024 * 1024;
+
 const memorySpec: BackendSpec<
   typeof COMMON_PARAMS & {
     size: { read: ParamReader<number>; default: number };
     maxBytes: { read: ParamReader<number>; default: number };
+    snapshot: { read: ParamReader<string>; default: string };
+    snapshotMaxBytes: { read: ParamReader<number>; default: number };
   }
 > = {
   params: {
     ...COMMON_PARAMS,
     size: { read: integer('distinct ids'), default: 10_000 },
     maxBytes: { read: integer('bytes'), default: DEFAULT_MEMORY_MAX_BYTES },
+    snapshot: { read: nonEmptyString, default: '' },
+    snapshotMaxBytes: { read: integer('bytes', 1024), default: DEFAULT_SNAPSHOT_MAX_BYTES },
   },
-  build(url, { size, maxBytes, ...common }) {
+  build(url, { size, maxBytes, snapshot, snapshotMaxBytes, ...common }) {
     if (url.host !== '' && url.host !== 'local') {
       throw new Error(`the memory backend takes no host: use "memory://local" or "memory://", got host "${url.host}"`);
     }
-    return { backend: 'memory', ...commonConfig(common), size, maxBytes };
+    return {
+      backend: 'memory',
+      ...commonConfig(common),
+      size,
+      maxBytes,
+      ...(snapshot ? { snapshot: { path: snapshot, maxBytes: snapshotMaxBytes } } : {}),
+    };
   },
 };
 

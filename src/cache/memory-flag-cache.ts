@@ -127,6 +127,21 @@ export class MemoryFlagCache implements FlagCache {
 
   /** Nothing to release: what it holds still answers, without I/O, calls made after the application closed. */
   async close(): Promise<void> {}
+
+  /** Each user's entries, most recently used first (for the snapshot file). */
+  *entries(): Iterable<[string, Iterable<CachedFlag>]> {
+    for (const [distinctId, known] of this.users.entries()) yield [distinctId, known.values()];
+  }
+
+  /** Puts entries read from the snapshot file back, as the user's most recently used; their keys become known. */
+  restore(distinctId: string, flags: readonly CachedFlag[]): void {
+    this.users.set(distinctId, new Map(flags.map((flag) => [flag.key, flag])));
+    this.knownKeys = knownKeysAfter(
+      this.knownKeys,
+      flags.map((flag) => flag.key),
+      false,
+    );
+  }
 }
 
 /** The entry stored for a result: its fields, without what only the answer carried (its source, request id). */

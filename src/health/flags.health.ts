@@ -3,13 +3,17 @@ import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/term
 import type { DefinitionsStatus, FlagsStatus } from '../monitor/flags-events.js';
 import { FlagsService } from '../flags.service.js';
 
+/** Why a not-ready instance is not ready. */
+const NOT_READY = 'local evaluation not ready: no flag definitions loaded yet (flags are asked of PostHog /flags)';
+
 /**
- * A `@nestjs/terminus` health indicator for the flags: up while PostHog answers; up with `degraded: true` and a
- * `reason` while answers come from the fallback cache, while local evaluation's definitions fail to refresh (3
- * polls in a row) or were last polled (by any
- * instance) more than 3 poll intervals ago; down only when PostHog is down (the circuit is open) and no
- * cache is reachable. Its details hold `status()`'s fields in the same shapes. Register it as a provider beside
- * `TerminusModule`.
+ * A `@nestjs/terminus` health indicator for the flags. {@link isHealthy}: up while PostHog answers; up with
+ * `degraded: true` and a `reason` while answers come from the fallback cache, while local evaluation's definitions
+ * fail to refresh (3 polls in a row) or were last polled (by any instance) more than 3 poll intervals ago; down
+ * only when PostHog is down (the circuit is open) and no cache is reachable; with local evaluation on, `ready`
+ * says whether definitions are loaded (not ready is not degraded). {@link isReady}: for a readiness probe, down
+ * until local evaluation is ready. Their details hold `status()`'s fields in the same shapes. Register it as a
+ * provider beside `TerminusModule`.
  */
 @Injectable()
 export class FlagsHealthIndicator {
@@ -26,6 +30,7 @@ export class FlagsHealthIndicator {
       upstream: status.upstream,
       circuit: status.circuit,
       cache: status.cache,
+      ...(status.definitions.mode === 'off' ? {} : { ready: status.definitions.ready }),
       ...(status.lastSuccessAt ? { lastSuccessAt: status.lastSuccessAt } : {}),
       ...(status.lastFailure ? { lastFailure: status.lastFailure } : {}),
       ...(inUse(status.definitions) ? { definitions: definitionsDetails(status.definitions) } : {}),
@@ -35,6 +40,19 @@ export class FlagsHealthIndicator {
     if (status.upstream === 'down' && !status.cache.connected)
       return indicator.down({ ...details, reason: reasons.join('; ') });
     return indicator.up({ ...details, degraded: true, reason: reasons.join('; ') });
+  }
+
+  /**
+   * Readiness under `key` (default `posthog-flags-ready`): down with `ready: false` and a `reason` while local
+   * evaluation is on and no definitions are loaded; up otherwise (degraded or not: see {@link isHealthy}).
+   */
+  isReady<const Key extends string = 'posthog-flags-ready'>(
+    key: Key = 'posthog-flags-ready' as Key,
+  ): HealthIndicatorResult<Key> {
+    const indicator = this.health.check(key);
+    const { mode, ready } = this.flags.status().definitions;
+    if (mode === 'off') return indicator.up({ localEvaluation: 'off' });
+    return ready ? indicator.up({ ready }) : indicator.down({ ready, reason: NOT_READY });
   }
 }
 
@@ -62,8 +80,9 @@ function inUse(definitions: DefinitionsStatus): boolean {
 
 /** The definitions' part of the details: where they came from, how fresh, the last failure. */
 function definitionsDetails(definitions: DefinitionsStatus) {
-  const { source, flags, loadedAt, polledAt, failedPolls, failing, stale, lastFailure } = definitions;
+  const { mode, source, flags, loadedAt, polledAt, failedPolls, failing, stale, lastFailure } = definitions;
   return {
+    mode,
     source,
     flags,
     ...(loadedAt ? { loadedAt } : {}),

@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs';
-import type { ResolvedFlagsOptions, ResolvedLocalEvaluation } from '../options/flags-options.js';
+import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { retryWithBackoff } from '../pipeline/retry-with-backoff.js';
 import { abortable, type AbortableRequest } from '../upstream/abortable-request.js';
 import { USER_AGENT } from '../upstream/posthog-client.js';
@@ -32,9 +32,10 @@ export class DefinitionsClient {
   private readonly path: string;
   private readonly http: PostHogHttp;
 
+  /** @param secretKey the bearer token (a project secret key or a personal API key); never printed. */
   constructor(
     private readonly config: Pick<ResolvedFlagsOptions, 'host' | 'apiKey' | 'retries'>,
-    private readonly local: ResolvedLocalEvaluation,
+    private readonly secretKey: string,
   ) {
     this.path = `/flags/definitions?token=${encodeURIComponent(config.apiKey)}&send_cohorts`;
     this.http = new PostHogHttp(config.host, 1, ENDPOINT);
@@ -61,7 +62,7 @@ export class DefinitionsClient {
 
   private get(etag: string | undefined): AbortableRequest<PostHogResponse> {
     const headers: Record<string, string> = {
-      authorization: `Bearer ${this.local.secretKey}`,
+      authorization: `Bearer ${this.secretKey}`,
       'user-agent': USER_AGENT,
     };
     if (etag) headers['if-none-match'] = etag;

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { LIBRARY_NAME } from '../flags.constants.js';
 import { LogEpisode } from '../monitor/log-episode.js';
+import { messageOf } from '../util/message-of.js';
 import type { KeepOutcome } from './definitions-store.js';
 
 /**
@@ -27,10 +28,12 @@ export class DefinitionsLog {
   /**
    * @param where the shared store (key, prefix, service).
    * @param inForce what local evaluation evaluates with meanwhile, in words (which definitions, or none).
+   * @param cacheOnly a cache-only reader (no secret key): it never polls PostHog instead of the store.
    */
-  constructor(where: string, inForce: () => string) {
+  constructor(where: string, inForce: () => string, cacheOnly = false) {
     this.where = where;
     this.inForce = inForce;
+    const meanwhile = cacheOnly ? 'keeping the definitions loaded (cache-only reader)' : 'polling PostHog directly';
     this.upstream = new LogEpisode(this.logger, {
       started: (why) => `PostHog /flags/definitions unavailable (${why}); ${inForce()}`,
       lasting: (failures, why) =>
@@ -38,7 +41,7 @@ export class DefinitionsLog {
       ended: () => 'PostHog /flags/definitions answers again',
     });
     this.unreachable = new LogEpisode(this.logger, {
-      started: (why) => `shared flag definitions unavailable (${why}); polling PostHog directly until they are back`,
+      started: (why) => `shared flag definitions unavailable (${why}); ${meanwhile} until they are back`,
       lasting: (failures, why) => `shared flag definitions still unavailable: ${failures} more errors (last: ${why})`,
       ended: () => 'shared flag definitions are reachable again',
     });
@@ -64,6 +67,27 @@ export class DefinitionsLog {
     this.publishing.succeeded();
     if (outcome.kind === 'published' && outcome.repaired) this.repairs.failed(REPAIRED[outcome.repaired]);
     else this.repairs.succeeded();
+  }
+
+  /** Says at startup that this instance is a cache-only reader of the store. */
+  cacheOnlyReader(): void {
+    this.logger.log(
+      'local evaluation: cache-only reader (no secret key): evaluating flags from the shared definitions, which the ' +
+        `instance holding the secret key publishes; PostHog's definitions endpoint is never called from here at ${this.where}`,
+    );
+  }
+
+  /** Says that bootstrap went on without the definitions after waiting `holdMs` for them. */
+  notReadyInTime(holdMs: number): void {
+    this.logger.warn(
+      `flag definitions not loaded within holdBootstrapMs (${holdMs} ms): starting without them; flags are asked ` +
+        'of PostHog /flags (or the fallback cache) until they load',
+    );
+  }
+
+  /** Says that a round failed unexpectedly (a bug, not PostHog's or the store's trouble). */
+  roundFailed(error: unknown): void {
+    this.logger.error(`flag definitions poll failed: ${messageOf(error)}`);
   }
 
   /** Says that the poller lock had no TTL (it would never have expired) and was given one of `ttlMs`. */

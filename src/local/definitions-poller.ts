@@ -1,30 +1,24 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type BeforeApplicationShutdown,
-  type OnApplicationBootstrap,
-} from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { firstValueFrom, Subject, takeUntil } from 'rxjs';
 import type { FlagCache } from '../cache/flag-cache.js';
-import { FLAG_CACHE, FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
+import { FLAG_CACHE, FLAGS_CONFIG } from '../flags.constants.js';
 import type { DefinitionsStatus } from '../monitor/flags-events.js';
 import { FlagsMonitor } from '../monitor/flags-monitor.js';
 import { LeanExposures } from '../exposures/lean-exposures.js';
 import type { ResolvedFlagsOptions, ResolvedLocalEvaluation } from '../options/flags-options.js';
-import { UpstreamError } from '../upstream/upstream-error.js';
 import { messageOf } from '../util/message-of.js';
 import { DefinitionsClient, type DefinitionsAnswer } from './definitions-client.js';
-import { changedFlags } from './definitions-changes.js';
-import { indexDefinitions, NO_DEFINITIONS, type Definitions, type FlagDefinitionsData } from './definitions.js';
+import { NO_DEFINITIONS, type Definitions } from './definitions.js';
+import { DefinitionsInForce } from './definitions-in-force.js';
 import { DefinitionsLog } from './definitions-log.js';
+import { RoundReport, type DefinitionsReload } from './definitions-reload.js';
 import { PollClock } from './poll-clock.js';
+import { PollFailures } from './poll-failures.js';
+import { PollRounds } from './poll-rounds.js';
 import { lockTtlMs, pollDelay } from './poll-timing.js';
-import { IN_PROCESS_DEFINITIONS, type DefinitionsStore, type SharedRead } from './definitions-store.js';
+import type { DefinitionsStore, SharedRead } from './definitions-store.js';
+import { pickDefinitionsStore } from './pick-definitions-store.js';
 import { projectFingerprint, type SharedDefinitions } from './shared-definitions.js';
-
-/** This many failed polls in a row make the definitions `failing` (and the health indicator say `degraded`). */
-export const FAILING_AFTER_POLLS = 3;
 
 /**
  * Keeps the flag definitions local evaluation uses. Every instance reads the shared ones at startup (so one that
@@ -32,82 +26,101 @@ export const FAILING_AFTER_POLLS = 3;
  * poller lock asks `/flags/definitions` (ETag, `304`) and keeps the shared key true (republished when missing,
  * altered or another project's), and the others read it cheaply. A follower polls PostHog itself (publishing
  * nothing) while the store is unreachable, holds another project's definitions, or no poller has published for
- * 3 poll intervals (see {@link PollClock}). Nothing on the request path waits for it: evaluations read
- * {@link definitions}, replaced whole.
+ * 3 poll intervals (see {@link PollClock}). Without a secret key (a cache-only reader) it only reads the shared
+ * store. Nothing on the request path waits for it: evaluations read {@link definitions}, replaced whole.
  */
 @Injectable()
 export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly logger = new Logger(LIBRARY_NAME);
   private readonly local: ResolvedLocalEvaluation | false;
-  private readonly evaluationContexts: readonly string[];
   private readonly client?: DefinitionsClient;
   private readonly store: DefinitionsStore;
   private readonly log: DefinitionsLog;
   private readonly lockTtlMs: number;
   private readonly stop$ = new Subject<void>();
-  private current?: Definitions;
-  /** The data last put in force (also when it held no flag). */
-  private installed?: FlagDefinitionsData;
-  /** PostHog's ETag of {@link installed}; kept in the process whatever the shared store does. */
+  private readonly inForce: DefinitionsInForce;
+  /** PostHog's ETag of the definitions in force; kept in the process whatever the shared store does. */
   private etag?: string;
-  /** When PostHog was last polled for {@link installed}, by anyone: staleness. */
+  /** When PostHog was last polled for the definitions in force, by anyone: staleness. */
   private readonly clock: PollClock;
-  private source: DefinitionsStatus['source'] = 'none';
-  private loadedAt?: Date;
   private isPoller = false;
-  private lastFailure?: DefinitionsStatus['lastFailure'];
-  private failedPolls = 0;
-  /** Consecutive polls refused for the key or rate-limited: the next waits `interval × 2^n`, 60 s at most. */
-  private backoffCount = 0;
-  private timer?: NodeJS.Timeout;
+  private readonly failures: PollFailures;
   private stopped = false;
-  private keyRejected = false;
-  private quotaReported = false;
+  /** The rounds: timed polls and reloads, one at a time. */
+  private readonly rounds: PollRounds;
+  /** What the round under way did so far. */
+  private report = new RoundReport();
 
   constructor(
     @Inject(FLAGS_CONFIG) config: ResolvedFlagsOptions,
     @Inject(FLAG_CACHE) cache: FlagCache,
-    private readonly monitor: FlagsMonitor,
-    private readonly lean: LeanExposures,
+    monitor: FlagsMonitor,
+    lean: LeanExposures,
   ) {
     this.local = config.localEvaluation;
-    this.evaluationContexts = config.evaluationContexts;
-    if (this.local) this.client = new DefinitionsClient(config, this.local);
+    if (this.local && this.local.secretKey) this.client = new DefinitionsClient(config, this.local.secretKey);
     const interval = this.local ? this.local.pollIntervalMs : 30_000;
     this.lockTtlMs = lockTtlMs(interval);
     this.clock = new PollClock(interval);
     const settings = { fingerprint: projectFingerprint(config.apiKey), lockTtlMs: this.lockTtlMs };
-    this.store = cache.definitionsStore?.(settings) ?? IN_PROCESS_DEFINITIONS;
-    this.log = new DefinitionsLog(this.store.description, () =>
-      this.current
-        ? `evaluating with the ${this.current.data.flags.length} flag definitions loaded at ${this.loadedAt?.toISOString()}`
-        : 'no definitions are loaded: flags are not evaluated locally until some load',
+    this.store = pickDefinitionsStore(config, cache, settings);
+    this.inForce = new DefinitionsInForce(monitor, lean, config.evaluationContexts);
+    this.log = new DefinitionsLog(this.store.description, () => this.inForce.describe(), this.local && !this.client);
+    this.failures = new PollFailures(monitor, this.log.upstream);
+    this.rounds = new PollRounds(
+      () => this.round(),
+      () => this.nextDelay(),
+      (error) => this.roundFailed(error),
     );
   }
 
   /** The definitions in force; `undefined` when none are loaded (or PostHog's quota dropped them). */
   get definitions(): Definitions | undefined {
-    return this.current;
+    return this.inForce.definitions;
   }
 
   /** When the definitions in force were loaded (ms since the epoch); `undefined` when none are. */
   get loadedAtMs(): number | undefined {
-    return this.loadedAt?.getTime();
+    return this.inForce.loadedAt?.getTime();
+  }
+
+  /** Whether local evaluation is ready: definitions with at least one flag are in force (posthog-node's test). */
+  get ready(): boolean {
+    return this.inForce.ready;
+  }
+
+  /**
+   * Resolves `true` once definitions are in force (at once when they are), `false` after `timeoutMs`, when local
+   * evaluation is off, or at shutdown. Never rejects.
+   */
+  waitUntilReady(timeoutMs: number): Promise<boolean> {
+    if (!this.local || (this.stopped && !this.inForce.ready)) return Promise.resolve(false);
+    return this.inForce.waitUntilReady(timeoutMs);
+  }
+
+  /**
+   * Loads the definitions now, as a timed round would (the poller polls PostHog, a follower re-reads the shared
+   * store), and restarts the timer from now; joins a round under way instead of starting another. Never rejects.
+   */
+  async reload(): Promise<DefinitionsReload> {
+    const flags = this.inForce.flags;
+    if (!this.local) return { outcome: 'off', joined: false, flags };
+    if (this.stopped) return { outcome: 'stopped', joined: false, flags };
+    return this.rounds.now();
   }
 
   /** Where the definitions came from and how fresh they are. */
   status(): DefinitionsStatus {
     const polledAt = this.clock.lastPolledByAnyone();
     return {
-      source: this.source,
-      flags: this.current?.data.flags.length ?? 0,
-      ...(this.loadedAt ? { loadedAt: this.loadedAt } : {}),
+      mode: !this.local ? 'off' : this.client ? 'polling' : 'cache-only',
+      source: this.inForce.source,
+      flags: this.inForce.flags,
+      ...(this.inForce.loadedAt ? { loadedAt: this.inForce.loadedAt } : {}),
       ...(polledAt === undefined ? {} : { polledAt: new Date(polledAt) }),
       ...(this.etag ? { etag: this.etag } : {}),
+      ready: this.ready,
       poller: this.isPoller,
-      ...(this.lastFailure ? { lastFailure: { ...this.lastFailure } } : {}),
-      failedPolls: this.failedPolls,
-      failing: this.failedPolls >= FAILING_AFTER_POLLS,
+      ...this.failures.status(),
       stale: this.stale,
     };
   }
@@ -119,24 +132,41 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
   async onApplicationBootstrap(): Promise<void> {
     if (!this.local) return;
     this.clock.started();
+    if (!this.client) this.log.cacheOnlyReader();
     if (this.store.source) await this.follow();
-    this.nextRound();
+    void this.rounds.start();
+    await this.holdBootstrap(this.local.holdBootstrapMs);
   }
 
   /** Stops polling (aborting a poll in flight), closes the connection to PostHog and gives the poller's role up. */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
+    this.rounds.stop();
+    this.inForce.close();
     this.stop$.next();
     this.stop$.complete();
     await this.client?.close();
-    if (this.isPoller) await this.store.release();
+    await this.store.release();
   }
 
-  /** Starts one round; an unexpected error in it is logged, never an unhandled rejection. */
-  private readonly nextRound = (): void => {
-    this.cycle().catch((error: unknown) => this.logger.error(`flag definitions poll failed: ${messageOf(error)}`));
-  };
+  /** With `holdBootstrapMs`, waits for the definitions that long at most; says so when they are not in by then. */
+  private async holdBootstrap(holdMs: number): Promise<void> {
+    if (holdMs === 0 || (await this.waitUntilReady(holdMs)) || this.stopped) return;
+    this.log.notReadyInTime(holdMs);
+  }
+
+  /** One round, with its report. */
+  private async round(): Promise<DefinitionsReload> {
+    this.report = new RoundReport();
+    await this.cycle();
+    return this.report.result(this.inForce.flags, this.stopped);
+  }
+
+  /** A round that threw: said, and reported `failed`. */
+  private roundFailed(error: unknown): DefinitionsReload {
+    this.log.roundFailed(error);
+    return { outcome: 'failed', joined: false, flags: this.inForce.flags, reason: 'internal' };
+  }
 
   /**
    * One round: the lock holder polls PostHog and keeps the shared key true; the others read it, and poll PostHog
@@ -144,19 +174,25 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
    */
   private async cycle(): Promise<void> {
     if (this.stopped) return;
-    try {
-      const role = await this.role();
-      this.isPoller = role !== 'follower';
-      if (role === 'follower') {
-        if (await this.follow()) await this.poll();
-      } else {
-        await this.poll();
-        if (role === 'poller') await this.keepShared();
-      }
-      if (this.local) this.log.staleness(this.stale, this.clock.lastPolledByAnyone(), this.local.pollIntervalMs);
-    } finally {
-      this.schedule();
+    if (!this.client) {
+      await this.follow();
+      this.staleness();
+      return;
     }
+    const role = await this.role();
+    this.isPoller = role !== 'follower';
+    if (role === 'follower') {
+      if (await this.follow()) await this.poll();
+    } else {
+      await this.poll();
+      if (role === 'poller') await this.keepShared();
+    }
+    this.staleness();
+  }
+
+  /** Says when the definitions become stale, and when they are fresh again. */
+  private staleness(): void {
+    if (this.local) this.log.staleness(this.stale, this.clock.lastPolledByAnyone(), this.local.pollIntervalMs);
   }
 
   /** `poller`: this instance holds the lock; `alone`: the store is unreachable (it polls without it). */
@@ -173,9 +209,10 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     }
   }
 
-  private schedule(): void {
-    if (this.stopped || !this.local) return;
-    this.timer = setTimeout(this.nextRound, pollDelay(this.local.pollIntervalMs, this.backoffCount));
+  /** The wait before the next timed round; none with `pollIntervalMs: 0` (only startup and reloads load). */
+  private nextDelay(): number | undefined {
+    if (this.stopped || !this.local || this.local.pollIntervalMs === 0) return undefined;
+    return pollDelay(this.local.pollIntervalMs, this.failures.backoffCount);
   }
 
   /**
@@ -190,11 +227,14 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
       this.log.unreachable.succeeded();
     } catch (error) {
       this.log.unreachable.failed(messageOf(error));
+      this.report.failed('store', `the shared store is unreachable (${messageOf(error)})`);
       return true;
     }
+    this.report.storeRead(read);
     if (read.kind === 'foreign') {
+      const meanwhile = this.client ? 'polling PostHog directly' : 'a cache-only reader cannot poll PostHog';
       this.log.unusable.failed(
-        `they belong to another project (give each project its own prefix or service); polling PostHog directly`,
+        `they belong to another project (give each project its own prefix or service); ${meanwhile}`,
       );
       return true;
     }
@@ -202,46 +242,46 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     if (read.kind === 'definitions') {
       this.log.unusable.succeeded();
       this.clock.confirmShared(read.polledAt, read.lockHeld);
-      if (this.clock.publisherIsLive() || !this.installed) this.adopt(read.shared);
+      if (this.clock.publisherIsLive() || !this.inForce.data) this.adopt(read.shared);
     }
-    return !this.installed || !this.clock.publisherIsLive();
+    return !this.inForce.data || !this.clock.publisherIsLive();
   }
 
   /** Puts shared definitions in force (unless they already are), with their ETag and poll time. */
   private adopt(shared: SharedDefinitions): void {
-    if (shared.data === this.installed) {
-      this.loadedAt = new Date();
+    if (shared.data === this.inForce.data) {
+      this.inForce.confirmed();
+      this.report.unchanged('store');
       return;
     }
-    this.install(shared.data, 'redis');
+    this.inForce.install(shared.data, this.store.source ?? 'redis');
+    this.report.loaded('store');
     this.etag = shared.stamp?.etag;
     this.clock.adopted(shared.stamp?.polledAt);
   }
 
   /** One poll of PostHog: new definitions are installed, `304` keeps them, failures are handled. */
   private async poll(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || !this.client) return;
     let answer: DefinitionsAnswer | undefined;
     try {
-      const poll = this.client!.fetchDefinitions(this.etag).pipe(takeUntil(this.stop$));
+      const poll = this.client.fetchDefinitions(this.etag).pipe(takeUntil(this.stop$));
       answer = await firstValueFrom(poll, { defaultValue: undefined });
     } catch (error) {
-      await this.pollFailed(error);
+      this.pollFailed(error);
       return;
     }
     if (!answer) return; // stopped
-    this.failedPolls = 0;
-    this.backoffCount = 0;
-    this.keyRejected = false;
-    this.quotaReported = false;
-    this.log.upstream.succeeded();
+    this.failures.succeeded();
     this.clock.polled();
     if (answer.status === 304) {
       this.etag = answer.etag ?? this.etag;
-      this.loadedAt = new Date();
+      this.inForce.confirmed();
+      this.report.unchanged('upstream');
       return;
     }
-    this.install(answer.definitions, 'upstream');
+    this.inForce.install(answer.definitions, 'upstream');
+    this.report.loaded('upstream');
     this.etag = answer.etag;
   }
 
@@ -251,63 +291,22 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
    */
   private async keepShared(): Promise<void> {
     const polledAt = this.clock.lastPolledAt;
-    if (!this.installed || polledAt === undefined) return;
+    if (!this.inForce.data || polledAt === undefined) return;
     try {
-      this.log.kept(await this.store.keep(this.installed, { polledAt, etag: this.etag }));
+      this.log.kept(await this.store.keep(this.inForce.data, { polledAt, etag: this.etag }));
     } catch (error) {
       this.log.publishing.failed(messageOf(error));
     }
   }
 
-  private async pollFailed(error: unknown): Promise<void> {
-    const reason = error instanceof UpstreamError ? error.reason : 'network';
-    this.lastFailure = { at: new Date(), reason };
-    this.failedPolls++;
-    this.monitor.definitionsFailed(reason);
-    if (reason === 'http_402') {
-      this.quotaLimited();
-    } else if (reason === 'http_401' || reason === 'http_403' || reason === 'http_429') {
-      this.backoffCount++;
-      if (reason !== 'http_429') this.reportKeyRejected(reason);
-    } else {
-      this.log.upstream.failed(reason);
-    }
-  }
-
-  /** `402`: PostHog's flag quota is used up. Nothing is evaluated locally until a `200`; followers are told. */
-  private quotaLimited(): void {
-    if (!this.quotaReported) {
-      this.quotaReported = true;
-      this.logger.warn(
-        'PostHog /flags/definitions: feature flag quota exceeded (HTTP 402); local evaluation stops until it ' +
-          'recovers, flags are asked of /flags',
-      );
-    }
+  /** A failed poll: counted and said; on a `402` (quota), nothing is evaluated locally until a `200`. */
+  private pollFailed(error: unknown): void {
+    const reason = this.failures.failed(error);
+    this.report.failed('upstream', reason);
+    if (reason !== 'http_402') return;
     this.etag = undefined;
     this.clock.polled();
-    this.install(NO_DEFINITIONS, 'upstream');
-  }
-
-  private reportKeyRejected(reason: string): void {
-    if (this.keyRejected) return;
-    this.keyRejected = true;
-    this.logger.error(
-      `PostHog /flags/definitions refused the secret key (${reason}): check POSTHOG_SECRET_KEY (a project secret ` +
-        'key phs_... or a personal API key with feature_flag:read); keeping the definitions loaded',
-    );
-  }
-
-  /** Puts definitions in force at once, whole: an evaluation sees the old set or the new one, never a mix. */
-  private install(data: FlagDefinitionsData, source: 'upstream' | 'redis'): void {
-    const flagsChanged = changedFlags(this.installed, data);
-    this.installed = data;
-    const indexed = indexDefinitions(data, this.evaluationContexts);
-    // None kept for the evaluation contexts: every flag is asked of PostHog, as posthog-node does.
-    this.current = indexed.byKey.size > 0 ? indexed : undefined;
-    this.source = data.flags.length > 0 ? source : 'none';
-    this.loadedAt = new Date();
-    this.lean.set(data.minimal_flag_called_events === true);
-    this.monitor.definitionsLoaded(source, data.flags.length, flagsChanged);
+    this.inForce.install(NO_DEFINITIONS, 'upstream');
   }
 
   /** Stale: local evaluation is on and PostHog was last polled (by anyone) too long ago (see `status()`). */

@@ -45,11 +45,14 @@ export type KeepOutcome =
 /**
  * Where flag definitions are shared between instances, picked by the cache URL like the fallback cache: in the
  * process (`memory://`), or a Redis key with a sidecar and a poller lock (`redis://`), in PostHog's published
- * provider format.
+ * provider format; or your own (`definitionsStore`, posthog-node's provider semantics), whatever the URL.
  */
 export interface DefinitionsStore {
-  /** Where loaded definitions come from, for `status()`: `redis` when shared. */
-  readonly source: 'redis' | undefined;
+  /**
+   * Where loaded definitions come from, for `status()`: `redis` or `store` (a `definitionsStore`) when shared,
+   * `snapshot` for the snapshot file of `memory://…?snapshot=`.
+   */
+  readonly source: 'redis' | 'store' | 'snapshot' | undefined;
   /** Where they are kept, for log lines: the key, the prefix and the service. */
   readonly description: string;
   /**
@@ -69,7 +72,7 @@ export interface DefinitionsStore {
    * @throws {SharedDefinitionsWriteError} saying what failed (serialising, the size bound, the write).
    */
   keep(data: FlagDefinitionsData, stamp: { polledAt: number; etag?: string }): Promise<KeepOutcome>;
-  /** Gives the poller's role up (on shutdown), if this instance holds it. Never rejects. */
+  /** On shutdown: gives up what this instance holds (the poller's role, connections). Never rejects. */
   release(): Promise<void>;
 }
 

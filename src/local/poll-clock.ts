@@ -25,8 +25,9 @@ export class PollClock {
   private startedAt = now();
   private readonly staleAfterMs: number;
 
+  /** @param pollIntervalMs the poll interval; `0` (no timer): definitions are never stale by age. */
   constructor(pollIntervalMs: number) {
-    this.staleAfterMs = STALE_AFTER_INTERVALS * pollIntervalMs;
+    this.staleAfterMs = pollIntervalMs === 0 ? Infinity : STALE_AFTER_INTERVALS * pollIntervalMs;
   }
 
   /** The application started: with nothing polled yet, staleness counts from now. */

@@ -101,6 +101,8 @@ export class RedisDefinitionsStore implements DefinitionsStore {
   private readonly id = randomUUID();
   /** The last value read or written: unchanged, it is not read again, and gives the very same object. */
   private known?: KnownValue;
+  /** Whether this instance took or renewed the lock at its last round that reached Redis. */
+  private held = false;
 
   constructor(
     private readonly client: RedisConnection,
@@ -114,8 +116,10 @@ export class RedisDefinitionsStore implements DefinitionsStore {
   }
 
   async shouldPoll(): Promise<LockRole> {
-    const held = await this.client.eval(ACQUIRE_OR_RENEW, 1, this.lockKey, this.id, this.settings.lockTtlMs);
-    return LOCK_ROLES.get(held) ?? 'follower';
+    const answer = await this.client.eval(ACQUIRE_OR_RENEW, 1, this.lockKey, this.id, this.settings.lockTtlMs);
+    const role = LOCK_ROLES.get(answer) ?? 'follower';
+    this.held = role === 'poller' || role === 'poller, lock replaced';
+    return role;
   }
 
   async load(): Promise<SharedRead> {
@@ -200,6 +204,7 @@ export class RedisDefinitionsStore implements DefinitionsStore {
   }
 
   async release(): Promise<void> {
+    if (!this.held) return;
     await this.client.eval(RELEASE, 1, this.lockKey, this.id).catch(() => {});
   }
 

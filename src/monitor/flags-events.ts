@@ -40,10 +40,10 @@ export interface CacheErrorEvent {
   at: Date;
 }
 
-/** Flag definitions were loaded (local evaluation), from PostHog or from the shared Redis key. */
+/** Flag definitions were loaded (local evaluation), from PostHog, the shared Redis key or your `definitionsStore`. */
 export interface DefinitionsLoadedEvent {
   type: 'definitions_loaded';
-  source: 'upstream' | 'redis';
+  source: 'upstream' | 'redis' | 'store' | 'snapshot';
   /** How many flags they define (0 after PostHog's quota limit: nothing is evaluated locally). */
   flags: number;
   /**
@@ -106,8 +106,16 @@ export interface FlagsStatus {
 
 /** The flag definitions local evaluation uses. */
 export interface DefinitionsStatus {
-  /** `upstream`: polled from PostHog by this instance; `redis`: read from the shared key; `none`: not loaded. */
-  source: 'upstream' | 'redis' | 'none';
+  /**
+   * `off`: no local evaluation; `polling`: this instance has the secret key and may poll PostHog; `cache-only`: no
+   * secret key, it reads the shared store only and never asks PostHog for the definitions.
+   */
+  mode: 'off' | 'polling' | 'cache-only';
+  /**
+   * `upstream`: polled from PostHog by this instance; `redis`: read from the shared key; `store`: read from your
+   * `definitionsStore`; `snapshot`: read from the snapshot file at startup; `none`: not loaded.
+   */
+  source: 'upstream' | 'redis' | 'store' | 'snapshot' | 'none';
   /** How many flags they define. */
   flags: number;
   /** When they were last loaded or confirmed unchanged (`304`). */
@@ -119,6 +127,11 @@ export interface DefinitionsStatus {
   polledAt?: Date;
   /** PostHog's ETag of what this instance last polled. */
   etag?: string;
+  /**
+   * Local evaluation is ready: definitions with at least one flag are in force (`FlagsService.isLocalEvaluationReady()`).
+   * Not ready is not degraded: flags are asked of PostHog `/flags` meanwhile.
+   */
+  ready: boolean;
   /** Whether this instance is the one polling PostHog (it holds the shared lock, or has no shared store). */
   poller: boolean;
   /** The last failed poll of `/flags/definitions` (the same shape as {@link FlagsStatus.lastFailure}). */

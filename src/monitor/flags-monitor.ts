@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
 import { FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
-import type { FlagsCounts, FlagsEvent, FlagsStatus } from './flags-events.js';
+import type { DefinitionsLoadedEvent, FlagsCounts, FlagsEvent, FlagsStatus } from './flags-events.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { flagValue, type FlagResult } from '../flags.types.js';
 import { LogEpisode } from './log-episode.js';
@@ -171,7 +171,7 @@ export class FlagsMonitor implements OnModuleDestroy {
   }
 
   /** Flag definitions were loaded: emits `definitions_loaded`. */
-  definitionsLoaded(source: 'upstream' | 'redis', flags: number, flagsChanged: string[]): void {
+  definitionsLoaded(source: DefinitionsLoadedEvent['source'], flags: number, flagsChanged: string[]): void {
     this.emit({ type: 'definitions_loaded', source, flags, flagsChanged, at: new Date() });
   }
 

@@ -5,6 +5,7 @@ import type { CircuitBreakerSettings } from '../pipeline/circuit-breaker.js';
 import type { FlagContext } from '../flags.types.js';
 import type { FlagDenial } from '../guard/flag-denial.js';
 import type { FlagsServiceBinding } from '../openfeature/flags-service-binding.js';
+import type { FlagDefinitionsProvider } from '../local/definitions-provider.js';
 
 /**
  * Tells the module whom a request (or WebSocket message, or GraphQL operation) is for, given the real execution
@@ -128,12 +129,21 @@ export interface FlagsModuleOptions {
   /**
    * A project secret key (`phs_...`) or a personal API key with `feature_flag:read`: turns local evaluation on
    * (flag definitions polled and evaluated in-process), and is what `FlagsService.getRemoteConfigPayload` sends.
-   * Never a project key (`phc_...`). Never printed.
+   * Never a project key (`phc_...`). Never printed. Without it, `localEvaluation` given with a shared store (a
+   * `redis://` cache URL or a `definitionsStore`) makes a cache-only reader: it evaluates from the definitions
+   * another instance publishes and never calls PostHog's definitions endpoint.
    * @default process.env.POSTHOG_SECRET_KEY
    */
   secretKey?: string;
   /** How local evaluation runs when a `secretKey` is set; `false` turns it off even then. */
   localEvaluation?: LocalEvaluationOptions | false;
+  /**
+   * Your own store of flag definitions, shared between instances instead of the cache URL's (a database, S3, a
+   * file): an object with posthog-node's `FlagDefinitionCacheProvider` methods (`getFlagDefinitions`,
+   * `shouldFetchFlagDefinitions`, `onFlagDefinitionsReceived`, `shutdown`), which a provider written for
+   * posthog-node has. Each call is bounded by `timeoutMs`. Without a secret key, instances only read it.
+   */
+  definitionsStore?: FlagDefinitionsProvider;
   /**
    * A `PostHogFlagsProvider` (from `nestjs-posthog-flags/openfeature`), bound to this application's `FlagsService`
    * once the application has started: OpenFeature evaluations through it resolve with this module. Give the same
@@ -159,10 +169,17 @@ export interface CircuitBreakerOptions {
 /** How flag definitions are polled and used. */
 export interface LocalEvaluationOptions {
   /**
-   * Milliseconds between two polls of `/flags/definitions` (or reads of the shared Redis key); at least 1000.
+   * Milliseconds between two polls of `/flags/definitions` (or reads of the shared Redis key); at least 1000, or
+   * `0`: no timer, the definitions load at startup and on `FlagsService.reloadFeatureFlags()` only.
    * @default 30000
    */
   pollIntervalMs?: IntegerOption;
+  /**
+   * Milliseconds application bootstrap (`app.init()`, `app.listen()`) waits for the definitions to load; past it
+   * the application starts without them (one warning). `0`: bootstrap does not wait.
+   * @default 0
+   */
+  holdBootstrapMs?: IntegerOption;
   /**
    * Answer from the definitions only: a flag they cannot decide is unknown (its requirement's default) instead of
    * asked of PostHog's `/flags`.
@@ -230,16 +247,24 @@ export interface ResolvedFlagsOptions {
   secretKey: string;
   /** Local evaluation's settings with the secret key; `false` when it is off. */
   localEvaluation: ResolvedLocalEvaluation | false;
+  /** The `definitionsStore` option, when given. */
+  definitionsStore?: FlagDefinitionsProvider;
   /** The OpenFeature provider to bind to the service at startup, when one was given. */
   openFeature?: FlagsServiceBinding;
 }
 
 /** Local evaluation as the module runs it. */
 export interface ResolvedLocalEvaluation {
-  /** The secret (or personal API) key sent as a bearer token to `/flags/definitions`; never printed. */
-  secretKey: string;
+  /**
+   * The secret (or personal API) key sent as a bearer token to `/flags/definitions`; never printed. Absent: a
+   * cache-only reader, which reads the shared store and never calls the definitions endpoint.
+   */
+  secretKey?: string;
+  /** `0`: no timer (startup and reloads only). */
   pollIntervalMs: number;
   onlyLocal: boolean;
+  /** How long bootstrap waits for the definitions; `0`: it does not. */
+  holdBootstrapMs: number;
 }
 
 /** The exposure queue as the module runs it. */

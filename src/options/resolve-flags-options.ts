@@ -7,6 +7,7 @@ import { CIRCUIT_BREAKER_DEFAULTS, type CircuitBreakerSettings } from '../pipeli
 import { isRecord } from '../util/is-record.js';
 import { kindOf } from '../util/kind-of.js';
 import type { FlagsServiceBinding } from '../openfeature/flags-service-binding.js';
+import type { FlagDefinitionsProvider } from '../local/definitions-provider.js';
 import {
   DEFAULT_CACHE_URL,
   DEFAULT_POSTHOG_HOST,
@@ -49,11 +50,16 @@ const OPTION_NAMES: readonly (keyof FlagsModuleOptions)[] = [
   'eventsIncludeDistinctId',
   'secretKey',
   'localEvaluation',
+  'definitionsStore',
   'openFeature',
 ];
 
 /** Local evaluation's option names. */
-const LOCAL_EVALUATION_OPTION_NAMES: readonly (keyof LocalEvaluationOptions)[] = ['pollIntervalMs', 'onlyLocal'];
+const LOCAL_EVALUATION_OPTION_NAMES: readonly (keyof LocalEvaluationOptions)[] = [
+  'pollIntervalMs',
+  'onlyLocal',
+  'holdBootstrapMs',
+];
 
 /** The exposure queue's option names. */
 const EVENT_QUEUE_OPTION_NAMES: readonly (keyof EventQueueOptions)[] = [
@@ -88,6 +94,8 @@ export function resolveFlagsOptions(
   const cacheUrl = stringOption('cacheUrl', options.cacheUrl) || env.FLAGS_CACHE_URL || DEFAULT_CACHE_URL;
   const secretKey = stringOption('secretKey', options.secretKey) || env.POSTHOG_SECRET_KEY || '';
   assertSendableKey('the secret key (secretKey or POSTHOG_SECRET_KEY)', secretKey);
+  const cache = parseCacheUrl(cacheUrl);
+  const definitionsStore = resolveDefinitionsStore(options.definitionsStore);
   return {
     apiKey,
     offline: !apiKey,
@@ -95,7 +103,7 @@ export function resolveFlagsOptions(
     ...(overridesFrom ? { overridesFrom } : {}),
     host: resolveHost(stringOption('host', options.host) || env.POSTHOG_HOST || DEFAULT_POSTHOG_HOST),
     cacheUrl,
-    cache: parseCacheUrl(cacheUrl),
+    cache,
     timeoutMs: integerOption('timeoutMs', options.timeoutMs, 3000, { min: 1, max: MAX_TIMER_MS, unit: 'milliseconds' }),
     retries: integerOption('retries', options.retries, 1, { min: 0, max: MAX_RETRIES, unit: 'attempts' }),
     maxResponseBytes: integerOption('maxResponseBytes', options.maxResponseBytes, 1024 * 1024, {
@@ -145,7 +153,12 @@ export function resolveFlagsOptions(
         (value) => typeof value === 'boolean',
       ) ?? false,
     secretKey,
-    localEvaluation: resolveLocalEvaluation(secretKey, apiKey ? options.localEvaluation : false),
+    localEvaluation: resolveLocalEvaluation(
+      secretKey,
+      apiKey ? options.localEvaluation : false,
+      cache.backend === 'redis' || definitionsStore !== undefined,
+    ),
+    ...(definitionsStore ? { definitionsStore } : {}),
     openFeature: typedOption(
       'openFeature',
       options.openFeature,
@@ -156,11 +169,16 @@ export function resolveFlagsOptions(
 }
 
 /**
- * Local evaluation's settings, on with a secret key unless `localEvaluation: false`.
- * @throws {FlagsConfigError} for a project key (`phc_`) given as the secret key, settings without a key, or a poll
- * interval below 1000 ms.
+ * Local evaluation's settings, on with a secret key unless `localEvaluation: false`; settings given without a key
+ * make a cache-only reader when definitions are shared (`sharedStore`: a Redis cache URL or a `definitionsStore`).
+ * @throws {FlagsConfigError} for a project key (`phc_`) given as the secret key, settings without a key nor a shared
+ * store, or a poll interval below 1000 ms (other than 0: no timer).
  */
-function resolveLocalEvaluation(secretKey: string, given: unknown): ResolvedLocalEvaluation | false {
+function resolveLocalEvaluation(
+  secretKey: string,
+  given: unknown,
+  sharedStore: boolean,
+): ResolvedLocalEvaluation | false {
   if (given === false) return false;
   if (given !== undefined && !isRecord(given)) {
     throw new FlagsConfigError(`localEvaluation must be an object or false, got ${kindOf(given)}`);
@@ -175,12 +193,18 @@ function resolveLocalEvaluation(secretKey: string, given: unknown): ResolvedLoca
   }
   if (!secretKey) {
     if (options === undefined) return false;
-    throw new FlagsConfigError('localEvaluation needs a secret key: set POSTHOG_SECRET_KEY or pass secretKey');
+    if (!sharedStore) {
+      throw new FlagsConfigError(
+        'localEvaluation needs a secret key: set POSTHOG_SECRET_KEY or pass secretKey (or, for a cache-only ' +
+          'reader of definitions another instance publishes, a redis:// cache URL or a definitionsStore)',
+      );
+    }
   }
   return {
-    secretKey,
-    pollIntervalMs: integerOption('localEvaluation.pollIntervalMs', options?.pollIntervalMs, 30_000, {
-      min: 1000,
+    ...(secretKey ? { secretKey } : {}),
+    pollIntervalMs: resolvePollInterval(options?.pollIntervalMs),
+    holdBootstrapMs: integerOption('localEvaluation.holdBootstrapMs', options?.holdBootstrapMs, 0, {
+      min: 0,
       max: MAX_TIMER_MS,
       unit: 'milliseconds',
     }),
@@ -192,6 +216,45 @@ function resolveLocalEvaluation(secretKey: string, given: unknown): ResolvedLoca
         (value) => typeof value === 'boolean',
       ) ?? false,
   };
+}
+
+/**
+ * The poll interval: at least 1000 ms, or `0` (no timer).
+ * @throws {FlagsConfigError} for anything else, saying that 0 turns the timer off.
+ */
+function resolvePollInterval(given: unknown): number {
+  const name = 'localEvaluation.pollIntervalMs';
+  const interval = integerOption(name, given, 30_000, { min: 0, max: MAX_TIMER_MS, unit: 'milliseconds' });
+  if (interval === 0 || interval >= 1000) return interval;
+  throw new FlagsConfigError(
+    `${name} must be at least 1000 milliseconds, or 0 to turn the timer off (reloadFeatureFlags() loads), got ${interval}`,
+  );
+}
+
+/** The methods a `definitionsStore` must have (posthog-node's provider's; `shutdown` may be left out). */
+const PROVIDER_METHODS = ['getFlagDefinitions', 'shouldFetchFlagDefinitions', 'onFlagDefinitionsReceived'] as const;
+
+/**
+ * The `definitionsStore` option, when given.
+ * @throws {FlagsConfigError} naming the method it lacks (or `shutdown` when it is not a function).
+ */
+function resolveDefinitionsStore(given: unknown): FlagDefinitionsProvider | undefined {
+  if (given === undefined) return undefined;
+  if (given === null || typeof given !== 'object') {
+    throw new FlagsConfigError(
+      `definitionsStore must be an object with posthog-node's FlagDefinitionCacheProvider methods, got ${kindOf(given)}`,
+    );
+  }
+  const provider = given as Record<string, unknown>;
+  for (const method of PROVIDER_METHODS) {
+    if (typeof provider[method] !== 'function') {
+      throw new FlagsConfigError(`definitionsStore has no ${method}() method (posthog-node's provider methods)`);
+    }
+  }
+  if (provider.shutdown !== undefined && typeof provider.shutdown !== 'function') {
+    throw new FlagsConfigError(`definitionsStore.shutdown must be a method, got ${kindOf(provider.shutdown)}`);
+  }
+  return given as FlagDefinitionsProvider;
 }
 
 /** The overrides of the option, else of the environment's text; where they came from when there are any. */

@@ -102,6 +102,8 @@ export class FakePostHog extends PublicFakePostHog {
   definitionsAnswer?: 'hang' | 'reset' | 'html' | 'stall' | number;
   /** `/flags/definitions` requests accepted and not answered or dropped yet. */
   pendingDefinitions = 0;
+  /** While set, `/flags/definitions` requests wait for it to settle before they are answered (a poll held open). */
+  definitionsGate?: Promise<unknown>;
   private readonly queued: FakeAnswer[] = [];
 
   private constructor(private readonly tls?: { cert: string; key: string }) {
@@ -175,6 +177,12 @@ export class FakePostHog extends PublicFakePostHog {
   protected override serveDefinitions(request: IncomingMessage, response: ServerResponse): void {
     this.pendingDefinitions++;
     response.once('close', () => this.pendingDefinitions--);
+    const gate = this.definitionsGate;
+    if (gate) return void gate.then(() => this.answerDefinitions(request, response));
+    this.answerDefinitions(request, response);
+  }
+
+  private answerDefinitions(request: IncomingMessage, response: ServerResponse): void {
     const answer = this.definitionsAnswer;
     if (answer === undefined) return super.serveDefinitions(request, response);
     if (answer === 'hang') return;

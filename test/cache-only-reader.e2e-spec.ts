@@ -1,8 +1,8 @@
 import 'reflect-metadata';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { FlagsConfigError, type FlagsModuleOptions } from '../src/index.js';
 import { CaptureLogger } from './support/capture-logger.js';
-import { ONLY_DATE } from './support/clock.js';
+import { fakeClocks, restoreClocks } from './support/clock.js';
 import { TEST_SECRET_KEY, standardDefinitions } from './support/definitions.js';
 import { eventually } from './support/eventually.js';
 import { FakePostHog } from './support/fake-posthog.js';
@@ -104,12 +104,12 @@ describe('cache-only readers: local evaluation without the secret key', () => {
     await published.moduleRef.close();
     running = running.filter((harness) => harness !== published);
     expect(flags.status().definitions.stale).toBe(false);
-    jest.useFakeTimers({ doNotFake: ONLY_DATE, now: Date.now() + 3_500 });
+    fakeClocks(Date.now() + 3_500); // the wall clock and the monotonic one, 3.5 s on
     try {
       expect(flags.status().definitions).toMatchObject({ stale: true, source: 'redis' });
       expect(await flags.getFlagResult('beta', 'u1')).toMatchObject({ source: 'local' });
     } finally {
-      jest.useRealTimers();
+      restoreClocks();
     }
     expect(readerPostHog.definitionsRequests).toEqual([]);
   });

@@ -46,7 +46,7 @@ export class DefinitionsInForce {
     return this.loaded;
   }
 
-  /** Where they came from; `none` when none define a flag. */
+  /** Where they came from; `none` when none define a flag (a set whose flags are all left out still came from somewhere). */
   get source(): DefinitionsStatus['source'] {
     return this.from;
   }
@@ -63,7 +63,7 @@ export class DefinitionsInForce {
     const indexed = indexDefinitions(data, this.evaluationContexts);
     // None kept for the evaluation contexts: every flag is asked of PostHog, as posthog-node does.
     this.current = indexed.byKey.size > 0 ? indexed : undefined;
-    this.from = this.current ? source : 'none';
+    this.from = data.flags.length > 0 ? source : 'none';
     this.loaded = new Date();
     this.lean.set(data.minimal_flag_called_events === true);
     this.monitor.definitionsLoaded(source, data.flags.length, flagsChanged);

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Cluster } from 'ioredis';
 import { LIBRARY_NAME } from '../flags.constants.js';
 import { LogEpisode } from '../monitor/log-episode.js';
+import { messageOf } from '../util/message-of.js';
 import type { EvaluatedFlag } from '../flags.types.js';
 import type { DefinitionsStoreSettings } from '../local/definitions-store.js';
 import { RedisDefinitionsStore } from '../local/redis-definitions-store.js';
@@ -9,6 +10,7 @@ import type { RedisCacheConfig } from './cache-url.js';
 import { cachedFlags, type CachedFlags, type FlagCache } from './flag-cache.js';
 import { groupByNode, primaryConnection, primaryOf } from './cluster-nodes.js';
 import { ConnectionReadiness } from './connection-readiness.js';
+import { decodeFlagKeys, MAX_FLAG_KEYS, MAX_FLAG_KEYS_BYTES, WRITE_FLAG_KEYS } from './flag-keys-value.js';
 import { execOrThrow, withinMs } from './redis-batches.js';
 import { decodePythonEntry, encodePythonEntry } from './python-entry.js';
 import { closeRedis, connectRedis, connectTimeoutMs, type RedisConnection } from './redis-connection.js';
@@ -26,7 +28,7 @@ const LONE_SURROGATE = /\p{Surrogate}/u;
  * (or a cluster node, or the primary during a failover) is unreachable, what it holds is a miss; a write waits for
  * the connection (on a cluster, its node's) at most the connect timeout, behind the answer, then is dropped; it
  * reconnects by itself. On a cluster, a read or write takes one pipeline per node its keys live on. An entry is written when its result differs from what this instance last wrote
- * there, or is half-way to expiry ({@link WrittenDigests}); the flag-keys set when what it holds changes. What was
+ * there, or is half-way to expiry ({@link WrittenDigests}); the flag-keys value when what it holds changes. What was
  * written is forgotten when the connection is established again, and a user's when a read misses an entry of
  * theirs believed written: Redis may have lost it (a restart, an eviction, a failover).
  */
@@ -36,7 +38,7 @@ export class RedisFlagCache implements FlagCache {
   private readonly client: RedisConnection;
   /** Every socket the client opens, so that {@link close} can wait until all are closed. */
   private readonly sockets = new RedisSockets();
-  /** The set of every flag key seen, so that a fresh instance can answer "all flags" from the cache. */
+  /** Every flag key seen (`{"flag_keys": [...]}`), so that a fresh instance can answer "all flags" from the cache. */
   private readonly flagKeysKey: string;
   private illFormedReported = false;
   private definitions?: RedisDefinitionsStore;
@@ -51,7 +53,7 @@ export class RedisFlagCache implements FlagCache {
   private readonly outages: LogEpisode;
   /** The entries this instance last wrote, per user and flag. */
   private readonly written: WrittenDigests;
-  /** What this instance last wrote to the flag-keys set. */
+  /** What this instance last wrote to the flag-keys value. */
   private readonly writtenKeys: WrittenFlagKeys;
 
   /**
@@ -92,7 +94,6 @@ export class RedisFlagCache implements FlagCache {
   async read(distinctId: string, keys?: readonly string[]): Promise<CachedFlags> {
     if (!this.connected || !this.isStorable(distinctId, keys)) return { flags: [], complete: false };
     const flagKeys = keys ?? (await this.knownFlagKeys());
-    if (flagKeys.length === 0) return { flags: [], complete: false };
     if (keys === undefined && flagKeys.length === 0) this.writtenKeys.forget();
     if (flagKeys.length === 0) return { flags: [], complete: false };
     const values = await this.getAll(flagKeys.map((key) => this.entryKey(distinctId, key)));
@@ -128,15 +129,16 @@ export class RedisFlagCache implements FlagCache {
   }
 
   /**
-   * Sends the entries and the flag-keys set's update, if any: in one pipeline, a transaction when the set is replaced
-   * (no reader sees it empty), the entries in one pipeline per node on a cluster.
+   * Sends the entries and the flag-keys value's update, if any (one script, {@link WRITE_FLAG_KEYS}: no reader sees
+   * it half-written): in one pipeline, the entries in one pipeline per node on a cluster.
    */
   private async send(entries: string[][], keys: FlagKeysUpdate): Promise<void> {
-    const batch = keys?.replace ? this.client.multi() : this.client.pipeline();
-    if (keys?.replace) batch.del(this.flagKeysKey);
+    const batch = this.client.pipeline();
     if (keys) {
-      batch.sadd(this.flagKeysKey, ...keys.keys);
-      batch.expire(this.flagKeysKey, this.config.ttlSeconds);
+      const { ttlSeconds } = this.config;
+      const sent = keys.keys.slice(0, MAX_FLAG_KEYS);
+      const bounds = [MAX_FLAG_KEYS, MAX_FLAG_KEYS_BYTES];
+      batch.eval(WRITE_FLAG_KEYS, 1, this.flagKeysKey, ttlSeconds, keys.replace ? 1 : 0, ...bounds, ...sent);
     }
     if (this.client instanceof Cluster) await this.setOnCluster(this.client, entries);
     else this.setAll(batch, entries);
@@ -193,11 +195,17 @@ export class RedisFlagCache implements FlagCache {
     if (node) await this.readiness.ready(node);
   }
 
-  /** Every flag key the cache knows of; on a cluster, none when its node has not answered within the timeout. */
+  /**
+   * Every flag key the cache knows of, read with a bounded `GETRANGE`; none when the value is not one (the set an
+   * older version kept included) or, on a cluster, when its node has not answered within the timeout.
+   */
   private async knownFlagKeys(): Promise<string[]> {
-    const members = this.client.smembers(this.flagKeysKey);
-    if (!(this.client instanceof Cluster)) return members;
-    return (await withinMs(members, this.config.timeoutMs)) ?? [];
+    const text = this.client.getrange(this.flagKeysKey, 0, MAX_FLAG_KEYS_BYTES).catch((error: unknown) => {
+      if (messageOf(error).startsWith('WRONGTYPE')) return null;
+      throw error;
+    });
+    if (!(this.client instanceof Cluster)) return decodeFlagKeys(await text);
+    return decodeFlagKeys((await withinMs(text, this.config.timeoutMs)) ?? null);
   }
 
   /** Adds one `SET … EX ttl` per entry to the pipeline or transaction. */

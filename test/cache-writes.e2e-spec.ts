@@ -82,6 +82,15 @@ describe('the Redis fallback cache writes only what changed', () => {
     expect(await inspect.ttl(`${prefix}flag-keys`)).toBeGreaterThan(TTL_SECONDS - 5);
   });
 
+  it('writes the flag-keys value again once a read of every flag finds it gone', async () => {
+    await open();
+    await cache.write('u', [beta(0)], true, '');
+    await inspect.del(`${prefix}flag-keys`); // an eviction
+    expect(await cache.read('u')).toEqual({ flags: [], complete: false });
+    expect(await writesOf(inspect, () => cache.write('u', [beta(1)], true, ''))).toEqual({ eval: 1, set: 1 });
+    expect((await cache.read('u')).complete).toBe(true);
+  });
+
   it("forgets a user's writes when a read misses an entry it believes written", async () => {
     await open();
     await cache.write('u', [beta(0)], false, '');

@@ -1,4 +1,7 @@
 import { isRecord } from '../util/is-record.js';
+import { messageOf } from '../util/message-of.js';
+import type { RedisConnection } from './redis-connection.js';
+import type { FlagKeysUpdate } from './written-flag-keys.js';
 
 /** The most flag keys the flag-keys value holds; more are left out (a project has far fewer flags). */
 export const MAX_FLAG_KEYS = 10_000;
@@ -13,7 +16,7 @@ export const MAX_FLAG_KEYS_BYTES = 1_048_576;
  * the flag keys, kept first. A key of another Redis type (the set an older version kept) is deleted first; a stored
  * value that is not JSON, not this shape or over the bound counts as empty. Answers how many keys it holds.
  */
-export const WRITE_FLAG_KEYS = `
+const WRITE_FLAG_KEYS = `
 local maxKeys, maxBytes = tonumber(ARGV[3]), tonumber(ARGV[4])
 local keys, seen, bytes = {}, {}, 16
 local function add(key)
@@ -58,4 +61,28 @@ export function decodeFlagKeys(text: string | null): string[] {
     if (typeof key === 'string') keys.add(key);
   }
   return [...keys];
+}
+
+/** Adds the update of the flag-keys value at `key` to the pipeline: one {@link WRITE_FLAG_KEYS} script. */
+export function writeFlagKeys(
+  batch: ReturnType<RedisConnection['pipeline']>,
+  key: string,
+  update: NonNullable<FlagKeysUpdate>,
+  ttlSeconds: number,
+): void {
+  const keys = update.keys.slice(0, MAX_FLAG_KEYS);
+  batch.eval(WRITE_FLAG_KEYS, 1, key, ttlSeconds, update.replace ? 1 : 0, MAX_FLAG_KEYS, MAX_FLAG_KEYS_BYTES, ...keys);
+}
+
+/**
+ * The flag-keys value at `key`, at most one byte over {@link MAX_FLAG_KEYS_BYTES} of it (`GETRANGE`); `''` when
+ * absent, `null` when of another Redis type (the set an older version kept). Rejects on another failure.
+ */
+export async function readFlagKeys(client: RedisConnection, key: string): Promise<string | null> {
+  try {
+    return await client.getrange(key, 0, MAX_FLAG_KEYS_BYTES);
+  } catch (error) {
+    if (messageOf(error).startsWith('WRONGTYPE')) return null;
+    throw error;
+  }
 }

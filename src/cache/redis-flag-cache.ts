@@ -2,7 +2,6 @@ import { Logger } from '@nestjs/common';
 import { Cluster } from 'ioredis';
 import { LIBRARY_NAME } from '../flags.constants.js';
 import { LogEpisode } from '../monitor/log-episode.js';
-import { messageOf } from '../util/message-of.js';
 import type { EvaluatedFlag } from '../flags.types.js';
 import type { DefinitionsStoreSettings } from '../local/definitions-store.js';
 import { RedisDefinitionsStore } from '../local/redis-definitions-store.js';
@@ -10,7 +9,7 @@ import type { RedisCacheConfig } from './cache-url.js';
 import { cachedFlags, type CachedFlags, type FlagCache } from './flag-cache.js';
 import { groupByNode, primaryConnection, primaryOf } from './cluster-nodes.js';
 import { ConnectionReadiness } from './connection-readiness.js';
-import { decodeFlagKeys, MAX_FLAG_KEYS, MAX_FLAG_KEYS_BYTES, WRITE_FLAG_KEYS } from './flag-keys-value.js';
+import { decodeFlagKeys, readFlagKeys, writeFlagKeys } from './flag-keys-value.js';
 import { execOrThrow, withinMs } from './redis-batches.js';
 import { decodePythonEntry, encodePythonEntry } from './python-entry.js';
 import { closeRedis, connectRedis, connectTimeoutMs, type RedisConnection } from './redis-connection.js';
@@ -134,12 +133,7 @@ export class RedisFlagCache implements FlagCache {
    */
   private async send(entries: string[][], keys: FlagKeysUpdate): Promise<void> {
     const batch = this.client.pipeline();
-    if (keys) {
-      const { ttlSeconds } = this.config;
-      const sent = keys.keys.slice(0, MAX_FLAG_KEYS);
-      const bounds = [MAX_FLAG_KEYS, MAX_FLAG_KEYS_BYTES];
-      batch.eval(WRITE_FLAG_KEYS, 1, this.flagKeysKey, ttlSeconds, keys.replace ? 1 : 0, ...bounds, ...sent);
-    }
+    if (keys) writeFlagKeys(batch, this.flagKeysKey, keys, this.config.ttlSeconds);
     if (this.client instanceof Cluster) await this.setOnCluster(this.client, entries);
     else this.setAll(batch, entries);
     if (batch.length > 0) await execOrThrow(batch);
@@ -195,17 +189,11 @@ export class RedisFlagCache implements FlagCache {
     if (node) await this.readiness.ready(node);
   }
 
-  /**
-   * Every flag key the cache knows of, read with a bounded `GETRANGE`; none when the value is not one (the set an
-   * older version kept included) or, on a cluster, when its node has not answered within the timeout.
-   */
+  /** Every flag key the cache knows of; on a cluster, none when its node has not answered within the timeout. */
   private async knownFlagKeys(): Promise<string[]> {
-    const text = this.client.getrange(this.flagKeysKey, 0, MAX_FLAG_KEYS_BYTES).catch((error: unknown) => {
-      if (messageOf(error).startsWith('WRONGTYPE')) return null;
-      throw error;
-    });
+    const text = readFlagKeys(this.client, this.flagKeysKey);
     if (!(this.client instanceof Cluster)) return decodeFlagKeys(await text);
-    return decodeFlagKeys((await withinMs(text, this.config.timeoutMs)) ?? null);
+    return decodeFlagKeys(await withinMs(text, this.config.timeoutMs));
   }
 
   /** Adds one `SET … EX ttl` per entry to the pipeline or transaction. */

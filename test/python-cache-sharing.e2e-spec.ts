@@ -57,9 +57,7 @@ describe('one Redis fallback cache shared with posthog-python', () => {
     // A Python process's own entry, written before its first reload (counter 0): the replay must delete it.
     const python = `${prefix}python-user:beta`;
     await inspect.set(python, pythonVectors().entries[0]!.value, 'EX', 3600);
-    // Our set of flag keys is not a string: Python's GET of it raises WRONGTYPE, which ends its whole scan. It is
-    // removed here so that every replay runs to the end and looks at every entry.
-    await inspect.del(`${prefix}flag-keys`);
+    await eventually(() => inspect.get(`${prefix}flag-keys`), 'the flag keys');
 
     for (let counter = 0; counter < PYTHON_RELOADS; counter++) {
       expect(await invalidateVersion(inspect, prefix, counter)).toBe('complete');
@@ -75,6 +73,49 @@ describe('one Redis fallback cache shared with posthog-python', () => {
     expect(await exposuresOf(reader, 'nest-1')).toEqual([
       expect.objectContaining({ $feature_flag: 'checkout', $feature_flag_id: 1, $feature_flag_version: 1 }),
     ]);
+  });
+
+  /** Every key under this test's prefix. */
+  async function keysUnderPrefix(): Promise<string[]> {
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await inspect.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 100);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== '0');
+    return keys.sort();
+  }
+
+  it("completes Python's invalidation over every key this module keeps, deleting Python's stale entries only", async () => {
+    fake.setRemoteConfig('checkout', JSON.stringify({ color: 'blue' }));
+    const writer = await start();
+    await writer.flags.getAllFlags('nest-1');
+    const local = await started.startLocal(undefined, { cacheUrl: redis.url(`prefix=${prefix}&service=api`) });
+    await eventually(() => local.flags.status().definitions.poller, 'the local instance to hold the lock');
+    await local.flags.getRemoteConfigPayload('checkout');
+    const expected = [
+      ...Object.keys(STANDARD_FLAGS).map((key) => `${prefix}nest-1:${key}`),
+      `${prefix}flag-keys`,
+      `${prefix}api`,
+      `${prefix}api:meta`,
+      `${prefix}api:lock`,
+      `${prefix}remote-config.checkout`,
+    ];
+    await Promise.all(expected.map((key) => eventually(() => inspect.exists(key), key)));
+    const ours = await keysUnderPrefix();
+    expect(ours).toEqual(expect.arrayContaining(expected));
+    // Two entries a Python process wrote before its first reload (counter 0).
+    const python = pythonVectors().entries.slice(0, 2);
+    for (const vector of python) {
+      const value = { ...JSON.parse(vector.value), timestamp: Date.now() / 1000 };
+      expect(value.flag_version).toBe(0);
+      await inspect.set(vector.redis_key.replace('posthog:flags:', prefix), JSON.stringify(value), 'EX', 3600);
+    }
+
+    expect(await invalidateVersion(inspect, prefix, 0)).toBe('complete');
+    expect(await keysUnderPrefix()).toEqual(ours);
+    expect(local.flags.status().definitions.poller).toBe(true);
   });
 
   it("serves Python's entries without taking its reload counter for PostHog's flag version", async () => {

@@ -9,6 +9,7 @@ import type { RedisCacheConfig } from './cache-url.js';
 import { cachedFlags, type CachedFlags, type FlagCache } from './flag-cache.js';
 import { groupByNode, primaryConnection, primaryOf } from './cluster-nodes.js';
 import { ConnectionReadiness } from './connection-readiness.js';
+import { decodeFlagKeys, readFlagKeys, writeFlagKeys } from './flag-keys-value.js';
 import { execOrThrow, withinMs } from './redis-batches.js';
 import { decodePythonEntry, encodePythonEntry } from './python-entry.js';
 import { closeRedis, connectRedis, connectTimeoutMs, type RedisConnection } from './redis-connection.js';
@@ -26,7 +27,7 @@ const LONE_SURROGATE = /\p{Surrogate}/u;
  * (or a cluster node, or the primary during a failover) is unreachable, what it holds is a miss; a write waits for
  * the connection (on a cluster, its node's) at most the connect timeout, behind the answer, then is dropped; it
  * reconnects by itself. On a cluster, a read or write takes one pipeline per node its keys live on. An entry is written when its result differs from what this instance last wrote
- * there, or is half-way to expiry ({@link WrittenDigests}); the flag-keys set when what it holds changes. What was
+ * there, or is half-way to expiry ({@link WrittenDigests}); the flag-keys value when what it holds changes. What was
  * written is forgotten when the connection is established again, and a user's when a read misses an entry of
  * theirs believed written: Redis may have lost it (a restart, an eviction, a failover).
  */
@@ -36,7 +37,7 @@ export class RedisFlagCache implements FlagCache {
   private readonly client: RedisConnection;
   /** Every socket the client opens, so that {@link close} can wait until all are closed. */
   private readonly sockets = new RedisSockets();
-  /** The set of every flag key seen, so that a fresh instance can answer "all flags" from the cache. */
+  /** Every flag key seen (`{"flag_keys": [...]}`), so that a fresh instance can answer "all flags" from the cache. */
   private readonly flagKeysKey: string;
   private illFormedReported = false;
   private definitions?: RedisDefinitionsStore;
@@ -51,7 +52,7 @@ export class RedisFlagCache implements FlagCache {
   private readonly outages: LogEpisode;
   /** The entries this instance last wrote, per user and flag. */
   private readonly written: WrittenDigests;
-  /** What this instance last wrote to the flag-keys set. */
+  /** What this instance last wrote to the flag-keys value. */
   private readonly writtenKeys: WrittenFlagKeys;
 
   /**
@@ -92,7 +93,6 @@ export class RedisFlagCache implements FlagCache {
   async read(distinctId: string, keys?: readonly string[]): Promise<CachedFlags> {
     if (!this.connected || !this.isStorable(distinctId, keys)) return { flags: [], complete: false };
     const flagKeys = keys ?? (await this.knownFlagKeys());
-    if (flagKeys.length === 0) return { flags: [], complete: false };
     if (keys === undefined && flagKeys.length === 0) this.writtenKeys.forget();
     if (flagKeys.length === 0) return { flags: [], complete: false };
     const values = await this.getAll(flagKeys.map((key) => this.entryKey(distinctId, key)));
@@ -128,16 +128,12 @@ export class RedisFlagCache implements FlagCache {
   }
 
   /**
-   * Sends the entries and the flag-keys set's update, if any: in one pipeline, a transaction when the set is replaced
-   * (no reader sees it empty), the entries in one pipeline per node on a cluster.
+   * Sends the entries and the flag-keys value's update, if any (one script, {@link WRITE_FLAG_KEYS}: no reader sees
+   * it half-written): in one pipeline, the entries in one pipeline per node on a cluster.
    */
   private async send(entries: string[][], keys: FlagKeysUpdate): Promise<void> {
-    const batch = keys?.replace ? this.client.multi() : this.client.pipeline();
-    if (keys?.replace) batch.del(this.flagKeysKey);
-    if (keys) {
-      batch.sadd(this.flagKeysKey, ...keys.keys);
-      batch.expire(this.flagKeysKey, this.config.ttlSeconds);
-    }
+    const batch = this.client.pipeline();
+    if (keys) writeFlagKeys(batch, this.flagKeysKey, keys, this.config.ttlSeconds);
     if (this.client instanceof Cluster) await this.setOnCluster(this.client, entries);
     else this.setAll(batch, entries);
     if (batch.length > 0) await execOrThrow(batch);
@@ -195,9 +191,9 @@ export class RedisFlagCache implements FlagCache {
 
   /** Every flag key the cache knows of; on a cluster, none when its node has not answered within the timeout. */
   private async knownFlagKeys(): Promise<string[]> {
-    const members = this.client.smembers(this.flagKeysKey);
-    if (!(this.client instanceof Cluster)) return members;
-    return (await withinMs(members, this.config.timeoutMs)) ?? [];
+    const text = readFlagKeys(this.client, this.flagKeysKey);
+    if (!(this.client instanceof Cluster)) return decodeFlagKeys(await text);
+    return decodeFlagKeys(await withinMs(text, this.config.timeoutMs));
   }
 
   /** Adds one `SET … EX ttl` per entry to the pipeline or transaction. */

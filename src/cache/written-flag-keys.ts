@@ -1,15 +1,15 @@
-/** What to send to the flag-keys set: nothing, the keys to add, or (`replace`) the whole set. */
+/** What to send to the flag-keys value: nothing, the keys to add, or (`replace`) all it holds. */
 export type FlagKeysUpdate = { replace: boolean; keys: readonly string[] } | undefined;
 
 /**
- * What this instance last wrote to the shared flag-keys set (what "every flag" means during an outage): the set is
+ * What this instance last wrote to the shared flag-keys value (what "every flag" means during an outage): the value is
  * written when what it should hold changes, or when its expiry is half-way (a monotonic clock, `now`). Forgetting is
- * always safe: the next write sends the set again.
+ * always safe: the next write sends the value again.
  */
 export class WrittenFlagKeys {
-  /** The keys written, when the set was last replaced or added to; undefined: not known to be written. */
+  /** The keys written, when the value was last replaced or added to; undefined: not known to be written. */
   private written?: Set<string>;
-  /** Whether the set holds exactly {@link written} (it was replaced), not more (another writer's keys). */
+  /** Whether the value holds exactly {@link written} (it was replaced), not more (another writer's keys). */
   private exact = false;
   private refreshAt = 0;
 
@@ -19,8 +19,8 @@ export class WrittenFlagKeys {
   ) {}
 
   /**
-   * The update the set needs after an answer naming `keys`: with `whole`, they are every flag of the project and
-   * replace the set; else those not written yet are added. Counts as written from now on: {@link forget} when
+   * The update the value needs after an answer naming `keys`: with `whole`, they are every flag of the project and
+   * replace what it holds; else those not written yet are added. Counts as written from now on: {@link forget} when
    * writing it fails.
    */
   update(keys: readonly string[], whole: boolean): FlagKeysUpdate {
@@ -42,7 +42,7 @@ export class WrittenFlagKeys {
     return { replace: false, keys };
   }
 
-  /** Forgets what was written: the next answer writes the set. */
+  /** Forgets what was written: the next answer writes the value. */
   forget(): void {
     this.written = undefined;
     this.refreshAt = 0;

@@ -87,7 +87,7 @@ interface KnownValue {
  * Definitions shared through Redis in the format of PostHog's published Redis provider (posthog-python's
  * `examples/redis_flag_cache.py`): key `{prefix}{service}` holding `{ flags, group_type_mapping, cohorts }` as JSON
  * (a day's expiry) plus this library's stamp (`project_fingerprint`, `polled_at`, `etag`), lock
- * `{prefix}{service}:lock` holding the poller's UUID (3 poll intervals, 5–60 s), and the sidecar
+ * `{prefix}{service}:lock` holding the poller's `{"holder": "<UUID>"}` (3 poll intervals, 5–60 s), and the sidecar
  * `{prefix}{service}:meta` the poller rewrites at every poll (see {@link SharedMeta}). The three keys may live on
  * different cluster nodes: no command spans two of them.
  */
@@ -97,8 +97,12 @@ export class RedisDefinitionsStore implements DefinitionsStore {
   private readonly key: string;
   private readonly metaKey: string;
   private readonly lockKey: string;
-  /** This instance, in the lock. */
-  private readonly id = randomUUID();
+  /**
+   * This instance, in the lock: `{"holder": "<UUID>"}`, a JSON object without `flag_version`, which posthog-python's
+   * `invalidate_version` scan of the prefix leaves (a bare UUID is not JSON: it would delete it). Built once: the
+   * scripts compare the whole value.
+   */
+  private readonly id = JSON.stringify({ holder: randomUUID() });
   /** The last value read or written: unchanged, it is not read again, and gives the very same object. */
   private known?: KnownValue;
   /** Whether this instance took or renewed the lock at its last round that reached Redis. */

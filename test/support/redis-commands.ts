@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 
 /** Commands that change what a Redis server holds (and the transactions around them). */
-const WRITES = ['set', 'sadd', 'del', 'expire', 'multi', 'exec'];
+const WRITES = ['set', 'sadd', 'del', 'expire', 'multi', 'exec', 'eval', 'evalsha'];
 
 /** The calls of each command the server has answered so far (`INFO commandstats`), by lower-case name. */
 export async function commandCalls(redis: Redis): Promise<Map<string, number>> {

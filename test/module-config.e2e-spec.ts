@@ -104,7 +104,10 @@ describe('FlagsModule registration and configuration', () => {
     ['memory://local?ttl=1.5', /"ttl" must be an integer at least 1/],
     ['memory://local?size=-1', /"size" must be an integer at least 1 \(distinct ids\)/],
     ['memory://local?ttl=60&ttl=70', /"ttl" is given 2 times/],
-    ['memory://local?tll=60', /unknown parameter "tll"; accepted: ttl, fresh, size/],
+    [
+      'memory://local?tll=60',
+      /unknown parameter "tll"; accepted: ttl, fresh, keep, size, maxBytes, snapshot, snapshotMaxBytes$/,
+    ],
     ['memory://elsewhere', /takes no host/],
   ])('fails at startup on the cache URL %s', async (url, message) => {
     await expect(betaFor(FlagsModule.forRoot({ apiKey: TEST_API_KEY, host: fake.url, cacheUrl: url }))).rejects.toThrow(

@@ -128,7 +128,8 @@ export class FlagsService implements OnApplicationBootstrap {
   }
 
   /**
-   * Whether `key` is on for the user; `false` when nothing is known. A string context is a distinct id; without
+   * Whether `key` is on for the user; `false` when nothing is known (a key over 400 characters, or not
+   * well-formed, names no flag: never asked of PostHog, no exposure). A string context is a distinct id; without
    * one, the request's. Sends the user's exposure (`$feature_flag_called`) unless `{ sendEvent: false }`.
    */
   async isEnabled(key: string, context?: FlagContext | string, options?: ExposureOptions): Promise<boolean> {

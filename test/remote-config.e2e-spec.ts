@@ -107,14 +107,25 @@ describe('FlagsService.getRemoteConfigPayload', () => {
       expect.objectContaining({
         key: odd,
         token: API_KEY,
-        url: `/api/projects/@current/feature_flags/${encodeURIComponent(odd)}/remote_config?token=${API_KEY}`,
+        url: `/api/projects/@current/feature_flags/${encodeURIComponent(odd).replaceAll('.', '%2E')}/remote_config?token=${API_KEY}`,
       }),
     ]);
+    // Dot segments: a proxy would resolve `..` into another API path. Every dot goes encoded; `.` and `..`
+    // (never a flag key: letters, digits, `-` and `_` only) are not asked at all, `%2E%2E` being one too to a URL
+    // parser.
+    fake.setRemoteConfig('.v1.', JSON.stringify('dots'));
+    expect(await flags.getRemoteConfigPayload('.v1.')).toBe('dots');
+    expect(await flags.getRemoteConfigPayload('..')).toBeUndefined();
+    expect(await flags.getRemoteConfigPayload('.')).toBeUndefined();
+    expect(fake.remoteConfigRequests.slice(1).map(({ key, url }) => [key, url.split('?')[0]])).toEqual([
+      ['.v1.', '/api/projects/@current/feature_flags/%2Ev1%2E/remote_config'],
+    ]);
+    fake.remoteConfigRequests.length = 0;
     for (const bad of ['', 'k'.repeat(401), 'bad\uD800key', 42]) {
       await expect(flags.getRemoteConfigPayload(bad as string)).rejects.toThrow(TypeError);
     }
     expect(await flags.getRemoteConfigPayload('k'.repeat(400))).toBeUndefined();
-    expect(fake.remoteConfigRequests).toHaveLength(2);
+    expect(fake.remoteConfigRequests).toHaveLength(1);
   });
 
   it('without a secret key: a clear error at the call naming the option, nothing sent', async () => {
@@ -167,6 +178,14 @@ describe('FlagsService.getRemoteConfigPayload', () => {
     ]);
     expect(exposedText(harness)).not.toContain(API_KEY);
     expect(exposedText(harness)).not.toContain(SECRET_KEY);
+  });
+
+  it('keys PostHog has no flag for take no entry: 1,000 of them leave the payloads kept in memory://', async () => {
+    const { flags } = await start({ cacheUrl: 'memory://', circuitBreaker: false });
+    expect(await flags.getRemoteConfigPayload('limit')).toBe(42);
+    for (let i = 0; i < 1000; i++) expect(await flags.getRemoteConfigPayload(`junk-${i}`)).toBeUndefined();
+    await fake.setOutage(503);
+    expect(await flags.getRemoteConfigPayload('limit')).toBe(42);
   });
 
   it("retries as PostHog's policy says (a 502, not a 500); after close, the cached payload without a request", async () => {
@@ -251,6 +270,22 @@ describe('FlagsService.getRemoteConfigPayload', () => {
       expect(await reader.flags.getRemoteConfigPayload('limit')).toBeUndefined();
       await fake.setOutage(undefined);
       expect(exposedText(reader)).not.toContain(SECRET_KEY);
+    });
+
+    it('a 404 takes no entry, but overwrites a payload kept before: the fallback never serves a removed one', async () => {
+      const prefix = 'rc404:flags:';
+      const { flags } = await start({ cacheUrl: redis.url(`prefix=${prefix}`), circuitBreaker: false });
+      expect(await flags.getRemoteConfigPayload('missing')).toBeUndefined();
+      expect(await flags.getRemoteConfigPayload('limit')).toBe(42);
+      const entry = `${prefix}remote-config.limit`;
+      await eventually(() => inspect.get(entry), entry);
+      fake.setRemoteConfig('limit', undefined);
+      expect(await flags.getRemoteConfigPayload('limit')).toBeUndefined();
+      await eventually(async () => !('payload' in JSON.parse((await inspect.get(entry))!)) || undefined, 'overwrite');
+      await fake.setOutage(503);
+      expect(await flags.getRemoteConfigPayload('limit')).toBeUndefined();
+      await fake.setOutage(undefined);
+      expect(await inspect.keys(`${prefix}remote-config.*`)).toEqual([entry]);
     });
   });
 });

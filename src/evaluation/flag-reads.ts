@@ -5,6 +5,7 @@ import type { EvaluatedFlag, FlagContext, FlagResult } from '../flags.types.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { CacheAccess } from './cache-access.js';
 import { otherGeoipId } from './evaluation.js';
+import { canNameFlag } from './flag-key.js';
 import { contextFingerprint, contextKey } from './flag-context.js';
 
 /** A user whose requests read every flag (`getAllFlags`, `bootstrap`, `eventProperties()`): every flag is kept. */
@@ -66,10 +67,10 @@ export class FlagReads {
 
   /**
    * A snapshot's read of `key` for `context`: remembered for the user, and, the first time, its result written when
-   * PostHog gave it. Nothing is allocated when the user read the flag before.
+   * PostHog gave it. Nothing is allocated when the user read the flag before, nor for a key that cannot name a flag.
    */
   flagRead(context: FlagContext, key: string, results: ReadonlyMap<string, FlagResult>, geoipDisabled: boolean): void {
-    if (this.keepsEvery || context.distinctId === '') return;
+    if (this.keepsEvery || context.distinctId === '' || !canNameFlag(key)) return;
     const read = this.users.get(context.distinctId);
     if (read === EVERY_FLAG || read?.has(key)) return;
     this.users.set(context.distinctId, new Set(read).add(key));

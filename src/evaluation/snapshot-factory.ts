@@ -12,6 +12,7 @@ import { setOwn } from '../util/own.js';
 import { otherGeoipId } from './evaluation.js';
 import { createSnapshot, narrowSnapshot, type FlagEvaluations, type SnapshotHost } from './flag-evaluations.js';
 import type { MaybePromise } from './flag-results.js';
+import { canNameFlag } from './flag-key.js';
 import { FlagReads } from './flag-reads.js';
 import { FlagsEvaluator } from './flags-evaluator.js';
 import type { LocalFirstAnswer } from './local-first-stage.js';
@@ -57,7 +58,8 @@ export class SnapshotFactory implements SnapshotHost {
 
   /**
    * The snapshot of `context` (already parsed; `contextId` its `contextKey`): at once when the evaluation answered
-   * at once. An empty distinct id gives an empty snapshot, evaluating nothing. An evaluation whose `disableGeoip`
+   * at once. An empty distinct id gives an empty snapshot, evaluating nothing; keys that cannot name a flag
+   * ({@link canNameFlag}) are left out of `flagKeys`. An evaluation whose `disableGeoip`
    * is not the module's goes by an id of its own ({@link otherGeoipId}).
    */
   evaluate(
@@ -65,10 +67,11 @@ export class SnapshotFactory implements SnapshotHost {
     contextId: string,
     options: SnapshotOptions = EVERY_FLAG,
   ): MaybePromise<FlagEvaluations> {
-    if (context.distinctId === '' || options.flagKeys?.length === 0) return this.empty(context, options);
+    const flagKeys = options.flagKeys?.filter(canNameFlag);
+    if (context.distinctId === '' || flagKeys?.length === 0) return this.empty(context, options);
     const ownGeoip = options.disableGeoip !== undefined && options.disableGeoip !== this.geoipDisabled;
     const id = ownGeoip ? otherGeoipId(contextId) : contextId;
-    const answer = this.evaluator.evaluate(context, id, options.flagKeys, options);
+    const answer = this.evaluator.evaluate(context, id, flagKeys, options);
     return answer instanceof Promise
       ? this.snapshotOnceAnswered(context, answer, options)
       : this.snapshotOf(context, answer, options);

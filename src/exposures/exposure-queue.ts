@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { canNameFlag } from '../evaluation/flag-key.js';
 import { FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
 import type { FlagContext, FlagResult } from '../flags.types.js';
 import { FlagsMonitor } from '../monitor/flags-monitor.js';
@@ -109,10 +110,11 @@ export class ExposureQueue implements OnApplicationShutdown {
 
   /**
    * Queues the `$feature_flag_called` of `context`, unless this response was already sent for them. (A read of an
-   * override sends none: the snapshot does not ask.)
+   * override sends none: the snapshot does not ask.) A key that cannot name a flag ({@link canNameFlag}) is neither
+   * remembered nor sent.
    */
   exposed(context: FlagContext, called: FlagCalled): void {
-    if (!this.enabled || this.closed) return;
+    if (!this.enabled || this.closed || !canNameFlag(called.key)) return;
     const result = context.groups ? undefined : called.result;
     if (result && this.reportedResults.get(result) === context.distinctId) return;
     const reported = this.reported.wasReported(context, called.key, called.response);

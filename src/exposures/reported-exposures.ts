@@ -14,7 +14,7 @@ export const REMEMBERED_FLAGS_PER_ID = 1000;
 /**
  * The exposures already sent, per distinct id: by flag key (and groups), the responses sent. Bounded twice: the
  * {@link REMEMBERED_DISTINCT_IDS} most recent ids, and for each the {@link REMEMBERED_FLAGS_PER_ID} most recently
- * read flags.
+ * read flags. The queue remembers no key over 400 characters (see `canNameFlag`), so an entry's size is bounded too.
  */
 export class ReportedExposures {
   private readonly byId = new LRUCache<string, Map<string, Set<FlagValue | undefined>>>({

@@ -20,7 +20,7 @@ const NOT_FOUND: RemoteConfigAnswer = Object.freeze({ found: false });
 /**
  * Speaks `GET {host}/api/projects/@current/feature_flags/{key}/remote_config?token={apiKey}` with the secret key
  * as `Authorization: Bearer`, as posthog-node's `getRemoteConfigPayload` does (the key percent-encoded here, where
- * posthog-node puts it in the path as it is). One attempt per subscription, through the module's HTTP client
+ * posthog-node puts it in the path as it is: see {@link pathSegment}). One attempt per subscription, through the module's HTTP client
  * ({@link PostHogHttp}: `timeoutMs` kept by its timer, redirects never followed, the body bounded by
  * `maxResponseBytes`), aborted on unsubscribe. No key appears in an error.
  */
@@ -59,13 +59,21 @@ export class RemoteConfigClient {
   private get(flagKey: string): AbortableRequest<PostHogResponse> {
     return this.http.start({
       method: 'GET',
-      path: `/api/projects/@current/feature_flags/${encodeURIComponent(flagKey)}/remote_config${this.query}`,
+      path: `/api/projects/@current/feature_flags/${pathSegment(flagKey)}/remote_config${this.query}`,
       headers: this.headers,
       timeoutMs: this.config.timeoutMs,
       readBodyOf: isSuccess,
       maxResponseBytes: this.config.maxResponseBytes,
     });
   }
+}
+
+/**
+ * `key` as one path segment: percent-encoded, its dots too (`%2E`), so that a key `.` or `..` can never be read as
+ * a dot segment (which a URL parser or a proxy would resolve into another API path).
+ */
+function pathSegment(key: string): string {
+  return encodeURIComponent(key).replaceAll('.', '%2E');
 }
 
 /**

@@ -1,8 +1,4 @@
-/** The longest flag key accepted: PostHog's own bound on a flag key. */
-export const MAX_REMOTE_CONFIG_KEY_LENGTH = 400;
-
-/** A UTF-16 code unit that is half of a pair without its other half: such a key cannot be percent-encoded. */
-const LONE_SURROGATE = /\p{Surrogate}/u;
+import { hasLoneSurrogate, isOverlongFlagKey, MAX_FLAG_KEY_LENGTH } from '../evaluation/flag-key.js';
 
 /**
  * Checks a flag key given to `getRemoteConfigPayload`: it goes into a URL path (percent-encoded) and a cache key.
@@ -13,8 +9,8 @@ const LONE_SURROGATE = /\p{Surrogate}/u;
 export function assertRemoteConfigKey(key: unknown): asserts key is string {
   const what = 'FlagsService.getRemoteConfigPayload: key';
   if (typeof key !== 'string' || key === '') throw new TypeError(`${what} must be a non-empty string`);
-  if (key.length > MAX_REMOTE_CONFIG_KEY_LENGTH) {
-    throw new TypeError(`${what} is longer than ${MAX_REMOTE_CONFIG_KEY_LENGTH} characters (${key.length})`);
+  if (isOverlongFlagKey(key)) {
+    throw new TypeError(`${what} is longer than ${MAX_FLAG_KEY_LENGTH} characters (${key.length})`);
   }
-  if (LONE_SURROGATE.test(key)) throw new TypeError(`${what} is not well-formed UTF-16 (a lone surrogate)`);
+  if (hasLoneSurrogate(key)) throw new TypeError(`${what} is not well-formed UTF-16 (a lone surrogate)`);
 }

@@ -105,6 +105,7 @@ export class RemoteConfigPayloads implements OnModuleDestroy, OnApplicationShutd
           '(a project secret key, phs_..., or a personal API key with feature_flag:read)',
       );
     }
+    if (key === '.' || key === '..') return undefined; // a dot segment in the path; never a flag key
     let shared = this.inFlight.get(key);
     if (!shared) {
       shared = this.payloadText(this.client, key).finally(() => this.inFlight.delete(key));
@@ -137,16 +138,23 @@ export class RemoteConfigPayloads implements OnModuleDestroy, OnApplicationShutd
       return this.lastGood(key);
     }
     this.failures.succeeded();
+    if (!answer.found) {
+      void this.forgetPayload(key);
+      return undefined;
+    }
+    this.keep(key, encodeRemoteConfigEntry(key, { payload: answer.payload, savedAt: Date.now() }, this.maxEntryLength));
+    return jsonText(answer.payload);
+  }
+
+  /**
+   * After a `404`: overwrites the payload kept for `key`, if one is, with an entry of none. A key without one takes
+   * no entry: keys from outside that name no flag never push real payloads out of the cache.
+   */
+  private async forgetPayload(key: string): Promise<void> {
     const savedAt = Date.now();
-    this.keep(
-      key,
-      encodeRemoteConfigEntry(
-        key,
-        answer.found ? { payload: answer.payload, savedAt } : { savedAt },
-        this.maxEntryLength,
-      ),
-    );
-    return answer.found ? jsonText(answer.payload) : undefined;
+    if ((await this.lastGood(key)) !== undefined) {
+      this.keep(key, encodeRemoteConfigEntry(key, { savedAt }, this.maxEntryLength));
+    }
   }
 
   /** Writes the entry behind the answer: the caller does not wait; a failure is told to the monitor. */

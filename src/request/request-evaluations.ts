@@ -8,12 +8,19 @@ import { RequestContexts } from './request-contexts.js';
 import { currentRequestStore, recordExecution, type RequestSnapshot, type RequestStore } from './request-store.js';
 
 /**
+ * How many contexts a request (or message) keeps snapshots for besides its own: past it, a call naming another
+ * context evaluates on its own, as outside a request. A handler looping over many users keeps no more.
+ */
+export const MAX_SHARED_CONTEXTS = 32;
+
+/**
  * One evaluation per request (or message) and context: inside a request (its scope entered by the module's
  * middleware) or a WebSocket or RPC message (its scope entered by its guard or the module's interceptor), the
  * `@FeatureFlag` guard, `@Flags()` and every `FlagsService` call for the same context share one snapshot of every
  * flag, evaluated on the first need; a call without a context, and `@Flags()`, use the request's own context
- * (`contextFactory`, else the transport's user), never one a call named. Outside, and in work that outlives its
- * request, every call evaluates on its own.
+ * (`contextFactory`, else the transport's user), never one a call named. Calls naming other contexts share too, for
+ * the first {@link MAX_SHARED_CONTEXTS} of them. Outside, and in work that outlives its request, every call
+ * evaluates on its own.
  */
 @Injectable()
 export class RequestEvaluations implements RequestSnapshot {
@@ -30,14 +37,18 @@ export class RequestEvaluations implements RequestSnapshot {
    * `onlyLocal`, `disableGeoip` or `holdUntil` asks for an evaluation of its own).
    */
   forContext(context: FlagContext, options: SnapshotOptions = {}): MaybePromise<FlagEvaluations> {
-    return this.inStore(currentRequestStore(), context, options);
+    return this.inStore(currentRequestStore(), context, options, false);
   }
 
-  /** {@link forContext} in the request's scope `store` (outside a request when `undefined`). */
+  /**
+   * {@link forContext} in the request's scope `store` (outside a request when `undefined`); `requestOwn` when
+   * `context` is the request's own, always shared.
+   */
   private inStore(
     store: RequestStore | undefined,
     context: FlagContext,
     options: SnapshotOptions,
+    requestOwn: boolean,
   ): MaybePromise<FlagEvaluations> {
     const contextId = contextKey(context);
     const own = options.onlyLocal !== undefined || options.disableGeoip !== undefined || options.holdUntil;
@@ -46,6 +57,9 @@ export class RequestEvaluations implements RequestSnapshot {
     }
     let shared = store.snapshots.get(contextId);
     if (!shared) {
+      if (!requestOwn && store.snapshots.size > MAX_SHARED_CONTEXTS) {
+        return this.snapshots.evaluate(context, contextId, options);
+      }
       shared = this.snapshots.evaluate(context, contextId);
       store.snapshots.set(contextId, shared);
     }
@@ -124,11 +138,12 @@ export class RequestEvaluations implements RequestSnapshot {
   ): MaybePromise<FlagEvaluations | undefined> {
     if (!context) return undefined;
     if (store && store.context === undefined) store.context = context;
-    return this.inStore(store, context, EVERY_FLAG);
+    return this.inStore(store, context, EVERY_FLAG, true);
   }
 
   private forFound(context: FlagContext | undefined, options: SnapshotOptions): MaybePromise<FlagEvaluations> {
-    return context ? this.forContext(context, options) : this.snapshots.empty({ distinctId: '' });
+    if (!context) return this.snapshots.empty({ distinctId: '' });
+    return this.inStore(currentRequestStore(), context, options, true);
   }
 
   /** The request's context, found once (an anonymous answer is asked again: authentication may come later). */

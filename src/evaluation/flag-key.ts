@@ -1,0 +1,24 @@
+/** The longest flag key PostHog has (its own bound): a longer key names no flag. */
+export const MAX_FLAG_KEY_LENGTH = 400;
+
+/** A UTF-16 code unit that is half of a pair without its other half: such a key cannot be percent-encoded. */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/** Whether `key` is longer than {@link MAX_FLAG_KEY_LENGTH}. */
+export function isOverlongFlagKey(key: string): boolean {
+  return key.length > MAX_FLAG_KEY_LENGTH;
+}
+
+/** Whether `key` holds a lone surrogate (it is not well-formed UTF-16). */
+export function hasLoneSurrogate(key: string): boolean {
+  return LONE_SURROGATE.test(key);
+}
+
+/**
+ * Whether `key` can name a PostHog flag: at most {@link MAX_FLAG_KEY_LENGTH} characters, well-formed. Keys come
+ * from outside (a route like `GET /features/:key`); one that cannot is never asked of PostHog, never remembered,
+ * never sent as an exposure, and reads as unknown.
+ */
+export function canNameFlag(key: string): boolean {
+  return !isOverlongFlagKey(key) && !hasLoneSurrogate(key);
+}

@@ -125,6 +125,63 @@ describe('context properties that cannot be sent as JSON', () => {
     expect(logs.text).not.toContain(SECRET);
   });
 
+  /** A getter or `toJSON` that throws an error quoting what it holds. */
+  const leaky = (): never => {
+    throw new Error(`Reference<Org> not initialized: ${SECRET}`);
+  };
+
+  it('through a guarded route: a Date whose toJSON throws is left out (never a 500)', async () => {
+    const logs = new CaptureLogger();
+    const app = await startGuardedApp(
+      'express',
+      {
+        host: fake.url,
+        contextFactory: (): FlagContext => ({
+          distinctId: 'u-date',
+          personProperties: { plan: 'pro', lastSeen: Object.assign(new Date(), { toJSON: leaky }) },
+        }),
+      },
+      logs,
+    );
+    try {
+      const before = fake.requests.length;
+      await request(app.getHttpServer()).get('/features/beta').expect(200);
+      expect(fake.requests[before]!.body).toMatchObject({ person_properties: { plan: 'pro' } });
+      expect(fake.requests[before]!.body).not.toHaveProperty('person_properties.lastSeen');
+      expect(logs.at('warn').filter((line) => line.includes('personProperties["lastSeen"]'))).toHaveLength(1);
+      expect(logs.text).not.toContain(SECRET);
+      expect(logs.at('error')).toEqual([]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('FlagsService: a getter that throws, top-level or nested, is left out; unlistable properties too', async () => {
+    const logs = new CaptureLogger();
+    const { flags } = await started.start({}, logs);
+    const top = { plan: 'pro' } as Record<string, unknown>;
+    Object.defineProperty(top, 'org', { get: leaky, enumerable: true });
+    const nested = { plan: 'pro', meta: Object.defineProperty({}, 'org', { get: leaky, enumerable: true }) };
+    const unlistable = new Proxy({}, { ownKeys: leaky });
+    const contexts: Record<string, FlagContext> = {
+      top: { distinctId: 'u-top', personProperties: top },
+      nested: { distinctId: 'u-nested', personProperties: nested },
+      group: { distinctId: 'u-group', groups: { company: 'acme' }, groupProperties: { company: top } },
+      unlistable: { distinctId: 'u-unlistable', personProperties: unlistable },
+    };
+    for (const context of Object.values(contexts)) {
+      expect(await flags.isEnabled('beta', context)).toBe(true);
+      expect(await flags.getFlagResult('beta', context)).toMatchObject({ enabled: true });
+    }
+    const warned = (path: string) => logs.at('warn').filter((line) => line.includes(`context.${path} left out`));
+    expect(warned('personProperties["org"]')).toHaveLength(1);
+    expect(warned('personProperties["meta"]')).toHaveLength(1);
+    expect(warned('groupProperties["company"]["org"]')).toHaveLength(1);
+    expect(warned('personProperties')).toHaveLength(1);
+    expect(logs.text).not.toContain(SECRET);
+    expect(logs.text).not.toContain('Reference<Org>');
+  });
+
   describe('through OpenFeature', () => {
     afterEach(() => OpenFeature.clearProviders());
 

@@ -129,7 +129,7 @@ describe('parseCacheUrl', () => {
     expect(message).toMatch(/"ttl"/);
     expect(message).not.toContain('Hidden-1');
     expect(maskCacheUrl('redis-sentinel://s1/0?name=m&SENTINELPASSWORD=Hidden-2#x')).toBe(
-      'redis-sentinel://s1/0?name=m&SENTINELPASSWORD=***#x',
+      'redis-sentinel://s1/0?name=m&SENTINELPASSWORD=***#***',
     );
   });
 
@@ -208,5 +208,70 @@ describe('maskCacheUrl', () => {
     ['no scheme here', 'no scheme here'],
   ])('masks %s', (raw, masked) => {
     expect(maskCacheUrl(raw)).toBe(masked);
+  });
+});
+
+describe('a credential in the query string', () => {
+  const urls = [
+    'memory://local',
+    'redis://:S3cretPw@cache:6379/0',
+    'rediss://u:S3cretPw@[::1]:6380/0',
+    'redis-cluster://:S3cretPw@n1:7000,n2:7001/',
+    'rediss-cluster://n1:7000/',
+    'redis-sentinel://:S3cretPw@s1:26379,s2/0',
+    'rediss-sentinel://s1/0',
+  ];
+  const hostile = urls.flatMap((base) =>
+    ['password', 'token', 'auth', 'sentinelPassword', 'PASSWORD'].flatMap((name) => [
+      `${base}?${name}=S3cretQ`,
+      `${base}?name=m&ttl=60&${name}=S3cretQ&prefix=p:#S3cretF`,
+      `${base}?${name}=S3cretQ&ttl=soon`,
+    ]),
+  );
+
+  it.each(hostile)('is never quoted: %s', (url) => {
+    let said: string;
+    try {
+      const config = parseCacheUrl(url);
+      said = config.backend === 'redis' ? config.displayUrl : '';
+    } catch (error) {
+      said = (error as Error).message;
+    }
+    expect(said).not.toMatch(/S3cret/);
+    expect(maskCacheUrl(url)).not.toMatch(/S3cret/);
+  });
+
+  it("names an unknown parameter, never its value, and shows the settings' values", () => {
+    expect(() => parseCacheUrl('redis-cluster://:pw@n1:7000,n2:7001/?password=S3cretQ')).toThrow(
+      'invalid flags cache URL "redis-cluster://:***@n1:7000,n2:7001/?password=***": unknown parameter "password"',
+    );
+    expect(maskCacheUrl('redis://h/0?ttl=5&fresh=1&keep=all&prefix=p:&service=s&timeout=9&maxDefinitionsBytes=7')).toBe(
+      'redis://h/0?ttl=5&fresh=1&keep=all&prefix=p:&service=s&timeout=9&maxDefinitionsBytes=7',
+    );
+    expect(maskCacheUrl('memory://?size=1&maxBytes=2&snapshot=/tmp/s&snapshotMaxBytes=3&token=')).toBe(
+      'memory://?size=1&maxBytes=2&snapshot=/tmp/s&snapshotMaxBytes=3&token=***',
+    );
+  });
+
+  it('every setting a scheme accepts has its value shown, but the sentinel password', () => {
+    for (const url of ['memory://?x=1', 'redis://h?x=1', 'redis-cluster://h/?x=1', 'redis-sentinel://h/0?x=1']) {
+      const accepted = /accepted: (.*)$/
+        .exec(
+          (() => {
+            try {
+              parseCacheUrl(url);
+            } catch (error) {
+              return (error as Error).message;
+            }
+            return '';
+          })(),
+        )![1]!
+        .split(', ');
+      for (const name of accepted) {
+        expect(maskCacheUrl(`${url}&${name}=v`)).toBe(
+          `${maskCacheUrl(url)}&${name}=${name === 'sentinelPassword' ? '***' : 'v'}`,
+        );
+      }
+    }
   });
 });

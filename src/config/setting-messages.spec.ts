@@ -87,3 +87,33 @@ describe('a query string or fragment on the PostHog host is an error, not droppe
     );
   });
 });
+
+describe('a credential in a cache URL query string is never quoted', () => {
+  const schemes = [
+    'redis://:pw@n1:7000',
+    'rediss-cluster://:pw@n1:7000,n2:7001/',
+    'redis-sentinel://s1/0',
+    'memory://',
+  ];
+  it.each(
+    schemes.flatMap((base) =>
+      ['password', 'token', 'auth', 'sentinelPassword'].map(
+        (name) => `${base}${base.endsWith('&') ? '' : '?'}${name}=S3cretQ&ttl=5`,
+      ),
+    ),
+  )('%s', (cacheUrl) => {
+    for (const run of [
+      () => resolveFlagsOptions({ apiKey: 'phc_test', cacheUrl }, {}),
+      () => resolveFlagsOptions({ apiKey: 'phc_test' }, { FLAGS_CACHE_URL: cacheUrl }),
+    ]) {
+      let said: string;
+      try {
+        const { cache } = run();
+        said = cache.backend === 'redis' ? cache.displayUrl : '';
+      } catch (error) {
+        said = (error as Error).message;
+      }
+      expect(said).not.toContain('S3cretQ');
+    }
+  });
+});

@@ -65,13 +65,17 @@ function badHostOrPort(node: string): string | undefined {
 }
 
 /**
- * The URL with any password replaced by `***`, safe for logs and errors, also for URLs that do not parse. The
- * userinfo is everything between `://` and the last `@`, whatever it holds (a password may hold `#`, `?` or `/`);
- * so an `@` elsewhere in the URL must be percent-encoded (`%40`), and {@link parseCacheUrl} says so.
+ * The URL with any password replaced by `***`, safe for logs and errors, also for URLs that do not parse: the
+ * password of the userinfo, the value of every query parameter but those known to be harmless
+ * ({@link SHOWN_PARAMETERS}: `ttl`, `prefix`...), and the fragment. The userinfo is everything between `://` and
+ * the last `@`, whatever it holds (a password may hold `#`, `?` or `/`); so an `@` elsewhere in the URL must be
+ * percent-encoded (`%40`), and {@link parseCacheUrl} says so.
  */
 export function maskCacheUrl(raw: string): string {
-  const masked = raw.replace(SECRET_PARAMETER, '$1***');
-  const userinfo = userinfoOf(masked);
+  const userinfo = userinfoOf(raw);
+  const scheme = raw.indexOf('://');
+  const rest = userinfo?.end ?? (scheme < 0 ? 0 : scheme + 3);
+  const masked = `${raw.slice(0, rest)}${maskQueryAndFragment(raw.slice(rest))}`;
   if (!userinfo) return masked;
   const colon = userinfo.text.indexOf(':');
   if (colon < 0) return masked;
@@ -80,8 +84,47 @@ export function maskCacheUrl(raw: string): string {
   return `${masked.slice(0, userinfo.start)}${shown}${masked.slice(userinfo.end)}`;
 }
 
-/** A query parameter that holds a password (`sentinelPassword=`), up to the next `&` or `#`. */
-const SECRET_PARAMETER = /([?&]sentinelPassword=)[^&#]*/gi;
+/**
+ * The cache URL parameters whose values are shown: settings, never credentials. Any other parameter's value
+ * (`sentinelPassword`, or a `password`, `token`... the URL should not hold) is masked, whatever its case.
+ */
+const SHOWN_PARAMETERS = new Set([
+  'ttl',
+  'fresh',
+  'keep',
+  'size',
+  'maxBytes',
+  'snapshot',
+  'snapshotMaxBytes',
+  'prefix',
+  'service',
+  'timeout',
+  'maxDefinitionsBytes',
+  'name',
+]);
+
+/** The part of a URL after its authority with each unknown parameter's value and any fragment masked. */
+function maskQueryAndFragment(rest: string): string {
+  const hash = rest.indexOf('#');
+  const beforeHash = hash < 0 ? rest : rest.slice(0, hash);
+  const fragment = hash < 0 ? '' : hash === rest.length - 1 ? '#' : '#***';
+  const question = beforeHash.indexOf('?');
+  if (question < 0) return `${beforeHash}${fragment}`;
+  const parameters = beforeHash
+    .slice(question + 1)
+    .split('&')
+    .map(maskParameter)
+    .join('&');
+  return `${beforeHash.slice(0, question)}?${parameters}${fragment}`;
+}
+
+/** `name=value`, the value masked unless the name is one of {@link SHOWN_PARAMETERS}. */
+function maskParameter(parameter: string): string {
+  const equals = parameter.indexOf('=');
+  if (equals < 0) return parameter;
+  const name = parameter.slice(0, equals);
+  return SHOWN_PARAMETERS.has(name) ? parameter : `${name}=***`;
+}
 
 /** Where the userinfo of a URL-like string stands: between `://` and the last `@`; none without both. */
 export function userinfoOf(raw: string): { start: number; end: number; text: string } | undefined {

@@ -2,17 +2,17 @@ import { createHash } from 'node:crypto';
 import type { FlagContext } from '../flags.types.js';
 import { isRecord } from '../util/is-record.js';
 import { kindOf } from '../util/kind-of.js';
-import { MAX_NESTING_DEPTH, isNestedDeeperThan } from '../util/nesting-depth.js';
 import { setOwn } from '../util/own.js';
-import { sendableProperties, type PropertyDrops } from './sendable-properties.js';
+import { readEntries, sendableProperties, type PropertyDrops } from './sendable-properties.js';
 
 /**
  * The context as a {@link FlagContext}; a string is a distinct id. Empty `groups` and property objects are
  * dropped: PostHog evaluates them as absent.
  * @throws {TypeError} naming the field: a distinct id that is not a non-empty string, `groups` that is not an
  * object of strings, properties that are not objects, a property value nesting arrays or objects more than
- * {@link MAX_NESTING_DEPTH} (64) deep. A property that cannot be written as JSON is left out and told to `drops`
- * (a BigInt becomes its decimal text: see {@link sendableProperties}).
+ * 64 deep. A property that cannot be read or written as JSON (a getter or `toJSON` that throws, at any depth) is
+ * left out and told to `drops` once the context is known to be valid (a BigInt becomes its decimal text: see
+ * {@link sendableProperties}); the properties are plain data read once, never running a getter again later.
  */
 export function parseFlagContext(context: FlagContext | string, drops: PropertyDrops): FlagContext {
   const subject = typeof context === 'string' ? { distinctId: context } : context;
@@ -25,13 +25,12 @@ export function parseFlagContext(context: FlagContext | string, drops: PropertyD
   }
   if (isBareContext(subject)) return subject;
   assertRecordOf('groups', groups, (value) => typeof value === 'string', 'a string (the group key)');
-  assertRecordOf('personProperties', subject.personProperties, () => true, 'any value');
-  assertRecordOf('groupProperties', subject.groupProperties, isRecord, 'an object of properties');
-  assertShallow('personProperties', subject.personProperties);
-  for (const [type, properties] of Object.entries(subject.groupProperties ?? {})) {
-    assertShallow(`groupProperties["${type}"]`, properties as Record<string, unknown>);
-  }
-  const { personProperties, groupProperties } = sendableContextProperties(subject, drops);
+  assertRecord('personProperties', subject.personProperties);
+  assertRecord('groupProperties', subject.groupProperties);
+  const found = new FoundDrops();
+  const personProperties = sendableProperties('personProperties', subject.personProperties, found);
+  const groupProperties = sendableGroupProperties(subject.groupProperties, found);
+  found.tell(drops);
   return {
     distinctId: subject.distinctId,
     ...(deviceId === undefined ? {} : { deviceId }),
@@ -42,32 +41,47 @@ export function parseFlagContext(context: FlagContext | string, drops: PropertyD
 }
 
 /**
- * The context's properties as they can be sent ({@link sendableProperties}): the same objects when they all can;
- * `drops` told of each left out, or that none was.
+ * Each group's properties as they can be sent ({@link sendableProperties}): the same object when they all can be
+ * as they are.
+ * @throws {TypeError} naming a group whose properties are not an object, or a property nesting too deep.
  */
-function sendableContextProperties(
-  context: FlagContext,
+function sendableGroupProperties(
+  groupProperties: Record<string, unknown> | undefined,
   drops: PropertyDrops,
-): Pick<FlagContext, 'personProperties' | 'groupProperties'> {
-  const personProperties = sendableProperties('personProperties', context.personProperties, drops);
-  let kept = keptAll(context.personProperties, personProperties);
-  let groupProperties = context.groupProperties;
-  if (groupProperties) {
-    for (const [type, properties] of Object.entries(groupProperties)) {
-      const sendable = sendableProperties(`groupProperties["${type}"]`, properties, drops);
-      if (sendable === properties) continue;
-      kept &&= keptAll(properties, sendable);
-      if (groupProperties === context.groupProperties) groupProperties = { ...groupProperties };
-      setOwn(groupProperties, type, sendable);
+): Record<string, Record<string, unknown>> | undefined {
+  if (groupProperties === undefined) return undefined;
+  const types = readEntries('groupProperties', groupProperties, drops);
+  if (types === undefined) return undefined;
+  let same = types.plain;
+  const sendable: Record<string, Record<string, unknown>> = {};
+  for (const [type, properties] of types.read) {
+    if (!isRecord(properties)) {
+      throw new TypeError(
+        `FlagsService: context.groupProperties["${type}"] must be an object of properties, got ${kindOf(properties)}`,
+      );
     }
+    const kept = sendableProperties(`groupProperties["${type}"]`, properties, drops);
+    same &&= kept === properties;
+    if (kept !== undefined) setOwn(sendable, type, kept);
   }
-  if (kept) drops.allKept();
-  return { personProperties, groupProperties };
+  return same ? (groupProperties as Record<string, Record<string, unknown>>) : sendable;
 }
 
-/** Whether `sendable` holds every property of `properties` (none was left out). */
-function keptAll(properties: object | undefined, sendable: object | undefined): boolean {
-  return properties === sendable || Object.keys(properties!).length === Object.keys(sendable!).length;
+/** The drops found while a context is parsed, told once it is valid (an invalid one is a `TypeError` alone). */
+class FoundDrops implements PropertyDrops {
+  private readonly found: Array<[string, unknown]> = [];
+
+  dropped(path: string, error: unknown): void {
+    this.found.push([path, error]);
+  }
+
+  allKept(): void {}
+
+  /** Tells `drops` of each property left out, or that none was. */
+  tell(drops: PropertyDrops): void {
+    if (this.found.length === 0) drops.allKept();
+    for (const [path, error] of this.found) drops.dropped(path, error);
+  }
 }
 
 /** Whether the context is a distinct id alone (no device id, groups or properties). */
@@ -109,12 +123,10 @@ function isEmpty(record: Record<string, unknown> | undefined): boolean {
   return record === undefined || Object.keys(record).length === 0;
 }
 
-/** @throws {TypeError} naming the first property whose value nests more than {@link MAX_NESTING_DEPTH} deep. */
-function assertShallow(name: string, properties: Record<string, unknown> | undefined): void {
-  for (const [key, value] of Object.entries(properties ?? {})) {
-    if (isNestedDeeperThan(value, MAX_NESTING_DEPTH)) {
-      throw new TypeError(`FlagsService: context.${name}["${key}"] nests more than ${MAX_NESTING_DEPTH} levels deep`);
-    }
+/** @throws {TypeError} naming the field when it is neither `undefined` nor an object. */
+function assertRecord(name: string, value: unknown): asserts value is Record<string, unknown> | undefined {
+  if (value !== undefined && !isRecord(value)) {
+    throw new TypeError(`FlagsService: context.${name} must be an object, got ${kindOf(value)}`);
   }
 }
 

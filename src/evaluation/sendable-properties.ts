@@ -1,5 +1,6 @@
-import { isRecord } from '../util/is-record.js';
+import { MAX_NESTING_DEPTH } from '../util/nesting-depth.js';
 import { setOwn } from '../util/own.js';
+import { jsonShapeOf, plainEntries } from '../util/plain-json.js';
 
 /** Told of each property left out of a context because it cannot be written as JSON. */
 export interface PropertyDrops {
@@ -10,57 +11,95 @@ export interface PropertyDrops {
 }
 
 /**
- * `properties` as they can be sent to PostHog as JSON, the same object when they all can: a BigInt, at any depth,
- * becomes its decimal text (as `@posthog/core`'s `toJsonSafeValue` writes it; a Prisma `BIGINT` column is one); a
- * property whose value cannot be written as JSON (its `toJSON` or a getter throws) is left out and told to
- * `drops` as `{name}["{key}"]`, never with its value. Anything not an object is returned as it is (the context's
- * validation names it).
+ * `properties` as they can be sent to PostHog as JSON, plain data read once (no getter, `toJSON` or proxy is run
+ * again later), the same object when it is plain data already: a BigInt, at any depth, becomes its decimal text
+ * (as `@posthog/core`'s `toJsonSafeValue` writes it; a Prisma `BIGINT` column is one); anything else JSON writes
+ * through code of its own (a `toJSON`, a getter, a `Date` subclass) is written as JSON once. A property that
+ * cannot be read or written (its getter or `toJSON` throws) is left out and told to `drops` as `{name}["{key}"]`,
+ * never with its value; so is the whole object, as `{name}`, when its keys cannot be listed (a proxy).
+ * @throws {TypeError} naming the first property whose value nests more than {@link MAX_NESTING_DEPTH} deep.
  */
-export function sendableProperties<T>(name: string, properties: T, drops: PropertyDrops): T {
-  if (!isRecord(properties)) return properties;
-  const keys = Object.keys(properties);
-  if (allSendableAsIs(properties, keys)) return properties;
+export function sendableProperties(
+  name: string,
+  properties: Record<string, unknown> | undefined,
+  drops: PropertyDrops,
+): Record<string, unknown> | undefined {
+  if (properties === undefined) return undefined;
+  const entries = readEntries(name, properties, drops);
+  if (entries === undefined) return undefined;
+  let same = entries.plain;
   const sendable: Record<string, unknown> = {};
+  for (const [key, value] of entries.read) {
+    const path = `${name}["${key}"]`;
+    const shape = jsonShapeOf(value, MAX_NESTING_DEPTH);
+    if (shape === 'too-deep') throw tooDeep(path);
+    if (shape === 'plain') {
+      setOwn(sendable, key, value);
+      continue;
+    }
+    same = false;
+    try {
+      setOwn(sendable, key, writtenOnce(path, value));
+    } catch (error) {
+      if (error instanceof TooDeepError) throw error;
+      drops.dropped(path, error);
+    }
+  }
+  return same ? properties : sendable;
+}
+
+/**
+ * The object's own enumerable entries, each read once (a property whose getter throws is told to `drops` and left
+ * out), and whether the object is plain data; `undefined` (told as `name`) when its keys cannot be listed.
+ */
+export function readEntries(
+  name: string,
+  properties: Record<string, unknown>,
+  drops: PropertyDrops,
+): { read: Array<[string, unknown]>; plain: boolean } | undefined {
+  try {
+    const plain = plainEntries(properties);
+    if (plain) return { read: plain, plain: true };
+  } catch {
+    // An exotic object: read as any other below.
+  }
+  let keys: string[];
+  try {
+    keys = Object.keys(properties);
+  } catch (error) {
+    drops.dropped(name, error);
+    return undefined;
+  }
+  const read: Array<[string, unknown]> = [];
   for (const key of keys) {
     try {
-      setOwn(sendable, key, asSendable(properties[key]));
+      read.push([key, properties[key]]);
     } catch (error) {
       drops.dropped(`${name}["${key}"]`, error);
     }
   }
-  return sendable as T;
+  return { read, plain: false };
 }
 
-/** Whether every property is sendable as it is (the common case: no copy is made). Never throws. */
-function allSendableAsIs(properties: Record<string, unknown>, keys: readonly string[]): boolean {
-  try {
-    for (const key of keys) if (!isSendableAsIs(properties[key])) return false;
-    return true;
-  } catch {
-    return false;
-  }
+/** A property nesting too deep: the context is invalid. */
+class TooDeepError extends TypeError {}
+
+function tooDeep(path: string): TypeError {
+  return new TooDeepError(`FlagsService: context.${path} nests more than ${MAX_NESTING_DEPTH} levels deep`);
 }
 
 /**
- * A property value without a BigInt, written as JSON as it stands.
- * @throws what writing it as JSON throws (a `toJSON` or a getter), except for a BigInt.
+ * The value written as JSON once and read back (a BigInt as its decimal text), `undefined` when JSON writes
+ * nothing for it (a function).
+ * @throws what writing it as JSON throws (a `toJSON` or a getter); {@link tooDeep} when what it writes nests too
+ * deep.
  */
-function asSendable(value: unknown): unknown {
-  if (isSendableAsIs(value)) return value;
-  if (typeof value === 'bigint') return value.toString();
-  return JSON.parse(JSON.stringify(value, bigIntAsText)) as unknown;
-}
-
-/** Whether JSON can hold the value as it is: anything but a BigInt, or an object JSON can write. Never throws. */
-function isSendableAsIs(value: unknown): boolean {
-  if (typeof value === 'bigint') return false;
-  if (typeof value !== 'object' || value === null || value instanceof Date) return true;
-  try {
-    JSON.stringify(value);
-    return true;
-  } catch {
-    return false;
-  }
+function writtenOnce(path: string, value: unknown): unknown {
+  const text = JSON.stringify(value, bigIntAsText);
+  if (text === undefined) return undefined;
+  const parsed = JSON.parse(text) as unknown;
+  if (jsonShapeOf(parsed, MAX_NESTING_DEPTH) === 'too-deep') throw tooDeep(path);
+  return parsed;
 }
 
 function bigIntAsText(_key: string, value: unknown): unknown {

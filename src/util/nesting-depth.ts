@@ -12,9 +12,14 @@ interface Frame {
 /**
  * Whether the value nests arrays and objects more than `maxDepth` deep (a scalar is 0 deep, `[]` 1, `[[]]` 2), or
  * holds itself. Walked with a stack of its own, at most `maxDepth` frames, each array or object once however often
- * it is shared: the work is linear in the value's size, whatever its shape.
+ * it is shared: the work is linear in the value's size, whatever its shape. `membersOf` reads an array's or
+ * object's members (its own enumerable values by default).
  */
-export function isNestedDeeperThan(value: unknown, maxDepth: number): boolean {
+export function isNestedDeeperThan(
+  value: unknown,
+  maxDepth: number,
+  membersOf: (node: object) => readonly unknown[] = Object.values,
+): boolean {
   if (!isContainer(value)) return false;
   /** The height of each array or object walked to its end. */
   const heights = new Map<object, number>();
@@ -23,7 +28,7 @@ export function isNestedDeeperThan(value: unknown, maxDepth: number): boolean {
   /** Enters a container met on the path: `true` when that makes the value too deep. */
   const enter = (node: object): boolean => {
     if (onPath.has(node) || path.length >= maxDepth) return true;
-    path.push({ node, members: Object.values(node), next: 0, height: 0 });
+    path.push({ node, members: membersOf(node), next: 0, height: 0 });
     onPath.add(node);
     return false;
   };

@@ -8,9 +8,10 @@ import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { AnsweringServer } from '../../test/support/answering-server.js';
 import { eventually } from '../../test/support/eventually.js';
+import { flagsGet } from '../../test/support/posthog-http-request.js';
 import { forceGc } from '../../test/support/force-gc.js';
 import type { AbortableRequest } from './abortable-request.js';
-import { PostHogHttp, type PostHogRequest, type PostHogResponse } from './posthog-http.js';
+import { PostHogHttp, type PostHogResponse } from './posthog-http.js';
 import { UpstreamError } from './upstream-error.js';
 
 describe('PostHogHttp', () => {
@@ -22,15 +23,6 @@ describe('PostHogHttp', () => {
     clients.push(made);
     return made;
   };
-  const get = (overrides: Partial<PostHogRequest> = {}): PostHogRequest => ({
-    method: 'GET',
-    path: '/flags/?v=2',
-    headers: {},
-    timeoutMs: 60_000,
-    readBodyOf: (status) => status === 200,
-    maxResponseBytes: 1024,
-    ...overrides,
-  });
 
   beforeAll(async () => {
     server = await AnsweringServer.start();
@@ -50,7 +42,7 @@ describe('PostHogHttp', () => {
     ['br', brotliCompressSync],
   ])('decodes a body sent with content-encoding %s', async (encoding, encode) => {
     server.answer = (response) => response.writeHead(200, { 'Content-Encoding': encoding }).end(encode(text));
-    expect(await client().request(get())).toMatchObject({ status: 200, text });
+    expect(await client().request(flagsGet())).toMatchObject({ status: 200, text });
   });
 
   it('fails with too_large past maxResponseBytes decoded, a compression bomb included', async () => {
@@ -60,7 +52,7 @@ describe('PostHogHttp', () => {
       ['gzip', gzipSync(big)],
     ] as const) {
       server.answer = (response) => response.writeHead(200, { 'Content-Encoding': encoding }).end(body);
-      await expect(client().request(get())).rejects.toMatchObject({ reason: 'too_large' });
+      await expect(client().request(flagsGet())).rejects.toMatchObject({ reason: 'too_large' });
     }
   });
 
@@ -68,7 +60,7 @@ describe('PostHogHttp', () => {
     const long = randomBytes(3 * 2 ** 20).toString('base64');
     const body = gzipSync(long);
     server.answer = (response) => response.writeHead(200, { 'Content-Encoding': 'gzip' }).end(body);
-    const response = await client().request(get({ maxResponseBytes: long.length }));
+    const response = await client().request(flagsGet({ maxResponseBytes: long.length }));
     expect(response.text === long).toBe(true);
   });
 
@@ -84,20 +76,20 @@ describe('PostHogHttp', () => {
       else response.writeHead(404).end(body);
     };
     const http = client(1);
-    expect(await http.request(get())).toMatchObject({ status: 404 });
+    expect(await http.request(flagsGet())).toMatchObject({ status: 404 });
     const before = server.connections;
-    await http.request(get());
+    await http.request(flagsGet());
     expect(server.connections).toBe(before + opened);
   });
 
   it('answers a 3xx as it is, following no Location, and discards a body it does not read', async () => {
     server.answer = (response) => response.writeHead(302, { Location: 'http://127.0.0.1:1/elsewhere' }).end('moved');
-    expect(await client().request(get())).toEqual({ status: 302, headers: expect.any(Object) });
+    expect(await client().request(flagsGet())).toEqual({ status: 302, headers: expect.any(Object) });
   });
 
   it('abandons a request on its own timer, garbage collections or not', async () => {
     server.answer = () => {};
-    const request = client().request(get({ timeoutMs: 300 }));
+    const request = client().request(flagsGet({ timeoutMs: 300 }));
     await eventually(() => server.open === 1, 'the request to hang');
     forceGc();
     await expect(request).rejects.toMatchObject({ reason: 'timeout' });
@@ -107,7 +99,7 @@ describe('PostHogHttp', () => {
   it("aborts on the caller's signal, before the timer", async () => {
     server.answer = () => {};
     const abort = new AbortController();
-    const request = client().request(get({ timeoutMs: 60_000, signal: abort.signal }));
+    const request = client().request(flagsGet({ timeoutMs: 60_000, signal: abort.signal }));
     await eventually(() => server.open === 1, 'the request to hang');
     abort.abort();
     await expect(request).rejects.toBeInstanceOf(UpstreamError);
@@ -118,7 +110,7 @@ describe('PostHogHttp', () => {
     const answers: ServerResponse[] = [];
     server.answer = (response) => answers.push(response);
     const http = client(2);
-    const requests = Array.from({ length: 5 }, () => http.request(get()));
+    const requests = Array.from({ length: 5 }, () => http.request(flagsGet()));
     await eventually(() => server.open === 2, 'two requests in flight');
     await new Promise((resolve) => setImmediate(resolve));
     expect(server.maxOpen).toBe(2);
@@ -133,23 +125,23 @@ describe('PostHogHttp', () => {
       response.writeEarlyHints({ link: '</style.css>; rel=preload' });
       response.writeHead(200).end(text);
     };
-    expect(await client().request(get())).toMatchObject({ status: 200, text });
+    expect(await client().request(flagsGet())).toMatchObject({ status: 200, text });
   });
 
   it('aborts a request still waiting for a connection: it fails at once and is never sent', async () => {
     const answers: ServerResponse[] = [];
     server.answer = (response) => answers.push(response);
     const http = client(1);
-    const first = http.start(get());
+    const first = http.start(flagsGet());
     await eventually(() => server.open === 1, 'the first request to hang');
-    const second = http.start(get());
+    const second = http.start(flagsGet());
     second.abort();
     await expect(second.response).rejects.toMatchObject({ reason: 'network' });
     const sent = server.received;
     server.answer = (response) => response.writeHead(200).end('{}');
     for (const response of answers.splice(0)) response.writeHead(200).end('{}');
     expect(await first.response).toMatchObject({ status: 200 });
-    expect(await http.request(get())).toMatchObject({ status: 200 });
+    expect(await http.request(flagsGet())).toMatchObject({ status: 200 });
     expect(server.received).toBe(sent + 1);
   });
 
@@ -157,9 +149,9 @@ describe('PostHogHttp', () => {
     server.answer = () => {};
     const http = client(1);
     const sent = server.received;
-    http.start(get()).response.catch(() => {});
+    http.start(flagsGet()).response.catch(() => {});
     await eventually(() => server.open === 1, 'the first request to hang');
-    await expect(http.request(get({ timeoutMs: 100 }))).rejects.toMatchObject({ reason: 'timeout' });
+    await expect(http.request(flagsGet({ timeoutMs: 100 }))).rejects.toMatchObject({ reason: 'timeout' });
     expect(server.received).toBe(sent + 1);
   });
 
@@ -171,12 +163,12 @@ describe('PostHogHttp', () => {
     async (_, status) => {
       server.answer = (response) => response.writeHead(status).end('{}');
       const http = client(1);
-      const exchange = http.start(get());
+      const exchange = http.start(flagsGet());
       const response = await exchange.response;
       const opened = server.connections;
       exchange.abort();
       expect(await exchange.response).toBe(response);
-      expect(await http.request(get())).toMatchObject({ status });
+      expect(await http.request(flagsGet())).toMatchObject({ status });
       expect(server.connections).toBe(opened);
     },
   );
@@ -213,7 +205,7 @@ describe('PostHogHttp', () => {
     const signal = new AbortController();
     const setTimer = jest.spyOn(globalThis, 'setTimeout');
     const clearTimer = jest.spyOn(globalThis, 'clearTimeout');
-    const exchange = client().start(get({ timeoutMs: 60_000, signal: signal.signal }));
+    const exchange = client().start(flagsGet({ timeoutMs: 60_000, signal: signal.signal }));
     const timer = setTimer.mock.results[setTimer.mock.calls.findIndex((call) => call[1] === 60_000)]
       ?.value as NodeJS.Timeout;
     expect(timer).toBeDefined();
@@ -231,7 +223,7 @@ describe('PostHogHttp', () => {
   it('never sends a request whose signal is already aborted, and listens to it no further', async () => {
     const signal = AbortSignal.abort();
     const sent = server.received;
-    await expect(client().request(get({ signal }))).rejects.toMatchObject({ reason: 'network' });
+    await expect(client().request(flagsGet({ signal }))).rejects.toMatchObject({ reason: 'network' });
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(server.received).toBe(sent);
     expect(getEventListeners(signal, 'abort')).toHaveLength(0);
@@ -242,7 +234,10 @@ describe('PostHogHttp', () => {
     clients.push(refused);
     const failure = await refused
       .request(
-        get({ path: '/flags/definitions?token=phc_secret_token', headers: { authorization: 'Bearer phs_s3cret' } }),
+        flagsGet({
+          path: '/flags/definitions?token=phc_secret_token',
+          headers: { authorization: 'Bearer phs_s3cret' },
+        }),
       )
       .catch((error: Error) => error);
     expect(failure).toMatchObject({ reason: 'connection_refused' });

@@ -2,8 +2,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import type { ServerResponse } from 'node:http';
 import { AnsweringServer } from '../../test/support/answering-server.js';
 import { eventually } from '../../test/support/eventually.js';
+import { flagsGet } from '../../test/support/posthog-http-request.js';
 import { stallBody } from '../../test/support/fake-posthog.js';
-import { PostHogHttp, type PostHogRequest } from './posthog-http.js';
+import { PostHogHttp } from './posthog-http.js';
 
 /**
  * A body the client does not read (a 503, a 302, a `/batch/` 200) is drained within the exchange's own timer, or
@@ -19,15 +20,6 @@ describe('PostHogHttp: bodies not read', () => {
     clients.push(made);
     return made;
   };
-  const get = (overrides: Partial<PostHogRequest> = {}): PostHogRequest => ({
-    method: 'GET',
-    path: '/flags/?v=2',
-    headers: {},
-    timeoutMs: 60_000,
-    readBodyOf: (status) => status === 200,
-    maxResponseBytes: 1024,
-    ...overrides,
-  });
   const ok = (response: ServerResponse) => response.writeHead(200).end('{}');
 
   beforeAll(async () => {
@@ -44,19 +36,19 @@ describe('PostHogHttp: bodies not read', () => {
     async (status) => {
       server.answer = (response) => stallBody(response, status);
       const http = client(1);
-      expect(await http.request(get({ timeoutMs: 200 }))).toMatchObject({ status });
+      expect(await http.request(flagsGet({ timeoutMs: 200 }))).toMatchObject({ status });
       await eventually(() => server.open === 0, 'the stalled connection closed');
       server.answer = ok;
-      expect(await http.request(get({ timeoutMs: 5_000 }))).toMatchObject({ status: 200, text: '{}' });
+      expect(await http.request(flagsGet({ timeoutMs: 5_000 }))).toMatchObject({ status: 200, text: '{}' });
     },
   );
 
   it('answers a 200 whose body it does not read (a batch accepted) at its timer, when the body stalls', async () => {
     server.answer = (response) => stallBody(response, 200);
     const http = client(1);
-    expect(await http.request(get({ timeoutMs: 200, readBodyOf: () => false }))).toMatchObject({ status: 200 });
+    expect(await http.request(flagsGet({ timeoutMs: 200, readBodyOf: () => false }))).toMatchObject({ status: 200 });
     server.answer = ok;
-    expect(await http.request(get({ timeoutMs: 5_000 }))).toMatchObject({ status: 200, text: '{}' });
+    expect(await http.request(flagsGet({ timeoutMs: 5_000 }))).toMatchObject({ status: 200, text: '{}' });
   });
 
   it('holds the connection until the unread body ends: the pool never has more busy connections than exchanges', async () => {
@@ -67,8 +59,8 @@ describe('PostHogHttp: bodies not read', () => {
     };
     const http = client(2);
     let settled = 0;
-    const first = http.start(get());
-    const second = http.start(get());
+    const first = http.start(flagsGet());
+    const second = http.start(flagsGet());
     for (const exchange of [first, second]) void exchange.response.then(() => settled++);
     await eventually(() => stalled.length === 2, 'both bodies begun');
     // The status is in, the body is not: the exchanges have not settled, their connections are theirs.
@@ -79,7 +71,7 @@ describe('PostHogHttp: bodies not read', () => {
     expect(await first.response).toMatchObject({ status: 503 });
     // The body ended: its connection is kept for the next request.
     server.answer = ok;
-    expect(await http.request(get())).toMatchObject({ status: 200 });
+    expect(await http.request(flagsGet())).toMatchObject({ status: 200 });
     expect(server.connections).toBe(opened);
     second.abort();
     expect(await second.response).toMatchObject({ status: 503 });
@@ -89,7 +81,7 @@ describe('PostHogHttp: bodies not read', () => {
   it('answers with the status on abort() while the body stalls, and closes the connection', async () => {
     server.answer = (response) => stallBody(response, 503);
     const http = client(1);
-    const exchange = http.start(get());
+    const exchange = http.start(flagsGet());
     await eventually(() => server.open === 1, 'the body begun');
     exchange.abort();
     expect(await exchange.response).toMatchObject({ status: 503 });
@@ -99,7 +91,7 @@ describe('PostHogHttp: bodies not read', () => {
   it("answers with the status on the caller's signal while the body stalls, and closes the connection", async () => {
     server.answer = (response) => stallBody(response, 302);
     const signal = new AbortController();
-    const response = client(1).request(get({ signal: signal.signal }));
+    const response = client(1).request(flagsGet({ signal: signal.signal }));
     await eventually(() => server.open === 1, 'the body begun');
     signal.abort();
     expect(await response).toMatchObject({ status: 302 });
@@ -112,10 +104,10 @@ describe('PostHogHttp: bodies not read', () => {
       setImmediate(() => response.end('"late"}'));
     };
     const http = client(1);
-    expect(await http.request(get())).toMatchObject({ status: 503 });
+    expect(await http.request(flagsGet())).toMatchObject({ status: 503 });
     const opened = server.connections;
     server.answer = ok;
-    expect(await http.request(get())).toMatchObject({ status: 200 });
+    expect(await http.request(flagsGet())).toMatchObject({ status: 200 });
     expect(server.connections).toBe(opened);
   });
 });

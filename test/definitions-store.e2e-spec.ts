@@ -9,6 +9,7 @@ import { eventually } from './support/eventually.js';
 import { FakePostHog } from './support/fake-posthog.js';
 import { startFlags, type FlagsHarness } from './support/flags-app.js';
 import { redisSuite } from './support/redis-suite.js';
+import { RunningFlags } from './support/running-flags.js';
 
 /** posthog-node's `FlagDefinitionCacheProvider` TSDoc example, as written there (ioredis for its `Redis`). */
 class RedisFlagCache implements FlagDefinitionCacheProvider<FlagDefinitionCacheInput> {
@@ -57,7 +58,7 @@ function counted<P extends object>(provider: P): { provider: P; calls: Map<strin
 describe('definitionsStore: your own store, with posthog-node provider semantics', () => {
   const redis = redisSuite();
   let fake: FakePostHog;
-  let running: FlagsHarness[] = [];
+  const modules = new RunningFlags();
   let team = 0;
 
   beforeEach(async () => {
@@ -67,8 +68,7 @@ describe('definitionsStore: your own store, with posthog-node provider semantics
   });
 
   afterEach(async () => {
-    for (const harness of running) await harness.moduleRef.close();
-    running = [];
+    await modules.closeAll();
     await fake.stop();
   });
 
@@ -79,7 +79,7 @@ describe('definitionsStore: your own store, with posthog-node provider semantics
       { host: fake.url, secretKey: TEST_SECRET_KEY, retries: 0, localEvaluation: { pollIntervalMs: 0 }, ...options },
       logs,
     );
-    running.push(harness);
+    modules.add(harness);
     return harness;
   }
 
@@ -113,8 +113,7 @@ describe('definitionsStore: your own store, with posthog-node provider semantics
     expect(fake.definitionsRequests).toHaveLength(1);
 
     // shutdown() is called on close (the example's releases the lock).
-    await follower.moduleRef.close();
-    running = running.filter((harness) => harness !== follower);
+    await modules.close(follower.moduleRef);
     expect(second.calls.get('shutdown')).toBe(1);
     expect(await redis.client.exists(`posthog:flags:${teamKey()}:lock`)).toBe(0);
   });
@@ -141,7 +140,7 @@ describe('definitionsStore: your own store, with posthog-node provider semantics
       localEvaluation: { pollIntervalMs: 0 },
       definitionsStore: reader.provider,
     });
-    running.push(harness);
+    modules.add(harness);
     const { flags } = harness;
     expect(flags.status().definitions).toMatchObject({ mode: 'cache-only', source: 'store' });
     expect(await flags.reloadFeatureFlags()).toMatchObject({ outcome: 'unchanged', from: 'store' });
@@ -172,8 +171,7 @@ describe('definitionsStore: your own store, with posthog-node provider semantics
       /definitionsStore\.(getFlagDefinitions\(\) did not settle within 200 ms|shouldFetchFlagDefinitions\(\) threw: lock service down)/,
     );
     expect(flags.status().definitions).toMatchObject({ source: 'upstream', poller: true });
-    await moduleRef.close();
-    running = running.filter((harness) => harness.moduleRef !== moduleRef);
+    await modules.close(moduleRef);
     expect(logs.at('warn')).toContainEqual(
       expect.stringMatching(/^definitionsStore\.shutdown\(\) did not settle within 200 ms/),
     );

@@ -6,11 +6,12 @@ import { eventually } from './support/eventually.js';
 import { FakePostHog } from './support/fake-posthog.js';
 import { startFlags, TEST_API_KEY, type FlagsHarness } from './support/flags-app.js';
 import { redisSuite } from './support/redis-suite.js';
+import { RunningFlags } from './support/running-flags.js';
 
 describe('shared flag definitions (redis://)', () => {
   const redis = redisSuite();
   let fake: FakePostHog;
-  let running: FlagsHarness[] = [];
+  const modules = new RunningFlags();
   let service = 0;
 
   beforeEach(async () => {
@@ -21,8 +22,7 @@ describe('shared flag definitions (redis://)', () => {
   });
 
   afterEach(async () => {
-    for (const harness of running) await harness.moduleRef.close();
-    running = [];
+    await modules.closeAll();
     await fake.stop();
   });
 
@@ -39,7 +39,7 @@ describe('shared flag definitions (redis://)', () => {
       retries: 0,
       ...options,
     });
-    running.push(harness);
+    modules.add(harness);
     return harness;
   }
 
@@ -73,8 +73,7 @@ describe('shared flag definitions (redis://)', () => {
     const second = await instance();
     await eventually(() => sources(second) === 'redis', 'the second to read the key');
     expect(await redis.client.get(`${keyOf()}:lock`)).not.toBeNull();
-    await first.moduleRef.close();
-    running = running.filter((harness) => harness !== first);
+    await modules.close(first.moduleRef);
     expect(await redis.client.get(`${keyOf()}:lock`)).toBeNull();
     await eventually(() => second.flags.status().definitions.poller, 'the second instance to take over');
   });
@@ -163,7 +162,7 @@ describe('shared flag definitions (redis://)', () => {
       secretKey: TEST_SECRET_KEY,
       localEvaluation: { pollIntervalMs: 1000 },
     });
-    running.push(solo);
+    modules.add(solo);
     await eventually(() => sources(solo) === 'upstream', 'definitions from PostHog');
     expect(solo.flags.status().definitions.poller).toBe(true);
     expect((await solo.flags.getFlagResult('beta', 'u1'))?.source).toBe('local');

@@ -11,6 +11,7 @@ import { eventually } from './support/eventually.js';
 import { FakePostHog } from './support/fake-posthog.js';
 import { startFlags, TEST_API_KEY, type FlagsHarness } from './support/flags-app.js';
 import { redisSuite } from './support/redis-suite.js';
+import { RunningFlags } from './support/running-flags.js';
 
 /** Another project: its own API key, its own PostHog. */
 const OTHER_API_KEY = 'phc_other_Project_Key_0000000000';
@@ -18,7 +19,7 @@ const OTHER_API_KEY = 'phc_other_Project_Key_0000000000';
 describe('shared flag definitions you can trust (redis://)', () => {
   const redis = redisSuite();
   let fake: FakePostHog;
-  let running: FlagsHarness[] = [];
+  const modules = new RunningFlags();
   let service = 0;
 
   beforeEach(async () => {
@@ -28,8 +29,7 @@ describe('shared flag definitions you can trust (redis://)', () => {
   });
 
   afterEach(async () => {
-    for (const harness of running) await harness.moduleRef.close();
-    running = [];
+    await modules.closeAll();
     await fake.stop();
   });
 
@@ -54,7 +54,7 @@ describe('shared flag definitions you can trust (redis://)', () => {
       retries: 0,
       ...options,
     });
-    running.push(harness);
+    modules.add(harness);
     return harness;
   }
 
@@ -252,8 +252,7 @@ describe('shared flag definitions you can trust (redis://)', () => {
   it('a poll time ahead of this clock (a publisher whose clock ran ahead, now dead) does not freeze followers', async () => {
     const publisher = await aPoller();
     const follower = await instance();
-    await publisher.moduleRef.close();
-    running = running.filter((harness) => harness !== publisher);
+    await modules.close(publisher.moduleRef);
     // From here time passes on the module's clocks only when the test moves them (timers and I/O run for real):
     // no elapsed time is measured, the follower is shown to poll PostHog once 3 intervals (3 s) pass, not an hour.
     fakeClocks(Date.now());
@@ -408,7 +407,7 @@ describe('shared flag definitions you can trust (redis://)', () => {
       secretKey: TEST_SECRET_KEY,
       localEvaluation: { pollIntervalMs: 1000 },
     });
-    running.push(solo);
+    modules.add(solo);
     let loads = 0;
     solo.flags.events$.pipe(filter((event) => event.type === 'definitions_loaded')).subscribe(() => loads++);
     await eventually(() => sources(solo) === 'upstream', 'definitions from PostHog');

@@ -11,7 +11,8 @@ import { eventually } from '../../test/support/eventually.js';
 import { flagsGet } from '../../test/support/posthog-http-request.js';
 import { forceGc } from '../../test/support/force-gc.js';
 import type { AbortableRequest } from './abortable-request.js';
-import { PostHogHttp, type PostHogResponse } from './posthog-http.js';
+import { PostHogHttp } from './posthog-http.js';
+import type { PostHogResponse } from './posthog-request.js';
 import { UpstreamError } from './upstream-error.js';
 
 describe('PostHogHttp', () => {

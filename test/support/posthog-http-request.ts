@@ -1,4 +1,4 @@
-import type { PostHogRequest } from '../../src/upstream/posthog-http.js';
+import type { PostHogRequest } from '../../src/upstream/posthog-request.js';
 
 /**
  * A `GET /flags/?v=2` for the HTTP client's specs: no headers, a minute's timer, the body of a `200` read (1 KiB at

@@ -8,6 +8,7 @@ import { eventually } from './support/eventually.js';
 import { FakePostHog } from './support/fake-posthog.js';
 import { startFlags, type FlagsHarness } from './support/flags-app.js';
 import { RedisServer } from './support/redis-server.js';
+import { RunningFlags } from './support/running-flags.js';
 
 describe('cache-only readers: local evaluation without the secret key', () => {
   let redis: RedisServer;
@@ -15,7 +16,7 @@ describe('cache-only readers: local evaluation without the secret key', () => {
   let publisherPostHog: FakePostHog;
   /** The PostHog the readers talk to: its definitions requests must stay none. */
   let readerPostHog: FakePostHog;
-  let running: FlagsHarness[] = [];
+  const modules = new RunningFlags();
   let service = 0;
 
   beforeAll(async () => {
@@ -36,8 +37,7 @@ describe('cache-only readers: local evaluation without the secret key', () => {
   });
 
   afterEach(async () => {
-    for (const harness of running) await harness.moduleRef.close();
-    running = [];
+    await modules.closeAll();
     await publisherPostHog.stop();
     await readerPostHog.stop();
   });
@@ -46,7 +46,7 @@ describe('cache-only readers: local evaluation without the secret key', () => {
 
   async function start(options: FlagsModuleOptions, logs?: CaptureLogger): Promise<FlagsHarness> {
     const harness = await startFlags({ cacheUrl: cacheUrl(), retries: 0, ...options }, logs);
-    running.push(harness);
+    modules.add(harness);
     return harness;
   }
 
@@ -101,8 +101,7 @@ describe('cache-only readers: local evaluation without the secret key', () => {
   it('is stale under the usual rules when the publisher goes quiet, and keeps evaluating', async () => {
     const published = await publisher();
     const { flags } = await reader();
-    await published.moduleRef.close();
-    running = running.filter((harness) => harness !== published);
+    await modules.close(published.moduleRef);
     expect(flags.status().definitions.stale).toBe(false);
     fakeClocks(Date.now() + 3_500); // the wall clock and the monotonic one, 3.5 s on
     try {

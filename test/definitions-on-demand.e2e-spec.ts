@@ -6,6 +6,7 @@ import { eventually } from './support/eventually.js';
 import { FakePostHog } from './support/fake-posthog.js';
 import { startFlags, type FlagsHarness } from './support/flags-app.js';
 import { RedisServer } from './support/redis-server.js';
+import { RunningFlags } from './support/running-flags.js';
 
 /** The standard definitions with one more flag, `fresh`, on for everyone. */
 function withFreshFlag(): Record<string, unknown> {
@@ -21,7 +22,7 @@ function withFreshFlag(): Record<string, unknown> {
 
 describe('flag definitions on demand: reloadFeatureFlags() and pollIntervalMs: 0', () => {
   let fake: FakePostHog;
-  let running: FlagsHarness[] = [];
+  const modules = new RunningFlags();
 
   beforeEach(async () => {
     fake = await FakePostHog.start();
@@ -29,8 +30,7 @@ describe('flag definitions on demand: reloadFeatureFlags() and pollIntervalMs: 0
   });
 
   afterEach(async () => {
-    for (const harness of running) await harness.moduleRef.close();
-    running = [];
+    await modules.closeAll();
     await fake.stop();
   });
 
@@ -43,7 +43,7 @@ describe('flag definitions on demand: reloadFeatureFlags() and pollIntervalMs: 0
       retries: 0,
       ...options,
     });
-    running.push(harness);
+    modules.add(harness);
     await eventually(() => harness.flags.isLocalEvaluationReady(), 'the startup load');
     return harness;
   }
@@ -102,11 +102,10 @@ describe('flag definitions on demand: reloadFeatureFlags() and pollIntervalMs: 0
 
   it('a reload says off without local evaluation, and stopped once the application shuts down', async () => {
     const off = await startFlags({ host: fake.url });
-    running.push(off);
+    modules.add(off);
     expect(await off.flags.reloadFeatureFlags()).toEqual({ outcome: 'off', joined: false, flags: 0 });
     const { flags, moduleRef } = await start();
-    await moduleRef.close();
-    running = running.filter((harness) => harness.moduleRef !== moduleRef);
+    await modules.close(moduleRef);
     expect(await flags.reloadFeatureFlags()).toEqual({ outcome: 'stopped', joined: false, flags: 4 });
   });
 

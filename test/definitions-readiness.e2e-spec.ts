@@ -11,6 +11,7 @@ import { TEST_SECRET_KEY, standardDefinitions } from './support/definitions.js';
 import { eventually } from './support/eventually.js';
 import { FakePostHog } from './support/fake-posthog.js';
 import { startFlags, TEST_API_KEY, type FlagsHarness } from './support/flags-app.js';
+import { RunningFlags } from './support/running-flags.js';
 
 @Controller()
 class ProbeController {
@@ -34,7 +35,7 @@ class ProbeController {
 
 describe('local evaluation readiness', () => {
   let fake: FakePostHog;
-  let running: FlagsHarness[] = [];
+  const modules = new RunningFlags();
   let apps: INestApplication[] = [];
   let release: () => void;
 
@@ -46,9 +47,8 @@ describe('local evaluation readiness', () => {
 
   afterEach(async () => {
     release();
-    for (const harness of running) await harness.moduleRef.close();
+    await modules.closeAll();
     for (const app of apps) await app.close();
-    running = [];
     apps = [];
     await fake.stop();
   });
@@ -62,7 +62,7 @@ describe('local evaluation readiness', () => {
 
   async function start(options: FlagsModuleOptions): Promise<FlagsHarness> {
     const harness = await startFlags(options);
-    running.push(harness);
+    modules.add(harness);
     return harness;
   }
 
@@ -89,8 +89,7 @@ describe('local evaluation readiness', () => {
     expect(off.flags.isLocalEvaluationReady()).toBe(false);
 
     const waiting = flags.waitForLocalEvaluationReady(60_000);
-    await moduleRef.close();
-    running = running.filter((harness) => harness.moduleRef !== moduleRef);
+    await modules.close(moduleRef);
     expect(await waiting).toBe(false);
   });
 
@@ -119,7 +118,7 @@ describe('local evaluation readiness', () => {
   it('holdBootstrapMs is bounded: past it the application starts without them, with one warning', async () => {
     const logs = new CaptureLogger();
     const harness = await startFlags(local({ holdBootstrapMs: 300 }), logs);
-    running.push(harness);
+    modules.add(harness);
     expect(harness.flags.isLocalEvaluationReady()).toBe(false);
     expect(logs.at('warn').filter((line) => line.includes('holdBootstrapMs'))).toEqual([
       expect.stringMatching(/^flag definitions not loaded within holdBootstrapMs \(300 ms\): starting without them/),

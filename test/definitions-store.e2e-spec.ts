@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import type { FlagDefinitionCacheData, FlagDefinitionCacheInput, FlagDefinitionCacheProvider } from 'posthog-node';
 import { FlagsConfigError, type FlagsModuleOptions } from '../src/index.js';
@@ -8,7 +8,8 @@ import { TEST_SECRET_KEY, standardDefinitions } from './support/definitions.js';
 import { eventually } from './support/eventually.js';
 import { FakePostHog } from './support/fake-posthog.js';
 import { startFlags, type FlagsHarness } from './support/flags-app.js';
-import { RedisServer } from './support/redis-server.js';
+import { redisSuite } from './support/redis-suite.js';
+import { RunningFlags } from './support/running-flags.js';
 
 /** posthog-node's `FlagDefinitionCacheProvider` TSDoc example, as written there (ioredis for its `Redis`). */
 class RedisFlagCache implements FlagDefinitionCacheProvider<FlagDefinitionCacheInput> {
@@ -55,21 +56,10 @@ function counted<P extends object>(provider: P): { provider: P; calls: Map<strin
 }
 
 describe('definitionsStore: your own store, with posthog-node provider semantics', () => {
-  let redis: RedisServer;
-  let client: Redis;
+  const redis = redisSuite();
   let fake: FakePostHog;
-  let running: FlagsHarness[] = [];
+  const modules = new RunningFlags();
   let team = 0;
-
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-    client = new Redis({ port: redis.port, host: '127.0.0.1' });
-  });
-
-  afterAll(async () => {
-    client.disconnect();
-    await redis.stop();
-  });
 
   beforeEach(async () => {
     team++;
@@ -78,8 +68,7 @@ describe('definitionsStore: your own store, with posthog-node provider semantics
   });
 
   afterEach(async () => {
-    for (const harness of running) await harness.moduleRef.close();
-    running = [];
+    await modules.closeAll();
     await fake.stop();
   });
 
@@ -90,19 +79,19 @@ describe('definitionsStore: your own store, with posthog-node provider semantics
       { host: fake.url, secretKey: TEST_SECRET_KEY, retries: 0, localEvaluation: { pollIntervalMs: 0 }, ...options },
       logs,
     );
-    running.push(harness);
+    modules.add(harness);
     return harness;
   }
 
   it('a provider written as posthog-node documents it drives fetching and publishing, unchanged', async () => {
-    const first = counted(new RedisFlagCache(client, teamKey()));
+    const first = counted(new RedisFlagCache(redis.client, teamKey()));
     const fetcher = await start({ definitionsStore: first.provider });
     await eventually(() => fetcher.flags.isLocalEvaluationReady(), 'the fetcher to load');
     expect(fake.definitionsRequests).toHaveLength(1);
     expect(first.calls.get('shouldFetchFlagDefinitions')).toBe(1);
     await eventually(() => first.calls.get('onFlagDefinitionsReceived') === 1, 'the publish');
     // What it stored is posthog-node's shape (snake case and aliases), with this library's stamp beside it.
-    const stored = JSON.parse((await client.get(`posthog:flags:${teamKey()}`))!);
+    const stored = JSON.parse((await redis.client.get(`posthog:flags:${teamKey()}`))!);
     expect(stored).toMatchObject({
       flags: standardDefinitions().flags,
       group_type_mapping: { '0': 'company' },
@@ -114,8 +103,8 @@ describe('definitionsStore: your own store, with posthog-node provider semantics
     expect(JSON.stringify(stored)).not.toContain(TEST_SECRET_KEY);
 
     // Another worker while someone holds the provider's lock: it reads the store and does not fetch.
-    await client.set(`posthog:flags:${teamKey()}:lock`, '1', 'EX', 60);
-    const second = counted(new RedisFlagCache(client, teamKey()));
+    await redis.client.set(`posthog:flags:${teamKey()}:lock`, '1', 'EX', 60);
+    const second = counted(new RedisFlagCache(redis.client, teamKey()));
     const follower = await start({ definitionsStore: second.provider });
     await eventually(() => follower.flags.isLocalEvaluationReady(), 'the follower to load');
     expect(follower.flags.status().definitions).toMatchObject({ source: 'store', poller: false, mode: 'polling' });
@@ -124,35 +113,34 @@ describe('definitionsStore: your own store, with posthog-node provider semantics
     expect(fake.definitionsRequests).toHaveLength(1);
 
     // shutdown() is called on close (the example's releases the lock).
-    await follower.moduleRef.close();
-    running = running.filter((harness) => harness !== follower);
+    await modules.close(follower.moduleRef);
     expect(second.calls.get('shutdown')).toBe(1);
-    expect(await client.exists(`posthog:flags:${teamKey()}:lock`)).toBe(0);
+    expect(await redis.client.exists(`posthog:flags:${teamKey()}:lock`)).toBe(0);
   });
 
   it('reads what posthog-node itself stored (camel-case aliases, no stamp) and trusts it as fresh', async () => {
     const definitions = standardDefinitions();
     const written = { ...definitions, groupTypeMapping: definitions.group_type_mapping };
     delete (written as Record<string, unknown>).group_type_mapping;
-    await client.set(`posthog:flags:${teamKey()}`, JSON.stringify(written));
-    await client.set(`posthog:flags:${teamKey()}:lock`, '1', 'EX', 60);
-    const { flags } = await start({ definitionsStore: new RedisFlagCache(client, teamKey()) });
+    await redis.client.set(`posthog:flags:${teamKey()}`, JSON.stringify(written));
+    await redis.client.set(`posthog:flags:${teamKey()}:lock`, '1', 'EX', 60);
+    const { flags } = await start({ definitionsStore: new RedisFlagCache(redis.client, teamKey()) });
     await eventually(() => flags.isLocalEvaluationReady(), 'the definitions from the store');
     expect(flags.status().definitions).toMatchObject({ source: 'store', stale: false });
     expect(fake.definitionsRequests).toHaveLength(0);
   });
 
   it('without a secret key only getFlagDefinitions is called: a cache-only reader', async () => {
-    await start({ definitionsStore: new RedisFlagCache(client, teamKey()) });
-    await eventually(async () => await client.exists(`posthog:flags:${teamKey()}`), 'the publish');
+    await start({ definitionsStore: new RedisFlagCache(redis.client, teamKey()) });
+    await eventually(async () => await redis.client.exists(`posthog:flags:${teamKey()}`), 'the publish');
     const asked = fake.definitionsRequests.length;
-    const reader = counted(new RedisFlagCache(client, teamKey()));
+    const reader = counted(new RedisFlagCache(redis.client, teamKey()));
     const harness = await startFlags({
       host: fake.url,
       localEvaluation: { pollIntervalMs: 0 },
       definitionsStore: reader.provider,
     });
-    running.push(harness);
+    modules.add(harness);
     const { flags } = harness;
     expect(flags.status().definitions).toMatchObject({ mode: 'cache-only', source: 'store' });
     expect(await flags.reloadFeatureFlags()).toMatchObject({ outcome: 'unchanged', from: 'store' });
@@ -183,8 +171,7 @@ describe('definitionsStore: your own store, with posthog-node provider semantics
       /definitionsStore\.(getFlagDefinitions\(\) did not settle within 200 ms|shouldFetchFlagDefinitions\(\) threw: lock service down)/,
     );
     expect(flags.status().definitions).toMatchObject({ source: 'upstream', poller: true });
-    await moduleRef.close();
-    running = running.filter((harness) => harness.moduleRef !== moduleRef);
+    await modules.close(moduleRef);
     expect(logs.at('warn')).toContainEqual(
       expect.stringMatching(/^definitionsStore\.shutdown\(\) did not settle within 200 ms/),
     );

@@ -1,29 +1,18 @@
 import 'reflect-metadata';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { FlagsModuleOptions } from '../src/index.js';
 import { TEST_SECRET_KEY, standardDefinitions } from './support/definitions.js';
 import { eventually } from './support/eventually.js';
 import { FakePostHog } from './support/fake-posthog.js';
 import { startFlags, TEST_API_KEY, type FlagsHarness } from './support/flags-app.js';
-import { RedisServer } from './support/redis-server.js';
+import { redisSuite } from './support/redis-suite.js';
+import { RunningFlags } from './support/running-flags.js';
 
 describe('shared flag definitions (redis://)', () => {
-  let redis: RedisServer;
-  let client: Redis;
+  const redis = redisSuite();
   let fake: FakePostHog;
-  let running: FlagsHarness[] = [];
+  const modules = new RunningFlags();
   let service = 0;
-
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-    client = new Redis({ port: redis.port, host: '127.0.0.1' });
-  });
-
-  afterAll(async () => {
-    client.disconnect();
-    await redis.stop();
-  });
 
   beforeEach(async () => {
     fake = await FakePostHog.start();
@@ -33,8 +22,7 @@ describe('shared flag definitions (redis://)', () => {
   });
 
   afterEach(async () => {
-    for (const harness of running) await harness.moduleRef.close();
-    running = [];
+    await modules.closeAll();
     await fake.stop();
   });
 
@@ -45,13 +33,13 @@ describe('shared flag definitions (redis://)', () => {
   async function instance(options: FlagsModuleOptions = {}): Promise<FlagsHarness> {
     const harness = await startFlags({
       host: fake.url,
-      cacheUrl: redis.url(`service=svc-${service}`),
+      cacheUrl: redis.server.url(`service=svc-${service}`),
       secretKey: TEST_SECRET_KEY,
       localEvaluation: { pollIntervalMs: 1000 },
       retries: 0,
       ...options,
     });
-    running.push(harness);
+    modules.add(harness);
     return harness;
   }
 
@@ -70,9 +58,9 @@ describe('shared flag definitions (redis://)', () => {
     expect(pollers).toHaveLength(1);
     // One poller: about one request a second, not three (each of the three polls within every second).
     const since = fake.definitionsRequests.length;
-    const readsBefore = Number((await client.info('stats')).match(/total_commands_processed:(\d+)/)![1]);
+    const readsBefore = Number((await redis.client.info('stats')).match(/total_commands_processed:(\d+)/)![1]);
     await eventually(async () => {
-      const reads = Number((await client.info('stats')).match(/total_commands_processed:(\d+)/)![1]);
+      const reads = Number((await redis.client.info('stats')).match(/total_commands_processed:(\d+)/)![1]);
       return reads - readsBefore > 12; // a few rounds of the three instances
     }, 'a few rounds');
     expect(fake.definitionsRequests.length - since).toBeLessThanOrEqual(4);
@@ -84,18 +72,17 @@ describe('shared flag definitions (redis://)', () => {
     await eventually(() => first.flags.status().definitions.poller, 'the first instance to poll');
     const second = await instance();
     await eventually(() => sources(second) === 'redis', 'the second to read the key');
-    expect(await client.get(`${keyOf()}:lock`)).not.toBeNull();
-    await first.moduleRef.close();
-    running = running.filter((harness) => harness !== first);
-    expect(await client.get(`${keyOf()}:lock`)).toBeNull();
+    expect(await redis.client.get(`${keyOf()}:lock`)).not.toBeNull();
+    await modules.close(first.moduleRef);
+    expect(await redis.client.get(`${keyOf()}:lock`)).toBeNull();
     await eventually(() => second.flags.status().definitions.poller, 'the second instance to take over');
   });
 
   it('writes the JSON object PostHog’s Python provider expects, snake case, for a day', async () => {
     const first = await instance();
     await eventually(() => sources(first) === 'upstream', 'the poller to load');
-    await eventually(async () => (await client.get(keyOf())) !== null, 'the shared key');
-    const stored = JSON.parse((await client.get(keyOf()))!);
+    await eventually(async () => (await redis.client.get(keyOf())) !== null, 'the shared key');
+    const stored = JSON.parse((await redis.client.get(keyOf()))!);
     const { flags, group_type_mapping, cohorts } = standardDefinitions();
     // posthog-python's reader takes these three and ignores the rest: whose they are, when and what was polled.
     expect(stored).toEqual({
@@ -107,13 +94,13 @@ describe('shared flag definitions (redis://)', () => {
       etag: fake.definitionsEtag,
     });
     expect(JSON.stringify(stored)).not.toContain(TEST_API_KEY);
-    const ttl = await client.ttl(keyOf());
+    const ttl = await redis.client.ttl(keyOf());
     expect(ttl).toBeGreaterThan(86_000);
     expect(ttl).toBeLessThanOrEqual(86_400);
   });
 
   it('a cold start while PostHog refuses connections evaluates never-seen users from the shared key', async () => {
-    await client.set(keyOf(), JSON.stringify(standardDefinitions()), 'EX', 600); // written as Python would
+    await redis.client.set(keyOf(), JSON.stringify(standardDefinitions()), 'EX', 600); // written as Python would
     await fake.refuse();
     const cold = await instance();
     expect(sources(cold)).toBe('redis'); // read at startup, before the first request
@@ -131,10 +118,10 @@ describe('shared flag definitions (redis://)', () => {
   it('writes refused: the ETag moves here (no reloads), the failure is said, the key is republished once they work', async () => {
     const poller = await instance();
     await eventually(() => poller.flags.status().definitions.etag !== undefined, 'a first shared load');
-    await client.del(keyOf());
+    await redis.client.del(keyOf());
     // Writes refused (out of memory) while the lock can still be renewed: the new definitions cannot be shared.
-    await client.config('SET', 'maxmemory-policy', 'noeviction');
-    await client.config('SET', 'maxmemory', '1');
+    await redis.client.config('SET', 'maxmemory-policy', 'noeviction');
+    await redis.client.config('SET', 'maxmemory', '1');
     try {
       const changed = standardDefinitions();
       (changed.flags as { active: boolean }[])[0]!.active = false;
@@ -149,10 +136,10 @@ describe('shared flag definitions (redis://)', () => {
       ]);
       expect(poller.logs.text).not.toContain('shared flag definitions unavailable');
     } finally {
-      await client.config('SET', 'maxmemory', '0');
+      await redis.client.config('SET', 'maxmemory', '0');
     }
     await eventually(
-      async () => JSON.parse((await client.get(keyOf())) ?? '{}').etag === fake.definitionsEtag,
+      async () => JSON.parse((await redis.client.get(keyOf())) ?? '{}').etag === fake.definitionsEtag,
       'the key',
     );
   });
@@ -164,18 +151,18 @@ describe('shared flag definitions (redis://)', () => {
     await eventually(() => sources(second) === 'redis', 'the follower to load');
     fake.definitionsAnswer = 402;
     await eventually(() => sources(second) === 'none', 'the follower to drop the definitions');
-    expect(JSON.parse((await client.get(keyOf()))!).flags).toEqual([]);
+    expect(JSON.parse((await redis.client.get(keyOf()))!).flags).toEqual([]);
     expect((await second.flags.getFlagResult('remote-only', 'u1'))?.source).toBe('remote');
   });
 
   it('Redis down: the definitions loaded stay, the instance polls PostHog itself, one warning', async () => {
     const solo = await startFlags({
       host: fake.url,
-      cacheUrl: `redis://127.0.0.1:${redis.port + 1}/0?service=unreachable`,
+      cacheUrl: `redis://127.0.0.1:${redis.server.port + 1}/0?service=unreachable`,
       secretKey: TEST_SECRET_KEY,
       localEvaluation: { pollIntervalMs: 1000 },
     });
-    running.push(solo);
+    modules.add(solo);
     await eventually(() => sources(solo) === 'upstream', 'definitions from PostHog');
     expect(solo.flags.status().definitions.poller).toBe(true);
     expect((await solo.flags.getFlagResult('beta', 'u1'))?.source).toBe('local');

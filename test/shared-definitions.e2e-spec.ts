@@ -1,9 +1,8 @@
 import 'reflect-metadata';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import { filter } from 'rxjs';
 import type { FlagsModuleOptions } from '../src/index.js';
 import { fakeClocks, restoreClocks } from './support/clock.js';
@@ -11,27 +10,17 @@ import { TEST_SECRET_KEY, standardDefinitions } from './support/definitions.js';
 import { eventually } from './support/eventually.js';
 import { FakePostHog } from './support/fake-posthog.js';
 import { startFlags, TEST_API_KEY, type FlagsHarness } from './support/flags-app.js';
-import { RedisServer } from './support/redis-server.js';
+import { redisSuite } from './support/redis-suite.js';
+import { RunningFlags } from './support/running-flags.js';
 
 /** Another project: its own API key, its own PostHog. */
 const OTHER_API_KEY = 'phc_other_Project_Key_0000000000';
 
 describe('shared flag definitions you can trust (redis://)', () => {
-  let redis: RedisServer;
-  let client: Redis;
+  const redis = redisSuite();
   let fake: FakePostHog;
-  let running: FlagsHarness[] = [];
+  const modules = new RunningFlags();
   let service = 0;
-
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-    client = new Redis({ port: redis.port, host: '127.0.0.1' });
-  });
-
-  afterAll(async () => {
-    client.disconnect();
-    await redis.stop();
-  });
 
   beforeEach(async () => {
     fake = await FakePostHog.start();
@@ -40,8 +29,7 @@ describe('shared flag definitions you can trust (redis://)', () => {
   });
 
   afterEach(async () => {
-    for (const harness of running) await harness.moduleRef.close();
-    running = [];
+    await modules.closeAll();
     await fake.stop();
   });
 
@@ -50,7 +38,7 @@ describe('shared flag definitions you can trust (redis://)', () => {
   /** The shared value parsed; `undefined` when absent or no JSON. */
   const stored = async () => {
     try {
-      return JSON.parse((await client.get(keyOf())) ?? 'null') ?? undefined;
+      return JSON.parse((await redis.client.get(keyOf())) ?? 'null') ?? undefined;
     } catch {
       return undefined;
     }
@@ -60,13 +48,13 @@ describe('shared flag definitions you can trust (redis://)', () => {
   async function instance(options: FlagsModuleOptions = {}, query = ''): Promise<FlagsHarness> {
     const harness = await startFlags({
       host: fake.url,
-      cacheUrl: redis.url(`service=svc-${service}${query}`),
+      cacheUrl: redis.server.url(`service=svc-${service}${query}`),
       secretKey: TEST_SECRET_KEY,
       localEvaluation: { pollIntervalMs: 1000 },
       retries: 0,
       ...options,
     });
-    running.push(harness);
+    modules.add(harness);
     return harness;
   }
 
@@ -85,13 +73,13 @@ describe('shared flag definitions you can trust (redis://)', () => {
 
   describe('the poller keeps the key true at every poll (a 304 included)', () => {
     const corruptions: [string, () => Promise<unknown>, string][] = [
-      ['flushed', () => client.flushall(), 'missing'],
-      ['garbage', () => client.set(keyOf(), 'not json {', 'EX', 600), 'altered'],
-      ['a wrong shape', () => client.set(keyOf(), '{"flags":"none"}', 'EX', 600), 'altered'],
+      ['flushed', () => redis.client.flushall(), 'missing'],
+      ['garbage', () => redis.client.set(keyOf(), 'not json {', 'EX', 600), 'altered'],
+      ['a wrong shape', () => redis.client.set(keyOf(), '{"flags":"none"}', 'EX', 600), 'altered'],
       [
         "another project's (stamped)",
         () =>
-          client.set(
+          redis.client.set(
             keyOf(),
             JSON.stringify({ flags: [], project_fingerprint: 'f'.repeat(16), polled_at: new Date().toISOString() }),
             'EX',
@@ -116,16 +104,16 @@ describe('shared flag definitions you can trust (redis://)', () => {
           .flatMap((harness) => harness.logs.at('warn'))
           .filter((line) => line.includes(`at key "${keyOf()}"`));
         expect(warnings).toEqual([expect.stringContaining(said)]);
-        expect(await client.ttl(keyOf())).toBeGreaterThan(86_000);
+        expect(await redis.client.ttl(keyOf())).toBeGreaterThan(86_000);
       },
     );
 
     it("a foreign sidecar: the poller overwrites another project's definitions and says so", async () => {
       const poller = await aPoller();
-      const meta = JSON.parse((await client.get(`${keyOf()}:meta`))!);
-      await client.set(`${keyOf()}:meta`, JSON.stringify({ ...meta, project_fingerprint: '0123456789abcdef' }));
+      const meta = JSON.parse((await redis.client.get(`${keyOf()}:meta`))!);
+      await redis.client.set(`${keyOf()}:meta`, JSON.stringify({ ...meta, project_fingerprint: '0123456789abcdef' }));
       await eventually(
-        async () => JSON.parse((await client.get(`${keyOf()}:meta`))!).project_fingerprint !== '0123456789abcdef',
+        async () => JSON.parse((await redis.client.get(`${keyOf()}:meta`))!).project_fingerprint !== '0123456789abcdef',
         'the sidecar',
       );
       expect(poller.logs.at('warn')).toEqual([expect.stringContaining("another project's")]);
@@ -168,11 +156,11 @@ describe('shared flag definitions you can trust (redis://)', () => {
     );
     fake.definitions = many;
     await aPoller();
-    const size = await client.strlen(keyOf());
+    const size = await redis.client.strlen(keyOf());
     expect(size).toBeGreaterThan(1_000_000);
     const follower = await instance();
     expect(sources(follower)).toBe('redis');
-    const outputBytes = async () => Number(/total_net_output_bytes:(\d+)/.exec(await client.info('stats'))![1]);
+    const outputBytes = async () => Number(/total_net_output_bytes:(\d+)/.exec(await redis.client.info('stats'))![1]);
     const before = await outputBytes();
     await polls(4);
     expect(await outputBytes()).toBeLessThan(before + size / 2);
@@ -210,7 +198,7 @@ describe('shared flag definitions you can trust (redis://)', () => {
   it('a lock held by someone who never publishes: followers poll PostHog themselves and follow its changes', async () => {
     const first = await aPoller();
     const second = await instance();
-    await client.set(`${keyOf()}:lock`, 'someone-else', 'PX', 120_000); // held, never published under
+    await redis.client.set(`${keyOf()}:lock`, 'someone-else', 'PX', 120_000); // held, never published under
     const changed = standardDefinitions();
     (changed.flags as { active: boolean }[])[0]!.active = false;
     fake.definitions = changed;
@@ -224,13 +212,17 @@ describe('shared flag definitions you can trust (redis://)', () => {
     const first = await aPoller();
     const second = await instance();
     const lockKey = `${keyOf()}:lock`;
-    await client.set(lockKey, 'someone-else'); // no TTL: it would never expire
-    await eventually(async () => (await client.pttl(lockKey)) > 0, 'the lock given a TTL');
-    expect(await client.get(lockKey)).toBe('someone-else');
-    expect(await client.pttl(lockKey)).toBeLessThanOrEqual(5000);
-    await eventually(async () => !['someone-else', null].includes(await client.get(lockKey)), 'the takeover', 9000);
-    await client.expire(keyOf(), 100);
-    await eventually(async () => (await client.ttl(keyOf())) > 86_000, 'the key kept by the new poller');
+    await redis.client.set(lockKey, 'someone-else'); // no TTL: it would never expire
+    await eventually(async () => (await redis.client.pttl(lockKey)) > 0, 'the lock given a TTL');
+    expect(await redis.client.get(lockKey)).toBe('someone-else');
+    expect(await redis.client.pttl(lockKey)).toBeLessThanOrEqual(5000);
+    await eventually(
+      async () => !['someone-else', null].includes(await redis.client.get(lockKey)),
+      'the takeover',
+      9000,
+    );
+    await redis.client.expire(keyOf(), 100);
+    await eventually(async () => (await redis.client.ttl(keyOf())) > 86_000, 'the key kept by the new poller');
     // Nest's logger is process-wide: each instance's line lands in the last started one's capture.
     const warnings = [first, second].flatMap((harness) => harness.logs.at('warn'));
     expect(warnings.filter((line) => line.includes('had no TTL'))).toEqual([
@@ -242,9 +234,9 @@ describe('shared flag definitions you can trust (redis://)', () => {
     const first = await aPoller();
     const second = await instance();
     const lockKey = `${keyOf()}:lock`;
-    await client.multi().del(lockKey).hset(lockKey, 'holder', 'someone-else').exec(); // nobody could ever hold it
-    await eventually(async () => (await client.type(lockKey)) === 'string', 'the lock replaced');
-    expect(await client.pttl(lockKey)).toBeGreaterThan(0);
+    await redis.client.multi().del(lockKey).hset(lockKey, 'holder', 'someone-else').exec(); // nobody could ever hold it
+    await eventually(async () => (await redis.client.type(lockKey)) === 'string', 'the lock replaced');
+    expect(await redis.client.pttl(lockKey)).toBeGreaterThan(0);
     const pollers = () => [first, second].filter((harness) => harness.flags.status().definitions.poller);
     await eventually(() => pollers().length === 1, 'one poller');
     await polls(2);
@@ -260,19 +252,18 @@ describe('shared flag definitions you can trust (redis://)', () => {
   it('a poll time ahead of this clock (a publisher whose clock ran ahead, now dead) does not freeze followers', async () => {
     const publisher = await aPoller();
     const follower = await instance();
-    await publisher.moduleRef.close();
-    running = running.filter((harness) => harness !== publisher);
+    await modules.close(publisher.moduleRef);
     // From here time passes on the module's clocks only when the test moves them (timers and I/O run for real):
     // no elapsed time is measured, the follower is shown to poll PostHog once 3 intervals (3 s) pass, not an hour.
     fakeClocks(Date.now());
     try {
-      await client.set(`${keyOf()}:lock`, 'skewed-poller', 'PX', 120_000); // held, never renewed nor published under
+      await redis.client.set(`${keyOf()}:lock`, 'skewed-poller', 'PX', 120_000); // held, never renewed nor published under
       const anHourAhead = new Date(Date.now() + 3_600_000).toISOString();
       const value = { ...(await stored()), polled_at: anHourAhead };
       const text = JSON.stringify(value);
-      const meta = JSON.parse((await client.get(`${keyOf()}:meta`))!);
-      await client.set(keyOf(), text, 'EX', 600);
-      await client.set(
+      const meta = JSON.parse((await redis.client.get(`${keyOf()}:meta`))!);
+      await redis.client.set(keyOf(), text, 'EX', 600);
+      await redis.client.set(
         `${keyOf()}:meta`,
         JSON.stringify({ ...meta, polled_at: anHourAhead, published_at: anHourAhead, bytes: Buffer.byteLength(text) }),
       );
@@ -293,10 +284,10 @@ describe('shared flag definitions you can trust (redis://)', () => {
 
   it('a sidecar of another Redis type is rewritten: the poller republishes, a new instance finds the key', async () => {
     const poller = await aPoller();
-    await client.del(`${keyOf()}:meta`);
-    await client.hset(`${keyOf()}:meta`, 'x', '1');
-    await client.del(keyOf());
-    await eventually(async () => (await client.type(`${keyOf()}:meta`)) === 'string', 'the sidecar rewritten');
+    await redis.client.del(`${keyOf()}:meta`);
+    await redis.client.hset(`${keyOf()}:meta`, 'x', '1');
+    await redis.client.del(keyOf());
+    await eventually(async () => (await redis.client.type(`${keyOf()}:meta`)) === 'string', 'the sidecar rewritten');
     await eventually(async () => (await stored())?.etag === fake.definitionsEtag, 'the key republished');
     await fake.refuse();
     const cold = await instance();
@@ -310,10 +301,10 @@ describe('shared flag definitions you can trust (redis://)', () => {
   it('a key of another Redis type is unusable, not unreachable: followers say so, the poller republishes', async () => {
     await aPoller();
     const lockKey = `${keyOf()}:lock`;
-    const ours = await client.get(lockKey);
-    await client.set(lockKey, 'someone-else', 'PX', 120_000); // nobody repairs meanwhile
-    await client.del(keyOf());
-    await client.hset(keyOf(), 'flags', '[]');
+    const ours = await redis.client.get(lockKey);
+    await redis.client.set(lockKey, 'someone-else', 'PX', 120_000); // nobody repairs meanwhile
+    await redis.client.del(keyOf());
+    await redis.client.hset(keyOf(), 'flags', '[]');
     fake.definitionsAnswer = 503;
     const cold = await instance();
     expect(sources(cold)).toBe('none');
@@ -323,17 +314,17 @@ describe('shared flag definitions you can trust (redis://)', () => {
     ]);
     expect(cold.logs.text).not.toContain('unavailable (');
     fake.definitionsAnswer = undefined;
-    await client.set(lockKey, ours!, 'PX', 5000); // the poller holds it again
-    await eventually(async () => (await client.type(keyOf())) === 'string', 'the key rewritten');
+    await redis.client.set(lockKey, ours!, 'PX', 5000); // the poller holds it again
+    await eventually(async () => (await redis.client.type(keyOf())) === 'string', 'the key rewritten');
     await eventually(async () => (await stored())?.etag === fake.definitionsEtag, 'the key republished');
     expect(cold.logs.at('warn').filter((line) => line.includes('altered'))).toHaveLength(1);
   });
 
   it('a huge sidecar is never read whole (at most 4 KiB of it a round)', async () => {
     fake.definitionsAnswer = 503;
-    await client.set(`${keyOf()}:lock`, 'someone-else', 'PX', 120_000);
-    await client.set(`${keyOf()}:meta`, 'x'.repeat(8 * 1024 * 1024));
-    const outputBytes = async () => Number(/total_net_output_bytes:(\d+)/.exec(await client.info('stats'))![1]);
+    await redis.client.set(`${keyOf()}:lock`, 'someone-else', 'PX', 120_000);
+    await redis.client.set(`${keyOf()}:meta`, 'x'.repeat(8 * 1024 * 1024));
+    const outputBytes = async () => Number(/total_net_output_bytes:(\d+)/.exec(await redis.client.info('stats'))![1]);
     const before = await outputBytes();
     const follower = await instance();
     await polls(3);
@@ -358,7 +349,7 @@ describe('shared flag definitions you can trust (redis://)', () => {
         CHILD_OPTIONS: JSON.stringify({
           apiKey: TEST_API_KEY,
           host: fake.url,
-          cacheUrl: redis.url(`service=svc-${service}`),
+          cacheUrl: redis.server.url(`service=svc-${service}`),
           secretKey: TEST_SECRET_KEY,
           localEvaluation: { pollIntervalMs: 1000 },
         }),
@@ -372,8 +363,8 @@ describe('shared flag definitions you can trust (redis://)', () => {
       await eventually(async () => (await stored())?.etag === fake.definitionsEtag, 'the key published');
       const follower = await instance();
       expect(follower.flags.status().definitions).toMatchObject({ source: 'redis', poller: false });
-      const held = await client.get(`${keyOf()}:lock`);
-      const ttl = await client.pttl(`${keyOf()}:lock`);
+      const held = await redis.client.get(`${keyOf()}:lock`);
+      const ttl = await redis.client.pttl(`${keyOf()}:lock`);
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(5000);
       child.kill('SIGKILL');
@@ -381,8 +372,8 @@ describe('shared flag definitions you can trust (redis://)', () => {
       // The takeover waits for the crashed poller's lock to expire (its TTL, at most 5 s, asserted above) and the
       // follower's next round: no elapsed time is measured here.
       await eventually(() => follower.flags.status().definitions.poller, 'the takeover');
-      expect(await client.get(`${keyOf()}:lock`)).not.toBe(held);
-      expect(await client.pttl(`${keyOf()}:lock`)).toBeLessThanOrEqual(5000);
+      expect(await redis.client.get(`${keyOf()}:lock`)).not.toBe(held);
+      expect(await redis.client.pttl(`${keyOf()}:lock`)).toBeLessThanOrEqual(5000);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
@@ -391,12 +382,13 @@ describe('shared flag definitions you can trust (redis://)', () => {
   it('a posthog-python poller holding the lock with its own 60 s TTL: followers read its key, nobody else polls', async () => {
     // What posthog-python's RedisFlagCache does: the lock for 60 s, the key without any field of ours.
     const write = (definitions: Record<string, unknown>) =>
-      client.set(keyOf(), JSON.stringify(definitions), 'EX', 86_400);
-    await client.set(`${keyOf()}:lock`, 'python-poller-uuid', 'PX', 60_000);
+      redis.client.set(keyOf(), JSON.stringify(definitions), 'EX', 86_400);
+    await redis.client.set(`${keyOf()}:lock`, 'python-poller-uuid', 'PX', 60_000);
     await write(standardDefinitions());
     const follower = await instance();
     expect(sources(follower)).toBe('redis');
-    const rounds = async () => Number(/cmdstat_eval:calls=(\d+)/.exec(await client.info('commandstats'))?.[1] ?? 0);
+    const rounds = async () =>
+      Number(/cmdstat_eval:calls=(\d+)/.exec(await redis.client.info('commandstats'))?.[1] ?? 0);
     const start = await rounds();
     await eventually(async () => (await rounds()) >= start + 7, 'seven rounds', 15_000);
     expect(fake.definitionsRequests).toHaveLength(0);
@@ -405,17 +397,17 @@ describe('shared flag definitions you can trust (redis://)', () => {
     (changed.flags as { active: boolean }[])[0]!.active = false;
     await write(changed);
     await eventually(async () => (await follower.flags.isEnabled('beta', 'u1')) === false, 'the new definitions');
-    expect(await client.get(`${keyOf()}:lock`)).toBe('python-poller-uuid');
+    expect(await redis.client.get(`${keyOf()}:lock`)).toBe('python-poller-uuid');
   });
 
   it('Redis down at startup: one load, then 304s with the ETag kept here; the remembered answers stay', async () => {
     const solo = await startFlags({
       host: fake.url,
-      cacheUrl: `redis://127.0.0.1:${redis.port + 1}/0?service=unreachable`,
+      cacheUrl: `redis://127.0.0.1:${redis.server.port + 1}/0?service=unreachable`,
       secretKey: TEST_SECRET_KEY,
       localEvaluation: { pollIntervalMs: 1000 },
     });
-    running.push(solo);
+    modules.add(solo);
     let loads = 0;
     solo.flags.events$.pipe(filter((event) => event.type === 'definitions_loaded')).subscribe(() => loads++);
     await eventually(() => sources(solo) === 'upstream', 'definitions from PostHog');

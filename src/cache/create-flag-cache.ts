@@ -1,5 +1,5 @@
 import { FlagsConfigError } from '../config/flags-config-error.js';
-import type { CacheConfig } from './cache-url.js';
+import type { CacheConfig } from './cache-config.js';
 import type { FlagCache } from './flag-cache.js';
 import { MemoryFlagCache } from './memory-flag-cache.js';
 import { SnapshotFlagCache } from './snapshot-flag-cache.js';

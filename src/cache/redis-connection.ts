@@ -1,5 +1,5 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
-import type { RedisCacheConfig } from './cache-url.js';
+import type { RedisCacheConfig } from './cache-config.js';
 import type { RedisSockets } from './redis-sockets.js';
 import { sentinelConnector } from './sentinel-connector.js';
 import { tcpConnector } from './tcp-connector.js';

@@ -5,7 +5,7 @@ import { LogEpisode } from '../monitor/log-episode.js';
 import type { EvaluatedFlag } from '../flags.types.js';
 import type { DefinitionsStoreSettings } from '../local/definitions-store.js';
 import { RedisDefinitionsStore } from '../local/redis-definitions-store.js';
-import type { RedisCacheConfig } from './cache-url.js';
+import type { RedisCacheConfig } from './cache-config.js';
 import { cachedFlags, type CachedFlags, type FlagCache } from './flag-cache.js';
 import { groupByNode, primaryConnection, primaryOf } from './cluster-nodes.js';
 import { ConnectionReadiness } from './connection-readiness.js';

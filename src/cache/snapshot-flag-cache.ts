@@ -2,7 +2,7 @@ import type { EvaluatedFlag } from '../flags.types.js';
 import type { DefinitionsStore } from '../local/definitions-store.js';
 import { SnapshotDefinitionsStore } from '../local/snapshot-definitions-store.js';
 import type { SharedDefinitions } from '../local/shared-definitions.js';
-import type { MemoryCacheConfig } from './cache-url.js';
+import type { MemoryCacheConfig } from './cache-config.js';
 import type { CachedFlags, FlagCache } from './flag-cache.js';
 import { FlagsSnapshot, type SnapshotSettings } from './flags-snapshot.js';
 import { MemoryFlagCache } from './memory-flag-cache.js';

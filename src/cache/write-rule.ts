@@ -1,6 +1,6 @@
 import type { EvaluatedFlag } from '../flags.types.js';
 import { jsonText } from '../util/json-text.js';
-import type { CacheConfig } from './cache-url.js';
+import type { CacheConfig } from './cache-config.js';
 
 /**
  * How old a written entry may get before an unchanged result is written again: half of the shortest window it

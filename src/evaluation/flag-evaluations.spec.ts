@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import type { FlagCalled } from '../exposures/flag-called.js';
 import type { FlagContext, FlagResult } from '../flags.types.js';
-import { createSnapshot, narrowSnapshot, type SnapshotHost } from './flag-evaluations.js';
+import { createSnapshot, narrowSnapshot } from './flag-evaluations.js';
+import type { SnapshotHost } from './snapshot-host.js';
 
 /** A host that records what the snapshot sends and warns, deduplicating as the exposure queue does. */
 function recordingHost(sendsEvents = true) {

@@ -1,8 +1,10 @@
-import { flagCalled, type FlagCalled, type FlagCalledHost, type MissingFlag } from '../exposures/flag-called.js';
+import { flagCalled, type MissingFlag } from '../exposures/flag-called.js';
 import type { FlagErrors } from '../exposures/flag-errors.js';
 import { flagValue, type FlagContext, type FlagResult, type FlagValue, type PostHogBootstrap } from '../flags.types.js';
 import type { UnresolvedReason } from '../local/unresolved-reason.js';
 import { freezeResult } from './flag-results.js';
+import { frozenReasons } from './frozen-reasons.js';
+import type { SnapshotHost, SnapshotInit } from './snapshot-host.js';
 import { setOwn } from '../util/own.js';
 
 /** A new snapshot (the class's constructor is its own: snapshots are made by the module, never by hand). */
@@ -28,54 +30,6 @@ export interface FlagReadOptions {
 export interface IsEnabledOptions extends FlagReadOptions {
   /** What an unknown flag reads as. Default `false`. */
   defaultValue?: boolean;
-}
-
-/** What a snapshot asks of the module: exposures sent, warnings logged. */
-export interface SnapshotHost extends FlagCalledHost {
-  /** Whether reads send `$feature_flag_called` when the read does not say (the module's `sendFeatureFlagEvents`). */
-  readonly sendsEvents: boolean;
-  /** Whether reads' events carry `$geoip_disable: true` when the snapshot does not say (the module's `disableGeoip`). */
-  readonly geoipDisabled: boolean;
-  /** Whether the flag definitions mark the flag `server`: a browser never evaluates it (left out of `bootstrap()`). */
-  serverOnly(key: string): boolean;
-  /** Sends the event unless already sent for this user, flag, value and groups. */
-  exposed(context: FlagContext, called: FlagCalled): void;
-  warn(message: string): void;
-  /**
-   * A flag read for the fallback cache (a snapshot's first read of it, or a payload read): what the user reads is
-   * what the cache keeps for them. Called on a hot path: nothing may be allocated for a flag read before.
-   */
-  flagRead?(context: FlagContext, key: string, results: ReadonlyMap<string, FlagResult>, geoipDisabled: boolean): void;
-  /** A read of every flag of a snapshot (`every`: of its evaluation's every flag), for the fallback cache. */
-  everyFlagRead?(
-    context: FlagContext,
-    results: ReadonlyMap<string, FlagResult>,
-    every: boolean,
-    geoipDisabled: boolean,
-  ): void;
-}
-
-/** What a snapshot is made of. */
-export interface SnapshotInit {
-  host: SnapshotHost;
-  context: FlagContext;
-  results: ReadonlyMap<string, FlagResult>;
-  unresolved?: Readonly<Record<string, UnresolvedReason>>;
-  accessed?: Set<string>;
-  slice?: boolean;
-  /**
-   * Every flag was asked and the answer may lack flags no one named (PostHog did not answer, or its answer was
-   * incomplete; see `RemoteResults`): a view of some keys calls a key it lacks `unavailable`.
-   */
-  partial?: boolean;
-  /** Whether reads send their events when the read does not say. Default: the host's. */
-  sendsEvents?: boolean;
-  /** Whether reads' events carry `$geoip_disable: true`. Default: the host's. */
-  geoipDisabled?: boolean;
-  /** What the answer's reads say in `$feature_flag_error` (PostHog's incomplete answer, its failure). */
-  errors?: FlagErrors;
-  /** The results are every flag of an evaluation of every flag (not narrowed to keys, not a slice). */
-  every?: boolean;
 }
 
 /**
@@ -313,42 +267,4 @@ export class FlagEvaluations {
       errors: this.#errors,
     });
   }
-}
-
-/** A host that sends and logs nothing: for a snapshot made where no module is at hand. */
-const SILENT_HOST: SnapshotHost = {
-  sendsEvents: false,
-  geoipDisabled: true,
-  serverOnly: () => false,
-  definitionsLoadedAt: () => undefined,
-  definitionsStale: () => false,
-  leanExposures: () => false,
-  exposed: () => {},
-  warn: () => {},
-};
-
-/** A snapshot of no flag, for no one: every read is unknown and sends nothing. */
-export function emptySnapshot(): FlagEvaluations {
-  return createSnapshot({ host: SILENT_HOST, context: { distinctId: '' }, results: new Map() });
-}
-
-/** No flag unresolved: shared by every snapshot that has none. */
-const NO_REASONS: Readonly<Record<string, UnresolvedReason>> = Object.freeze({});
-
-/**
- * The reasons as a frozen record the snapshot may keep: a frozen one as it is (it cannot change under the
- * snapshot), else a frozen copy of its own properties.
- */
-function frozenReasons(
-  reasons: Readonly<Record<string, UnresolvedReason>> | undefined,
-): Readonly<Record<string, UnresolvedReason>> {
-  if (reasons === undefined) return NO_REASONS;
-  return Object.isFrozen(reasons) ? reasons : Object.freeze(ownCopy(reasons));
-}
-
-/** A plain object with the same own properties (`__proto__` included, as an own key). */
-function ownCopy<T>(source: Readonly<Record<string, T>>): Record<string, T> {
-  const copy: Record<string, T> = {};
-  for (const key of Object.keys(source)) setOwn(copy, key, source[key]!);
-  return copy;
 }

@@ -5,7 +5,7 @@ import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { CaptureLogger } from '../../test/support/capture-logger.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
-import { emptySnapshot } from '../evaluation/flag-evaluations.js';
+import { emptySnapshot } from '../evaluation/empty-snapshot.js';
 import type { SnapshotFactory } from '../evaluation/snapshot-factory.js';
 import { RequestContexts } from '../request/request-contexts.js';
 import { UnsendableProperties } from '../evaluation/unsendable-properties.js';

@@ -16,9 +16,10 @@ import { PollClock } from './poll-clock.js';
 import { PollFailures } from './poll-failures.js';
 import { PollRounds } from './poll-rounds.js';
 import { lockTtlMs, pollDelay } from './poll-timing.js';
-import type { DefinitionsStore, SharedRead } from './definitions-store.js';
+import type { DefinitionsStore } from './definitions-store.js';
 import { pickDefinitionsStore } from './pick-definitions-store.js';
 import { projectFingerprint, type SharedDefinitions } from './shared-definitions.js';
+import { readSharedStore, takePollRole } from './shared-store-reads.js';
 
 /**
  * Keeps the flag definitions local evaluation uses. Every instance reads the shared ones at startup (so one that
@@ -179,7 +180,7 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
       this.staleness();
       return;
     }
-    const role = await this.role();
+    const role = await takePollRole(this.store, this.log, this.lockTtlMs);
     this.isPoller = role !== 'follower';
     if (role === 'follower') {
       if (await this.follow()) await this.poll();
@@ -195,20 +196,6 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
     if (this.local) this.log.staleness(this.stale, this.clock.lastPolledByAnyone(), this.local.pollIntervalMs);
   }
 
-  /** `poller`: this instance holds the lock; `alone`: the store is unreachable (it polls without it). */
-  private async role(): Promise<'poller' | 'follower' | 'alone'> {
-    try {
-      const role = await this.store.shouldPoll();
-      this.log.unreachable.succeeded();
-      if (role === 'follower, lock given a ttl') this.log.lockWithoutTtl(this.lockTtlMs);
-      if (role === 'poller, lock replaced') this.log.lockOfAnotherType();
-      return role === 'follower' || role === 'follower, lock given a ttl' ? 'follower' : 'poller';
-    } catch (error) {
-      this.log.unreachable.failed(messageOf(error));
-      return 'alone';
-    }
-  }
-
   /** The wait before the next timed round; none with `pollIntervalMs: 0` (only startup and reloads load). */
   private nextDelay(): number | undefined {
     if (this.stopped || !this.local || this.local.pollIntervalMs === 0) return undefined;
@@ -221,26 +208,9 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
    * published for 3 poll intervals (see {@link PollClock}).
    */
   private async follow(): Promise<boolean> {
-    let read: SharedRead;
-    try {
-      read = await this.store.load();
-      this.log.unreachable.succeeded();
-    } catch (error) {
-      this.log.unreachable.failed(messageOf(error));
-      this.report.failed('store', `the shared store is unreachable (${messageOf(error)})`);
-      return true;
-    }
-    this.report.storeRead(read);
-    if (read.kind === 'foreign') {
-      const meanwhile = this.client ? 'polling PostHog directly' : 'a cache-only reader cannot poll PostHog';
-      this.log.unusable.failed(
-        `they belong to another project (give each project its own prefix or service); ${meanwhile}`,
-      );
-      return true;
-    }
-    if (read.kind === 'unusable') this.log.unusable.failed(`${read.problem}; keeping the definitions loaded`);
+    const read = await readSharedStore(this.store, this.log, this.report, this.client !== undefined);
+    if (read === undefined || read.kind === 'foreign') return true;
     if (read.kind === 'definitions') {
-      this.log.unusable.succeeded();
       this.clock.confirmShared(read.polledAt, read.lockHeld);
       if (this.clock.publisherIsLive() || !this.inForce.data) this.adopt(read.shared);
     }

@@ -1,6 +1,7 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import { randomDefinitions, randomUser, seededRandom } from '../../test/support/random-definitions.js';
-import { createSnapshot, type SnapshotHost } from '../evaluation/flag-evaluations.js';
+import { createSnapshot } from '../evaluation/flag-evaluations.js';
+import type { SnapshotHost } from '../evaluation/snapshot-host.js';
 import type { FlagContext } from '../flags.types.js';
 import { indexDefinitions, parseDefinitions, type FlagDefinition } from './definitions.js';
 import { evaluateEveryFlag, evaluateLocally } from './local-evaluator.js';

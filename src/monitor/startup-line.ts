@@ -1,4 +1,4 @@
-import type { CacheConfig, RedisCacheConfig } from '../cache/cache-url.js';
+import type { CacheConfig, RedisCacheConfig } from '../cache/cache-config.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 
 /**

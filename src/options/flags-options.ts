@@ -1,5 +1,5 @@
 import type { ExecutionContext } from '@nestjs/common';
-import type { CacheConfig } from '../cache/cache-url.js';
+import type { CacheConfig } from '../cache/cache-config.js';
 import type { FlagOverrides } from '../overrides/flags-overrides.js';
 import type { CircuitBreakerSettings } from '../pipeline/circuit-breaker.js';
 import type { FlagContext } from '../flags.types.js';

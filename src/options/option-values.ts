@@ -2,6 +2,9 @@ import { FlagsConfigError } from '../config/flags-config-error.js';
 import { readInteger, type IntegerBounds } from '../config/read-integer.js';
 import { kindOf } from '../util/kind-of.js';
 
+/** The longest delay a Node timer takes (a longer one fires at once). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** An integer option (a number or a digit string) within its bounds, or its default when not given. */
 export function integerOption(name: string, value: unknown, fallback: number, bounds: IntegerBounds): number {
   if (value === undefined) return fallback;

@@ -2,7 +2,8 @@ import type { Observable } from 'rxjs';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { abortable, type AbortableRequest } from '../upstream/abortable-request.js';
 import { isSuccess, USER_AGENT } from '../upstream/posthog-client.js';
-import { PostHogHttp, type PostHogResponse } from '../upstream/posthog-http.js';
+import { PostHogHttp } from '../upstream/posthog-http.js';
+import type { PostHogResponse } from '../upstream/posthog-request.js';
 import { statusError, UpstreamError } from '../upstream/upstream-error.js';
 
 /** The endpoint, in error messages: never the path, which holds the project key in its query. */

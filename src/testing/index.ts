@@ -5,7 +5,7 @@ export {
   type FlagOverrides,
   type FlagOverrideValue,
 } from '../overrides/flags-overrides.js';
-export { FakePostHog, type FakeOutageOptions } from './fake-posthog/fake-posthog.js';
+export { FakePostHog } from './fake-posthog/fake-posthog.js';
 export type {
   FakeBatch,
   FakeDefinitionsRequest,
@@ -18,5 +18,6 @@ export type {
   FakeFlagsRequestBody,
   FakeFlagValue,
   FakeOutage,
+  FakeOutageOptions,
 } from './fake-posthog/fake-posthog.types.js';
 export type { FakeRemoteConfigRequest } from './fake-posthog/fake-remote-config.js';

@@ -5,7 +5,8 @@ import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import type { FlagContext } from '../flags.types.js';
 import { abortable, type AbortableRequest } from './abortable-request.js';
 import { flagsRequestBody } from './flags-request-body.js';
-import { PostHogHttp, type PostHogResponse } from './posthog-http.js';
+import { PostHogHttp } from './posthog-http.js';
+import type { PostHogResponse } from './posthog-request.js';
 import { statusError, UpstreamError } from './upstream-error.js';
 
 /** The `User-Agent` sent to PostHog. */

@@ -1,66 +1,39 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { getEventListeners } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
+import { AnsweringServer } from '../../test/support/answering-server.js';
 import { eventually } from '../../test/support/eventually.js';
+import { flagsGet } from '../../test/support/posthog-http-request.js';
 import { forceGc } from '../../test/support/force-gc.js';
 import type { AbortableRequest } from './abortable-request.js';
-import { PostHogHttp, type PostHogRequest, type PostHogResponse } from './posthog-http.js';
+import { PostHogHttp } from './posthog-http.js';
+import type { PostHogResponse } from './posthog-request.js';
 import { UpstreamError } from './upstream-error.js';
 
 describe('PostHogHttp', () => {
-  let server: Server;
-  let host: string;
-  let answer: (response: ServerResponse) => void;
-  let pending = 0;
-  let maxPending = 0;
-  /** Requests and connections the server saw. */
-  let received = 0;
-  let connections = 0;
+  let server: AnsweringServer;
   const clients: PostHogHttp[] = [];
 
   const client = (connections = 4) => {
-    const made = new PostHogHttp(host, connections, '/test');
+    const made = new PostHogHttp(server.host, connections, '/test');
     clients.push(made);
     return made;
   };
-  const get = (overrides: Partial<PostHogRequest> = {}): PostHogRequest => ({
-    method: 'GET',
-    path: '/flags/?v=2',
-    headers: {},
-    timeoutMs: 60_000,
-    readBodyOf: (status) => status === 200,
-    maxResponseBytes: 1024,
-    ...overrides,
-  });
 
   beforeAll(async () => {
-    server = createServer((request: IncomingMessage, response: ServerResponse) => {
-      received++;
-      pending++;
-      maxPending = Math.max(maxPending, pending);
-      response.once('close', () => pending--);
-      request.resume();
-      answer(response);
-    });
-    server.on('connection', () => connections++);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    host = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await AnsweringServer.start();
   });
   afterEach(async () => {
     jest.restoreAllMocks();
     await Promise.all(clients.splice(0).map((made) => made.close()));
-    maxPending = 0;
+    server.maxOpen = 0;
   });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
+  afterAll(() => server.close());
 
   const text = '{"flags":{"beta":{"enabled":true}}}';
   it.each([
@@ -69,8 +42,8 @@ describe('PostHogHttp', () => {
     ['deflate', deflateSync],
     ['br', brotliCompressSync],
   ])('decodes a body sent with content-encoding %s', async (encoding, encode) => {
-    answer = (response) => response.writeHead(200, { 'Content-Encoding': encoding }).end(encode(text));
-    expect(await client().request(get())).toMatchObject({ status: 200, text });
+    server.answer = (response) => response.writeHead(200, { 'Content-Encoding': encoding }).end(encode(text));
+    expect(await client().request(flagsGet())).toMatchObject({ status: 200, text });
   });
 
   it('fails with too_large past maxResponseBytes decoded, a compression bomb included', async () => {
@@ -79,16 +52,16 @@ describe('PostHogHttp', () => {
       ['identity', Buffer.from(big)],
       ['gzip', gzipSync(big)],
     ] as const) {
-      answer = (response) => response.writeHead(200, { 'Content-Encoding': encoding }).end(body);
-      await expect(client().request(get())).rejects.toMatchObject({ reason: 'too_large' });
+      server.answer = (response) => response.writeHead(200, { 'Content-Encoding': encoding }).end(body);
+      await expect(client().request(flagsGet())).rejects.toMatchObject({ reason: 'too_large' });
     }
   });
 
   it('decodes a long compressed body at the pace of its decoder', async () => {
     const long = randomBytes(3 * 2 ** 20).toString('base64');
     const body = gzipSync(long);
-    answer = (response) => response.writeHead(200, { 'Content-Encoding': 'gzip' }).end(body);
-    const response = await client().request(get({ maxResponseBytes: long.length }));
+    server.answer = (response) => response.writeHead(200, { 'Content-Encoding': 'gzip' }).end(body);
+    const response = await client().request(flagsGet({ maxResponseBytes: long.length }));
     expect(response.text === long).toBe(true);
   });
 
@@ -99,36 +72,36 @@ describe('PostHogHttp', () => {
     ['closes', 'past 64 KiB, chunked', 64 * 1024 + 1, false, 1],
   ])('%s the connection under an unwanted body %s', async (_, _what, size, withLength, opened) => {
     const body = Buffer.alloc(size, 'x');
-    answer = (response) => {
+    server.answer = (response) => {
       if (withLength) response.writeHead(404, { 'Content-Length': size }).end(body);
       else response.writeHead(404).end(body);
     };
     const http = client(1);
-    expect(await http.request(get())).toMatchObject({ status: 404 });
-    const before = connections;
-    await http.request(get());
-    expect(connections).toBe(before + opened);
+    expect(await http.request(flagsGet())).toMatchObject({ status: 404 });
+    const before = server.connections;
+    await http.request(flagsGet());
+    expect(server.connections).toBe(before + opened);
   });
 
   it('answers a 3xx as it is, following no Location, and discards a body it does not read', async () => {
-    answer = (response) => response.writeHead(302, { Location: 'http://127.0.0.1:1/elsewhere' }).end('moved');
-    expect(await client().request(get())).toEqual({ status: 302, headers: expect.any(Object) });
+    server.answer = (response) => response.writeHead(302, { Location: 'http://127.0.0.1:1/elsewhere' }).end('moved');
+    expect(await client().request(flagsGet())).toEqual({ status: 302, headers: expect.any(Object) });
   });
 
   it('abandons a request on its own timer, garbage collections or not', async () => {
-    answer = () => {};
-    const request = client().request(get({ timeoutMs: 300 }));
-    await eventually(() => pending === 1, 'the request to hang');
+    server.answer = () => {};
+    const request = client().request(flagsGet({ timeoutMs: 300 }));
+    await eventually(() => server.open === 1, 'the request to hang');
     forceGc();
     await expect(request).rejects.toMatchObject({ reason: 'timeout' });
-    await eventually(() => pending === 0, 'the connection under it closed');
+    await eventually(() => server.open === 0, 'the connection under it closed');
   });
 
   it("aborts on the caller's signal, before the timer", async () => {
-    answer = () => {};
+    server.answer = () => {};
     const abort = new AbortController();
-    const request = client().request(get({ timeoutMs: 60_000, signal: abort.signal }));
-    await eventually(() => pending === 1, 'the request to hang');
+    const request = client().request(flagsGet({ timeoutMs: 60_000, signal: abort.signal }));
+    await eventually(() => server.open === 1, 'the request to hang');
     abort.abort();
     await expect(request).rejects.toBeInstanceOf(UpstreamError);
     await expect(request).rejects.not.toMatchObject({ reason: 'timeout' });
@@ -136,51 +109,51 @@ describe('PostHogHttp', () => {
 
   it('opens at most `connections` connections: the other requests wait for one', async () => {
     const answers: ServerResponse[] = [];
-    answer = (response) => answers.push(response);
+    server.answer = (response) => answers.push(response);
     const http = client(2);
-    const requests = Array.from({ length: 5 }, () => http.request(get()));
-    await eventually(() => pending === 2, 'two requests in flight');
+    const requests = Array.from({ length: 5 }, () => http.request(flagsGet()));
+    await eventually(() => server.open === 2, 'two requests in flight');
     await new Promise((resolve) => setImmediate(resolve));
-    expect(maxPending).toBe(2);
-    answer = (response) => response.writeHead(200).end('{}');
+    expect(server.maxOpen).toBe(2);
+    server.answer = (response) => response.writeHead(200).end('{}');
     for (const response of answers.splice(0)) response.writeHead(200).end('{}');
     expect((await Promise.all(requests)).map((response) => response.status)).toEqual([200, 200, 200, 200, 200]);
-    expect(maxPending).toBe(2);
+    expect(server.maxOpen).toBe(2);
   });
 
   it('reads the answer after an informational 1xx', async () => {
-    answer = (response) => {
+    server.answer = (response) => {
       response.writeEarlyHints({ link: '</style.css>; rel=preload' });
       response.writeHead(200).end(text);
     };
-    expect(await client().request(get())).toMatchObject({ status: 200, text });
+    expect(await client().request(flagsGet())).toMatchObject({ status: 200, text });
   });
 
   it('aborts a request still waiting for a connection: it fails at once and is never sent', async () => {
     const answers: ServerResponse[] = [];
-    answer = (response) => answers.push(response);
+    server.answer = (response) => answers.push(response);
     const http = client(1);
-    const first = http.start(get());
-    await eventually(() => pending === 1, 'the first request to hang');
-    const second = http.start(get());
+    const first = http.start(flagsGet());
+    await eventually(() => server.open === 1, 'the first request to hang');
+    const second = http.start(flagsGet());
     second.abort();
     await expect(second.response).rejects.toMatchObject({ reason: 'network' });
-    const sent = received;
-    answer = (response) => response.writeHead(200).end('{}');
+    const sent = server.received;
+    server.answer = (response) => response.writeHead(200).end('{}');
     for (const response of answers.splice(0)) response.writeHead(200).end('{}');
     expect(await first.response).toMatchObject({ status: 200 });
-    expect(await http.request(get())).toMatchObject({ status: 200 });
-    expect(received).toBe(sent + 1);
+    expect(await http.request(flagsGet())).toMatchObject({ status: 200 });
+    expect(server.received).toBe(sent + 1);
   });
 
   it('times out a request still waiting for a connection on its own timer', async () => {
-    answer = () => {};
+    server.answer = () => {};
     const http = client(1);
-    const sent = received;
-    http.start(get()).response.catch(() => {});
-    await eventually(() => pending === 1, 'the first request to hang');
-    await expect(http.request(get({ timeoutMs: 100 }))).rejects.toMatchObject({ reason: 'timeout' });
-    expect(received).toBe(sent + 1);
+    const sent = server.received;
+    http.start(flagsGet()).response.catch(() => {});
+    await eventually(() => server.open === 1, 'the first request to hang');
+    await expect(http.request(flagsGet({ timeoutMs: 100 }))).rejects.toMatchObject({ reason: 'timeout' });
+    expect(server.received).toBe(sent + 1);
   });
 
   it.each([
@@ -189,15 +162,15 @@ describe('PostHogHttp', () => {
   ])(
     'does nothing on an abort after the end (a body %s): the answer stands, the connection is kept',
     async (_, status) => {
-      answer = (response) => response.writeHead(status).end('{}');
+      server.answer = (response) => response.writeHead(status).end('{}');
       const http = client(1);
-      const exchange = http.start(get());
+      const exchange = http.start(flagsGet());
       const response = await exchange.response;
-      const opened = connections;
+      const opened = server.connections;
       exchange.abort();
       expect(await exchange.response).toBe(response);
-      expect(await http.request(get())).toMatchObject({ status });
-      expect(connections).toBe(opened);
+      expect(await http.request(flagsGet())).toMatchObject({ status });
+      expect(server.connections).toBe(opened);
     },
   );
 
@@ -211,7 +184,7 @@ describe('PostHogHttp', () => {
   const hang = () => {};
   const nothing = () => {};
   const whenSent = async (end: () => void) => {
-    await eventually(() => pending === 1, 'the request to hang');
+    await eventually(() => server.open === 1, 'the request to hang');
     end();
   };
   it.each<Ending>([
@@ -229,11 +202,11 @@ describe('PostHogHttp', () => {
     ['abort() before the request is sent', hang, (exchange) => exchange.abort(), 'network'],
     ["the caller's signal", hang, (_, signal) => whenSent(() => signal.abort()), 'network'],
   ])('stops its timer and lets go of the signal on every ending: %s', async (_, respond, end, outcome) => {
-    answer = respond;
+    server.answer = respond;
     const signal = new AbortController();
     const setTimer = jest.spyOn(globalThis, 'setTimeout');
     const clearTimer = jest.spyOn(globalThis, 'clearTimeout');
-    const exchange = client().start(get({ timeoutMs: 60_000, signal: signal.signal }));
+    const exchange = client().start(flagsGet({ timeoutMs: 60_000, signal: signal.signal }));
     const timer = setTimer.mock.results[setTimer.mock.calls.findIndex((call) => call[1] === 60_000)]
       ?.value as NodeJS.Timeout;
     expect(timer).toBeDefined();
@@ -250,10 +223,10 @@ describe('PostHogHttp', () => {
 
   it('never sends a request whose signal is already aborted, and listens to it no further', async () => {
     const signal = AbortSignal.abort();
-    const sent = received;
-    await expect(client().request(get({ signal }))).rejects.toMatchObject({ reason: 'network' });
+    const sent = server.received;
+    await expect(client().request(flagsGet({ signal }))).rejects.toMatchObject({ reason: 'network' });
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(received).toBe(sent);
+    expect(server.received).toBe(sent);
     expect(getEventListeners(signal, 'abort')).toHaveLength(0);
   });
 
@@ -262,7 +235,10 @@ describe('PostHogHttp', () => {
     clients.push(refused);
     const failure = await refused
       .request(
-        get({ path: '/flags/definitions?token=phc_secret_token', headers: { authorization: 'Bearer phs_s3cret' } }),
+        flagsGet({
+          path: '/flags/definitions?token=phc_secret_token',
+          headers: { authorization: 'Bearer phs_s3cret' },
+        }),
       )
       .catch((error: Error) => error);
     expect(failure).toMatchObject({ reason: 'connection_refused' });

@@ -4,7 +4,8 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { makeTlsCertificates } from '../../test/support/tls-certificates.js';
-import { PostHogHttp, type PostHogRequest } from './posthog-http.js';
+import { PostHogHttp } from './posthog-http.js';
+import type { PostHogRequest } from './posthog-request.js';
 import { transportError, UpstreamError } from './upstream-error.js';
 
 describe('PostHogHttp: TLS failures', () => {

@@ -1,9 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
+import { AnsweringServer } from '../../test/support/answering-server.js';
 import { eventually } from '../../test/support/eventually.js';
+import { flagsGet } from '../../test/support/posthog-http-request.js';
 import { stallBody } from '../../test/support/fake-posthog.js';
-import { PostHogHttp, type PostHogRequest } from './posthog-http.js';
+import { PostHogHttp } from './posthog-http.js';
 
 /**
  * A body the client does not read (a 503, a 302, a `/batch/` 200) is drained within the exchange's own timer, or
@@ -11,127 +12,102 @@ import { PostHogHttp, type PostHogRequest } from './posthog-http.js';
  * for its 300 s body timeout), so the pool's busy connections are the exchanges not settled yet.
  */
 describe('PostHogHttp: bodies not read', () => {
-  let server: Server;
-  let host: string;
-  let answer: (response: ServerResponse) => void;
-  /** Responses begun and not closed yet (a stalled one stays open while its connection does). */
-  let open = 0;
-  let connections = 0;
+  let server: AnsweringServer;
   const clients: PostHogHttp[] = [];
 
   const client = (size = 1) => {
-    const made = new PostHogHttp(host, size, '/test');
+    const made = new PostHogHttp(server.host, size, '/test');
     clients.push(made);
     return made;
   };
-  const get = (overrides: Partial<PostHogRequest> = {}): PostHogRequest => ({
-    method: 'GET',
-    path: '/flags/?v=2',
-    headers: {},
-    timeoutMs: 60_000,
-    readBodyOf: (status) => status === 200,
-    maxResponseBytes: 1024,
-    ...overrides,
-  });
   const ok = (response: ServerResponse) => response.writeHead(200).end('{}');
 
   beforeAll(async () => {
-    server = createServer((request, response) => {
-      open++;
-      response.once('close', () => open--);
-      request.resume();
-      answer(response);
-    });
-    server.on('connection', () => connections++);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    host = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await AnsweringServer.start();
   });
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((made) => made.close()));
-    await eventually(() => open === 0, 'every response closed');
+    await eventually(() => server.open === 0, 'every response closed');
   });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
+  afterAll(() => server.close());
 
   it.each([503, 302, 404])(
     'answers a %i whose body stalls at its timer, closing the connection: the next request is served',
     async (status) => {
-      answer = (response) => stallBody(response, status);
+      server.answer = (response) => stallBody(response, status);
       const http = client(1);
-      expect(await http.request(get({ timeoutMs: 200 }))).toMatchObject({ status });
-      await eventually(() => open === 0, 'the stalled connection closed');
-      answer = ok;
-      expect(await http.request(get({ timeoutMs: 5_000 }))).toMatchObject({ status: 200, text: '{}' });
+      expect(await http.request(flagsGet({ timeoutMs: 200 }))).toMatchObject({ status });
+      await eventually(() => server.open === 0, 'the stalled connection closed');
+      server.answer = ok;
+      expect(await http.request(flagsGet({ timeoutMs: 5_000 }))).toMatchObject({ status: 200, text: '{}' });
     },
   );
 
   it('answers a 200 whose body it does not read (a batch accepted) at its timer, when the body stalls', async () => {
-    answer = (response) => stallBody(response, 200);
+    server.answer = (response) => stallBody(response, 200);
     const http = client(1);
-    expect(await http.request(get({ timeoutMs: 200, readBodyOf: () => false }))).toMatchObject({ status: 200 });
-    answer = ok;
-    expect(await http.request(get({ timeoutMs: 5_000 }))).toMatchObject({ status: 200, text: '{}' });
+    expect(await http.request(flagsGet({ timeoutMs: 200, readBodyOf: () => false }))).toMatchObject({ status: 200 });
+    server.answer = ok;
+    expect(await http.request(flagsGet({ timeoutMs: 5_000 }))).toMatchObject({ status: 200, text: '{}' });
   });
 
   it('holds the connection until the unread body ends: the pool never has more busy connections than exchanges', async () => {
     const stalled: ServerResponse[] = [];
-    answer = (response) => {
+    server.answer = (response) => {
       stallBody(response, 503);
       stalled.push(response);
     };
     const http = client(2);
     let settled = 0;
-    const first = http.start(get());
-    const second = http.start(get());
+    const first = http.start(flagsGet());
+    const second = http.start(flagsGet());
     for (const exchange of [first, second]) void exchange.response.then(() => settled++);
     await eventually(() => stalled.length === 2, 'both bodies begun');
     // The status is in, the body is not: the exchanges have not settled, their connections are theirs.
     await new Promise((resolve) => setImmediate(resolve));
     expect(settled).toBe(0);
-    const opened = connections;
+    const opened = server.connections;
     stalled[0]!.end('"done"}');
     expect(await first.response).toMatchObject({ status: 503 });
     // The body ended: its connection is kept for the next request.
-    answer = ok;
-    expect(await http.request(get())).toMatchObject({ status: 200 });
-    expect(connections).toBe(opened);
+    server.answer = ok;
+    expect(await http.request(flagsGet())).toMatchObject({ status: 200 });
+    expect(server.connections).toBe(opened);
     second.abort();
     expect(await second.response).toMatchObject({ status: 503 });
-    await eventually(() => open === 0, 'the connection under the aborted body closed');
+    await eventually(() => server.open === 0, 'the connection under the aborted body closed');
   });
 
   it('answers with the status on abort() while the body stalls, and closes the connection', async () => {
-    answer = (response) => stallBody(response, 503);
+    server.answer = (response) => stallBody(response, 503);
     const http = client(1);
-    const exchange = http.start(get());
-    await eventually(() => open === 1, 'the body begun');
+    const exchange = http.start(flagsGet());
+    await eventually(() => server.open === 1, 'the body begun');
     exchange.abort();
     expect(await exchange.response).toMatchObject({ status: 503 });
-    await eventually(() => open === 0, 'the stalled connection closed');
+    await eventually(() => server.open === 0, 'the stalled connection closed');
   });
 
   it("answers with the status on the caller's signal while the body stalls, and closes the connection", async () => {
-    answer = (response) => stallBody(response, 302);
+    server.answer = (response) => stallBody(response, 302);
     const signal = new AbortController();
-    const response = client(1).request(get({ signal: signal.signal }));
-    await eventually(() => open === 1, 'the body begun');
+    const response = client(1).request(flagsGet({ signal: signal.signal }));
+    await eventually(() => server.open === 1, 'the body begun');
     signal.abort();
     expect(await response).toMatchObject({ status: 302 });
-    await eventually(() => open === 0, 'the stalled connection closed');
+    await eventually(() => server.open === 0, 'the stalled connection closed');
   });
 
   it('keeps the connection under an unread body that ends in a later write', async () => {
-    answer = (response) => {
+    server.answer = (response) => {
       stallBody(response, 503);
       setImmediate(() => response.end('"late"}'));
     };
     const http = client(1);
-    expect(await http.request(get())).toMatchObject({ status: 503 });
-    const opened = connections;
-    answer = ok;
-    expect(await http.request(get())).toMatchObject({ status: 200 });
-    expect(connections).toBe(opened);
+    expect(await http.request(flagsGet())).toMatchObject({ status: 503 });
+    const opened = server.connections;
+    server.answer = ok;
+    expect(await http.request(flagsGet())).toMatchObject({ status: 200 });
+    expect(server.connections).toBe(opened);
   });
 });

@@ -9,22 +9,14 @@ import type {
   FakeFlagsRequest,
   FakeFlagsRequestBody,
   FakeOutage,
+  FakeOutageOptions,
 } from './fake-posthog.types.js';
-import { BadRequestBody, parseJsonObject, readRequestText, weakEtag } from './fake-request-body.js';
+import { BadRequestBody, batchBody, parseJsonObject, readRequestText, weakEtag } from './fake-request-body.js';
 import { checkOutage } from './fake-outage.js';
 import { FakeRemoteConfigs, remoteConfigRequest, type FakeRemoteConfigRequest } from './fake-remote-config.js';
 
 /** The endpoints the fake serves. */
 type Endpoint = 'flags' | 'definitions' | 'batch' | 'remote_config';
-
-/** What {@link FakePostHog.setOutage} takes besides the outage. */
-export interface FakeOutageOptions {
-  /**
-   * The `Retry-After` header of a `429` or `503` outage, in seconds.
-   * @default 60
-   */
-  retryAfterSeconds?: number;
-}
 
 /**
  * A PostHog for an application's e2e tests: a real HTTP server on 127.0.0.1 (an ephemeral port) speaking the
@@ -293,13 +285,6 @@ export class FakePostHog {
   private definitionsText(): string {
     return typeof this.definitions === 'string' ? this.definitions : (JSON.stringify(this.definitions) ?? '');
   }
-}
-
-/** A `/batch/` body: `{ api_key, batch: [...] }`. @throws {BadRequestBody} when it is not. */
-function batchBody(text: string): FakeBatch['body'] {
-  const body = parseJsonObject(text);
-  if (!Array.isArray(body.batch)) throw new BadRequestBody(400, 'a /batch/ body holds a "batch" array');
-  return body as unknown as FakeBatch['body'];
 }
 
 function writeJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {

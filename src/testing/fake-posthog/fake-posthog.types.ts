@@ -93,3 +93,12 @@ export interface FakeDefinitionsRequest {
   url: string;
   headers: IncomingHttpHeaders;
 }
+
+/** What `FakePostHog.setOutage` takes besides the outage. */
+export interface FakeOutageOptions {
+  /**
+   * The `Retry-After` header of a `429` or `503` outage, in seconds.
+   * @default 60
+   */
+  retryAfterSeconds?: number;
+}

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { gunzipSync } from 'node:zlib';
+import type { FakeBatch } from './fake-posthog.types.js';
 
 /** The most bytes the fake reads of a request's body, and decompresses a gzipped one to. */
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
@@ -56,4 +57,11 @@ export function parseJsonObject(text: string): Record<string, unknown> {
 /** A weak ETag of a text: its SHA-1, so that any change of content changes it. @internal */
 export function weakEtag(text: string): string {
   return `W/"${createHash('sha1').update(text).digest('hex')}"`;
+}
+
+/** A `/batch/` body: `{ api_key, batch: [...] }`. @throws {BadRequestBody} when it is not. @internal */
+export function batchBody(text: string): FakeBatch['body'] {
+  const body = parseJsonObject(text);
+  if (!Array.isArray(body.batch)) throw new BadRequestBody(400, 'a /batch/ body holds a "batch" array');
+  return body as unknown as FakeBatch['body'];
 }

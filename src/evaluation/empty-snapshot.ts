@@ -2,7 +2,7 @@ import { createSnapshot, type FlagEvaluations } from './flag-evaluations.js';
 import type { SnapshotHost } from './snapshot-host.js';
 
 /** A host that sends and logs nothing: for a snapshot made where no module is at hand. */
-const SILENT_HOST: SnapshotHost = {
+export const SILENT_HOST: SnapshotHost = {
   sendsEvents: false,
   geoipDisabled: true,
   serverOnly: () => false,

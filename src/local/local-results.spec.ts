@@ -1,7 +1,7 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import { randomDefinitions, randomUser, seededRandom } from '../../test/support/random-definitions.js';
 import { createSnapshot } from '../evaluation/flag-evaluations.js';
-import type { SnapshotHost } from '../evaluation/snapshot-host.js';
+import { SILENT_HOST } from '../evaluation/empty-snapshot.js';
 import type { FlagContext } from '../flags.types.js';
 import { indexDefinitions, parseDefinitions, type FlagDefinition } from './definitions.js';
 import { evaluateEveryFlag, evaluateLocally } from './local-evaluator.js';
@@ -58,17 +58,6 @@ const FLAGS: FlagDefinition[] = [
 ];
 const COHORTS = { '7': { type: 'AND', values: [{ key: 'country', type: 'person', value: ['fr', 'de'] }] } };
 
-const host: SnapshotHost = {
-  sendsEvents: false,
-  geoipDisabled: true,
-  serverOnly: () => false,
-  definitionsLoadedAt: () => undefined,
-  definitionsStale: () => false,
-  leanExposures: () => false,
-  exposed: () => {},
-  warn: () => {},
-};
-
 describe('LocalResults: a flag built when first read', () => {
   it('a read of a flag not yet built is right: each kind of flag, read first, is what evaluating it alone gives', () => {
     const definitions = definitionsOf({ flags: FLAGS, cohorts: COHORTS });
@@ -119,7 +108,7 @@ describe('LocalResults: a flag built when first read', () => {
     const personProperties: Record<string, unknown> = { plan: 'pro', country: 'fr' };
     const context: FlagContext = { distinctId: 'user-1', personProperties };
     const answer = evaluateEveryFlag(before, localSubject(context), NOW);
-    const snapshot = createSnapshot({ host, context, results: answer.results });
+    const snapshot = createSnapshot({ host: SILENT_HOST, context, results: answer.results });
     const expected = evaluateLocally(before, localSubject(context), undefined, NOW).results;
     // Afterwards: new definitions (every flag off, the cohort gone) and the caller's properties changed in place.
     const after = definitionsOf({ flags: FLAGS.map((flag) => ({ ...flag, active: false })) });

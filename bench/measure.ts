@@ -135,6 +135,11 @@ async function load(
   return tally;
 }
 
+/** Loads `path` for `seconds` (see {@link load}): what the load saw. */
+export function loadRoute(app: BenchServer, bench: Bench, path: string, seconds: number): Promise<Tally> {
+  return load(app, bench, path, seconds, emptyTally());
+}
+
 /** Ours' throughput over each other route's, per round. */
 export function ratiosToOurs(perRound: Map<Contender, number[]>): Partial<Record<Contender, number[]>> {
   const ours = perRound.get('nestjs-posthog-flags') ?? [];

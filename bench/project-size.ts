@@ -4,7 +4,8 @@
  * and one read of one flag, for users seen before and for new users, against posthog-node's local
  * `getFeatureFlag` of the same flag on the same definitions, in turns, in one process: the median of 11 rounds.
  * The bytes each remembered user holds are printed beside (heap grown per user seen, after a collection, when run
- * with `--expose-gc`). No HTTP: PostHog is the loopback fake, asked only for the definitions.
+ * with `--expose-gc`). No HTTP: PostHog is the loopback fake, asked only for the definitions. Then the remote
+ * half (`project-size-remote.ts`): a guarded route over HTTP with a `redis://` fallback cache.
  */
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
@@ -12,10 +13,12 @@ import { NestFactory } from '@nestjs/core';
 import { PostHog } from 'posthog-node';
 import { FakePostHog } from '../test/support/fake-posthog.js';
 import { FlagsModule, FlagsService, type FlagContext } from '../src/index.js';
+import { runRemoteProjectSize } from './project-size-remote.js';
 
+const SMOKE = process.argv.includes('--smoke');
 const SIZES = [10, 100, 1000];
-const ROUNDS = 11;
-const CALLS = 400;
+const ROUNDS = SMOKE ? 3 : 11;
+const CALLS = SMOKE ? 50 : 400;
 const SEEN_USERS = 200;
 const READ_FLAG = 'flag-0';
 
@@ -67,6 +70,8 @@ interface SizeRow {
   count: number;
   seen: number;
   fresh: number;
+  /** New users, `evaluateFlags()` of every flag and one read (what a route's first request asks). */
+  every: number;
   node: number;
   perUser: number;
 }
@@ -94,7 +99,10 @@ async function measureSize(count: number, rounds = ROUNDS): Promise<SizeRow> {
     while (flags.status().definitions.source === 'none') await new Promise((ready) => setTimeout(ready, 10));
     if (!(await posthog.waitForLocalEvaluationReady(10_000))) throw new Error('posthog-node loaded no definitions');
     const seen = Array.from({ length: SEEN_USERS }, (_, index) => userOf(`seen-${index}`));
-    const ours = async (context: FlagContext) => (await flags.evaluateFlags(context)).isEnabled(READ_FLAG);
+    // What a request of a route reading one flag asks, once its route is learned (`src/request/route-flags.ts`).
+    const ours = async (context: FlagContext) =>
+      (await flags.evaluateFlags(context, { flagKeys: [READ_FLAG] })).isEnabled(READ_FLAG);
+    const everyFlag = async (context: FlagContext) => (await flags.evaluateFlags(context)).isEnabled(READ_FLAG);
     const theirs = (context: FlagContext) =>
       posthog.getFeatureFlag(READ_FLAG, context.distinctId, {
         personProperties: context.personProperties as Record<string, string>,
@@ -106,21 +114,23 @@ async function measureSize(count: number, rounds = ROUNDS): Promise<SizeRow> {
       if (mine !== its) throw new Error(`${context.distinctId}: ours ${mine}, posthog-node ${its}`);
     }
     const heapBefore = heapNow();
-    for (const context of seen) await ours(context);
+    for (const context of seen) await everyFlag(context);
     const perUser = (heapNow() - heapBefore) / SEEN_USERS;
-    const times = { seen: [] as number[], fresh: [] as number[], node: [] as number[] };
+    const times = { seen: [] as number[], fresh: [] as number[], every: [] as number[], node: [] as number[] };
     let next = 0;
     const newUsers = () => Array.from({ length: CALLS }, () => userOf(`new-${count}-${next++}`));
     const seenCalls = Array.from({ length: CALLS }, (_, index) => seen[index % SEEN_USERS]!);
     const turns = [
       async () => times.seen.push(await cpuPerCall(seenCalls, ours)),
       async () => times.fresh.push(await cpuPerCall(newUsers(), ours)),
+      async () => times.every.push(await cpuPerCall(newUsers(), everyFlag)),
       async () => times.node.push(await cpuPerCall(newUsers(), theirs)),
     ];
     for (let round = 0; round < rounds; round++) {
       for (const turn of round % 2 ? [...turns].reverse() : turns) await turn();
     }
-    return { count, seen: median(times.seen), fresh: median(times.fresh), node: median(times.node), perUser };
+    const [fresh, every, node] = [median(times.fresh), median(times.every), median(times.node)];
+    return { count, seen: median(times.seen), fresh, every, node, perUser };
   } finally {
     await app.close();
     await posthog.shutdown(1000);
@@ -168,11 +178,12 @@ function heapNow(): number {
 }
 
 /** Prints a row. */
-function print({ count, seen, fresh, node, perUser }: SizeRow): void {
+function print({ count, seen, fresh, every, node, perUser }: SizeRow): void {
   const heap = Number.isNaN(perUser) ? 'n/a (run with --expose-gc)' : `${Math.round(perUser)} B`;
   console.log(
     `  ${String(count).padStart(5)} flags   seen ${seen.toFixed(1).padStart(7)}   new ${fresh.toFixed(1).padStart(7)}   ` +
-      `posthog-node ${node.toFixed(1).padStart(6)}   heap per remembered user ${heap}`,
+      `posthog-node ${node.toFixed(1).padStart(6)}   every flag, new users ${every.toFixed(1).padStart(7)}   ` +
+      `heap per remembered user ${heap}`,
   );
 }
 
@@ -182,8 +193,9 @@ function yardstick(name: string, value: number, limit: number): void {
 }
 
 console.log(
-  `Project size, local evaluation: CPU µs per evaluateFlags() + one read (median of ${ROUNDS} rounds of ${CALLS} ` +
-    'calls, in turns; posthog-node: its local getFeatureFlag of the same flag):',
+  `Project size, local evaluation: CPU µs per request reading one flag, evaluateFlags({ flagKeys }) + one read ` +
+    `(median of ${ROUNDS} rounds of ${CALLS} calls, in turns; posthog-node: its local getFeatureFlag of the same ` +
+    'flag; every flag: evaluateFlags() + one read, a route’s first request):',
 );
 await measureSize(10, 3); // warm-up: the first rounds carry the JIT's
 const rows: SizeRow[] = [];
@@ -204,3 +216,5 @@ console.log(
   `  memory:// fallback cache at 1,000 flags (remote): heap per user ${Number.isNaN(cached) ? 'n/a' : `${Math.round(cached)} B`}` +
     ` (its 64 MiB default holds about ${Number.isNaN(cached) ? 'n/a' : Math.floor((64 * 2 ** 20) / cached)} such users)`,
 );
+console.log('');
+if (!process.env.LOCAL_ONLY) await runRemoteProjectSize(SMOKE);

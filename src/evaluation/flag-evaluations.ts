@@ -4,7 +4,8 @@ import { flagValue, type FlagContext, type FlagResult, type FlagValue, type Post
 import type { UnresolvedReason } from '../local/unresolved-reason.js';
 import { freezeResult } from './flag-results.js';
 import { frozenReasons } from './frozen-reasons.js';
-import type { SnapshotHost, SnapshotInit } from './snapshot-host.js';
+import { JoinedResults } from './joined-results.js';
+import type { EarlierAnswer, SnapshotHost, SnapshotInit } from './snapshot-host.js';
 import { setOwn } from '../util/own.js';
 
 /** A new snapshot (the class's constructor is its own: snapshots are made by the module, never by hand). */
@@ -18,6 +19,16 @@ export let narrowSnapshot: (
   snapshot: FlagEvaluations,
   keys: readonly string[] | undefined,
   sendsEvents: boolean | undefined,
+) => FlagEvaluations;
+
+/**
+ * One snapshot of two answers for the same context: `first`'s for the keys it was asked (`keys`), `later`'s for
+ * the rest. Reads are shared with `first` (a read of one counts as read in both).
+ */
+export let joinSnapshots: (
+  first: FlagEvaluations,
+  keys: ReadonlySet<string>,
+  later: FlagEvaluations,
 ) => FlagEvaluations;
 
 /** Per-read options of {@link FlagEvaluations.getFlag} (and `getFlagResult`). */
@@ -54,6 +65,7 @@ export class FlagEvaluations {
   readonly #geoipDisabled: boolean;
   readonly #errors: FlagErrors | undefined;
   readonly #every: boolean;
+  readonly #earlier: EarlierAnswer<FlagEvaluations> | undefined;
 
   /** Made by `FlagsService.evaluateFlags()` and `@Flags()`, never by hand. */
   private constructor(init: SnapshotInit) {
@@ -68,6 +80,7 @@ export class FlagEvaluations {
     this.#geoipDisabled = init.geoipDisabled ?? init.host.geoipDisabled;
     this.#errors = init.errors;
     this.#every = init.every ?? false;
+    this.#earlier = init.earlier as EarlierAnswer<FlagEvaluations> | undefined;
   }
 
   /** The distinct id the flags were evaluated for. */
@@ -213,13 +226,38 @@ export class FlagEvaluations {
     if (result?.source === 'override') return;
     const local = Object.hasOwn(this.#unresolved, key) && this.#unresolved[key] !== 'unavailable';
     const missing: MissingFlag = local ? 'local_evaluation_inconclusive' : 'flag_missing';
-    const circumstances = { missing, geoipDisabled: this.#geoipDisabled, errors: this.#errors };
+    const circumstances = { missing, geoipDisabled: this.#geoipDisabled, errors: this.#errorsOf(key) };
     const called = flagCalled(this.#context, key, result, circumstances, this.#host);
     this.#host.exposed(this.#context, called);
   }
 
+  /** What the reads of `key` say in `$feature_flag_error`: the errors of the answer that gave it. */
+  #errorsOf(key: string): FlagErrors | undefined {
+    const earlier = this.#earlier;
+    return earlier?.keys.has(key) ? earlier.snapshot.#errorsOf(key) : this.#errors;
+  }
+
   static {
     createSnapshot = (init) => new FlagEvaluations(init);
+    joinSnapshots = (first, keys, later) => {
+      const unresolved: Record<string, UnresolvedReason> = {};
+      for (const [key, reason] of Object.entries(later.#unresolved))
+        if (!keys.has(key)) setOwn(unresolved, key, reason);
+      for (const [key, reason] of Object.entries(first.#unresolved)) if (keys.has(key)) setOwn(unresolved, key, reason);
+      return new FlagEvaluations({
+        host: first.#host,
+        context: first.#context,
+        results: new JoinedResults(first.#results, keys, later.#results),
+        unresolved,
+        accessed: first.#accessed,
+        partial: later.#partial,
+        every: later.#every,
+        sendsEvents: first.#sendsEvents,
+        geoipDisabled: first.#geoipDisabled,
+        errors: later.#errors,
+        earlier: { snapshot: first, keys },
+      });
+    };
     narrowSnapshot = (snapshot, keys, sendsEvents) => {
       let results = snapshot.#results;
       let unresolved = snapshot.#unresolved;
@@ -230,7 +268,7 @@ export class FlagEvaluations {
           const result = results.get(key);
           if (result) narrowed.set(key, result);
           else if (Object.hasOwn(unresolved, key)) setOwn(stillUnresolved, key, unresolved[key]!);
-          else if (snapshot.#partial) setOwn(stillUnresolved, key, 'unavailable');
+          else if (snapshot.#partial && !snapshot.#earlier?.keys.has(key)) setOwn(stillUnresolved, key, 'unavailable');
         }
         [results, unresolved] = [narrowed, stillUnresolved];
       }
@@ -250,6 +288,7 @@ export class FlagEvaluations {
         sendsEvents: sendsEvents ?? snapshot.#sendsEvents,
         geoipDisabled: snapshot.#geoipDisabled,
         errors: snapshot.#errors,
+        earlier: snapshot.#earlier,
       });
     };
   }
@@ -265,6 +304,7 @@ export class FlagEvaluations {
       sendsEvents: this.#sendsEvents,
       geoipDisabled: this.#geoipDisabled,
       errors: this.#errors,
+      earlier: this.#earlier,
     });
   }
 }

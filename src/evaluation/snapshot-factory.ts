@@ -10,7 +10,7 @@ import type { UnresolvedReason } from '../local/unresolved-reason.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { setOwn } from '../util/own.js';
 import { otherGeoipId } from './evaluation.js';
-import { createSnapshot, narrowSnapshot, type FlagEvaluations } from './flag-evaluations.js';
+import { createSnapshot, joinSnapshots, narrowSnapshot, type FlagEvaluations } from './flag-evaluations.js';
 import type { SnapshotHost } from './snapshot-host.js';
 import type { MaybePromise } from './flag-results.js';
 import { canNameFlag } from './flag-key.js';
@@ -97,6 +97,19 @@ export class SnapshotFactory implements SnapshotHost {
     const { flagKeys, sendFeatureFlagEvents } = options;
     if (!flagKeys && sendFeatureFlagEvents === undefined) return snapshot;
     return narrowSnapshot(snapshot, flagKeys, sendFeatureFlagEvents);
+  }
+
+  /**
+   * One snapshot of two answers of the same context: `first`'s for the keys it was asked (`keys`), `later`'s for
+   * the rest, once both are there.
+   */
+  joined(
+    first: MaybePromise<FlagEvaluations>,
+    keys: ReadonlySet<string>,
+    later: MaybePromise<FlagEvaluations>,
+  ): MaybePromise<FlagEvaluations> {
+    if (!(first instanceof Promise) && !(later instanceof Promise)) return joinSnapshots(first, keys, later);
+    return Promise.all([first, later]).then(([earlier, more]) => joinSnapshots(earlier, keys, more));
   }
 
   /** @inheritdoc */

@@ -49,4 +49,12 @@ export interface SnapshotInit {
   errors?: FlagErrors;
   /** The results are every flag of an evaluation of every flag (not narrowed to keys, not a slice). */
   every?: boolean;
+  /** A joined snapshot's earlier answer and the keys it gives (see `joinSnapshots`). */
+  earlier?: EarlierAnswer;
+}
+
+/** The earlier answer of a joined snapshot (`snapshot`), and the keys it gives. */
+export interface EarlierAnswer<Snapshot = object> {
+  snapshot: Snapshot;
+  keys: ReadonlySet<string>;
 }

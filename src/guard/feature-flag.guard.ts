@@ -34,9 +34,9 @@ export class FeatureFlagGuard implements CanActivate {
    * hand without waiting (a `fresh` hit in the memory cache): no promise on that path.
    */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    const { requirements } = this.requirementsOf(context);
+    const { requirements, keys } = this.requirementsOf(context);
     if (requirements.length === 0) return true;
-    const snapshot = this.evaluations.forGuard(context);
+    const snapshot = this.evaluations.forGuard(context, keys);
     return snapshot instanceof Promise
       ? this.decideOnceAnswered(context, requirements, snapshot)
       : this.decide(context, requirements, snapshot);
@@ -85,7 +85,7 @@ export class FeatureFlagGuard implements CanActivate {
       const requirements = this.reflector
         .getAll<(FlagRequirement[] | undefined)[]>(FLAG_REQUIREMENTS, [type, handler])
         .flatMap((list) => list ?? []);
-      flags = { requirements };
+      flags = { requirements, keys: [...new Set(requirements.flatMap((requirement) => requirement.keys))] };
       ofClass.set(handler, flags);
     }
     return flags;
@@ -118,6 +118,8 @@ async function rejectWith(denial: Promise<Error>): Promise<never> {
 /** A handler's requirements (its class's and its own). */
 interface HandlerFlags {
   requirements: FlagRequirement[];
+  /** The flag keys the requirements check, each once. */
+  keys: readonly string[];
 }
 
 /** A requirement's read that sends its exposure as the module says, and one that sends none (`sendEvent: false`). */

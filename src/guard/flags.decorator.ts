@@ -2,6 +2,7 @@ import { createParamDecorator, type ExecutionContext, type PipeTransform } from 
 import type { FlagEvaluations } from '../evaluation/flag-evaluations.js';
 import type { MaybePromise } from '../evaluation/flag-results.js';
 import { currentRequestStore } from '../request/request-store.js';
+import { markTakesSnapshot } from '../request/route-flags.js';
 
 /** Hands the handler the snapshot itself, once evaluated (Nest awaits what its pipes give). */
 const SETTLED: PipeTransform = { transform: (value: MaybePromise<FlagEvaluations>) => value };
@@ -15,14 +16,23 @@ const SETTLED: PipeTransform = { transform: (value: MaybePromise<FlagEvaluations
  * @throws {TypeError} outside the module's scope of a request or message, as `FlagsService` does: never a
  * silently empty snapshot.
  */
-export const Flags = (): ParameterDecorator =>
-  createParamDecorator((_data: unknown, execution: ExecutionContext): MaybePromise<FlagEvaluations> => {
-    const store = currentRequestStore();
-    if (!store) {
-      throw new TypeError(
-        `@Flags(): this ${execution.getType()} handler runs outside the scope FlagsModule gives every request and ` +
-          'message (is FlagsModule imported by the application?)',
-      );
-    }
-    return store.owner.forRequest({}, execution);
-  })(undefined, SETTLED);
+export const Flags = (): ParameterDecorator => {
+  const takeSnapshot = createParamDecorator(
+    (_data: unknown, execution: ExecutionContext): MaybePromise<FlagEvaluations> => {
+      const store = currentRequestStore();
+      if (!store) {
+        throw new TypeError(
+          `@Flags(): this ${execution.getType()} handler runs outside the scope FlagsModule gives every request and ` +
+            'message (is FlagsModule imported by the application?)',
+        );
+      }
+      return store.owner.forRequest({}, execution);
+    },
+  )(undefined, SETTLED);
+  return (target, propertyKey, index) => {
+    takeSnapshot(target, propertyKey, index);
+    // The handler's requests ask PostHog for every flag at once: the snapshot may be read for any flag.
+    const handler = propertyKey === undefined ? undefined : Object.getOwnPropertyDescriptor(target, propertyKey);
+    if (typeof handler?.value === 'function') markTakesSnapshot(handler.value as object);
+  };
+};

@@ -2,10 +2,18 @@ import { Injectable, type ExecutionContext } from '@nestjs/common';
 import { contextKey } from '../evaluation/flag-context.js';
 import type { FlagEvaluations } from '../evaluation/flag-evaluations.js';
 import type { MaybePromise } from '../evaluation/flag-results.js';
-import { EVERY_FLAG, SnapshotFactory, type SnapshotOptions } from '../evaluation/snapshot-factory.js';
+import { canNameFlag } from '../evaluation/flag-key.js';
+import { SnapshotFactory, type SnapshotOptions } from '../evaluation/snapshot-factory.js';
 import type { FlagContext } from '../flags.types.js';
 import { RequestContexts } from './request-contexts.js';
-import { currentRequestStore, recordExecution, type RequestSnapshot, type RequestStore } from './request-store.js';
+import {
+  currentRequestStore,
+  recordExecution,
+  type RequestSnapshot,
+  type RequestStore,
+  type SharedSnapshot,
+} from './request-store.js';
+import { askedOf, EVERY_FLAG_ASKED, holdsEvery, RouteFlags } from './route-flags.js';
 
 /**
  * How many contexts a request (or message) keeps snapshots for besides its own: past it, a call naming another
@@ -14,10 +22,11 @@ import { currentRequestStore, recordExecution, type RequestSnapshot, type Reques
 export const MAX_SHARED_CONTEXTS = 32;
 
 /**
- * One evaluation per request (or message) and context: inside a request (its scope entered by the module's
+ * One answer per flag per request (or message) and context: inside a request (its scope entered by the module's
  * middleware) or a WebSocket or RPC message (its scope entered by its guard or the module's interceptor), the
- * `@FeatureFlag` guard, `@Flags()` and every `FlagsService` call for the same context share one snapshot of every
- * flag, evaluated on the first need; a call without a context, and `@Flags()`, use the request's own context
+ * `@FeatureFlag` guard, `@Flags()` and every `FlagsService` call for the same context share one snapshot,
+ * evaluated on the first need for the flags its route reads ({@link RouteFlags}); a read of flags it was not asked
+ * asks them then, joined to it. A call without a context, and `@Flags()`, use the request's own context
  * (`contextFactory`, else the transport's user), never one a call named. Calls naming other contexts share too, for
  * the first {@link MAX_SHARED_CONTEXTS} of them. Outside, and in work that outlives its request, every call
  * evaluates on its own.
@@ -26,6 +35,8 @@ export const MAX_SHARED_CONTEXTS = 32;
 export class RequestEvaluations implements RequestSnapshot {
   /** The scope of each message being handled, by its arguments (the array its guards and interceptors share). */
   private readonly messages = new WeakMap<object, RequestStore>();
+  /** What each route's requests ask for. */
+  private readonly routes = new RouteFlags();
 
   constructor(
     private readonly snapshots: SnapshotFactory,
@@ -33,39 +44,62 @@ export class RequestEvaluations implements RequestSnapshot {
   ) {}
 
   /**
-   * The snapshot of `context` (parsed): in a request, its share of the request's snapshot of every flag (unless
-   * `onlyLocal`, `disableGeoip` or `holdUntil` asks for an evaluation of its own).
+   * The snapshot of `context` (parsed): in a request, its share of the request's snapshot (unless `onlyLocal`,
+   * `disableGeoip` or `holdUntil` asks for an evaluation of its own).
    */
   forContext(context: FlagContext, options: SnapshotOptions = {}): MaybePromise<FlagEvaluations> {
-    return this.inStore(currentRequestStore(), context, options, false);
+    return this.inStore(currentRequestStore(), context, options, false, options.flagKeys);
   }
 
   /**
    * {@link forContext} in the request's scope `store` (outside a request when `undefined`); `requestOwn` when
-   * `context` is the request's own, always shared.
+   * `context` is the request's own, always shared. `wanted`: the flags the caller reads (every flag when
+   * `undefined`), asked of the request's snapshot for `handler`'s route (the scope's first one by default).
    */
   private inStore(
     store: RequestStore | undefined,
     context: FlagContext,
     options: SnapshotOptions,
     requestOwn: boolean,
+    wanted: readonly string[] | undefined,
+    handler?: object,
   ): MaybePromise<FlagEvaluations> {
     const contextId = contextKey(context);
     const own = options.onlyLocal !== undefined || options.disableGeoip !== undefined || options.holdUntil;
     if (!store || own || context.distinctId === '') {
       return this.snapshots.evaluate(context, contextId, options);
     }
+    handler ??= store.execution?.getHandler();
     let shared = store.snapshots.get(contextId);
     if (!shared) {
       if (!requestOwn && store.snapshots.size > MAX_SHARED_CONTEXTS) {
         return this.snapshots.evaluate(context, contextId, options);
       }
-      shared = this.snapshots.evaluate(context, contextId);
+      const asked = this.routes.ask(handler, wanted);
+      shared = { asked, snapshot: this.snapshots.evaluate(context, contextId, asked.options) };
       store.snapshots.set(contextId, shared);
+    } else {
+      this.routes.learn(handler, wanted);
+      const { set } = shared.asked;
+      if (set && (wanted === undefined || !holdsEvery(set, wanted))) this.widen(shared, context, contextId, wanted);
     }
-    return shared instanceof Promise
-      ? this.narrowedOnceAnswered(shared, options)
-      : this.snapshots.narrowed(shared, options);
+    const { snapshot } = shared;
+    return snapshot instanceof Promise
+      ? this.narrowedOnceAnswered(snapshot, options)
+      : this.snapshots.narrowed(snapshot, options);
+  }
+
+  /**
+   * Asks the flags of `wanted` (every flag when `undefined`) the shared snapshot was not asked, and joins their
+   * answer to it: what was read of it keeps its answer.
+   */
+  private widen(shared: SharedSnapshot, context: FlagContext, contextId: string, wanted?: readonly string[]): void {
+    const { keys, set } = shared.asked;
+    if (!set) return;
+    const missing = wanted?.filter((key) => canNameFlag(key) && !set.has(key));
+    const more = this.snapshots.evaluate(context, contextId, missing ? { flagKeys: missing } : {});
+    shared.snapshot = this.snapshots.joined(shared.snapshot, set, more);
+    shared.asked = missing ? askedOf([...keys, ...missing]) : EVERY_FLAG_ASKED;
   }
 
   /** The request's snapshot narrowed, once answered (a continuation of its own: see `FeatureFlagGuard`). */
@@ -115,35 +149,43 @@ export class RequestEvaluations implements RequestSnapshot {
    * What the `@FeatureFlag` guard decides on: the snapshot of the context of the request `execution` serves;
    * `undefined` for an anonymous request.
    */
-  forGuard(execution: ExecutionContext): MaybePromise<FlagEvaluations | undefined> {
+  forGuard(execution: ExecutionContext, keys: readonly string[]): MaybePromise<FlagEvaluations | undefined> {
     const store = this.scopeOf(execution);
     if (store) recordExecution(store, execution);
     const context = this.contexts.of(execution);
-    if (!(context instanceof Promise)) return this.forGuardContext(context, store);
-    return this.forGuardContextOnceFound(context, store);
+    if (!(context instanceof Promise)) return this.forGuardContext(context, store, execution, keys);
+    return this.forGuardContextOnceFound(context, store, execution, keys);
   }
 
   /** {@link forGuardContext} once the context is found (a continuation of its own: see `FeatureFlagGuard`). */
   private forGuardContextOnceFound(
     context: Promise<FlagContext | undefined>,
     store: RequestStore | undefined,
+    execution: ExecutionContext,
+    keys: readonly string[],
   ): Promise<FlagEvaluations | undefined> {
-    return context.then((found) => this.forGuardContext(found, store));
+    return context.then((found) => this.forGuardContext(found, store, execution, keys));
   }
 
-  /** The guard's snapshot; a context the guard found becomes the request's, unless it has one already. */
+  /**
+   * The guard's snapshot (of its route's flags, `keys` among them; whole, not narrowed); a context the guard found
+   * becomes the request's, unless it has one already.
+   */
   private forGuardContext(
     context: FlagContext | undefined,
     store: RequestStore | undefined,
+    execution: ExecutionContext,
+    keys: readonly string[],
   ): MaybePromise<FlagEvaluations | undefined> {
     if (!context) return undefined;
     if (store && store.context === undefined) store.context = context;
-    return this.inStore(store, context, EVERY_FLAG, true);
+    if (!store) return this.snapshots.evaluate(context, contextKey(context), askedOf(keys).options);
+    return this.inStore(store, context, WHOLE, true, keys, execution.getHandler());
   }
 
   private forFound(context: FlagContext | undefined, options: SnapshotOptions): MaybePromise<FlagEvaluations> {
     if (!context) return this.snapshots.empty({ distinctId: '' });
-    return this.inStore(currentRequestStore(), context, options, true);
+    return this.inStore(currentRequestStore(), context, options, true, options.flagKeys);
   }
 
   /** The request's context, found once (an anonymous answer is asked again: authentication may come later). */
@@ -161,3 +203,6 @@ export class RequestEvaluations implements RequestSnapshot {
     return found;
   }
 }
+
+/** The options of a read of the request's snapshot as it is: not narrowed, events as the module says. */
+const WHOLE: SnapshotOptions = Object.freeze({});

@@ -3,6 +3,7 @@ import type { ExecutionContext } from '@nestjs/common';
 import type { FlagEvaluations } from '../evaluation/flag-evaluations.js';
 import type { MaybePromise } from '../evaluation/flag-results.js';
 import type { FlagContext } from '../flags.types.js';
+import type { FlagsAsked } from './route-flags.js';
 
 /**
  * What the module keeps for one request (from its middleware, before any guard, until its response is finished or
@@ -21,12 +22,19 @@ export interface RequestStore {
   execution?: ExecutionContext;
   /** The request's own context (`contextFactory`, else the transport's user), once one was found. */
   context?: MaybePromise<FlagContext | undefined>;
-  /** The request's snapshot of every flag, by context key: one evaluation per request and context. */
-  snapshots: Map<string, MaybePromise<FlagEvaluations>>;
+  /** The request's snapshot of each context, by context key: one answer per flag per request and context. */
+  snapshots: Map<string, SharedSnapshot>;
   /** The module that entered the scope, which `@Flags()` asks. */
   owner: RequestSnapshot;
   /** `true` once the response is finished or closed: see {@link endRequestScope}. */
   ended: boolean;
+}
+
+/** A request's snapshot of one context, and the flags it holds: more are asked when a read needs them. */
+export interface SharedSnapshot {
+  snapshot: MaybePromise<FlagEvaluations>;
+  /** The flags asked. */
+  asked: FlagsAsked;
 }
 
 /** What `@Flags()` asks of the request's scope. */

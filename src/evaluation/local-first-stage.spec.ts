@@ -6,8 +6,9 @@ import { resolveFlagsOptions } from '../options/resolve-flags-options.js';
 import type { Evaluation } from './evaluation.js';
 import { contextKey } from './flag-context.js';
 import type { MaybePromise, RemoteResults } from './flag-results.js';
-import { LocalFirstStage, type LocalFirstAnswer } from './local-first-stage.js';
-import type { SharedStage } from './shared-stage.js';
+import { LocalFirstStage } from './local-first-stage.js';
+import type { StageAnswer } from './stage-answer.js';
+import type { EvaluationStage } from './stage-links.js';
 
 /** On for everyone: local evaluation decides it. */
 const ALL: FlagDefinition = { key: 'all', active: true, filters: { groups: [{ rollout_percentage: 100 }] } };
@@ -36,7 +37,7 @@ function fakeNext(answer: () => MaybePromise<RemoteResults>) {
       return answer();
     },
   };
-  return { next: next as unknown as SharedStage, asked };
+  return { next: next as EvaluationStage, asked };
 }
 
 function stage(
@@ -58,14 +59,14 @@ describe('LocalFirstStage', () => {
     const answer = local.evaluate({ distinctId: 'u1', personProperties: { plan: 'pro' } }, '"pro', ['all', 'pro']);
     expect(answer).not.toBeInstanceOf(Promise);
     expect(asked).toEqual([]);
-    const { results } = answer as LocalFirstAnswer;
+    const { results } = answer as StageAnswer;
     expect(results.get('all')).toMatchObject({ enabled: true, source: 'local' });
     expect(results.get('pro')).toMatchObject({ enabled: true, source: 'local' });
   });
 
   it('passes on only the undecided keys, under the key of the whole question, and merges the answer', () => {
     const { local, asked } = stage(definitionsOf(ALL, PRO), () => remote('pro'));
-    const answer = local.evaluate(USER, USER_ID, ['all', 'pro']) as LocalFirstAnswer;
+    const answer = local.evaluate(USER, USER_ID, ['all', 'pro']) as StageAnswer;
     expect(asked).toHaveLength(1);
     const { evaluation } = asked[0]!;
     expect(evaluation.keys).toEqual(['pro']);
@@ -81,7 +82,7 @@ describe('LocalFirstStage', () => {
       { options: {}, module: true },
     ]) {
       const { local, asked } = stage(definitionsOf(ALL, PRO), () => remote('pro'), module);
-      const answer = local.evaluate(USER, USER_ID, ['all', 'pro'], options) as LocalFirstAnswer;
+      const answer = local.evaluate(USER, USER_ID, ['all', 'pro'], options) as StageAnswer;
       expect(asked).toEqual([]);
       expect([...answer.results.keys()]).toEqual(['all']);
       expect([...answer.unresolved.keys()]).toEqual(['pro']);
@@ -101,7 +102,7 @@ describe('LocalFirstStage', () => {
 
   it('without definitions and with onlyLocal answers nothing, asking nothing', () => {
     const { local, asked } = stage(undefined);
-    const answer = local.evaluate(USER, USER_ID, ['all'], { onlyLocal: true }) as LocalFirstAnswer;
+    const answer = local.evaluate(USER, USER_ID, ['all'], { onlyLocal: true }) as StageAnswer;
     expect(asked).toEqual([]);
     expect(answer.results.size).toBe(0);
   });

@@ -3,8 +3,8 @@ import type { FlagContext } from '../flags.types.js';
 import { evaluationOf, type Evaluation } from './evaluation.js';
 import { contextKey } from './flag-context.js';
 import type { FlagResults, MaybePromise } from './flag-results.js';
-import type { FreshWindowStage } from './fresh-window-stage.js';
-import { SharedStage } from './shared-stage.js';
+import { CoalescingStage } from './coalescing-stage.js';
+import type { EvaluationStage } from './stage-links.js';
 
 const USER: FlagContext = { distinctId: 'u1' };
 const USER_ID = contextKey(USER);
@@ -32,10 +32,10 @@ function fakeNext(sync = false) {
       return answer.promise;
     },
   };
-  return { shared: new SharedStage(next as unknown as FreshWindowStage), asked, answers };
+  return { shared: new CoalescingStage(next as EvaluationStage), asked, answers };
 }
 
-describe('SharedStage', () => {
+describe('CoalescingStage', () => {
   it('makes one call to the next stage for two identical questions in flight, both get its answer', async () => {
     const { shared, asked, answers } = fakeNext();
     const first = shared.evaluate(evaluationOf(USER, USER_ID, ['beta']));

@@ -4,8 +4,9 @@ import type { FlagsMonitor } from '../monitor/flags-monitor.js';
 import { FlagsOverrides } from '../overrides/flags-overrides.js';
 import { contextKey } from './flag-context.js';
 import type { MaybePromise } from './flag-results.js';
-import { FlagsEvaluator } from './flags-evaluator.js';
-import type { LocalFirstAnswer, LocalFirstOptions, LocalFirstStage } from './local-first-stage.js';
+import { OverridesStage } from './overrides-stage.js';
+import type { StageAnswer } from './stage-answer.js';
+import type { ContextStage, LocalFirstOptions } from './stage-links.js';
 
 const USER: FlagContext = { distinctId: 'u1' };
 const evaluatedAt = new Date(5000);
@@ -15,7 +16,7 @@ function remote(key: string, enabled = true): FlagResult {
 }
 
 /** A next stage that records what it was asked and answers `answer` (or each call's `answer()`). */
-function fakeNext(answer: () => MaybePromise<LocalFirstAnswer>) {
+function fakeNext(answer: () => MaybePromise<StageAnswer>) {
   const asked: { keys: readonly string[] | undefined; options?: LocalFirstOptions }[] = [];
   const next = {
     evaluate(
@@ -28,7 +29,7 @@ function fakeNext(answer: () => MaybePromise<LocalFirstAnswer>) {
       return answer();
     },
   };
-  return { next: next as unknown as LocalFirstStage, asked };
+  return { next: next as ContextStage, asked };
 }
 
 /** A monitor that records what it was told was evaluated. */
@@ -47,18 +48,18 @@ function fakeMonitor() {
   return { monitor: monitor as unknown as FlagsMonitor, told };
 }
 
-function stage(overrides: FlagsOverrides, answer: () => MaybePromise<LocalFirstAnswer>) {
+function stage(overrides: FlagsOverrides, answer: () => MaybePromise<StageAnswer>) {
   const { next, asked } = fakeNext(answer);
   const { monitor, told } = fakeMonitor();
-  return { evaluator: new FlagsEvaluator(overrides, next, monitor), asked, told };
+  return { evaluator: new OverridesStage(overrides, next, monitor), asked, told };
 }
 
-const answerOf = (...results: FlagResult[]): LocalFirstAnswer => ({
+const answerOf = (...results: FlagResult[]): StageAnswer => ({
   results: new Map(results.map((result) => [result.key, result])),
   unresolved: new Map(),
 });
 
-describe('FlagsEvaluator (the overrides stage)', () => {
+describe('OverridesStage', () => {
   it('asks nothing further when an override fixes every key asked: each comes back as an override', () => {
     const { evaluator, asked, told } = stage(new FlagsOverrides({ beta: true, checkout: 'test' }), () =>
       answerOf(remote('beta', false)),
@@ -66,7 +67,7 @@ describe('FlagsEvaluator (the overrides stage)', () => {
     const answer = evaluator.evaluate(USER, contextKey(USER), ['beta', 'checkout']);
     expect(answer).not.toBeInstanceOf(Promise);
     expect(asked).toEqual([]);
-    const { results } = answer as LocalFirstAnswer;
+    const { results } = answer as StageAnswer;
     expect(results.get('beta')).toMatchObject({ enabled: true, source: 'override' });
     expect(results.get('checkout')).toMatchObject({ enabled: true, variant: 'test', source: 'override' });
     expect(told).toEqual([{ keys: ['beta', 'checkout'], named: ['beta', 'checkout'], partial: undefined }]);
@@ -76,7 +77,7 @@ describe('FlagsEvaluator (the overrides stage)', () => {
     const { evaluator, asked } = stage(new FlagsOverrides({ beta: false }), () =>
       answerOf(remote('beta'), remote('other')),
     );
-    const { results } = evaluator.evaluate(USER, contextKey(USER), ['beta', 'other']) as LocalFirstAnswer;
+    const { results } = evaluator.evaluate(USER, contextKey(USER), ['beta', 'other']) as StageAnswer;
     expect(asked).toEqual([{ keys: ['beta', 'other'], options: undefined }]);
     expect(results.get('beta')).toMatchObject({ enabled: false, source: 'override' });
     expect(results.get('other')).toMatchObject({ enabled: true, source: 'remote' });
@@ -85,16 +86,16 @@ describe('FlagsEvaluator (the overrides stage)', () => {
   it('asks again for a key whose override is a function that leaves this context alone', () => {
     const overrides = new FlagsOverrides({ beta: (context) => (context.distinctId === 'u2' ? true : undefined) });
     const { evaluator, asked } = stage(overrides, () => answerOf(remote('beta', false)));
-    const mine = evaluator.evaluate(USER, contextKey(USER), ['beta']) as LocalFirstAnswer;
+    const mine = evaluator.evaluate(USER, contextKey(USER), ['beta']) as StageAnswer;
     expect(asked).toHaveLength(1);
     expect(mine.results.get('beta')).toMatchObject({ enabled: false, source: 'remote' });
-    const theirs = evaluator.evaluate({ distinctId: 'u2' }, '"u2', ['beta']) as LocalFirstAnswer;
+    const theirs = evaluator.evaluate({ distinctId: 'u2' }, '"u2', ['beta']) as StageAnswer;
     expect(asked).toHaveLength(1);
     expect(theirs.results.get('beta')).toMatchObject({ enabled: true, source: 'override' });
   });
 
   it('hands back only the keys asked, and their reasons, of a wider answer (a held answer to every flag)', () => {
-    const wide: LocalFirstAnswer = {
+    const wide: StageAnswer = {
       ...answerOf(remote('beta'), remote('other')),
       unresolved: new Map([
         ['beta', 'experience_continuity' as const],
@@ -102,7 +103,7 @@ describe('FlagsEvaluator (the overrides stage)', () => {
       ]),
     };
     const { evaluator } = stage(new FlagsOverrides(), () => wide);
-    const answer = evaluator.evaluate(USER, contextKey(USER), ['beta']) as LocalFirstAnswer;
+    const answer = evaluator.evaluate(USER, contextKey(USER), ['beta']) as StageAnswer;
     expect([...answer.results.keys()]).toEqual(['beta']);
     expect([...answer.unresolved.keys()]).toEqual(['beta']);
     expect(wide.results.size).toBe(2);
@@ -117,7 +118,7 @@ describe('FlagsEvaluator (the overrides stage)', () => {
 
   it('adds every overridden key to an answer to every flag', () => {
     const { evaluator } = stage(new FlagsOverrides({ fixed: 'v' }), () => answerOf(remote('beta')));
-    const { results } = evaluator.evaluate(USER, contextKey(USER), undefined) as LocalFirstAnswer;
+    const { results } = evaluator.evaluate(USER, contextKey(USER), undefined) as StageAnswer;
     expect([...results.keys()]).toEqual(['beta', 'fixed']);
     expect(results.get('fixed')).toMatchObject({ variant: 'v', source: 'override' });
   });

@@ -2,12 +2,8 @@ import { RequestMethod, type MiddlewareConsumer, type Provider } from '@nestjs/c
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { BatchClient } from './exposures/batch-client.js';
 import { CacheAccess } from './evaluation/cache-access.js';
+import { EVALUATION_PATH } from './evaluation/evaluation-path.js';
 import { FlagReads } from './evaluation/flag-reads.js';
-import { FlagsEvaluator } from './evaluation/flags-evaluator.js';
-import { FreshWindowStage } from './evaluation/fresh-window-stage.js';
-import { LocalFirstStage } from './evaluation/local-first-stage.js';
-import { SharedStage } from './evaluation/shared-stage.js';
-import { UpstreamStage } from './evaluation/upstream-stage.js';
 import { SnapshotFactory } from './evaluation/snapshot-factory.js';
 import { UnsendableProperties } from './evaluation/unsendable-properties.js';
 import { ExposureQueue } from './exposures/exposure-queue.js';
@@ -41,11 +37,7 @@ export const FLAGS_WORKERS: Provider[] = [
   DefinitionsPoller,
   CacheAccess,
   FlagReads,
-  UpstreamStage,
-  FreshWindowStage,
-  SharedStage,
-  LocalFirstStage,
-  FlagsEvaluator,
+  ...EVALUATION_PATH,
   SnapshotFactory,
   UnsendableProperties,
   RemoteConfigPayloads,

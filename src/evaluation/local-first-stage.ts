@@ -8,44 +8,15 @@ import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { evaluationOf } from './evaluation.js';
 import { merged, type MaybePromise, type ReadResults, type RemoteResults } from './flag-results.js';
 import { Coalescer } from '../pipeline/coalesce.js';
-import { MAX_REUSE_MS, SharedStage } from './shared-stage.js';
-import type { FlagErrors } from '../exposures/flag-errors.js';
-
-/** What local evaluation could not decide, and what the later stages answered. */
-export interface LocalFirstAnswer {
-  /** Every result known: local ones, then what the later stages answered for the rest. Read-only. */
-  results: ReadResults;
-  /** The defined flags local evaluation left undecided, and why (none without definitions). */
-  unresolved: ReadonlyMap<string, LocalUnresolvedReason>;
-  /** Keys asked further that neither PostHog nor the fallback cache could answer (see {@link RemoteResults}). */
-  unanswered?: readonly string[];
-  /** Every flag was asked further, and the answer may lack flags no one named (see {@link RemoteResults}). */
-  partial?: true;
-  /** What the exposures of the later stages' answer say in `$feature_flag_error` (see {@link RemoteResults}). */
-  errors?: FlagErrors;
-}
-
-/** How one evaluation goes through local evaluation. */
-export interface LocalFirstOptions {
-  /** What the definitions leave undecided is unknown, not asked further. Default: the module's `onlyLocal`. */
-  onlyLocal?: boolean;
-  /**
-   * Keeps the evaluation joinable by the same context until this settles (see {@link SharedStage}); an evaluation
-   * of every flag is then held whole, local results included, as the context's answer.
-   */
-  holdUntil?: () => PromiseLike<unknown>;
-  /**
-   * `geoip_disable` for what is asked of PostHog; default: the module's. When it is not the module's, `contextId` is
-   * an `otherGeoipId`.
-   */
-  disableGeoip?: boolean;
-}
+import { MAX_REUSE_MS } from './coalescing-stage.js';
+import { AFTER_LOCAL_FIRST, type EvaluationStage, type LocalFirstOptions } from './stage-links.js';
+import type { StageAnswer } from './stage-answer.js';
 
 /**
  * The flag definitions decide what they can (`local`), synchronously, a context's answer to every flag remembered
  * until the definitions change ({@link LocalAnswers}); only the keys they leave undecided (or all, without
- * definitions) go on to the {@link SharedStage}, under the evaluation's own key so that callers of the same
- * context and keys share them. With `onlyLocal` the undecided ones stay unknown.
+ * definitions) go on to the next stage (`CoalescingStage`: see `evaluation-path.ts`), under the evaluation's own
+ * key so that callers of the same context and keys share them. With `onlyLocal` the undecided ones stay unknown.
  */
 @Injectable()
 export class LocalFirstStage {
@@ -56,12 +27,12 @@ export class LocalFirstStage {
    * every evaluation of the context meanwhile gets the same answer for each flag, whichever source gave it, even
    * if the definitions or the cache change in between.
    */
-  private readonly held = new Coalescer<LocalFirstAnswer>(MAX_REUSE_MS);
+  private readonly held = new Coalescer<StageAnswer>(MAX_REUSE_MS);
   private readonly onlyLocal: boolean;
 
   constructor(
     private readonly definitions: DefinitionsPoller,
-    private readonly next: SharedStage,
+    @Inject(AFTER_LOCAL_FIRST) private readonly next: EvaluationStage,
     @Inject(FLAGS_CONFIG) config: ResolvedFlagsOptions,
   ) {
     this.onlyLocal = config.localEvaluation !== false && config.localEvaluation.onlyLocal;
@@ -76,7 +47,7 @@ export class LocalFirstStage {
     contextId: string,
     keys: readonly string[] | undefined,
     options: LocalFirstOptions = {},
-  ): MaybePromise<LocalFirstAnswer> {
+  ): MaybePromise<StageAnswer> {
     if (options.onlyLocal !== undefined) return this.evaluateNow(context, contextId, keys, options);
     const held = this.held.get(contextId);
     if (held) return held;
@@ -97,7 +68,7 @@ export class LocalFirstStage {
     contextId: string,
     keys: readonly string[] | undefined,
     options: LocalFirstOptions,
-  ): MaybePromise<LocalFirstAnswer> {
+  ): MaybePromise<StageAnswer> {
     const definitions = this.definitions.definitions;
     if (!definitions) {
       this.localAnswers.forget();
@@ -119,7 +90,7 @@ export class LocalFirstStage {
 }
 
 /** An answer without definitions: nothing was left undecided by them. */
-function remoteOnly(results: RemoteResults): LocalFirstAnswer {
+function remoteOnly(results: RemoteResults): StageAnswer {
   return {
     results,
     unresolved: NONE,
@@ -134,7 +105,7 @@ function withRemote(
   results: ReadResults,
   unresolved: ReadonlyMap<string, LocalUnresolvedReason>,
   remote: RemoteResults,
-): LocalFirstAnswer {
+): StageAnswer {
   return { results: merged(results, remote), unresolved, unanswered: remote.unanswered, errors: remote.errors };
 }
 
@@ -143,7 +114,7 @@ function withRemoteLater(
   results: ReadResults,
   unresolved: ReadonlyMap<string, LocalUnresolvedReason>,
   remote: Promise<RemoteResults>,
-): Promise<LocalFirstAnswer> {
+): Promise<StageAnswer> {
   return remote.then((answered) => withRemote(results, unresolved, answered));
 }
 

@@ -15,8 +15,8 @@ import type { SnapshotHost } from './snapshot-host.js';
 import type { MaybePromise } from './flag-results.js';
 import { canNameFlag } from './flag-key.js';
 import { FlagReads } from './flag-reads.js';
-import { FlagsEvaluator } from './flags-evaluator.js';
-import type { LocalFirstAnswer } from './local-first-stage.js';
+import { OverridesStage } from './overrides-stage.js';
+import type { StageAnswer } from './stage-answer.js';
 
 /** What one snapshot evaluates. */
 export interface SnapshotOptions {
@@ -36,7 +36,7 @@ export interface SnapshotOptions {
 export const EVERY_FLAG: SnapshotOptions = Object.freeze({});
 
 /**
- * Makes {@link FlagEvaluations} snapshots: one evaluation of the context (through {@link FlagsEvaluator}), the
+ * Makes {@link FlagEvaluations} snapshots: one evaluation of the context (through {@link OverridesStage}), the
  * reads' exposures sent through the {@link ExposureQueue}.
  */
 @Injectable()
@@ -46,7 +46,7 @@ export class SnapshotFactory implements SnapshotHost {
   readonly geoipDisabled: boolean;
 
   constructor(
-    private readonly evaluator: FlagsEvaluator,
+    private readonly evaluator: OverridesStage,
     private readonly exposures: ExposureQueue,
     private readonly definitions: DefinitionsPoller,
     private readonly lean: LeanExposures,
@@ -160,13 +160,13 @@ export class SnapshotFactory implements SnapshotHost {
   /** {@link snapshotOf} once answered (a continuation of its own: see `FeatureFlagGuard`). */
   private snapshotOnceAnswered(
     context: FlagContext,
-    answer: Promise<LocalFirstAnswer>,
+    answer: Promise<StageAnswer>,
     options: SnapshotOptions,
   ): Promise<FlagEvaluations> {
     return answer.then((answered) => this.snapshotOf(context, answered, options));
   }
 
-  private snapshotOf(context: FlagContext, answer: LocalFirstAnswer, options: SnapshotOptions): FlagEvaluations {
+  private snapshotOf(context: FlagContext, answer: StageAnswer, options: SnapshotOptions): FlagEvaluations {
     return createSnapshot({
       host: this,
       context,
@@ -189,7 +189,7 @@ function stillUnresolved({
   results,
   unresolved,
   unanswered,
-}: LocalFirstAnswer): Record<string, UnresolvedReason> | undefined {
+}: StageAnswer): Record<string, UnresolvedReason> | undefined {
   if (unresolved.size === 0 && !unanswered?.length) return undefined;
   const still: Record<string, UnresolvedReason> = {};
   for (const [key, reason] of unresolved) if (!results.has(key)) setOwn(still, key, reason);

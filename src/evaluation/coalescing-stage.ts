@@ -1,8 +1,8 @@
-import { Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import { Coalescer } from '../pipeline/coalesce.js';
 import type { Evaluation } from './evaluation.js';
 import type { FlagResults, MaybePromise } from './flag-results.js';
-import { FreshWindowStage } from './fresh-window-stage.js';
+import { AFTER_COALESCING, type EvaluationStage } from './stage-links.js';
 
 /**
  * The longest an evaluation held with `holdUntil` is reused after it was answered: a streaming response must not
@@ -11,20 +11,20 @@ import { FreshWindowStage } from './fresh-window-stage.js';
 export const MAX_REUSE_MS = 1000;
 
 /**
- * Evaluations of the same context share their work: a question joins the one in flight for the same keys, or for
- * every flag of the context; else it goes on to the {@link FreshWindowStage}, and what it starts is shared until it
- * settles (and, when held, until `holdUntil()` settles, for at most 1 s). Counts what is in flight: the application
- * shuts down once they have settled (they may be answering from the cache).
+ * Evaluations of the same context share their work (coalescing): a question joins the one in flight for the same
+ * keys, or for every flag of the context; else it goes on to the next stage (`FreshWindowStage`), and what it
+ * starts is shared until it settles (and, when held, until `holdUntil()` settles, for at most 1 s). Counts what is
+ * in flight: the application shuts down once they have settled (they may be answering from the cache).
  */
 @Injectable()
-export class SharedStage implements BeforeApplicationShutdown {
+export class CoalescingStage implements BeforeApplicationShutdown {
   /** Evaluations in flight (or held for reuse), by context and keys: they share one cache read and one answer. */
   private readonly inFlight = new Coalescer<FlagResults>(MAX_REUSE_MS);
   /** Evaluations started and not settled yet; shutdown waits for them (they answer from the cache). */
   private evaluationsInFlight = 0;
   private whenIdle?: () => void;
 
-  constructor(private readonly next: FreshWindowStage) {}
+  constructor(@Inject(AFTER_COALESCING) private readonly next: EvaluationStage) {}
 
   /**
    * The evaluation in flight for the same context and keys (or every flag), else a new one: answered at once when

@@ -1,20 +1,21 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { FlagContext } from '../flags.types.js';
 import { FlagsMonitor } from '../monitor/flags-monitor.js';
 import { FlagsOverrides } from '../overrides/flags-overrides.js';
 import { onlyKeys, type MaybePromise } from './flag-results.js';
-import { LocalFirstStage, type LocalFirstAnswer, type LocalFirstOptions } from './local-first-stage.js';
+import { AFTER_OVERRIDES, type ContextStage, type LocalFirstOptions } from './stage-links.js';
+import type { StageAnswer } from './stage-answer.js';
 
 /**
- * The way into the evaluation path, and its first stage: overrides. Flags an override fixes for the context are
- * not asked further (when every key asked is overridden, nothing is); the rest go through the
- * {@link LocalFirstStage} and the stages after it; the overrides are applied to the answer, which is counted.
+ * The way into the evaluation path, and its first stage: overrides. When an override fixes every key asked for the
+ * context, nothing is asked further; else the question goes on to the next stage (`LocalFirstStage`: see
+ * `evaluation-path.ts`) and the stages after it; the overrides are applied to the answer, which is counted.
  */
 @Injectable()
-export class FlagsEvaluator {
+export class OverridesStage {
   constructor(
     private readonly overrides: FlagsOverrides,
-    private readonly next: LocalFirstStage,
+    @Inject(AFTER_OVERRIDES) private readonly next: ContextStage,
     private readonly monitor: FlagsMonitor,
   ) {}
 
@@ -27,7 +28,7 @@ export class FlagsEvaluator {
     contextId: string,
     keys: readonly string[] | undefined,
     options?: LocalFirstOptions,
-  ): MaybePromise<LocalFirstAnswer> {
+  ): MaybePromise<StageAnswer> {
     if (this.overrides.coversAll(context, keys))
       return this.answered({ results: new Map(), unresolved: new Map() }, context, keys);
     const answer = this.next.evaluate(context, contextId, keys, options);
@@ -37,19 +38,15 @@ export class FlagsEvaluator {
 
   /** {@link answered} once the stages answered (a continuation of its own: see `FeatureFlagGuard`). */
   private answeredLater(
-    answer: Promise<LocalFirstAnswer>,
+    answer: Promise<StageAnswer>,
     context: FlagContext,
     keys: readonly string[] | undefined,
-  ): Promise<LocalFirstAnswer> {
+  ): Promise<StageAnswer> {
     return answer.then((shared) => this.answered(shared, context, keys));
   }
 
   /** The answer, only the keys asked, with the overrides applied (in a map of its own when there are any), counted. */
-  private answered(
-    answer: LocalFirstAnswer,
-    context: FlagContext,
-    keys: readonly string[] | undefined,
-  ): LocalFirstAnswer {
+  private answered(answer: StageAnswer, context: FlagContext, keys: readonly string[] | undefined): StageAnswer {
     const asked = keys ? onlyKeys(answer.results, keys) : answer.results;
     const unresolved = keys ? onlyReasons(answer.unresolved, keys) : answer.unresolved;
     const results = this.overrides.appliedTo(asked, context, keys);

@@ -1,0 +1,222 @@
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
+import { defer, from, throwError, type Observable } from 'rxjs';
+import type { CachedFlag, CachedFlags } from '../cache/flag-cache.js';
+import { LeanExposures } from '../exposures/lean-exposures.js';
+import type { EvaluatedFlag, FlagContext } from '../flags.types.js';
+import type { FlagsMonitor } from '../monitor/flags-monitor.js';
+import { resolveFlagsOptions } from '../options/resolve-flags-options.js';
+import type { ParsedFlags } from '../upstream/flags-response.js';
+import type { FlagsUpstream } from '../upstream/flags-upstream.js';
+import { UpstreamError } from '../upstream/upstream-error.js';
+import { restoreClocks } from '../../test/support/clock.js';
+import type { CacheAccess } from './cache-access.js';
+import { evaluationOf } from './evaluation.js';
+import { contextKey } from './flag-context.js';
+import type { FlagReads } from './flag-reads.js';
+import type { RemoteResults } from './flag-results.js';
+import { UpstreamStage } from './upstream-stage.js';
+
+const USER: FlagContext = { distinctId: 'u1' };
+const FALLBACK_AFTER_MS = 200;
+
+/** A promise settled from outside. */
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((settle) => (resolve = settle));
+  return { promise, resolve };
+}
+
+function flag(key: string, enabled: boolean): EvaluatedFlag {
+  return { key, enabled, evaluatedAt: new Date(0) };
+}
+
+/** PostHog's complete answer with these flags. */
+function parsedOf(...flags: EvaluatedFlag[]): ParsedFlags {
+  const parsed: ParsedFlags = {
+    flags: new Map(flags.map((evaluated) => [evaluated.key, evaluated])),
+    failed: new Set(),
+    incomplete: false,
+    minimalFlagCalledEvents: true,
+  };
+  return parsed;
+}
+
+/**
+ * The stage with a fake upstream (answering `answer()` for each call, recorded), a fake cache whose reads find
+ * `cached` and whose writes are recorded, and fake reads and monitor.
+ */
+function stage(
+  answer: () => Observable<ParsedFlags>,
+  cached: CachedFlags = { flags: [], complete: false },
+  options: { offline?: boolean; saturated?: boolean; fallbackAfterMs?: number } = {},
+) {
+  const calls: { context: FlagContext; keys?: readonly string[] }[] = [];
+  const upstream = {
+    saturated: options.saturated ?? false,
+    evaluate(context: FlagContext, keys?: readonly string[]) {
+      calls.push({ context, keys });
+      return answer();
+    },
+  };
+  const reads: (readonly string[] | undefined)[] = [];
+  const writes: { distinctId: string; flags: string[]; whole: boolean; context: string }[] = [];
+  const cache = {
+    read(_distinctId: string, keys: readonly string[] | undefined) {
+      reads.push(keys);
+      return cached;
+    },
+    write(distinctId: string, flags: readonly EvaluatedFlag[], whole: boolean, context: string) {
+      writes.push({ distinctId, flags: flags.map((kept) => kept.key), whole, context });
+      return Promise.resolve();
+    },
+  };
+  const flagReads = { kept: (_id: string, flags: readonly EvaluatedFlag[]) => flags, holdsWhatIsRead: () => false };
+  const failures: unknown[] = [];
+  const monitor = { upstreamFailed: (error: unknown) => failures.push(error), upstreamSucceeded: () => undefined };
+  const lean = new LeanExposures();
+  const config = {
+    ...resolveFlagsOptions({ apiKey: 'phc_test', fallbackAfterMs: options.fallbackAfterMs ?? 0 }, {}),
+    ...(options.offline ? { offline: true } : {}),
+  };
+  const upstreamStage = new UpstreamStage(
+    upstream as unknown as FlagsUpstream,
+    cache as unknown as CacheAccess,
+    flagReads as unknown as FlagReads,
+    monitor as unknown as FlagsMonitor,
+    lean,
+    config,
+  );
+  return { stage: upstreamStage, calls, reads, writes, failures, lean };
+}
+
+/** The user's known entries for these keys: complete. */
+function known(...keys: string[]): CachedFlags {
+  return { flags: keys.map((key): CachedFlag => flag(key, false)), complete: true };
+}
+
+const question = (keys?: readonly string[]) => evaluationOf(USER, contextKey(USER), keys);
+
+describe('UpstreamStage', () => {
+  afterEach(() => restoreClocks());
+
+  it("answers PostHog's answer as remote and writes it to the cache behind it", async () => {
+    const { stage: upstream, calls, writes, reads, lean } = stage(() => from([parsedOf(flag('beta', true))]));
+    const results = await upstream.evaluate(question(['beta']));
+    expect(results.get('beta')).toMatchObject({ enabled: true, source: 'remote' });
+    expect(calls).toEqual([{ context: USER, keys: ['beta'] }]);
+    expect(reads).toEqual([]);
+    expect(writes).toEqual([{ distinctId: 'u1', flags: ['beta'], whole: false, context: '' }]);
+    expect(lean.enabled).toBe(true);
+  });
+
+  it("writes an answer to every flag as the user's whole set", async () => {
+    const { stage: upstream, writes } = stage(() => from([parsedOf(flag('beta', true), flag('other', false))]));
+    await upstream.evaluate(question());
+    expect(writes).toEqual([{ distinctId: 'u1', flags: ['beta', 'other'], whole: true, context: '' }]);
+  });
+
+  it("answers a failure from the cache's last known results, as fallback, saying why", async () => {
+    const failed = () => throwError(() => new UpstreamError('timeout', 'no answer'));
+    const { stage: upstream, writes, failures } = stage(failed, known('beta'));
+    const results = await upstream.evaluate(question(['beta']));
+    expect(results.get('beta')).toMatchObject({ enabled: false, source: 'fallback' });
+    expect(results.errors).toEqual({ answer: [], failure: 'timeout' });
+    expect(results.unanswered).toBeUndefined();
+    expect(writes).toEqual([]);
+    expect(failures).toHaveLength(1);
+  });
+
+  it('leaves a failed key with nothing known unanswered', async () => {
+    const failed = () => throwError(() => new UpstreamError('connection_refused', 'refused'));
+    const { stage: upstream } = stage(failed, { flags: [], complete: false });
+    const results = await upstream.evaluate(question(['beta']));
+    expect(results.size).toBe(0);
+    expect(results.unanswered).toEqual(['beta']);
+  });
+
+  it('answers offline from the cache without asking PostHog', async () => {
+    const { stage: upstream, calls } = stage(() => from([parsedOf(flag('beta', true))]), known('beta'), {
+      offline: true,
+    });
+    const results = await upstream.evaluate(question(['beta']));
+    expect(results.get('beta')).toMatchObject({ source: 'fallback' });
+    expect(calls).toEqual([]);
+  });
+
+  it('answers a known user from the cache at once while every upstream slot is taken', async () => {
+    const { stage: upstream, calls } = stage(() => from([parsedOf(flag('beta', true))]), known('beta'), {
+      saturated: true,
+    });
+    expect((await upstream.evaluate(question(['beta']))).get('beta')).toMatchObject({ source: 'fallback' });
+    expect(calls).toEqual([]);
+  });
+
+  it('makes one call for two identical evaluations in flight', async () => {
+    const answer = deferred<ParsedFlags>();
+    const { stage: upstream, calls } = stage(() => defer(() => answer.promise));
+    const first = upstream.evaluate(question(['beta']));
+    const second = upstream.evaluate(question(['beta']));
+    answer.resolve(parsedOf(flag('beta', true)));
+    const [one, two] = await Promise.all([first, second]);
+    expect(calls).toHaveLength(1);
+    expect(one.get('beta')).toEqual(two.get('beta'));
+  });
+
+  it('answers a known user from the cache once PostHog has not answered within fallbackAfterMs', async () => {
+    jest.useFakeTimers();
+    const answer = deferred<ParsedFlags>();
+    const { stage: upstream, writes } = stage(() => defer(() => answer.promise), known('beta'), {
+      fallbackAfterMs: FALLBACK_AFTER_MS,
+    });
+    let results: RemoteResults | undefined;
+    void upstream.evaluate(question(['beta'])).then((answered) => (results = answered));
+    await jest.advanceTimersByTimeAsync(FALLBACK_AFTER_MS - 1);
+    expect(results).toBeUndefined();
+    await jest.advanceTimersByTimeAsync(1);
+    expect(results?.get('beta')).toMatchObject({ enabled: false, source: 'fallback' });
+    answer.resolve(parsedOf(flag('beta', true)));
+    await jest.advanceTimersByTimeAsync(0);
+    expect(writes).toEqual([{ distinctId: 'u1', flags: ['beta'], whole: false, context: '' }]);
+  });
+
+  it('waits for PostHog past fallbackAfterMs when the user is not known', async () => {
+    jest.useFakeTimers();
+    const answer = deferred<ParsedFlags>();
+    const { stage: upstream } = stage(
+      () => defer(() => answer.promise),
+      { flags: [], complete: false },
+      {
+        fallbackAfterMs: FALLBACK_AFTER_MS,
+      },
+    );
+    let results: RemoteResults | undefined;
+    void upstream.evaluate(question(['beta'])).then((answered) => (results = answered));
+    await jest.advanceTimersByTimeAsync(FALLBACK_AFTER_MS * 5);
+    expect(results).toBeUndefined();
+    answer.resolve(parsedOf(flag('beta', true)));
+    await jest.advanceTimersByTimeAsync(0);
+    expect(results?.get('beta')).toMatchObject({ enabled: true, source: 'remote' });
+  });
+
+  it('refreshes behind the answer with one call on the next turn, however often it is asked', async () => {
+    const answer = deferred<ParsedFlags>();
+    const { stage: upstream, calls, writes } = stage(() => defer(() => answer.promise));
+    upstream.refreshBehind(question(['beta']));
+    upstream.refreshBehind(question(['beta']));
+    expect(calls).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calls).toHaveLength(1);
+    answer.resolve(parsedOf(flag('beta', true)));
+    await answer.promise;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writes).toHaveLength(1);
+  });
+
+  it('starts no refresh once the application is shutting down', async () => {
+    const { stage: upstream, calls } = stage(() => from([parsedOf(flag('beta', true))]));
+    upstream.refreshBehind(question(['beta']));
+    upstream.beforeApplicationShutdown();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calls).toEqual([]);
+  });
+});

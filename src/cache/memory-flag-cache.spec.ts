@@ -30,6 +30,21 @@ describe('MemoryFlagCache', () => {
     expect(await cache.read('nobody')).toEqual({ flags: [], complete: false });
   });
 
+  it("hands a read of a route's keys (a frozen list) out again until the user's entries change", async () => {
+    const cache = memory(60, 10);
+    const flag = (key: string, enabled: boolean) => ({ key, enabled, evaluatedAt: secondsAgo(1) });
+    await cache.write('u', [flag('beta', true), flag('other', true)], true, '');
+    const routeKeys = Object.freeze(['beta']);
+    const first = cache.read('u', routeKeys);
+    expect(cache.read('u', routeKeys)).toBe(first);
+    expect(cache.read('u', ['beta'])).not.toBe(first);
+    expect(cache.read('u', ['beta'])).toEqual(first);
+    await cache.write('u', [flag('beta', false)], false, '');
+    const after = cache.read('u', routeKeys);
+    expect(after).not.toBe(first);
+    expect(after.flags.map(({ enabled }) => enabled)).toEqual([false]);
+  });
+
   describe('a read of every known flag', () => {
     afterEach(() => {
       jest.useRealTimers();

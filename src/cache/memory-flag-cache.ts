@@ -12,9 +12,9 @@ const MAX_REMOTE_CONFIGS = 1000;
 /** What a user's entry costs beyond its contents (the map, its entries, the dates), in bytes, roughly. */
 const ENTRY_OVERHEAD_BYTES = 200;
 
-/** A read of every known flag of a user, handed out again until an entry of it passes the `ttl`. */
+/** A read of a user's flags, handed out again until an entry of it passes the `ttl`. */
 interface RememberedRead {
-  /** The known keys it was read for (replaced, never changed, when they change). */
+  /** The keys it was read for: the known keys (replaced, never changed, when they change), or a route's (frozen). */
   keys: readonly string[];
   read: CachedFlags;
   /** When its first entry passes the `ttl` (ms since the epoch). */
@@ -36,6 +36,8 @@ export class MemoryFlagCache implements FlagCache {
    * the `ttl`) the read is the same. Read-only, as every read is.
    */
   private readonly everyFlagReads = new WeakMap<ReadonlyMap<string, CachedFlag>, RememberedRead>();
+  /** The last read of a frozen list of keys (a route's, asked on each of its requests), as {@link everyFlagReads}. */
+  private readonly keyedReads = new WeakMap<ReadonlyMap<string, CachedFlag>, RememberedRead>();
   /** Every flag key of the last whole evaluation, plus any seen since; replaced, never changed in place. */
   private knownKeys: readonly string[] = [];
   /** The stored remote config payloads by flag key: at most 1000, and at most `maxBytes` of text. */
@@ -56,19 +58,26 @@ export class MemoryFlagCache implements FlagCache {
 
   read(distinctId: string, keys?: readonly string[]): CachedFlags {
     const known = this.users.get(distinctId);
-    if (keys || !known) return this.readOf(known, keys ?? this.knownKeys, Date.now());
+    if (!known || (keys && !Object.isFrozen(keys))) return this.readOf(known, keys ?? this.knownKeys, Date.now());
+    const reads = keys ? this.keyedReads : this.everyFlagReads;
+    const readKeys = keys ?? this.knownKeys;
     const now = Date.now();
-    const remembered = this.everyFlagReads.get(known);
-    if (remembered && remembered.keys === this.knownKeys && now < remembered.until) return remembered.read;
-    return this.rememberedRead(known, now);
+    const remembered = reads.get(known);
+    if (remembered && remembered.keys === readKeys && now < remembered.until) return remembered.read;
+    return this.rememberedRead(reads, known, readKeys, now);
   }
 
-  /** A new read of every known flag of the user's entries, remembered until they change or one passes the `ttl`. */
-  private rememberedRead(known: ReadonlyMap<string, CachedFlag>, now: number): CachedFlags {
-    const read = this.readOf(known, this.knownKeys, now);
+  /** A new read of `keys` of the user's entries, remembered until they change or one passes the `ttl`. */
+  private rememberedRead(
+    reads: WeakMap<ReadonlyMap<string, CachedFlag>, RememberedRead>,
+    known: ReadonlyMap<string, CachedFlag>,
+    keys: readonly string[],
+    now: number,
+  ): CachedFlags {
+    const read = this.readOf(known, keys, now);
     let oldest = Infinity;
     for (const flag of read.flags) oldest = Math.min(oldest, flag.evaluatedAt.getTime());
-    this.everyFlagReads.set(known, { keys: this.knownKeys, read, until: oldest + this.config.ttlSeconds * 1000 });
+    reads.set(known, { keys, read, until: oldest + this.config.ttlSeconds * 1000 });
     return read;
   }
 

@@ -33,6 +33,17 @@ export function otherGeoipId(contextId: string): string {
   return `~${contextId}`;
 }
 
+/** The JSON text of each frozen list of keys asked (a route's keys), made once. */
+const keysTexts = new WeakMap<readonly string[], string>();
+
+/** `keys` as JSON text: made once for a frozen list (a route's keys, asked on every request of the route). */
+function keysText(keys: readonly string[]): string {
+  if (!Object.isFrozen(keys)) return JSON.stringify(keys);
+  let text = keysTexts.get(keys);
+  if (text === undefined) keysTexts.set(keys, (text = JSON.stringify(keys)));
+  return text;
+}
+
 /**
  * The evaluation of `keys` (every flag when undefined) for a parsed context, shared under that question's key;
  * `remoteKeys`: only these are asked of PostHog and the cache (the ones local evaluation left undecided);
@@ -45,7 +56,7 @@ export function evaluationOf(
   remoteKeys: readonly string[] | undefined = keys,
   disableGeoip?: boolean,
 ): Evaluation {
-  const key = keys ? `${JSON.stringify(keys)}\n${contextId}` : contextId;
+  const key = keys ? `${keysText(keys)}\n${contextId}` : contextId;
   const fingerprint = contextFingerprint(context, contextId);
   const evaluation: Evaluation = { key, context, contextId, fingerprint, keys: remoteKeys };
   if (disableGeoip !== undefined) evaluation.disableGeoip = disableGeoip;

@@ -14,6 +14,12 @@ export function hasLoneSurrogate(key: string): boolean {
   return LONE_SURROGATE.test(key);
 }
 
+/** `keys` less those that cannot name a flag ({@link canNameFlag}): `keys` itself when every one can. */
+export function nameableKeys(keys: readonly string[]): readonly string[] {
+  for (let index = 0; index < keys.length; index++) if (!canNameFlag(keys[index]!)) return keys.filter(canNameFlag);
+  return keys;
+}
+
 /**
  * Whether `key` can name a PostHog flag: at most {@link MAX_FLAG_KEY_LENGTH} characters, well-formed. Keys come
  * from outside (a route like `GET /features/:key`); one that cannot is never asked of PostHog, never remembered,

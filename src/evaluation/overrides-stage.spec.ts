@@ -134,4 +134,21 @@ describe('OverridesStage', () => {
     expect(results.get('beta')).toMatchObject({ enabled: true, source: 'override' });
     expect(results.get('other')).toMatchObject({ source: 'remote' });
   });
+
+  it("narrows a shared answer to a route's keys (a frozen list) once, and applies overrides to it each time", () => {
+    const shared = answerOf(remote('beta'), remote('checkout'), remote('other'));
+    const routeKeys = Object.freeze(['beta', 'checkout']);
+    const { evaluator } = stage(new FlagsOverrides({}), () => ({ ...shared }));
+    const first = evaluator.evaluate(USER, contextKey(USER), routeKeys) as StageAnswer;
+    expect([...first.results.keys()]).toEqual(['beta', 'checkout']);
+    expect(evaluator.evaluate(USER, contextKey(USER), routeKeys)).toBe(first);
+    expect(evaluator.evaluate(USER, contextKey(USER), ['beta', 'checkout'])).not.toBe(first);
+
+    const overridden = stage(new FlagsOverrides({ checkout: 'control' }), () => ({ ...shared }));
+    const once = overridden.evaluator.evaluate(USER, contextKey(USER), routeKeys) as StageAnswer;
+    const again = overridden.evaluator.evaluate(USER, contextKey(USER), routeKeys) as StageAnswer;
+    expect(again.results.get('checkout')).toMatchObject({ variant: 'control', source: 'override' });
+    expect([...again.results.keys()]).toEqual(['beta', 'checkout']);
+    expect(again.results).not.toBe(once.results);
+  });
 });

@@ -13,7 +13,7 @@ import { otherGeoipId } from './evaluation.js';
 import { createSnapshot, joinSnapshots, narrowSnapshot, type FlagEvaluations } from './flag-evaluations.js';
 import type { SnapshotHost } from './snapshot-host.js';
 import type { MaybePromise } from './flag-results.js';
-import { canNameFlag } from './flag-key.js';
+import { nameableKeys } from './flag-key.js';
 import { FlagReads } from './flag-reads.js';
 import { OverridesStage } from './overrides-stage.js';
 import type { StageAnswer } from './stage-answer.js';
@@ -60,7 +60,7 @@ export class SnapshotFactory implements SnapshotHost {
   /**
    * The snapshot of `context` (already parsed; `contextId` its `contextKey`): at once when the evaluation answered
    * at once. An empty distinct id gives an empty snapshot, evaluating nothing; keys that cannot name a flag
-   * ({@link canNameFlag}) are left out of `flagKeys`. An evaluation whose `disableGeoip`
+   * ({@link nameableKeys}) are left out of `flagKeys`. An evaluation whose `disableGeoip`
    * is not the module's goes by an id of its own ({@link otherGeoipId}).
    */
   evaluate(
@@ -68,7 +68,7 @@ export class SnapshotFactory implements SnapshotHost {
     contextId: string,
     options: SnapshotOptions = EVERY_FLAG,
   ): MaybePromise<FlagEvaluations> {
-    const flagKeys = options.flagKeys?.filter(canNameFlag);
+    const flagKeys = options.flagKeys && nameableKeys(options.flagKeys);
     if (context.distinctId === '' || flagKeys?.length === 0) return this.empty(context, options);
     const ownGeoip = options.disableGeoip !== undefined && options.disableGeoip !== this.geoipDisabled;
     const id = ownGeoip ? otherGeoipId(contextId) : contextId;

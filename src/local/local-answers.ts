@@ -37,15 +37,18 @@ export class LocalAnswers {
   private readonly everyFlag: LRUCache<string, LocalAnswer>;
   /** The results each remembered answer had built when its size was last taken. */
   private readonly sizedAt = new WeakMap<LocalAnswer, number>();
+  /** Each remembered answer as an answer to a route's keys that it decides every one of (see {@link answer}). */
+  private readonly decidedViews = new WeakMap<LocalAnswer, DecidedView>();
 
   constructor(maxBytes = MAX_BYTES) {
     this.everyFlag = new LRUCache({ maxSize: maxBytes, sizeCalculation: (answer, key) => this.sizeOf(answer, key) });
   }
 
   /**
-   * The keys (every defined flag when undefined) evaluated for the context: taken from its remembered answer when
-   * there is one, else evaluated at `now()` (and remembered, for every flag). A remembered answer is handed out
-   * as it is: its map is read-only.
+   * The keys (every defined flag when undefined) evaluated for the context: taken from its answer to every flag,
+   * remembered (evaluated at `now()` the first time: flags are built when read). A remembered answer is handed out
+   * as it is, its map read-only; for keys it decides every one of, too (it holds more flags than asked: the
+   * overrides stage keeps the keys asked), so that a route's request for a user seen before allocates nothing.
    */
   answer(
     definitions: Definitions,
@@ -58,17 +61,27 @@ export class LocalAnswers {
       this.definitions = definitions;
       this.everyFlag.clear();
     }
-    const known = definitions.comparesDates ? undefined : this.everyFlag.get(contextId);
-    if (known) {
-      if (builtCount(known) !== this.sizedAt.get(known)) this.resize(contextId, known);
-      return keys ? only(known, keys, definitions) : known;
+    if (definitions.comparesDates) {
+      const subject = localSubject(context);
+      return keys ? evaluateLocally(definitions, subject, keys, now()) : evaluateEveryFlag(definitions, subject, now());
     }
-    if (keys) return evaluateLocally(definitions, localSubject(context), keys, now());
-    const answer = evaluateEveryFlag(definitions, localSubject(context), now());
-    if (definitions.comparesDates) return answer;
-    Object.freeze(answer.undecided);
-    this.everyFlag.set(contextId, answer);
-    return answer;
+    let known = this.everyFlag.get(contextId);
+    if (known && builtCount(known) !== this.sizedAt.get(known)) this.resize(contextId, known);
+    if (!known) {
+      known = evaluateEveryFlag(definitions, localSubject(context), now());
+      Object.freeze(known.undecided);
+      this.everyFlag.set(contextId, known);
+    }
+    if (!keys) return known;
+    return decidesEvery(known, keys, definitions) ? this.decidedView(known) : only(known, keys, definitions);
+  }
+
+  /** The answer with nothing undecided: what keys it decides every one of read (made once per answer). */
+  private decidedView(answer: LocalAnswer): LocalAnswer {
+    if (answer.undecided.length === 0) return answer;
+    let view = this.decidedViews.get(answer);
+    if (!view) this.decidedViews.set(answer, (view = { ...answer, undecided: NONE_UNDECIDED }));
+    return view;
   }
 
   /** Lets every remembered answer go, with the definitions they were for (there are none loaded any more). */
@@ -119,6 +132,23 @@ function only(every: LocalAnswer, keys: readonly string[], definitions: Definiti
   }
   return { results, undecided, unresolved };
 }
+
+/**
+ * Whether the answer leaves none of `keys` for PostHog: each has a result, or its definition keeps it from servers
+ * ({@link askedOfServer}; a key the definitions lack is asked).
+ */
+function decidesEvery(answer: LocalAnswer, keys: readonly string[], definitions: Definitions): boolean {
+  for (let index = 0; index < keys.length; index++) {
+    const key = keys[index]!;
+    if (!answer.results.has(key) && askedOfServer(definitions.byKey.get(key))) return false;
+  }
+  return true;
+}
+
+/** A remembered answer that leaves nothing undecided (the keys asked are decided). */
+type DecidedView = LocalAnswer;
+
+const NONE_UNDECIDED: readonly string[] = Object.freeze([]);
 
 /** How many results the answer has built (every one, for an answer that is not built when read). */
 function builtCount(answer: LocalAnswer): number {

@@ -78,7 +78,9 @@ export class FlagsMonitor implements OnModuleDestroy {
     // Local evaluation's answer to every flag: all 'local', counted without building a result.
     if (results instanceof LocalResults) this.counts.local += results.size;
     else results.forEach(this.countAnswer);
-    if (named) for (const key of named) if (!results.has(key)) this.counts.unknown++;
+    // Indexed: a for-of loop allocates an iterator per evaluation on the guard's path.
+    if (named)
+      for (let index = 0; index < named.length; index++) if (!results.has(named[index]!)) this.counts.unknown++;
     if (partial && results.size === 0) this.counts.unknown++;
     if (!this.subject.observed) return;
     const unknown = named?.filter((key) => !results.has(key)) ?? [];

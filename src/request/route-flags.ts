@@ -77,6 +77,9 @@ export function askedOf(keys: readonly string[] | undefined): FlagsAsked {
 
 /** Whether `set` holds every key of `keys` that can name a flag. */
 export function holdsEvery(set: ReadonlySet<string>, keys: readonly string[]): boolean {
-  for (const key of keys) if (!set.has(key) && canNameFlag(key)) return false;
+  for (let index = 0; index < keys.length; index++) {
+    const key = keys[index]!;
+    if (!set.has(key) && canNameFlag(key)) return false;
+  }
   return true;
 }

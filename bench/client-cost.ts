@@ -82,7 +82,7 @@ export async function measureClientCost({ rounds, callsPerRound }: ClientCostOpt
         body: flagsRequestBody(API_KEY, { distinctId: user }, { disableGeoip: true }),
         redirect: 'manual',
       });
-      return JSON.parse(await response.text());
+      return JSON.parse(await response.text()) as unknown;
     },
     'posthog-node getAllFlags': (user) => posthog.getAllFlags(user, { disableGeoip: true }),
     'node:http keep-alive (floor)': (user) =>

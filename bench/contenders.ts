@@ -11,6 +11,7 @@ import {
 } from '@nestjs/common';
 import { Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { HttpAdapterHost, NestFactory } from '@nestjs/core';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PostHog } from 'posthog-node';
 import { routeNotFound } from '../src/guard/route-not-found.js';
@@ -68,7 +69,7 @@ class PostHogNodeGuard implements CanActivate {
   static client?: PostHog;
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const user = context.switchToHttp().getRequest().user;
+    const { user } = context.switchToHttp().getRequest<{ user?: { id: string } }>();
     if (user && (await PostHogNodeGuard.client!.isFeatureEnabled(BENCH_FLAG, user.id))) return true;
     throw new NotFoundException();
   }
@@ -83,8 +84,9 @@ class PostHogNodeGuard implements CanActivate {
 class SameDenialsGuard implements CanActivate {
   constructor(private readonly adapterHost: HttpAdapterHost) {}
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- a Promise, as the guards it is set against
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const request = context.switchToHttp().getRequest();
+    const request = context.switchToHttp().getRequest<{ user?: { id: string } }>();
     if (request.user && flagIsOnFor(request.user.id)) return true;
     throw routeNotFound(this.adapterHost, request);
   }
@@ -93,6 +95,7 @@ class SameDenialsGuard implements CanActivate {
 /** Lets every request through without looking anything up: what Nest's guard machinery alone costs on this route. */
 @Injectable()
 class AllowAllGuard implements CanActivate {
+  // eslint-disable-next-line @typescript-eslint/require-await -- a Promise, as the guards it is set against
   async canActivate(): Promise<boolean> {
     return true;
   }
@@ -152,6 +155,7 @@ const ROUTE_OF_HANDLER: Record<string, string> = { ours: '/ours', oursQuiet: '/o
 
 /** Wraps `canActivate` of the guard class to add its time to {@link guardTimes}. */
 function timeGuard(guard: { prototype: CanActivate }): void {
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the guard as `this`
   const canActivate = guard.prototype.canActivate;
   guard.prototype.canActivate = function (this: CanActivate, context: ExecutionContext) {
     const start = process.hrtime.bigint();
@@ -227,7 +231,7 @@ export async function startBenchApp(options: BenchAppOptions): Promise<BenchApp>
 
   const app: INestApplication = await NestFactory.create(BenchModule, { logger: false });
   await app.listen(0, '127.0.0.1');
-  const { port } = app.getHttpServer().address() as AddressInfo;
+  const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     guardTimes: () => structuredClone(guardTimes),

@@ -79,15 +79,17 @@ async function measure(
     };
     const round = roundIn(new FlagsRequestMiddleware(evaluations));
     const times = { ours: [] as number[], reference: [] as number[] };
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- handlers for Nest's `getHandler()`, never called
+    const { ours: oursHandler, reference: referenceHandler } = GuardedController.prototype;
     const turns = [
-      () => times.ours.push(round(ours, GuardedController.prototype.ours)),
-      () => times.reference.push(round(reference, GuardedController.prototype.reference)),
+      () => times.ours.push(round(ours, oursHandler)),
+      () => times.reference.push(round(reference, referenceHandler)),
     ];
     for (let index = 0; index < ROUNDS; index++) (index % 2 ? [...turns].reverse() : turns).forEach((turn) => turn());
     const over = median(times.ours.map((micros, index) => micros - times.reference[index]!));
     const bytes = {
-      ours: await bytesPerCall(() => round(ours, GuardedController.prototype.ours)),
-      reference: await bytesPerCall(() => round(reference, GuardedController.prototype.reference)),
+      ours: await bytesPerCall(() => round(ours, oursHandler)),
+      reference: await bytesPerCall(() => round(reference, referenceHandler)),
     };
     return { ours: median(times.ours), reference: median(times.reference), over, bytes };
   } finally {

@@ -71,15 +71,17 @@ export const SCENARIOS: Scenario[] = [
     name: STARTS_HANGING,
     cacheUrl: 'memory://local',
     fromTheStart: true,
-    outage: async (posthog) => {
+    outage: (posthog) => {
       posthog.answer = 'hang';
+      return Promise.resolve();
     },
   },
   {
     name: HANGING,
     cacheUrl: 'memory://local',
-    outage: async (posthog) => {
+    outage: (posthog) => {
       posthog.answer = 'hang';
+      return Promise.resolve();
     },
   },
   { name: REFUSING, cacheUrl: 'memory://local', outage: (posthog) => posthog.refuse() },

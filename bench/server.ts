@@ -11,7 +11,10 @@ import { startBenchApp, type BenchAppOptions } from './contenders.js';
 const options = JSON.parse(process.argv[2]) as BenchAppOptions;
 const app = await startBenchApp(options);
 process.send!({ url: app.url });
-process.on('message', async (message) => {
+process.on('message', (message) => void answer(message));
+
+/** Answers a message of the bench runner. */
+async function answer(message: unknown): Promise<void> {
   if (message === 'cpu') {
     const { user, system } = process.cpuUsage();
     process.send!({ cpuMicros: user + system });
@@ -33,4 +36,4 @@ process.on('message', async (message) => {
   }
   await app.close();
   process.disconnect();
-});
+}

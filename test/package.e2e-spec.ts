@@ -155,7 +155,7 @@ describe('the packed library in a fresh application', () => {
         const flags = ['--noEmit', '--strict', '--noUncheckedIndexedAccess', '--skipLibCheck', '--types', 'node'];
         const checked = await run(process.execPath, [tsc, ...flags, ...options, 'consumer.ts'], { cwd: dir }).then(
           () => 'compiles',
-          (error: { stdout?: string }) => error.stdout ?? String(error),
+          (error: Error & { stdout?: string }) => error.stdout ?? String(error),
         );
         expect(`${module}/${moduleResolution}: ${checked}`).toBe(`${module}/${moduleResolution}: compiles`);
       }
@@ -267,6 +267,6 @@ function runJest(dir: string, args: string[]): Promise<string> {
   const jest = join(dir, 'node_modules/jest/bin/jest.js');
   return run(process.execPath, [jest, '--ci', ...args], { cwd: dir, timeout: 120_000 }).then(
     ({ stderr }) => stderr,
-    (error: { stdout?: string; stderr?: string }) => `${error.stdout ?? ''}${error.stderr ?? String(error)}`,
+    (error: Error & { stdout?: string; stderr?: string }) => `${error.stdout ?? ''}${error.stderr ?? String(error)}`,
   );
 }

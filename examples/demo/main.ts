@@ -5,6 +5,7 @@
 import 'reflect-metadata';
 import { Controller, Get, Module, Param } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { filter, firstValueFrom } from 'rxjs';
 import { FlagsModule, FlagsService } from '../../src/index.js';
@@ -48,7 +49,7 @@ async function main(): Promise<void> {
 
   const app = await NestFactory.create(DemoModule, { logger: ['warn', 'error', 'log'] });
   await app.listen(0, '127.0.0.1');
-  const base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+  const base = `http://127.0.0.1:${((app.getHttpServer() as Server).address() as AddressInfo).port}`;
 
   const ask = async (user: string) => {
     const response = await fetch(`${base}/checkout/${encodeURIComponent(user)}`);

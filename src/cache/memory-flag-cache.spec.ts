@@ -20,14 +20,14 @@ describe('MemoryFlagCache', () => {
       true,
       '',
     );
-    const some = await cache.read('u', ['young', 'old', 'missing']);
+    const some = cache.read('u', ['young', 'old', 'missing']);
     expect(keysOf(some.flags)).toEqual(['young']);
     expect(some.complete).toBe(false);
-    expect(await cache.read('u', ['young', 'other'])).toMatchObject({ complete: true });
-    const all = await cache.read('u');
+    expect(cache.read('u', ['young', 'other'])).toMatchObject({ complete: true });
+    const all = cache.read('u');
     expect(keysOf(all.flags)).toEqual(['young', 'other']);
     expect(all.complete).toBe(false);
-    expect(await cache.read('nobody')).toEqual({ flags: [], complete: false });
+    expect(cache.read('nobody')).toEqual({ flags: [], complete: false });
   });
 
   it("hands a read of a route's keys (a frozen list) out again until the user's entries change", async () => {
@@ -54,27 +54,27 @@ describe('MemoryFlagCache', () => {
       jest.useFakeTimers({ now: Date.parse('2026-12-05T12:00:00Z') });
       const cache = memory(60, 10);
       await cache.write('u', [{ key: 'a', enabled: true, evaluatedAt: secondsAgo(30) }], true, '');
-      const first = await cache.read('u');
-      expect(await cache.read('u')).toBe(first);
-      expect(await cache.read('u', ['a'])).not.toBe(first);
+      const first = cache.read('u');
+      expect(cache.read('u')).toBe(first);
+      expect(cache.read('u', ['a'])).not.toBe(first);
 
       await cache.write('u', [{ key: 'a', enabled: false, evaluatedAt: secondsAgo(0) }], false, '');
-      const written = await cache.read('u');
+      const written = cache.read('u');
       expect(written).not.toBe(first);
       expect(written.flags.map((flag) => flag.enabled)).toEqual([false]);
       await cache.write('someone', [{ key: 'a', enabled: true, evaluatedAt: secondsAgo(0) }], false, '');
       await cache.write('someone', [{ key: 'a', enabled: true, evaluatedAt: secondsAgo(0) }], true, '');
-      expect(await cache.read('u')).toBe(written);
+      expect(cache.read('u')).toBe(written);
 
       await cache.write('other', [{ key: 'b', enabled: true, evaluatedAt: secondsAgo(0) }], false, '');
-      const keysChanged = await cache.read('u');
+      const keysChanged = cache.read('u');
       expect(keysChanged).not.toBe(written);
       expect(keysChanged).toMatchObject({ complete: false });
 
       jest.advanceTimersByTime(59_000);
-      expect(await cache.read('u')).toBe(keysChanged);
+      expect(cache.read('u')).toBe(keysChanged);
       jest.advanceTimersByTime(1_000);
-      expect(await cache.read('u')).toEqual({ flags: [], complete: false });
+      expect(cache.read('u')).toEqual({ flags: [], complete: false });
     });
   });
 
@@ -91,10 +91,10 @@ describe('MemoryFlagCache', () => {
       '',
     );
     await cache.write('a', [{ key: 'x', enabled: true, evaluatedAt: now }], true, '');
-    expect(await cache.read('a')).toMatchObject({ complete: true });
+    expect(cache.read('a')).toMatchObject({ complete: true });
     await cache.write('b', [{ key: 'y', enabled: true, evaluatedAt: now }], false, '');
-    expect(keysOf((await cache.read('b')).flags)).toEqual(['y']);
-    expect(await cache.read('a')).toMatchObject({ complete: false });
+    expect(keysOf(cache.read('b').flags)).toEqual(['y']);
+    expect(cache.read('a')).toMatchObject({ complete: false });
   });
 
   it('merges later writes per flag and evicts the least recently used user', async () => {
@@ -102,10 +102,10 @@ describe('MemoryFlagCache', () => {
     await cache.write('a', [{ key: 'x', enabled: true, evaluatedAt: new Date() }], false, '');
     await cache.write('a', [{ key: 'y', enabled: false, evaluatedAt: new Date() }], false, '');
     await cache.write('b', [{ key: 'x', enabled: true, evaluatedAt: new Date() }], false, '');
-    await cache.read('a');
+    cache.read('a');
     await cache.write('c', [{ key: 'x', enabled: true, evaluatedAt: new Date() }], false, '');
-    expect(keysOf((await cache.read('a')).flags)).toEqual(['x', 'y']);
-    expect((await cache.read('b')).flags).toEqual([]);
+    expect(keysOf(cache.read('a').flags)).toEqual(['x', 'y']);
+    expect(cache.read('b').flags).toEqual([]);
   });
 });
 
@@ -121,9 +121,9 @@ describe('MemoryFlagCache bounded by bytes', () => {
     const cache = memory(60, 10_000, 100_000);
     const bigId = (index: number) => `${index}-${'x'.repeat(10_000)}`;
     for (let index = 0; index < 50; index++) await cache.write(bigId(index), [flag('beta')], false, '');
-    expect((await cache.read(bigId(49))).flags).toHaveLength(1);
-    expect((await cache.read(bigId(0))).flags).toHaveLength(0);
-    const kept = (await Promise.all(Array.from({ length: 50 }, (_, index) => cache.read(bigId(index))))).filter(
+    expect(cache.read(bigId(49)).flags).toHaveLength(1);
+    expect(cache.read(bigId(0)).flags).toHaveLength(0);
+    const kept = Array.from({ length: 50 }, (_, index) => cache.read(bigId(index))).filter(
       (read) => read.flags.length > 0,
     );
     expect(kept.length).toBeGreaterThan(1);
@@ -134,20 +134,20 @@ describe('MemoryFlagCache bounded by bytes', () => {
     const cache = memory(60, 10);
     const payload: unknown = JSON.parse(`${'['.repeat(20_000)}${']'.repeat(20_000)}`);
     await cache.write('u', [{ key: 'deep', enabled: true, payload, evaluatedAt: secondsAgo(1) }], true, '');
-    expect((await cache.read('u', ['deep'])).flags[0]?.payload).toBe(payload);
+    expect(cache.read('u', ['deep']).flags[0]?.payload).toBe(payload);
   });
 
   it('does not keep a user whose flags alone pass maxBytes', async () => {
     const cache = memory(60, 10, 10_000);
     await cache.write('small', [flag('beta')], false, '');
     await cache.write('huge', [flag('beta', 'y'.repeat(20_000))], false, '');
-    expect((await cache.read('huge')).flags).toEqual([]);
-    expect((await cache.read('small')).flags).toHaveLength(1);
+    expect(cache.read('huge').flags).toEqual([]);
+    expect(cache.read('small').flags).toHaveLength(1);
   });
 
   it('remembers the context each result was evaluated for', async () => {
     const cache = memory(60, 10);
     await cache.write('u', [flag('beta')], false, 'ctx-a');
-    expect((await cache.read('u', ['beta'])).flags[0]).toMatchObject({ key: 'beta', context: 'ctx-a' });
+    expect(cache.read('u', ['beta']).flags[0]).toMatchObject({ key: 'beta', context: 'ctx-a' });
   });
 });

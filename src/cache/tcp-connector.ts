@@ -50,7 +50,7 @@ export function tcpConnector(sockets: RedisSockets): ConnectorClass {
       const stream = tls ? connectTls({ ...where, ...tls }) : createConnection(where);
       this.stream = stream;
       sockets.add(stream);
-      stream.once('error', (error) => (this.firstError = error));
+      stream.once('error', (error: Error) => (this.firstError = error));
       return stream;
     }
 

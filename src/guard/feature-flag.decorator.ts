@@ -32,8 +32,8 @@ export function FeatureFlag(
   }
   const requirement: FlagRequirement = { ...options, keys: list };
   return (target: object, propertyKey?: string | symbol, descriptor?: PropertyDescriptor) => {
-    const holder = descriptor ? descriptor.value : target;
-    const existing: FlagRequirement[] = Reflect.getMetadata(FLAG_REQUIREMENTS, holder) ?? [];
+    const holder = descriptor ? (descriptor.value as object) : target;
+    const existing = (Reflect.getMetadata(FLAG_REQUIREMENTS, holder) as FlagRequirement[] | undefined) ?? [];
     Reflect.defineMetadata(FLAG_REQUIREMENTS, [...existing, requirement], holder);
     if (existing.length > 0) return;
     UseGuards(FeatureFlagGuard)(target, propertyKey!, descriptor!);

@@ -108,6 +108,7 @@ function matchValue(property: FlagProperty, values: Record<string, unknown>, opt
       return !asciiLower(actual).endsWith(asciiLower(value));
     case 'regex':
     case 'not_regex': {
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- any value as text, as posthog-node does
       const matched = matchesRegex(String(value), String(actual));
       if (matched === undefined) return false;
       return operator === 'regex' ? matched : !matched;
@@ -146,6 +147,7 @@ function exactMatch(target: unknown, actual: unknown, matchingVersion: number | 
 /** `gt` … `lte`: numerically when both sides are numbers, else as strings. */
 function compareOrdered(operator: string, actual: unknown, filter: unknown): boolean {
   const right = typeof filter === 'number' ? filter : parseFloat(String(filter));
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- any value as text, as posthog-node does
   const left = typeof actual === 'number' ? actual : actual != null ? parseFloat(String(actual)) : NaN;
   if (Number.isFinite(right) && Number.isFinite(left)) return ordered(operator, left, right);
   return ordered(operator, String(actual), String(filter));

@@ -82,6 +82,7 @@ export class SubjectEvaluation {
     const deviceId = this.subject.personProperties.$device_id;
     if (deviceId == null || deviceId === '')
       throw new Inconclusive('a device-bucketed flag needs a device id', 'context', false, 'missing_context');
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- any value as text, as posthog-node does
     return String(deviceId);
   }
 

@@ -144,6 +144,7 @@ export class PostHogFlagsProvider implements Provider, FlagsServiceBinding {
    * ends quietly (OpenFeature would print a rejection's stack on `console.error`), with one warning line naming the
    * fix; evaluations of the unbound provider still answer `PROVIDER_NOT_READY`.
    */
+  // eslint-disable-next-line @typescript-eslint/require-await -- a Promise by contract; async makes a throw a rejection
   async onClose(): Promise<void> {
     if (this.waiters.size === 0) return;
     new Logger(LIBRARY_NAME).warn(`PostHogFlagsProvider closed before it was bound to an application: ${HOW_TO_BIND}`);

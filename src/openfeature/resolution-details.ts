@@ -51,7 +51,7 @@ export function errorDetails<T>(defaultValue: T, errorCode: ErrorCode, errorMess
 }
 
 /** The value of that type the result holds, if any. */
-function valueOf(result: FlagResult, type: FlagType): boolean | string | number | JsonValue | undefined {
+function valueOf(result: FlagResult, type: FlagType): JsonValue | undefined {
   const { payload } = result;
   switch (type) {
     case 'boolean':

@@ -21,7 +21,7 @@ export function backoffDelay(attempt: number, baseDelayMs: number, random: () =>
 export function retryWithBackoff<T>(options: BackoffOptions): MonoTypeOperatorFunction<T> {
   return retry({
     count: options.retries,
-    delay: (error, attempt) =>
+    delay: (error: unknown, attempt) =>
       options.isRetryable(error)
         ? timer(backoffDelay(attempt, options.baseDelayMs, options.random))
         : throwError(() => error),

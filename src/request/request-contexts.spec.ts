@@ -43,11 +43,11 @@ describe('RequestContexts', () => {
     Logger.overrideLogger(logs);
     const contexts = new RequestContexts({} as ResolvedFlagsOptions, new UnsendableProperties());
     for (let round = 0; round < 3; round++) {
-      contexts.of(execution('http', [{}, {}]));
-      contexts.of(execution('ws', [{ data: {} }, {}]));
-      contexts.of(execution('rpc', [{ userId: 'u' }, {}]));
-      contexts.of(execution('graphql', [{}, {}, {}, {}]));
-      contexts.of(execution('ws', [{}, {}]));
+      void contexts.of(execution('http', [{}, {}]));
+      void contexts.of(execution('ws', [{ data: {} }, {}]));
+      void contexts.of(execution('rpc', [{ userId: 'u' }, {}]));
+      void contexts.of(execution('graphql', [{}, {}, {}, {}]));
+      void contexts.of(execution('ws', [{}, {}]));
     }
     expect(logs.at('warn')).toEqual([
       expect.stringContaining('flags on a rpc handler: the transport has no default user'),

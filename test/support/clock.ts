@@ -37,6 +37,7 @@ export function fakeClocks(now = Date.now()): void {
 /** Real timers and clocks again (after {@link fakeClocks}, or `jest.useFakeTimers`); harmless when they are. */
 export function restoreClocks(): void {
   jest.useRealTimers();
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- only its mock's `mockRestore` is read
   const now = performance.now as unknown as { mockRestore?: () => void };
   now.mockRestore?.();
 }

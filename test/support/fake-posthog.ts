@@ -236,8 +236,8 @@ export class FakePostHog extends PublicFakePostHog {
 
   /** The old `/flags` shape of the table's answer. */
   private v1(body: FlagsRequestBody): string {
-    const featureFlags: Record<string, boolean | string> = Object.create(null);
-    const featureFlagPayloads: Record<string, string> = Object.create(null);
+    const featureFlags = Object.create(null) as Record<string, boolean | string>;
+    const featureFlagPayloads = Object.create(null) as Record<string, string>;
     const { flags } = this.flagsAnswer(body) as { flags: Record<string, Record<string, unknown>> };
     for (const [key, flag] of Object.entries(flags)) {
       featureFlags[key] = (flag.variant as string | undefined) ?? (flag.enabled as boolean);

@@ -37,10 +37,11 @@ function header(request: { headers?: Record<string, unknown> } | undefined, name
 @Injectable()
 class HeaderAuthGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
+    type Request = { headers: Record<string, unknown>; user?: unknown };
     const request =
       context.getType<string>() === 'graphql'
-        ? context.getArgByIndex<{ req?: { headers: Record<string, unknown>; user?: unknown } }>(2)?.req
-        : context.switchToHttp().getRequest();
+        ? context.getArgByIndex<{ req?: Request }>(2)?.req
+        : context.switchToHttp().getRequest<Request>();
     const id = header(request, 'x-user');
     if (request && id) request.user = { id };
     return true;

@@ -27,7 +27,7 @@ import { TEST_API_KEY } from './flags-app.js';
 @Injectable()
 class TestAuthGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest();
+    const request = context.switchToHttp().getRequest<{ headers: Record<string, unknown>; user?: unknown }>();
     const id = request.headers['x-test-user'];
     if (id) request.user = { id };
     return true;
@@ -38,7 +38,7 @@ class TestAuthGuard implements CanActivate {
 @Injectable()
 export class LateAuthGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest();
+    const request = context.switchToHttp().getRequest<{ headers: Record<string, unknown>; user?: unknown }>();
     const id = request.headers['x-late-user'];
     if (id) request.user = { id };
     return true;

@@ -62,7 +62,7 @@ const RESULT_FIELDS = ['enabled', 'key', 'payload', 'reason', 'variant'].join();
 export function readAsPython(raw: string, nowSeconds = Date.now() / 1000): Record<string, unknown> | undefined {
   let entry: Record<string, unknown>;
   try {
-    entry = JSON.parse(raw);
+    entry = JSON.parse(raw) as Record<string, unknown>;
   } catch {
     return undefined;
   }

@@ -17,7 +17,7 @@ const VECTORS = fileURLToPath(new URL('../fixtures/python-redis-entries.json', i
 
 /** The Python-written entries of `test/fixtures/python-redis-entries.json`. */
 export function pythonVectors(): { entries: PythonVector[] } {
-  return JSON.parse(readFileSync(VECTORS, 'utf8'));
+  return JSON.parse(readFileSync(VECTORS, 'utf8')) as { entries: PythonVector[] };
 }
 
 /** What a vector means as this module reports it: null fields absent, the timestamp as `evaluatedAt`. */
@@ -29,6 +29,6 @@ export function meaningAsFlag(vector: PythonVector): EvaluatedFlag {
     ...(variant === null ? {} : { variant }),
     ...(payload === null ? {} : { payload }),
     ...(reason === null ? {} : { reason }),
-    evaluatedAt: new Date(JSON.parse(vector.value).timestamp * 1000),
+    evaluatedAt: new Date((JSON.parse(vector.value) as { timestamp: number }).timestamp * 1000),
   };
 }

@@ -97,7 +97,7 @@ export class RedisServer {
     socket.write(request);
     let reply = '';
     for await (const chunk of socket) {
-      reply += chunk.toString();
+      reply += (chunk as Buffer).toString();
       if (reply.includes('\r\n')) break;
     }
     socket.destroy();

@@ -45,7 +45,7 @@ export class FakeFlagTable {
   answer(body: FakeFlagsRequestBody): FlagsAnswer {
     const context = contextOf(body);
     const only = Array.isArray(body.flag_keys_to_evaluate) ? new Set(body.flag_keys_to_evaluate) : undefined;
-    const flags: Record<string, unknown> = Object.create(null);
+    const flags = Object.create(null) as Record<string, unknown>;
     let errorsWhileComputingFlags = false;
     for (const [key, entry] of this.entries) {
       if (only && !only.has(key)) continue;
@@ -109,6 +109,7 @@ function checkSetting(key: string, setting: unknown): void {
     if (typeof value === 'boolean' || (typeof value === 'string' && value !== '')) return;
   }
   throw new TypeError(
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the message lists the kinds
     `FakePostHog: flag "${key}" takes true, false, a variant, { value, payload? } or a rule, got ${String(setting)}`,
   );
 }

@@ -16,7 +16,7 @@ import { FLAGS_CONFIG } from './flags.constants.js';
 import { FlagsMonitor } from './monitor/flags-monitor.js';
 import { FlagsService } from './flags.service.js';
 import { FlagsServiceBinder } from './openfeature/flags-service-binder.js';
-import { DefinitionsPoller } from './local/definitions-poller.js';
+import { DefinitionsPoller } from './local/polling/definitions-poller.js';
 import { FlagsOverrides } from './overrides/flags-overrides.js';
 import { FlagsRequestInterceptor } from './request/flags-request.interceptor.js';
 import { FlagsRequestMiddleware } from './request/flags-request.middleware.js';

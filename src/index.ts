@@ -2,9 +2,9 @@ export { FlagsModule } from './flags.module.js';
 export { FlagsService, type ExposureOptions } from './flags.service.js';
 export type { EvaluateFlagsOptions } from './evaluation/evaluate-flags-options.js';
 export { FlagEvaluations, type FlagReadOptions, type IsEnabledOptions } from './evaluation/flag-evaluations.js';
-export type { UnresolvedReason } from './local/unresolved-reason.js';
-export type { DefinitionsReload, ReloadOutcome } from './local/definitions-reload.js';
-export type { FlagDefinitionsProvider, FlagDefinitionsProviderData } from './local/definitions-provider.js';
+export type { UnresolvedReason } from './local/engine/unresolved-reason.js';
+export type { DefinitionsReload, ReloadOutcome } from './local/polling/definitions-reload.js';
+export type { FlagDefinitionsProvider, FlagDefinitionsProviderData } from './local/sharing/definitions-provider.js';
 export type { ExposureStatus } from './exposures/exposure-status.js';
 export {
   DEFAULT_CACHE_URL,

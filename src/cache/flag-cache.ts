@@ -1,5 +1,5 @@
 import type { EvaluatedFlag } from '../flags.types.js';
-import type { DefinitionsStore, DefinitionsStoreSettings } from '../local/definitions-store.js';
+import type { DefinitionsStore, DefinitionsStoreSettings } from '../local/sharing/definitions-store.js';
 
 /**
  * A stored result, with the fingerprint of the context it was evaluated for (`contextFingerprint`); `undefined`

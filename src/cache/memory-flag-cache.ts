@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { EvaluatedFlag } from '../flags.types.js';
-import { IN_PROCESS_DEFINITIONS, type DefinitionsStore } from '../local/definitions-store.js';
+import { IN_PROCESS_DEFINITIONS, type DefinitionsStore } from '../local/sharing/definitions-store.js';
 import type { MemoryCacheConfig } from './cache-config.js';
 import { cachedFlags, type CachedFlag, type CachedFlags, type FlagCache } from './flag-cache.js';
 import { jsonText } from '../util/json-text.js';

@@ -1,6 +1,6 @@
 import type { EvaluatedFlag } from '../flags.types.js';
-import type { DefinitionsStore } from '../local/definitions-store.js';
-import { SnapshotDefinitionsStore } from '../local/snapshot-definitions-store.js';
+import type { DefinitionsStore } from '../local/sharing/definitions-store.js';
+import { SnapshotDefinitionsStore } from '../local/sharing/snapshot-definitions-store.js';
 import type { SharedDefinitions } from '../local/shared-definitions.js';
 import type { MemoryCacheConfig } from './cache-config.js';
 import type { CachedFlags, FlagCache } from './flag-cache.js';

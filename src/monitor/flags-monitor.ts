@@ -5,7 +5,7 @@ import type { DefinitionsLoadedEvent, FlagsCounts, FlagsEvent, FlagsStatus } fro
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { flagValue, type FlagResult } from '../flags.types.js';
 import { LogEpisode } from './log-episode.js';
-import { LocalResults } from '../local/local-results.js';
+import { LocalResults } from '../local/engine/local-results.js';
 import { messageOf } from '../util/message-of.js';
 import type { CircuitState } from '../pipeline/circuit-breaker.js';
 import { isKeyRejected, UpstreamError, type UpstreamFailureReason } from '../upstream/upstream-error.js';

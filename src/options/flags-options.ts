@@ -5,7 +5,7 @@ import type { CircuitBreakerSettings } from '../pipeline/circuit-breaker.js';
 import type { FlagContext } from '../flags.types.js';
 import type { FlagDenial } from '../guard/flag-denial.js';
 import type { FlagsServiceBinding } from '../openfeature/flags-service-binding.js';
-import type { FlagDefinitionsProvider } from '../local/definitions-provider.js';
+import type { FlagDefinitionsProvider } from '../local/sharing/definitions-provider.js';
 
 /**
  * Tells the module whom a request (or WebSocket message, or GraphQL operation) is for, given the real execution

@@ -1,8 +1,8 @@
-import type { FlagValue } from '../flags.types.js';
+import type { FlagValue } from '../../flags.types.js';
 import { CohortMatcher } from './cohorts.js';
-import type { Definitions, FlagCondition, FlagDefinition, FlagProperty } from './definitions.js';
+import type { Definitions, FlagCondition, FlagDefinition, FlagProperty } from '../definitions.js';
 import { conditionValue, holdoutVariant, isRolledOut, regexOutcome } from './rollout.js';
-import { ownValue } from '../util/own.js';
+import { ownValue } from '../../util/own.js';
 import type { LocalSubject } from './local-subject.js';
 import { Inconclusive, isInconclusive } from './inconclusive.js';
 import { strongerReason, type LocalUnresolvedReason } from './unresolved-reason.js';

@@ -1,5 +1,5 @@
-import type { FlagValue } from '../flags.types.js';
-import type { FlagCondition, FlagDefinition } from './definitions.js';
+import type { FlagValue } from '../../flags.types.js';
+import type { FlagCondition, FlagDefinition } from '../definitions.js';
 import { flagHash } from './flag-hash.js';
 
 /**

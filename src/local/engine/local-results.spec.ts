@@ -1,9 +1,9 @@
 import { describe, expect, it, jest } from '@jest/globals';
-import { randomDefinitions, randomUser, seededRandom } from '../../test/support/random-definitions.js';
-import { createSnapshot } from '../evaluation/flag-evaluations.js';
-import { SILENT_HOST } from '../evaluation/empty-snapshot.js';
-import type { FlagContext } from '../flags.types.js';
-import { indexDefinitions, parseDefinitions, type FlagDefinition } from './definitions.js';
+import { randomDefinitions, randomUser, seededRandom } from '../../../test/support/random-definitions.js';
+import { createSnapshot } from '../../evaluation/flag-evaluations.js';
+import { SILENT_HOST } from '../../evaluation/empty-snapshot.js';
+import type { FlagContext } from '../../flags.types.js';
+import { indexDefinitions, parseDefinitions, type FlagDefinition } from '../definitions.js';
 import { evaluateEveryFlag, evaluateLocally } from './local-evaluator.js';
 import { upFrontPlan } from './decided-ahead.js';
 import { LocalResults } from './local-results.js';

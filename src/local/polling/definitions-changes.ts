@@ -1,5 +1,5 @@
-import { jsonText } from '../util/json-text.js';
-import type { FlagDefinitionsData } from './definitions.js';
+import { jsonText } from '../../util/json-text.js';
+import type { FlagDefinitionsData } from '../definitions.js';
 
 /**
  * The keys of the flags whose definitions differ between two sets: added, removed or changed. When the cohorts or

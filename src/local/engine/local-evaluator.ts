@@ -1,5 +1,5 @@
-import type { FlagResult, FlagValue } from '../flags.types.js';
-import type { Definitions } from './definitions.js';
+import type { FlagResult, FlagValue } from '../../flags.types.js';
+import type { Definitions } from '../definitions.js';
 import { askedOfServer } from './evaluation-runtime.js';
 import type { LocalSubject } from './local-subject.js';
 import { isInconclusive } from './inconclusive.js';

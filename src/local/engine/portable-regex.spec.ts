@@ -1,6 +1,6 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import { RE2JS } from 're2js';
-import { indexDefinitions, parseDefinitions } from './definitions.js';
+import { indexDefinitions, parseDefinitions } from '../definitions.js';
 import { isInconclusive } from './inconclusive.js';
 import { evaluateLocally } from './local-evaluator.js';
 import { localSubject } from './local-subject.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import type { FlagContext } from '../flags.types.js';
-import { indexDefinitions, parseDefinitions, type FlagDefinition } from './definitions.js';
+import { indexDefinitions, parseDefinitions, type FlagDefinition } from '../local/definitions.js';
 import { LocalAnswers } from './local-answers.js';
-import { SubjectEvaluation } from './subject-evaluation.js';
+import { SubjectEvaluation } from '../local/engine/subject-evaluation.js';
 
 /** A flag on for the users whose `plan` is `pro`. */
 const PRO: FlagDefinition = {

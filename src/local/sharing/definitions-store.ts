@@ -1,5 +1,5 @@
-import type { FlagDefinitionsData } from './definitions.js';
-import type { SharedDefinitions } from './shared-definitions.js';
+import type { FlagDefinitionsData } from '../definitions.js';
+import type { SharedDefinitions } from '../shared-definitions.js';
 
 /** What a shared-definitions store needs to know of the instance using it. */
 export interface DefinitionsStoreSettings {

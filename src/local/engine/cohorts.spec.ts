@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { cohortChain } from '../../test/support/cohort-chain.js';
-import { indexDefinitions, parseDefinitions } from './definitions.js';
+import { cohortChain } from '../../../test/support/cohort-chain.js';
+import { indexDefinitions, parseDefinitions } from '../definitions.js';
 import { evaluateLocally, type LocalAnswer } from './local-evaluator.js';
 import { localSubject } from './local-subject.js';
 

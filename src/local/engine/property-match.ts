@@ -1,4 +1,4 @@
-import type { FlagProperty } from './definitions.js';
+import type { FlagProperty } from '../definitions.js';
 import { filterDate, toDate } from './dates.js';
 import { Inconclusive, isInconclusive } from './inconclusive.js';
 import { assertJsonValue, exactMatchString, isBooleanLike, isTruthy } from './json-values.js';

@@ -1,6 +1,6 @@
-import type { FlagResult, FlagValue } from '../flags.types.js';
+import type { FlagResult, FlagValue } from '../../flags.types.js';
 import { isPlainValue, upFrontFor, upFrontPlan } from './decided-ahead.js';
-import type { Definitions, FlagDefinition } from './definitions.js';
+import type { Definitions, FlagDefinition } from '../definitions.js';
 import { isInconclusive } from './inconclusive.js';
 import type { LocalSubject } from './local-subject.js';
 import { SubjectEvaluation } from './subject-evaluation.js';

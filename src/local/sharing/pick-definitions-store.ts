@@ -1,5 +1,5 @@
-import type { FlagCache } from '../cache/flag-cache.js';
-import type { ResolvedFlagsOptions } from '../options/flags-options.js';
+import type { FlagCache } from '../../cache/flag-cache.js';
+import type { ResolvedFlagsOptions } from '../../options/flags-options.js';
 import { IN_PROCESS_DEFINITIONS, type DefinitionsStore, type DefinitionsStoreSettings } from './definitions-store.js';
 import { ProviderDefinitionsStore } from './provider-definitions-store.js';
 

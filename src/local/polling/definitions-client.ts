@@ -1,12 +1,12 @@
 import type { Observable } from 'rxjs';
-import type { ResolvedFlagsOptions } from '../options/flags-options.js';
-import { retryWithBackoff } from '../pipeline/retry-with-backoff.js';
-import { abortable, type AbortableRequest } from '../upstream/abortable-request.js';
-import { USER_AGENT } from '../upstream/posthog-client.js';
-import { PostHogHttp } from '../upstream/posthog-http.js';
-import type { PostHogResponse } from '../upstream/posthog-request.js';
-import { isRetryableUpstreamError, statusError, UpstreamError } from '../upstream/upstream-error.js';
-import { parseDefinitions, type FlagDefinitionsData } from './definitions.js';
+import type { ResolvedFlagsOptions } from '../../options/flags-options.js';
+import { retryWithBackoff } from '../../pipeline/retry-with-backoff.js';
+import { abortable, type AbortableRequest } from '../../upstream/abortable-request.js';
+import { USER_AGENT } from '../../upstream/posthog-client.js';
+import { PostHogHttp } from '../../upstream/posthog-http.js';
+import type { PostHogResponse } from '../../upstream/posthog-request.js';
+import { isRetryableUpstreamError, statusError, UpstreamError } from '../../upstream/upstream-error.js';
+import { parseDefinitions, type FlagDefinitionsData } from '../definitions.js';
 
 /** The endpoint, in error messages. */
 const ENDPOINT = '/flags/definitions';

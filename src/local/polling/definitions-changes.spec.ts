@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { changedFlags } from './definitions-changes.js';
-import type { FlagDefinition, FlagDefinitionsData } from './definitions.js';
+import type { FlagDefinition, FlagDefinitionsData } from '../definitions.js';
 
 const flag = (key: string, rollout = 100): FlagDefinition => ({
   key,

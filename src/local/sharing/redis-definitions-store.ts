@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { RedisConnection } from '../cache/redis-connection.js';
-import { JsonTooLargeError } from '../util/json-text.js';
-import { messageOf } from '../util/message-of.js';
-import type { FlagDefinitionsData } from './definitions.js';
+import type { RedisConnection } from '../../cache/redis-connection.js';
+import { JsonTooLargeError } from '../../util/json-text.js';
+import { messageOf } from '../../util/message-of.js';
+import type { FlagDefinitionsData } from '../definitions.js';
 import {
   SharedDefinitionsReadError,
   SharedDefinitionsWriteError,
@@ -20,7 +20,7 @@ import {
   META_MAX_BYTES,
   type SharedDefinitions,
   type SharedMeta,
-} from './shared-definitions.js';
+} from '../shared-definitions.js';
 
 /** How long the shared definitions are kept without a poller refreshing them (PostHog's provider: a day). */
 const DEFINITIONS_TTL_SECONDS = 86_400;

@@ -1,7 +1,7 @@
-import type { FlagsSnapshot } from '../cache/flags-snapshot.js';
-import type { FlagDefinitionsData } from './definitions.js';
+import type { FlagsSnapshot } from '../../cache/flags-snapshot.js';
+import type { FlagDefinitionsData } from '../definitions.js';
 import type { DefinitionsStore, KeepOutcome, LockRole, SharedRead } from './definitions-store.js';
-import type { SharedDefinitions } from './shared-definitions.js';
+import type { SharedDefinitions } from '../shared-definitions.js';
 
 /**
  * `memory://…?snapshot=<path>`: the process polls PostHog itself, starts from the definitions the snapshot file

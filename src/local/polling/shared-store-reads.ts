@@ -1,7 +1,7 @@
-import { messageOf } from '../util/message-of.js';
+import { messageOf } from '../../util/message-of.js';
 import type { DefinitionsLog } from './definitions-log.js';
 import type { RoundReport } from './definitions-reload.js';
-import type { DefinitionsStore, SharedRead } from './definitions-store.js';
+import type { DefinitionsStore, SharedRead } from '../sharing/definitions-store.js';
 
 /** Who polls PostHog this round: `poller` (this instance holds the lock), `follower`, or `alone` (the store is unreachable). */
 export type PollRole = 'poller' | 'follower' | 'alone';

@@ -1,4 +1,4 @@
-import type { CohortGroup, FlagProperty } from './definitions.js';
+import type { CohortGroup, FlagProperty } from '../definitions.js';
 import { Inconclusive, isInconclusive } from './inconclusive.js';
 
 /** How a cohort's leaf properties are matched (person properties, flag dependencies, nested cohorts). */

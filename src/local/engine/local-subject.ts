@@ -1,5 +1,5 @@
-import type { FlagContext } from '../flags.types.js';
-import { ownValue, setOwn } from '../util/own.js';
+import type { FlagContext } from '../../flags.types.js';
+import { ownValue, setOwn } from '../../util/own.js';
 
 /** Whom a flag is evaluated for, with the properties PostHog's SDKs add for local evaluation. */
 export interface LocalSubject {

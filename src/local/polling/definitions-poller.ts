@@ -1,14 +1,14 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { firstValueFrom, Subject, takeUntil } from 'rxjs';
-import type { FlagCache } from '../cache/flag-cache.js';
-import { FLAG_CACHE, FLAGS_CONFIG } from '../flags.constants.js';
-import type { DefinitionsStatus } from '../monitor/flags-events.js';
-import { FlagsMonitor } from '../monitor/flags-monitor.js';
-import { LeanExposures } from '../exposures/lean-exposures.js';
-import type { ResolvedFlagsOptions, ResolvedLocalEvaluation } from '../options/flags-options.js';
-import { messageOf } from '../util/message-of.js';
+import type { FlagCache } from '../../cache/flag-cache.js';
+import { FLAG_CACHE, FLAGS_CONFIG } from '../../flags.constants.js';
+import type { DefinitionsStatus } from '../../monitor/flags-events.js';
+import { FlagsMonitor } from '../../monitor/flags-monitor.js';
+import { LeanExposures } from '../../exposures/lean-exposures.js';
+import type { ResolvedFlagsOptions, ResolvedLocalEvaluation } from '../../options/flags-options.js';
+import { messageOf } from '../../util/message-of.js';
 import { DefinitionsClient, type DefinitionsAnswer } from './definitions-client.js';
-import { NO_DEFINITIONS, type Definitions } from './definitions.js';
+import { NO_DEFINITIONS, type Definitions } from '../definitions.js';
 import { DefinitionsInForce } from './definitions-in-force.js';
 import { DefinitionsLog } from './definitions-log.js';
 import { RoundReport, type DefinitionsReload } from './definitions-reload.js';
@@ -16,9 +16,9 @@ import { PollClock } from './poll-clock.js';
 import { PollFailures } from './poll-failures.js';
 import { PollRounds } from './poll-rounds.js';
 import { lockTtlMs, pollDelay } from './poll-timing.js';
-import type { DefinitionsStore } from './definitions-store.js';
-import { pickDefinitionsStore } from './pick-definitions-store.js';
-import { projectFingerprint, type SharedDefinitions } from './shared-definitions.js';
+import type { DefinitionsStore } from '../sharing/definitions-store.js';
+import { pickDefinitionsStore } from '../sharing/pick-definitions-store.js';
+import { projectFingerprint, type SharedDefinitions } from '../shared-definitions.js';
 import { readSharedStore, takePollRole } from './shared-store-reads.js';
 
 /**

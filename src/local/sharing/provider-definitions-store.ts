@@ -1,11 +1,11 @@
 import { Logger } from '@nestjs/common';
-import { LIBRARY_NAME } from '../flags.constants.js';
-import { boundedCall } from '../util/bounded-call.js';
-import { isRecord } from '../util/is-record.js';
-import { JsonTooLargeError, jsonText } from '../util/json-text.js';
-import { kindOf } from '../util/kind-of.js';
-import { messageOf } from '../util/message-of.js';
-import type { FlagDefinitionsData } from './definitions.js';
+import { LIBRARY_NAME } from '../../flags.constants.js';
+import { boundedCall } from '../../util/bounded-call.js';
+import { isRecord } from '../../util/is-record.js';
+import { JsonTooLargeError, jsonText } from '../../util/json-text.js';
+import { kindOf } from '../../util/kind-of.js';
+import { messageOf } from '../../util/message-of.js';
+import type { FlagDefinitionsData } from '../definitions.js';
 import type { FlagDefinitionsProvider, FlagDefinitionsProviderData } from './definitions-provider.js';
 import {
   SharedDefinitionsReadError,
@@ -16,7 +16,7 @@ import {
   type LockRole,
   type SharedRead,
 } from './definitions-store.js';
-import { decodeSharedValue, type SharedDefinitions } from './shared-definitions.js';
+import { decodeSharedValue, type SharedDefinitions } from '../shared-definitions.js';
 
 /** The largest definitions read from a provider (as JSON text): as the shared Redis value's default bound. */
 const MAX_PROVIDER_DEFINITIONS_LENGTH = 64 * 1024 * 1024;

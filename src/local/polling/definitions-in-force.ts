@@ -1,8 +1,8 @@
-import type { DefinitionsStatus } from '../monitor/flags-events.js';
-import type { LeanExposures } from '../exposures/lean-exposures.js';
-import type { FlagsMonitor } from '../monitor/flags-monitor.js';
+import type { DefinitionsStatus } from '../../monitor/flags-events.js';
+import type { LeanExposures } from '../../exposures/lean-exposures.js';
+import type { FlagsMonitor } from '../../monitor/flags-monitor.js';
 import { changedFlags } from './definitions-changes.js';
-import { indexDefinitions, type Definitions, type FlagDefinitionsData } from './definitions.js';
+import { indexDefinitions, type Definitions, type FlagDefinitionsData } from '../definitions.js';
 import { ReadinessWaiters } from './readiness-waiters.js';
 
 /** Where definitions in force were read: PostHog, the shared Redis key, or a `definitionsStore`. */

@@ -1,4 +1,4 @@
-import type { SharedRead } from './definitions-store.js';
+import type { SharedRead } from '../sharing/definitions-store.js';
 
 /**
  * What one load of the flag definitions did (`FlagsService.reloadFeatureFlags()`): `loaded`: new definitions are

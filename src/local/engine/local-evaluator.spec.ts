@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
-import type { FlagContext } from '../flags.types.js';
-import { indexDefinitions, parseDefinitions, type FlagDefinition, type FlagProperty } from './definitions.js';
+import type { FlagContext } from '../../flags.types.js';
+import { indexDefinitions, parseDefinitions, type FlagDefinition, type FlagProperty } from '../definitions.js';
 import { evaluateLocally } from './local-evaluator.js';
 import { LOCAL_REASON } from './local-results.js';
 import { localSubject } from './local-subject.js';

@@ -1,11 +1,11 @@
 import { LRUCache } from 'lru-cache';
 import type { FlagContext, FlagResult } from '../flags.types.js';
-import type { Definitions } from './definitions.js';
-import { askedOfServer } from './evaluation-runtime.js';
-import { evaluateEveryFlag, evaluateLocally, type LocalAnswer } from './local-evaluator.js';
-import { LocalResults } from './local-results.js';
-import { localSubject } from './local-subject.js';
-import type { LocalUnresolvedReason } from './unresolved-reason.js';
+import type { Definitions } from '../local/definitions.js';
+import { askedOfServer } from '../local/engine/evaluation-runtime.js';
+import { evaluateEveryFlag, evaluateLocally, type LocalAnswer } from '../local/engine/local-evaluator.js';
+import { LocalResults } from '../local/engine/local-results.js';
+import { localSubject } from '../local/engine/local-subject.js';
+import type { LocalUnresolvedReason } from '../local/engine/unresolved-reason.js';
 
 /** What the remembered answers may take, estimated as the memory cache estimates its entries. */
 const MAX_BYTES = 16 * 2 ** 20;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { dependencyChain, type ChainShape } from '../../test/support/dependency-chain.js';
-import { indexDefinitions, parseDefinitions } from './definitions.js';
+import { dependencyChain, type ChainShape } from '../../../test/support/dependency-chain.js';
+import { indexDefinitions, parseDefinitions } from '../definitions.js';
 import { evaluateLocally, type LocalAnswer } from './local-evaluator.js';
 import { localSubject } from './local-subject.js';
 

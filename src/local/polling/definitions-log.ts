@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
-import { LIBRARY_NAME } from '../flags.constants.js';
-import { LogEpisode } from '../monitor/log-episode.js';
-import { messageOf } from '../util/message-of.js';
-import type { KeepOutcome } from './definitions-store.js';
+import { LIBRARY_NAME } from '../../flags.constants.js';
+import { LogEpisode } from '../../monitor/log-episode.js';
+import { messageOf } from '../../util/message-of.js';
+import type { KeepOutcome } from '../sharing/definitions-store.js';
 
 /**
  * The log lines of the definitions poller, each kind of trouble an episode ({@link LogEpisode}): a line when it

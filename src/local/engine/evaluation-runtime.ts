@@ -1,4 +1,4 @@
-import type { FlagDefinition } from './definitions.js';
+import type { FlagDefinition } from '../definitions.js';
 
 /** Where PostHog lets a flag be evaluated: `client` (browsers and apps), `server`, or `all`. */
 export type EvaluationRuntime = 'client' | 'server' | 'all';

@@ -1,6 +1,6 @@
-import type { FlagDefinition, FlagProperty } from './definitions.js';
-import type { Definitions } from './definitions.js';
-import { isRecord } from '../util/is-record.js';
+import type { FlagDefinition, FlagProperty } from '../definitions.js';
+import type { Definitions } from '../definitions.js';
+import { isRecord } from '../../util/is-record.js';
 import { exactMatchString } from './json-values.js';
 
 /**

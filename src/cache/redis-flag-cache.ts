@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Cluster } from 'ioredis';
 import { LIBRARY_NAME } from '../flags.constants.js';
-import { LogEpisode } from '../monitor/log-episode.js';
+import { LogEpisode } from '../util/log-episode.js';
 import type { EvaluatedFlag } from '../flags.types.js';
 import type { DefinitionsStoreSettings } from '../local/sharing/definitions-store.js';
 import { RedisDefinitionsStore } from '../local/sharing/redis-definitions-store.js';

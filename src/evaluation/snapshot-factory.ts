@@ -13,7 +13,7 @@ import { otherGeoipId } from './evaluation.js';
 import { createSnapshot, narrowSnapshot, type FlagEvaluations } from './flag-evaluations.js';
 import type { SnapshotHost } from './snapshot-host.js';
 import type { MaybePromise } from './flag-results.js';
-import { canNameFlag } from './flag-key.js';
+import { canNameFlag } from '../util/flag-key.js';
 import { FlagReads } from './flag-reads.js';
 import { FlagsEvaluator } from './flags-evaluator.js';
 import type { LocalFirstAnswer } from './local-first-stage.js';

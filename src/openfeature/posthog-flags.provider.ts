@@ -15,7 +15,7 @@ import { LIBRARY_NAME } from '../flags.constants.js';
 import type { FlagReadOptions } from '../evaluation/flag-evaluations.js';
 import type { FlagsService } from '../flags.service.js';
 import type { UnresolvedReason } from '../local/engine/unresolved-reason.js';
-import type { FlagsServiceBinding } from './flags-service-binding.js';
+import type { FlagsServiceBinding } from '../options/flags-service-binding.js';
 import { isRecord } from '../util/is-record.js';
 import { kindOf } from '../util/kind-of.js';
 import { messageOf } from '../util/message-of.js';

@@ -7,7 +7,8 @@ import { abortable, type AbortableRequest } from './abortable-request.js';
 import { flagsRequestBody } from './flags-request-body.js';
 import { PostHogHttp } from './posthog-http.js';
 import type { PostHogResponse } from './posthog-request.js';
-import { statusError, UpstreamError } from './upstream-error.js';
+import { UpstreamError } from '../pipeline/upstream-error.js';
+import { statusError } from './transport-error.js';
 
 /** The `User-Agent` sent to PostHog. */
 export const USER_AGENT = `${LIBRARY_NAME}/${LIBRARY_VERSION}`;

@@ -5,7 +5,8 @@ import { abortable, type AbortableRequest } from '../../upstream/abortable-reque
 import { USER_AGENT } from '../../upstream/posthog-client.js';
 import { PostHogHttp } from '../../upstream/posthog-http.js';
 import type { PostHogResponse } from '../../upstream/posthog-request.js';
-import { isRetryableUpstreamError, statusError, UpstreamError } from '../../upstream/upstream-error.js';
+import { isRetryableUpstreamError, UpstreamError } from '../../pipeline/upstream-error.js';
+import { statusError } from '../../upstream/transport-error.js';
 import { parseDefinitions, type FlagDefinitionsData } from '../definitions.js';
 
 /** The endpoint, in error messages. */

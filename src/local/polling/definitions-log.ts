@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { LIBRARY_NAME } from '../../flags.constants.js';
-import { LogEpisode } from '../../monitor/log-episode.js';
+import { LogEpisode } from '../../util/log-episode.js';
 import { messageOf } from '../../util/message-of.js';
 import type { KeepOutcome } from '../sharing/definitions-store.js';
 

@@ -2,8 +2,8 @@ import { Logger } from '@nestjs/common';
 import { LIBRARY_NAME } from '../../flags.constants.js';
 import type { DefinitionsStatus } from '../../monitor/flags-events.js';
 import type { FlagsMonitor } from '../../monitor/flags-monitor.js';
-import type { LogEpisode } from '../../monitor/log-episode.js';
-import { UpstreamError, type UpstreamFailureReason } from '../../upstream/upstream-error.js';
+import type { LogEpisode } from '../../util/log-episode.js';
+import { UpstreamError, type UpstreamFailureReason } from '../../pipeline/upstream-error.js';
 
 /** This many failed polls in a row make the definitions `failing` (and the health indicator say `degraded`). */
 export const FAILING_AFTER_POLLS = 3;

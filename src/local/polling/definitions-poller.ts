@@ -1,7 +1,6 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { firstValueFrom, Subject, takeUntil } from 'rxjs';
-import type { FlagCache } from '../../cache/flag-cache.js';
-import { FLAG_CACHE, FLAGS_CONFIG } from '../../flags.constants.js';
+import { DEFINITIONS_STORE, FLAGS_CONFIG } from '../../flags.constants.js';
 import type { DefinitionsStatus } from '../../monitor/flags-events.js';
 import { FlagsMonitor } from '../../monitor/flags-monitor.js';
 import { LeanExposures } from '../../exposures/lean-exposures.js';
@@ -17,9 +16,9 @@ import { PollFailures } from './poll-failures.js';
 import { PollRounds } from './poll-rounds.js';
 import { lockTtlMs, pollDelay } from './poll-timing.js';
 import type { DefinitionsStore } from '../sharing/definitions-store.js';
-import { pickDefinitionsStore } from '../sharing/pick-definitions-store.js';
-import { projectFingerprint, type SharedDefinitions } from '../shared-definitions.js';
+import type { SharedDefinitions } from '../shared-definitions.js';
 import { readSharedStore, takePollRole } from './shared-store-reads.js';
+import { pollIntervalOf } from './store-settings.js';
 
 /**
  * Keeps the flag definitions local evaluation uses. Every instance reads the shared ones at startup (so one that
@@ -34,7 +33,6 @@ import { readSharedStore, takePollRole } from './shared-store-reads.js';
 export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly local: ResolvedLocalEvaluation | false;
   private readonly client?: DefinitionsClient;
-  private readonly store: DefinitionsStore;
   private readonly log: DefinitionsLog;
   private readonly lockTtlMs: number;
   private readonly stop$ = new Subject<void>();
@@ -53,17 +51,15 @@ export class DefinitionsPoller implements OnApplicationBootstrap, BeforeApplicat
 
   constructor(
     @Inject(FLAGS_CONFIG) config: ResolvedFlagsOptions,
-    @Inject(FLAG_CACHE) cache: FlagCache,
+    @Inject(DEFINITIONS_STORE) private readonly store: DefinitionsStore,
     monitor: FlagsMonitor,
     lean: LeanExposures,
   ) {
     this.local = config.localEvaluation;
     if (this.local && this.local.secretKey) this.client = new DefinitionsClient(config, this.local.secretKey);
-    const interval = this.local ? this.local.pollIntervalMs : 30_000;
+    const interval = pollIntervalOf(config);
     this.lockTtlMs = lockTtlMs(interval);
     this.clock = new PollClock(interval);
-    const settings = { fingerprint: projectFingerprint(config.apiKey), lockTtlMs: this.lockTtlMs };
-    this.store = pickDefinitionsStore(config, cache, settings);
     this.inForce = new DefinitionsInForce(monitor, lean, config.evaluationContexts);
     this.log = new DefinitionsLog(this.store.description, () => this.inForce.describe(), this.local && !this.client);
     this.failures = new PollFailures(monitor, this.log.upstream);

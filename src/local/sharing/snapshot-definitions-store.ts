@@ -1,4 +1,4 @@
-import type { FlagsSnapshot } from '../../cache/flags-snapshot.js';
+import type { DefinitionsSnapshot } from '../../cache/definitions-home.js';
 import type { FlagDefinitionsData } from '../definitions.js';
 import type { DefinitionsStore, KeepOutcome, LockRole, SharedRead } from './definitions-store.js';
 import type { SharedDefinitions } from '../shared-definitions.js';
@@ -12,7 +12,7 @@ export class SnapshotDefinitionsStore implements DefinitionsStore {
   readonly description: string;
 
   constructor(
-    private readonly snapshot: FlagsSnapshot,
+    private readonly snapshot: DefinitionsSnapshot,
     path: string,
     private readonly restored: SharedDefinitions | undefined,
   ) {

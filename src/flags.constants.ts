@@ -15,3 +15,6 @@ export const LIBRARY_NAME = 'nestjs-posthog-flags';
 
 /** The package version, as sent in the `User-Agent`. Kept in step with package.json by a test. */
 export const LIBRARY_VERSION = '0.1.0';
+
+/** The `User-Agent` sent to PostHog, by every client of its API. */
+export const USER_AGENT = `${LIBRARY_NAME}/${LIBRARY_VERSION}`;

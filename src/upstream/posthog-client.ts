@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Observable } from 'rxjs';
-import { FLAGS_CONFIG, LIBRARY_NAME, LIBRARY_VERSION } from '../flags.constants.js';
+import { FLAGS_CONFIG, USER_AGENT } from '../flags.constants.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import type { FlagContext } from '../flags.types.js';
 import { abortable, type AbortableRequest } from './abortable-request.js';
@@ -9,9 +9,6 @@ import { PostHogHttp } from './posthog-http.js';
 import type { PostHogResponse } from './posthog-request.js';
 import { UpstreamError } from '../pipeline/upstream-error.js';
 import { statusError } from './transport-error.js';
-
-/** The `User-Agent` sent to PostHog. */
-export const USER_AGENT = `${LIBRARY_NAME}/${LIBRARY_VERSION}`;
 
 /**
  * Speaks PostHog's `/flags` API: one HTTP attempt per subscription, bounded by `timeoutMs` (its body included),

@@ -1,8 +1,8 @@
 import type { Observable } from 'rxjs';
+import { USER_AGENT } from '../../flags.constants.js';
 import type { ResolvedFlagsOptions } from '../../options/flags-options.js';
 import { retryWithBackoff } from '../../pipeline/retry-with-backoff.js';
 import { abortable, type AbortableRequest } from '../../upstream/abortable-request.js';
-import { USER_AGENT } from '../../upstream/posthog-client.js';
 import { PostHogHttp } from '../../upstream/posthog-http.js';
 import type { PostHogResponse } from '../../upstream/posthog-request.js';
 import { isRetryableUpstreamError, UpstreamError } from '../../pipeline/upstream-error.js';

@@ -11,7 +11,8 @@ import { firstValueFrom } from 'rxjs';
 import { PostHog } from 'posthog-node';
 import { resolveFlagsOptions } from '../src/options/resolve-flags-options.js';
 import { flagsRequestBody } from '../src/upstream/flags-request-body.js';
-import { PostHogClient, USER_AGENT } from '../src/upstream/posthog-client.js';
+import { USER_AGENT } from '../src/flags.constants.js';
+import { PostHogClient } from '../src/upstream/posthog-client.js';
 
 /** The contenders of the client microbench, by name. */
 export const OURS_CLIENT = 'nestjs-posthog-flags';

@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Controller, Get, Module, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { HttpAdapterHost, NestFactory, Reflector } from '@nestjs/core';
-import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
+import { executionContext } from '../test/support/execution-context.js';
 import { FakePostHog } from '../test/support/fake-posthog.js';
 import { FLAGS_CONFIG } from '../src/flags.constants.js';
 import { routeNotFound } from '../src/guard/route-not-found.js';
@@ -108,8 +108,7 @@ function roundIn(middleware: FlagsRequestMiddleware): Round {
     for (let call = 0; call < CALLS_PER_ROUND; call++) {
       const request = { method: 'GET', url: '/x', originalUrl: '/x', headers: {}, user: { id: USERS[call % 200] } };
       const response = new EventEmitter();
-      const context = new ExecutionContextHost([request, response, () => {}], GuardedController, handler);
-      context.setType('http');
+      const context = executionContext('http', [request, response, () => {}], GuardedController, handler);
       middleware.use(request, response, () => {
         const start = process.hrtime.bigint();
         try {

@@ -8,11 +8,15 @@ import { SnapshotFactory } from './evaluation/snapshot-factory.js';
 import { UnsendableProperties } from './evaluation/unsendable-properties.js';
 import { ExposureQueue } from './exposures/exposure-queue.js';
 import { LeanExposures } from './exposures/lean-exposures.js';
-import { FLAGS_CONFIG } from './flags.constants.js';
+import type { FlagCache } from './cache/flag-cache.js';
+import { DEFINITIONS_STORE, FLAG_CACHE, FLAGS_CONFIG } from './flags.constants.js';
 import { FlagsMonitor } from './monitor/flags-monitor.js';
 import { FlagsService } from './flags.service.js';
 import { FlagsServiceBinder } from './openfeature/flags-service-binder.js';
-import { DefinitionsPoller } from './local/definitions-poller.js';
+import { DefinitionsPoller } from './local/polling/definitions-poller.js';
+import { definitionsStoreSettings } from './local/polling/store-settings.js';
+import { pickDefinitionsStore } from './local/sharing/pick-definitions-store.js';
+import type { ResolvedFlagsOptions } from './options/flags-options.js';
 import { FlagsOverrides } from './overrides/flags-overrides.js';
 import { FlagsRequestInterceptor } from './request/flags-request.interceptor.js';
 import { FlagsRequestMiddleware } from './request/flags-request.middleware.js';
@@ -22,6 +26,17 @@ import { RequestContexts } from './request/request-contexts.js';
 import { RequestEvaluations } from './request/request-evaluations.js';
 import { FlagsUpstream } from './upstream/flags-upstream.js';
 import { PostHogClient } from './upstream/posthog-client.js';
+
+/**
+ * Where the flag definitions are shared ({@link pickDefinitionsStore}): made here from the cache's
+ * `definitionsHome`, so that the cache knows nothing of local evaluation.
+ */
+const DEFINITIONS_STORE_PROVIDER: Provider = {
+  provide: DEFINITIONS_STORE,
+  useFactory: (config: ResolvedFlagsOptions, cache: FlagCache) =>
+    pickDefinitionsStore(config, cache, definitionsStoreSettings(config)),
+  inject: [FLAGS_CONFIG, FLAG_CACHE],
+};
 
 /**
  * The providers that do the work, given `FLAGS_CONFIG`, `FLAG_CACHE` and `FlagsOverrides`: the same in
@@ -34,6 +49,7 @@ export const FLAGS_WORKERS: Provider[] = [
   ExposureQueue,
   PostHogClient,
   FlagsUpstream,
+  DEFINITIONS_STORE_PROVIDER,
   DefinitionsPoller,
   CacheAccess,
   FlagReads,

@@ -2,10 +2,10 @@ export { FlagsModule } from './flags.module.js';
 export { FlagsService, type ExposureOptions } from './flags.service.js';
 export type { EvaluateFlagsOptions } from './evaluation/evaluate-flags-options.js';
 export { FlagEvaluations, type FlagReadOptions, type IsEnabledOptions } from './evaluation/flag-evaluations.js';
-export type { UnresolvedReason } from './local/unresolved-reason.js';
-export type { DefinitionsReload, ReloadOutcome } from './local/definitions-reload.js';
-export type { FlagDefinitionsProvider, FlagDefinitionsProviderData } from './local/definitions-provider.js';
-export type { ExposureStatus } from './exposures/exposure-status.js';
+export type { UnresolvedReason } from './local/engine/unresolved-reason.js';
+export type { DefinitionsReload, ReloadOutcome } from './local/polling/definitions-reload.js';
+export type { FlagDefinitionsProvider, FlagDefinitionsProviderData } from './local/sharing/definitions-provider.js';
+export type { ExposureStatus } from './monitor/exposure-status.js';
 export {
   DEFAULT_CACHE_URL,
   DEFAULT_POSTHOG_HOST,
@@ -22,7 +22,7 @@ export type {
   FlagsOptionsFactory,
   LegacyFlagsOptionsFactory,
 } from './flags.module-definition.js';
-export type { FlagsServiceBinding } from './openfeature/flags-service-binding.js';
+export type { FlagsServiceBinding } from './options/flags-service-binding.js';
 export {
   FlagsOverrides,
   type FlagOverride,
@@ -42,10 +42,10 @@ export { CacheUrlError } from './cache/cache-url.js';
 export { FlagsConfigError } from './config/flags-config-error.js';
 export { maskCacheUrl } from './config/url.js';
 export type { FlagCache } from './cache/flag-cache.js';
-export { UpstreamError, type UpstreamFailureReason } from './upstream/upstream-error.js';
+export { UpstreamError, type UpstreamFailureReason } from './pipeline/upstream-error.js';
 export { FeatureFlag } from './guard/feature-flag.decorator.js';
 export type { FeatureFlagOptions } from './guard/flag-requirement.js';
-export type { FlagDenial } from './guard/flag-denial.js';
+export type { FlagDenial } from './options/exception-option.js';
 export { FeatureFlagGuard } from './guard/feature-flag.guard.js';
 export { Flags } from './guard/flags.decorator.js';
 export type {

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { EPISODE_QUIET_MS, EPISODE_SUMMARY_MS } from '../src/monitor/log-episode.js';
+import { EPISODE_QUIET_MS, EPISODE_SUMMARY_MS } from '../src/util/log-episode.js';
 import { PostHogClient } from '../src/upstream/posthog-client.js';
 import { fakeClocks } from './support/clock.js';
 import { FakePostHog, STANDARD_FLAGS, type FakeAnswer } from './support/fake-posthog.js';

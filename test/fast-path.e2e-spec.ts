@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { filter, firstValueFrom } from 'rxjs';
 import { FLAG_CACHE } from '../src/flags.constants.js';
-import { EPISODE_QUIET_MS } from '../src/monitor/log-episode.js';
+import { EPISODE_QUIET_MS } from '../src/util/log-episode.js';
 import { FlagsUpstream } from '../src/upstream/flags-upstream.js';
 import type { FlagCache } from '../src/index.js';
 import { fakeClocks, ONLY_DATE } from './support/clock.js';

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, jest } from '@je
 import { Redis } from 'ioredis';
 import { gzipSync } from 'node:zlib';
 import { encodePythonEntry } from '../src/cache/python-entry.js';
-import { EPISODE_QUIET_MS, EPISODE_SUMMARY_MS } from '../src/monitor/log-episode.js';
+import { EPISODE_QUIET_MS, EPISODE_SUMMARY_MS } from '../src/util/log-episode.js';
 import { Test } from '@nestjs/testing';
 import { FLAG_CACHE } from '../src/flags.constants.js';
 import { FlagsModule, FlagsService } from '../src/index.js';

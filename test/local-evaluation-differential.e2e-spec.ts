@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { indexDefinitions, parseDefinitions } from '../src/local/definitions.js';
-import { evaluateLocally } from '../src/local/local-evaluator.js';
-import { localSubject } from '../src/local/local-subject.js';
+import { evaluateLocally } from '../src/local/engine/local-evaluator.js';
+import { localSubject } from '../src/local/engine/local-subject.js';
 import { FakePostHog } from './support/fake-posthog.js';
 import { randomDefinitions, randomUser, seededRandom } from './support/random-definitions.js';
 import { posthogNodeOracle } from './support/posthog-node-oracle.js';

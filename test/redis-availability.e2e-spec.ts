@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { EPISODE_QUIET_MS } from '../src/monitor/log-episode.js';
+import { EPISODE_QUIET_MS } from '../src/util/log-episode.js';
 import { fakeClocks } from './support/clock.js';
 import { Redis } from 'ioredis';
 import { CaptureLogger } from './support/capture-logger.js';

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { FlagsService, type FlagsEvent } from '../src/index.js';
-import { EPISODE_QUIET_MS } from '../src/monitor/log-episode.js';
+import { EPISODE_QUIET_MS } from '../src/util/log-episode.js';
 import { CaptureLogger } from './support/capture-logger.js';
 import { fakeClocks, restoreClocks } from './support/clock.js';
 import { STANDARD_FLAGS } from './support/fake-posthog.js';

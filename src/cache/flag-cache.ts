@@ -1,5 +1,5 @@
 import type { EvaluatedFlag } from '../flags.types.js';
-import type { DefinitionsStore, DefinitionsStoreSettings } from '../local/definitions-store.js';
+import type { DefinitionsHome } from './definitions-home.js';
 
 /**
  * A stored result, with the fingerprint of the context it was evaluated for (`contextFingerprint`); `undefined`
@@ -50,10 +50,10 @@ export interface FlagCache {
     answered?: readonly string[],
   ): Promise<void>;
   /**
-   * Where local evaluation's flag definitions are shared with other instances: the same store (and connection)
-   * as the fallback entries. A cache without it keeps definitions in the process.
+   * Where local evaluation's flag definitions can be shared with other instances: the same store (and connection)
+   * as the fallback entries. A cache without it leaves definitions in the process.
    */
-  definitionsStore?(settings: DefinitionsStoreSettings): DefinitionsStore;
+  readonly definitionsHome?: DefinitionsHome;
   /**
    * The stored text of the last remote config payload written for `flagKey` (see `remote-config-entry.ts`);
    * `undefined` when there is none or the store is unreachable. Never throws.

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { LIBRARY_NAME } from '../flags.constants.js';
 import type { FlagDefinitionsData } from '../local/definitions.js';
-import { LogEpisode } from '../monitor/log-episode.js';
+import { LogEpisode } from '../util/log-episode.js';
 import { messageOf } from '../util/message-of.js';
 import type { CachedFlag } from './flag-cache.js';
 import {

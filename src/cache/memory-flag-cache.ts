@@ -1,6 +1,5 @@
 import { LRUCache } from 'lru-cache';
 import type { EvaluatedFlag } from '../flags.types.js';
-import { IN_PROCESS_DEFINITIONS, type DefinitionsStore } from '../local/definitions-store.js';
 import type { MemoryCacheConfig } from './cache-config.js';
 import { cachedFlags, type CachedFlag, type CachedFlags, type FlagCache } from './flag-cache.js';
 import { jsonText } from '../util/json-text.js';
@@ -91,11 +90,6 @@ export class MemoryFlagCache implements FlagCache {
     now: number,
   ): CachedFlags {
     return cachedFlags(keys, (key) => known?.get(key), this.config.ttlSeconds, now);
-  }
-
-  /** In memory, definitions live in the process that polls them. */
-  definitionsStore(): DefinitionsStore {
-    return IN_PROCESS_DEFINITIONS;
   }
 
   /**

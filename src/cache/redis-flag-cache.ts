@@ -1,11 +1,10 @@
 import { Logger } from '@nestjs/common';
 import { Cluster } from 'ioredis';
 import { LIBRARY_NAME } from '../flags.constants.js';
-import { LogEpisode } from '../monitor/log-episode.js';
+import { LogEpisode } from '../util/log-episode.js';
 import type { EvaluatedFlag } from '../flags.types.js';
-import type { DefinitionsStoreSettings } from '../local/definitions-store.js';
-import { RedisDefinitionsStore } from '../local/redis-definitions-store.js';
 import type { RedisCacheConfig } from './cache-config.js';
+import type { DefinitionsHome } from './definitions-home.js';
 import { cachedFlags, type CachedFlags, type FlagCache } from './flag-cache.js';
 import { groupByNode, primaryConnection, primaryOf } from './cluster-nodes.js';
 import { ConnectionReadiness } from './connection-readiness.js';
@@ -40,7 +39,6 @@ export class RedisFlagCache implements FlagCache {
   /** Every flag key seen (`{"flag_keys": [...]}`), so that a fresh instance can answer "all flags" from the cache. */
   private readonly flagKeysKey: string;
   private illFormedReported = false;
-  private definitions?: RedisDefinitionsStore;
   /**
    * A write's wait for its connection (the client's, then on a cluster its node's) while it is being established,
    * at most the connect timeout: writes go behind the answer, and one made meanwhile is not dropped.
@@ -252,9 +250,9 @@ export class RedisFlagCache implements FlagCache {
   }
 
   /** The shared definitions key, its sidecar and the poller lock, on this cache's connection. */
-  definitionsStore(settings: DefinitionsStoreSettings): RedisDefinitionsStore {
+  get definitionsHome(): DefinitionsHome {
     const { prefix, service, maxDefinitionsBytes: maxBytes } = this.config;
-    return (this.definitions ??= new RedisDefinitionsStore(this.client, { prefix, service, maxBytes }, settings));
+    return { kind: 'redis', connection: this.client, prefix, service, maxBytes };
   }
 
   /**

@@ -1,8 +1,7 @@
 import type { EvaluatedFlag } from '../flags.types.js';
-import type { DefinitionsStore } from '../local/definitions-store.js';
-import { SnapshotDefinitionsStore } from '../local/snapshot-definitions-store.js';
 import type { SharedDefinitions } from '../local/shared-definitions.js';
 import type { MemoryCacheConfig } from './cache-config.js';
+import type { DefinitionsHome } from './definitions-home.js';
 import type { CachedFlags, FlagCache } from './flag-cache.js';
 import { FlagsSnapshot, type SnapshotSettings } from './flags-snapshot.js';
 import { MemoryFlagCache } from './memory-flag-cache.js';
@@ -58,8 +57,9 @@ export class SnapshotFlagCache implements FlagCache {
     return this.memory.writeRemoteConfig(flagKey, stored);
   }
 
-  definitionsStore(): DefinitionsStore {
-    return new SnapshotDefinitionsStore(this.snapshot, this.settings.path, this.restored);
+  /** The snapshot file: the process polls PostHog itself and hands it every poll's definitions. */
+  get definitionsHome(): DefinitionsHome {
+    return { kind: 'snapshot', snapshot: this.snapshot, path: this.settings.path, restored: this.restored };
   }
 
   /** Writes the snapshot a last time. */

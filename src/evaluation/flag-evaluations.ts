@@ -1,7 +1,7 @@
 import { flagCalled, type MissingFlag } from '../exposures/flag-called.js';
 import type { FlagErrors } from '../exposures/flag-errors.js';
 import { flagValue, type FlagContext, type FlagResult, type FlagValue, type PostHogBootstrap } from '../flags.types.js';
-import type { UnresolvedReason } from '../local/unresolved-reason.js';
+import type { UnresolvedReason } from '../local/engine/unresolved-reason.js';
 import { freezeResult } from './flag-results.js';
 import { frozenReasons } from './frozen-reasons.js';
 import { JoinedResults } from './joined-results.js';

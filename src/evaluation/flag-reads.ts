@@ -5,7 +5,7 @@ import type { EvaluatedFlag, FlagContext, FlagResult } from '../flags.types.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { CacheAccess } from './cache-access.js';
 import { otherGeoipId } from './evaluation.js';
-import { canNameFlag } from './flag-key.js';
+import { canNameFlag } from '../util/flag-key.js';
 import { contextFingerprint, contextKey } from './flag-context.js';
 
 /** A user whose requests read every flag (`getAllFlags`, `bootstrap`, `eventProperties()`): every flag is kept. */

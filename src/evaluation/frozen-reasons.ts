@@ -1,4 +1,4 @@
-import type { UnresolvedReason } from '../local/unresolved-reason.js';
+import type { UnresolvedReason } from '../local/engine/unresolved-reason.js';
 import { setOwn } from '../util/own.js';
 
 /** No flag unresolved: shared by every snapshot that has none. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { FlagContext, FlagResult } from '../flags.types.js';
-import type { DefinitionsPoller } from '../local/definitions-poller.js';
+import type { DefinitionsPoller } from '../local/polling/definitions-poller.js';
 import { indexDefinitions, parseDefinitions, type Definitions, type FlagDefinition } from '../local/definitions.js';
 import { resolveFlagsOptions } from '../options/resolve-flags-options.js';
 import type { Evaluation } from './evaluation.js';

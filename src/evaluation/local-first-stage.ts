@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { FLAGS_CONFIG } from '../flags.constants.js';
 import type { FlagContext } from '../flags.types.js';
-import { DefinitionsPoller } from '../local/definitions-poller.js';
-import { LocalAnswers } from '../local/local-answers.js';
-import type { LocalUnresolvedReason } from '../local/unresolved-reason.js';
+import { DefinitionsPoller } from '../local/polling/definitions-poller.js';
+import { LocalAnswers } from './local-answers.js';
+import type { LocalUnresolvedReason } from '../local/engine/unresolved-reason.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { evaluationOf } from './evaluation.js';
 import { merged, type MaybePromise, type ReadResults, type RemoteResults } from './flag-results.js';

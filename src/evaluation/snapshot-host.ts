@@ -1,7 +1,7 @@
 import type { FlagCalled, FlagCalledHost } from '../exposures/flag-called.js';
 import type { FlagErrors } from '../exposures/flag-errors.js';
 import type { FlagContext, FlagResult } from '../flags.types.js';
-import type { UnresolvedReason } from '../local/unresolved-reason.js';
+import type { UnresolvedReason } from '../local/engine/unresolved-reason.js';
 
 /** What a snapshot asks of the module: exposures sent, warnings logged. */
 export interface SnapshotHost extends FlagCalledHost {

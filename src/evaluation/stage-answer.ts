@@ -1,5 +1,5 @@
 import type { FlagErrors } from '../exposures/flag-errors.js';
-import type { LocalUnresolvedReason } from '../local/unresolved-reason.js';
+import type { LocalUnresolvedReason } from '../local/engine/unresolved-reason.js';
 import type { ReadResults } from './flag-results.js';
 
 /**

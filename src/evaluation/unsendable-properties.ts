@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { LIBRARY_NAME } from '../flags.constants.js';
-import { LogEpisode } from '../monitor/log-episode.js';
+import { LogEpisode } from '../util/log-episode.js';
 import type { PropertyDrops } from './sendable-properties.js';
 
 /** How many properties, at most, one episode names in a line of their own (the rest are counted). */

@@ -7,7 +7,7 @@ import type { FlagsMonitor } from '../monitor/flags-monitor.js';
 import { resolveFlagsOptions } from '../options/resolve-flags-options.js';
 import type { ParsedFlags } from '../upstream/flags-response.js';
 import type { FlagsUpstream } from '../upstream/flags-upstream.js';
-import { UpstreamError } from '../upstream/upstream-error.js';
+import { UpstreamError } from '../pipeline/upstream-error.js';
 import { restoreClocks } from '../../test/support/clock.js';
 import type { CacheAccess } from './cache-access.js';
 import { evaluationOf } from './evaluation.js';

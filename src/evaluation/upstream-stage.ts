@@ -7,7 +7,7 @@ import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { Coalescer } from '../pipeline/coalesce.js';
 import { isCompleteAnswer, type ParsedFlags } from '../upstream/flags-response.js';
 import { FlagsUpstream } from '../upstream/flags-upstream.js';
-import { UpstreamError, type UpstreamFailureReason } from '../upstream/upstream-error.js';
+import { UpstreamError, type UpstreamFailureReason } from '../pipeline/upstream-error.js';
 import { LeanExposures } from '../exposures/lean-exposures.js';
 import { answerErrors, failureErrors } from '../exposures/flag-errors.js';
 import { CacheAccess } from './cache-access.js';

@@ -1,11 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import { FLAGS_CONFIG } from '../flags.constants.js';
+import { FLAGS_CONFIG, USER_AGENT } from '../flags.constants.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
-import { isSuccess, USER_AGENT } from '../upstream/posthog-client.js';
+import { isSuccess } from '../upstream/posthog-client.js';
 import { PostHogHttp } from '../upstream/posthog-http.js';
-import { statusError, UpstreamError } from '../upstream/upstream-error.js';
+import { UpstreamError } from '../pipeline/upstream-error.js';
+import { statusError } from '../upstream/transport-error.js';
 
 const gzipped = promisify(gzip);
 

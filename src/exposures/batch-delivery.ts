@@ -1,4 +1,4 @@
-import { UpstreamError, type UpstreamFailureReason } from '../upstream/upstream-error.js';
+import { UpstreamError, type UpstreamFailureReason } from '../pipeline/upstream-error.js';
 import { isBatchTooLarge, isRetryableBatchFailure, type CapturedEvent } from './batch-client.js';
 
 /** What a delivery does with each outcome: the exposure queue's bookkeeping. */

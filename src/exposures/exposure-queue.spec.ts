@@ -4,7 +4,7 @@ import type { FlagContext, FlagValue } from '../flags.types.js';
 import type { FlagsMonitor } from '../monitor/flags-monitor.js';
 import type { FlagsModuleOptions } from '../options/flags-options.js';
 import { resolveFlagsOptions } from '../options/resolve-flags-options.js';
-import { UpstreamError } from '../upstream/upstream-error.js';
+import { UpstreamError } from '../pipeline/upstream-error.js';
 import type { BatchClient, CapturedEvent } from './batch-client.js';
 import { ExposureQueue } from './exposure-queue.js';
 import type { FlagCalled } from './flag-called.js';

@@ -1,15 +1,15 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { canNameFlag } from '../evaluation/flag-key.js';
+import { canNameFlag } from '../util/flag-key.js';
 import { FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
 import type { FlagContext, FlagResult } from '../flags.types.js';
 import { FlagsMonitor } from '../monitor/flags-monitor.js';
-import { LogEpisode } from '../monitor/log-episode.js';
+import { LogEpisode } from '../util/log-episode.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
-import type { UpstreamFailureReason } from '../upstream/upstream-error.js';
+import type { UpstreamFailureReason } from '../pipeline/upstream-error.js';
 import { BatchClient, MAX_BATCHES_IN_FLIGHT, type CapturedEvent } from './batch-client.js';
 import { BatchDelivery } from './batch-delivery.js';
-import type { ExposureStatus } from './exposure-status.js';
+import type { ExposureStatus } from '../monitor/exposure-status.js';
 import type { FlagCalled } from './flag-called.js';
 import { ReportedExposures } from './reported-exposures.js';
 

@@ -1,5 +1,5 @@
 import type { FlagResult } from '../flags.types.js';
-import type { UpstreamFailureReason } from '../upstream/upstream-error.js';
+import type { UpstreamFailureReason } from '../pipeline/upstream-error.js';
 
 /**
  * What an evaluation's exposures say in `$feature_flag_error`, besides a flag it has no result for: PostHog's

@@ -1,9 +1,9 @@
 import 'reflect-metadata';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { ForbiddenException, Logger } from '@nestjs/common';
+import { ForbiddenException, Logger, type ExecutionContext } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
-import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { CaptureLogger } from '../../test/support/capture-logger.js';
+import { executionContext } from '../../test/support/execution-context.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { emptySnapshot } from '../evaluation/empty-snapshot.js';
 import type { SnapshotFactory } from '../evaluation/snapshot-factory.js';
@@ -35,10 +35,8 @@ function fakeEvaluations(asked: FlagContext[], config: ResolvedFlagsOptions): Re
   return new RequestEvaluations(snapshots, new RequestContexts(config, new UnsendableProperties()));
 }
 
-function rpcContext(data: unknown): ExecutionContextHost {
-  const context = new ExecutionContextHost([data, {}], MessageHandlers, MessageHandlers.prototype.handle);
-  context.setType('rpc');
-  return context;
+function rpcContext(data: unknown): ExecutionContext {
+  return executionContext('rpc', [data, {}], MessageHandlers, MessageHandlers.prototype.handle);
 }
 
 describe('FeatureFlagGuard outside HTTP', () => {

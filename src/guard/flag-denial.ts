@@ -1,13 +1,8 @@
 import { ForbiddenException, type ExecutionContext } from '@nestjs/common';
 import type { HttpAdapterHost } from '@nestjs/core';
+import type { FlagDenial } from '../options/exception-option.js';
 import { routeNotFound } from './route-not-found.js';
 import { transportException } from './transport-exception.js';
-
-/**
- * What a denied `@FeatureFlag` call gets: an exception, or a function of the call's execution context that builds
- * one for each denial (`undefined`: the next say, then the transport's default).
- */
-export type FlagDenial = Error | ((context: ExecutionContext) => Error | undefined);
 
 /** The message of the default denial outside HTTP: Nest's own, when a guard returns `false`. */
 export const FORBIDDEN_MESSAGE = 'Forbidden resource';

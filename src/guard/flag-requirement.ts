@@ -1,4 +1,4 @@
-import type { FlagDenial } from './flag-denial.js';
+import type { FlagDenial } from '../options/exception-option.js';
 
 /** Options of {@link FeatureFlag}. */
 export interface FeatureFlagOptions {

@@ -1,4 +1,9 @@
-import { GUARDS_METADATA } from '@nestjs/common/constants.js';
+/**
+ * The metadata key `@UseGuards` writes its guards under (`GUARDS_METADATA`, `__guards__` in Nest 11 and 12). Nest
+ * exports that constant only from a path inside `@nestjs/common`, not from the package root; guard-order.spec.ts
+ * pins the key against the installed Nest's `@UseGuards`.
+ */
+export const GUARDS_METADATA = '__guards__';
 
 /**
  * The guards Nest runs after `guard` on this handler (class guards first, then the handler's, each in the order

@@ -1,7 +1,7 @@
-import type { ExposureStatus } from '../exposures/exposure-status.js';
+import type { ExposureStatus } from './exposure-status.js';
 import type { FlagSource, FlagValue } from '../flags.types.js';
 import type { CircuitState } from '../pipeline/circuit-breaker.js';
-import type { UpstreamFailureReason } from '../upstream/upstream-error.js';
+import type { UpstreamFailureReason } from '../pipeline/upstream-error.js';
 
 /** A flag was answered (or, with source `unknown`, could not be). */
 export interface FlagEvaluatedEvent {

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals
 import { Logger } from '@nestjs/common';
 import type { FlagResult, FlagSource } from '../flags.types.js';
 import { resolveFlagsOptions } from '../options/resolve-flags-options.js';
-import { UpstreamError } from '../upstream/upstream-error.js';
+import { UpstreamError } from '../pipeline/upstream-error.js';
 import { fakeClocks, restoreClocks } from '../../test/support/clock.js';
 import type { FlagsEvent } from './flags-events.js';
 import { FlagsMonitor } from './flags-monitor.js';

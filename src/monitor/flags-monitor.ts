@@ -4,11 +4,11 @@ import { FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
 import type { DefinitionsLoadedEvent, FlagsCounts, FlagsEvent, FlagsStatus } from './flags-events.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { flagValue, type FlagResult } from '../flags.types.js';
-import { LogEpisode } from './log-episode.js';
-import { LocalResults } from '../local/local-results.js';
+import { LogEpisode } from '../util/log-episode.js';
+import { LocalResults } from '../local/engine/local-results.js';
 import { messageOf } from '../util/message-of.js';
 import type { CircuitState } from '../pipeline/circuit-breaker.js';
-import { isKeyRejected, UpstreamError, type UpstreamFailureReason } from '../upstream/upstream-error.js';
+import { isKeyRejected, UpstreamError, type UpstreamFailureReason } from '../pipeline/upstream-error.js';
 
 /**
  * What the module has been through: counts, last success and failure, the events stream, and the log lines of

@@ -3,9 +3,9 @@ import type { CacheConfig } from '../cache/cache-config.js';
 import type { FlagOverrides } from '../overrides/flags-overrides.js';
 import type { CircuitBreakerSettings } from '../pipeline/circuit-breaker.js';
 import type { FlagContext } from '../flags.types.js';
-import type { FlagDenial } from '../guard/flag-denial.js';
-import type { FlagsServiceBinding } from '../openfeature/flags-service-binding.js';
-import type { FlagDefinitionsProvider } from '../local/definitions-provider.js';
+import type { FlagDenial } from './exception-option.js';
+import type { FlagsServiceBinding } from './flags-service-binding.js';
+import type { FlagDefinitionsProvider } from '../local/sharing/definitions-provider.js';
 
 /**
  * Tells the module whom a request (or WebSocket message, or GraphQL operation) is for, given the real execution

@@ -6,7 +6,7 @@ import { parseOverrides, type FlagOverrides } from '../overrides/flags-overrides
 import { CIRCUIT_BREAKER_DEFAULTS, type CircuitBreakerSettings } from '../pipeline/circuit-breaker.js';
 import { isRecord } from '../util/is-record.js';
 import { kindOf } from '../util/kind-of.js';
-import type { FlagsServiceBinding } from '../openfeature/flags-service-binding.js';
+import type { FlagsServiceBinding } from './flags-service-binding.js';
 import {
   DEFAULT_CACHE_URL,
   DEFAULT_POSTHOG_HOST,

@@ -1,5 +1,5 @@
 import { FlagsConfigError } from '../config/flags-config-error.js';
-import type { FlagDefinitionsProvider } from '../local/definitions-provider.js';
+import type { FlagDefinitionsProvider } from '../local/sharing/definitions-provider.js';
 import { isRecord } from '../util/is-record.js';
 import { kindOf } from '../util/kind-of.js';
 import type { LocalEvaluationOptions, ResolvedLocalEvaluation } from './flags-options.js';

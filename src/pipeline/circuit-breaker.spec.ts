@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { defer, firstValueFrom, NEVER, of, Subject, takeUntil, throwError } from 'rxjs';
-import { UpstreamError } from '../upstream/upstream-error.js';
+import { UpstreamError } from './upstream-error.js';
 import { CircuitBreaker, withCircuitBreaker, type CircuitState } from './circuit-breaker.js';
 
 describe('the circuit breaker operator', () => {

@@ -1,5 +1,5 @@
 import { defer, finalize, tap, throwError, type MonoTypeOperatorFunction, type Observable } from 'rxjs';
-import { UpstreamError } from '../upstream/upstream-error.js';
+import { UpstreamError } from './upstream-error.js';
 import type { FailureVerdict } from './failure-verdict.js';
 
 /** The breaker's position: `closed` lets calls through, `open` fails them at once, `half-open` lets one probe out. */

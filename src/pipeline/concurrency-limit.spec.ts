@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { defer, firstValueFrom, Subject } from 'rxjs';
-import type { UpstreamError } from '../upstream/upstream-error.js';
+import type { UpstreamError } from './upstream-error.js';
 import { ConcurrencyLimiter, withConcurrencyLimit } from './concurrency-limit.js';
 
 /** Calls through `limiter` that run until the test answers them; `started` holds each running call's answer. */

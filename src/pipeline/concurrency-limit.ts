@@ -1,5 +1,5 @@
 import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
-import { UpstreamError } from '../upstream/upstream-error.js';
+import { UpstreamError } from './upstream-error.js';
 
 /** The failure of a call that found every slot taken and the queue full; made once, since it happens at load. */
 const OVERLOADED = new UpstreamError('overloaded', 'too many calls in flight and waiting');

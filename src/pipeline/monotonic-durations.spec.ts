@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { PollClock } from '../local/poll-clock.js';
-import { EPISODE_QUIET_MS, LogEpisode } from '../monitor/log-episode.js';
+import { PollClock } from '../local/polling/poll-clock.js';
+import { EPISODE_QUIET_MS, LogEpisode } from '../util/log-episode.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { Coalescer } from './coalesce.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { UpstreamError } from '../upstream/upstream-error.js';
+import { UpstreamError } from '../pipeline/upstream-error.js';
 import { readRemoteConfigAnswer } from './remote-config-client.js';
 
 const answer = (status: number, text?: string) => readRemoteConfigAnswer({ status, headers: {}, text });

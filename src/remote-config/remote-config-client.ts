@@ -1,10 +1,12 @@
 import type { Observable } from 'rxjs';
+import { USER_AGENT } from '../flags.constants.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { abortable, type AbortableRequest } from '../upstream/abortable-request.js';
-import { isSuccess, USER_AGENT } from '../upstream/posthog-client.js';
+import { isSuccess } from '../upstream/posthog-client.js';
 import { PostHogHttp } from '../upstream/posthog-http.js';
 import type { PostHogResponse } from '../upstream/posthog-request.js';
-import { statusError, UpstreamError } from '../upstream/upstream-error.js';
+import { UpstreamError } from '../pipeline/upstream-error.js';
+import { statusError } from '../upstream/transport-error.js';
 
 /** The endpoint, in error messages: never the path, which holds the project key in its query. */
 export const REMOTE_CONFIG_ENDPOINT = '/remote_config';

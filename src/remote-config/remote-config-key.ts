@@ -1,4 +1,4 @@
-import { hasLoneSurrogate, isOverlongFlagKey, MAX_FLAG_KEY_LENGTH } from '../evaluation/flag-key.js';
+import { hasLoneSurrogate, isOverlongFlagKey, MAX_FLAG_KEY_LENGTH } from '../util/flag-key.js';
 
 /**
  * Checks a flag key given to `getRemoteConfigPayload`: it goes into a URL path (percent-encoded) and a cache key.

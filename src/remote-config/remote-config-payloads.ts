@@ -14,12 +14,12 @@ import { decodeRemoteConfigEntry, encodeRemoteConfigEntry } from '../cache/remot
 import { FlagsConfigError } from '../config/flags-config-error.js';
 import { FLAG_CACHE, FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
 import { FlagsMonitor } from '../monitor/flags-monitor.js';
-import { LogEpisode } from '../monitor/log-episode.js';
+import { LogEpisode } from '../util/log-episode.js';
 import { MAX_QUEUED_CALLS_PER_SLOT, type ResolvedFlagsOptions } from '../options/flags-options.js';
 import { CircuitBreaker, withCircuitBreaker } from '../pipeline/circuit-breaker.js';
 import { ConcurrencyLimiter, withConcurrencyLimit } from '../pipeline/concurrency-limit.js';
 import { retryWithBackoff } from '../pipeline/retry-with-backoff.js';
-import { isRetryableUpstreamError, judgeFailure, UpstreamError } from '../upstream/upstream-error.js';
+import { isRetryableUpstreamError, judgeFailure, UpstreamError } from '../pipeline/upstream-error.js';
 import { jsonText } from '../util/json-text.js';
 import {
   REMOTE_CONFIG_CONNECTIONS,

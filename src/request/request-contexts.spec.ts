@@ -1,9 +1,9 @@
 import 'reflect-metadata';
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { Logger } from '@nestjs/common';
-import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
+import { Logger, type ContextType, type ExecutionContext } from '@nestjs/common';
 import { CaptureLogger } from '../../test/support/capture-logger.js';
 import { fakeClocks, restoreClocks } from '../../test/support/clock.js';
+import { executionContext } from '../../test/support/execution-context.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { UnsendableProperties } from '../evaluation/unsendable-properties.js';
 import { RequestContexts } from './request-contexts.js';
@@ -13,10 +13,8 @@ class Handlers {
 }
 
 /** An execution context of `type` with these arguments. */
-function execution(type: string, args: unknown[]): ExecutionContextHost {
-  const context = new ExecutionContextHost(args, Handlers, Handlers.prototype.handle);
-  context.setType(type as 'http');
-  return context;
+function execution(type: ContextType | 'graphql', args: unknown[]): ExecutionContext {
+  return executionContext(type, args, Handlers, Handlers.prototype.handle);
 }
 
 describe('RequestContexts', () => {

@@ -4,7 +4,7 @@ import type { MaybePromise } from '../evaluation/flag-results.js';
 import { UnsendableProperties } from '../evaluation/unsendable-properties.js';
 import { FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
 import type { FlagContext } from '../flags.types.js';
-import { LogEpisode } from '../monitor/log-episode.js';
+import { LogEpisode } from '../util/log-episode.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { messageOf } from '../util/message-of.js';
 import type { RequestStore } from './request-store.js';

@@ -2,7 +2,7 @@ import { Injectable, type ExecutionContext } from '@nestjs/common';
 import { contextKey } from '../evaluation/flag-context.js';
 import type { FlagEvaluations } from '../evaluation/flag-evaluations.js';
 import type { MaybePromise } from '../evaluation/flag-results.js';
-import { canNameFlag } from '../evaluation/flag-key.js';
+import { canNameFlag } from '../util/flag-key.js';
 import { SnapshotFactory, type SnapshotOptions } from '../evaluation/snapshot-factory.js';
 import type { FlagContext } from '../flags.types.js';
 import { RequestContexts } from './request-contexts.js';

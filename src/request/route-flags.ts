@@ -1,4 +1,4 @@
-import { canNameFlag } from '../evaluation/flag-key.js';
+import { canNameFlag } from '../util/flag-key.js';
 import type { SnapshotOptions } from '../evaluation/snapshot-factory.js';
 
 /** How many flag keys a route learns at most: past it, its requests ask for every flag. */

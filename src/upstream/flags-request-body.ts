@@ -1,5 +1,5 @@
 import type { FlagContext } from '../flags.types.js';
-import { SERVER_RUNTIME } from '../local/evaluation-runtime.js';
+import { SERVER_RUNTIME } from '../local/engine/evaluation-runtime.js';
 
 /** What a `/flags` request asks besides the context. */
 export interface FlagsQuestion {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { parseFlagsResponse } from './flags-response.js';
-import { UpstreamError } from './upstream-error.js';
+import { UpstreamError } from '../pipeline/upstream-error.js';
 
 const at = new Date('2026-01-01T00:00:00Z');
 

@@ -1,6 +1,6 @@
 import type { EvaluatedFlag } from '../flags.types.js';
 import { isRecord } from '../util/is-record.js';
-import { UpstreamError } from './upstream-error.js';
+import { UpstreamError } from '../pipeline/upstream-error.js';
 import { deepFreeze } from '../util/deep-freeze.js';
 
 /** What one successful `/flags` answer established. */

@@ -20,7 +20,7 @@ import { ConcurrencyLimiter, withConcurrencyLimit } from '../pipeline/concurrenc
 import { retryWithBackoff } from '../pipeline/retry-with-backoff.js';
 import { parseFlagsResponse, type ParsedFlags } from './flags-response.js';
 import { PostHogClient } from './posthog-client.js';
-import { isRetryableUpstreamError, judgeFailure, UpstreamError } from './upstream-error.js';
+import { isRetryableUpstreamError, judgeFailure, UpstreamError } from '../pipeline/upstream-error.js';
 
 /** PostHog's published backoff: 300 ms before the first retry, doubling after. */
 const RETRY_BASE_DELAY_MS = 300;

@@ -1,16 +1,14 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Observable } from 'rxjs';
-import { FLAGS_CONFIG, LIBRARY_NAME, LIBRARY_VERSION } from '../flags.constants.js';
+import { FLAGS_CONFIG, USER_AGENT } from '../flags.constants.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import type { FlagContext } from '../flags.types.js';
 import { abortable, type AbortableRequest } from './abortable-request.js';
 import { flagsRequestBody } from './flags-request-body.js';
 import { PostHogHttp } from './posthog-http.js';
 import type { PostHogResponse } from './posthog-request.js';
-import { statusError, UpstreamError } from './upstream-error.js';
-
-/** The `User-Agent` sent to PostHog. */
-export const USER_AGENT = `${LIBRARY_NAME}/${LIBRARY_VERSION}`;
+import { UpstreamError } from '../pipeline/upstream-error.js';
+import { statusError } from './transport-error.js';
 
 /**
  * Speaks PostHog's `/flags` API: one HTTP attempt per subscription, bounded by `timeoutMs` (its body included),

@@ -2,7 +2,8 @@ import type { Dispatcher } from 'undici';
 import type { AbortableRequest } from './abortable-request.js';
 import { BodyDecoder, decoderFor, type DecodedBodySink } from './decoded-body.js';
 import type { PostHogRequest, PostHogResponse } from './posthog-request.js';
-import { transportError, UpstreamError } from './upstream-error.js';
+import { UpstreamError } from '../pipeline/upstream-error.js';
+import { transportError } from './transport-error.js';
 
 /** The most bytes of an unwanted body drained to keep its connection; a longer one closes the connection. */
 const DISCARDED_BODY_LIMIT = 64 * 1024;

@@ -13,7 +13,7 @@ import { forceGc } from '../../test/support/force-gc.js';
 import type { AbortableRequest } from './abortable-request.js';
 import { PostHogHttp } from './posthog-http.js';
 import type { PostHogResponse } from './posthog-request.js';
-import { UpstreamError } from './upstream-error.js';
+import { UpstreamError } from '../pipeline/upstream-error.js';
 
 describe('PostHogHttp', () => {
   let server: AnsweringServer;

@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { makeTlsCertificates } from '../../test/support/tls-certificates.js';
 import { PostHogHttp } from './posthog-http.js';
 import type { PostHogRequest } from './posthog-request.js';
-import { transportError, UpstreamError } from './upstream-error.js';
+import { UpstreamError } from '../pipeline/upstream-error.js';
+import { transportError } from './transport-error.js';
 
 describe('PostHogHttp: TLS failures', () => {
   let https: Server;

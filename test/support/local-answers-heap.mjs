@@ -2,7 +2,7 @@
 // started with --expose-gc: FLAGS payloads of PAYLOAD_BYTES each, every flag evaluated for USERS users through
 // LocalAnswers (as the guard asks), the heap measured after a full GC before and after. Prints the growth in bytes.
 import { indexDefinitions, parseDefinitions } from '../../dist/esm/local/definitions.js';
-import { LocalAnswers } from '../../dist/esm/local/local-answers.js';
+import { LocalAnswers } from '../../dist/esm/evaluation/local-answers.js';
 
 const [flagCount, payloadBytes, users] = process.argv.slice(2).map(Number);
 const payload = JSON.stringify({

@@ -1,0 +1,156 @@
+import { LRUCache } from 'lru-cache';
+import type { FlagContext, FlagResult } from '../flags.types.js';
+import type { Definitions } from '../local/definitions.js';
+import { askedOfServer } from '../local/engine/evaluation-runtime.js';
+import { evaluateEveryFlag, evaluateLocally, type LocalAnswer } from '../local/engine/local-evaluator.js';
+import { LocalResults } from '../local/engine/local-results.js';
+import { localSubject } from '../local/engine/local-subject.js';
+import type { LocalUnresolvedReason } from '../local/engine/unresolved-reason.js';
+
+/** What the remembered answers may take, estimated as the memory cache estimates its entries. */
+const MAX_BYTES = 16 * 2 ** 20;
+
+/**
+ * The estimated bytes of one remembered answer besides its context key, of each flag's value slot, of each
+ * undecided flag's reason and of each result built (read). That is all an answer holds of its own: keys, variants
+ * and payloads are the definitions' (payloads parsed once per set of definitions, {@link Definitions.payloads}),
+ * shared by every answer. Measured (`npm run bench:project-size`, heap per remembered user): 1.3–2.0 KB at 10
+ * flags, 1.9–2.7 KB at 100, 9.0–10.0 KB at 1,000; these estimates are at or above.
+ */
+const ENTRY_OVERHEAD_BYTES = 2000;
+const SLOT_BYTES = 8;
+const REASON_BYTES = 50;
+const RESULT_BYTES = 150;
+
+/**
+ * Local evaluation's answers to "every flag for this context", remembered for one set of definitions: the
+ * `@FeatureFlag` guard asks that on every request, and the answer cannot change until the definitions do (or the
+ * context, which is the key), so a user's next request costs a lookup, however many flags there are. Not when the
+ * definitions compare dates: a relative date moves with the clock, so every answer is evaluated then. Bounded (about
+ * 16 MiB, the least recently used contexts go first), emptied when the definitions change or are dropped. An answer
+ * holds a value per flag and builds a flag's result when first read ({@link LocalResults}): a user costs about
+ * 8 bytes a flag, and the results read. Results are frozen, their payloads deeply: they are shared by the requests
+ * of one context (payloads by every context).
+ */
+export class LocalAnswers {
+  private definitions?: Definitions;
+  private readonly everyFlag: LRUCache<string, LocalAnswer>;
+  /** The results each remembered answer had built when its size was last taken. */
+  private readonly sizedAt = new WeakMap<LocalAnswer, number>();
+  /** Each remembered answer as an answer to a route's keys that it decides every one of (see {@link answer}). */
+  private readonly decidedViews = new WeakMap<LocalAnswer, DecidedView>();
+
+  constructor(maxBytes = MAX_BYTES) {
+    this.everyFlag = new LRUCache({ maxSize: maxBytes, sizeCalculation: (answer, key) => this.sizeOf(answer, key) });
+  }
+
+  /**
+   * The keys (every defined flag when undefined) evaluated for the context: taken from its answer to every flag,
+   * remembered (evaluated at `now()` the first time: flags are built when read). A remembered answer is handed out
+   * as it is, its map read-only; for keys it decides every one of, too (it holds more flags than asked: the
+   * overrides stage keeps the keys asked), so that a route's request for a user seen before allocates nothing.
+   */
+  answer(
+    definitions: Definitions,
+    contextId: string,
+    context: FlagContext,
+    keys: readonly string[] | undefined,
+    now: () => Date,
+  ): LocalAnswer {
+    if (definitions !== this.definitions) {
+      this.definitions = definitions;
+      this.everyFlag.clear();
+    }
+    if (definitions.comparesDates) {
+      const subject = localSubject(context);
+      return keys ? evaluateLocally(definitions, subject, keys, now()) : evaluateEveryFlag(definitions, subject, now());
+    }
+    let known = this.everyFlag.get(contextId);
+    if (known && builtCount(known) !== this.sizedAt.get(known)) this.resize(contextId, known);
+    if (!known) {
+      known = evaluateEveryFlag(definitions, localSubject(context), now());
+      Object.freeze(known.undecided);
+      this.everyFlag.set(contextId, known);
+    }
+    if (!keys) return known;
+    return decidesEvery(known, keys, definitions) ? this.decidedView(known) : only(known, keys, definitions);
+  }
+
+  /** The answer with nothing undecided: what keys it decides every one of read (made once per answer). */
+  private decidedView(answer: LocalAnswer): LocalAnswer {
+    if (answer.undecided.length === 0) return answer;
+    let view = this.decidedViews.get(answer);
+    if (!view) this.decidedViews.set(answer, (view = { ...answer, undecided: NONE_UNDECIDED }));
+    return view;
+  }
+
+  /** Lets every remembered answer go, with the definitions they were for (there are none loaded any more). */
+  forget(): void {
+    if (!this.definitions) return;
+    this.definitions = undefined;
+    this.everyFlag.clear();
+  }
+
+  /**
+   * Takes the answer's size again (results were read since it was taken), so that the bound holds what was read:
+   * set again under its key (the cache takes the size of a new value only).
+   */
+  private resize(contextId: string, answer: LocalAnswer): void {
+    this.everyFlag.delete(contextId);
+    this.everyFlag.set(contextId, answer);
+  }
+
+  /** The estimated bytes of a remembered answer, noted with the results it had built then. */
+  private sizeOf(answer: LocalAnswer, contextId: string): number {
+    const built = builtCount(answer);
+    this.sizedAt.set(answer, built);
+    const slots = answer.results.size + answer.unresolved.size;
+    return (
+      ENTRY_OVERHEAD_BYTES +
+      contextId.length * 2 +
+      slots * SLOT_BYTES +
+      answer.unresolved.size * REASON_BYTES +
+      built * RESULT_BYTES
+    );
+  }
+}
+
+/**
+ * The answer to `keys` within an answer to every flag: a key it did not decide is left for PostHog, unless its
+ * definition keeps it from servers ({@link askedOfServer}).
+ */
+function only(every: LocalAnswer, keys: readonly string[], definitions: Definitions): LocalAnswer {
+  const results = new Map<string, FlagResult>();
+  const undecided: string[] = [];
+  const unresolved = new Map<string, LocalUnresolvedReason>();
+  for (const key of keys) {
+    const result = every.results.get(key);
+    if (result) results.set(key, result);
+    else if (askedOfServer(definitions.byKey.get(key))) undecided.push(key);
+    const reason = every.unresolved.get(key);
+    if (reason !== undefined) unresolved.set(key, reason);
+  }
+  return { results, undecided, unresolved };
+}
+
+/**
+ * Whether the answer leaves none of `keys` for PostHog: each has a result, or its definition keeps it from servers
+ * ({@link askedOfServer}; a key the definitions lack is asked).
+ */
+function decidesEvery(answer: LocalAnswer, keys: readonly string[], definitions: Definitions): boolean {
+  for (let index = 0; index < keys.length; index++) {
+    const key = keys[index]!;
+    if (!answer.results.has(key) && askedOfServer(definitions.byKey.get(key))) return false;
+  }
+  return true;
+}
+
+/** A remembered answer that leaves nothing undecided (the keys asked are decided). */
+type DecidedView = LocalAnswer;
+
+const NONE_UNDECIDED: readonly string[] = Object.freeze([]);
+
+/** How many results the answer has built (every one, for an answer that is not built when read). */
+function builtCount(answer: LocalAnswer): number {
+  return answer.results instanceof LocalResults ? answer.results.builtCount : answer.results.size;
+}

@@ -91,7 +91,7 @@ describe('CoalescingStage', () => {
     const { shared, asked } = fakeNext(true);
     const answer = shared.evaluate(evaluationOf(USER, USER_ID, ['beta']));
     expect(answer).toBeInstanceOf(Map);
-    shared.evaluate(evaluationOf(USER, USER_ID, ['beta']));
+    void shared.evaluate(evaluationOf(USER, USER_ID, ['beta']));
     expect(asked).toHaveLength(2);
   });
 

@@ -12,7 +12,8 @@ const SETTLED: PipeTransform = { transform: (value: MaybePromise<FlagEvaluations
  * (`contextFactory`, else the transport's user: see docs/graphql.md and docs/websockets.md): the very one the
  * `@FeatureFlag` guard decided on, else evaluated then; never one evaluated for a context a guard or service
  * named. Empty for an anonymous request. Reads in the handler (`isEnabled`, `getFlag`) send the exposures of what
- * the handler actually read.
+ * the handler actually read. The snapshot may be read for any flag, so a handler taking it asks PostHog for every
+ * flag (one call with the guard's: see `RouteFlags`).
  * @throws {TypeError} outside the module's scope of a request or message, as `FlagsService` does: never a
  * silently empty snapshot.
  */

@@ -32,8 +32,8 @@ export interface SnapshotOptions {
   disableGeoip?: boolean;
 }
 
-/** Every flag, events as the module says: the options of a snapshot asked nothing else (shared, frozen). */
-export const EVERY_FLAG: SnapshotOptions = Object.freeze({});
+/** The options of a snapshot asked nothing but the defaults: every flag, events as the module says (frozen). */
+const DEFAULT_OPTIONS: SnapshotOptions = Object.freeze({});
 
 /**
  * Makes {@link FlagEvaluations} snapshots: one evaluation of the context (through {@link OverridesStage}), the
@@ -66,7 +66,7 @@ export class SnapshotFactory implements SnapshotHost {
   evaluate(
     context: FlagContext,
     contextId: string,
-    options: SnapshotOptions = EVERY_FLAG,
+    options: SnapshotOptions = DEFAULT_OPTIONS,
   ): MaybePromise<FlagEvaluations> {
     const flagKeys = options.flagKeys && nameableKeys(options.flagKeys);
     if (context.distinctId === '' || flagKeys?.length === 0) return this.empty(context, options);
@@ -79,7 +79,7 @@ export class SnapshotFactory implements SnapshotHost {
   }
 
   /** A snapshot of no flag for `context`: every read is unknown, and sends nothing when the distinct id is empty. */
-  empty(context: FlagContext, options: SnapshotOptions = EVERY_FLAG): FlagEvaluations {
+  empty(context: FlagContext, options: SnapshotOptions = DEFAULT_OPTIONS): FlagEvaluations {
     return createSnapshot({
       host: this,
       context,

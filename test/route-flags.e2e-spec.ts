@@ -4,6 +4,7 @@ import { Controller, Get, Param, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { FeatureFlag, FlagEvaluations, Flags, FlagsModule, FlagsService } from '../src/index.js';
+import { MAX_WIDENINGS } from '../src/request/request-evaluations.js';
 import { MAX_ROUTE_KEYS } from '../src/request/route-flags.js';
 import type { FakePostHog } from '../src/testing/index.js';
 import { CaptureLogger } from './support/capture-logger.js';
@@ -63,7 +64,17 @@ class RouteController {
 
   @Get('many/:count')
   async many(@Param('count') count: string) {
-    const keys = Array.from({ length: Number(count) }, (_, index) => `flag-${index}`);
+    return this.readFirst(Number(count));
+  }
+
+  @Get('loop/:count')
+  async loop(@Param('count') count: string) {
+    return this.readFirst(Number(count));
+  }
+
+  /** Reads `flag-0`, `flag-1`... one call each. */
+  private async readFirst(count: number) {
+    const keys = Array.from({ length: count }, (_, index) => `flag-${index}`);
     for (const key of keys) await this.flags.isEnabled(key);
     return { ok: true };
   }
@@ -181,6 +192,17 @@ describe('what a request asks PostHog for: its route’s flags', () => {
     expect(keyed[0]).toHaveLength(MAX_ROUTE_KEYS);
     await get(`/route/many/${MAX_ROUTE_KEYS + 1}`, newUser());
     expect(await asked(() => get(`/route/many/${MAX_ROUTE_KEYS + 1}`, newUser()))).toEqual(['every']);
+  });
+
+  it(`asks for every flag after ${MAX_WIDENINGS} calls for flags a request's route never read`, async () => {
+    await get('/route/loop/1', newUser());
+    expect(await asked(() => get('/route/loop/1', newUser()))).toEqual([['flag-0']]);
+    const calls = await asked(() => get('/route/loop/40', newUser()));
+    expect(calls).toEqual([['flag-0'], ['flag-1'], ['flag-2'], ['flag-3'], 'every']);
+    expect(calls).toHaveLength(MAX_WIDENINGS + 2);
+    const learned = await asked(() => get('/route/loop/40', newUser()));
+    expect(learned).toHaveLength(1);
+    expect(learned[0]).toHaveLength(40);
   });
 
   it('logs no warning or error for any of it', () => {

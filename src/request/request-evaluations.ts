@@ -22,6 +22,12 @@ import { askedOf, EVERY_FLAG_ASKED, holdsEvery, RouteFlags } from './route-flags
 export const MAX_SHARED_CONTEXTS = 32;
 
 /**
+ * How many times a request's snapshot of a context asks for flags it was not asked before it asks for every flag:
+ * a request reading many flags its route never read makes a few calls, not one per flag.
+ */
+export const MAX_WIDENINGS = 3;
+
+/**
  * One answer per flag per request (or message) and context: inside a request (its scope entered by the module's
  * middleware) or a WebSocket or RPC message (its scope entered by its guard or the module's interceptor), the
  * `@FeatureFlag` guard, `@Flags()` and every `FlagsService` call for the same context share one snapshot,
@@ -76,12 +82,16 @@ export class RequestEvaluations implements RequestSnapshot {
         return this.snapshots.evaluate(context, contextId, options);
       }
       const asked = this.routes.ask(handler, wanted);
-      shared = { asked, snapshot: this.snapshots.evaluate(context, contextId, asked.options) };
+      shared = { asked, snapshot: this.snapshots.evaluate(context, contextId, asked.options), widened: 0 };
       store.snapshots.set(contextId, shared);
     } else {
-      this.routes.learn(handler, wanted);
+      const route = this.routes.learn(handler, wanted);
       const { set } = shared.asked;
-      if (set && (wanted === undefined || !holdsEvery(set, wanted))) this.widen(shared, context, contextId, wanted);
+      if (set && (wanted === undefined || !holdsEvery(set, wanted))) {
+        // Past a few calls in one request (or once the route asks every flag), the rest comes in one.
+        const every = route === EVERY_FLAG_ASKED || ++shared.widened > MAX_WIDENINGS;
+        this.widen(shared, context, contextId, every ? undefined : wanted);
+      }
     }
     const { snapshot } = shared;
     return snapshot instanceof Promise

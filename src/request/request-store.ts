@@ -35,6 +35,8 @@ export interface SharedSnapshot {
   snapshot: MaybePromise<FlagEvaluations>;
   /** The flags asked. */
   asked: FlagsAsked;
+  /** How many times flags it was not asked were asked since (see `MAX_WIDENINGS`). */
+  widened: number;
 }
 
 /** What `@Flags()` asks of the request's scope. */

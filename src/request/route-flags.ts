@@ -49,12 +49,17 @@ export class RouteFlags {
     return EVERY_FLAG_ASKED;
   }
 
-  /** Learns that a request of `handler` needs `wanted` (every flag when `undefined`). */
-  learn(handler: object | undefined, wanted: readonly string[] | undefined): void {
-    if (!handler) return;
+  /**
+   * Learns that a request of `handler` needs `wanted` (every flag when `undefined`): what its route asks now;
+   * `undefined` without a handler.
+   */
+  learn(handler: object | undefined, wanted: readonly string[] | undefined): FlagsAsked | undefined {
+    if (!handler) return undefined;
     const known = this.routes.get(handler);
-    if (known) this.learned(handler, known, wanted);
-    else this.routes.set(handler, askedOf(wanted));
+    if (known) return this.learned(handler, known, wanted);
+    const first = askedOf(wanted);
+    this.routes.set(handler, first);
+    return first;
   }
 
   /** The route's keys with `wanted` among them. */

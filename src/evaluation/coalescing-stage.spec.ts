@@ -2,8 +2,9 @@ import { describe, expect, it } from '@jest/globals';
 import type { FlagContext } from '../flags.types.js';
 import { evaluationOf, type Evaluation } from './evaluation.js';
 import { contextKey } from './flag-context.js';
-import type { FlagResults, MaybePromise } from './flag-results.js';
+import type { MaybePromise } from './flag-results.js';
 import { CoalescingStage } from './coalescing-stage.js';
+import { answerOf, type StageAnswer } from './stage-answer.js';
 import type { EvaluationStage } from './stage-links.js';
 
 const USER: FlagContext = { distinctId: 'u1' };
@@ -16,23 +17,31 @@ function deferred<T>() {
   return { promise, resolve };
 }
 
+/** An answer of its own (no results). */
+const answer = (): StageAnswer => answerOf(new Map());
+
 /**
  * A next stage that records each evaluation and answers a promise the test settles (`answers[i]`), or, with
- * `sync`, a map at once.
+ * `sync`, an answer of its own at once (recorded in `given`).
  */
 function fakeNext(sync = false) {
   const asked: Evaluation[] = [];
-  const answers: ReturnType<typeof deferred<FlagResults>>[] = [];
+  const answers: ReturnType<typeof deferred<StageAnswer>>[] = [];
+  const given: StageAnswer[] = [];
   const next = {
-    evaluate(evaluation: Evaluation): MaybePromise<FlagResults> {
+    evaluate(evaluation: Evaluation): MaybePromise<StageAnswer> {
       asked.push(evaluation);
-      if (sync) return new Map();
-      const answer = deferred<FlagResults>();
-      answers.push(answer);
-      return answer.promise;
+      if (sync) {
+        const now = answer();
+        given.push(now);
+        return now;
+      }
+      const pending = deferred<StageAnswer>();
+      answers.push(pending);
+      return pending.promise;
     },
   };
-  return { shared: new CoalescingStage(next as EvaluationStage), asked, answers };
+  return { shared: new CoalescingStage(next as EvaluationStage), asked, answers, given };
 }
 
 describe('CoalescingStage', () => {
@@ -41,10 +50,10 @@ describe('CoalescingStage', () => {
     const first = shared.evaluate(evaluationOf(USER, USER_ID, ['beta']));
     const second = shared.evaluate(evaluationOf(USER, USER_ID, ['beta']));
     expect(asked).toHaveLength(1);
-    const results = new Map();
-    answers[0]!.resolve(results);
-    expect(await first).toBe(results);
-    expect(await second).toBe(results);
+    const answered = answer();
+    answers[0]!.resolve(answered);
+    expect(await first).toBe(answered);
+    expect(await second).toBe(answered);
   });
 
   it('shares nothing between different keys of the same context, nor between contexts', () => {
@@ -60,14 +69,14 @@ describe('CoalescingStage', () => {
     const every = shared.evaluate(evaluationOf(USER, USER_ID));
     const some = shared.evaluate(evaluationOf(USER, USER_ID, ['beta']));
     expect(asked).toHaveLength(1);
-    answers[0]!.resolve(new Map());
+    answers[0]!.resolve(answer());
     expect(await some).toBe(await every);
   });
 
   it('asks again once the evaluation settled, when it was not held', async () => {
     const { shared, asked, answers } = fakeNext();
     const first = shared.evaluate(evaluationOf(USER, USER_ID, ['beta']));
-    answers[0]!.resolve(new Map());
+    answers[0]!.resolve(answer());
     await first;
     void shared.evaluate(evaluationOf(USER, USER_ID, ['beta']));
     expect(asked).toHaveLength(2);
@@ -77,7 +86,7 @@ describe('CoalescingStage', () => {
     const { shared, asked, answers } = fakeNext();
     const hold = deferred<void>();
     const first = shared.evaluate(evaluationOf(USER, USER_ID, ['beta']), () => hold.promise);
-    answers[0]!.resolve(new Map());
+    answers[0]!.resolve(answer());
     const results = await first;
     expect(await shared.evaluate(evaluationOf(USER, USER_ID, ['beta']))).toBe(results);
     expect(asked).toHaveLength(1);
@@ -88,9 +97,9 @@ describe('CoalescingStage', () => {
   });
 
   it('hands a synchronous answer back as it is, sharing nothing', () => {
-    const { shared, asked } = fakeNext(true);
-    const answer = shared.evaluate(evaluationOf(USER, USER_ID, ['beta']));
-    expect(answer).toBeInstanceOf(Map);
+    const { shared, asked, given } = fakeNext(true);
+    const answered = shared.evaluate(evaluationOf(USER, USER_ID, ['beta']));
+    expect(answered).toBe(given[0]);
     void shared.evaluate(evaluationOf(USER, USER_ID, ['beta']));
     expect(asked).toHaveLength(2);
   });
@@ -102,7 +111,7 @@ describe('CoalescingStage', () => {
     const shutdown = shared.beforeApplicationShutdown().then(() => (down = true));
     await new Promise((resolve) => setImmediate(resolve));
     expect(down).toBe(false);
-    answers[0]!.resolve(new Map());
+    answers[0]!.resolve(answer());
     await shutdown;
     expect(down).toBe(true);
   });

@@ -1,7 +1,8 @@
 import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import { Coalescer } from '../pipeline/coalesce.js';
 import type { Evaluation } from './evaluation.js';
-import type { FlagResults, MaybePromise } from './flag-results.js';
+import type { MaybePromise } from './flag-results.js';
+import type { StageAnswer } from './stage-answer.js';
 import { AFTER_COALESCING, type EvaluationStage } from './stage-links.js';
 
 /**
@@ -19,7 +20,7 @@ export const MAX_REUSE_MS = 1000;
 @Injectable()
 export class CoalescingStage implements BeforeApplicationShutdown {
   /** Evaluations in flight (or held for reuse), by context and keys: they share one cache read and one answer. */
-  private readonly inFlight = new Coalescer<FlagResults>(MAX_REUSE_MS);
+  private readonly inFlight = new Coalescer<StageAnswer>(MAX_REUSE_MS);
   /** Evaluations started and not settled yet; shutdown waits for them (they answer from the cache). */
   private evaluationsInFlight = 0;
   private whenIdle?: () => void;
@@ -29,9 +30,9 @@ export class CoalescingStage implements BeforeApplicationShutdown {
   /**
    * The evaluation in flight for the same context and keys (or every flag), else a new one: answered at once when
    * the cache answers synchronously, else shared with every caller until it settles, and after that until
-   * `holdUntil()` settles (for at most 1 s). The map is shared: callers copy it before changing it.
+   * `holdUntil()` settles (for at most 1 s). The answer is shared: read-only.
    */
-  evaluate(evaluation: Evaluation, holdUntil?: () => PromiseLike<unknown>): MaybePromise<FlagResults> {
+  evaluate(evaluation: Evaluation, holdUntil?: () => PromiseLike<unknown>): MaybePromise<StageAnswer> {
     const { key, contextId } = evaluation;
     const running = this.inFlight.get(contextId) ?? (key === contextId ? undefined : this.inFlight.get(key));
     if (running) return running;
@@ -43,9 +44,9 @@ export class CoalescingStage implements BeforeApplicationShutdown {
   /** The evaluation under way, shared under `key` (a continuation of its own: see `FeatureFlagGuard`). */
   private share(
     key: string,
-    evaluation: Promise<FlagResults>,
+    evaluation: Promise<StageAnswer>,
     holdUntil: (() => PromiseLike<unknown>) | undefined,
-  ): Promise<FlagResults> {
+  ): Promise<StageAnswer> {
     return this.inFlight.run(key, () => this.tracked(evaluation), holdUntil?.());
   }
 
@@ -58,7 +59,7 @@ export class CoalescingStage implements BeforeApplicationShutdown {
   }
 
   /** The evaluation, counted among those in flight until it settles. */
-  private async tracked(evaluation: Promise<FlagResults>): Promise<FlagResults> {
+  private async tracked(evaluation: Promise<StageAnswer>): Promise<StageAnswer> {
     this.evaluationsInFlight++;
     try {
       return await evaluation;

@@ -1,11 +1,10 @@
 import type { EvaluatedFlag, FlagResult, FlagSource } from '../flags.types.js';
 import { deepFreeze } from '../util/deep-freeze.js';
-import type { FlagErrors } from '../exposures/flag-errors.js';
 
 /**
- * Results by flag key: what every stage of an evaluation answers. Read-only once made: a map may be shared (a
- * context's remembered local answer, a coalesced call's answer, the request's snapshot), so a stage that changes
- * results makes a map of its own first.
+ * Results by flag key, as a stage makes them (the `results` of its `StageAnswer`). Read-only once handed out: a map
+ * may be shared (a context's remembered local answer, a coalesced call's answer, the request's snapshot), so a stage
+ * that changes results makes a map of its own first.
  */
 export type FlagResults = Map<string, FlagResult>;
 
@@ -14,43 +13,6 @@ export type FlagResults = Map<string, FlagResult>;
  * every flag, `LocalResults`).
  */
 export type ReadResults = ReadonlyMap<string, FlagResult>;
-
-/**
- * Results from the upstream stage, with what neither PostHog nor the fallback cache could answer (PostHog failed,
- * was not asked, or left flags out of an incomplete answer, and nothing was known of them).
- */
-export type RemoteResults = FlagResults & {
-  /** The keys named that have no result: the keys asked, or (every flag asked) those PostHog failed to compute. */
-  unanswered?: readonly string[];
-  /**
-   * Every flag was asked and the results may lack flags that no one named: PostHog did not answer and the cache did
-   * not hold the user's whole set, or PostHog said its answer was incomplete.
-   */
-  partial?: true;
-  /** What the exposures of these results say in `$feature_flag_error` (see {@link FlagErrors}). */
-  errors?: FlagErrors;
-};
-
-/** `results`, marked with `errors` when there are any. */
-export function withErrors(results: RemoteResults, errors: FlagErrors | undefined): RemoteResults {
-  if (errors) results.errors = errors;
-  return results;
-}
-
-/**
- * `results`, marked with the keys of `named` (the keys asked, or those PostHog named and failed to compute) that
- * they do not hold, and `partial` when they may lack flags no one named.
- */
-export function withUnanswered(
-  results: FlagResults,
-  named: readonly string[] | undefined,
-  partial = false,
-): RemoteResults {
-  const unanswered = named?.filter((key) => !results.has(key));
-  if (unanswered?.length) (results as RemoteResults).unanswered = unanswered;
-  if (partial) (results as RemoteResults).partial = true;
-  return results;
-}
 
 /** Results now when a stage could answer synchronously, else a promise of them. */
 export type MaybePromise<T> = T | Promise<T>;

@@ -5,8 +5,9 @@ import { resolveFlagsOptions } from '../options/resolve-flags-options.js';
 import type { CacheAccess } from './cache-access.js';
 import { evaluationOf, type Evaluation } from './evaluation.js';
 import { contextKey } from './flag-context.js';
-import type { MaybePromise, RemoteResults } from './flag-results.js';
+import type { MaybePromise } from './flag-results.js';
 import { FreshWindowStage } from './fresh-window-stage.js';
+import { answerOf, type StageAnswer } from './stage-answer.js';
 import type { UpstreamStage } from './upstream-stage.js';
 
 const USER: FlagContext = { distinctId: 'u1' };
@@ -31,11 +32,11 @@ function stage(read: CachedFlags, { fresh = FRESH_SECONDS, later = false } = {})
   };
   const asked: { evaluation: Evaluation; cached?: CachedFlags }[] = [];
   const refreshed: Evaluation[] = [];
-  const answered: RemoteResults = new Map([
-    ['beta', { key: 'beta', enabled: false, source: 'remote', evaluatedAt: new Date() }],
-  ]);
+  const answered = answerOf(
+    new Map([['beta', { key: 'beta', enabled: false, source: 'remote', evaluatedAt: new Date() }]]),
+  );
   const upstream = {
-    evaluate(evaluation: Evaluation, cached?: CachedFlags): Promise<RemoteResults> {
+    evaluate(evaluation: Evaluation, cached?: CachedFlags): Promise<StageAnswer> {
       asked.push({ evaluation, cached });
       return Promise.resolve(answered);
     },
@@ -56,10 +57,20 @@ describe('FreshWindowStage', () => {
     const { window, reads, asked, refreshed } = stage({ flags: [entry(1000, question.fingerprint)], complete: true });
     const answer = window.evaluate(question);
     expect(answer).not.toBeInstanceOf(Promise);
-    expect((answer as RemoteResults).get('beta')).toMatchObject({ enabled: true, source: 'cache' });
+    expect((answer as StageAnswer).results.get('beta')).toMatchObject({ enabled: true, source: 'cache' });
     expect(reads).toEqual([['beta']]);
     expect(asked).toEqual([]);
     expect(refreshed).toEqual([]);
+  });
+
+  it('answers every evaluation of one read with the same answer, made once and frozen', () => {
+    const question = evaluation();
+    const { window } = stage({ flags: [entry(1000, question.fingerprint)], complete: true });
+    const first = window.evaluate(question) as StageAnswer;
+    expect(window.evaluate(evaluation())).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(first.unanswered).toBeUndefined();
+    expect(first.unresolved.size).toBe(0);
   });
 
   it('answers from a read that comes later too', async () => {
@@ -68,7 +79,7 @@ describe('FreshWindowStage', () => {
     const { window, asked } = stage(read, { later: true });
     const answer = window.evaluate(question);
     expect(answer).toBeInstanceOf(Promise);
-    expect((await answer).get('beta')).toMatchObject({ source: 'cache' });
+    expect((await answer).results.get('beta')).toMatchObject({ source: 'cache' });
     expect(asked).toEqual([]);
   });
 
@@ -84,8 +95,8 @@ describe('FreshWindowStage', () => {
     const question = evaluation();
     const read = { flags: [entry(1.6 * FRESH_SECONDS * 1000, question.fingerprint)], complete: true };
     const { window, asked, refreshed } = stage(read);
-    const answer = window.evaluate(question) as RemoteResults;
-    expect(answer.get('beta')).toMatchObject({ source: 'cache' });
+    const answer = window.evaluate(question) as StageAnswer;
+    expect(answer.results.get('beta')).toMatchObject({ source: 'cache' });
     expect(refreshed).toEqual([question]);
     expect(asked).toEqual([]);
   });

@@ -4,8 +4,9 @@ import { FLAGS_CONFIG } from '../flags.constants.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { CacheAccess } from './cache-access.js';
 import type { Evaluation } from './evaluation.js';
-import { withStoredSource, type FlagResults, type MaybePromise } from './flag-results.js';
+import { withStoredSource, type MaybePromise } from './flag-results.js';
 import { cacheWindow, freshnessIn, type CacheWindow } from './fresh-window.js';
+import { answerOf, type StageAnswer } from './stage-answer.js';
 import { UpstreamStage } from './upstream-stage.js';
 
 /**
@@ -18,7 +19,7 @@ export class FreshWindowStage {
   private readonly freshSeconds: number;
   /**
    * What each read can answer, by the read: the memory cache hands out the same read until its entries change, so
-   * its window and results are made once, not on every request.
+   * its window and answer are made once, not on every request (the answer is shared: read-only).
    */
   private readonly readAnswers = new WeakMap<CachedFlags, ReadAnswer>();
 
@@ -30,8 +31,8 @@ export class FreshWindowStage {
     this.freshSeconds = config.cache.freshSeconds;
   }
 
-  /** The cached results when young enough for the context, else PostHog's answer. */
-  evaluate(evaluation: Evaluation): MaybePromise<FlagResults> {
+  /** The cache's answer when young enough for the context (the same answer for each read), else PostHog's. */
+  evaluate(evaluation: Evaluation): MaybePromise<StageAnswer> {
     if (this.freshSeconds === 0) return this.upstream.evaluate(evaluation);
     const cached = this.cache.read(evaluation.context.distinctId, evaluation.keys);
     return cached instanceof Promise
@@ -40,20 +41,20 @@ export class FreshWindowStage {
   }
 
   /** {@link answerFromCache} once read (a continuation of its own: see `FeatureFlagGuard`). */
-  private answerOnceRead(evaluation: Evaluation, cached: Promise<CachedFlags>): Promise<FlagResults> {
+  private answerOnceRead(evaluation: Evaluation, cached: Promise<CachedFlags>): Promise<StageAnswer> {
     return cached.then((read) => this.answerFromCache(evaluation, read));
   }
 
-  private answerFromCache(evaluation: Evaluation, cached: CachedFlags): MaybePromise<FlagResults> {
-    const answer = this.answerOf(cached, evaluation);
-    const age = freshnessIn(answer.window, Date.now());
+  private answerFromCache(evaluation: Evaluation, cached: CachedFlags): MaybePromise<StageAnswer> {
+    const read = this.readAnswerOf(cached, evaluation);
+    const age = freshnessIn(read.window, Date.now());
     if (age === 'stale') this.upstream.refreshBehind(evaluation);
     if (age === 'expired') return this.upstream.evaluate(evaluation, cached);
-    return (answer.results ??= withStoredSource(cached.flags, 'cache'));
+    return (read.answer ??= answerOf(withStoredSource(cached.flags, 'cache')));
   }
 
   /** What the read can answer for the evaluation's user and context, made once per read, user and context. */
-  private answerOf(cached: CachedFlags, { context, fingerprint }: Evaluation): ReadAnswer {
+  private readAnswerOf(cached: CachedFlags, { context, fingerprint }: Evaluation): ReadAnswer {
     const known = this.readAnswers.get(cached);
     if (known && known.distinctId === context.distinctId && known.fingerprint === fingerprint) return known;
     const window = cacheWindow(cached, this.freshSeconds, context.distinctId, fingerprint);
@@ -68,6 +69,6 @@ interface ReadAnswer {
   distinctId: string;
   fingerprint: string;
   window: CacheWindow | undefined;
-  /** Its entries as `cache` results, once a read answered from the cache. */
-  results?: FlagResults;
+  /** Its entries as `cache` results, the answer of every evaluation the read answers: made once, frozen. */
+  answer?: StageAnswer;
 }

@@ -5,9 +5,9 @@ import { indexDefinitions, parseDefinitions, type Definitions, type FlagDefiniti
 import { resolveFlagsOptions } from '../options/resolve-flags-options.js';
 import type { Evaluation } from './evaluation.js';
 import { contextKey } from './flag-context.js';
-import type { MaybePromise, RemoteResults } from './flag-results.js';
+import type { MaybePromise } from './flag-results.js';
 import { LocalFirstStage } from './local-first-stage.js';
-import type { StageAnswer } from './stage-answer.js';
+import { answerOf, type StageAnswer } from './stage-answer.js';
 import type { EvaluationStage } from './stage-links.js';
 
 /** On for everyone: local evaluation decides it. */
@@ -22,14 +22,16 @@ const PRO: FlagDefinition = {
 const USER: FlagContext = { distinctId: 'u1' };
 const USER_ID = contextKey(USER);
 
-function remote(...keys: string[]): RemoteResults {
-  return new Map(
+/** The later stages' answer: `keys` on, remote; of `named`, the keys it lacks unanswered. */
+function remote(keys: string[] = [], named?: string[]): StageAnswer {
+  const results = new Map(
     keys.map((key): [string, FlagResult] => [key, { key, enabled: true, source: 'remote', evaluatedAt: new Date(0) }]),
   );
+  return answerOf(results, named);
 }
 
 /** A next stage that records each evaluation and `holdUntil` it was given, answering `answer()`. */
-function fakeNext(answer: () => MaybePromise<RemoteResults>) {
+function fakeNext(answer: () => MaybePromise<StageAnswer>) {
   const asked: { evaluation: Evaluation; holdUntil?: () => PromiseLike<unknown> }[] = [];
   const next = {
     evaluate(evaluation: Evaluation, holdUntil?: () => PromiseLike<unknown>) {
@@ -42,7 +44,7 @@ function fakeNext(answer: () => MaybePromise<RemoteResults>) {
 
 function stage(
   definitions: Definitions | undefined,
-  answer: () => MaybePromise<RemoteResults> = () => remote(),
+  answer: () => MaybePromise<StageAnswer> = () => remote(),
   onlyLocal = false,
 ) {
   const { next, asked } = fakeNext(answer);
@@ -65,7 +67,7 @@ describe('LocalFirstStage', () => {
   });
 
   it('passes on only the undecided keys, under the key of the whole question, and merges the answer', () => {
-    const { local, asked } = stage(definitionsOf(ALL, PRO), () => remote('pro'));
+    const { local, asked } = stage(definitionsOf(ALL, PRO), () => remote(['pro']));
     const answer = local.evaluate(USER, USER_ID, ['all', 'pro']) as StageAnswer;
     expect(asked).toHaveLength(1);
     const { evaluation } = asked[0]!;
@@ -81,7 +83,7 @@ describe('LocalFirstStage', () => {
       { options: { onlyLocal: true }, module: false },
       { options: {}, module: true },
     ]) {
-      const { local, asked } = stage(definitionsOf(ALL, PRO), () => remote('pro'), module);
+      const { local, asked } = stage(definitionsOf(ALL, PRO), () => remote(['pro']), module);
       const answer = local.evaluate(USER, USER_ID, ['all', 'pro'], options) as StageAnswer;
       expect(asked).toEqual([]);
       expect([...answer.results.keys()]).toEqual(['all']);
@@ -90,14 +92,31 @@ describe('LocalFirstStage', () => {
   });
 
   it('without definitions passes every key on, with what the later stages could not answer', async () => {
-    const answered = remote('all');
-    answered.unanswered = ['pro'];
+    const answered = remote(['all'], ['all', 'pro']);
     const { local, asked } = stage(undefined, () => Promise.resolve(answered));
     const answer = await local.evaluate(USER, USER_ID, ['all', 'pro'], { disableGeoip: true });
     expect(asked.map(({ evaluation }) => [evaluation.keys, evaluation.disableGeoip])).toEqual([[['all', 'pro'], true]]);
-    expect(answer.results).toBe(answered);
+    expect(answer).toBe(answered);
     expect(answer.unanswered).toEqual(['pro']);
     expect(answer.unresolved.size).toBe(0);
+  });
+
+  it("without definitions hands a synchronous answer on as it is (a cache hit's, shared), making nothing", () => {
+    const answered = remote(['all']);
+    const { local } = stage(undefined, () => answered);
+    expect(local.evaluate(USER, USER_ID, ['all'])).toBe(answered);
+    expect(local.evaluate(USER, USER_ID, ['all'])).toBe(answered);
+  });
+
+  it("merges the later stages' answer into an answer of its own, with what they could not answer", () => {
+    const answered = remote(['other'], ['pro', 'other']);
+    const { local } = stage(definitionsOf(ALL, PRO), () => answered);
+    const answer = local.evaluate(USER, USER_ID, ['all', 'pro', 'other']) as StageAnswer;
+    expect(answer).not.toBe(answered);
+    expect([...answer.results.keys()].sort()).toEqual(['all', 'other']);
+    expect(answer.unanswered).toEqual(['pro']);
+    expect([...answer.unresolved.keys()]).toEqual(['pro']);
+    expect([...answered.results.keys()]).toEqual(['other']);
   });
 
   it('without definitions and with onlyLocal answers nothing, asking nothing', () => {
@@ -108,7 +127,7 @@ describe('LocalFirstStage', () => {
   });
 
   it("holds an answer to every flag until the hold settles: the context's next evaluations get it", async () => {
-    const { local, asked } = stage(definitionsOf(ALL, PRO), () => Promise.resolve(remote('pro')));
+    const { local, asked } = stage(definitionsOf(ALL, PRO), () => Promise.resolve(remote(['pro'])));
     let release!: () => void;
     const hold = new Promise<void>((resolve) => (release = resolve));
     const first = await local.evaluate(USER, USER_ID, undefined, { holdUntil: () => hold });

@@ -6,11 +6,11 @@ import { LocalAnswers } from './local-answers.js';
 import type { LocalUnresolvedReason } from '../local/engine/unresolved-reason.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import { evaluationOf } from './evaluation.js';
-import { merged, type MaybePromise, type ReadResults, type RemoteResults } from './flag-results.js';
+import { merged, type MaybePromise, type ReadResults } from './flag-results.js';
 import { Coalescer } from '../pipeline/coalesce.js';
 import { MAX_REUSE_MS } from './coalescing-stage.js';
 import { AFTER_LOCAL_FIRST, type EvaluationStage, type LocalFirstOptions } from './stage-links.js';
-import type { StageAnswer } from './stage-answer.js';
+import { NO_REASONS, type StageAnswer } from './stage-answer.js';
 
 /**
  * The flag definitions decide what they can (`local`), synchronously, a context's answer to every flag remembered
@@ -39,8 +39,8 @@ export class LocalFirstStage {
   }
 
   /**
-   * The keys (every flag when undefined) for the context. The results map may be shared: read-only (see
-   * {@link ReadResults}).
+   * The keys (every flag when undefined) for the context. The answer may be shared (the later stages' answer
+   * handed on as it is, a held one): read-only.
    */
   evaluate(
     context: FlagContext,
@@ -72,12 +72,9 @@ export class LocalFirstStage {
     const definitions = this.definitions.definitions;
     if (!definitions) {
       this.localAnswers.forget();
-      if (options.onlyLocal) return { results: new Map(), unresolved: NONE };
-      const rest = this.next.evaluate(
-        evaluationOf(context, contextId, keys, keys, options.disableGeoip),
-        options.holdUntil,
-      );
-      return rest instanceof Promise ? rest.then(remoteOnly) : remoteOnly(rest);
+      if (options.onlyLocal) return { results: new Map(), unresolved: NO_REASONS };
+      // Nothing local to add: the later stages' answer is this one, handed on as it is (it may be shared).
+      return this.next.evaluate(evaluationOf(context, contextId, keys, keys, options.disableGeoip), options.holdUntil);
     }
     const { results, undecided, unresolved } = this.localAnswers.answer(definitions, contextId, context, keys, now);
     if (undecided.length === 0 || (options.onlyLocal ?? this.onlyLocal)) return { results, unresolved };
@@ -89,36 +86,26 @@ export class LocalFirstStage {
   }
 }
 
-/** An answer without definitions: nothing was left undecided by them. */
-function remoteOnly(results: RemoteResults): StageAnswer {
-  return {
-    results,
-    unresolved: NONE,
-    unanswered: results.unanswered,
-    partial: results.partial,
-    errors: results.errors,
-  };
-}
-
-/** The local results with what the later stages answered for the rest. */
+/**
+ * The local results with what the later stages answered for the rest (asked by key: never `partial`), in an answer
+ * of its own: the later stages' may be shared.
+ */
 function withRemote(
   results: ReadResults,
   unresolved: ReadonlyMap<string, LocalUnresolvedReason>,
-  remote: RemoteResults,
+  remote: StageAnswer,
 ): StageAnswer {
-  return { results: merged(results, remote), unresolved, unanswered: remote.unanswered, errors: remote.errors };
+  return { results: merged(results, remote.results), unresolved, unanswered: remote.unanswered, errors: remote.errors };
 }
 
 /** {@link withRemote} once the later stages answered (a continuation of its own: see `FeatureFlagGuard`). */
 function withRemoteLater(
   results: ReadResults,
   unresolved: ReadonlyMap<string, LocalUnresolvedReason>,
-  remote: Promise<RemoteResults>,
+  remote: Promise<StageAnswer>,
 ): Promise<StageAnswer> {
   return remote.then((answered) => withRemote(results, unresolved, answered));
 }
-
-const NONE: ReadonlyMap<string, LocalUnresolvedReason> = new Map();
 
 /** The clock of local evaluations. */
 function now(): Date {

@@ -38,7 +38,7 @@ export interface SnapshotInit {
   slice?: boolean;
   /**
    * Every flag was asked and the answer may lack flags no one named (PostHog did not answer, or its answer was
-   * incomplete; see `RemoteResults`): a view of some keys calls a key it lacks `unavailable`.
+   * incomplete; see `StageAnswer`): a view of some keys calls a key it lacks `unavailable`.
    */
   partial?: boolean;
   /** Whether reads send their events when the read does not say. Default: the host's. */

@@ -1,6 +1,6 @@
 import type { FlagContext } from '../flags.types.js';
 import type { Evaluation } from './evaluation.js';
-import type { FlagResults, MaybePromise } from './flag-results.js';
+import type { MaybePromise } from './flag-results.js';
 import type { StageAnswer } from './stage-answer.js';
 
 /** How one evaluation goes through the path's way in and local evaluation. */
@@ -31,10 +31,10 @@ export interface ContextStage {
 
 /**
  * A stage asked an {@link Evaluation} (what local evaluation left undecided), kept joinable until `holdUntil()`
- * settles when it says so: the ones after local evaluation. The map may be shared: read-only.
+ * settles when it says so: the ones after local evaluation. The answer may be shared: read-only.
  */
 export interface EvaluationStage {
-  evaluate(evaluation: Evaluation, holdUntil?: () => PromiseLike<unknown>): MaybePromise<FlagResults>;
+  evaluate(evaluation: Evaluation, holdUntil?: () => PromiseLike<unknown>): MaybePromise<StageAnswer>;
 }
 
 /** A token for the stage a stage hands on to, typed by what that stage must do (see `evaluation-path.ts`). */

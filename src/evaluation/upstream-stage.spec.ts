@@ -13,7 +13,7 @@ import type { CacheAccess } from './cache-access.js';
 import { evaluationOf } from './evaluation.js';
 import { contextKey } from './flag-context.js';
 import type { FlagReads } from './flag-reads.js';
-import type { RemoteResults } from './flag-results.js';
+import type { StageAnswer } from './stage-answer.js';
 import { UpstreamStage } from './upstream-stage.js';
 
 const USER: FlagContext = { distinctId: 'u1' };
@@ -101,7 +101,7 @@ describe('UpstreamStage', () => {
 
   it("answers PostHog's answer as remote and writes it to the cache behind it", async () => {
     const { stage: upstream, calls, writes, reads, lean } = stage(() => from([parsedOf(flag('beta', true))]));
-    const results = await upstream.evaluate(question(['beta']));
+    const { results } = await upstream.evaluate(question(['beta']));
     expect(results.get('beta')).toMatchObject({ enabled: true, source: 'remote' });
     expect(calls).toEqual([{ context: USER, keys: ['beta'] }]);
     expect(reads).toEqual([]);
@@ -118,10 +118,10 @@ describe('UpstreamStage', () => {
   it("answers a failure from the cache's last known results, as fallback, saying why", async () => {
     const failed = () => throwError(() => new UpstreamError('timeout', 'no answer'));
     const { stage: upstream, writes, failures } = stage(failed, known('beta'));
-    const results = await upstream.evaluate(question(['beta']));
-    expect(results.get('beta')).toMatchObject({ enabled: false, source: 'fallback' });
-    expect(results.errors).toEqual({ answer: [], failure: 'timeout' });
-    expect(results.unanswered).toBeUndefined();
+    const answer = await upstream.evaluate(question(['beta']));
+    expect(answer.results.get('beta')).toMatchObject({ enabled: false, source: 'fallback' });
+    expect(answer.errors).toEqual({ answer: [], failure: 'timeout' });
+    expect(answer.unanswered).toBeUndefined();
     expect(writes).toEqual([]);
     expect(failures).toHaveLength(1);
   });
@@ -129,16 +129,27 @@ describe('UpstreamStage', () => {
   it('leaves a failed key with nothing known unanswered', async () => {
     const failed = () => throwError(() => new UpstreamError('connection_refused', 'refused'));
     const { stage: upstream } = stage(failed, { flags: [], complete: false });
-    const results = await upstream.evaluate(question(['beta']));
-    expect(results.size).toBe(0);
-    expect(results.unanswered).toEqual(['beta']);
+    const answer = await upstream.evaluate(question(['beta']));
+    expect(answer.results.size).toBe(0);
+    expect(answer.unanswered).toEqual(['beta']);
+  });
+
+  it('marks a failed answer to every flag partial when the cache lacks the whole set; the answer is frozen', async () => {
+    const failed = () => throwError(() => new UpstreamError('timeout', 'no answer'));
+    const { stage: upstream } = stage(failed, { flags: [flag('beta', false)], complete: false });
+    const answer = await upstream.evaluate(question());
+    expect(answer.results.get('beta')).toMatchObject({ source: 'fallback' });
+    expect(answer.partial).toBe(true);
+    expect(answer.unanswered).toBeUndefined();
+    expect(answer.unresolved.size).toBe(0);
+    expect(Object.isFrozen(answer)).toBe(true);
   });
 
   it('answers offline from the cache without asking PostHog', async () => {
     const { stage: upstream, calls } = stage(() => from([parsedOf(flag('beta', true))]), known('beta'), {
       offline: true,
     });
-    const results = await upstream.evaluate(question(['beta']));
+    const { results } = await upstream.evaluate(question(['beta']));
     expect(results.get('beta')).toMatchObject({ source: 'fallback' });
     expect(calls).toEqual([]);
   });
@@ -147,7 +158,7 @@ describe('UpstreamStage', () => {
     const { stage: upstream, calls } = stage(() => from([parsedOf(flag('beta', true))]), known('beta'), {
       saturated: true,
     });
-    expect((await upstream.evaluate(question(['beta']))).get('beta')).toMatchObject({ source: 'fallback' });
+    expect((await upstream.evaluate(question(['beta']))).results.get('beta')).toMatchObject({ source: 'fallback' });
     expect(calls).toEqual([]);
   });
 
@@ -159,7 +170,7 @@ describe('UpstreamStage', () => {
     answer.resolve(parsedOf(flag('beta', true)));
     const [one, two] = await Promise.all([first, second]);
     expect(calls).toHaveLength(1);
-    expect(one.get('beta')).toEqual(two.get('beta'));
+    expect(one.results.get('beta')).toEqual(two.results.get('beta'));
   });
 
   it('answers a known user from the cache once PostHog has not answered within fallbackAfterMs', async () => {
@@ -168,12 +179,12 @@ describe('UpstreamStage', () => {
     const { stage: upstream, writes } = stage(() => defer(() => answer.promise), known('beta'), {
       fallbackAfterMs: FALLBACK_AFTER_MS,
     });
-    let results: RemoteResults | undefined;
-    void upstream.evaluate(question(['beta'])).then((answered) => (results = answered));
+    let given: StageAnswer | undefined;
+    void upstream.evaluate(question(['beta'])).then((answered) => (given = answered));
     await jest.advanceTimersByTimeAsync(FALLBACK_AFTER_MS - 1);
-    expect(results).toBeUndefined();
+    expect(given).toBeUndefined();
     await jest.advanceTimersByTimeAsync(1);
-    expect(results?.get('beta')).toMatchObject({ enabled: false, source: 'fallback' });
+    expect(given?.results.get('beta')).toMatchObject({ enabled: false, source: 'fallback' });
     answer.resolve(parsedOf(flag('beta', true)));
     await jest.advanceTimersByTimeAsync(0);
     expect(writes).toEqual([{ distinctId: 'u1', flags: ['beta'], whole: false, context: '' }]);
@@ -189,13 +200,13 @@ describe('UpstreamStage', () => {
         fallbackAfterMs: FALLBACK_AFTER_MS,
       },
     );
-    let results: RemoteResults | undefined;
-    void upstream.evaluate(question(['beta'])).then((answered) => (results = answered));
+    let given: StageAnswer | undefined;
+    void upstream.evaluate(question(['beta'])).then((answered) => (given = answered));
     await jest.advanceTimersByTimeAsync(FALLBACK_AFTER_MS * 5);
-    expect(results).toBeUndefined();
+    expect(given).toBeUndefined();
     answer.resolve(parsedOf(flag('beta', true)));
     await jest.advanceTimersByTimeAsync(0);
-    expect(results?.get('beta')).toMatchObject({ enabled: true, source: 'remote' });
+    expect(given?.results.get('beta')).toMatchObject({ enabled: true, source: 'remote' });
   });
 
   it('refreshes behind the answer with one call on the next turn, however often it is asked', async () => {

@@ -13,15 +13,8 @@ import { answerErrors, failureErrors } from '../exposures/flag-errors.js';
 import { CacheAccess } from './cache-access.js';
 import { FlagReads } from './flag-reads.js';
 import type { Evaluation } from './evaluation.js';
-import {
-  resultOf,
-  withSource,
-  withStoredSource,
-  withErrors,
-  withUnanswered,
-  type MaybePromise,
-  type RemoteResults,
-} from './flag-results.js';
+import { resultOf, withSource, withStoredSource, type MaybePromise } from './flag-results.js';
+import { answerOf, type StageAnswer } from './stage-answer.js';
 
 /**
  * What asking PostHog gave: its answer (none when it could not answer; the monitor was told) and the cache write
@@ -74,11 +67,11 @@ export class UpstreamStage implements BeforeApplicationShutdown {
    * only then, and only when `cached` is not given. While every upstream slot is taken, a user whose every flag
    * asked has a last known value is answered from the cache at once instead of waiting for a slot.
    */
-  async evaluate(evaluation: Evaluation, cached?: CachedFlags): Promise<RemoteResults> {
+  async evaluate(evaluation: Evaluation, cached?: CachedFlags): Promise<StageAnswer> {
     const everyFlag = evaluation.keys === undefined;
     if (this.config.offline) {
       const known = await this.lastKnown(evaluation, cached);
-      return withUnanswered(withStoredSource(known.flags, 'fallback'), evaluation.keys, everyFlag && !known.complete);
+      return answerOf(withStoredSource(known.flags, 'fallback'), evaluation.keys, everyFlag && !known.complete);
     }
     if (this.upstream.saturated) {
       cached = await this.lastKnown(evaluation, cached);
@@ -88,14 +81,13 @@ export class UpstreamStage implements BeforeApplicationShutdown {
     const early = this.fallbackAfterMs > 0 ? await this.knownIfSlow(call, evaluation, cached) : undefined;
     if (early) return this.fallback(evaluation, early);
     const { parsed, failure } = await call;
-    if (parsed && isCompleteAnswer(parsed)) return withSource(parsed.flags.values(), 'remote', parsed.requestId);
+    if (parsed && isCompleteAnswer(parsed)) {
+      return answerOf(withSource(parsed.flags.values(), 'remote', parsed.requestId));
+    }
     const known = await this.lastKnown(evaluation, cached);
     if (!parsed) {
       const fallback = withStoredSource(known.flags, 'fallback');
-      return withErrors(
-        withUnanswered(fallback, evaluation.keys, everyFlag && !known.complete),
-        failureErrors(failure),
-      );
+      return answerOf(fallback, evaluation.keys, everyFlag && !known.complete, failureErrors(failure));
     }
     const results = withSource(parsed.flags.values(), 'remote', parsed.requestId);
     for (const flag of known.flags) {
@@ -105,8 +97,8 @@ export class UpstreamStage implements BeforeApplicationShutdown {
     }
     // An incomplete answer may lack flags the cache never saw: the cache's `complete` (every key it knows of) cannot
     // say otherwise, and it already holds what this answer named.
-    const answered = withUnanswered(results, doubtfulKeys(parsed, evaluation.keys), everyFlag && parsed.incomplete);
-    return withErrors(answered, answerErrors(parsed.incomplete));
+    const doubtful = doubtfulKeys(parsed, evaluation.keys);
+    return answerOf(results, doubtful, everyFlag && parsed.incomplete, answerErrors(parsed.incomplete));
   }
 
   /**
@@ -163,9 +155,9 @@ export class UpstreamStage implements BeforeApplicationShutdown {
   }
 
   /** The last known results as the answer (`partial` when they are not every flag: the others are unknown). */
-  private fallback(evaluation: Evaluation, known: CachedFlags): RemoteResults {
+  private fallback(evaluation: Evaluation, known: CachedFlags): StageAnswer {
     const everyFlag = evaluation.keys === undefined;
-    return withUnanswered(withStoredSource(known.flags, 'fallback'), undefined, everyFlag && !known.complete);
+    return answerOf(withStoredSource(known.flags, 'fallback'), undefined, everyFlag && !known.complete);
   }
 
   /** The user's last known results for the evaluation's keys: `cached` when this evaluation read them already. */

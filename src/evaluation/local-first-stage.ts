@@ -76,8 +76,10 @@ export class LocalFirstStage {
       // Nothing local to add: the later stages' answer is this one, handed on as it is (it may be shared).
       return this.next.evaluate(evaluationOf(context, contextId, keys, keys, options.disableGeoip), options.holdUntil);
     }
-    const { results, undecided, unresolved } = this.localAnswers.answer(definitions, contextId, context, keys, now);
-    if (undecided.length === 0 || (options.onlyLocal ?? this.onlyLocal)) return { results, unresolved };
+    const local = this.localAnswers.answer(definitions, contextId, context, keys, now);
+    const { results, undecided, unresolved } = local;
+    // The remembered answer itself (read-only, and a StageAnswer): a user seen before allocates nothing here.
+    if (undecided.length === 0 || (options.onlyLocal ?? this.onlyLocal)) return local;
     const rest = this.next.evaluate(
       evaluationOf(context, contextId, keys, undecided, options.disableGeoip),
       options.holdUntil,

@@ -28,10 +28,10 @@ import {
 
 /**
  * Evaluates PostHog feature flags: {@link evaluateFlags} gives a {@link FlagEvaluations} snapshot of one
- * evaluation (posthog-node's `evaluateFlags`); `isEnabled`, `getFlag`, `getPayload`... read one. Inside a request
- * (HTTP, GraphQL) or a WebSocket or RPC message, a call without a context uses its own (`contextFactory`, else the
- * transport's user), and every call for the same context shares one evaluation of every flag with the
- * `@FeatureFlag` guard and `@Flags()`.
+ * evaluation (posthog-node's `evaluateFlags`); `isEnabled`, `getFlag`, `getFlagPayload`... read one, with the
+ * snapshot's names. Inside a request (HTTP, GraphQL) or a WebSocket or RPC message, a call without a context uses
+ * its own (`contextFactory`, else the transport's user), and every call for the same context shares one
+ * evaluation of every flag with the `@FeatureFlag` guard and `@Flags()`.
  *
  * Answers from local evaluation when the flag definitions decide, from the cache within the `fresh` window, else
  * asks PostHog; when it cannot answer, serves each flag's last known result from the fallback cache. Never rejects
@@ -147,7 +147,7 @@ export class FlagsService implements OnApplicationBootstrap {
   }
 
   /** The flag's payload, parsed from JSON; `undefined` when it has none or nothing is known. Sends nothing. */
-  async getPayload<T = unknown>(key: string, context?: FlagContext | string): Promise<T | undefined> {
+  async getFlagPayload<T = unknown>(key: string, context?: FlagContext | string): Promise<T | undefined> {
     assertFlagKey(key);
     return (await this.snapshot(context, { flagKeys: [key] })).getFlagPayload<T>(key);
   }

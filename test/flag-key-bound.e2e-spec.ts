@@ -20,7 +20,7 @@ describe('flag keys that cannot name a flag (a key from a URL, say)', () => {
       expect(await flags.isEnabled(key, 'mallory')).toBe(false);
       expect(await flags.getFlag(key, 'mallory')).toBeUndefined();
       expect(await flags.getFlagResult(key, 'mallory')).toBeUndefined();
-      expect(await flags.getPayload(key, 'mallory')).toBeUndefined();
+      expect(await flags.getFlagPayload(key, 'mallory')).toBeUndefined();
     }
     expect(fake.requests).toEqual([]);
 

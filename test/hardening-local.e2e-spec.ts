@@ -92,7 +92,7 @@ describe('hardening II', () => {
       expect(first?.source).toBe('local');
       expect(tamperWith(first?.payload)).toThrow(TypeError);
       expect(() => Object.assign(first!.payload as object, { extra: 1 })).toThrow(TypeError);
-      expect(await flags.getPayload('beta', 'u1')).toEqual(DISCOUNT);
+      expect(await flags.getFlagPayload('beta', 'u1')).toEqual(DISCOUNT);
       expect((await flags.bootstrap('u2')).featureFlagPayloads.beta).toEqual(DISCOUNT);
     });
 
@@ -113,9 +113,9 @@ describe('hardening II', () => {
       answers.push(await unfresh.getFlagResult('beta', 'u1'));
       expect(answers.map((answer) => answer?.source)).toEqual(['remote', 'cache', 'remote', 'override', 'fallback']);
       for (const answer of answers) expect(tamperWith(answer?.payload)).toThrow(TypeError);
-      expect(await flags.getPayload('beta', 'u1')).toEqual(DISCOUNT);
-      expect(await flags.getPayload('promo', 'u1')).toEqual(DISCOUNT);
-      expect(await unfresh.getPayload('beta', 'u1')).toEqual(DISCOUNT);
+      expect(await flags.getFlagPayload('beta', 'u1')).toEqual(DISCOUNT);
+      expect(await flags.getFlagPayload('promo', 'u1')).toEqual(DISCOUNT);
+      expect(await unfresh.getFlagPayload('beta', 'u1')).toEqual(DISCOUNT);
     });
   });
 
@@ -203,7 +203,7 @@ describe('hardening II', () => {
       expect(await flags.isEnabled('beta', 'u2')).toBe(false);
 
       expect(await flags.isEnabled('beta', 'u1')).toBe(true);
-      expect(await flags.getPayload('beta', 'u1')).toEqual({ color: 'blue' });
+      expect(await flags.getFlagPayload('beta', 'u1')).toEqual({ color: 'blue' });
       expect((await flags.evaluate('u1', ['beta'])).get('beta')).toMatchObject({ enabled: true, source: 'local' });
       responseSent();
       await requestDone;

@@ -177,15 +177,15 @@ export class FlagsService implements OnApplicationBootstrap {
    * @throws {TypeError} for an empty distinct id, malformed groups or properties, `keys` that is not an array of
    * non-empty strings, or a `reuseUntil` that is not a promise.
    */
-  async evaluate(
+  async getFlagResults(
     context?: FlagContext | string,
     keys?: readonly string[],
     options: { reuseUntil?: PromiseLike<unknown> } = {},
   ): Promise<Map<string, FlagResult>> {
-    if (keys !== undefined) assertFlagKeys('FlagsService.evaluate', keys);
+    if (keys !== undefined) assertFlagKeys('FlagsService.getFlagResults', keys);
     const { reuseUntil } = options ?? {};
     if (reuseUntil !== undefined && typeof (reuseUntil as PromiseLike<unknown>)?.then !== 'function') {
-      throw new TypeError(`FlagsService.evaluate: reuseUntil must be a promise, got ${kindOf(reuseUntil)}`);
+      throw new TypeError(`FlagsService.getFlagResults: reuseUntil must be a promise, got ${kindOf(reuseUntil)}`);
     }
     const holdUntil = reuseUntil && (() => reuseUntil);
     return (await this.snapshot(context, { flagKeys: keys, holdUntil })).toMap();
@@ -194,7 +194,7 @@ export class FlagsService implements OnApplicationBootstrap {
   /**
    * The user's flags in posthog-js's `bootstrap` shape, from one evaluation of every flag (the request's, inside a
    * request), for a server-rendered page to hand to the browser. Sends nothing.
-   * @throws {TypeError} as {@link evaluate}.
+   * @throws {TypeError} as {@link getFlagResults}.
    */
   async bootstrap(context?: FlagContext | string): Promise<PostHogBootstrap> {
     return (await this.snapshot(context)).bootstrap();

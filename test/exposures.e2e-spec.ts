@@ -90,11 +90,11 @@ describe('exposure events ($feature_flag_called)', () => {
     expect(events[3]).toMatchObject({ $feature_flag: 'nope', $feature_flag_error: 'flag_missing' });
   });
 
-  it('sends nothing for getFlagPayload, getAllFlags, evaluate, { sendEvent: false }, or sendFeatureFlagEvents: false', async () => {
+  it('sends nothing for getFlagPayload, getAllFlags, getFlagResults, { sendEvent: false }, or sendFeatureFlagEvents: false', async () => {
     const { flags, queue } = await start();
     await flags.getFlagPayload('beta', 'u-quiet');
     await flags.getAllFlags('u-quiet');
-    await flags.evaluate('u-quiet', ['beta']);
+    await flags.getFlagResults('u-quiet', ['beta']);
     await flags.isEnabled('beta', 'u-quiet', { sendEvent: false });
     await flags.getFlagResult('checkout', 'u-quiet', { sendEvent: false });
     await queue.flush();

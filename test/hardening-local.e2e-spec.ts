@@ -131,7 +131,7 @@ describe('hardening II', () => {
         groups: own(names.map((name) => [name, `${name}-key`])),
         groupProperties: own(names.map((name) => [name, { size: 5 }])),
       };
-      const results = await flags.evaluate(context);
+      const results = await flags.getFlagResults(context);
       const answered = (key: string) =>
         results.get(key) && {
           value: results.get(key)!.variant ?? results.get(key)!.enabled,
@@ -193,7 +193,7 @@ describe('hardening II', () => {
       let responseSent!: () => void;
       const requestDone = new Promise<void>((resolve) => (responseSent = resolve));
       // What the @FeatureFlag guard does: every flag, held until the response has been sent.
-      const guard = await flags.evaluate('u1', undefined, { reuseUntil: requestDone });
+      const guard = await flags.getFlagResults('u1', undefined, { reuseUntil: requestDone });
       expect(guard.get('beta')).toMatchObject({ enabled: true, source: 'local' });
       const off = standardDefinitions() as { flags: { active: boolean }[] };
       off.flags[0]!.active = false;
@@ -204,7 +204,10 @@ describe('hardening II', () => {
 
       expect(await flags.isEnabled('beta', 'u1')).toBe(true);
       expect(await flags.getFlagPayload('beta', 'u1')).toEqual({ color: 'blue' });
-      expect((await flags.evaluate('u1', ['beta'])).get('beta')).toMatchObject({ enabled: true, source: 'local' });
+      expect((await flags.getFlagResults('u1', ['beta'])).get('beta')).toMatchObject({
+        enabled: true,
+        source: 'local',
+      });
       responseSent();
       await requestDone;
       expect(await flags.isEnabled('beta', 'u1')).toBe(false);

@@ -187,8 +187,8 @@ export class FlagsService implements OnApplicationBootstrap {
     if (reuseUntil !== undefined && typeof (reuseUntil as PromiseLike<unknown>)?.then !== 'function') {
       throw new TypeError(`FlagsService.getFlagResults: reuseUntil must be a promise, got ${kindOf(reuseUntil)}`);
     }
-    const holdUntil = reuseUntil && (() => reuseUntil);
-    return (await this.snapshot(context, { flagKeys: keys, holdUntil })).toMap();
+    const snapshot = await this.snapshot(context, { flagKeys: keys, reuseUntil: reuseUntil && (() => reuseUntil) });
+    return snapshot.toMap();
   }
 
   /**

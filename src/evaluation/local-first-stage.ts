@@ -33,7 +33,7 @@ export interface LocalFirstOptions {
    * Keeps the evaluation joinable by the same context until this settles (see {@link SharedStage}); an evaluation
    * of every flag is then held whole, local results included, as the context's answer.
    */
-  holdUntil?: () => PromiseLike<unknown>;
+  reuseUntil?: () => PromiseLike<unknown>;
   /**
    * `geoip_disable` for what is asked of PostHog; default: the module's. When it is not the module's, `contextId` is
    * an `otherGeoipId`.
@@ -52,7 +52,7 @@ export class LocalFirstStage {
   /** Local evaluation's answers to every flag, by context, for the definitions loaded. */
   private readonly localAnswers = new LocalAnswers();
   /**
-   * Answers to every flag held for a context (`holdUntil`: the request that asked is not over), for at most 1 s:
+   * Answers to every flag held for a context (`reuseUntil`: the request that asked is not over), for at most 1 s:
    * every evaluation of the context meanwhile gets the same answer for each flag, whichever source gave it, even
    * if the definitions or the cache change in between.
    */
@@ -80,10 +80,10 @@ export class LocalFirstStage {
     if (options.onlyLocal !== undefined) return this.evaluateNow(context, contextId, keys, options);
     const held = this.held.get(contextId);
     if (held) return held;
-    if (!options.holdUntil || keys !== undefined) return this.evaluateNow(context, contextId, keys, options);
-    const until = options.holdUntil();
+    if (!options.reuseUntil || keys !== undefined) return this.evaluateNow(context, contextId, keys, options);
+    const until = options.reuseUntil();
     const answer = this.evaluateNow(context, contextId, keys, {
-      holdUntil: () => until,
+      reuseUntil: () => until,
       disableGeoip: options.disableGeoip,
     });
     const kept = answer instanceof Promise ? answer : Promise.resolve(answer);
@@ -104,7 +104,7 @@ export class LocalFirstStage {
       if (options.onlyLocal) return { results: new Map(), unresolved: NONE };
       const rest = this.next.evaluate(
         evaluationOf(context, contextId, keys, keys, options.disableGeoip),
-        options.holdUntil,
+        options.reuseUntil,
       );
       return rest instanceof Promise ? rest.then(remoteOnly) : remoteOnly(rest);
     }
@@ -112,7 +112,7 @@ export class LocalFirstStage {
     if (undecided.length === 0 || (options.onlyLocal ?? this.onlyLocal)) return { results, unresolved };
     const rest = this.next.evaluate(
       evaluationOf(context, contextId, keys, undecided, options.disableGeoip),
-      options.holdUntil,
+      options.reuseUntil,
     );
     return rest instanceof Promise ? withRemoteLater(results, unresolved, rest) : withRemote(results, unresolved, rest);
   }

@@ -5,7 +5,7 @@ import type { FlagResults, MaybePromise } from './flag-results.js';
 import { FreshWindowStage } from './fresh-window-stage.js';
 
 /**
- * The longest an evaluation held with `holdUntil` is reused after it was answered: a streaming response must not
+ * The longest an evaluation held with `reuseUntil` is reused after it was answered: a streaming response must not
  * pin a user's flags for hours.
  */
 export const MAX_REUSE_MS = 1000;
@@ -13,7 +13,7 @@ export const MAX_REUSE_MS = 1000;
 /**
  * Evaluations of the same context share their work: a question joins the one in flight for the same keys, or for
  * every flag of the context; else it goes on to the {@link FreshWindowStage}, and what it starts is shared until it
- * settles (and, when held, until `holdUntil()` settles, for at most 1 s). Counts what is in flight: the application
+ * settles (and, when held, until `reuseUntil()` settles, for at most 1 s). Counts what is in flight: the application
  * shuts down once they have settled (they may be answering from the cache).
  */
 @Injectable()
@@ -29,24 +29,24 @@ export class SharedStage implements BeforeApplicationShutdown {
   /**
    * The evaluation in flight for the same context and keys (or every flag), else a new one: answered at once when
    * the cache answers synchronously, else shared with every caller until it settles, and after that until
-   * `holdUntil()` settles (for at most 1 s). The map is shared: callers copy it before changing it.
+   * `reuseUntil()` settles (for at most 1 s). The map is shared: callers copy it before changing it.
    */
-  evaluate(evaluation: Evaluation, holdUntil?: () => PromiseLike<unknown>): MaybePromise<FlagResults> {
+  evaluate(evaluation: Evaluation, reuseUntil?: () => PromiseLike<unknown>): MaybePromise<FlagResults> {
     const { key, contextId } = evaluation;
     const running = this.inFlight.get(contextId) ?? (key === contextId ? undefined : this.inFlight.get(key));
     if (running) return running;
     const now = this.next.evaluate(evaluation);
     if (!(now instanceof Promise)) return now;
-    return this.share(evaluation.key, now, holdUntil);
+    return this.share(evaluation.key, now, reuseUntil);
   }
 
   /** The evaluation under way, shared under `key` (a continuation of its own: see `FeatureFlagGuard`). */
   private share(
     key: string,
     evaluation: Promise<FlagResults>,
-    holdUntil: (() => PromiseLike<unknown>) | undefined,
+    reuseUntil: (() => PromiseLike<unknown>) | undefined,
   ): Promise<FlagResults> {
-    return this.inFlight.run(key, () => this.tracked(evaluation), holdUntil?.());
+    return this.inFlight.run(key, () => this.tracked(evaluation), reuseUntil?.());
   }
 
   /**

@@ -130,7 +130,7 @@ export class FlagsService implements OnApplicationBootstrap {
   /**
    * Whether `key` is on for the user; `false` when nothing is known (a key over 400 characters, or not
    * well-formed, names no flag: never asked of PostHog, no exposure). A string context is a distinct id; without
-   * one, the request's. Sends the user's exposure (`$feature_flag_called`) unless `{ sendEvent: false }`.
+   * one, the request's. Sends the user's exposure (`$feature_flag_called`) unless `{ sendFeatureFlagEvents: false }`.
    */
   async isEnabled(key: string, context?: FlagContext | string, options?: ExposureOptions): Promise<boolean> {
     return (await this.getFlagResult(key, context, options))?.enabled ?? false;
@@ -160,7 +160,7 @@ export class FlagsService implements OnApplicationBootstrap {
   ): Promise<FlagResult | undefined> {
     assertFlagKey(key);
     const snapshot = await this.snapshot(context, { flagKeys: [key] });
-    return snapshot.getFlagResult(key, { sendFeatureFlagEvents: options.sendEvent === false ? false : undefined });
+    return snapshot.getFlagResult(key, { sendFeatureFlagEvents: options.sendFeatureFlagEvents });
   }
 
   /** Every flag's value for the user (on fallback: every flag cached for that user). Sends nothing. */
@@ -228,5 +228,5 @@ const DEFAULT_READY_TIMEOUT_MS = 30_000;
 /** Per-call options of the calls that send exposures. */
 export interface ExposureOptions {
   /** `false`: send no `$feature_flag_called` event for this call. Default: the module's `sendFeatureFlagEvents`. */
-  sendEvent?: boolean;
+  sendFeatureFlagEvents?: boolean;
 }

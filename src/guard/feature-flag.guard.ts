@@ -11,8 +11,8 @@ import { denialOf } from './flag-denial.js';
 /**
  * Enforces `@FeatureFlag` requirements on the request's snapshot of every flag: one evaluation per request and
  * context, shared with `@Flags()` and the handler's `FlagsService` calls. Reading a requirement's flag sends its
- * exposure (unless `sendEvent: false`). Never fails a request with a 500 for a flag reason: what is not known takes
- * the requirement's `defaultValue`.
+ * exposure (unless `sendFeatureFlagEvents: false`). Never fails a request with a 500 for a flag reason: what is
+ * not known takes the requirement's `defaultValue`.
  */
 @Injectable()
 export class FeatureFlagGuard implements CanActivate {
@@ -120,7 +120,10 @@ interface HandlerFlags {
   requirements: FlagRequirement[];
 }
 
-/** A requirement's read that sends its exposure as the module says, and one that sends none (`sendEvent: false`). */
+/**
+ * A requirement's read that sends its exposure as the module says, and one that sends none
+ * (`sendFeatureFlagEvents: false`).
+ */
 const MODULE_READ: FlagReadOptions = Object.freeze({});
 const SILENT_READ: FlagReadOptions = Object.freeze({ sendFeatureFlagEvents: false });
 
@@ -130,7 +133,7 @@ const SILENT_READ: FlagReadOptions = Object.freeze({ sendFeatureFlagEvents: fals
  */
 function isSatisfied(requirement: FlagRequirement, snapshot: FlagEvaluations | undefined): boolean {
   const fallback = requirement.defaultValue ?? false;
-  const read = requirement.sendEvent === false ? SILENT_READ : MODULE_READ;
+  const read = requirement.sendFeatureFlagEvents === false ? SILENT_READ : MODULE_READ;
   let satisfied = true;
   for (const key of requirement.keys) {
     const value = snapshot?.getFlag(key, read);

@@ -106,7 +106,7 @@ class FeaturesController {
   }
 
   @Get('quiet-beta')
-  @FeatureFlag('beta', { sendEvent: false })
+  @FeatureFlag('beta', { sendFeatureFlagEvents: false })
   quietBeta() {
     return { ok: true };
   }

@@ -41,7 +41,6 @@ export {
 export { CacheUrlError } from './cache/cache-url.js';
 export { FlagsConfigError } from './config/flags-config-error.js';
 export { maskCacheUrl } from './config/url.js';
-export type { FlagCache } from './cache/flag-cache.js';
 export { UpstreamError, type UpstreamFailureReason } from './upstream/upstream-error.js';
 export { FeatureFlag } from './guard/feature-flag.decorator.js';
 export type { FeatureFlagOptions } from './guard/flag-requirement.js';

@@ -4,7 +4,7 @@ import { filter, firstValueFrom } from 'rxjs';
 import { FLAG_CACHE } from '../src/flags.constants.js';
 import { EPISODE_QUIET_MS } from '../src/monitor/log-episode.js';
 import { FlagsUpstream } from '../src/upstream/flags-upstream.js';
-import type { FlagCache } from '../src/index.js';
+import type { FlagCache } from '../src/cache/flag-cache.js';
 import { fakeClocks, ONLY_DATE } from './support/clock.js';
 import { eventually } from './support/eventually.js';
 import { STANDARD_FLAGS } from './support/fake-posthog.js';

@@ -77,7 +77,6 @@ const PUBLIC_API = {
     FeatureFlag: 'value',
     FeatureFlagGuard: { static: [], instance: ['canActivate'] },
     FeatureFlagOptions: 'type',
-    FlagCache: 'type',
     FlagContext: 'type',
     FlagContextFactory: 'type',
     FlagDefinitionsProvider: 'type',

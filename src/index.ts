@@ -20,7 +20,6 @@ export type {
   FlagsModuleAsyncOptions,
   FlagsModuleRootOptions,
   FlagsOptionsFactory,
-  LegacyFlagsOptionsFactory,
 } from './flags.module-definition.js';
 export type { FlagsServiceBinding } from './openfeature/flags-service-binding.js';
 export {

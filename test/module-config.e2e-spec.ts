@@ -9,7 +9,6 @@ import {
   FlagsService,
   type FlagsModuleOptions,
   type FlagsOptionsFactory,
-  type LegacyFlagsOptionsFactory,
 } from '../src/index.js';
 import { CaptureLogger } from './support/capture-logger.js';
 import { ONLY_DATE } from './support/clock.js';
@@ -168,16 +167,10 @@ describe('FlagsModule registration and configuration', () => {
     await expect(betaFor(module)).rejects.toThrow(/isGlobal goes beside useFactory/);
   });
 
-  it('forRootAsync takes useClass and useExisting, with createFlagsOptions() (or the older create())', async () => {
+  it('forRootAsync takes useClass and useExisting, with createFlagsOptions()', async () => {
     @Injectable()
     class FlagsConfig implements FlagsOptionsFactory {
       createFlagsOptions(): FlagsModuleOptions {
-        return { apiKey: TEST_API_KEY, host: fake.url };
-      }
-    }
-    @Injectable()
-    class OlderFlagsConfig implements LegacyFlagsOptionsFactory {
-      async create(): Promise<FlagsModuleOptions> {
         return { apiKey: TEST_API_KEY, host: fake.url };
       }
     }
@@ -185,14 +178,22 @@ describe('FlagsModule registration and configuration', () => {
     class ConfigModule {}
     expect(await betaFor(FlagsModule.forRootAsync({ useClass: FlagsConfig }))).toBe(true);
     expect(await betaFor(FlagsModule.forRootAsync({ imports: [ConfigModule], useExisting: FlagsConfig }))).toBe(true);
-    expect(await betaFor(FlagsModule.forRootAsync({ useClass: OlderFlagsConfig }))).toBe(true);
   });
 
-  it('says which class lacks createFlagsOptions()', async () => {
+  it('says which class lacks createFlagsOptions(), the removed create() too', async () => {
     @Injectable()
     class NotAFactory {}
     await expect(betaFor(FlagsModule.forRootAsync({ useClass: NotAFactory as never }))).rejects.toThrow(
       'forRootAsync: NotAFactory (useClass / useExisting) has no createFlagsOptions() method',
+    );
+    @Injectable()
+    class OlderFlagsConfig {
+      create(): FlagsModuleOptions {
+        return { apiKey: TEST_API_KEY, host: fake.url };
+      }
+    }
+    await expect(betaFor(FlagsModule.forRootAsync({ useClass: OlderFlagsConfig as never }))).rejects.toThrow(
+      'forRootAsync: OlderFlagsConfig (useClass / useExisting) has no createFlagsOptions() method',
     );
   });
 

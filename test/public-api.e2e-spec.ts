@@ -142,7 +142,6 @@ const PUBLIC_API = {
     flagValue: 'value',
     IntegerOption: 'type',
     IsEnabledOptions: 'type',
-    LegacyFlagsOptionsFactory: 'type',
     LocalEvaluationOptions: 'type',
     maskCacheUrl: 'value',
     PostHogBootstrap: 'type',

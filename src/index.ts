@@ -22,12 +22,7 @@ export type {
   FlagsOptionsFactory,
 } from './flags.module-definition.js';
 export type { FlagsServiceBinding } from './openfeature/flags-service-binding.js';
-export {
-  FlagsOverrides,
-  type FlagOverride,
-  type FlagOverrides,
-  type FlagOverrideValue,
-} from './overrides/flags-overrides.js';
+export type { FlagOverride, FlagOverrides, FlagOverrideValue } from './overrides/flags-overrides.js';
 export {
   flagValue,
   type EvaluatedFlag,

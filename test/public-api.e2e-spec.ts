@@ -115,7 +115,6 @@ const PUBLIC_API = {
     FlagsModuleOptions: 'type',
     FlagsModuleRootOptions: 'type',
     FlagsOptionsFactory: 'type',
-    FlagsOverrides: OVERRIDES,
     FlagsServiceBinding: 'type',
     FlagsService: {
       static: [],

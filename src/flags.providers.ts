@@ -12,10 +12,10 @@ import { SnapshotFactory } from './evaluation/snapshot-factory.js';
 import { UnsendableProperties } from './evaluation/unsendable-properties.js';
 import { ExposureQueue } from './exposures/exposure-queue.js';
 import { LeanExposures } from './exposures/lean-exposures.js';
-import { FLAGS_CONFIG } from './flags.constants.js';
 import { FlagsMonitor } from './monitor/flags-monitor.js';
 import { FlagsService } from './flags.service.js';
 import { FlagsServiceBinder } from './openfeature/flags-service-binder.js';
+import { MODULE_DENIAL, ModuleDenial } from './guard/module-denial.js';
 import { DefinitionsPoller } from './local/definitions-poller.js';
 import { FlagsOverrides } from './overrides/flags-overrides.js';
 import { FlagsRequestInterceptor } from './request/flags-request.interceptor.js';
@@ -53,12 +53,17 @@ export const FLAGS_WORKERS: Provider[] = [
   RequestEvaluations,
   FlagsService,
   FlagsServiceBinder,
+  MODULE_DENIAL,
   { provide: APP_GUARD, useClass: FlagsScopeGuard },
   { provide: APP_INTERCEPTOR, useClass: FlagsRequestInterceptor },
 ];
 
-/** What `FlagsModule` and `FlagsTestingModule` export (the guard, in the application's modules, needs the last). */
-export const FLAGS_EXPORTS = [FlagsService, FlagsOverrides, FLAGS_CONFIG, RequestEvaluations];
+/**
+ * What `FlagsModule` and `FlagsTestingModule` export: what users inject (`FlagsService`, `FlagsOverrides`), and
+ * what Nest needs to build, in the application's own modules, the guard and interceptor `@FeatureFlag` applies
+ * (`RequestEvaluations`, `ModuleDenial`). Never the configuration: it holds the keys.
+ */
+export const FLAGS_EXPORTS = [FlagsService, FlagsOverrides, RequestEvaluations, ModuleDenial];
 
 /**
  * Enters every request's scope before guards run (see {@link FlagsRequestMiddleware}): `FlagsModule` and

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { Injectable, Module } from '@nestjs/common';
+import { Inject, Injectable, Module } from '@nestjs/common';
 import { FLAGS_CONFIG } from '../src/flags.constants.js';
 import { Test } from '@nestjs/testing';
 import {
@@ -178,6 +178,32 @@ describe('FlagsModule registration and configuration', () => {
     class ConfigModule {}
     expect(await betaFor(FlagsModule.forRootAsync({ useClass: FlagsConfig }))).toBe(true);
     expect(await betaFor(FlagsModule.forRootAsync({ imports: [ConfigModule], useExisting: FlagsConfig }))).toBe(true);
+  });
+
+  it('exports what the application injects, never the configuration (it holds the keys)', async () => {
+    @Injectable()
+    class Uses {
+      constructor(readonly flags: FlagsService) {}
+    }
+    @Injectable()
+    class Peeks {
+      constructor(@Inject(FLAGS_CONFIG) readonly config: unknown) {}
+    }
+    const root = FlagsModule.forRoot({ apiKey: TEST_API_KEY, host: fake.url });
+    @Module({ providers: [Uses] })
+    class Fine {}
+    @Module({ providers: [Peeks] })
+    class Nosy {}
+    const moduleRef = await Test.createTestingModule({ imports: [root, Fine] })
+      .setLogger(new CaptureLogger())
+      .compile();
+    expect(moduleRef.get(Uses).flags).toBeInstanceOf(FlagsService);
+    await moduleRef.close();
+    await expect(
+      Test.createTestingModule({ imports: [root, Nosy] })
+        .setLogger(new CaptureLogger())
+        .compile(),
+    ).rejects.toThrow(/resolve dependencies of the Peeks/);
   });
 
   it('says which class lacks createFlagsOptions(), the removed create() too', async () => {

@@ -1,12 +1,12 @@
-import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { FlagEvaluations, FlagReadOptions } from '../evaluation/flag-evaluations.js';
-import { FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
-import type { ResolvedFlagsOptions } from '../options/flags-options.js';
+import { LIBRARY_NAME } from '../flags.constants.js';
 import { RequestEvaluations } from '../request/request-evaluations.js';
 import { FLAG_REQUIREMENTS, type FlagRequirement } from './flag-requirement.js';
 import { guardsDeclaredAfter } from './guard-order.js';
 import { denialOf } from './flag-denial.js';
+import { ModuleDenial } from './module-denial.js';
 
 /**
  * Enforces `@FeatureFlag` requirements on the request's snapshot of every flag: one evaluation per request and
@@ -25,7 +25,7 @@ export class FeatureFlagGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly evaluations: RequestEvaluations,
-    @Inject(FLAGS_CONFIG) private readonly config: ResolvedFlagsOptions,
+    private readonly moduleDenial: ModuleDenial,
     private readonly adapterHost: HttpAdapterHost,
   ) {}
 
@@ -70,7 +70,7 @@ export class FeatureFlagGuard implements CanActivate {
       if (!isSatisfied(requirement, snapshot)) failed ??= requirement;
     }
     if (!failed) return true;
-    const denial = denialOf(context, this.adapterHost, failed.exception, this.config.exception);
+    const denial = denialOf(context, this.adapterHost, failed.exception, this.moduleDenial.exception);
     if (denial instanceof Promise) return rejectWith(denial);
     throw denial;
   }

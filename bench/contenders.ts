@@ -111,7 +111,7 @@ class BenchController {
 
   /** Ours, sending no exposure events: what they cost, measured beside ours in the same app. */
   @Get('ours-quiet')
-  @FeatureFlag(BENCH_FLAG, { sendEvent: false })
+  @FeatureFlag(BENCH_FLAG, { sendFeatureFlagEvents: false })
   oursQuiet() {
     return { ok: true };
   }

@@ -15,7 +15,7 @@ import { Controller, Get, Module, type CanActivate, type ExecutionContext } from
 import { HttpAdapterHost, NestFactory, Reflector } from '@nestjs/core';
 import { executionContext } from '../test/support/execution-context.js';
 import { FakePostHog } from '../test/support/fake-posthog.js';
-import { FLAGS_CONFIG } from '../src/flags.constants.js';
+import { ModuleDenial } from '../src/guard/module-denial.js';
 import { routeNotFound } from '../src/guard/route-not-found.js';
 import { FeatureFlag, FeatureFlagGuard, FlagsModule, FlagsService } from '../src/index.js';
 import { FlagsRequestMiddleware } from '../src/request/flags-request.middleware.js';
@@ -69,7 +69,7 @@ async function measure(
     for (const user of USERS) await flags.isEnabled(BENCH_FLAG, user);
     const evaluations = app.get(RequestEvaluations);
     const adapterHost = app.get(HttpAdapterHost);
-    const ours = new FeatureFlagGuard(app.get(Reflector), evaluations, app.get(FLAGS_CONFIG), adapterHost);
+    const ours = new FeatureFlagGuard(app.get(Reflector), evaluations, app.get(ModuleDenial), adapterHost);
     const reference: CanActivate = {
       canActivate(context: ExecutionContext) {
         const request = context.switchToHttp().getRequest<{ user: { id: string } }>();

@@ -13,6 +13,7 @@ export const {
   ASYNC_OPTIONS_TYPE: FLAGS_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<FlagsModuleOptions>({ moduleName: 'Flags' })
   .setClassMethodName('forRoot')
+  .setFactoryMethodName('createFlagsOptions')
   .setExtras({ isGlobal: true }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
   .build();
 
@@ -29,28 +30,19 @@ export interface FlagsOptionsFactory {
 }
 
 /**
- * The method name of earlier versions, still accepted.
- * @deprecated Name the method `createFlagsOptions` ({@link FlagsOptionsFactory}).
- */
-export interface LegacyFlagsOptionsFactory {
-  /** The options `FlagsModule` runs with. */
-  create(): FlagsModuleOptions | Promise<FlagsModuleOptions>;
-}
-
-/**
  * What `FlagsModule.forRootAsync` takes: `useFactory` (with `inject`), `useClass` or `useExisting` (a
  * {@link FlagsOptionsFactory}), `imports`, and `isGlobal`.
  */
 export type FlagsModuleAsyncOptions = Omit<typeof FLAGS_ASYNC_OPTIONS_TYPE, 'useClass' | 'useExisting'> & {
   /** A class the module instantiates (with its dependencies from `imports`) to build the options. */
-  useClass?: Type<FlagsOptionsFactory | LegacyFlagsOptionsFactory>;
+  useClass?: Type<FlagsOptionsFactory>;
   /** A provider, exported by a module in `imports`, that builds the options. */
-  useExisting?: Type<FlagsOptionsFactory | LegacyFlagsOptionsFactory>;
+  useExisting?: Type<FlagsOptionsFactory>;
 };
 
 /**
  * `forRootAsync` as the builder registers it: a `useClass` or `useExisting` becomes a factory that calls
- * `createFlagsOptions()` (or the older `create()`), the class itself provided for `useClass`.
+ * `createFlagsOptions()`, the class itself provided for `useClass`.
  */
 export function registerAsync(
   options: FlagsModuleAsyncOptions,
@@ -64,12 +56,9 @@ export function registerAsync(
   return { ...definition, providers: [...(definition.providers ?? []), ...provided] };
 }
 
-/** What an options class builds, through `createFlagsOptions()` or, from earlier versions, `create()`. */
-function optionsFrom(
-  factory: Partial<FlagsOptionsFactory & LegacyFlagsOptionsFactory>,
-): FlagsModuleOptions | Promise<FlagsModuleOptions> {
+/** What an options class builds through `createFlagsOptions()`. */
+function optionsFrom(factory: Partial<FlagsOptionsFactory>): FlagsModuleOptions | Promise<FlagsModuleOptions> {
   if (typeof factory.createFlagsOptions === 'function') return factory.createFlagsOptions();
-  if (typeof factory.create === 'function') return factory.create();
   throw new FlagsConfigError(
     `forRootAsync: ${factory.constructor.name} (useClass / useExisting) has no createFlagsOptions() method`,
   );

@@ -13,6 +13,7 @@ import { DEFINITIONS_STORE, FLAG_CACHE, FLAGS_CONFIG } from './flags.constants.j
 import { FlagsMonitor } from './monitor/flags-monitor.js';
 import { FlagsService } from './flags.service.js';
 import { FlagsServiceBinder } from './openfeature/flags-service-binder.js';
+import { MODULE_DENIAL, ModuleDenial } from './guard/module-denial.js';
 import { DefinitionsPoller } from './local/polling/definitions-poller.js';
 import { definitionsStoreSettings } from './local/polling/store-settings.js';
 import { pickDefinitionsStore } from './local/sharing/pick-definitions-store.js';
@@ -61,12 +62,17 @@ export const FLAGS_WORKERS: Provider[] = [
   RequestEvaluations,
   FlagsService,
   FlagsServiceBinder,
+  MODULE_DENIAL,
   { provide: APP_GUARD, useClass: FlagsScopeGuard },
   { provide: APP_INTERCEPTOR, useClass: FlagsRequestInterceptor },
 ];
 
-/** What `FlagsModule` and `FlagsTestingModule` export (the guard, in the application's modules, needs the last). */
-export const FLAGS_EXPORTS = [FlagsService, FlagsOverrides, FLAGS_CONFIG, RequestEvaluations];
+/**
+ * What `FlagsModule` and `FlagsTestingModule` export: what users inject (`FlagsService`, `FlagsOverrides`), and
+ * what Nest needs to build, in the application's own modules, the guard and interceptor `@FeatureFlag` applies
+ * (`RequestEvaluations`, `ModuleDenial`). Never the configuration: it holds the keys.
+ */
+export const FLAGS_EXPORTS = [FlagsService, FlagsOverrides, RequestEvaluations, ModuleDenial];
 
 /**
  * Enters every request's scope before guards run (see {@link FlagsRequestMiddleware}): `FlagsModule` and

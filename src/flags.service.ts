@@ -28,10 +28,10 @@ import {
 
 /**
  * Evaluates PostHog feature flags: {@link evaluateFlags} gives a {@link FlagEvaluations} snapshot of one
- * evaluation (posthog-node's `evaluateFlags`); `isEnabled`, `getFlag`, `getPayload`... read one. Inside a request
- * (HTTP, GraphQL) or a WebSocket or RPC message, a call without a context uses its own (`contextFactory`, else the
- * transport's user), and every call for the same context shares one evaluation of every flag with the
- * `@FeatureFlag` guard and `@Flags()`.
+ * evaluation (posthog-node's `evaluateFlags`); `isEnabled`, `getFlag`, `getFlagPayload`... read one, with the
+ * snapshot's names. Inside a request (HTTP, GraphQL) or a WebSocket or RPC message, a call without a context uses
+ * its own (`contextFactory`, else the transport's user), and every call for the same context shares one
+ * evaluation of every flag with the `@FeatureFlag` guard and `@Flags()`.
  *
  * Answers from local evaluation when the flag definitions decide, from the cache within the `fresh` window, else
  * asks PostHog; when it cannot answer, serves each flag's last known result from the fallback cache. Never rejects
@@ -130,7 +130,7 @@ export class FlagsService implements OnApplicationBootstrap {
   /**
    * Whether `key` is on for the user; `false` when nothing is known (a key over 400 characters, or not
    * well-formed, names no flag: never asked of PostHog, no exposure). A string context is a distinct id; without
-   * one, the request's. Sends the user's exposure (`$feature_flag_called`) unless `{ sendEvent: false }`.
+   * one, the request's. Sends the user's exposure (`$feature_flag_called`) unless `{ sendFeatureFlagEvents: false }`.
    */
   async isEnabled(key: string, context?: FlagContext | string, options?: ExposureOptions): Promise<boolean> {
     return (await this.getFlagResult(key, context, options))?.enabled ?? false;
@@ -147,7 +147,7 @@ export class FlagsService implements OnApplicationBootstrap {
   }
 
   /** The flag's payload, parsed from JSON; `undefined` when it has none or nothing is known. Sends nothing. */
-  async getPayload<T = unknown>(key: string, context?: FlagContext | string): Promise<T | undefined> {
+  async getFlagPayload<T = unknown>(key: string, context?: FlagContext | string): Promise<T | undefined> {
     assertFlagKey(key);
     return (await this.snapshot(context, { flagKeys: [key] })).getFlagPayload<T>(key);
   }
@@ -160,7 +160,7 @@ export class FlagsService implements OnApplicationBootstrap {
   ): Promise<FlagResult | undefined> {
     assertFlagKey(key);
     const snapshot = await this.snapshot(context, { flagKeys: [key] });
-    return snapshot.getFlagResult(key, { sendFeatureFlagEvents: options.sendEvent === false ? false : undefined });
+    return snapshot.getFlagResult(key, { sendFeatureFlagEvents: options.sendFeatureFlagEvents });
   }
 
   /** Every flag's value for the user (on fallback: every flag cached for that user). Sends nothing. */
@@ -177,24 +177,24 @@ export class FlagsService implements OnApplicationBootstrap {
    * @throws {TypeError} for an empty distinct id, malformed groups or properties, `keys` that is not an array of
    * non-empty strings, or a `reuseUntil` that is not a promise.
    */
-  async evaluate(
+  async getFlagResults(
     context?: FlagContext | string,
     keys?: readonly string[],
     options: { reuseUntil?: PromiseLike<unknown> } = {},
   ): Promise<Map<string, FlagResult>> {
-    if (keys !== undefined) assertFlagKeys('FlagsService.evaluate', keys);
+    if (keys !== undefined) assertFlagKeys('FlagsService.getFlagResults', keys);
     const { reuseUntil } = options ?? {};
     if (reuseUntil !== undefined && typeof (reuseUntil as PromiseLike<unknown>)?.then !== 'function') {
-      throw new TypeError(`FlagsService.evaluate: reuseUntil must be a promise, got ${kindOf(reuseUntil)}`);
+      throw new TypeError(`FlagsService.getFlagResults: reuseUntil must be a promise, got ${kindOf(reuseUntil)}`);
     }
-    const holdUntil = reuseUntil && (() => reuseUntil);
-    return (await this.snapshot(context, { flagKeys: keys, holdUntil })).toMap();
+    const snapshot = await this.snapshot(context, { flagKeys: keys, reuseUntil: reuseUntil && (() => reuseUntil) });
+    return snapshot.toMap();
   }
 
   /**
    * The user's flags in posthog-js's `bootstrap` shape, from one evaluation of every flag (the request's, inside a
    * request), for a server-rendered page to hand to the browser. Sends nothing.
-   * @throws {TypeError} as {@link evaluate}.
+   * @throws {TypeError} as {@link getFlagResults}.
    */
   async bootstrap(context?: FlagContext | string): Promise<PostHogBootstrap> {
     return (await this.snapshot(context)).bootstrap();
@@ -228,5 +228,5 @@ const DEFAULT_READY_TIMEOUT_MS = 30_000;
 /** Per-call options of the calls that send exposures. */
 export interface ExposureOptions {
   /** `false`: send no `$feature_flag_called` event for this call. Default: the module's `sendFeatureFlagEvents`. */
-  sendEvent?: boolean;
+  sendFeatureFlagEvents?: boolean;
 }

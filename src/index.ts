@@ -20,15 +20,9 @@ export type {
   FlagsModuleAsyncOptions,
   FlagsModuleRootOptions,
   FlagsOptionsFactory,
-  LegacyFlagsOptionsFactory,
 } from './flags.module-definition.js';
 export type { FlagsServiceBinding } from './options/flags-service-binding.js';
-export {
-  FlagsOverrides,
-  type FlagOverride,
-  type FlagOverrides,
-  type FlagOverrideValue,
-} from './overrides/flags-overrides.js';
+export type { FlagOverride, FlagOverrides, FlagOverrideValue } from './overrides/flags-overrides.js';
 export {
   flagValue,
   type EvaluatedFlag,
@@ -41,7 +35,6 @@ export {
 export { CacheUrlError } from './cache/cache-url.js';
 export { FlagsConfigError } from './config/flags-config-error.js';
 export { maskCacheUrl } from './config/url.js';
-export type { FlagCache } from './cache/flag-cache.js';
 export { UpstreamError, type UpstreamFailureReason } from './pipeline/upstream-error.js';
 export { FeatureFlag } from './guard/feature-flag.decorator.js';
 export type { FeatureFlagOptions } from './guard/flag-requirement.js';

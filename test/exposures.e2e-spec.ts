@@ -90,13 +90,13 @@ describe('exposure events ($feature_flag_called)', () => {
     expect(events[3]).toMatchObject({ $feature_flag: 'nope', $feature_flag_error: 'flag_missing' });
   });
 
-  it('sends nothing for getPayload, getAllFlags, evaluate, { sendEvent: false }, or sendFeatureFlagEvents: false', async () => {
+  it('sends nothing for getFlagPayload, getAllFlags, getFlagResults, or sendFeatureFlagEvents: false per call or module', async () => {
     const { flags, queue } = await start();
-    await flags.getPayload('beta', 'u-quiet');
+    await flags.getFlagPayload('beta', 'u-quiet');
     await flags.getAllFlags('u-quiet');
-    await flags.evaluate('u-quiet', ['beta']);
-    await flags.isEnabled('beta', 'u-quiet', { sendEvent: false });
-    await flags.getFlagResult('checkout', 'u-quiet', { sendEvent: false });
+    await flags.getFlagResults('u-quiet', ['beta']);
+    await flags.isEnabled('beta', 'u-quiet', { sendFeatureFlagEvents: false });
+    await flags.getFlagResult('checkout', 'u-quiet', { sendFeatureFlagEvents: false });
     await queue.flush();
     const off = await start({ sendFeatureFlagEvents: false });
     await off.flags.isEnabled('beta', 'u-off');
@@ -105,16 +105,18 @@ describe('exposure events ($feature_flag_called)', () => {
     expect(off.flags.status().exposures).toEqual({ queued: 0, sent: 0, dropped: 0 });
   });
 
-  it('sends the guard’s exposures, one per flag it checked', async () => {
+  it('sends the guard’s exposures, one per flag it checked, none for sendFeatureFlagEvents: false', async () => {
     const app: INestApplication = await startGuardedApp('express', { host: fake.url });
     try {
       await request(app.getHttpServer()).get('/features/beta-and-checkout').set('x-test-user', 'u-guard').expect(200);
+      await request(app.getHttpServer()).get('/features/quiet-beta').set('x-test-user', 'u-guard-quiet').expect(200);
       await app.get(ExposureQueue).flush();
       expect(
         eventsOf('u-guard')
           .map((event) => event.properties.$feature_flag)
           .sort(),
       ).toEqual(['beta', 'checkout']);
+      expect(eventsOf('u-guard-quiet')).toEqual([]);
     } finally {
       await app.close();
     }

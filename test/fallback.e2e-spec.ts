@@ -68,7 +68,7 @@ describe('fallback when PostHog fails', () => {
     fake.answer = failure;
     expect(await harness.flags.isEnabled('beta', 'stranger')).toBe(false);
     expect(await harness.flags.getFlag('beta', 'stranger')).toBeUndefined();
-    expect(await harness.flags.getPayload('beta', 'stranger')).toBeUndefined();
+    expect(await harness.flags.getFlagPayload('beta', 'stranger')).toBeUndefined();
     expect(await harness.flags.getFlagResult('beta', 'stranger')).toBeUndefined();
     expect(await harness.flags.getAllFlags('stranger')).toEqual({});
   });
@@ -215,7 +215,7 @@ describe('fallback when PostHog fails', () => {
       variant: 'test',
       source: 'remote',
     });
-    expect(await harness.flags.getPayload('beta', 'user-1')).toEqual({ color: 'blue' });
+    expect(await harness.flags.getFlagPayload('beta', 'user-1')).toEqual({ color: 'blue' });
     expect(await harness.flags.getAllFlags('user-1')).toEqual({ beta: true, checkout: 'test', 'dark-mode': false });
   });
 

@@ -4,7 +4,7 @@ import { filter, firstValueFrom } from 'rxjs';
 import { FLAG_CACHE } from '../src/flags.constants.js';
 import { EPISODE_QUIET_MS } from '../src/util/log-episode.js';
 import { FlagsUpstream } from '../src/upstream/flags-upstream.js';
-import type { FlagCache } from '../src/index.js';
+import type { FlagCache } from '../src/cache/flag-cache.js';
 import { fakeClocks, ONLY_DATE } from './support/clock.js';
 import { eventually } from './support/eventually.js';
 import { STANDARD_FLAGS } from './support/fake-posthog.js';
@@ -214,13 +214,13 @@ describe('the outage fast path', () => {
 
       jest.setSystemTime(Date.now() + 7_500);
       const refreshedFrom = Date.now();
-      expect((await flags.evaluate('user-1')).get('beta')?.source).toBe('cache');
+      expect((await flags.getFlagResults('user-1')).get('beta')?.source).toBe('cache');
       await eventually(async () => finishWrite !== undefined, 'the refresh to reach its cache write');
-      expect((await flags.evaluate('user-1')).get('beta')?.source).toBe('cache');
+      expect((await flags.getFlagResults('user-1')).get('beta')?.source).toBe('cache');
       expect(calls).toHaveBeenCalledTimes(1);
       finishWrite!();
       const refreshed = async () =>
-        ((await flags.evaluate('user-1')).get('beta')?.evaluatedAt.getTime() ?? 0) >= refreshedFrom;
+        ((await flags.getFlagResults('user-1')).get('beta')?.evaluatedAt.getTime() ?? 0) >= refreshedFrom;
       await eventually(refreshed, 'the refreshed entry in the cache');
       expect(calls).toHaveBeenCalledTimes(1);
     });
@@ -231,8 +231,8 @@ describe('the outage fast path', () => {
       await flags.getAllFlags('user-1');
       const calls = jest.spyOn(moduleRef.get(FlagsUpstream), 'evaluate');
       jest.setSystemTime(Date.now() + 7_500);
-      expect((await flags.evaluate('user-1')).get('beta')?.source).toBe('cache');
-      expect((await flags.evaluate('user-1')).get('beta')?.source).toBe('cache');
+      expect((await flags.getFlagResults('user-1')).get('beta')?.source).toBe('cache');
+      expect((await flags.getFlagResults('user-1')).get('beta')?.source).toBe('cache');
       expect(calls).not.toHaveBeenCalled();
       await new Promise(setImmediate);
       expect(calls).toHaveBeenCalledTimes(1);
@@ -240,7 +240,7 @@ describe('the outage fast path', () => {
 
     it('gives each caller its own map', async () => {
       const { flags } = await start({});
-      const [first, second] = await Promise.all([flags.evaluate('user-1'), flags.evaluate('user-1')]);
+      const [first, second] = await Promise.all([flags.getFlagResults('user-1'), flags.getFlagResults('user-1')]);
       first.delete('beta');
       expect(second.has('beta')).toBe(true);
     });
@@ -277,7 +277,7 @@ describe('the outage fast path', () => {
         await callsDuring(async () => {
           expect(await flags.getFlagResult('beta', 'user-1')).toMatchObject({ enabled: true, source: 'cache' });
           expect(await flags.getAllFlags('user-1')).toEqual({ beta: true, checkout: 'test', 'dark-mode': false });
-          expect((await flags.evaluate('user-1')).get('dark-mode')?.source).toBe('cache');
+          expect((await flags.getFlagResults('user-1')).get('dark-mode')?.source).toBe('cache');
         }),
       ).toBe(0);
 

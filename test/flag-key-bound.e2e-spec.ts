@@ -20,11 +20,11 @@ describe('flag keys that cannot name a flag (a key from a URL, say)', () => {
       expect(await flags.isEnabled(key, 'mallory')).toBe(false);
       expect(await flags.getFlag(key, 'mallory')).toBeUndefined();
       expect(await flags.getFlagResult(key, 'mallory')).toBeUndefined();
-      expect(await flags.getPayload(key, 'mallory')).toBeUndefined();
+      expect(await flags.getFlagPayload(key, 'mallory')).toBeUndefined();
     }
     expect(fake.requests).toEqual([]);
 
-    expect([...(await flags.evaluate('mallory', [...UNNAMING, 'beta'])).keys()]).toEqual(['beta']);
+    expect([...(await flags.getFlagResults('mallory', [...UNNAMING, 'beta'])).keys()]).toEqual(['beta']);
     expect(fake.requests.map((request) => request.body.flag_keys_to_evaluate)).toEqual([['beta']]);
     const snapshot = await flags.evaluateFlags('mallory');
     for (const key of UNNAMING) expect(snapshot.isEnabled(key)).toBe(false);

@@ -25,7 +25,7 @@ describe('FlagsService against a live PostHog', () => {
     expect(await flags.isEnabled('dark-mode', 'user-1')).toBe(false);
     expect(await flags.getFlag('checkout', 'user-1')).toBe('test');
     expect(await flags.getFlag('beta', 'user-1')).toBe(true);
-    expect(await flags.getPayload('beta', 'user-1')).toEqual({ color: 'blue' });
+    expect(await flags.getFlagPayload('beta', 'user-1')).toEqual({ color: 'blue' });
     const result = await flags.getFlagResult('beta', { distinctId: 'user-1' });
     expect(result).toMatchObject({ key: 'beta', enabled: true, payload: { color: 'blue' }, source: 'remote' });
     expect(result!.reason).toBe('Condition set 1 matched');

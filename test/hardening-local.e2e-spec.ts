@@ -92,7 +92,7 @@ describe('hardening II', () => {
       expect(first?.source).toBe('local');
       expect(tamperWith(first?.payload)).toThrow(TypeError);
       expect(() => Object.assign(first!.payload as object, { extra: 1 })).toThrow(TypeError);
-      expect(await flags.getPayload('beta', 'u1')).toEqual(DISCOUNT);
+      expect(await flags.getFlagPayload('beta', 'u1')).toEqual(DISCOUNT);
       expect((await flags.bootstrap('u2')).featureFlagPayloads.beta).toEqual(DISCOUNT);
     });
 
@@ -113,9 +113,9 @@ describe('hardening II', () => {
       answers.push(await unfresh.getFlagResult('beta', 'u1'));
       expect(answers.map((answer) => answer?.source)).toEqual(['remote', 'cache', 'remote', 'override', 'fallback']);
       for (const answer of answers) expect(tamperWith(answer?.payload)).toThrow(TypeError);
-      expect(await flags.getPayload('beta', 'u1')).toEqual(DISCOUNT);
-      expect(await flags.getPayload('promo', 'u1')).toEqual(DISCOUNT);
-      expect(await unfresh.getPayload('beta', 'u1')).toEqual(DISCOUNT);
+      expect(await flags.getFlagPayload('beta', 'u1')).toEqual(DISCOUNT);
+      expect(await flags.getFlagPayload('promo', 'u1')).toEqual(DISCOUNT);
+      expect(await unfresh.getFlagPayload('beta', 'u1')).toEqual(DISCOUNT);
     });
   });
 
@@ -131,7 +131,7 @@ describe('hardening II', () => {
         groups: own(names.map((name) => [name, `${name}-key`])),
         groupProperties: own(names.map((name) => [name, { size: 5 }])),
       };
-      const results = await flags.evaluate(context);
+      const results = await flags.getFlagResults(context);
       const answered = (key: string) =>
         results.get(key) && {
           value: results.get(key)!.variant ?? results.get(key)!.enabled,
@@ -193,7 +193,7 @@ describe('hardening II', () => {
       let responseSent!: () => void;
       const requestDone = new Promise<void>((resolve) => (responseSent = resolve));
       // What the @FeatureFlag guard does: every flag, held until the response has been sent.
-      const guard = await flags.evaluate('u1', undefined, { reuseUntil: requestDone });
+      const guard = await flags.getFlagResults('u1', undefined, { reuseUntil: requestDone });
       expect(guard.get('beta')).toMatchObject({ enabled: true, source: 'local' });
       const off = standardDefinitions() as { flags: { active: boolean }[] };
       off.flags[0]!.active = false;
@@ -203,8 +203,11 @@ describe('hardening II', () => {
       expect(await flags.isEnabled('beta', 'u2')).toBe(false);
 
       expect(await flags.isEnabled('beta', 'u1')).toBe(true);
-      expect(await flags.getPayload('beta', 'u1')).toEqual({ color: 'blue' });
-      expect((await flags.evaluate('u1', ['beta'])).get('beta')).toMatchObject({ enabled: true, source: 'local' });
+      expect(await flags.getFlagPayload('beta', 'u1')).toEqual({ color: 'blue' });
+      expect((await flags.getFlagResults('u1', ['beta'])).get('beta')).toMatchObject({
+        enabled: true,
+        source: 'local',
+      });
       responseSent();
       await requestDone;
       expect(await flags.isEnabled('beta', 'u1')).toBe(false);

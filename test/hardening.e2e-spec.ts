@@ -79,10 +79,13 @@ describe('hardening', () => {
     it('answers every flag from a remembered read only for the context it was evaluated for', async () => {
       const { flags } = await start({ cacheUrl: 'memory://local?fresh=60' });
       const pro = { distinctId: 'u1', personProperties: { plan: 'pro' } };
-      await flags.evaluate(pro);
-      await eventually(async () => (await flags.evaluate(pro)).get('beta')?.source === 'cache', 'every flag cached');
+      await flags.getFlagResults(pro);
+      await eventually(
+        async () => (await flags.getFlagResults(pro)).get('beta')?.source === 'cache',
+        'every flag cached',
+      );
       const free = { distinctId: 'u1', personProperties: { plan: 'free' } };
-      expect((await flags.evaluate(free)).get('beta')?.source).toBe('remote');
+      expect((await flags.getFlagResults(free)).get('beta')?.source).toBe('remote');
     });
 
     it('treats key order at any depth as the same context', async () => {
@@ -325,8 +328,8 @@ describe('hardening', () => {
 
   it('rejects malformed arguments with TypeErrors naming them', async () => {
     const { flags } = await start();
-    await expect(flags.evaluate('u', 'beta' as never)).rejects.toThrow(/keys must be an array/);
-    await expect(flags.evaluate('u', ['beta'], { reuseUntil: 5 as never })).rejects.toThrow(
+    await expect(flags.getFlagResults('u', 'beta' as never)).rejects.toThrow(/keys must be an array/);
+    await expect(flags.getFlagResults('u', ['beta'], { reuseUntil: 5 as never })).rejects.toThrow(
       /reuseUntil must be a promise/,
     );
     await expect(flags.isEnabled('beta', { distinctId: 'u', groups: { company: 5 as never } })).rejects.toThrow(

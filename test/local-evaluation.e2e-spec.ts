@@ -63,7 +63,7 @@ describe('local evaluation (memory://)', () => {
 
   it('asks /flags only for the keys local evaluation cannot decide, and the fallback cache for them', async () => {
     const { flags } = await startLocal();
-    const results = await flags.evaluate('u1', ['beta', 'pro-only', 'continuity', 'remote-only']);
+    const results = await flags.getFlagResults('u1', ['beta', 'pro-only', 'continuity', 'remote-only']);
     expect(Object.fromEntries([...results].map(([key, result]) => [key, result.source]))).toEqual({
       beta: 'local',
       'pro-only': 'remote',
@@ -86,13 +86,13 @@ describe('local evaluation (memory://)', () => {
 
   it("remembers a user's local answers, which neither an override nor a caller's changes alter", async () => {
     const { flags, moduleRef } = await startLocal();
-    const first = await flags.evaluate('u1');
+    const first = await flags.getFlagResults('u1');
     first.delete('beta');
     const overrides = moduleRef.get(FlagsOverrides);
     overrides.set('beta', false);
     expect(await flags.getFlagResult('beta', 'u1')).toMatchObject({ enabled: false, source: 'override' });
     overrides.reset();
-    const again = await flags.evaluate('u1');
+    const again = await flags.getFlagResults('u1');
     expect(again.get('beta')).toMatchObject({ enabled: true, source: 'local' });
     expect(again.get('checkout')).toBe(first.get('checkout'));
     expect(() => Object.assign(again.get('beta')!, { enabled: false })).toThrow(TypeError);
@@ -100,12 +100,12 @@ describe('local evaluation (memory://)', () => {
 
   it('applies an override over a remembered answer without changing it (every flag decided locally)', async () => {
     const { flags, moduleRef } = await startLocal({ localEvaluation: { pollIntervalMs: 1000, onlyLocal: true } });
-    expect((await flags.evaluate('u1')).get('beta')).toMatchObject({ enabled: true, source: 'local' });
+    expect((await flags.getFlagResults('u1')).get('beta')).toMatchObject({ enabled: true, source: 'local' });
     const overrides = moduleRef.get(FlagsOverrides);
     overrides.set('beta', false);
-    expect((await flags.evaluate('u1')).get('beta')).toMatchObject({ enabled: false, source: 'override' });
+    expect((await flags.getFlagResults('u1')).get('beta')).toMatchObject({ enabled: false, source: 'override' });
     overrides.reset();
-    expect((await flags.evaluate('u1')).get('beta')).toMatchObject({ enabled: true, source: 'local' });
+    expect((await flags.getFlagResults('u1')).get('beta')).toMatchObject({ enabled: true, source: 'local' });
   });
 
   it('with onlyLocal, what the definitions cannot decide is unknown, and PostHog is not asked', async () => {

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { Injectable, Module } from '@nestjs/common';
+import { Inject, Injectable, Module } from '@nestjs/common';
 import { FLAGS_CONFIG } from '../src/flags.constants.js';
 import { Test } from '@nestjs/testing';
 import {
@@ -9,7 +9,6 @@ import {
   FlagsService,
   type FlagsModuleOptions,
   type FlagsOptionsFactory,
-  type LegacyFlagsOptionsFactory,
 } from '../src/index.js';
 import { CaptureLogger } from './support/capture-logger.js';
 import { ONLY_DATE } from './support/clock.js';
@@ -168,16 +167,10 @@ describe('FlagsModule registration and configuration', () => {
     await expect(betaFor(module)).rejects.toThrow(/isGlobal goes beside useFactory/);
   });
 
-  it('forRootAsync takes useClass and useExisting, with createFlagsOptions() (or the older create())', async () => {
+  it('forRootAsync takes useClass and useExisting, with createFlagsOptions()', async () => {
     @Injectable()
     class FlagsConfig implements FlagsOptionsFactory {
       createFlagsOptions(): FlagsModuleOptions {
-        return { apiKey: TEST_API_KEY, host: fake.url };
-      }
-    }
-    @Injectable()
-    class OlderFlagsConfig implements LegacyFlagsOptionsFactory {
-      async create(): Promise<FlagsModuleOptions> {
         return { apiKey: TEST_API_KEY, host: fake.url };
       }
     }
@@ -185,14 +178,48 @@ describe('FlagsModule registration and configuration', () => {
     class ConfigModule {}
     expect(await betaFor(FlagsModule.forRootAsync({ useClass: FlagsConfig }))).toBe(true);
     expect(await betaFor(FlagsModule.forRootAsync({ imports: [ConfigModule], useExisting: FlagsConfig }))).toBe(true);
-    expect(await betaFor(FlagsModule.forRootAsync({ useClass: OlderFlagsConfig }))).toBe(true);
   });
 
-  it('says which class lacks createFlagsOptions()', async () => {
+  it('exports what the application injects, never the configuration (it holds the keys)', async () => {
+    @Injectable()
+    class Uses {
+      constructor(readonly flags: FlagsService) {}
+    }
+    @Injectable()
+    class Peeks {
+      constructor(@Inject(FLAGS_CONFIG) readonly config: unknown) {}
+    }
+    const root = FlagsModule.forRoot({ apiKey: TEST_API_KEY, host: fake.url });
+    @Module({ providers: [Uses] })
+    class Fine {}
+    @Module({ providers: [Peeks] })
+    class Nosy {}
+    const moduleRef = await Test.createTestingModule({ imports: [root, Fine] })
+      .setLogger(new CaptureLogger())
+      .compile();
+    expect(moduleRef.get(Uses).flags).toBeInstanceOf(FlagsService);
+    await moduleRef.close();
+    await expect(
+      Test.createTestingModule({ imports: [root, Nosy] })
+        .setLogger(new CaptureLogger())
+        .compile(),
+    ).rejects.toThrow(/resolve dependencies of the Peeks/);
+  });
+
+  it('says which class lacks createFlagsOptions(), the removed create() too', async () => {
     @Injectable()
     class NotAFactory {}
     await expect(betaFor(FlagsModule.forRootAsync({ useClass: NotAFactory as never }))).rejects.toThrow(
       'forRootAsync: NotAFactory (useClass / useExisting) has no createFlagsOptions() method',
+    );
+    @Injectable()
+    class OlderFlagsConfig {
+      create(): FlagsModuleOptions {
+        return { apiKey: TEST_API_KEY, host: fake.url };
+      }
+    }
+    await expect(betaFor(FlagsModule.forRootAsync({ useClass: OlderFlagsConfig as never }))).rejects.toThrow(
+      'forRootAsync: OlderFlagsConfig (useClass / useExisting) has no createFlagsOptions() method',
     );
   });
 

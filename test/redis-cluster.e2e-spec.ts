@@ -123,7 +123,7 @@ describe('redis-cluster:// (a three-primary Redis Cluster)', () => {
     fake.answer = 503;
     const pipelines = jest.spyOn(Cluster.prototype, 'pipeline');
     try {
-      const fallback = await flags.evaluate('user-1', Object.keys(MANY_FLAGS));
+      const fallback = await flags.getFlagResults('user-1', Object.keys(MANY_FLAGS));
       expect([...fallback.values()].every((result) => result.source === 'fallback')).toBe(true);
       expect(Object.fromEntries([...fallback].map(([key, result]) => [key, result.enabled]))).toEqual(live);
       expect(pipelines).toHaveBeenCalledTimes(3);
@@ -227,7 +227,7 @@ describe('redis-cluster:// (a three-primary Redis Cluster)', () => {
     try {
       await victim.halt();
       fake.answer = 503;
-      const fallback = await flags.evaluate('user-2', Object.keys(MANY_FLAGS));
+      const fallback = await flags.getFlagResults('user-2', Object.keys(MANY_FLAGS));
       expect([...fallback.keys()].sort()).toEqual(
         Object.keys(MANY_FLAGS)
           .filter((key) => !lost.has(key))

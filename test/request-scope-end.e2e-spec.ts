@@ -133,14 +133,14 @@ describe.each<Platform>(['express', 'fastify'])('the end of a request scope, on 
   });
 
   it("gives the work a call without a context the TypeError of one outside a request, not the request's answer", async () => {
-    await expect(work.run(() => flags.getPayload('beta'))).rejects.toThrow(TypeError);
+    await expect(work.run(() => flags.getFlagPayload('beta'))).rejects.toThrow(TypeError);
     await expect(work.run(() => flags.evaluateFlags())).rejects.toThrow(/pass a context/);
   });
 
   it("evaluates the work's calls for a given context anew each time, not once for the request", async () => {
-    expect(await work.run(() => flags.getPayload('beta', 'dave'))).toEqual({ generation: 1 });
+    expect(await work.run(() => flags.getFlagPayload('beta', 'dave'))).toEqual({ generation: 1 });
     fake.setFlags({ beta: { enabled: true, payload: { generation: 2 } } }, 'dave');
-    expect(await work.run(() => flags.getPayload('beta', 'dave'))).toEqual({ generation: 2 });
+    expect(await work.run(() => flags.getFlagPayload('beta', 'dave'))).toEqual({ generation: 2 });
   });
 
   it('ends the scope when the client goes away before the response, the handler still running', async () => {

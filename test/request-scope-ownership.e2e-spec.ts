@@ -78,7 +78,7 @@ class DocumentsController {
   async inner(@Flags() flags: FlagEvaluations) {
     return {
       distinctId: flags.distinctId,
-      payload: await this.flags.getPayload('beta'),
+      payload: await this.flags.getFlagPayload('beta'),
       evaluated: (await this.flags.evaluateFlags()).distinctId,
     };
   }

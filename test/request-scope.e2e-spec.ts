@@ -21,7 +21,7 @@ class Reader {
       beta: await this.flags.isEnabled('beta'),
       betaAgain: await this.flags.isEnabled('beta'),
       checkout: await this.flags.getFlag('checkout'),
-      payload: await this.flags.getPayload('beta'),
+      payload: await this.flags.getFlagPayload('beta'),
     };
   }
 }
@@ -62,7 +62,7 @@ class ScopeController {
       beta: await this.flags.isEnabled('beta'),
       betaAgain: await this.flags.isEnabled('beta'),
       checkout: await this.flags.getFlag('checkout'),
-      payload: await this.flags.getPayload('beta'),
+      payload: await this.flags.getFlagPayload('beta'),
     };
     const inService = await this.reader.readFour();
     const snapshot = await this.flags.evaluateFlags();

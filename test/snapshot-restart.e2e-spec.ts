@@ -88,7 +88,7 @@ describe('restarts offline: memory://…?snapshot=<path>', () => {
 
     // Every flag of a seen user: decided locally, or its last answer from PostHog.
     for (const distinctId of ['u1', 'u2']) {
-      const results = await flags.evaluate(distinctId, EVERY_FLAG);
+      const results = await flags.getFlagResults(distinctId, EVERY_FLAG);
       expect(Object.fromEntries([...results].map(([key, result]) => [key, [result.source, result.enabled]]))).toEqual({
         beta: ['local', true],
         checkout: ['local', true],
@@ -97,7 +97,7 @@ describe('restarts offline: memory://…?snapshot=<path>', () => {
       });
     }
     // A new user: every flag the definitions decide, from the file.
-    const stranger = await flags.evaluate({ distinctId: 'new-user', personProperties: { plan: 'pro' } }, [
+    const stranger = await flags.getFlagResults({ distinctId: 'new-user', personProperties: { plan: 'pro' } }, [
       'beta',
       'checkout',
       'pro-only',
@@ -141,7 +141,7 @@ describe('restarts offline: memory://…?snapshot=<path>', () => {
     harness = await startFlags(options(), logs);
     expect(existsSync(path)).toBe(false);
     await eventually(() => harness!.flags.isLocalEvaluationReady(), 'the definitions');
-    await harness.flags.evaluate('u1');
+    await harness.flags.getFlagResults('u1');
     await harness.moduleRef.close();
     harness = undefined;
     expect(written()).toMatchObject({

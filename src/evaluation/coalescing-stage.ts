@@ -6,7 +6,7 @@ import type { StageAnswer } from './stage-answer.js';
 import { AFTER_COALESCING, type EvaluationStage } from './stage-links.js';
 
 /**
- * The longest an evaluation held with `holdUntil` is reused after it was answered: a streaming response must not
+ * The longest an evaluation held with `reuseUntil` is reused after it was answered: a streaming response must not
  * pin a user's flags for hours.
  */
 export const MAX_REUSE_MS = 1000;
@@ -14,7 +14,7 @@ export const MAX_REUSE_MS = 1000;
 /**
  * Evaluations of the same context share their work (coalescing): a question joins the one in flight for the same
  * keys, or for every flag of the context; else it goes on to the next stage (`FreshWindowStage`), and what it
- * starts is shared until it settles (and, when held, until `holdUntil()` settles, for at most 1 s). Counts what is
+ * starts is shared until it settles (and, when held, until `reuseUntil()` settles, for at most 1 s). Counts what is
  * in flight: the application shuts down once they have settled (they may be answering from the cache).
  */
 @Injectable()
@@ -30,24 +30,24 @@ export class CoalescingStage implements BeforeApplicationShutdown {
   /**
    * The evaluation in flight for the same context and keys (or every flag), else a new one: answered at once when
    * the cache answers synchronously, else shared with every caller until it settles, and after that until
-   * `holdUntil()` settles (for at most 1 s). The answer is shared: read-only.
+   * `reuseUntil()` settles (for at most 1 s). The answer is shared: read-only.
    */
-  evaluate(evaluation: Evaluation, holdUntil?: () => PromiseLike<unknown>): MaybePromise<StageAnswer> {
+  evaluate(evaluation: Evaluation, reuseUntil?: () => PromiseLike<unknown>): MaybePromise<StageAnswer> {
     const { key, contextId } = evaluation;
     const running = this.inFlight.get(contextId) ?? (key === contextId ? undefined : this.inFlight.get(key));
     if (running) return running;
     const now = this.next.evaluate(evaluation);
     if (!(now instanceof Promise)) return now;
-    return this.share(evaluation.key, now, holdUntil);
+    return this.share(evaluation.key, now, reuseUntil);
   }
 
   /** The evaluation under way, shared under `key` (a continuation of its own: see `FeatureFlagGuard`). */
   private share(
     key: string,
     evaluation: Promise<StageAnswer>,
-    holdUntil: (() => PromiseLike<unknown>) | undefined,
+    reuseUntil: (() => PromiseLike<unknown>) | undefined,
   ): Promise<StageAnswer> {
-    return this.inFlight.run(key, () => this.tracked(evaluation), holdUntil?.());
+    return this.inFlight.run(key, () => this.tracked(evaluation), reuseUntil?.());
   }
 
   /**

@@ -30,12 +30,12 @@ function remote(keys: string[] = [], named?: string[]): StageAnswer {
   return answerOf(results, named);
 }
 
-/** A next stage that records each evaluation and `holdUntil` it was given, answering `answer()`. */
+/** A next stage that records each evaluation and `reuseUntil` it was given, answering `answer()`. */
 function fakeNext(answer: () => MaybePromise<StageAnswer>) {
-  const asked: { evaluation: Evaluation; holdUntil?: () => PromiseLike<unknown> }[] = [];
+  const asked: { evaluation: Evaluation; reuseUntil?: () => PromiseLike<unknown> }[] = [];
   const next = {
-    evaluate(evaluation: Evaluation, holdUntil?: () => PromiseLike<unknown>) {
-      asked.push({ evaluation, holdUntil });
+    evaluate(evaluation: Evaluation, reuseUntil?: () => PromiseLike<unknown>) {
+      asked.push({ evaluation, reuseUntil });
       return answer();
     },
   };
@@ -130,10 +130,10 @@ describe('LocalFirstStage', () => {
     const { local, asked } = stage(definitionsOf(ALL, PRO), () => Promise.resolve(remote(['pro'])));
     let release!: () => void;
     const hold = new Promise<void>((resolve) => (release = resolve));
-    const first = await local.evaluate(USER, USER_ID, undefined, { holdUntil: () => hold });
+    const first = await local.evaluate(USER, USER_ID, undefined, { reuseUntil: () => hold });
     expect(asked).toHaveLength(1);
     expect(asked[0]!.evaluation.keys).toEqual(['pro']);
-    expect(asked[0]!.holdUntil).toEqual(expect.any(Function));
+    expect(asked[0]!.reuseUntil).toEqual(expect.any(Function));
     const again = await local.evaluate(USER, USER_ID, ['all']);
     expect(again).toBe(first);
     expect(asked).toHaveLength(1);

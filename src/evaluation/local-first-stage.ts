@@ -23,7 +23,7 @@ export class LocalFirstStage {
   /** Local evaluation's answers to every flag, by context, for the definitions loaded. */
   private readonly localAnswers = new LocalAnswers();
   /**
-   * Answers to every flag held for a context (`holdUntil`: the request that asked is not over), for at most 1 s:
+   * Answers to every flag held for a context (`reuseUntil`: the request that asked is not over), for at most 1 s:
    * every evaluation of the context meanwhile gets the same answer for each flag, whichever source gave it, even
    * if the definitions or the cache change in between.
    */
@@ -51,10 +51,10 @@ export class LocalFirstStage {
     if (options.onlyLocal !== undefined) return this.evaluateNow(context, contextId, keys, options);
     const held = this.held.get(contextId);
     if (held) return held;
-    if (!options.holdUntil || keys !== undefined) return this.evaluateNow(context, contextId, keys, options);
-    const until = options.holdUntil();
+    if (!options.reuseUntil || keys !== undefined) return this.evaluateNow(context, contextId, keys, options);
+    const until = options.reuseUntil();
     const answer = this.evaluateNow(context, contextId, keys, {
-      holdUntil: () => until,
+      reuseUntil: () => until,
       disableGeoip: options.disableGeoip,
     });
     const kept = answer instanceof Promise ? answer : Promise.resolve(answer);
@@ -74,7 +74,7 @@ export class LocalFirstStage {
       this.localAnswers.forget();
       if (options.onlyLocal) return { results: new Map(), unresolved: NO_REASONS };
       // Nothing local to add: the later stages' answer is this one, handed on as it is (it may be shared).
-      return this.next.evaluate(evaluationOf(context, contextId, keys, keys, options.disableGeoip), options.holdUntil);
+      return this.next.evaluate(evaluationOf(context, contextId, keys, keys, options.disableGeoip), options.reuseUntil);
     }
     const local = this.localAnswers.answer(definitions, contextId, context, keys, now);
     const { results, undecided, unresolved } = local;
@@ -82,7 +82,7 @@ export class LocalFirstStage {
     if (undecided.length === 0 || (options.onlyLocal ?? this.onlyLocal)) return local;
     const rest = this.next.evaluate(
       evaluationOf(context, contextId, keys, undecided, options.disableGeoip),
-      options.holdUntil,
+      options.reuseUntil,
     );
     return rest instanceof Promise ? withRemoteLater(results, unresolved, rest) : withRemote(results, unresolved, rest);
   }

@@ -25,7 +25,7 @@ export interface SnapshotOptions {
   /** Only what the flag definitions decide: nothing is asked of PostHog or the cache. Default: the module's. */
   onlyLocal?: boolean;
   /** Keeps the evaluation joinable by the same context until this settles (for at most 1 s after it answered). */
-  holdUntil?: () => PromiseLike<unknown>;
+  reuseUntil?: () => PromiseLike<unknown>;
   /** Whether the snapshot's reads send their events when a read does not say. Default: the module's. */
   sendFeatureFlagEvents?: boolean;
   /** `geoip_disable` of what is asked of PostHog, and `$geoip_disable` of the reads' events. Default: the module's. */

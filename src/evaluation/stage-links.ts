@@ -11,7 +11,7 @@ export interface LocalFirstOptions {
    * Keeps the evaluation joinable by the same context until this settles (see `CoalescingStage`); an evaluation
    * of every flag is then held whole, local results included, as the context's answer.
    */
-  holdUntil?: () => PromiseLike<unknown>;
+  reuseUntil?: () => PromiseLike<unknown>;
   /**
    * `geoip_disable` for what is asked of PostHog; default: the module's. When it is not the module's, `contextId` is
    * an `otherGeoipId`.
@@ -30,11 +30,11 @@ export interface ContextStage {
 }
 
 /**
- * A stage asked an {@link Evaluation} (what local evaluation left undecided), kept joinable until `holdUntil()`
+ * A stage asked an {@link Evaluation} (what local evaluation left undecided), kept joinable until `reuseUntil()`
  * settles when it says so: the ones after local evaluation. The answer may be shared: read-only.
  */
 export interface EvaluationStage {
-  evaluate(evaluation: Evaluation, holdUntil?: () => PromiseLike<unknown>): MaybePromise<StageAnswer>;
+  evaluate(evaluation: Evaluation, reuseUntil?: () => PromiseLike<unknown>): MaybePromise<StageAnswer>;
 }
 
 /** A token for the stage a stage hands on to, typed by what that stage must do (see `evaluation-path.ts`). */

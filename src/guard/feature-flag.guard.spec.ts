@@ -13,6 +13,7 @@ import { RequestEvaluations } from '../request/request-evaluations.js';
 import type { FlagContext, FlagResult } from '../flags.types.js';
 import { FeatureFlag } from './feature-flag.decorator.js';
 import { FeatureFlagGuard } from './feature-flag.guard.js';
+import { ModuleDenial } from './module-denial.js';
 
 class MessageHandlers {
   @FeatureFlag('beta')
@@ -47,7 +48,12 @@ describe('FeatureFlagGuard outside HTTP', () => {
     Logger.overrideLogger(logs);
     const asked: FlagContext[] = [];
     const config = {} as ResolvedFlagsOptions;
-    const guard = new FeatureFlagGuard(new Reflector(), fakeEvaluations(asked, config), config, new HttpAdapterHost());
+    const guard = new FeatureFlagGuard(
+      new Reflector(),
+      fakeEvaluations(asked, config),
+      new ModuleDenial(config.exception),
+      new HttpAdapterHost(),
+    );
     // @nestjs/microservices is not installed here: its RpcException cannot be loaded, a 403 stands in for it.
     const attempt = async () => guard.canActivate(rpcContext({}));
     await expect(attempt()).rejects.toThrow(new ForbiddenException('Forbidden resource'));
@@ -63,7 +69,12 @@ describe('FeatureFlagGuard outside HTTP', () => {
     const config = {
       contextFactory: (context) => (context.switchToRpc().getData() as { userId: string }).userId,
     } as ResolvedFlagsOptions;
-    const guard = new FeatureFlagGuard(new Reflector(), fakeEvaluations(asked, config), config, new HttpAdapterHost());
+    const guard = new FeatureFlagGuard(
+      new Reflector(),
+      fakeEvaluations(asked, config),
+      new ModuleDenial(config.exception),
+      new HttpAdapterHost(),
+    );
     expect(await guard.canActivate(rpcContext({ userId: 'user-7' }))).toBe(true);
     expect(asked).toEqual([{ distinctId: 'user-7' }]);
   });

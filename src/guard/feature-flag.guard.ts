@@ -1,18 +1,18 @@
-import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { FlagEvaluations, FlagReadOptions } from '../evaluation/flag-evaluations.js';
-import { FLAGS_CONFIG, LIBRARY_NAME } from '../flags.constants.js';
-import type { ResolvedFlagsOptions } from '../options/flags-options.js';
+import { LIBRARY_NAME } from '../flags.constants.js';
 import { RequestEvaluations } from '../request/request-evaluations.js';
 import { FLAG_REQUIREMENTS, type FlagRequirement } from './flag-requirement.js';
 import { guardsDeclaredAfter } from './guard-order.js';
 import { denialOf } from './flag-denial.js';
+import { ModuleDenial } from './module-denial.js';
 
 /**
  * Enforces `@FeatureFlag` requirements on the request's snapshot of every flag: one evaluation per request and
  * context, shared with `@Flags()` and the handler's `FlagsService` calls. Reading a requirement's flag sends its
- * exposure (unless `sendEvent: false`). Never fails a request with a 500 for a flag reason: what is not known takes
- * the requirement's `defaultValue`.
+ * exposure (unless `sendFeatureFlagEvents: false`). Never fails a request with a 500 for a flag reason: what is
+ * not known takes the requirement's `defaultValue`.
  */
 @Injectable()
 export class FeatureFlagGuard implements CanActivate {
@@ -25,7 +25,7 @@ export class FeatureFlagGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly evaluations: RequestEvaluations,
-    @Inject(FLAGS_CONFIG) private readonly config: ResolvedFlagsOptions,
+    private readonly moduleDenial: ModuleDenial,
     private readonly adapterHost: HttpAdapterHost,
   ) {}
 
@@ -70,7 +70,7 @@ export class FeatureFlagGuard implements CanActivate {
       if (!isSatisfied(requirement, snapshot)) failed ??= requirement;
     }
     if (!failed) return true;
-    const denial = denialOf(context, this.adapterHost, failed.exception, this.config.exception);
+    const denial = denialOf(context, this.adapterHost, failed.exception, this.moduleDenial.exception);
     if (denial instanceof Promise) return rejectWith(denial);
     throw denial;
   }
@@ -122,7 +122,10 @@ interface HandlerFlags {
   keys: readonly string[];
 }
 
-/** A requirement's read that sends its exposure as the module says, and one that sends none (`sendEvent: false`). */
+/**
+ * A requirement's read that sends its exposure as the module says, and one that sends none
+ * (`sendFeatureFlagEvents: false`).
+ */
 const MODULE_READ: FlagReadOptions = Object.freeze({});
 const SILENT_READ: FlagReadOptions = Object.freeze({ sendFeatureFlagEvents: false });
 
@@ -132,7 +135,7 @@ const SILENT_READ: FlagReadOptions = Object.freeze({ sendFeatureFlagEvents: fals
  */
 function isSatisfied(requirement: FlagRequirement, snapshot: FlagEvaluations | undefined): boolean {
   const fallback = requirement.defaultValue ?? false;
-  const read = requirement.sendEvent === false ? SILENT_READ : MODULE_READ;
+  const read = requirement.sendFeatureFlagEvents === false ? SILENT_READ : MODULE_READ;
   let satisfied = true;
   for (const key of requirement.keys) {
     const value = snapshot?.getFlag(key, read);

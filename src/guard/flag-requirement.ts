@@ -12,8 +12,11 @@ export interface FeatureFlagOptions {
    * (`undefined`: the module's, else the default).
    */
   exception?: FlagDenial;
-  /** `false`: the guard sends no exposure event (`$feature_flag_called`) for these flags. Default: the module's. */
-  sendEvent?: boolean;
+  /**
+   * `false`: the guard sends no exposure event (`$feature_flag_called`) for these flags. Default: the module's
+   * `sendFeatureFlagEvents`.
+   */
+  sendFeatureFlagEvents?: boolean;
 }
 
 /** One `@FeatureFlag` as the guard reads it: every key must pass. */

@@ -69,7 +69,7 @@ export interface FlagsModuleOptions {
   /**
    * Whether `isEnabled`, `getFlag`, `getFlagResult` and the `@FeatureFlag` guard send `$feature_flag_called`
    * exposure events, as PostHog's SDKs do, so that experiments see who was exposed (one per user, flag and
-   * response). A call opts out with `{ sendEvent: false }`.
+   * response). A call or a `@FeatureFlag` opts out with its own `sendFeatureFlagEvents: false`.
    * @default true
    */
   sendFeatureFlagEvents?: boolean;

@@ -37,7 +37,7 @@ describe('Coalescer', () => {
     expect(coalescer.get('a')).toBeUndefined();
   });
 
-  it('holds a settled run until holdUntil settles, then lets go of it at once', async () => {
+  it('holds a settled run until reuseUntil settles, then lets go of it at once', async () => {
     const coalescer = new Coalescer<number>(1000);
     const holder = deferred<void>();
     await coalescer.run('a', () => Promise.resolve(1), holder.promise);

@@ -6,7 +6,7 @@ interface Run<T> {
   promise: Promise<T>;
   /** When the run settled (`performance.now()`); undefined while it is in flight. */
   settledAt?: number;
-  /** Whether its holder still wants it joinable once it has settled (until `holdUntil` settles). */
+  /** Whether its holder still wants it joinable once it has settled (until `reuseUntil` settles). */
   held: boolean;
 }
 
@@ -14,7 +14,7 @@ interface Run<T> {
  * Shares one run of an evaluation among callers with the same key: while a run for a key is in flight (or held
  * for reuse), asking again joins it instead of starting another.
  *
- * A held run is let go as soon as its holder's `holdUntil` settles. The run keeps no reference to its holder (a
+ * A held run is let go as soon as its holder's `reuseUntil` settles. The run keeps no reference to its holder (a
  * request and its response, say): it holds only its own answer, so the holder's objects die as young as they
  * would without it.
  */
@@ -36,25 +36,25 @@ export class Coalescer<T> {
 
   /**
    * The run for `key`, or a new one from `start`, kept for joiners until it settles, and after that until
-   * `holdUntil` settles (for at most `maxHoldMs`).
+   * `reuseUntil` settles (for at most `maxHoldMs`).
    */
-  run(key: string, start: () => Promise<T>, holdUntil?: PromiseLike<unknown>): Promise<T> {
+  run(key: string, start: () => Promise<T>, reuseUntil?: PromiseLike<unknown>): Promise<T> {
     const running = this.get(key);
     if (running) return running;
     this.sweepNowAndThen();
-    const run: Run<T> = { promise: start(), held: holdUntil !== undefined };
+    const run: Run<T> = { promise: start(), held: reuseUntil !== undefined };
     this.runs.set(key, run);
     const settle = () => {
       run.settledAt = performance.now();
       if (!run.held) this.letGo(key, run);
     };
     run.promise.then(settle, settle);
-    if (holdUntil) {
+    if (reuseUntil) {
       const release = () => {
         run.held = false;
         if (run.settledAt !== undefined) this.letGo(key, run);
       };
-      holdUntil.then(release, release);
+      reuseUntil.then(release, release);
     }
     return run.promise;
   }

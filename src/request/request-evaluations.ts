@@ -51,7 +51,7 @@ export class RequestEvaluations implements RequestSnapshot {
 
   /**
    * The snapshot of `context` (parsed): in a request, its share of the request's snapshot (unless `onlyLocal`,
-   * `disableGeoip` or `holdUntil` asks for an evaluation of its own).
+   * `disableGeoip` or `reuseUntil` asks for an evaluation of its own).
    */
   forContext(context: FlagContext, options: SnapshotOptions = {}): MaybePromise<FlagEvaluations> {
     return this.inStore(currentRequestStore(), context, options, false, options.flagKeys);
@@ -71,7 +71,7 @@ export class RequestEvaluations implements RequestSnapshot {
     handler?: object,
   ): MaybePromise<FlagEvaluations> {
     const contextId = contextKey(context);
-    const own = options.onlyLocal !== undefined || options.disableGeoip !== undefined || options.holdUntil;
+    const own = options.onlyLocal !== undefined || options.disableGeoip !== undefined || options.reuseUntil;
     if (!store || own || context.distinctId === '') {
       return this.snapshots.evaluate(context, contextId, options);
     }

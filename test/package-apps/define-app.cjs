@@ -79,7 +79,6 @@ async function loadedOnce(FlagsService) {
     required.FlagsService === FlagsService &&
     imported.FlagsService === FlagsService &&
     required.FlagsModule === imported.FlagsModule &&
-    requiredTesting.FlagsOverrides === importedTesting.FlagsOverrides &&
-    requiredTesting.FlagsOverrides === required.FlagsOverrides
+    requiredTesting.FlagsOverrides === importedTesting.FlagsOverrides
   );
 }

@@ -40,7 +40,7 @@ if (process.env.POSTHOG_SECRET_KEY && flags.status().definitions.source === 'non
 const results = {};
 for (const distinctId of process.argv.slice(2)) {
   results[distinctId] = Object.fromEntries(
-    [...(await flags.evaluate(distinctId)).values()].map((result) => [result.key, result.source]),
+    [...(await flags.getFlagResults(distinctId)).values()].map((result) => [result.key, result.source]),
   );
 }
 await app.close();

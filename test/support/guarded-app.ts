@@ -106,7 +106,7 @@ class FeaturesController {
   }
 
   @Get('quiet-beta')
-  @FeatureFlag('beta', { sendEvent: false })
+  @FeatureFlag('beta', { sendFeatureFlagEvents: false })
   quietBeta() {
     return { ok: true };
   }
@@ -124,7 +124,7 @@ class FeaturesController {
     const id = request.user.id;
     return {
       checkout: await this.flags.getFlag('checkout', id),
-      payload: await this.flags.getPayload('beta', id),
+      payload: await this.flags.getFlagPayload('beta', id),
       all: await this.flags.getAllFlags(id),
       source: (await this.flags.getFlagResult('dark-mode', id))?.source,
     };

@@ -26,7 +26,7 @@ class NestedController {
       after: {
         distinctId: flags.distinctId,
         payload: flags.getFlagPayload('beta'),
-        service: await this.flags.getPayload('beta'),
+        service: await this.flags.getFlagPayload('beta'),
         evaluated: (await this.flags.evaluateFlags()).distinctId,
       },
     };
@@ -37,7 +37,7 @@ class NestedController {
     return {
       distinctId: flags.distinctId,
       payload: flags.getFlagPayload('beta'),
-      service: await this.flags.getPayload('beta'),
+      service: await this.flags.getFlagPayload('beta'),
       evaluated: (await this.flags.evaluateFlags()).distinctId,
     };
   }

@@ -10,5 +10,5 @@ const app = await NestFactory.createApplicationContext(FlagsModule.forRoot(JSON.
 });
 const flags = app.get(FlagsService);
 await flags.waitForLocalEvaluationReady(10_000);
-for (const distinctId of process.argv.slice(2)) await flags.evaluate(distinctId);
+for (const distinctId of process.argv.slice(2)) await flags.getFlagResults(distinctId);
 process.stdout.write('evaluated\n');

@@ -70,6 +70,11 @@ export class PostHogExchange implements Dispatcher.DispatchHandler, AbortableReq
     this.timer = setTimeout(() => this.expire(timeoutMs), timeoutMs);
   }
 
+  /** Whether the answer's status is in and its body, unread, is being dropped. */
+  get discardingBody(): boolean {
+    return this.discarding;
+  }
+
   /** Whether the exchange has ended before it was dispatched (an aborted signal): it need not be. */
   get ended(): boolean {
     return this.settled;

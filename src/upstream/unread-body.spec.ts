@@ -4,6 +4,7 @@ import { AnsweringServer } from '../../test/support/answering-server.js';
 import { eventually } from '../../test/support/eventually.js';
 import { flagsGet } from '../../test/support/posthog-http-request.js';
 import { stallBody } from '../../test/support/fake-posthog.js';
+import type { PostHogExchange } from './posthog-exchange.js';
 import { PostHogHttp } from './posthog-http.js';
 
 /**
@@ -81,8 +82,8 @@ describe('PostHogHttp: bodies not read', () => {
   it('answers with the status on abort() while the body stalls, and closes the connection', async () => {
     server.answer = (response) => stallBody(response, 503);
     const http = client(1);
-    const exchange = http.start(flagsGet());
-    await eventually(() => server.open === 1, 'the body begun');
+    const exchange = http.start(flagsGet()) as PostHogExchange;
+    await eventually(() => exchange.discardingBody, 'the status in, its body stalled');
     exchange.abort();
     expect(await exchange.response).toMatchObject({ status: 503 });
     await eventually(() => server.open === 0, 'the stalled connection closed');
@@ -91,10 +92,10 @@ describe('PostHogHttp: bodies not read', () => {
   it("answers with the status on the caller's signal while the body stalls, and closes the connection", async () => {
     server.answer = (response) => stallBody(response, 302);
     const signal = new AbortController();
-    const response = client(1).request(flagsGet({ signal: signal.signal }));
-    await eventually(() => server.open === 1, 'the body begun');
+    const exchange = client(1).start(flagsGet({ signal: signal.signal })) as PostHogExchange;
+    await eventually(() => exchange.discardingBody, 'the status in, its body stalled');
     signal.abort();
-    expect(await response).toMatchObject({ status: 302 });
+    expect(await exchange.response).toMatchObject({ status: 302 });
     await eventually(() => server.open === 0, 'the stalled connection closed');
   });
 

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Controller, Get, Param, type INestApplication } from '@nestjs/common';
+import { Controller, Get, Param, Query, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { FeatureFlag, FlagEvaluations, Flags, FlagsModule, FlagsService } from '../src/index.js';
@@ -60,6 +60,22 @@ class RouteController {
   @FeatureFlag('beta')
   snapshot(@Flags() flags: FlagEvaluations) {
     return { later: flags.getFlag('flag-7') ?? null };
+  }
+
+  /** Reads each key the query names, one call at a time (keys from outside: a hostile request names many). */
+  @Get('keys')
+  @FeatureFlag('beta')
+  async keys(@Query('keys') keys: string) {
+    let enabled = 0;
+    for (const key of keys.split(',')) if (await this.flags.isEnabled(key)) enabled++;
+    return { enabled };
+  }
+
+  /** Evaluates the keys the query names, in one call, without a guard. */
+  @Get('list')
+  async list(@Query('keys') keys: string) {
+    const flags = await this.flags.evaluateFlags(undefined, { flagKeys: keys.split(',') });
+    return { keys: flags.keys.length };
   }
 
   @Get('many/:count')
@@ -203,6 +219,26 @@ describe('what a request asks PostHog for: its route’s flags', () => {
     const learned = await asked(() => get('/route/loop/40', newUser()));
     expect(learned).toHaveLength(1);
     expect(learned[0]).toHaveLength(40);
+  });
+
+  it(`asks PostHog at most ${MAX_WIDENINGS + 2} times in a request reading many keys its route never read`, async () => {
+    await get('/route/keys?keys=checkout', newUser());
+    const keys = Array.from({ length: 300 }, (_, index) => `flag-${index % 100}-${index}`);
+    keys.push('flag-2', 'flag-4');
+    let body: unknown;
+    const calls = await asked(async () => ({ body } = await get(`/route/keys?keys=${keys.join(',')}`, newUser())));
+    expect(body).toEqual({ enabled: 2 });
+    expect(calls).toHaveLength(MAX_WIDENINGS + 2);
+    expect(calls.at(-1)).toBe('every');
+  });
+
+  it(`never learns more than ${MAX_ROUTE_KEYS} keys for a route, even from its first request`, async () => {
+    const keys = Array.from({ length: 100 }, (_, index) => `flag-${index}`).join(',');
+    await get(`/route/list?keys=${keys}`, newUser());
+    let body: unknown;
+    const calls = await asked(async () => ({ body } = await get('/route/list?keys=flag-1', newUser())));
+    expect(body).toEqual({ keys: 1 });
+    expect(calls).toEqual(['every']);
   });
 
   it('logs no warning or error for any of it', () => {

@@ -45,7 +45,7 @@ export class RouteFlags {
     if (!handler) return askedOf(wanted);
     const known = this.routes.get(handler);
     if (known) return this.learned(handler, known, wanted);
-    this.routes.set(handler, takingSnapshots.has(handler) ? EVERY_FLAG_ASKED : askedOf(wanted));
+    this.routes.set(handler, takingSnapshots.has(handler) ? EVERY_FLAG_ASKED : routeAsked(wanted));
     return EVERY_FLAG_ASKED;
   }
 
@@ -57,7 +57,7 @@ export class RouteFlags {
     if (!handler) return undefined;
     const known = this.routes.get(handler);
     if (known) return this.learned(handler, known, wanted);
-    const first = askedOf(wanted);
+    const first = routeAsked(wanted);
     this.routes.set(handler, first);
     return first;
   }
@@ -65,11 +65,16 @@ export class RouteFlags {
   /** The route's keys with `wanted` among them. */
   private learned(handler: object, known: FlagsAsked, wanted: readonly string[] | undefined): FlagsAsked {
     if (known.set === undefined || (wanted !== undefined && holdsEvery(known.set, wanted))) return known;
-    const learned = wanted === undefined ? EVERY_FLAG_ASKED : askedOf([...known.keys, ...wanted]);
-    const kept = learned.keys !== undefined && learned.keys.length > MAX_ROUTE_KEYS ? EVERY_FLAG_ASKED : learned;
+    const kept = routeAsked(wanted && [...known.keys, ...wanted]);
     this.routes.set(handler, kept);
     return kept;
   }
+}
+
+/** `keys` as a route asks them ({@link askedOf}): every flag past {@link MAX_ROUTE_KEYS} keys. */
+function routeAsked(keys: readonly string[] | undefined): FlagsAsked {
+  const asked = askedOf(keys);
+  return asked.keys !== undefined && asked.keys.length > MAX_ROUTE_KEYS ? EVERY_FLAG_ASKED : asked;
 }
 
 /** `keys` (every flag when `undefined`) as asked: those that can name a flag, each once. */

@@ -50,6 +50,18 @@ describe('FlagReads', () => {
     expect(flagReads.holdsWhatIsRead('u', answer)).toBe(false);
   });
 
+  it('says whether the entries hold the keys asked that the user read: one at least, each of them', () => {
+    const { reads: flagReads } = reads();
+    expect(flagReads.holdsReadOf('u', ['a', 'b'], [remote('a')])).toBe(false);
+    flagReads.flagRead({ distinctId: 'u' }, 'a', results, false);
+    expect(flagReads.holdsReadOf('u', ['a', 'b'], [remote('a')])).toBe(true);
+    expect(flagReads.holdsReadOf('u', ['b', 'c'], [])).toBe(false);
+    flagReads.flagRead({ distinctId: 'u' }, 'b', results, false);
+    expect(flagReads.holdsReadOf('u', ['a', 'b'], [remote('a')])).toBe(false);
+    flagReads.everyFlagRead({ distinctId: 'v' }, results, true, false);
+    expect(flagReads.holdsReadOf('v', ['a', 'b'], [remote('a')])).toBe(false);
+  });
+
   it('with keep=all keeps every flag and remembers nothing', () => {
     const { reads: flagReads, writes } = reads(true);
     flagReads.flagRead({ distinctId: 'u' }, 'a', results, false);

@@ -66,6 +66,23 @@ export class FlagReads {
   }
 
   /**
+   * Whether the entries hold each of `keys` the user's requests read, one at least (`false` when none is known, or
+   * every flag is read: then only an entry for each key asked does).
+   */
+  holdsReadOf(distinctId: string, keys: readonly string[], entries: readonly EvaluatedFlag[]): boolean {
+    const read = this.users.get(distinctId);
+    if (read === undefined || read === EVERY_FLAG) return false;
+    const held = new Set(entries.map((entry) => entry.key));
+    let wanted = 0;
+    for (const key of keys) {
+      if (!read.has(key)) continue;
+      if (!held.has(key)) return false;
+      wanted++;
+    }
+    return wanted > 0;
+  }
+
+  /**
    * A snapshot's read of `key` for `context`: remembered for the user, and, the first time, its result written when
    * PostHog gave it. Nothing is allocated when the user read the flag before, nor for a key that cannot name a flag.
    */

@@ -70,7 +70,11 @@ function stage(
       return Promise.resolve();
     },
   };
-  const flagReads = { kept: (_id: string, flags: readonly EvaluatedFlag[]) => flags, holdsWhatIsRead: () => false };
+  const flagReads = {
+    kept: (_id: string, flags: readonly EvaluatedFlag[]) => flags,
+    holdsWhatIsRead: () => false,
+    holdsReadOf: () => false,
+  };
   const failures: unknown[] = [];
   const monitor = { upstreamFailed: (error: unknown) => failures.push(error), upstreamSucceeded: () => undefined };
   const lean = new LeanExposures();

@@ -146,18 +146,25 @@ export class UpstreamStage implements BeforeApplicationShutdown {
   }
 
   /**
-   * Whether the user's last known results answer the evaluation without PostHog: an entry for every key asked, or,
-   * every flag asked, for every flag the user's requests read (what the cache keeps for them: see `FlagReads`).
+   * Whether the user's last known results answer the evaluation without PostHog: an entry for every key asked, or
+   * for every flag the user's requests read among those asked (every flag asked, or a route's keys: see
+   * `FlagReads`, which says what the cache keeps for them).
    */
   private isKnown(evaluation: Evaluation, known: CachedFlags): boolean {
     if (known.complete) return true;
-    return evaluation.keys === undefined && this.reads.holdsWhatIsRead(evaluation.context.distinctId, known.flags);
+    const { keys, context } = evaluation;
+    return keys === undefined
+      ? this.reads.holdsWhatIsRead(context.distinctId, known.flags)
+      : this.reads.holdsReadOf(context.distinctId, keys, known.flags);
   }
 
-  /** The last known results as the answer (`partial` when they are not every flag: the others are unknown). */
+  /**
+   * The last known results as the answer: `partial` when they are not every flag (the others are unknown); the
+   * keys asked they lack, unanswered.
+   */
   private fallback(evaluation: Evaluation, known: CachedFlags): StageAnswer {
     const everyFlag = evaluation.keys === undefined;
-    return answerOf(withStoredSource(known.flags, 'fallback'), undefined, everyFlag && !known.complete);
+    return answerOf(withStoredSource(known.flags, 'fallback'), evaluation.keys, everyFlag && !known.complete);
   }
 
   /** The user's last known results for the evaluation's keys: `cached` when this evaluation read them already. */

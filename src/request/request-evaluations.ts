@@ -81,15 +81,18 @@ export class RequestEvaluations implements RequestSnapshot {
       if (!requestOwn && store.snapshots.size > MAX_SHARED_CONTEXTS) {
         return this.snapshots.evaluate(context, contextId, options);
       }
-      const asked = this.routes.ask(handler, wanted);
-      shared = { asked, snapshot: this.snapshots.evaluate(context, contextId, asked.options), widened: 0 };
+      const route = handler ?? BEFORE_ROUTE;
+      const asked = this.routes.ask(route, wanted);
+      shared = { asked, snapshot: this.snapshots.evaluate(context, contextId, asked.options), route, widened: 0 };
       store.snapshots.set(contextId, shared);
     } else {
-      const route = this.routes.learn(handler, wanted);
+      const learned = this.routes.learn(handler, wanted);
+      // What the snapshot's asker learns too: a middleware's snapshot asks for what its requests' routes read next.
+      if (shared.route !== handler) this.routes.learn(shared.route, wanted);
       const { set } = shared.asked;
       if (set && (wanted === undefined || !holdsEvery(set, wanted))) {
         // Past a few calls in one request (or once the route asks every flag), the rest comes in one.
-        const every = route === EVERY_FLAG_ASKED || ++shared.widened > MAX_WIDENINGS;
+        const every = learned === EVERY_FLAG_ASKED || ++shared.widened > MAX_WIDENINGS;
         this.widen(shared, context, contextId, every ? undefined : wanted);
       }
     }
@@ -213,6 +216,12 @@ export class RequestEvaluations implements RequestSnapshot {
     return found;
   }
 }
+
+/**
+ * The route of a snapshot asked before the request's handler is known (in a middleware): learned as a route, from
+ * every read of the snapshots it asked, so that they ask for what the requests read after it.
+ */
+const BEFORE_ROUTE: object = Object.freeze({});
 
 /** The options of a read of the request's snapshot as it is: not narrowed, events as the module says. */
 const WHOLE: SnapshotOptions = Object.freeze({});

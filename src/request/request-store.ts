@@ -37,6 +37,8 @@ export interface SharedSnapshot {
   asked: FlagsAsked;
   /** How many times flags it was not asked were asked since (see `MAX_WIDENINGS`). */
   widened: number;
+  /** The route it was asked for (see `RouteFlags`): it learns what the snapshot is read for. */
+  route: object;
 }
 
 /** What `@Flags()` asks of the request's scope. */

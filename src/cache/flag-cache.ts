@@ -67,21 +67,27 @@ export interface FlagCache {
 
 /**
  * The read result for `keys`, given each key's stored entry (`entryOf(key, index)`, `undefined` when none): the
- * entries still within `ttlSeconds` at `now`, complete when each key has one. One pass, one array: it runs on
- * every read.
+ * entries still within `ttlSeconds` at `now`, complete when each key has one. With `projectKeys` (the flags the
+ * project is known to have), complete too when each key among them has one, and one key at least: a key the
+ * project does not have is never cached, and must not keep a read from the cache (a route that once read a key
+ * PostHog does not know). One pass, one array: it runs on every read.
  */
 export function cachedFlags(
   keys: readonly string[],
   entryOf: (key: string, index: number) => CachedFlag | undefined,
   ttlSeconds: number,
   now = Date.now(),
+  projectKeys?: ReadonlySet<string>,
 ): CachedFlags {
   const flags: CachedFlag[] = [];
+  let missing = 0;
   for (let index = 0; index < keys.length; index++) {
-    const entry = entryOf(keys[index]!, index);
+    const key = keys[index]!;
+    const entry = entryOf(key, index);
     if (entry && isWithinTtl(entry.evaluatedAt, ttlSeconds, now)) flags.push(entry);
+    else if (!projectKeys || projectKeys.has(key)) missing++;
   }
-  return { flags, complete: keys.length > 0 && flags.length === keys.length };
+  return { flags, complete: flags.length > 0 && missing === 0 };
 }
 
 /** Whether an entry evaluated at `evaluatedAt` may still be served, given a `ttlSeconds` window. */

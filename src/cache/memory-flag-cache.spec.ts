@@ -45,6 +45,21 @@ describe('MemoryFlagCache', () => {
     expect(after.flags.map(({ enabled }) => enabled)).toEqual([false]);
   });
 
+  it('reads some keys as complete without a key no whole evaluation named (one entry at least)', async () => {
+    const cache = memory(60, 10);
+    const flag = (key: string) => ({ key, enabled: true, evaluatedAt: secondsAgo(1) });
+    await cache.write('u', [flag('beta')], false, '');
+    expect(cache.read('u', ['beta', 'no-such-flag']).complete).toBe(false);
+    await cache.write('u', [flag('beta'), flag('checkout')], true, '');
+    const routeKeys = Object.freeze(['beta', 'no-such-flag']);
+    expect(cache.read('u', routeKeys).complete).toBe(true);
+    expect(cache.read('u', ['no-such-flag']).complete).toBe(false);
+    expect(cache.read('u', ['checkout', 'other']).complete).toBe(true);
+    await cache.write('v', [flag('other')], false, '');
+    expect(cache.read('u', routeKeys).complete).toBe(true);
+    expect(cache.read('u', ['checkout', 'other']).complete).toBe(false);
+  });
+
   describe('a read of every known flag', () => {
     afterEach(() => {
       jest.useRealTimers();

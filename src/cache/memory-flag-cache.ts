@@ -16,6 +16,8 @@ interface RememberedRead {
   /** The keys it was read for: the known keys (replaced, never changed, when they change), or a route's (frozen). */
   keys: readonly string[];
   read: CachedFlags;
+  /** The known keys when it was read: whether a read of some keys is complete depends on them. */
+  knownKeys: readonly string[];
   /** When its first entry passes the `ttl` (ms since the epoch). */
   until: number;
 }
@@ -39,6 +41,9 @@ export class MemoryFlagCache implements FlagCache {
   private readonly keyedReads = new WeakMap<ReadonlyMap<string, CachedFlag>, RememberedRead>();
   /** Every flag key of the last whole evaluation, plus any seen since; replaced, never changed in place. */
   private knownKeys: readonly string[] = [];
+  private knownKeysAsSet?: { keys: readonly string[]; set: ReadonlySet<string> };
+  /** Whether a whole evaluation was written: then {@link knownKeys} is every flag of the project (and more). */
+  private wholeWritten = false;
   /** The stored remote config payloads by flag key: at most 1000, and at most `maxBytes` of text. */
   private readonly remoteConfigs: LRUCache<string, string>;
 
@@ -57,39 +62,58 @@ export class MemoryFlagCache implements FlagCache {
 
   read(distinctId: string, keys?: readonly string[]): CachedFlags {
     const known = this.users.get(distinctId);
-    if (!known || (keys && !Object.isFrozen(keys))) return this.readOf(known, keys ?? this.knownKeys, Date.now());
+    if (!known || (keys && !Object.isFrozen(keys))) return this.readOf(known, keys, Date.now());
     const reads = keys ? this.keyedReads : this.everyFlagReads;
     const readKeys = keys ?? this.knownKeys;
     const now = Date.now();
     const remembered = reads.get(known);
-    if (remembered && remembered.keys === readKeys && now < remembered.until) return remembered.read;
-    return this.rememberedRead(reads, known, readKeys, now);
+    if (
+      remembered &&
+      remembered.keys === readKeys &&
+      remembered.knownKeys === this.knownKeys &&
+      now < remembered.until
+    ) {
+      return remembered.read;
+    }
+    return this.rememberedRead(reads, known, keys, now);
   }
 
   /** A new read of `keys` of the user's entries, remembered until they change or one passes the `ttl`. */
   private rememberedRead(
     reads: WeakMap<ReadonlyMap<string, CachedFlag>, RememberedRead>,
     known: ReadonlyMap<string, CachedFlag>,
-    keys: readonly string[],
+    keys: readonly string[] | undefined,
     now: number,
   ): CachedFlags {
     const read = this.readOf(known, keys, now);
     let oldest = Infinity;
     for (const flag of read.flags) oldest = Math.min(oldest, flag.evaluatedAt.getTime());
-    reads.set(known, { keys, read, until: oldest + this.config.ttlSeconds * 1000 });
+    const { knownKeys } = this;
+    reads.set(known, { keys: keys ?? knownKeys, read, knownKeys, until: oldest + this.config.ttlSeconds * 1000 });
     return read;
   }
 
   /**
-   * The `keys` of the user's entries (none when `known` is undefined) within the `ttl`. (The lookup is made here,
-   * not in `read`: a function whose variables a closure captures allocates their context on every call.)
+   * The `keys` (every known key when undefined) of the user's entries (none when `known` is undefined) within the
+   * `ttl`; a read of some keys is complete without those no whole evaluation named ({@link cachedFlags}). (The
+   * lookup is made here, not in `read`: a function whose variables a closure captures allocates their context on
+   * every call.)
    */
   private readOf(
     known: ReadonlyMap<string, CachedFlag> | undefined,
-    keys: readonly string[],
+    keys: readonly string[] | undefined,
     now: number,
   ): CachedFlags {
-    return cachedFlags(keys, (key) => known?.get(key), this.config.ttlSeconds, now);
+    const project = keys && this.wholeWritten ? this.knownKeySet() : undefined;
+    return cachedFlags(keys ?? this.knownKeys, (key) => known?.get(key), this.config.ttlSeconds, now, project);
+  }
+
+  /** {@link knownKeys} as a set, made once per list. */
+  private knownKeySet(): ReadonlySet<string> {
+    if (this.knownKeysAsSet?.keys !== this.knownKeys) {
+      this.knownKeysAsSet = { keys: this.knownKeys, set: new Set(this.knownKeys) };
+    }
+    return this.knownKeysAsSet.set;
   }
 
   /**
@@ -114,6 +138,7 @@ export class MemoryFlagCache implements FlagCache {
     }
     if (known) this.users.set(distinctId, known);
     this.knownKeys = knownKeysAfter(this.knownKeys, answered, whole);
+    this.wholeWritten ||= whole;
   }
 
   /** Whether the stored entry is half-way to expiry by the new result's time: written again even if unchanged. */

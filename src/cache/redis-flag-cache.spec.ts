@@ -51,6 +51,13 @@ describe('RedisFlagCache', () => {
     expect(await cache.read('someone else', ['beta'])).toEqual({ flags: [], complete: false });
   });
 
+  it('reads some keys as complete without a key no whole evaluation it wrote named (one entry at least)', async () => {
+    await cache.write('u1', [flag('beta', true), flag('checkout', false)], true, '');
+    expect(await cache.read('u1', ['beta', 'no-such-flag'])).toMatchObject({ complete: true });
+    expect(await cache.read('u1', ['no-such-flag'])).toEqual({ flags: [], complete: false });
+    expect(await cache.read('u2', ['beta', 'no-such-flag'])).toEqual({ flags: [], complete: false });
+  });
+
   it("stores an entry under {prefix}{distinctId}:{flagKey}, expiring after the cache's ttl", async () => {
     await cache.write('user:1', [flag('beta', true)], false, '');
     const ttl = await redis.client.ttl(`${prefix}user:1:beta`);

@@ -95,7 +95,9 @@ export class RedisFlagCache implements FlagCache {
     if (flagKeys.length === 0) return { flags: [], complete: false };
     const values = await this.getAll(flagKeys.map((key) => this.entryKey(distinctId, key)));
     this.outages.succeeded();
-    const read = cachedFlags(flagKeys, (key, index) => decodePythonEntry(values[index], key), this.config.ttlSeconds);
+    const project = keys && this.writtenKeys.projectKeys();
+    const entryOf = (key: string, index: number) => decodePythonEntry(values[index], key);
+    const read = cachedFlags(flagKeys, entryOf, this.config.ttlSeconds, Date.now(), project);
     if (!read.complete) this.forgetLost(distinctId, flagKeys, values);
     return read;
   }

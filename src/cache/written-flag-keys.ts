@@ -42,6 +42,14 @@ export class WrittenFlagKeys {
     return { replace: false, keys };
   }
 
+  /**
+   * Every flag of the project as this instance last wrote it (from a whole evaluation, while it is young enough to
+   * be trusted); `undefined` when not known.
+   */
+  projectKeys(): ReadonlySet<string> | undefined {
+    return this.exact && this.now() < this.refreshAt ? this.written : undefined;
+  }
+
   /** Forgets what was written: the next answer writes the value. */
   forget(): void {
     this.written = undefined;

@@ -14,8 +14,12 @@ export function hasLoneSurrogate(key: string): boolean {
   return LONE_SURROGATE.test(key);
 }
 
-/** `keys` less those that cannot name a flag ({@link canNameFlag}): `keys` itself when every one can. */
+/**
+ * `keys` less those that cannot name a flag ({@link canNameFlag}), in a list of its own: `keys` itself when it is
+ * frozen (a route's keys, which no caller can change while they are asked) and every one can.
+ */
 export function nameableKeys(keys: readonly string[]): readonly string[] {
+  if (!Object.isFrozen(keys)) return keys.filter(canNameFlag);
   for (let index = 0; index < keys.length; index++) if (!canNameFlag(keys[index]!)) return keys.filter(canNameFlag);
   return keys;
 }

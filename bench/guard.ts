@@ -19,7 +19,7 @@ import { ModuleDenial } from '../src/guard/module-denial.js';
 import { routeNotFound } from '../src/guard/route-not-found.js';
 import { FeatureFlag, FeatureFlagGuard, FlagsModule, FlagsService } from '../src/index.js';
 import { FlagsRequestMiddleware } from '../src/request/flags-request.middleware.js';
-import { RequestEvaluations } from '../src/request/request-evaluations.js';
+import { ContextSnapshots } from '../src/request/context-snapshots.js';
 import { BENCH_FLAG, benchDefinitions, benchUser, flagIsOnFor } from './contenders.js';
 
 const ROUNDS = 12;
@@ -67,7 +67,7 @@ async function measure(
     const flags = app.get(FlagsService);
     while (local && flags.status().definitions.source === 'none') await new Promise((ready) => setTimeout(ready, 10));
     for (const user of USERS) await flags.isEnabled(BENCH_FLAG, user);
-    const evaluations = app.get(RequestEvaluations);
+    const evaluations = app.get(ContextSnapshots);
     const adapterHost = app.get(HttpAdapterHost);
     const ours = new FeatureFlagGuard(app.get(Reflector), evaluations, app.get(ModuleDenial), adapterHost);
     const reference: CanActivate = {

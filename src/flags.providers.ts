@@ -24,7 +24,7 @@ import { FlagsRequestMiddleware } from './request/flags-request.middleware.js';
 import { FlagsScopeGuard } from './request/flags-scope.guard.js';
 import { RemoteConfigPayloads } from './remote-config/remote-config-payloads.js';
 import { RequestContexts } from './request/request-contexts.js';
-import { RequestEvaluations } from './request/request-evaluations.js';
+import { ContextSnapshots } from './request/context-snapshots.js';
 import { FlagsUpstream } from './upstream/flags-upstream.js';
 import { PostHogClient } from './upstream/posthog-client.js';
 
@@ -59,7 +59,7 @@ export const FLAGS_WORKERS: Provider[] = [
   UnsendableProperties,
   RemoteConfigPayloads,
   RequestContexts,
-  RequestEvaluations,
+  ContextSnapshots,
   FlagsService,
   FlagsServiceBinder,
   MODULE_DENIAL,
@@ -70,9 +70,9 @@ export const FLAGS_WORKERS: Provider[] = [
 /**
  * What `FlagsModule` and `FlagsTestingModule` export: what users inject (`FlagsService`, `FlagsOverrides`), and
  * what Nest needs to build, in the application's own modules, the guard and interceptor `@FeatureFlag` applies
- * (`RequestEvaluations`, `ModuleDenial`). Never the configuration: it holds the keys.
+ * (`ContextSnapshots`, `ModuleDenial`). Never the configuration: it holds the keys.
  */
-export const FLAGS_EXPORTS = [FlagsService, FlagsOverrides, RequestEvaluations, ModuleDenial];
+export const FLAGS_EXPORTS = [FlagsService, FlagsOverrides, ContextSnapshots, ModuleDenial];
 
 /**
  * Enters every request's scope before guards run (see {@link FlagsRequestMiddleware}): `FlagsModule` and

@@ -16,7 +16,7 @@ import { startupLine } from './monitor/startup-line.js';
 import type { ResolvedFlagsOptions } from './options/flags-options.js';
 import { FlagsOverrides } from './overrides/flags-overrides.js';
 import { RemoteConfigPayloads } from './remote-config/remote-config-payloads.js';
-import { RequestEvaluations } from './request/request-evaluations.js';
+import { ContextSnapshots } from './request/context-snapshots.js';
 import { kindOf } from './util/kind-of.js';
 import { setOwn } from './util/own.js';
 import {
@@ -30,8 +30,9 @@ import {
  * Evaluates PostHog feature flags: {@link evaluateFlags} gives a {@link FlagEvaluations} snapshot of one
  * evaluation (posthog-node's `evaluateFlags`); `isEnabled`, `getFlag`, `getFlagPayload`... read one, with the
  * snapshot's names. Inside a request (HTTP, GraphQL) or a WebSocket or RPC message, a call without a context uses
- * its own (`contextFactory`, else the transport's user), and every call for the same context shares one
- * evaluation of every flag with the `@FeatureFlag` guard and `@Flags()`.
+ * its own (`contextFactory`, else the transport's user), and every call for the same context shares the
+ * request's one evaluation with the `@FeatureFlag` guard and `@Flags()`: one answer per flag per request (see
+ * `ContextSnapshots`).
  *
  * Answers from local evaluation when the flag definitions decide, from the cache within the `fresh` window, else
  * asks PostHog; when it cannot answer, serves each flag's last known result from the fallback cache. Never rejects
@@ -47,7 +48,7 @@ export class FlagsService implements OnApplicationBootstrap {
   readonly events$: Observable<FlagsEvent>;
 
   constructor(
-    private readonly evaluations: RequestEvaluations,
+    private readonly evaluations: ContextSnapshots,
     @Inject(FLAG_CACHE) private readonly cache: FlagCache,
     @Inject(FLAGS_CONFIG) private readonly config: ResolvedFlagsOptions,
     private readonly monitor: FlagsMonitor,
@@ -115,8 +116,8 @@ export class FlagsService implements OnApplicationBootstrap {
    * One evaluation of the user's flags, as a {@link FlagEvaluations} snapshot (posthog-node's `evaluateFlags`):
    * read it with `isEnabled` / `getFlag` (each sends the user's `$feature_flag_called` on the first read of a
    * value), `getFlagPayload` (silent), slice it with `onlyAccessed()` / `only(keys)`, spread `eventProperties()`
-   * into a captured event. Without a context, inside a request or message: its own, and its one evaluation of
-   * every flag for it. An empty distinct id gives an empty snapshot that sends nothing.
+   * into a captured event. Without a context, inside a request or message: its own, the request's evaluation
+   * (of every flag, unless `flagKeys` says). An empty distinct id gives an empty snapshot that sends nothing.
    * @throws {TypeError} without a context outside a request, or for malformed options or context.
    */
   async evaluateFlags(context?: FlagContext | string, options: EvaluateFlagsOptions = {}): Promise<FlagEvaluations> {

@@ -4,7 +4,7 @@ import { Controller, Get, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { FlagsModule, FlagsService } from '../src/index.js';
-import { MAX_SHARED_CONTEXTS } from '../src/request/request-evaluations.js';
+import { MAX_SHARED_CONTEXTS } from '../src/request/context-snapshots.js';
 import type { FakePostHog } from '../src/testing/index.js';
 import { startStandardPostHog } from './support/fake-posthog.js';
 import { TEST_API_KEY } from './support/flags-app.js';

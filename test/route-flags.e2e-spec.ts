@@ -4,7 +4,7 @@ import { Controller, Get, Param, Query, type INestApplication } from '@nestjs/co
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { FeatureFlag, FlagEvaluations, Flags, FlagsModule, FlagsService } from '../src/index.js';
-import { MAX_WIDENINGS } from '../src/request/request-evaluations.js';
+import { MAX_WIDENINGS } from '../src/request/context-snapshots.js';
 import { MAX_ROUTE_KEYS } from '../src/request/route-flags.js';
 import type { FakePostHog } from '../src/testing/index.js';
 import { CaptureLogger } from './support/capture-logger.js';

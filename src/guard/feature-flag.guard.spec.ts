@@ -9,7 +9,7 @@ import { emptySnapshot } from '../evaluation/empty-snapshot.js';
 import type { SnapshotFactory } from '../evaluation/snapshot-factory.js';
 import { RequestContexts } from '../request/request-contexts.js';
 import { UnsendableProperties } from '../evaluation/unsendable-properties.js';
-import { RequestEvaluations } from '../request/request-evaluations.js';
+import { ContextSnapshots } from '../request/context-snapshots.js';
 import type { FlagContext, FlagResult } from '../flags.types.js';
 import { FeatureFlag } from './feature-flag.decorator.js';
 import { FeatureFlagGuard } from './feature-flag.guard.js';
@@ -21,7 +21,7 @@ class MessageHandlers {
 }
 
 /** Evaluations where beta is on for everyone, recording whom they were asked about. */
-function fakeEvaluations(asked: FlagContext[], config: ResolvedFlagsOptions): RequestEvaluations {
+function fakeEvaluations(asked: FlagContext[], config: ResolvedFlagsOptions): ContextSnapshots {
   const beta: FlagResult = { key: 'beta', enabled: true, source: 'remote', evaluatedAt: new Date() };
   const snapshots = {
     evaluate: async (context: FlagContext) => {
@@ -33,7 +33,7 @@ function fakeEvaluations(asked: FlagContext[], config: ResolvedFlagsOptions): Re
     },
     narrowed: (every: unknown) => every,
   } as unknown as SnapshotFactory;
-  return new RequestEvaluations(snapshots, new RequestContexts(config, new UnsendableProperties()));
+  return new ContextSnapshots(snapshots, new RequestContexts(config, new UnsendableProperties()));
 }
 
 function rpcContext(data: unknown): ExecutionContext {

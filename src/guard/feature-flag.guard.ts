@@ -2,15 +2,16 @@ import { Injectable, Logger, type CanActivate, type ExecutionContext } from '@ne
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { FlagEvaluations, FlagReadOptions } from '../evaluation/flag-evaluations.js';
 import { LIBRARY_NAME } from '../flags.constants.js';
-import { RequestEvaluations } from '../request/request-evaluations.js';
+import { ContextSnapshots } from '../request/context-snapshots.js';
 import { FLAG_REQUIREMENTS, type FlagRequirement } from './flag-requirement.js';
 import { guardsDeclaredAfter } from './guard-order.js';
 import { denialOf } from './flag-denial.js';
 import { ModuleDenial } from './module-denial.js';
 
 /**
- * Enforces `@FeatureFlag` requirements on the request's snapshot of every flag: one evaluation per request and
- * context, shared with `@Flags()` and the handler's `FlagsService` calls. Reading a requirement's flag sends its
+ * Enforces `@FeatureFlag` requirements on the request's snapshot (of the flags its route reads, the requirements'
+ * among them: see `RouteFlags`): one evaluation per request and context, shared with `@Flags()` and the handler's
+ * `FlagsService` calls. Reading a requirement's flag sends its
  * exposure (unless `sendFeatureFlagEvents: false`). Never fails a request with a 500 for a flag reason: what is
  * not known takes the requirement's `defaultValue`.
  */
@@ -24,7 +25,7 @@ export class FeatureFlagGuard implements CanActivate {
 
   constructor(
     private readonly reflector: Reflector,
-    private readonly evaluations: RequestEvaluations,
+    private readonly evaluations: ContextSnapshots,
     private readonly moduleDenial: ModuleDenial,
     private readonly adapterHost: HttpAdapterHost,
   ) {}

@@ -1,6 +1,6 @@
 import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { finalize, type Observable } from 'rxjs';
-import { RequestEvaluations } from './request-evaluations.js';
+import { ContextSnapshots } from './context-snapshots.js';
 import { endRequestScope, recordExecution, requestStorage } from './request-store.js';
 
 /**
@@ -10,7 +10,7 @@ import { endRequestScope, recordExecution, requestStorage } from './request-stor
  */
 @Injectable()
 export class FlagsRequestInterceptor implements NestInterceptor {
-  constructor(private readonly evaluations: RequestEvaluations) {}
+  constructor(private readonly evaluations: ContextSnapshots) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const store = this.evaluations.scopeOf(context);

@@ -1,5 +1,5 @@
 import { Injectable, type NestMiddleware } from '@nestjs/common';
-import { RequestEvaluations } from './request-evaluations.js';
+import { ContextSnapshots } from './context-snapshots.js';
 import { endRequestScope, requestStorage, type RequestStore } from './request-store.js';
 
 /** The response as the middleware sees it (Node's `ServerResponse`, on Express and Fastify alike). */
@@ -16,7 +16,7 @@ interface ResponseEvents {
  */
 @Injectable()
 export class FlagsRequestMiddleware implements NestMiddleware {
-  constructor(private readonly evaluations: RequestEvaluations) {}
+  constructor(private readonly evaluations: ContextSnapshots) {}
 
   use(request: object, response: ResponseEvents, next: (error?: unknown) => void): void {
     const store: RequestStore = {

@@ -1,5 +1,5 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { RequestEvaluations } from './request-evaluations.js';
+import { ContextSnapshots } from './context-snapshots.js';
 import { recordExecution } from './request-store.js';
 
 /**
@@ -10,7 +10,7 @@ import { recordExecution } from './request-store.js';
  */
 @Injectable()
 export class FlagsScopeGuard implements CanActivate {
-  constructor(private readonly evaluations: RequestEvaluations) {}
+  constructor(private readonly evaluations: ContextSnapshots) {}
 
   canActivate(context: ExecutionContext): true {
     const store = this.evaluations.scopeOf(context);

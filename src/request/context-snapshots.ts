@@ -38,7 +38,7 @@ export const MAX_WIDENINGS = 3;
  * evaluates on its own.
  */
 @Injectable()
-export class RequestEvaluations implements RequestSnapshot {
+export class ContextSnapshots implements RequestSnapshot {
   /** The scope of each message being handled, by its arguments (the array its guards and interceptors share). */
   private readonly messages = new WeakMap<object, RequestStore>();
   /** What each route's requests ask for. */

@@ -1,7 +1,8 @@
 export { FlagsModule } from './flags.module.js';
 export { FlagsService, type ExposureOptions } from './flags.service.js';
 export type { EvaluateFlagsOptions } from './evaluation/evaluate-flags-options.js';
-export { FlagEvaluations, type FlagReadOptions, type IsEnabledOptions } from './evaluation/flag-evaluations.js';
+export { FlagEvaluations } from './evaluation/flag-evaluations.js';
+export type { FlagReadOptions, IsEnabledOptions } from './evaluation/flag-read-options.js';
 export type { UnresolvedReason } from './local/engine/unresolved-reason.js';
 export type { DefinitionsReload, ReloadOutcome } from './local/polling/definitions-reload.js';
 export type { FlagDefinitionsProvider, FlagDefinitionsProviderData } from './local/sharing/definitions-provider.js';

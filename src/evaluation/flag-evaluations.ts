@@ -5,6 +5,7 @@ import type { UnresolvedReason } from '../local/engine/unresolved-reason.js';
 import { freezeResult } from './flag-results.js';
 import { frozenReasons } from './frozen-reasons.js';
 import { JoinedResults } from './joined-results.js';
+import type { FlagReadOptions, IsEnabledOptions } from './flag-read-options.js';
 import type { EarlierAnswer, SnapshotHost, SnapshotInit } from './snapshot-host.js';
 import { setOwn } from '../util/own.js';
 
@@ -30,18 +31,6 @@ export let joinSnapshots: (
   keys: ReadonlySet<string>,
   later: FlagEvaluations,
 ) => FlagEvaluations;
-
-/** Per-read options of {@link FlagEvaluations.getFlag} (and `getFlagResult`). */
-export interface FlagReadOptions {
-  /** Send the `$feature_flag_called` of this read. Default: the module's `sendFeatureFlagEvents`. */
-  sendFeatureFlagEvents?: boolean;
-}
-
-/** Per-read options of {@link FlagEvaluations.isEnabled}. */
-export interface IsEnabledOptions extends FlagReadOptions {
-  /** What an unknown flag reads as. Default `false`. */
-  defaultValue?: boolean;
-}
 
 /**
  * The flags evaluated for one user at one time, as posthog-node's `FeatureFlagEvaluations`: read them as often as

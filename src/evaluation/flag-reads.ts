@@ -9,10 +9,10 @@ import { canNameFlag } from '../util/flag-key.js';
 import { contextFingerprint, contextKey } from './flag-context.js';
 
 /** A user whose requests read every flag (`getAllFlags`, `bootstrap`, `eventProperties()`): every flag is kept. */
-const EVERY_FLAG = 'every';
+const ALL_READ = 'every';
 
 /** The flags a user's requests read: their keys, or every flag. */
-type ReadKeys = ReadonlySet<string> | typeof EVERY_FLAG;
+type ReadKeys = ReadonlySet<string> | typeof ALL_READ;
 
 /** How many users' reads are remembered at most (the least recently active forgotten first). */
 export const MAX_READING_USERS = 100_000;
@@ -31,7 +31,7 @@ export class FlagReads {
   private readonly users = new LRUCache<string, ReadKeys>({
     max: MAX_READING_USERS,
     maxSize: MAX_READ_KEYS,
-    sizeCalculation: (keys) => (keys === EVERY_FLAG ? 1 : Math.max(1, keys.size)),
+    sizeCalculation: (keys) => (keys === ALL_READ ? 1 : Math.max(1, keys.size)),
   });
   /** The cache keeps every flag of every answer (`keep=all`, or `fresh`): nothing to remember. */
   private readonly keepsEvery: boolean;
@@ -49,7 +49,7 @@ export class FlagReads {
   kept(distinctId: string, flags: readonly EvaluatedFlag[]): readonly EvaluatedFlag[] {
     if (this.keepsEvery) return flags;
     const read = this.users.get(distinctId);
-    if (read === EVERY_FLAG) return flags;
+    if (read === ALL_READ) return flags;
     return read ? flags.filter((flag) => read.has(flag.key)) : [];
   }
 
@@ -59,7 +59,7 @@ export class FlagReads {
    */
   holdsWhatIsRead(distinctId: string, entries: readonly EvaluatedFlag[]): boolean {
     const read = this.users.get(distinctId);
-    if (read === undefined || read === EVERY_FLAG || read.size > entries.length) return false;
+    if (read === undefined || read === ALL_READ || read.size > entries.length) return false;
     let held = 0;
     for (const entry of entries) if (read.has(entry.key)) held++;
     return held === read.size;
@@ -71,7 +71,7 @@ export class FlagReads {
    */
   holdsReadOf(distinctId: string, keys: readonly string[], entries: readonly EvaluatedFlag[]): boolean {
     const read = this.users.get(distinctId);
-    if (read === undefined || read === EVERY_FLAG) return false;
+    if (read === undefined || read === ALL_READ) return false;
     const held = new Set(entries.map((entry) => entry.key));
     let wanted = 0;
     for (const key of keys) {
@@ -89,7 +89,7 @@ export class FlagReads {
   flagRead(context: FlagContext, key: string, results: ReadonlyMap<string, FlagResult>, geoipDisabled: boolean): void {
     if (this.keepsEvery || context.distinctId === '' || !canNameFlag(key)) return;
     const read = this.users.get(context.distinctId);
-    if (read === EVERY_FLAG || read?.has(key)) return;
+    if (read === ALL_READ || read?.has(key)) return;
     this.users.set(context.distinctId, new Set(read).add(key));
     const result = results.get(key);
     if (result?.source === 'remote') this.write(context, [result], geoipDisabled);
@@ -108,12 +108,12 @@ export class FlagReads {
   ): void {
     if (this.keepsEvery || context.distinctId === '') return;
     const read = this.users.get(context.distinctId);
-    if (read === EVERY_FLAG) return;
+    if (read === ALL_READ) return;
     if (!every) {
       for (const key of results.keys()) this.flagRead(context, key, results, geoipDisabled);
       return;
     }
-    this.users.set(context.distinctId, EVERY_FLAG);
+    this.users.set(context.distinctId, ALL_READ);
     const remote = [...results.values()].filter((result) => result.source === 'remote' && !read?.has(result.key));
     if (remote.length > 0) this.write(context, remote, geoipDisabled);
   }

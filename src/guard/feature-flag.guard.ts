@@ -1,6 +1,7 @@
 import { Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
-import type { FlagEvaluations, FlagReadOptions } from '../evaluation/flag-evaluations.js';
+import type { FlagEvaluations } from '../evaluation/flag-evaluations.js';
+import type { FlagReadOptions } from '../evaluation/flag-read-options.js';
 import { LIBRARY_NAME } from '../flags.constants.js';
 import { ContextSnapshots } from '../request/context-snapshots.js';
 import { FLAG_REQUIREMENTS, type FlagRequirement } from './flag-requirement.js';

@@ -12,7 +12,7 @@ import {
 import { FlagsConfigError } from '../config/flags-config-error.js';
 import { readInteger } from '../config/read-integer.js';
 import { LIBRARY_NAME } from '../flags.constants.js';
-import type { FlagReadOptions } from '../evaluation/flag-evaluations.js';
+import type { FlagReadOptions } from '../evaluation/flag-read-options.js';
 import type { FlagsService } from '../flags.service.js';
 import type { UnresolvedReason } from '../local/engine/unresolved-reason.js';
 import type { FlagsServiceBinding } from '../options/flags-service-binding.js';

@@ -77,13 +77,16 @@ describe('LocalAnswers', () => {
     expect(some.undecided).toEqual(['absent']);
   });
 
-  it('remembers the answer to every flag when some keys are asked first, and answers them from it', () => {
+  it('evaluates the keys a context is first asked alone, and remembers every flag from its next question', () => {
     const answers = new LocalAnswers();
     const definitions = definitionsOf(PRO, ALL);
     const now = ticking();
-    const some = answers.answer(definitions, 'pro-user', PRO_USER, ['pro'], now);
+    const first = answers.answer(definitions, 'pro-user', PRO_USER, ['pro'], now);
+    expect([...first.results.keys()]).toEqual(['pro']);
+    const second = answers.answer(definitions, 'pro-user', PRO_USER, ['pro'], now);
+    expect([...second.results.keys()]).toEqual(['pro', 'all']);
     const every = answers.answer(definitions, 'pro-user', PRO_USER, undefined, now);
-    expect(every.results).toBe(some.results);
+    expect(every.results).toBe(second.results);
     expect(every.results.get('pro')!.enabled).toBe(true);
   });
 

@@ -7,6 +7,9 @@ import { LocalResults } from '../local/engine/local-results.js';
 import { localSubject } from '../local/engine/local-subject.js';
 import type { LocalUnresolvedReason } from '../local/engine/unresolved-reason.js';
 
+/** How many contexts asked some keys once are remembered as such at most (the least recent go first). */
+const MAX_ASKED_BEFORE = 50_000;
+
 /** What the remembered answers may take, estimated as the memory cache estimates its entries. */
 const MAX_BYTES = 16 * 2 ** 20;
 
@@ -40,13 +43,17 @@ export class LocalAnswers {
   /** Each remembered answer as an answer to a route's keys that it decides every one of (see {@link answer}). */
   private readonly decidedViews = new WeakMap<LocalAnswer, DecidedView>();
 
+  /** Contexts asked some keys once and not remembered yet: their next question remembers every flag. */
+  private readonly askedBefore = new LRUCache<string, true>({ max: MAX_ASKED_BEFORE });
+
   constructor(maxBytes = MAX_BYTES) {
     this.everyFlag = new LRUCache({ maxSize: maxBytes, sizeCalculation: (answer, key) => this.sizeOf(answer, key) });
   }
 
   /**
    * The keys (every defined flag when undefined) evaluated for the context: taken from its answer to every flag,
-   * remembered (evaluated at `now()` the first time: flags are built when read). A remembered answer is handed out
+   * remembered (evaluated at `now()` the first time: flags are built when read). A context's first question of
+   * some keys evaluates them alone; its next question remembers. A remembered answer is handed out
    * as it is, its map read-only; for keys it decides every one of, too (it holds more flags than asked: the
    * overrides stage keeps the keys asked), so that a route's request for a user seen before allocates nothing.
    */
@@ -68,9 +75,15 @@ export class LocalAnswers {
     let known = this.everyFlag.get(contextId);
     if (known && builtCount(known) !== this.sizedAt.get(known)) this.resize(contextId, known);
     if (!known) {
+      // A context's first question of some keys evaluates them alone: a visitor seen once costs what its keys do.
+      if (keys && !this.askedBefore.has(contextId)) {
+        this.askedBefore.set(contextId, true);
+        return evaluateLocally(definitions, localSubject(context), keys, now());
+      }
       known = evaluateEveryFlag(definitions, localSubject(context), now());
       Object.freeze(known.undecided);
       this.everyFlag.set(contextId, known);
+      this.askedBefore.delete(contextId);
     }
     if (!keys) return known;
     return decidesEvery(known, keys, definitions) ? this.decidedView(known) : only(known, keys, definitions);
@@ -89,6 +102,7 @@ export class LocalAnswers {
     if (!this.definitions) return;
     this.definitions = undefined;
     this.everyFlag.clear();
+    this.askedBefore.clear();
   }
 
   /**

@@ -27,6 +27,8 @@ export class Coalescer<T> {
 
   /** The run for `key` if one is in flight, or held and settled less than `maxHoldMs` ago. */
   get(key: string): Promise<T> | undefined {
+    // Nothing in flight: no lookup (a key built of parts is flattened, allocating, when looked up).
+    if (this.runs.size === 0) return undefined;
     const run = this.runs.get(key);
     if (!run) return undefined;
     if (this.isJoinable(run, performance.now())) return run.promise;

@@ -1,4 +1,4 @@
-import { canNameFlag } from '../util/flag-key.js';
+import { canNameFlag, vettedKeys } from '../util/flag-key.js';
 import type { SnapshotOptions } from '../evaluation/snapshot-factory.js';
 
 /** How many flag keys a route learns at most: past it, its requests ask for every flag. */
@@ -81,7 +81,7 @@ function routeAsked(keys: readonly string[] | undefined): FlagsAsked {
 export function askedOf(keys: readonly string[] | undefined): FlagsAsked {
   if (keys === undefined) return EVERY_FLAG_ASKED;
   const set = new Set(keys.filter(canNameFlag));
-  const flagKeys = Object.freeze([...set]);
+  const flagKeys = vettedKeys([...set]);
   return Object.freeze({ keys: flagKeys, set, options: Object.freeze({ flagKeys }) });
 }
 

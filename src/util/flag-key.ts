@@ -14,11 +14,22 @@ export function hasLoneSurrogate(key: string): boolean {
   return LONE_SURROGATE.test(key);
 }
 
+/** Frozen lists of keys each of which can name a flag ({@link nameableKeys} need not look again). */
+const vetted = new WeakSet<readonly string[]>();
+
+/** `keys`, frozen, each of which can name a flag (the caller has checked): {@link nameableKeys} hands it on as is. */
+export function vettedKeys(keys: string[]): readonly string[] {
+  const frozen = Object.freeze(keys);
+  vetted.add(frozen);
+  return frozen;
+}
+
 /**
  * `keys` less those that cannot name a flag ({@link canNameFlag}), in a list of its own: `keys` itself when it is
  * frozen (a route's keys, which no caller can change while they are asked) and every one can.
  */
 export function nameableKeys(keys: readonly string[]): readonly string[] {
+  if (vetted.has(keys)) return keys;
   if (!Object.isFrozen(keys)) return keys.filter(canNameFlag);
   for (let index = 0; index < keys.length; index++) if (!canNameFlag(keys[index]!)) return keys.filter(canNameFlag);
   return keys;

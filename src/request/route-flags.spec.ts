@@ -35,6 +35,11 @@ describe('RouteFlags', () => {
     markTakesSnapshot(handler);
     routes.ask(handler, ['beta']);
     expect(routes.ask(handler, ['beta'])).toBe(EVERY_FLAG_ASKED);
+    // However the route is first seen (a middleware's snapshot learning for it first).
+    const learnedFirst = () => {};
+    markTakesSnapshot(learnedFirst);
+    expect(routes.learn(learnedFirst, ['beta'])).toBe(EVERY_FLAG_ASKED);
+    expect(routes.ask(learnedFirst, ['beta'])).toBe(EVERY_FLAG_ASKED);
   });
 
   it('learns no key that cannot name a flag, and asks a call without a route only what it needs', () => {

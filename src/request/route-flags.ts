@@ -45,7 +45,7 @@ export class RouteFlags {
     if (!handler) return askedOf(wanted);
     const known = this.routes.get(handler);
     if (known) return this.learned(handler, known, wanted);
-    this.routes.set(handler, takingSnapshots.has(handler) ? EVERY_FLAG_ASKED : routeAsked(wanted));
+    this.firstSeen(handler, wanted);
     return EVERY_FLAG_ASKED;
   }
 
@@ -56,8 +56,12 @@ export class RouteFlags {
   learn(handler: object | undefined, wanted: readonly string[] | undefined): FlagsAsked | undefined {
     if (!handler) return undefined;
     const known = this.routes.get(handler);
-    if (known) return this.learned(handler, known, wanted);
-    const first = routeAsked(wanted);
+    return known ? this.learned(handler, known, wanted) : this.firstSeen(handler, wanted);
+  }
+
+  /** A route seen for the first time, needing `wanted`: every flag for a handler taking `@Flags()`, else `wanted`. */
+  private firstSeen(handler: object, wanted: readonly string[] | undefined): FlagsAsked {
+    const first = takingSnapshots.has(handler) ? EVERY_FLAG_ASKED : routeAsked(wanted);
     this.routes.set(handler, first);
     return first;
   }

@@ -8,7 +8,7 @@ import { FeatureFlag, FlagEvaluations, Flags, FlagsModule, FlagsService } from '
 import { CaptureLogger } from './support/capture-logger.js';
 import type { FakePostHog } from '../src/testing/index.js';
 import { startStandardPostHog } from './support/fake-posthog.js';
-import { TEST_API_KEY } from './support/flags-app.js';
+import { TEST_API_KEY, userFromHeader } from './support/flags-app.js';
 import { initApp, type Platform } from './support/guarded-app.js';
 
 /** A service the handlers call: four reads, none passing a context. */
@@ -79,10 +79,7 @@ async function startApp(platform: Platform, fake: FakePostHog, logs: CaptureLogg
         apiKey: TEST_API_KEY,
         host: fake.url,
         retries: 0,
-        contextFactory: (context) => {
-          const user = context.switchToHttp().getRequest<{ headers: Record<string, string> }>().headers['x-user'];
-          return user ? { distinctId: user } : undefined;
-        },
+        contextFactory: userFromHeader,
       }),
     ],
     controllers: [ScopeController],

@@ -5,7 +5,7 @@ import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { FeatureFlag, FlagsModule, FlagsService } from '../src/index.js';
 import { FakePostHog, STANDARD_FLAGS } from './support/fake-posthog.js';
-import { TEST_API_KEY } from './support/flags-app.js';
+import { TEST_API_KEY, userFromHeader } from './support/flags-app.js';
 import { initApp } from './support/guarded-app.js';
 
 /** A guarded route reading `checkout`, and the flag its path names (a key from outside) unless `none`. */
@@ -43,10 +43,7 @@ describe('a route asking for its flags, with the cache-first window (fresh)', ()
           host: fake.url,
           retries: 0,
           cacheUrl: 'memory://local?fresh=600',
-          contextFactory: (context) => {
-            const id = context.switchToHttp().getRequest<{ headers: Record<string, string> }>().headers['x-user'];
-            return id ? { distinctId: id } : undefined;
-          },
+          contextFactory: userFromHeader,
         }),
       ],
       controllers: [FreshController],

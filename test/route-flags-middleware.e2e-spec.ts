@@ -15,7 +15,7 @@ import request from 'supertest';
 import { FeatureFlag, FlagsModule, FlagsService } from '../src/index.js';
 import type { FakePostHog } from '../src/testing/index.js';
 import { startStandardPostHog } from './support/fake-posthog.js';
-import { TEST_API_KEY } from './support/flags-app.js';
+import { TEST_API_KEY, userFromHeader } from './support/flags-app.js';
 import { initApp } from './support/guarded-app.js';
 
 /** An application's middleware reading a kill switch for the request's user, before any guard. */
@@ -52,10 +52,7 @@ describe('a request whose middleware reads a flag before its route is known', ()
           apiKey: TEST_API_KEY,
           host: fake.url,
           retries: 0,
-          contextFactory: (context) => {
-            const id = context.switchToHttp().getRequest<{ headers: Record<string, string> }>().headers['x-user'];
-            return id ? { distinctId: id } : undefined;
-          },
+          contextFactory: userFromHeader,
         }),
       ],
       controllers: [GuardedController],

@@ -6,7 +6,7 @@ import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { FeatureFlag, FlagsModule, FlagsService } from '../src/index.js';
 import { FakePostHog, STANDARD_FLAGS } from './support/fake-posthog.js';
-import { TEST_API_KEY } from './support/flags-app.js';
+import { TEST_API_KEY, userFromHeader } from './support/flags-app.js';
 import { initApp } from './support/guarded-app.js';
 
 /** A guarded route, and one whose requests sometimes read one flag more (`read`: `yes`). */
@@ -43,10 +43,7 @@ describe('a route asking for its flags, in the first seconds of an outage (fallb
           retries: 0,
           fallbackAfterMs: 50,
           timeoutMs: 60_000,
-          contextFactory: (context) => {
-            const id = context.switchToHttp().getRequest<{ headers: Record<string, string> }>().headers['x-user'];
-            return id ? { distinctId: id } : undefined;
-          },
+          contextFactory: userFromHeader,
         }),
       ],
       controllers: [OutageController],

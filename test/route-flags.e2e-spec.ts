@@ -9,7 +9,7 @@ import { MAX_ROUTE_KEYS } from '../src/request/route-flags.js';
 import type { FakePostHog } from '../src/testing/index.js';
 import { CaptureLogger } from './support/capture-logger.js';
 import { startStandardPostHog } from './support/fake-posthog.js';
-import { TEST_API_KEY } from './support/flags-app.js';
+import { TEST_API_KEY, userFromHeader } from './support/flags-app.js';
 import { initApp } from './support/guarded-app.js';
 
 /** What `/route/join/all` runs between its two reads. */
@@ -121,10 +121,7 @@ describe('what a request asks PostHog for: its route’s flags', () => {
           apiKey: TEST_API_KEY,
           host: fake.url,
           retries: 0,
-          contextFactory: (context) => {
-            const id = context.switchToHttp().getRequest<{ headers: Record<string, string> }>().headers['x-user'];
-            return id ? { distinctId: id } : undefined;
-          },
+          contextFactory: userFromHeader,
         }),
       ],
       controllers: [RouteController],

@@ -217,4 +217,4 @@ console.log(
     ` (its 64 MiB default holds about ${Number.isNaN(cached) ? 'n/a' : Math.floor((64 * 2 ** 20) / cached)} such users)`,
 );
 console.log('');
-if (!process.env.LOCAL_ONLY) await runRemoteProjectSize(SMOKE);
+await runRemoteProjectSize(SMOKE);

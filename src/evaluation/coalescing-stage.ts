@@ -33,12 +33,16 @@ export class CoalescingStage implements BeforeApplicationShutdown {
    * `reuseUntil()` settles (for at most 1 s). The answer is shared: read-only.
    */
   evaluate(evaluation: Evaluation, reuseUntil?: () => PromiseLike<unknown>): MaybePromise<StageAnswer> {
-    const { key, contextId } = evaluation;
-    const running = this.inFlight.get(contextId) ?? (key === contextId ? undefined : this.inFlight.get(key));
+    const running = this.inFlight.idle ? undefined : this.running(evaluation);
     if (running) return running;
     const now = this.next.evaluate(evaluation);
     if (!(now instanceof Promise)) return now;
     return this.share(evaluation.key, now, reuseUntil);
+  }
+
+  /** The evaluation in flight for every flag of the evaluation's context, else for its question. */
+  private running({ contextId, key }: Evaluation): Promise<StageAnswer> | undefined {
+    return this.inFlight.get(contextId) ?? (key === contextId ? undefined : this.inFlight.get(key));
   }
 
   /** The evaluation under way, shared under `key` (a continuation of its own: see `FeatureFlagGuard`). */

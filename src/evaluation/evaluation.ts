@@ -10,18 +10,18 @@ import { contextFingerprint } from './flag-context.js';
 export interface Evaluation {
   /**
    * Shared by every evaluation of the same context and keys (coalescing, refreshes); `contextId` itself when every
-   * flag is asked.
+   * flag is asked. Made when first read: an answer from the cache or local evaluation never needs it.
    */
-  key: string;
-  context: FlagContext;
+  readonly key: string;
+  readonly context: FlagContext;
   /** The context's {@link contextKey}: also the key of an evaluation of every flag of the context. */
-  contextId: string;
+  readonly contextId: string;
   /** What cached results remember of the context ({@link contextFingerprint}): `''` for a bare distinct id. */
-  fingerprint: string;
+  readonly fingerprint: string;
   /** The keys asked of PostHog and the cache (every flag when undefined): the question's, less what was local. */
-  keys?: readonly string[];
+  readonly keys?: readonly string[];
   /** `geoip_disable` for this evaluation; default: the module's (when not the module's, see {@link otherGeoipId}). */
-  disableGeoip?: boolean;
+  readonly disableGeoip?: boolean;
 }
 
 /**
@@ -56,9 +56,30 @@ export function evaluationOf(
   remoteKeys: readonly string[] | undefined = keys,
   disableGeoip?: boolean,
 ): Evaluation {
-  const key = keys ? `${keysText(keys)}\n${contextId}` : contextId;
-  const fingerprint = contextFingerprint(context, contextId);
-  const evaluation: Evaluation = { key, context, contextId, fingerprint, keys: remoteKeys };
-  if (disableGeoip !== undefined) evaluation.disableGeoip = disableGeoip;
-  return evaluation;
+  return new AskedEvaluation(
+    context,
+    contextId,
+    contextFingerprint(context, contextId),
+    keys,
+    remoteKeys,
+    disableGeoip,
+  );
+}
+
+/** An {@link Evaluation} whose key is made when first read (a string built of parts allocates). */
+class AskedEvaluation implements Evaluation {
+  #key: string | undefined;
+
+  constructor(
+    readonly context: FlagContext,
+    readonly contextId: string,
+    readonly fingerprint: string,
+    private readonly question: readonly string[] | undefined,
+    readonly keys: readonly string[] | undefined,
+    readonly disableGeoip: boolean | undefined,
+  ) {}
+
+  get key(): string {
+    return (this.#key ??= this.question ? `${keysText(this.question)}\n${this.contextId}` : this.contextId);
+  }
 }

@@ -25,6 +25,11 @@ export class Coalescer<T> {
   /** @param maxHoldMs How long a held run may be joined after it settled, however long its holder holds it. */
   constructor(private readonly maxHoldMs = Infinity) {}
 
+  /** Whether no run is in flight or held: a caller can skip building the keys it would look up. */
+  get idle(): boolean {
+    return this.runs.size === 0;
+  }
+
   /** The run for `key` if one is in flight, or held and settled less than `maxHoldMs` ago. */
   get(key: string): Promise<T> | undefined {
     // Nothing in flight: no lookup (a key built of parts is flattened, allocating, when looked up).

@@ -4,6 +4,7 @@ import type { MemoryCacheConfig } from './cache-config.js';
 import { cachedFlags, type CachedFlag, type CachedFlags, type FlagCache } from './flag-cache.js';
 import { jsonText } from '../util/json-text.js';
 import { refreshAfterMs, sameEntry } from './write-rule.js';
+import { lruGet } from '../util/lru-lookup.js';
 
 /** The most flags whose remote config payload is kept in memory; the least recently used goes first. */
 const MAX_REMOTE_CONFIGS = 1000;
@@ -61,7 +62,7 @@ export class MemoryFlagCache implements FlagCache {
   }
 
   read(distinctId: string, keys?: readonly string[]): CachedFlags {
-    const known = this.users.get(distinctId);
+    const known = lruGet(this.users, distinctId);
     if (!known || (keys && !Object.isFrozen(keys))) return this.readOf(known, keys, Date.now());
     const reads = keys ? this.keyedReads : this.everyFlagReads;
     const readKeys = keys ?? this.knownKeys;

@@ -7,6 +7,7 @@ import { CacheAccess } from './cache-access.js';
 import { otherGeoipId } from './evaluation.js';
 import { canNameFlag } from '../util/flag-key.js';
 import { contextFingerprint, contextKey } from './flag-context.js';
+import { lruGet } from '../util/lru-lookup.js';
 
 /** A user whose requests read every flag (`getAllFlags`, `bootstrap`, `eventProperties()`): every flag is kept. */
 const ALL_READ = 'every';
@@ -88,7 +89,7 @@ export class FlagReads {
    */
   flagRead(context: FlagContext, key: string, results: ReadonlyMap<string, FlagResult>, geoipDisabled: boolean): void {
     if (this.keepsEvery || context.distinctId === '' || !canNameFlag(key)) return;
-    const read = this.users.get(context.distinctId);
+    const read = lruGet(this.users, context.distinctId);
     if (read === ALL_READ || read?.has(key)) return;
     this.users.set(context.distinctId, new Set(read).add(key));
     const result = results.get(key);

@@ -6,6 +6,7 @@ import { evaluateEveryFlag, evaluateLocally, type LocalAnswer } from '../local/e
 import { LocalResults } from '../local/engine/local-results.js';
 import { localSubject } from '../local/engine/local-subject.js';
 import type { LocalUnresolvedReason } from '../local/engine/unresolved-reason.js';
+import { lruGet, lruHas } from '../util/lru-lookup.js';
 
 /** How many contexts asked some keys once are remembered as such at most (the least recent go first). */
 const MAX_ASKED_BEFORE = 50_000;
@@ -72,11 +73,11 @@ export class LocalAnswers {
       const subject = localSubject(context);
       return keys ? evaluateLocally(definitions, subject, keys, now()) : evaluateEveryFlag(definitions, subject, now());
     }
-    let known = this.everyFlag.get(contextId);
+    let known = lruGet(this.everyFlag, contextId);
     if (known && builtCount(known) !== this.sizedAt.get(known)) this.resize(contextId, known);
     if (!known) {
       // A context's first question of some keys evaluates them alone: a visitor seen once costs what its keys do.
-      if (keys && !this.askedBefore.has(contextId)) {
+      if (keys && !lruHas(this.askedBefore, contextId)) {
         this.askedBefore.set(contextId, true);
         return evaluateLocally(definitions, localSubject(context), keys, now());
       }

@@ -150,4 +150,24 @@ describe('FlagEvaluations tells its host what is read (the fallback cache keeps 
       { keys: ['off'], every: false },
     ]);
   });
+
+  it("asks the host whether a result's event was sent before building it: a repeated read builds nothing", () => {
+    const { host } = recordingHost();
+    const built: string[] = [];
+    const asked: [string, string][] = [];
+    const checking: SnapshotHost = {
+      ...host,
+      exposed: (_context, called) => built.push(called.key),
+      exposureSent: (context, result) => (asked.push([context.distinctId, result.key]), result.key === 'beta'),
+    };
+    const snapshot = createSnapshot({ host: checking, context: { distinctId: 'u' }, results: results() });
+    expect(snapshot.isEnabled('beta')).toBe(true);
+    expect(snapshot.getFlag('checkout')).toBe('test');
+    expect(snapshot.getFlag('missing')).toBeUndefined();
+    expect(asked).toEqual([
+      ['u', 'beta'],
+      ['u', 'checkout'],
+    ]);
+    expect(built).toEqual(['checkout', 'missing']);
+  });
 });

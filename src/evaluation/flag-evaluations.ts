@@ -4,6 +4,7 @@ import { flagValue, type FlagContext, type FlagResult, type FlagValue, type Post
 import type { UnresolvedReason } from '../local/engine/unresolved-reason.js';
 import { freezeResult } from './flag-results.js';
 import { frozenReasons } from './frozen-reasons.js';
+import { AccessedFlags } from './accessed-flags.js';
 import { JoinedResults } from './joined-results.js';
 import type { FlagReadOptions, IsEnabledOptions } from './flag-read-options.js';
 import type { EarlierAnswer, SnapshotHost, SnapshotInit } from './snapshot-host.js';
@@ -47,7 +48,7 @@ export class FlagEvaluations {
   readonly #context: FlagContext;
   readonly #results: ReadonlyMap<string, FlagResult>;
   readonly #unresolved: Readonly<Record<string, UnresolvedReason>>;
-  readonly #accessed: Set<string>;
+  readonly #accessed: AccessedFlags;
   readonly #slice: boolean;
   readonly #partial: boolean;
   readonly #sendsEvents: boolean;
@@ -62,7 +63,7 @@ export class FlagEvaluations {
     this.#context = init.context;
     this.#results = init.results;
     this.#unresolved = frozenReasons(init.unresolved);
-    this.#accessed = init.accessed ?? new Set();
+    this.#accessed = init.accessed ?? new AccessedFlags();
     this.#slice = init.slice ?? false;
     this.#partial = init.partial ?? false;
     this.#sendsEvents = init.sendsEvents ?? init.host.sendsEvents;
@@ -203,8 +204,7 @@ export class FlagEvaluations {
    * or the user has no id.
    */
   #read(key: string, sendFeatureFlagEvents: boolean | undefined): void {
-    if (!this.#accessed.has(key)) {
-      this.#accessed.add(key);
+    if (this.#accessed.add(key)) {
       this.#host.flagRead?.(this.#context, key, this.#results, this.#geoipDisabled);
     }
     if (!(sendFeatureFlagEvents ?? this.#sendsEvents)) return;
@@ -213,6 +213,7 @@ export class FlagEvaluations {
     if (this.#slice && !result) return;
     // A forced value is no exposure: an experiment must not count it.
     if (result?.source === 'override') return;
+    if (result && this.#host.exposureSent?.(this.#context, result)) return;
     const local = Object.hasOwn(this.#unresolved, key) && this.#unresolved[key] !== 'unavailable';
     const missing: MissingFlag = local ? 'local_evaluation_inconclusive' : 'flag_missing';
     const circumstances = { missing, geoipDisabled: this.#geoipDisabled, errors: this.#errorsOf(key) };
@@ -288,7 +289,7 @@ export class FlagEvaluations {
       context: this.#context,
       results,
       unresolved: this.#unresolved,
-      accessed: new Set(this.#accessed),
+      accessed: new AccessedFlags(this.#accessed),
       slice: true,
       sendsEvents: this.#sendsEvents,
       geoipDisabled: this.#geoipDisabled,

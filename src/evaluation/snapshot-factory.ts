@@ -138,6 +138,11 @@ export class SnapshotFactory implements SnapshotHost {
   }
 
   /** @inheritdoc */
+  exposureSent(context: FlagContext, result: FlagResult): boolean {
+    return this.exposures.exposureSent(context, result);
+  }
+
+  /** @inheritdoc */
   warn(message: string): void {
     this.logger.warn(message);
   }

@@ -1,3 +1,4 @@
+import type { AccessedFlags } from './accessed-flags.js';
 import type { FlagCalled, FlagCalledHost } from '../exposures/flag-called.js';
 import type { FlagErrors } from '../exposures/flag-errors.js';
 import type { FlagContext, FlagResult } from '../flags.types.js';
@@ -13,6 +14,11 @@ export interface SnapshotHost extends FlagCalledHost {
   serverOnly(key: string): boolean;
   /** Sends the event unless already sent for this user, flag, value and groups. */
   exposed(context: FlagContext, called: FlagCalled): void;
+  /**
+   * Whether reading `result` for `context` would send nothing: events are off or over, or this very result's event
+   * was sent for the user (checked before the read's event is built: most reads repeat one).
+   */
+  exposureSent?(context: FlagContext, result: FlagResult): boolean;
   warn(message: string): void;
   /**
    * A flag read for the fallback cache (a snapshot's first read of it, or a payload read): what the user reads is
@@ -34,7 +40,8 @@ export interface SnapshotInit {
   context: FlagContext;
   results: ReadonlyMap<string, FlagResult>;
   unresolved?: Readonly<Record<string, UnresolvedReason>>;
-  accessed?: Set<string>;
+  /** The flags read so far, shared with the snapshot this one is made from. */
+  accessed?: AccessedFlags;
   slice?: boolean;
   /**
    * Every flag was asked and the answer may lack flags no one named (PostHog did not answer, or its answer was

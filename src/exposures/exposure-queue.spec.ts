@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
-import type { FlagContext, FlagValue } from '../flags.types.js';
+import type { FlagContext, FlagResult, FlagValue } from '../flags.types.js';
 import type { FlagsMonitor } from '../monitor/flags-monitor.js';
 import type { FlagsModuleOptions } from '../options/flags-options.js';
 import { resolveFlagsOptions } from '../options/resolve-flags-options.js';
@@ -137,5 +137,24 @@ describe('ExposureQueue', () => {
     const on = made(queueOf());
     on.queue.exposed(USER, called('lone \uD800 surrogate', true));
     expect(on.queue.status().queued).toBe(0);
+  });
+
+  it("tells a read of a result whose event was sent for the user apart, before the read's event is built", async () => {
+    const { queue, batches } = made(queueOf());
+    const result: FlagResult = { key: 'beta', enabled: true, source: 'cache', evaluatedAt: new Date(0) };
+    const read = (): FlagCalled => ({ ...called('beta', true), result });
+    expect(queue.exposureSent(USER, result)).toBe(false);
+    queue.exposed(USER, read());
+    expect(queue.exposureSent(USER, result)).toBe(true);
+    expect(queue.exposureSent({ distinctId: 'u2' }, result)).toBe(false);
+    // A group context's reads are told apart by their groups: never by the result alone.
+    const inGroup: FlagContext = { distinctId: 'u1', groups: { company: 'c1' } };
+    queue.exposed(inGroup, read());
+    expect(queue.exposureSent(inGroup, result)).toBe(false);
+    await queue.flush();
+    expect(batches.flat().map((event) => event.distinct_id)).toEqual(['u1', 'u1']);
+    expect(made(queueOf({}, undefined, { sendFeatureFlagEvents: false })).queue.exposureSent(USER, result)).toBe(true);
+    await queue.onApplicationShutdown();
+    expect(queue.exposureSent({ distinctId: 'u3' }, result)).toBe(true);
   });
 });

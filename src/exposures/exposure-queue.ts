@@ -109,16 +109,26 @@ export class ExposureQueue implements OnApplicationShutdown {
   }
 
   /**
+   * Whether a read of `result` for `context` sends nothing: events are off or over, or this very result object's
+   * event was sent for the user (a user's unchanged result is the same object on every read). Reads in a group
+   * context are told apart by their groups too: never by the result alone.
+   */
+  exposureSent(context: FlagContext, result: FlagResult): boolean {
+    if (!this.enabled || this.closed) return true;
+    return !context.groups && this.reportedResults.get(result) === context.distinctId;
+  }
+
+  /**
    * Queues the `$feature_flag_called` of `context`, unless this response was already sent for them. (A read of an
    * override sends none: the snapshot does not ask.) A key that cannot name a flag ({@link canNameFlag}) is neither
    * remembered nor sent.
    */
   exposed(context: FlagContext, called: FlagCalled): void {
-    if (!this.enabled || this.closed || !canNameFlag(called.key)) return;
-    const result = context.groups ? undefined : called.result;
-    if (result && this.reportedResults.get(result) === context.distinctId) return;
+    if (!canNameFlag(called.key)) return;
+    const { result } = called;
+    if (result ? this.exposureSent(context, result) : !this.enabled || this.closed) return;
     const reported = this.reported.wasReported(context, called.key, called.response);
-    if (result) this.reportedResults.set(result, context.distinctId);
+    if (result && !context.groups) this.reportedResults.set(result, context.distinctId);
     if (reported) return;
     this.enqueue({
       event: '$feature_flag_called',

@@ -14,6 +14,14 @@ describe('AccessedFlags', () => {
     expect([...accessed]).toEqual(['beta', '', 'checkout']);
   });
 
+  it('counts a key an untyped caller gives as anything, undefined too, once', () => {
+    const accessed = new AccessedFlags();
+    const nothing = undefined as unknown as string;
+    expect(accessed.add(nothing)).toBe(true);
+    expect(accessed.add(nothing)).toBe(false);
+    expect([...accessed]).toEqual([undefined]);
+  });
+
   it('copies: what either reads later is its own', () => {
     const accessed = new AccessedFlags();
     accessed.add('beta');

@@ -6,18 +6,23 @@ type Held = NonNullable<unknown>;
 /**
  * The options handed to every lookup below. Given none, lru-cache makes an options object per call (a lookup on the
  * guard's path would allocate one per request); it writes the lookup's `status` into the object it is given, which
- * is cleared before each call, so every lookup starts from empty options as it would with its own.
+ * is cleared before each call, so every lookup starts from empty options as it would with its own, and after it, so
+ * that nothing of a lookup (its key, its value) stays reachable from here.
  */
 const LOOKUP: { status?: unknown } = {};
 
 /** `cache.get(key)`, allocating nothing: the entry counts as used (recency), as with `get`. */
 export function lruGet<K extends Held, V extends Held>(cache: LRUCache<K, V>, key: K): V | undefined {
   LOOKUP.status = undefined;
-  return cache.get(key, LOOKUP as LRUCache.GetOptions<K, V, unknown>);
+  const value = cache.get(key, LOOKUP as LRUCache.GetOptions<K, V, unknown>);
+  LOOKUP.status = undefined;
+  return value;
 }
 
 /** `cache.has(key)`, allocating nothing. */
 export function lruHas<K extends Held, V extends Held>(cache: LRUCache<K, V>, key: K): boolean {
   LOOKUP.status = undefined;
-  return cache.has(key, LOOKUP as LRUCache.HasOptions<K, V, unknown>);
+  const held = cache.has(key, LOOKUP as LRUCache.HasOptions<K, V, unknown>);
+  LOOKUP.status = undefined;
+  return held;
 }

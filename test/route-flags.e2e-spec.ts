@@ -8,7 +8,7 @@ import { MAX_WIDENINGS } from '../src/request/context-snapshots.js';
 import { MAX_ROUTE_KEYS } from '../src/request/route-flags.js';
 import type { FakePostHog } from '../src/testing/index.js';
 import { CaptureLogger } from './support/capture-logger.js';
-import { startStandardPostHog } from './support/fake-posthog.js';
+import { keysAskedWhile, startStandardPostHog } from './support/fake-posthog.js';
 import { TEST_API_KEY, userFromHeader } from './support/flags-app.js';
 import { initApp } from './support/guarded-app.js';
 
@@ -105,12 +105,7 @@ describe('what a request asks PostHog for: its route’s flags', () => {
   const newUser = () => `route-user-${++user}`;
   const get = (path: string, distinctId: string) =>
     request(app.getHttpServer()).get(path).set('x-user', distinctId).expect(200);
-  /** The `flag_keys_to_evaluate` of the `/flags` calls made while `run` ran (`every` for a call without). */
-  const asked = async (run: () => Promise<unknown>): Promise<(string[] | 'every')[]> => {
-    const before = fake.requests.length;
-    await run();
-    return fake.requests.slice(before).map(({ body }) => body.flag_keys_to_evaluate ?? 'every');
-  };
+  const asked = (run: () => Promise<unknown>) => keysAskedWhile(fake, run);
 
   beforeAll(async () => {
     fake = await startStandardPostHog();

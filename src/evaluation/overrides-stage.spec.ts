@@ -35,15 +35,16 @@ function fakeNext(answer: () => MaybePromise<StageAnswer>) {
 /** A monitor that records what it was told was evaluated. */
 function fakeMonitor() {
   const told: { keys: string[]; named: readonly string[] | undefined; partial?: boolean }[] = [];
+  const record = (results: ReadonlyMap<string, FlagResult>, named?: readonly string[], partial?: boolean) =>
+    told.push({ keys: [...results.keys()], named, partial });
   const monitor = {
-    evaluated(
+    evaluatedKeys: (results: ReadonlyMap<string, FlagResult>, keys: readonly string[]) => record(results, keys),
+    evaluatedEvery: (
       results: ReadonlyMap<string, FlagResult>,
-      named: readonly string[] | undefined,
+      unanswered: readonly string[] | undefined,
       _id: string,
       partial?: boolean,
-    ) {
-      told.push({ keys: [...results.keys()], named, partial });
-    },
+    ) => record(results, unanswered, partial),
   };
   return { monitor: monitor as unknown as FlagsMonitor, told };
 }
@@ -135,20 +136,27 @@ describe('OverridesStage', () => {
     expect(results.get('other')).toMatchObject({ source: 'remote' });
   });
 
-  it("narrows a shared answer to a route's keys (a frozen list) once, and applies overrides to it each time", () => {
+  it("hands a wider answer on whole when the keys are the least it must hold (a route's snapshot), overridden", () => {
     const shared = answerOf(remote('beta'), remote('checkout'), remote('other'));
-    const routeKeys = Object.freeze(['beta', 'checkout']);
-    const { evaluator } = stage(new FlagsOverrides({}), () => ({ ...shared }));
-    const first = evaluator.evaluate(USER, contextKey(USER), routeKeys) as StageAnswer;
-    expect([...first.results.keys()]).toEqual(['beta', 'checkout']);
-    expect(evaluator.evaluate(USER, contextKey(USER), routeKeys)).toBe(first);
-    expect(evaluator.evaluate(USER, contextKey(USER), ['beta', 'checkout'])).not.toBe(first);
+    const routeKeys = Object.freeze(['beta', 'checkout', 'gone']);
+    const { evaluator, told } = stage(new FlagsOverrides({}), () => shared);
+    expect(evaluator.evaluate(USER, contextKey(USER), routeKeys, undefined, true)).toBe(shared);
+    expect(told).toEqual([{ keys: ['beta', 'checkout', 'other'], named: routeKeys, partial: undefined }]);
+    const narrowed = evaluator.evaluate(USER, contextKey(USER), routeKeys) as StageAnswer;
+    expect([...narrowed.results.keys()]).toEqual(['beta', 'checkout']);
 
-    const overridden = stage(new FlagsOverrides({ checkout: 'control' }), () => ({ ...shared }));
-    const once = overridden.evaluator.evaluate(USER, contextKey(USER), routeKeys) as StageAnswer;
-    const again = overridden.evaluator.evaluate(USER, contextKey(USER), routeKeys) as StageAnswer;
-    expect(again.results.get('checkout')).toMatchObject({ variant: 'control', source: 'override' });
-    expect([...again.results.keys()]).toEqual(['beta', 'checkout']);
-    expect(again.results).not.toBe(once.results);
+    const overridden = stage(new FlagsOverrides({ checkout: 'control', other: false }), () => shared);
+    const { results } = overridden.evaluator.evaluate(
+      USER,
+      contextKey(USER),
+      routeKeys,
+      undefined,
+      true,
+    ) as StageAnswer;
+    expect([...results.keys()]).toEqual(['beta', 'checkout', 'other']);
+    expect(results.get('checkout')).toMatchObject({ variant: 'control', source: 'override' });
+    // Only the keys asked are overridden: a read of another key is asked of its own (see ContextSnapshots).
+    expect(results.get('other')).toMatchObject({ enabled: true, source: 'remote' });
+    expect(shared.results.get('checkout')).toMatchObject({ source: 'remote' });
   });
 });

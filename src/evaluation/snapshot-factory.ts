@@ -44,6 +44,8 @@ export class SnapshotFactory implements SnapshotHost {
   private readonly logger = new Logger(LIBRARY_NAME);
   readonly sendsEvents: boolean;
   readonly geoipDisabled: boolean;
+  /** What each answer leaves unresolved, as a snapshot keeps it (see {@link stillUnresolved}). */
+  private readonly unresolvedOf = new WeakMap<StageAnswer, Readonly<Record<string, UnresolvedReason>>>();
 
   constructor(
     private readonly evaluator: OverridesStage,
@@ -61,18 +63,21 @@ export class SnapshotFactory implements SnapshotHost {
    * The snapshot of `context` (already parsed; `contextId` its `contextKey`): at once when the evaluation answered
    * at once. An empty distinct id gives an empty snapshot, evaluating nothing; keys that cannot name a flag
    * ({@link nameableKeys}) are left out of `flagKeys`. An evaluation whose `disableGeoip`
-   * is not the module's goes by an id of its own ({@link otherGeoipId}).
+   * is not the module's goes by an id of its own ({@link otherGeoipId}). `orMore` (a request's snapshot of its
+   * route's keys, which asks for any other key it is read for): the snapshot may hold more flags than `flagKeys`,
+   * when the answer at hand does (see `OverridesStage`).
    */
   evaluate(
     context: FlagContext,
     contextId: string,
     options: SnapshotOptions = DEFAULT_OPTIONS,
+    orMore = false,
   ): MaybePromise<FlagEvaluations> {
     const flagKeys = options.flagKeys && nameableKeys(options.flagKeys);
     if (context.distinctId === '' || flagKeys?.length === 0) return this.empty(context, options);
     const ownGeoip = options.disableGeoip !== undefined && options.disableGeoip !== this.geoipDisabled;
     const id = ownGeoip ? otherGeoipId(contextId) : contextId;
-    const answer = this.evaluator.evaluate(context, id, flagKeys, options);
+    const answer = this.evaluator.evaluate(context, id, flagKeys, options, orMore);
     return answer instanceof Promise
       ? this.snapshotOnceAnswered(context, answer, options)
       : this.snapshotOf(context, answer, options);
@@ -171,12 +176,23 @@ export class SnapshotFactory implements SnapshotHost {
     return answer.then((answered) => this.snapshotOf(context, answered, options));
   }
 
+  /**
+   * {@link stillUnresolved} of a shared answer, made once (frozen): a remembered local answer that leaves flags to
+   * PostHog is handed to every request of its context.
+   */
+  private stillUnresolved(answer: StageAnswer): Readonly<Record<string, UnresolvedReason>> | undefined {
+    if (answer.unresolved.size === 0 && !answer.unanswered?.length) return undefined;
+    let still = this.unresolvedOf.get(answer);
+    if (!still) this.unresolvedOf.set(answer, (still = Object.freeze(stillUnresolved(answer))));
+    return still;
+  }
+
   private snapshotOf(context: FlagContext, answer: StageAnswer, options: SnapshotOptions): FlagEvaluations {
     return createSnapshot({
       host: this,
       context,
       results: answer.results,
-      unresolved: stillUnresolved(answer),
+      unresolved: this.stillUnresolved(answer),
       partial: answer.partial,
       errors: answer.errors,
       every: options.flagKeys === undefined,
@@ -190,12 +206,7 @@ export class SnapshotFactory implements SnapshotHost {
  * Why each flag asked has no result: local evaluation's reason where it left the flag undecided, else
  * `unavailable` where neither PostHog nor the fallback cache could answer a key asked.
  */
-function stillUnresolved({
-  results,
-  unresolved,
-  unanswered,
-}: StageAnswer): Record<string, UnresolvedReason> | undefined {
-  if (unresolved.size === 0 && !unanswered?.length) return undefined;
+function stillUnresolved({ results, unresolved, unanswered }: StageAnswer): Record<string, UnresolvedReason> {
   const still: Record<string, UnresolvedReason> = {};
   for (const [key, reason] of unresolved) if (!results.has(key)) setOwn(still, key, reason);
   for (const key of unanswered ?? []) {

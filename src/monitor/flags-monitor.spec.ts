@@ -27,9 +27,13 @@ describe('FlagsMonitor', () => {
     Logger.overrideLogger(new Logger());
   });
 
-  it('counts each answer by its source, and each key named without a result as unknown', () => {
+  it("counts each key asked by its answer's source (not the answers no one asked), and one without as unknown", () => {
     const { monitor } = monitorOf();
-    monitor.evaluated(resultsOf(['a', 'remote'], ['b', 'fallback'], ['c', 'override']), ['a', 'b', 'c', 'gone'], 'u1');
+    monitor.evaluatedKeys(
+      resultsOf(['a', 'remote'], ['b', 'fallback'], ['c', 'override'], ['more', 'local']),
+      ['a', 'b', 'c', 'gone'],
+      'u1',
+    );
     expect(monitor.status(CACHE).counts).toEqual({
       local: 0,
       remote: 1,
@@ -43,21 +47,32 @@ describe('FlagsMonitor', () => {
 
   it('counts one unknown for a partial answer to every flag that holds none', () => {
     const { monitor } = monitorOf();
-    monitor.evaluated(new Map(), undefined, 'u1', true);
-    monitor.evaluated(resultsOf(['a', 'cache']), undefined, 'u1', true);
+    monitor.evaluatedEvery(new Map(), undefined, 'u1', true);
+    monitor.evaluatedEvery(resultsOf(['a', 'cache']), undefined, 'u1', true);
     expect(monitor.status(CACHE).counts).toMatchObject({ cache: 1, unknown: 1 });
   });
 
   it('emits an event per answer and per unknown key, naming the user only when told to', () => {
     const anonymous = monitorOf();
-    anonymous.monitor.evaluated(resultsOf(['a', 'remote']), ['a', 'gone'], 'u1');
+    anonymous.monitor.evaluatedKeys(resultsOf(['a', 'remote'], ['more', 'local']), ['a', 'gone'], 'u1');
     expect(anonymous.events).toEqual([
       { type: 'flag_evaluated', key: 'a', source: 'remote', value: true, at: expect.any(Date) },
       { type: 'flag_evaluated', key: 'gone', source: 'unknown', at: expect.any(Date) },
     ]);
     const named = monitorOf(true);
-    named.monitor.evaluated(resultsOf(['a', 'remote']), ['a'], 'u1');
+    named.monitor.evaluatedKeys(resultsOf(['a', 'remote']), ['a'], 'u1');
     expect(named.events).toEqual([expect.objectContaining({ key: 'a', distinctId: 'u1' })]);
+  });
+
+  it('counts and emits every answer of an evaluation of every flag, and each flag asked further and not answered', () => {
+    const { monitor, events } = monitorOf();
+    monitor.evaluatedEvery(resultsOf(['a', 'remote'], ['b', 'cache']), ['b', 'gone'], 'u1');
+    expect(monitor.status(CACHE).counts).toMatchObject({ remote: 1, cache: 1, unknown: 1 });
+    expect(events.map((event) => [event.type, 'key' in event && event.key])).toEqual([
+      ['flag_evaluated', 'a'],
+      ['flag_evaluated', 'b'],
+      ['flag_evaluated', 'gone'],
+    ]);
   });
 
   it('says the upstream is degraded after a failure, and ok again after a success', () => {

@@ -64,39 +64,54 @@ export class FlagsMonitor implements OnModuleDestroy {
   };
 
   /**
-   * Counts (and, when someone listens, emits) the answers of one evaluation. `named`: the keys asked, or (every
-   * flag asked) those known to exist that were asked further and not answered; each one without a result is
-   * unknown. `partial` (every flag asked): the answer may lack flags no one named; when it holds no flag at all,
-   * the evaluation counts one unknown (which flags it lacks is not known, so no event names one).
+   * Counts (and, when someone listens, emits) the answers to the keys an evaluation asked: each key by its result's
+   * source, unknown without one. Only the keys asked count: `results` may hold more (a route's snapshot keeps local
+   * evaluation's remembered answer whole).
    */
-  evaluated(
+  evaluatedKeys(results: ReadonlyMap<string, FlagResult>, keys: readonly string[], distinctId: string): void {
+    // Indexed: a for-of loop allocates an iterator per evaluation on the guard's path.
+    for (let index = 0; index < keys.length; index++) {
+      const result = results.get(keys[index]!);
+      if (result) this.counts[result.source]++;
+      else this.counts.unknown++;
+    }
+    if (!this.subject.observed) return;
+    const at = new Date();
+    for (const key of keys) this.emitAnswer(key, results.get(key), distinctId, at);
+  }
+
+  /**
+   * Counts (and, when someone listens, emits) the answers of an evaluation of every flag. `unanswered`: the flags
+   * known to exist that were asked further and not answered, each unknown. `partial`: the answer may lack flags no
+   * one named; when it holds no flag at all, the evaluation counts one unknown (which flags it lacks is not known,
+   * so no event names one).
+   */
+  evaluatedEvery(
     results: ReadonlyMap<string, FlagResult>,
-    named: readonly string[] | undefined,
+    unanswered: readonly string[] | undefined,
     distinctId: string,
     partial = false,
   ): void {
     // Local evaluation's answer to every flag: all 'local', counted without building a result.
     if (results instanceof LocalResults) this.counts.local += results.size;
     else results.forEach(this.countAnswer);
-    // Indexed: a for-of loop allocates an iterator per evaluation on the guard's path.
-    if (named)
-      for (let index = 0; index < named.length; index++) if (!results.has(named[index]!)) this.counts.unknown++;
+    if (unanswered) {
+      for (let index = 0; index < unanswered.length; index++) {
+        if (!results.has(unanswered[index]!)) this.counts.unknown++;
+      }
+    }
     if (partial && results.size === 0) this.counts.unknown++;
     if (!this.subject.observed) return;
-    const unknown = named?.filter((key) => !results.has(key)) ?? [];
     const at = new Date();
+    for (const result of results.values()) this.emitAnswer(result.key, result, distinctId, at);
+    for (const key of unanswered ?? []) if (!results.has(key)) this.emitAnswer(key, undefined, distinctId, at);
+  }
+
+  /** A `flag_evaluated` event for `key`'s answer (`unknown` without a result). */
+  private emitAnswer(key: string, result: FlagResult | undefined, distinctId: string, at: Date): void {
     const who = this.config.eventsIncludeDistinctId ? { distinctId } : {};
-    for (const result of results.values()) {
-      this.emit({
-        type: 'flag_evaluated',
-        key: result.key,
-        source: result.source,
-        value: flagValue(result),
-        ...who,
-        at,
-      });
-    }
-    for (const key of unknown) this.emit({ type: 'flag_evaluated', key, source: 'unknown', ...who, at });
+    if (!result) this.emit({ type: 'flag_evaluated', key, source: 'unknown', ...who, at });
+    else this.emit({ type: 'flag_evaluated', key, source: result.source, value: flagValue(result), ...who, at });
   }
 
   /** An upstream call succeeded. */

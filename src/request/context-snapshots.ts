@@ -83,7 +83,9 @@ export class ContextSnapshots implements RequestSnapshot {
       }
       const route = handler ?? BEFORE_ROUTE;
       const asked = this.routes.ask(route, wanted);
-      shared = { asked, snapshot: this.snapshots.evaluate(context, contextId, asked.options), route, widened: 0 };
+      // The route's keys or more: a remembered answer to every flag is kept whole (any other key read is asked).
+      const snapshot = this.snapshots.evaluate(context, contextId, asked.options, true);
+      shared = { asked, snapshot, route, widened: 0 };
       store.snapshots.set(contextId, shared);
     } else {
       const learned = this.routes.learn(handler, wanted);
@@ -192,7 +194,7 @@ export class ContextSnapshots implements RequestSnapshot {
   ): MaybePromise<FlagEvaluations | undefined> {
     if (!context) return undefined;
     if (store && store.context === undefined) store.context = context;
-    if (!store) return this.snapshots.evaluate(context, contextKey(context), askedOf(keys).options);
+    if (!store) return this.snapshots.evaluate(context, contextKey(context), askedOf(keys).options, true);
     return this.inStore(store, context, WHOLE, true, keys, execution.getHandler());
   }
 

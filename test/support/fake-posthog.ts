@@ -10,6 +10,19 @@ import type { FakeBatch, FakeFlagAnswer, FakeFlagsRequest, FakeFlagsRequestBody 
  * reset sockets), one-shot answers, latency, counts of requests in flight, TLS, and a whole table per user.
  */
 
+/**
+ * The `flag_keys_to_evaluate` of each `/flags` call `fake` received while `run` ran (`every` for a call that named
+ * no keys), in order.
+ */
+export async function keysAskedWhile(
+  fake: PublicFakePostHog,
+  run: () => Promise<unknown>,
+): Promise<(string[] | 'every')[]> {
+  const before = fake.requests.length;
+  await run();
+  return fake.requests.slice(before).map(({ body }) => body.flag_keys_to_evaluate ?? 'every');
+}
+
 /** A flag as the fake evaluates it for a user. */
 export interface FakeFlag {
   enabled: boolean;

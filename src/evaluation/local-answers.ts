@@ -38,17 +38,13 @@ const RESULT_BYTES = 150;
  */
 export class LocalAnswers {
   private definitions?: Definitions;
-  private readonly everyFlag: LRUCache<string, LocalAnswer>;
-  /** The results each remembered answer had built when its size was last taken. */
-  private readonly sizedAt = new WeakMap<LocalAnswer, number>();
-  /** Each remembered answer as an answer to a route's keys that it decides every one of (see {@link answer}). */
-  private readonly decidedViews = new WeakMap<LocalAnswer, DecidedView>();
+  private readonly everyFlag: LRUCache<string, Remembered>;
 
   /** Contexts asked some keys once and not remembered yet: their next question remembers every flag. */
   private readonly askedBefore = new LRUCache<string, true>({ max: MAX_ASKED_BEFORE });
 
   constructor(maxBytes = MAX_BYTES) {
-    this.everyFlag = new LRUCache({ maxSize: maxBytes, sizeCalculation: (answer, key) => this.sizeOf(answer, key) });
+    this.everyFlag = new LRUCache({ maxSize: maxBytes, sizeCalculation: sizeOf });
   }
 
   /**
@@ -74,28 +70,26 @@ export class LocalAnswers {
       return keys ? evaluateLocally(definitions, subject, keys, now()) : evaluateEveryFlag(definitions, subject, now());
     }
     let known = lruGet(this.everyFlag, contextId);
-    if (known && builtCount(known) !== this.sizedAt.get(known)) this.resize(contextId, known);
+    if (known && builtCount(known.answer) !== known.sizedAt) this.resize(contextId, known);
     if (!known) {
       // A context's first question of some keys evaluates them alone: a visitor seen once costs what its keys do.
       if (keys && !lruHas(this.askedBefore, contextId)) {
         this.askedBefore.set(contextId, true);
         return evaluateLocally(definitions, localSubject(context), keys, now());
       }
-      known = evaluateEveryFlag(definitions, localSubject(context), now());
-      Object.freeze(known.undecided);
+      const answer = evaluateEveryFlag(definitions, localSubject(context), now());
+      Object.freeze(answer.undecided);
+      known = { answer, sizedAt: 0 };
       this.everyFlag.set(contextId, known);
       this.askedBefore.delete(contextId);
     }
-    if (!keys) return known;
-    return decidesEvery(known, keys, definitions) ? this.decidedView(known) : only(known, keys, definitions);
-  }
-
-  /** The answer with nothing undecided: what keys it decides every one of read (made once per answer). */
-  private decidedView(answer: LocalAnswer): LocalAnswer {
-    if (answer.undecided.length === 0) return answer;
-    let view = this.decidedViews.get(answer);
-    if (!view) this.decidedViews.set(answer, (view = { ...answer, undecided: NONE_UNDECIDED }));
-    return view;
+    if (!keys) return known.answer;
+    if (known.decides !== keys) {
+      if (!decidesEvery(known.answer, keys, definitions)) return only(known.answer, keys, definitions);
+      // A route's keys (a frozen list, asked on each of its requests): checked once per answer.
+      if (Object.isFrozen(keys)) known.decides = keys;
+    }
+    return decidedView(known);
   }
 
   /** Lets every remembered answer go, with the definitions they were for (there are none loaded any more). */
@@ -110,24 +104,45 @@ export class LocalAnswers {
    * Takes the answer's size again (results were read since it was taken), so that the bound holds what was read:
    * set again under its key (the cache takes the size of a new value only).
    */
-  private resize(contextId: string, answer: LocalAnswer): void {
+  private resize(contextId: string, known: Remembered): void {
     this.everyFlag.delete(contextId);
-    this.everyFlag.set(contextId, answer);
+    this.everyFlag.set(contextId, known);
   }
+}
 
-  /** The estimated bytes of a remembered answer, noted with the results it had built then. */
-  private sizeOf(answer: LocalAnswer, contextId: string): number {
-    const built = builtCount(answer);
-    this.sizedAt.set(answer, built);
-    const slots = answer.results.size + answer.unresolved.size;
-    return (
-      ENTRY_OVERHEAD_BYTES +
-      contextId.length * 2 +
-      slots * SLOT_BYTES +
-      answer.unresolved.size * REASON_BYTES +
-      built * RESULT_BYTES
-    );
-  }
+/** A context's remembered answer to every flag, and what was worked out of it. */
+interface Remembered {
+  answer: LocalAnswer;
+  /** The results it had built when its size was last taken. */
+  sizedAt: number;
+  /** The last route's keys (a frozen list) it was found to decide every one of. */
+  decides?: readonly string[];
+  /** The answer with nothing undecided (see {@link decidedView}), made once. */
+  decided?: LocalAnswer;
+}
+
+/** The estimated bytes of a remembered answer, noted with the results it had built then. */
+function sizeOf(known: Remembered, contextId: string): number {
+  const { answer } = known;
+  const built = (known.sizedAt = builtCount(answer));
+  const slots = answer.results.size + answer.unresolved.size;
+  return (
+    ENTRY_OVERHEAD_BYTES +
+    contextId.length * 2 +
+    slots * SLOT_BYTES +
+    answer.unresolved.size * REASON_BYTES +
+    built * RESULT_BYTES
+  );
+}
+
+/**
+ * The remembered answer to some keys it decides every one of: itself, or a view of it that leaves nothing
+ * undecided (made once), so that nothing is asked of PostHog for the flags no one asked.
+ */
+function decidedView(known: Remembered): LocalAnswer {
+  const { answer } = known;
+  if (answer.undecided.length === 0) return answer;
+  return (known.decided ??= { ...answer, undecided: NONE_UNDECIDED });
 }
 
 /**
@@ -159,9 +174,6 @@ function decidesEvery(answer: LocalAnswer, keys: readonly string[], definitions:
   }
   return true;
 }
-
-/** A remembered answer that leaves nothing undecided (the keys asked are decided). */
-type DecidedView = LocalAnswer;
 
 const NONE_UNDECIDED: readonly string[] = Object.freeze([]);
 

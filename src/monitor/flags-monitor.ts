@@ -64,8 +64,8 @@ export class FlagsMonitor implements OnModuleDestroy {
   };
 
   /**
-   * Counts (and, when someone listens, emits) the answers to the keys an evaluation asked: each key by its result's
-   * source, unknown without one. Only the keys asked count: `results` may hold more (a route's snapshot keeps local
+   * Counts (and, when someone listens, emits: the answered keys first) the answers to the keys an evaluation asked
+   * (each once): each key by its result's source, unknown without one. Only the keys asked count: `results` may hold more (a route's snapshot keeps local
    * evaluation's remembered answer whole).
    */
   evaluatedKeys(results: ReadonlyMap<string, FlagResult>, keys: readonly string[], distinctId: string): void {
@@ -77,7 +77,8 @@ export class FlagsMonitor implements OnModuleDestroy {
     }
     if (!this.subject.observed) return;
     const at = new Date();
-    for (const key of keys) this.emitAnswer(key, results.get(key), distinctId, at);
+    for (const key of keys) if (results.has(key)) this.emitAnswer(key, results.get(key), distinctId, at);
+    for (const key of keys) if (!results.has(key)) this.emitAnswer(key, undefined, distinctId, at);
   }
 
   /**

@@ -25,14 +25,12 @@ export function vettedKeys(keys: string[]): readonly string[] {
 }
 
 /**
- * `keys` less those that cannot name a flag ({@link canNameFlag}), in a list of its own: `keys` itself when it is
- * frozen (a route's keys, which no caller can change while they are asked) and every one can.
+ * `keys`, each once, less those that cannot name a flag ({@link canNameFlag}), in a list of its own: `keys` itself
+ * when it was vetted ({@link vettedKeys}: a route's keys, which no caller can change while they are asked).
  */
 export function nameableKeys(keys: readonly string[]): readonly string[] {
   if (vetted.has(keys)) return keys;
-  if (!Object.isFrozen(keys)) return keys.filter(canNameFlag);
-  for (let index = 0; index < keys.length; index++) if (!canNameFlag(keys[index]!)) return keys.filter(canNameFlag);
-  return keys;
+  return [...new Set(keys)].filter(canNameFlag);
 }
 
 /**

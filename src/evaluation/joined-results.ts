@@ -22,13 +22,14 @@ export class JoinedResults implements ReadonlyMap<string, FlagResult> {
 
   get size(): number {
     let size = 0;
-    for (const key of this.first.keys()) if (this.firstKeys.has(key)) size++;
+    for (const key of this.firstKeys) if (this.first.has(key)) size++;
     for (const key of this.later.keys()) if (!this.firstKeys.has(key)) size++;
     return size;
   }
 
+  /** `first`'s keys in the order they were asked (it may hold more: a route's snapshot), then `later`'s. */
   *keys(): MapIterator<string> {
-    for (const key of this.first.keys()) if (this.firstKeys.has(key)) yield key;
+    for (const key of this.firstKeys) if (this.first.has(key)) yield key;
     for (const key of this.later.keys()) if (!this.firstKeys.has(key)) yield key;
   }
 

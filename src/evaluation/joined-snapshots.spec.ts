@@ -85,4 +85,16 @@ describe('a joined snapshot (a request that asked for more flags)', () => {
     const narrowed = narrowSnapshot(snapshot, ['gone', 'missing'], undefined);
     expect(narrowed.unresolvedFlags).toEqual({ missing: 'unavailable' });
   });
+
+  it("lists the first answer's keys in the order asked, and only those, when it holds more (a route's snapshot)", () => {
+    const { host } = recordingHost();
+    const context = { distinctId: 'u' };
+    const wide = new Map(['other', 'checkout', 'beta'].map((key) => [key, result(key, true, 'local')]));
+    const first = createSnapshot({ host, context, results: wide });
+    const later = createSnapshot({ host, context, results: new Map([['more', result('more', false)]]), every: true });
+    const snapshot = joinSnapshots(first, new Set(['beta', 'checkout', 'gone']), later);
+    expect(snapshot.keys).toEqual(['beta', 'checkout', 'more']);
+    expect([...snapshot.toMap().keys()]).toEqual(['beta', 'checkout', 'more']);
+    expect(snapshot.getFlag('other')).toBeUndefined();
+  });
 });

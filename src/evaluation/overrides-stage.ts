@@ -23,7 +23,8 @@ export class OverridesStage {
    * The keys (every flag when undefined) for a context already parsed (`contextId` its `contextKey`): at once when
    * every stage answered synchronously, else a promise. The results map may be shared: read-only. Never rejects.
    * `orMore`: `keys` are the least the answer holds; an answer the stages give for more flags (local evaluation's
-   * remembered answer to every flag) is handed on whole, not narrowed: a route's snapshot builds nothing per request.
+   * remembered answer to every flag) is handed on whole, not narrowed, unless an override is set: a route's snapshot
+   * builds nothing per request.
    */
   evaluate(
     context: FlagContext,
@@ -50,8 +51,8 @@ export class OverridesStage {
   }
 
   /**
-   * The answer, only the keys asked (unless `orMore`: then as the stages gave it), with the overrides applied (in a
-   * map of its own when there are any), counted.
+   * The answer, only the keys asked (unless `orMore` and no override is set: then as the stages gave it), with the
+   * overrides applied (in a map of its own when there are any), counted.
    */
   private answered(
     answer: StageAnswer,
@@ -59,7 +60,8 @@ export class OverridesStage {
     keys: readonly string[] | undefined,
     orMore: boolean,
   ): StageAnswer {
-    const asked = keys && !orMore ? narrowedTo(answer, keys) : answer;
+    // With overrides set (tests, development), the keys asked only: an override is written over a copy of them.
+    const asked = keys && (!orMore || this.overrides.active) ? narrowedTo(answer, keys) : answer;
     const results = this.overrides.appliedTo(asked.results, context, keys);
     if (keys) this.monitor.evaluatedKeys(results, keys, context.distinctId);
     else this.monitor.evaluatedEvery(results, answer.unanswered, context.distinctId, answer.partial);

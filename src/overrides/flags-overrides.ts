@@ -23,6 +23,14 @@ export class FlagsOverrides {
     this.reset();
   }
 
+  /**
+   * Whether any key is overridden now.
+   * @internal
+   */
+  get active(): boolean {
+    return this.current.size > 0;
+  }
+
   /** The keys overridden now. */
   get keys(): string[] {
     return [...this.current.keys()];

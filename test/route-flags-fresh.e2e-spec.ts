@@ -1,12 +1,10 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, Param, type INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { FeatureFlag, FlagsModule, FlagsService } from '../src/index.js';
+import { FeatureFlag, FlagsService } from '../src/index.js';
 import { FakePostHog, STANDARD_FLAGS } from './support/fake-posthog.js';
-import { TEST_API_KEY, userFromHeader } from './support/flags-app.js';
-import { initApp } from './support/guarded-app.js';
+import { startRouteApp } from './support/guarded-app.js';
 
 /** A guarded route reading `checkout`, and the flag its path names (a key from outside) unless `none`. */
 @Controller('fresh')
@@ -36,19 +34,7 @@ describe('a route asking for its flags, with the cache-first window (fresh)', ()
   beforeAll(async () => {
     fake = await FakePostHog.start();
     fake.setFlags(STANDARD_FLAGS);
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        FlagsModule.forRoot({
-          apiKey: TEST_API_KEY,
-          host: fake.url,
-          retries: 0,
-          cacheUrl: 'memory://local?fresh=600',
-          contextFactory: userFromHeader,
-        }),
-      ],
-      controllers: [FreshController],
-    }).compile();
-    app = await initApp(moduleRef, 'express');
+    app = await startRouteApp(fake.url, [FreshController], { cacheUrl: 'memory://local?fresh=600' });
   });
 
   afterAll(async () => {

@@ -1,15 +1,13 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, type INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { FeatureFlag, FlagsModule, FlagsService } from '../src/index.js';
+import { FeatureFlag, FlagsService } from '../src/index.js';
 import { CaptureLogger } from './support/capture-logger.js';
 import { standardDefinitions, TEST_SECRET_KEY } from './support/definitions.js';
 import { eventually } from './support/eventually.js';
 import { FakePostHog, keysAskedWhile } from './support/fake-posthog.js';
-import { TEST_API_KEY, userFromHeader } from './support/flags-app.js';
-import { initApp } from './support/guarded-app.js';
+import { startRouteApp } from './support/guarded-app.js';
 
 /** Guarded routes of a project evaluated locally: `beta` and `checkout` decided, `continuity` left to PostHog. */
 @Controller('local')
@@ -44,21 +42,7 @@ describe("a route's snapshot under local evaluation: the remembered answer kept 
     fake = await FakePostHog.start();
     fake.definitions = standardDefinitions();
     fake.setFlags({ 'pro-only': { enabled: true }, continuity: { enabled: true } });
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        FlagsModule.forRoot({
-          apiKey: TEST_API_KEY,
-          host: fake.url,
-          secretKey: TEST_SECRET_KEY,
-          retries: 0,
-          contextFactory: userFromHeader,
-        }),
-      ],
-      controllers: [LocalRouteController],
-    })
-      .setLogger(logs)
-      .compile();
-    app = await initApp(moduleRef, 'express');
+    app = await startRouteApp(fake.url, [LocalRouteController], { secretKey: TEST_SECRET_KEY }, logs);
     flags = app.get(FlagsService);
     await eventually(() => flags.status().definitions.source === 'upstream', 'the definitions to load');
   });

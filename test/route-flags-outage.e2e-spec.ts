@@ -2,12 +2,10 @@ import 'reflect-metadata';
 import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, Param, type INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { FeatureFlag, FlagsModule, FlagsService } from '../src/index.js';
+import { FeatureFlag, FlagsService } from '../src/index.js';
 import { FakePostHog, STANDARD_FLAGS } from './support/fake-posthog.js';
-import { TEST_API_KEY, userFromHeader } from './support/flags-app.js';
-import { initApp } from './support/guarded-app.js';
+import { startRouteApp } from './support/guarded-app.js';
 
 /** A guarded route, and one whose requests sometimes read one flag more (`read`: `yes`). */
 @Controller('outage')
@@ -35,20 +33,7 @@ describe('a route asking for its flags, in the first seconds of an outage (fallb
   beforeAll(async () => {
     fake = await FakePostHog.start();
     fake.setFlags(STANDARD_FLAGS);
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        FlagsModule.forRoot({
-          apiKey: TEST_API_KEY,
-          host: fake.url,
-          retries: 0,
-          fallbackAfterMs: 50,
-          timeoutMs: 60_000,
-          contextFactory: userFromHeader,
-        }),
-      ],
-      controllers: [OutageController],
-    }).compile();
-    app = await initApp(moduleRef, 'express');
+    app = await startRouteApp(fake.url, [OutageController], { fallbackAfterMs: 50, timeoutMs: 60_000 });
   });
 
   afterAll(async () => {

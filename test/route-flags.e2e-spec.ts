@@ -1,16 +1,14 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, Param, Query, type INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { FeatureFlag, FlagEvaluations, Flags, FlagsModule, FlagsService } from '../src/index.js';
+import { FeatureFlag, FlagEvaluations, Flags, FlagsService } from '../src/index.js';
 import { MAX_WIDENINGS } from '../src/request/context-snapshots.js';
 import { MAX_ROUTE_KEYS } from '../src/request/route-flags.js';
 import type { FakePostHog } from '../src/testing/index.js';
 import { CaptureLogger } from './support/capture-logger.js';
 import { keysAskedWhile, startStandardPostHog } from './support/fake-posthog.js';
-import { TEST_API_KEY, userFromHeader } from './support/flags-app.js';
-import { initApp } from './support/guarded-app.js';
+import { startRouteApp } from './support/guarded-app.js';
 
 /** What `/route/join/all` runs between its two reads. */
 let between = () => {};
@@ -110,20 +108,7 @@ describe('what a request asks PostHog for: its route’s flags', () => {
   beforeAll(async () => {
     fake = await startStandardPostHog();
     for (let index = 0; index < 100; index++) fake.setFlag(`flag-${index}`, { value: index % 2 === 0 });
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        FlagsModule.forRoot({
-          apiKey: TEST_API_KEY,
-          host: fake.url,
-          retries: 0,
-          contextFactory: userFromHeader,
-        }),
-      ],
-      controllers: [RouteController],
-    })
-      .setLogger(logs)
-      .compile();
-    app = await initApp(moduleRef, 'express');
+    app = await startRouteApp(fake.url, [RouteController], {}, logs);
   });
 
   afterAll(async () => {

@@ -8,6 +8,7 @@ import {
   type CanActivate,
   type ExecutionContext,
   type INestApplication,
+  type Type,
 } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -21,7 +22,7 @@ import {
   type FlagsModuleOptions,
 } from '../../src/index.js';
 import { CaptureLogger } from './capture-logger.js';
-import { TEST_API_KEY } from './flags-app.js';
+import { TEST_API_KEY, userFromHeader } from './flags-app.js';
 
 /** Stands in for an application's authentication: `x-test-user` becomes `request.user.id`. */
 @Injectable()
@@ -169,6 +170,27 @@ export async function startGuardedApp(
     .setLogger(logs)
     .compile();
   return initApp(moduleRef, platform);
+}
+
+/**
+ * An initialised Express application serving `controllers`, the module on PostHog at `host` with the test API key,
+ * `retries: 0` and each request's user from its `x-user` header, then `options`; its logs in `logs`.
+ */
+export async function startRouteApp(
+  host: string,
+  controllers: Type[],
+  options: FlagsModuleOptions = {},
+  logs = new CaptureLogger(),
+): Promise<INestApplication> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      FlagsModule.forRoot({ apiKey: TEST_API_KEY, host, retries: 0, contextFactory: userFromHeader, ...options }),
+    ],
+    controllers,
+  })
+    .setLogger(logs)
+    .compile();
+  return initApp(moduleRef, 'express');
 }
 
 /** The compiled module as an HTTP application on `platform`, initialised (and, on Fastify, ready). */

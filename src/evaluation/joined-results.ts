@@ -1,16 +1,19 @@
 import type { FlagResult } from '../flags.types.js';
+import { MapView } from '../util/map-view.js';
 
 /**
  * The results of two answers for one context in one request: `first`'s for the keys it was asked (`firstKeys`,
  * known or not), `later`'s for every other key. A view: nothing is copied or built (local evaluation's results
  * are built when read).
  */
-export class JoinedResults implements ReadonlyMap<string, FlagResult> {
+export class JoinedResults extends MapView<string, FlagResult> {
   constructor(
     private readonly first: ReadonlyMap<string, FlagResult>,
     private readonly firstKeys: ReadonlySet<string>,
     private readonly later: ReadonlyMap<string, FlagResult>,
-  ) {}
+  ) {
+    super();
+  }
 
   get(key: string): FlagResult | undefined {
     return this.firstKeys.has(key) ? this.first.get(key) : this.later.get(key);
@@ -31,21 +34,5 @@ export class JoinedResults implements ReadonlyMap<string, FlagResult> {
   *keys(): MapIterator<string> {
     for (const key of this.firstKeys) if (this.first.has(key)) yield key;
     for (const key of this.later.keys()) if (!this.firstKeys.has(key)) yield key;
-  }
-
-  *values(): MapIterator<FlagResult> {
-    for (const key of this.keys()) yield this.get(key)!;
-  }
-
-  *entries(): MapIterator<[string, FlagResult]> {
-    for (const key of this.keys()) yield [key, this.get(key)!];
-  }
-
-  [Symbol.iterator](): MapIterator<[string, FlagResult]> {
-    return this.entries();
-  }
-
-  forEach(callback: (value: FlagResult, key: string, map: ReadonlyMap<string, FlagResult>) => void): void {
-    for (const key of this.keys()) callback(this.get(key)!, key, this);
   }
 }

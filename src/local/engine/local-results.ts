@@ -5,6 +5,7 @@ import { isInconclusive } from './inconclusive.js';
 import type { LocalSubject } from './local-subject.js';
 import { SubjectEvaluation } from './subject-evaluation.js';
 import type { LocalUnresolvedReason } from './unresolved-reason.js';
+import { MapView } from '../../util/map-view.js';
 
 /** The `reason` of a locally evaluated result (posthog-node's words). */
 export const LOCAL_REASON = 'Evaluated locally';
@@ -25,9 +26,9 @@ const PENDING = Symbol('pending');
  * subject's values); a flag decided whatever its value ({@link upFrontPlan}: a plain rollout, a flag turned off, plain
  * comparisons of person properties the subject holds) is computed when first read. Each flag's
  * {@link FlagResult} is built the first time it is read, then kept (frozen). A map, read-only: `get`, `has`,
- * `size` and `keys()` compute only what they are asked; `values()`, `entries()` and `forEach` what they hand out.
+ * `size` and `keys()` compute only what they are asked; the iterations ({@link MapView}) what they hand out.
  */
-export class LocalResults implements ReadonlyMap<string, FlagResult> {
+export class LocalResults extends MapView<string, FlagResult> {
   /** Each flag's value, by its position in `definitions.order`; {@link NO_VALUE} when it has none here. */
   private readonly slots: (FlagValue | typeof NO_VALUE | typeof PENDING)[];
   /** The results read so far, by key. */
@@ -42,6 +43,7 @@ export class LocalResults implements ReadonlyMap<string, FlagResult> {
     private readonly subject: LocalSubject,
     private readonly evaluatedAt: Date,
   ) {
+    super();
     let evaluation: SubjectEvaluation | undefined;
     let unresolved: Map<string, LocalUnresolvedReason> | undefined;
     const values = new Array<FlagValue | typeof NO_VALUE | typeof PENDING>(definitions.order.length).fill(PENDING);
@@ -103,26 +105,6 @@ export class LocalResults implements ReadonlyMap<string, FlagResult> {
   *keys(): MapIterator<string> {
     const { order } = this.definitions;
     for (let index = 0; index < order.length; index++) if (this.slots[index] !== NO_VALUE) yield order[index]!.key;
-  }
-
-  /** Every result, each built as it is handed out. */
-  *values(): MapIterator<FlagResult> {
-    for (const key of this.keys()) yield this.get(key)!;
-  }
-
-  /** Every key and result, each result built as it is handed out. */
-  *entries(): MapIterator<[string, FlagResult]> {
-    for (const key of this.keys()) yield [key, this.get(key)!];
-  }
-
-  /** As {@link entries}. */
-  [Symbol.iterator](): MapIterator<[string, FlagResult]> {
-    return this.entries();
-  }
-
-  /** Calls `callback` with every result, each built as it is handed out. */
-  forEach(callback: (value: FlagResult, key: string, map: ReadonlyMap<string, FlagResult>) => void): void {
-    for (const key of this.keys()) callback(this.get(key)!, key, this);
   }
 }
 

@@ -65,8 +65,8 @@ export class FlagsMonitor implements OnModuleDestroy {
 
   /**
    * Counts (and, when someone listens, emits: the answered keys first) the answers to the keys an evaluation asked
-   * (each once): each key by its result's source, unknown without one. Only the keys asked count: `results` may hold more (a route's snapshot keeps local
-   * evaluation's remembered answer whole).
+   * (each once): each key by its result's source, unknown without one. Only the keys asked count: `results` may
+   * hold more (a route's snapshot keeps local evaluation's remembered answer whole).
    */
   evaluatedKeys(results: ReadonlyMap<string, FlagResult>, keys: readonly string[], distinctId: string): void {
     // Indexed: a for-of loop allocates an iterator per evaluation on the guard's path.

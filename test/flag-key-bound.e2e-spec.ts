@@ -40,4 +40,23 @@ describe('flag keys that cannot name a flag (a key from a URL, say)', () => {
     await queue.flush();
     expect(fake.exposures.map((event) => event.properties.$feature_flag)).toEqual([longest]);
   });
+
+  it('a key that is not a string (untyped JavaScript): a clear TypeError from the service, unknown in a snapshot', async () => {
+    const harness = await started.start();
+    const { flags } = harness;
+    const notStrings = [undefined, null, 42, { key: 'beta' }] as unknown as string[];
+    const sentBefore = fake.exposures.length;
+    for (const key of notStrings) {
+      await expect(flags.isEnabled(key, 'mallory')).rejects.toThrow('FlagsService: key must be a non-empty string');
+    }
+    const snapshot = await flags.evaluateFlags('mallory');
+    for (const key of notStrings) {
+      expect(snapshot.isEnabled(key)).toBe(false);
+      expect(snapshot.getFlag(key)).toBeUndefined();
+      expect(snapshot.getFlagResult(key)).toBeUndefined();
+      expect(snapshot.getFlagPayload(key)).toBeUndefined();
+    }
+    await harness.moduleRef.get(ExposureQueue).flush();
+    expect(fake.exposures.slice(sentBefore)).toEqual([]);
+  });
 });

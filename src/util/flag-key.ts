@@ -34,10 +34,10 @@ export function nameableKeys(keys: readonly string[]): readonly string[] {
 }
 
 /**
- * Whether `key` can name a PostHog flag: at most {@link MAX_FLAG_KEY_LENGTH} characters, well-formed. Keys come
- * from outside (a route like `GET /features/:key`); one that cannot is never asked of PostHog, never remembered,
- * never sent as an exposure, and reads as unknown.
+ * Whether `key` can name a PostHog flag: a string of at most {@link MAX_FLAG_KEY_LENGTH} characters, well-formed.
+ * Keys come from outside (a route like `GET /features/:key`, or untyped JavaScript handing a snapshot `undefined`);
+ * one that cannot is never asked of PostHog, never remembered, never sent as an exposure, and reads as unknown.
  */
-export function canNameFlag(key: string): boolean {
-  return !isOverlongFlagKey(key) && !hasLoneSurrogate(key);
+export function canNameFlag(key: unknown): key is string {
+  return typeof key === 'string' && !isOverlongFlagKey(key) && !hasLoneSurrogate(key);
 }

@@ -26,12 +26,7 @@ export async function runBenchmark(
 ): Promise<BenchResult> {
   const client = await measureClientCost(options.client);
   log(`client microbench: ${JSON.stringify(client.microsPerCall)} µs per /flags round trip`);
-  const users = Array.from({ length: options.users }, (_, index) => benchUser(index));
-  const posthog = await FakePostHog.start();
-  posthog.latencyMs = options.latencyMs;
-  posthog.setFlags({ beta: { enabled: true } });
-  users.forEach((user) => posthog.setFlags({ beta: { enabled: flagIsOnFor(user) } }, user));
-  posthog.definitions = benchDefinitions();
+  const { posthog, users } = await startBenchPostHog(options);
   const rows: Omit<BenchRow, 'ofCeiling'>[] = [];
   const roundRatios: BenchResult['roundRatios'] = {};
   const bench = { posthog, users, options };
@@ -135,8 +130,24 @@ async function coldStart({ posthog, users, options }: Bench): Promise<Omit<Bench
   }
 }
 
+/**
+ * The fake PostHog of a run, on loopback: `options.users` users (`user-0`, …), the flag on for the even ones in its
+ * `/flags` answers and in the definitions it serves, answering after `options.latencyMs`.
+ */
+export async function startBenchPostHog(
+  options: Pick<BenchOptions, 'users' | 'latencyMs'>,
+): Promise<{ posthog: FakePostHog; users: string[] }> {
+  const users = Array.from({ length: options.users }, (_, index) => benchUser(index));
+  const posthog = await FakePostHog.start();
+  posthog.latencyMs = options.latencyMs;
+  posthog.setFlags({ beta: { enabled: true } });
+  users.forEach((user) => posthog.setFlags({ beta: { enabled: flagIsOnFor(user) } }, user));
+  posthog.definitions = benchDefinitions();
+  return { posthog, users };
+}
+
 /** Every user asks once on both guarded routes while PostHog is healthy: their last known values. */
-async function seeEveryUser(app: Pick<BenchApp, 'url'>, users: string[]): Promise<void> {
+export async function seeEveryUser(app: Pick<BenchApp, 'url'>, users: string[]): Promise<void> {
   await Promise.all(
     users.flatMap((user) =>
       ['/ours', '/posthog-node'].map((path) => fetch(`${app.url}${path}`, { headers: { 'x-user': user } })),

@@ -100,4 +100,21 @@ describe('npm run bench -- --smoke', () => {
       for (const ratios of Object.values(byContender)) expect(ratios).toHaveLength(2);
     }
   }, 180_000);
+
+  it('npm run bench:guard-app times our guard and the same-denials reference in the app', async () => {
+    const { stdout } = await promisify(execFile)(
+      'npm',
+      ['run', 'bench:guard-app', '--', '--users', '10', '--rounds', '1'],
+      { cwd: ROOT, timeout: 110_000 },
+    );
+    const timed =
+      /\(10 users; 1 × 2 s each, in turns\): ours ([\d.]+) µs, same denials ([\d.]+) µs, ours over it (-?[\d.]+) µs/.exec(
+        stdout,
+      );
+    expect(timed).not.toBeNull();
+    const [ours, reference, over] = timed!.slice(1).map(Number) as [number, number, number];
+    expect(ours).toBeGreaterThan(0);
+    expect(reference).toBeGreaterThan(0);
+    expect(over).toBeCloseTo(ours - reference, 1);
+  }, 120_000);
 });

@@ -1,10 +1,11 @@
 /**
  * `npm run bench:guard-app [-- --users N --rounds N]`: the time in our `@FeatureFlag` guard under local evaluation,
- * in the app, by the full run's method (the app in a process of its own on Express, 10 connections, ours and the
- * same-denials reference in turns, each guard's `canActivate` timed until it returns), in about half a minute
- * instead of the full run's quarter of an hour: for trying a change to the guard's path against the row
- * `healthy, local evaluation: time in the guard`. Run it a few times, alternating the code compared: one app
- * process reads ±1 µs from the next.
+ * in the app, as the full run measures it (the app in a process of its own on Express, 10 connections, ours and the
+ * same-denials reference in turns, each guard's `canActivate` timed until it returns; without the full run's third
+ * route, posthog-node's, and in 4 rounds instead of 10), in about half a minute instead of the full run's quarter of
+ * an hour: for trying a change to the guard's path against the row `healthy, local evaluation: time in the guard`.
+ * Run it a few times, alternating the code compared: one app process reads ±1 µs from the next. It fails, rather
+ * than print a time, when a request failed, was answered wrong, or asked PostHog for flags.
  *
  * `--users` (200, as the full run): how many users take turns. The reference keeps nothing per user; ours reads
  * each user's remembered answer, read flags and reported exposure, which the requests of the other users have
@@ -12,8 +13,8 @@
  */
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
-import { startServer } from './app-process.js';
-import type { BenchOptions } from './bench-types.js';
+import { startServer, type BenchServer } from './app-process.js';
+import type { BenchOptions, Contender } from './bench-types.js';
 import { measureInTurns } from './measure.js';
 import { seeEveryUser, startBenchPostHog } from './run.js';
 import type { Tally } from './tally.js';
@@ -24,39 +25,57 @@ const options: BenchOptions = {
   warmupSeconds: 2,
   connections: 10,
   serialSeconds: 0.5,
-  rounds: Number(values.rounds ?? 4),
+  rounds: wholeNumber('--rounds', values.rounds ?? '4', 100),
   roundSeconds: 2,
-  users: Number(values.users ?? 200),
+  users: wholeNumber('--users', values.users ?? '200', 100_000),
   latencyMs: 20,
   client: { rounds: 0, callsPerRound: 0 },
 };
-if (!(options.users >= 1 && options.rounds >= 1)) throw new TypeError('--users and --rounds: whole numbers ≥ 1');
+const CONTENDERS: Contender[] = ['nestjs-posthog-flags', 'same denials, no lookup'];
 
 const { posthog, users } = await startBenchPostHog(options);
-const app = await startServer({ posthogUrl: posthog.url, cacheUrl: 'memory://local', localEvaluation: true });
+let app: BenchServer | undefined;
 try {
+  app = await startServer({ posthogUrl: posthog.url, cacheUrl: 'memory://local', localEvaluation: true });
   await app.definitionsLoaded();
   await seeEveryUser(app, users);
   await app.flushEvents();
-  const measured = await measureInTurns(
-    app,
-    { posthog, users, options },
-    ['nestjs-posthog-flags', 'same denials, no lookup'],
-    options.rounds,
-  );
-  const ours = guardMicros(measured.get('nestjs-posthog-flags')!.tally);
-  const reference = guardMicros(measured.get('same denials, no lookup')!.tally);
+  const measured = await measureInTurns(app, { posthog, users, options }, CONTENDERS, options.rounds);
+  const [ours, reference] = CONTENDERS.map((contender) => guardMicros(contender, measured.get(contender)!.tally));
   console.log(
     `Time in the guard, local evaluation, in the app (${options.users} users; ${options.rounds} × ` +
-      `${options.roundSeconds} s each, in turns): ours ${ours.toFixed(2)} µs, same denials ${reference.toFixed(2)} µs, ` +
-      `ours over it ${(ours - reference).toFixed(2)} µs (the full run's yardstick: ≤ 5 µs)`,
+      `${options.roundSeconds} s each, in turns): ours ${ours!.toFixed(2)} µs, same denials ${reference!.toFixed(2)} ` +
+      `µs, ours over it ${(ours! - reference!).toFixed(2)} µs (the full run's yardstick: ≤ 5 µs)`,
   );
 } finally {
-  await app.close();
-  await posthog.stop();
+  try {
+    await app?.close();
+  } finally {
+    await posthog.stop();
+  }
 }
 
-/** The time a route's guard took per request over the tally's load, in µs. */
-function guardMicros(tally: Tally): number {
+/** `text` as a whole number from 1 to `max`, else a TypeError naming the option. */
+function wholeNumber(option: string, text: string, max: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new TypeError(`${option}: a whole number from 1 to ${max}, got ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+/**
+ * The time the contender's guard took per request over the tally's load, in µs; a TypeError when the load went
+ * wrong (a failed request, a wrong answer, a call to PostHog: local evaluation asks nothing) or the guard was never
+ * timed.
+ */
+function guardMicros(contender: Contender, tally: Tally): number {
+  const wrong = tally.answered - tally.matches;
+  if (tally.errors > 0 || wrong > 0 || tally.upstreamCalls > 0 || tally.guardCalls === 0) {
+    throw new TypeError(
+      `${contender}: ${tally.errors} failed requests, ${wrong} wrong answers, ${tally.upstreamCalls} calls to ` +
+        `PostHog, ${tally.guardCalls} guard calls timed: no time to tell`,
+    );
+  }
   return tally.guardNanos / tally.guardCalls / 1000;
 }

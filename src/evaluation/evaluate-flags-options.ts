@@ -1,4 +1,5 @@
 import { kindOf } from '../util/kind-of.js';
+import { assertKeyList } from '../util/flag-key.js';
 
 /** What {@link FlagsService.evaluateFlags} takes besides the context. */
 export interface EvaluateFlagsOptions {
@@ -38,7 +39,7 @@ export function assertEvaluateFlagsOptions(options: unknown): void {
 
 /** @throws {TypeError} for keys that are not an array of non-empty strings. */
 export function assertFlagKeys(what: string, keys: unknown): void {
-  if (!Array.isArray(keys)) throw new TypeError(`${what}: keys must be an array of flag keys, got ${kindOf(keys)}`);
+  assertKeyList(what, keys);
   keys.forEach(assertFlagKey);
 }
 

@@ -71,10 +71,35 @@ describe('FlagEvaluations', () => {
     expect(empty.sent).toEqual([]);
     const { host, sent, warnings } = recordingHost();
     const slice = createSnapshot({ host, context: { distinctId: 'u' }, results: results() }).only(['beta', 'nope']);
-    expect(warnings).toEqual([expect.stringContaining('dropped: nope')]);
+    expect(warnings).toEqual([expect.stringContaining('dropped: "nope"')]);
     expect(slice.keys).toEqual(['beta']);
     slice.isEnabled('off');
     expect(sent).toEqual([]);
+  });
+
+  it('only(): a list that is not an array is a TypeError; the warning names a few missing keys, quoted and cut', () => {
+    const { host, warnings } = recordingHost();
+    const snapshot = createSnapshot({ host, context: { distinctId: 'u' }, results: results() });
+    expect(() => snapshot.only('beta' as unknown as string[])).toThrow(
+      'FlagEvaluations.only: keys must be an array of flag keys, got a string',
+    );
+    const hostile = ['line\nbreak', 'x'.repeat(10_000), ...Array.from({ length: 10 }, (_, index) => `k${index}`)];
+    expect(snapshot.only(['beta', ...hostile]).keys).toEqual(['beta']);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('dropped: "line\\nbreak", "xxx');
+    expect(warnings[0]).toContain('"k7" and 2 more');
+    expect(warnings[0]).not.toContain('\n');
+    expect(warnings[0]!.length).toBeLessThan(400);
+  });
+
+  it('reads with options given as null (untyped JavaScript) as with none', () => {
+    const { host, sent } = recordingHost();
+    const snapshot = createSnapshot({ host, context: { distinctId: 'u' }, results: results() });
+    expect(snapshot.isEnabled('beta', null as never)).toBe(true);
+    expect(snapshot.isEnabled('nope', null as never)).toBe(false);
+    expect(snapshot.getFlag('checkout', null as never)).toBe('test');
+    expect(snapshot.getFlagResult('off', null as never)?.enabled).toBe(false);
+    expect(sent.map((event) => event.key)).toEqual(['beta', 'nope', 'checkout', 'off']);
   });
 
   it('gives event properties and bootstrap with a flag named __proto__ as a plain key', () => {

@@ -9,6 +9,7 @@ import { JoinedResults } from './joined-results.js';
 import type { FlagReadOptions, IsEnabledOptions } from './flag-read-options.js';
 import type { EarlierAnswer, SnapshotHost, SnapshotInit } from './snapshot-host.js';
 import { setOwn } from '../util/own.js';
+import { assertKeyList, listedKeys } from '../util/flag-key.js';
 
 /** A new snapshot (the class's constructor is its own: snapshots are made by the module, never by hand). */
 export let createSnapshot: (init: SnapshotInit) => FlagEvaluations;
@@ -94,21 +95,21 @@ export class FlagEvaluations {
   }
 
   /** Whether the flag is on; `defaultValue` (default `false`) when unknown. A read: sends the exposure. */
-  isEnabled(key: string, options: IsEnabledOptions = {}): boolean {
-    this.#read(key, options.sendFeatureFlagEvents);
-    return this.#results.get(key)?.enabled ?? options.defaultValue ?? false;
+  isEnabled(key: string, options?: IsEnabledOptions): boolean {
+    this.#read(key, options?.sendFeatureFlagEvents);
+    return this.#results.get(key)?.enabled ?? options?.defaultValue ?? false;
   }
 
   /** The flag's variant, else whether it is on; `undefined` when unknown. A read: sends the exposure. */
-  getFlag(key: string, options: FlagReadOptions = {}): FlagValue | undefined {
-    this.#read(key, options.sendFeatureFlagEvents);
+  getFlag(key: string, options?: FlagReadOptions): FlagValue | undefined {
+    this.#read(key, options?.sendFeatureFlagEvents);
     const result = this.#results.get(key);
     return result && flagValue(result);
   }
 
   /** The flag's whole result, with its `source`; `undefined` when unknown. A read: sends the exposure. */
-  getFlagResult(key: string, options: FlagReadOptions = {}): FlagResult | undefined {
-    this.#read(key, options.sendFeatureFlagEvents);
+  getFlagResult(key: string, options?: FlagReadOptions): FlagResult | undefined {
+    this.#read(key, options?.sendFeatureFlagEvents);
     return this.#frozen(key);
   }
 
@@ -128,8 +129,9 @@ export class FlagEvaluations {
     return this.#sliceWith(results);
   }
 
-  /** A snapshot of these keys only; keys this snapshot does not know are dropped, with a warning. */
+  /** A snapshot of these keys only (an array, else a TypeError); unknown keys are dropped, with a warning. */
   only(keys: readonly string[]): FlagEvaluations {
+    assertKeyList('FlagEvaluations.only', keys);
     const results = new Map<string, FlagResult>();
     const missing: string[] = [];
     for (const key of keys) {
@@ -139,7 +141,7 @@ export class FlagEvaluations {
     }
     if (missing.length > 0) {
       this.#host.warn(
-        `FlagEvaluations.only() was called with flag keys that are not in the evaluation set and will be dropped: ${missing.join(', ')}`,
+        `FlagEvaluations.only() was called with flag keys that are not in the evaluation set and will be dropped: ${listedKeys(missing)}`,
       );
     }
     return this.#sliceWith(results);

@@ -1,3 +1,5 @@
+import { kindOf } from './kind-of.js';
+
 /** The longest flag key PostHog has (its own bound): a longer key names no flag. */
 export const MAX_FLAG_KEY_LENGTH = 400;
 
@@ -40,4 +42,31 @@ export function nameableKeys(keys: readonly string[]): readonly string[] {
  */
 export function canNameFlag(key: unknown): key is string {
   return typeof key === 'string' && !isOverlongFlagKey(key) && !hasLoneSurrogate(key);
+}
+
+/**
+ * Checks that `keys` is an array (untyped JavaScript may hand a single key, whose characters would be read as keys).
+ * @throws {TypeError} naming `where` and what `keys` is instead.
+ */
+export function assertKeyList(where: string, keys: unknown): asserts keys is readonly unknown[] {
+  if (!Array.isArray(keys)) throw new TypeError(`${where}: keys must be an array of flag keys, got ${kindOf(keys)}`);
+}
+
+/** How many keys {@link listedKeys} names, and how many characters of each. */
+const LISTED_KEYS = 10;
+const LISTED_KEY_LENGTH = 100;
+
+/**
+ * Keys from outside as a log line may name them: the first {@link LISTED_KEYS}, each as JSON (quoted, a line break
+ * escaped) cut to {@link LISTED_KEY_LENGTH} characters, and how many more there are. A key that is not a string is
+ * named by its kind only.
+ */
+export function listedKeys(keys: readonly unknown[]): string {
+  const named = keys.slice(0, LISTED_KEYS).map((key) => {
+    if (typeof key !== 'string') return `(${kindOf(key)})`;
+    const cut = key.length > LISTED_KEY_LENGTH ? `${key.slice(0, LISTED_KEY_LENGTH)}…` : key;
+    return JSON.stringify(cut);
+  });
+  const more = keys.length - named.length;
+  return more > 0 ? `${named.join(', ')} and ${more} more` : named.join(', ');
 }

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Cluster } from 'ioredis';
 import { LIBRARY_NAME } from '../flags.constants.js';
+import { hasLoneSurrogate } from '../util/flag-key.js';
 import { LogEpisode } from '../util/log-episode.js';
 import type { EvaluatedFlag } from '../flags.types.js';
 import type { RedisCacheConfig } from './cache-config.js';
@@ -16,9 +17,6 @@ import { RedisSockets } from './redis-sockets.js';
 import { refreshAfterMs } from './write-rule.js';
 import { WrittenDigests } from './written-digests.js';
 import { WrittenFlagKeys, type FlagKeysUpdate } from './written-flag-keys.js';
-
-/** A UTF-16 code unit that is half of a pair without its other half (with `u`, a whole pair is one code point). */
-const LONE_SURROGATE = /\p{Surrogate}/u;
 
 /**
  * The Redis backend (`redis://`, `redis-cluster://`, `redis-sentinel://` and their TLS forms): one string per
@@ -275,7 +273,7 @@ export class RedisFlagCache implements FlagCache {
    * user would be served another's flags. Such ids never touch the shared cache (warned once).
    */
   private isStorable(distinctId: string, keys: readonly string[] = []): boolean {
-    if (!LONE_SURROGATE.test(distinctId) && !keys.some((key) => LONE_SURROGATE.test(key))) return true;
+    if (!hasLoneSurrogate(distinctId) && !keys.some(hasLoneSurrogate)) return true;
     if (!this.illFormedReported) {
       this.illFormedReported = true;
       this.logger.warn(

@@ -3,7 +3,10 @@ import { kindOf } from './kind-of.js';
 /** The longest flag key PostHog has (its own bound): a longer key names no flag. */
 export const MAX_FLAG_KEY_LENGTH = 400;
 
-/** A UTF-16 code unit that is half of a pair without its other half: such a key cannot be percent-encoded. */
+/**
+ * A UTF-16 code unit that is half of a pair without its other half (with `u`, a whole pair is one code point): such
+ * a key cannot be percent-encoded, nor name a Redis key of its own (UTF-8 turns every one into U+FFFD).
+ */
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
 /** Whether `key` is longer than {@link MAX_FLAG_KEY_LENGTH}. */
@@ -11,9 +14,9 @@ export function isOverlongFlagKey(key: string): boolean {
   return key.length > MAX_FLAG_KEY_LENGTH;
 }
 
-/** Whether `key` holds a lone surrogate (it is not well-formed UTF-16). */
-export function hasLoneSurrogate(key: string): boolean {
-  return LONE_SURROGATE.test(key);
+/** Whether `text` (a flag key, a distinct id) holds a lone surrogate: it is not well-formed UTF-16. */
+export function hasLoneSurrogate(text: string): boolean {
+  return LONE_SURROGATE.test(text);
 }
 
 /** Frozen lists of keys each of which can name a flag ({@link nameableKeys} need not look again). */

@@ -1,8 +1,12 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
+import { LRUCache } from 'lru-cache';
 import type { EvaluatedFlag, FlagResult } from '../flags.types.js';
+import { indexDefinitions, parseDefinitions } from '../local/definitions.js';
+import { LocalResults } from '../local/engine/local-results.js';
+import { localSubject } from '../local/engine/local-subject.js';
 import type { ResolvedFlagsOptions } from '../options/flags-options.js';
 import type { CacheAccess } from './cache-access.js';
-import { FlagReads } from './flag-reads.js';
+import { FlagReads, MAX_READING_USERS } from './flag-reads.js';
 
 const evaluatedAt = new Date();
 const remote = (key: string): FlagResult => ({ key, enabled: true, source: 'remote', evaluatedAt });
@@ -22,6 +26,12 @@ function reads(keepEveryFlag = false) {
 }
 
 const keysOf = (flags: readonly EvaluatedFlag[]) => flags.map(({ key }) => key);
+
+/** A remembered local answer of `distinctId` to one flag, `beta`, on for everyone. */
+function localAnswerOf(distinctId: string): LocalResults {
+  const flags = [{ key: 'beta', active: true, filters: { groups: [{ rollout_percentage: 100 }] } }];
+  return new LocalResults(indexDefinitions(parseDefinitions({ flags })), localSubject({ distinctId }), evaluatedAt);
+}
 
 describe('FlagReads', () => {
   it("keeps of an answer the flags the user read, writing a flag at its first read; nothing of another user's", () => {
@@ -67,5 +77,38 @@ describe('FlagReads', () => {
     flagReads.flagRead({ distinctId: 'u' }, 'a', results, false);
     expect(flagReads.kept('u', answer)).toBe(answer);
     expect(writes).toEqual([]);
+  });
+
+  it("marks a local answer's read: the user's next read of it looks nothing up, and writes nothing", () => {
+    const { reads: flagReads, writes } = reads();
+    const local = localAnswerOf('u');
+    flagReads.flagRead({ distinctId: 'u' }, 'beta', local, false);
+    expect(keysOf(flagReads.kept('u', [remote('beta')]))).toEqual(['beta']);
+    const lookups = jest.spyOn(LRUCache.prototype, 'get');
+    try {
+      flagReads.flagRead({ distinctId: 'u' }, 'beta', local, false);
+      expect(lookups).not.toHaveBeenCalled();
+    } finally {
+      lookups.mockRestore();
+    }
+    expect(writes).toEqual([]);
+    // A flag it has no result for is not marked: looked up each time, and remembered as read.
+    flagReads.flagRead({ distinctId: 'u' }, 'missing', local, false);
+    expect(local.readMark('missing')).toBeUndefined();
+    expect(keysOf(flagReads.kept('u', [remote('beta'), remote('missing')]))).toEqual(['beta', 'missing']);
+  });
+
+  it('once a user is forgotten, no mark holds: a marked read records its user again', () => {
+    const { reads: flagReads } = reads();
+    const local = localAnswerOf('u');
+    flagReads.flagRead({ distinctId: 'u' }, 'beta', local, false);
+    flagReads.flagRead({ distinctId: 'u' }, 'beta', local, false);
+    // As many users after `u` as the bound holds: `u` is forgotten, its answer's mark left as it was.
+    for (let index = 0; index < MAX_READING_USERS; index++) {
+      flagReads.flagRead({ distinctId: `other-${index}` }, 'a', results, false);
+    }
+    expect(flagReads.kept('u', [remote('beta')])).toEqual([]);
+    flagReads.flagRead({ distinctId: 'u' }, 'beta', local, false);
+    expect(keysOf(flagReads.kept('u', [remote('beta')]))).toEqual(['beta']);
   });
 });

@@ -7,7 +7,8 @@ import { CacheAccess } from './cache-access.js';
 import { otherGeoipId } from './evaluation.js';
 import { canNameFlag } from '../util/flag-key.js';
 import { contextFingerprint, contextKey } from './flag-context.js';
-import { lruGet } from '../util/lru-lookup.js';
+import { lruGet, lruHas } from '../util/lru-lookup.js';
+import { LocalResults } from '../local/engine/local-results.js';
 
 /** A user whose requests read every flag (`getAllFlags`, `bootstrap`, `eventProperties()`): every flag is kept. */
 const ALL_READ = 'every';
@@ -25,7 +26,10 @@ export const MAX_READ_KEYS = 1_000_000;
  * Which flags each user's requests read, so that the fallback cache keeps for a user what they read, not every flag
  * of the project (unless the cache URL says `keep=all`). A flag read for the first time, whose result PostHog gave,
  * is written at once: the answer's own write came before the read. Bounded; a user forgotten is kept nothing
- * more until they read again.
+ * more until they read again. A read recorded from a remembered local answer is marked on the answer
+ * ({@link LocalResults.markRead}): the user's next read of it is told apart there, without a lookup here, until a
+ * user is forgotten (every mark then stops holding, and each user's next read is looked up again, bringing the user
+ * back to the front of the bound).
  */
 @Injectable()
 export class FlagReads {
@@ -33,7 +37,12 @@ export class FlagReads {
     max: MAX_READING_USERS,
     maxSize: MAX_READ_KEYS,
     sizeCalculation: (keys) => (keys === ALL_READ ? 1 : Math.max(1, keys.size)),
+    dispose: (_keys, _distinctId, reason) => {
+      if (reason !== 'set') this.mark = {};
+    },
   });
+  /** What a read recorded leaves on a local answer; a new one whenever a user's record is let go. */
+  private mark: object = {};
   /** The cache keeps every flag of every answer (`keep=all`, or `fresh`): nothing to remember. */
   private readonly keepsEvery: boolean;
   private readonly geoipDisabled: boolean;
@@ -85,15 +94,21 @@ export class FlagReads {
 
   /**
    * A snapshot's read of `key` for `context`: remembered for the user, and, the first time, its result written when
-   * PostHog gave it. Nothing is allocated when the user read the flag before, nor for a key that cannot name a flag.
+   * PostHog gave it. Nothing is allocated when the user read the flag before, nor for a key that cannot name a flag;
+   * nothing is looked up when the read is of a local answer's result marked since the last user was forgotten.
    */
   flagRead(context: FlagContext, key: string, results: ReadonlyMap<string, FlagResult>, geoipDisabled: boolean): void {
-    if (this.keepsEvery || context.distinctId === '' || !canNameFlag(key)) return;
-    const read = lruGet(this.users, context.distinctId);
-    if (read === ALL_READ || read?.has(key)) return;
-    this.users.set(context.distinctId, new Set(read).add(key));
-    const result = results.get(key);
-    if (result?.source === 'remote') this.write(context, [result], geoipDisabled);
+    if (this.keepsEvery || context.distinctId === '') return;
+    const local = results instanceof LocalResults ? results : undefined;
+    if (local?.readMark(key) === this.mark || !canNameFlag(key)) return;
+    const { distinctId } = context;
+    const read = lruGet(this.users, distinctId);
+    if (read !== ALL_READ && !read?.has(key)) {
+      this.users.set(distinctId, new Set(read).add(key));
+      const result = results.get(key);
+      if (result?.source === 'remote') this.write(context, [result], geoipDisabled);
+    }
+    if (local && lruHas(this.users, distinctId)) local.markRead(key, this.mark);
   }
 
   /**

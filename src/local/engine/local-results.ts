@@ -31,8 +31,8 @@ const PENDING = Symbol('pending');
 export class LocalResults extends MapView<string, FlagResult> {
   /** Each flag's value, by its position in `definitions.order`; {@link NO_VALUE} when it has none here. */
   private readonly slots: (FlagValue | typeof NO_VALUE | typeof PENDING)[];
-  /** The results read so far, by key. */
-  private built?: Map<string, FlagResult>;
+  /** The results read so far, by key, each with the mark its reader left ({@link markRead}). */
+  private built?: Map<string, BuiltResult>;
   /** Why each flag without a value could not be decided. */
   readonly unresolved: ReadonlyMap<string, LocalUnresolvedReason>;
   /** How many flags have a value. */
@@ -70,15 +70,30 @@ export class LocalResults extends MapView<string, FlagResult> {
   /** The flag's result, built (and its value computed) on its first read; `undefined` when it has none. */
   get(key: string): FlagResult | undefined {
     const known = this.built?.get(key);
-    if (known) return known;
+    if (known) return known.result;
     const index = this.definitions.indexOf.get(key);
     if (index === undefined) return undefined;
     let value = this.slots[index];
     if (value === NO_VALUE) return undefined;
     if (value === PENDING) value = this.slots[index] = this.pendingValue(this.definitions.order[index]!);
     const result = localResult(this.definitions, key, value, this.evaluatedAt);
-    (this.built ??= new Map()).set(key, result);
+    (this.built ??= new Map()).set(key, { result, readMark: undefined });
     return result;
+  }
+
+  /** The mark left on the flag's read by {@link markRead}, if its result was built and marked. */
+  readMark(key: string): object | undefined {
+    return this.built?.get(key)?.readMark;
+  }
+
+  /**
+   * Leaves `mark` on the flag's read (its result built first): the reads' record (`FlagReads`) marks what it has
+   * recorded for the answer's user, so that a read of the same result on the user's next request is told apart
+   * where the result already is, with no lookup of its own.
+   */
+  markRead(key: string, mark: object): void {
+    if (!this.get(key)) return;
+    this.built!.get(key)!.readMark = mark;
   }
 
   /**
@@ -106,6 +121,12 @@ export class LocalResults extends MapView<string, FlagResult> {
     const { order } = this.definitions;
     for (let index = 0; index < order.length; index++) if (this.slots[index] !== NO_VALUE) yield order[index]!.key;
   }
+}
+
+/** A result built, and the mark its reader left ({@link LocalResults.markRead}). */
+interface BuiltResult {
+  readonly result: FlagResult;
+  readMark: object | undefined;
 }
 
 /** The flag's result for its value: `source: 'local'`, `reason` {@link LOCAL_REASON}, frozen (its payload already is). */

@@ -16,7 +16,10 @@ const ALL_READ = 'every';
 /** The flags a user's requests read: their keys, or every flag. */
 type ReadKeys = ReadonlySet<string> | typeof ALL_READ;
 
-/** How many users' reads are remembered at most (the least recently active forgotten first). */
+/**
+ * How many users' reads are remembered at most, the least recently looked up forgotten first (a read found marked
+ * on a local answer is no lookup: see {@link FlagReads}).
+ */
 export const MAX_READING_USERS = 100_000;
 
 /** How many flag keys are remembered at most, over every user (a user who read every flag counts one). */
@@ -41,7 +44,7 @@ export class FlagReads {
       if (reason !== 'set') this.mark = {};
     },
   });
-  /** What a read recorded leaves on a local answer; a new one whenever a user's record is let go. */
+  /** What a read recorded leaves on a local answer; a new one whenever a user's record is let go or not kept. */
   private mark: object = {};
   /** The cache keeps every flag of every answer (`keep=all`, or `fresh`): nothing to remember. */
   private readonly keepsEvery: boolean;
@@ -108,7 +111,11 @@ export class FlagReads {
       const result = results.get(key);
       if (result?.source === 'remote') this.write(context, [result], geoipDisabled);
     }
-    if (local && lruHas(this.users, distinctId)) local.markRead(key, this.mark);
+    if (!local) return;
+    // A record over the bound is not kept (lru-cache drops it, disposing as for a replacement): marks left for it
+    // must stop holding, as for a user evicted.
+    if (lruHas(this.users, distinctId)) local.markRead(key, this.mark);
+    else this.mark = {};
   }
 
   /**

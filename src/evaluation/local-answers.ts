@@ -24,7 +24,7 @@ const MAX_BYTES = 16 * 2 ** 20;
 const ENTRY_OVERHEAD_BYTES = 2000;
 const SLOT_BYTES = 8;
 const REASON_BYTES = 50;
-const RESULT_BYTES = 180;
+const RESULT_BYTES = 200;
 
 /**
  * Local evaluation's answers to "every flag for this context", remembered for one set of definitions: the

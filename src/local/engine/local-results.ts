@@ -25,8 +25,9 @@ const PENDING = Symbol('pending');
  * undecided is computed when the answer is made (which flags go to PostHog in the same call depends on the
  * subject's values); a flag decided whatever its value ({@link upFrontPlan}: a plain rollout, a flag turned off, plain
  * comparisons of person properties the subject holds) is computed when first read. Each flag's
- * {@link FlagResult} is built the first time it is read, then kept (frozen). A map, read-only: `get`, `has`,
- * `size` and `keys()` compute only what they are asked; the iterations ({@link MapView}) what they hand out.
+ * {@link FlagResult} is built the first time it is read, then kept (frozen), with the mark the reads' record leaves
+ * on it ({@link markRead}). A map, read-only: `get`, `has`, `size` and `keys()` compute only what they are asked; the
+ * iterations ({@link MapView}) what they hand out.
  */
 export class LocalResults extends MapView<string, FlagResult> {
   /** Each flag's value, by its position in `definitions.order`; {@link NO_VALUE} when it has none here. */

@@ -91,7 +91,8 @@ export interface Yardstick {
   target: string;
   /** What this run measured, e.g. `8154 req/s (0.87 ×)`. */
   measured: string;
-  met: boolean;
+  /** Whether the bound was met; undefined for a figure printed as information, no longer a yardstick. */
+  met?: boolean;
 }
 
 /** A whole run: the rows, the yardsticks judged on them, and the machine they were measured on. */

@@ -1,7 +1,7 @@
 /** The report of a run: its rows as console lines, the markdown table, the machine, and the files written. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import type { BenchResult, BenchRow } from './bench-types.js';
+import type { BenchResult, BenchRow, Yardstick } from './bench-types.js';
 
 /** The machine the run is measured on. */
 export function machine(): BenchResult['machine'] {
@@ -44,7 +44,7 @@ export function toMarkdown(result: BenchResult): string {
     '',
     '| yardstick | target | measured | |',
     '|---|---|---|---|',
-    ...result.yardsticks.map((y) => `| ${y.name} | ${y.target} | ${y.measured} | ${y.met ? '✓' : '✗'} |`),
+    ...result.yardsticks.map((y) => `| ${y.name} | ${y.target} | ${y.measured} | ${verdict(y)} |`),
     '',
   ].join('\n');
 }
@@ -54,4 +54,10 @@ export function writeResults(result: BenchResult, directory: string): void {
   mkdirSync(directory, { recursive: true });
   writeFileSync(`${directory}/latest.json`, `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(`${directory}/latest.md`, toMarkdown(result));
+}
+
+/** ✓ or ✗, or `information` for a figure that is no yardstick. */
+function verdict({ met }: Yardstick): string {
+  if (met === undefined) return 'information';
+  return met ? '✓' : '✗';
 }

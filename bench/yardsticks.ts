@@ -53,7 +53,7 @@ function row(rows: BenchRow[], scenario: string, contender: Contender = 'nestjs-
 }
 
 /** A yardstick, its fields in the order of the report. */
-function yardstick(name: string, target: string, measured: string, met: boolean): Yardstick {
+function yardstick(name: string, target: string, measured: string, met: boolean | undefined): Yardstick {
   return { name, target, measured, met };
 }
 
@@ -85,14 +85,20 @@ function clientCpu(client: ClientCost): Yardstick {
 
 /** `healthy, fresh=5`: its throughput and guard time against the same-denials reference, and its refreshes' CPU. */
 function freshWindow(run: Run): Yardstick[] {
-  return [...asCheapAsTheReference(run, FRESH, REFERENCE), ...refreshCpu(run)];
+  // Issue 38 retired its time in the guard as a yardstick (the host cannot resolve it): information only.
+  return [...asCheapAsTheReference(run, FRESH, REFERENCE, false), ...refreshCpu(run)];
 }
 
 /**
  * A scenario measured in turns with the same-denials reference: its throughput (median of the rounds' ratios) and
  * the time in its guard, each against the reference's.
  */
-function asCheapAsTheReference(run: Run, scenario: string, referenceScenario: string): Yardstick[] {
+function asCheapAsTheReference(
+  run: Run,
+  scenario: string,
+  referenceScenario: string,
+  guardTimeJudged = true,
+): Yardstick[] {
   const reference = { scenario: referenceScenario, contender: 'same denials, no lookup' } as const;
   return [
     ...throughputAgainst(run, scenario, reference, {
@@ -100,7 +106,7 @@ function asCheapAsTheReference(run: Run, scenario: string, referenceScenario: st
       target: `≥ 0.90 × reference (median of the rounds' ratios)`,
       met: (share) => share >= 0.9,
     }),
-    ...timeInTheGuard(run, scenario, referenceScenario),
+    ...timeInTheGuard(run, scenario, referenceScenario, guardTimeJudged),
   ];
 }
 
@@ -128,8 +134,11 @@ function throughputAgainst(
   ];
 }
 
-/** The time in our guard in `scenario` against the same-denials reference's, timed in the same app. */
-function timeInTheGuard({ rows }: Run, scenario: string, referenceScenario: string): Yardstick[] {
+/**
+ * The time in our guard in `scenario` against the same-denials reference's, timed in the same app: judged against
+ * the reference + 5 µs, or (`judged` false) printed beside that bound as information.
+ */
+function timeInTheGuard({ rows }: Run, scenario: string, referenceScenario: string, judged: boolean): Yardstick[] {
   const oursMicros = row(rows, scenario)?.guardMicrosPerRequest;
   const referenceMicros = row(rows, referenceScenario, 'same denials, no lookup')?.guardMicrosPerRequest;
   if (oursMicros === undefined || referenceMicros === undefined) return [];
@@ -139,9 +148,11 @@ function timeInTheGuard({ rows }: Run, scenario: string, referenceScenario: stri
   return [
     yardstick(
       `${scenario}: time in the guard per request`,
-      `≤ reference + 5 µs (${guardBudget} µs), timed in the app`,
+      judged
+        ? `≤ reference + 5 µs (${guardBudget} µs), timed in the app`
+        : `none (was ≤ reference + 5 µs, ${guardBudget} µs; retired by issue 38 for bytes per request in bench:guard)`,
       `${oursMicros} µs (${ratio} × the reference's ${referenceMicros} µs)`,
-      oursMicros <= guardBudget,
+      judged ? oursMicros <= guardBudget : undefined,
     ),
   ];
 }

@@ -74,7 +74,10 @@ describe('npm run bench -- --smoke', () => {
         row.scenario === 'cold start during an outage' && row.contender === 'nestjs-posthog-flags',
     );
     expect(cold.lastKnownShare).toBe(1);
-    for (const yardstick of result.yardsticks) expect(typeof yardstick.met).toBe('boolean');
+    // Every yardstick is judged, but the fresh=5 guard's time, which issue 38 retired: information only.
+    const information = 'healthy, fresh=5: time in the guard per request';
+    for (const { name, met } of result.yardsticks)
+      expect(typeof met).toBe(name === information ? 'undefined' : 'boolean');
     expect(Object.keys(result.roundRatios['healthy, fresh=5']).sort()).toEqual([
       'allows all, no lookup',
       'nestjs-posthog-flags, no exposure events',

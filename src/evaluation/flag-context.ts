@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FlagContext } from '../flags.types.js';
 import { isRecord } from '../util/is-record.js';
 import { kindOf } from '../util/kind-of.js';
+import { MAX_NESTING_DEPTH } from '../util/nesting-depth.js';
 import { setOwn } from '../util/own.js';
 import { readEntries, sendableProperties, type PropertyDrops } from './sendable-properties.js';
 
@@ -110,13 +111,37 @@ export function contextFingerprint(context: FlagContext, key = contextKey(contex
   return createHash('sha256').update(key).digest('base64url').slice(0, 22);
 }
 
-/** JSON with every object's keys sorted, at any depth. */
+/**
+ * JSON with every object's keys sorted, at any depth: written as it stands when its objects list their keys in
+ * order already (most contexts: a property or two), else through a copy of each object with its keys sorted.
+ */
 function stableJson(value: unknown): string {
-  return JSON.stringify(value, (_key, inner: unknown) =>
-    isRecord(inner)
-      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : inner,
-  );
+  return inKeyOrder(value, MAX_NESTING_DEPTH) ? JSON.stringify(value) : JSON.stringify(value, sortedKeys);
+}
+
+/** A `JSON.stringify` replacer that writes each object with its keys sorted. */
+function sortedKeys(_key: string, inner: unknown): unknown {
+  return isRecord(inner)
+    ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    : inner;
+}
+
+/**
+ * Whether `JSON.stringify` writes `value` as {@link sortedKeys} would: every object in it (at most `depth` deep)
+ * lists its keys in sorted order, and none has a `toJSON` (whose result it would write instead).
+ */
+function inKeyOrder(value: unknown, depth: number): boolean {
+  if (typeof value !== 'object' || value === null) return true;
+  if (depth === 0) return false;
+  if (Array.isArray(value)) return value.every((item) => inKeyOrder(item, depth - 1));
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
+  let previous: string | undefined;
+  for (const key of Object.keys(value)) {
+    if (previous !== undefined && !(previous < key)) return false;
+    if (!inKeyOrder((value as Record<string, unknown>)[key], depth - 1)) return false;
+    previous = key;
+  }
+  return true;
 }
 
 function isEmpty(record: Record<string, unknown> | undefined): boolean {

@@ -7,7 +7,7 @@ import { CacheAccess } from './cache-access.js';
 import { otherGeoipId } from './evaluation.js';
 import { canNameFlag } from '../util/flag-key.js';
 import { contextFingerprint, contextKey } from './flag-context.js';
-import { lruGet, lruHas } from '../util/lru-lookup.js';
+import { lruGet } from '../util/lru-lookup.js';
 import { LocalResults } from '../local/engine/local-results.js';
 
 /** A user whose requests read every flag (`getAllFlags`, `bootstrap`, `eventProperties()`): every flag is kept. */
@@ -40,6 +40,8 @@ export class FlagReads {
     max: MAX_READING_USERS,
     maxSize: MAX_READ_KEYS,
     sizeCalculation: (keys) => (keys === ALL_READ ? 1 : Math.max(1, keys.size)),
+    // A record over this is not kept (lru-cache's default, made ours: `flagRead` relies on it).
+    maxEntrySize: MAX_READ_KEYS,
     dispose: (_keys, _distinctId, reason) => {
       if (reason !== 'set') this.mark = {};
     },
@@ -106,15 +108,18 @@ export class FlagReads {
     if (local?.readMark(key) === this.mark || !canNameFlag(key)) return;
     const { distinctId } = context;
     const read = lruGet(this.users, distinctId);
+    let kept = true;
     if (read !== ALL_READ && !read?.has(key)) {
-      this.users.set(distinctId, new Set(read).add(key));
+      const keys = new Set(read).add(key);
+      this.users.set(distinctId, keys);
+      kept = keys.size <= MAX_READ_KEYS;
       const result = results.get(key);
       if (result?.source === 'remote') this.write(context, [result], geoipDisabled);
     }
     if (!local) return;
     // A record over the bound is not kept (lru-cache drops it, disposing as for a replacement): marks left for it
     // must stop holding, as for a user evicted.
-    if (lruHas(this.users, distinctId)) local.markRead(key, this.mark);
+    if (kept) local.markRead(key, this.mark);
     else this.mark = {};
   }
 

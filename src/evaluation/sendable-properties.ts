@@ -27,17 +27,19 @@ export function sendableProperties(
   if (properties === undefined) return undefined;
   const entries = readEntries(name, properties, drops);
   if (entries === undefined) return undefined;
-  let same = entries.plain;
-  const sendable: Record<string, unknown> = {};
-  for (const [key, value] of entries.read) {
-    const path = `${name}["${key}"]`;
+  const { read } = entries;
+  // A copy only once a value must be written once (or the object was not plain): most contexts are plain data.
+  let sendable: Record<string, unknown> | undefined = entries.plain ? undefined : {};
+  for (let index = 0; index < read.length; index++) {
+    const [key, value] = read[index]!;
     const shape = jsonShapeOf(value, MAX_NESTING_DEPTH);
-    if (shape === 'too-deep') throw tooDeep(path);
+    if (shape === 'too-deep') throw tooDeep(`${name}["${key}"]`);
     if (shape === 'plain') {
-      setOwn(sendable, key, value);
+      if (sendable) setOwn(sendable, key, value);
       continue;
     }
-    same = false;
+    sendable ??= copyOf(read, index);
+    const path = `${name}["${key}"]`;
     try {
       setOwn(sendable, key, writtenOnce(path, value));
     } catch (error) {
@@ -45,7 +47,14 @@ export function sendableProperties(
       drops.dropped(path, error);
     }
   }
-  return same ? properties : sendable;
+  return sendable ?? properties;
+}
+
+/** The first `count` entries, as an object of their own. */
+function copyOf(entries: ReadonlyArray<[string, unknown]>, count: number): Record<string, unknown> {
+  const copy: Record<string, unknown> = {};
+  for (let index = 0; index < count; index++) setOwn(copy, entries[index]![0], entries[index]![1]);
+  return copy;
 }
 
 /**

@@ -20,8 +20,10 @@ export function localSubject(context: FlagContext): LocalSubject {
     const given = ownValue(context.groupProperties, type) as Record<string, unknown> | undefined;
     setOwn(groupProperties, type, { $group_key: key, ...given });
   }
-  const personProperties: Record<string, unknown> = { distinct_id: context.distinctId };
-  if (context.deviceId !== undefined) personProperties.$device_id = context.deviceId;
-  for (const [name, value] of Object.entries(context.personProperties ?? {})) setOwn(personProperties, name, value);
+  // A spread defines each property as its own (a `__proto__` too), the context's over those added.
+  const personProperties: Record<string, unknown> =
+    context.deviceId === undefined
+      ? { distinct_id: context.distinctId, ...context.personProperties }
+      : { distinct_id: context.distinctId, $device_id: context.deviceId, ...context.personProperties };
   return { distinctId: context.distinctId, groups, personProperties, groupProperties };
 }

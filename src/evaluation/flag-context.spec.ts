@@ -78,4 +78,14 @@ describe('contextKey', () => {
     );
     expect(contextKey({ distinctId: 'u' })).not.toBe(contextKey({ distinctId: 'u', personProperties: { a: 1 } }));
   });
+
+  it('writes what is not plain data through the sorted copy: a boxed primitive is its entries, not its value', () => {
+    const boxed = (company: string) => Object.assign(new Number(5), { company }) as unknown as Record<string, string>;
+    const inGroup = (company: string): FlagContext => ({ distinctId: 'u', groups: boxed(company) });
+    expect(contextKey(inGroup('acme'))).toBe(sortedCopyKey(inGroup('acme')));
+    expect(contextKey(inGroup('acme'))).not.toBe(contextKey(inGroup('other')));
+    const getter: FlagContext = { distinctId: 'u', personProperties: {} };
+    Object.defineProperty(getter.personProperties, 'plan', { get: () => 'pro', enumerable: true });
+    expect(contextKey(getter)).toBe(sortedCopyKey(getter));
+  });
 });

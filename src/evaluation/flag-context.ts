@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
+import { types } from 'node:util';
 import type { FlagContext } from '../flags.types.js';
 import { isRecord } from '../util/is-record.js';
 import { kindOf } from '../util/kind-of.js';
 import { MAX_NESTING_DEPTH } from '../util/nesting-depth.js';
+import { plainEntries } from '../util/plain-json.js';
 import { setOwn } from '../util/own.js';
 import { readEntries, sendableProperties, type PropertyDrops } from './sendable-properties.js';
 
@@ -127,21 +129,33 @@ function sortedKeys(_key: string, inner: unknown): unknown {
 }
 
 /**
- * Whether `JSON.stringify` writes `value` as {@link sortedKeys} would: every object in it (at most `depth` deep)
- * lists its keys in sorted order, and none has a `toJSON` (whose result it would write instead).
+ * Whether `JSON.stringify` writes `value` as {@link sortedKeys} would: every object in it (at most `depth` deep) is
+ * plain data JSON writes as it stands ({@link plainEntries}: no `toJSON`, getter, proxy, boxed primitive, class
+ * instance, date or raw JSON, whose JSON is not their entries') and lists its keys in sorted order.
  */
 function inKeyOrder(value: unknown, depth: number): boolean {
   if (typeof value !== 'object' || value === null) return true;
-  if (depth === 0) return false;
+  if (depth === 0 || types.isDate(value) || isRawJson(value)) return false;
+  let entries: Array<[string, unknown]> | undefined;
+  try {
+    entries = plainEntries(value);
+  } catch {
+    return false;
+  }
+  if (entries === undefined) return false;
   if (Array.isArray(value)) return value.every((item) => inKeyOrder(item, depth - 1));
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
-  let previous: string | undefined;
-  for (const key of Object.keys(value)) {
-    if (previous !== undefined && !(previous < key)) return false;
-    if (!inKeyOrder((value as Record<string, unknown>)[key], depth - 1)) return false;
-    previous = key;
+  for (let index = 0; index < entries.length; index++) {
+    const [key, member] = entries[index]!;
+    if (index > 0 && !(entries[index - 1]![0] < key)) return false;
+    if (!inKeyOrder(member, depth - 1)) return false;
   }
   return true;
+}
+
+/** Whether `value` is a `JSON.rawJSON` value (Node 21 and later), which JSON writes as its text. */
+function isRawJson(value: object): boolean {
+  const { isRawJSON } = JSON as { isRawJSON?: (candidate: unknown) => boolean };
+  return isRawJSON !== undefined && isRawJSON(value);
 }
 
 function isEmpty(record: Record<string, unknown> | undefined): boolean {

@@ -14,17 +14,34 @@ function sortedCopyKey({ distinctId, groups, personProperties, groupProperties, 
   );
 }
 
-/** Names that sort apart from the order they are written in: integer-like ones, `__proto__`, case, accents. */
-const NAMES = ['plan', 'Plan', 'a', 'b', '10', '9', '0', '__proto__', 'é', 'z', '$set', 'toJSON_'];
+/** Names that sort apart from the order they are written in: array indices and integer-like others, `__proto__`, case, accents. */
+const NAMES = [
+  'plan',
+  'Plan',
+  'a',
+  'b',
+  '10',
+  '9',
+  '0',
+  '01',
+  '-1',
+  '4294967294',
+  '4294967295',
+  '__proto__',
+  'é',
+  'z',
+  '$set',
+  'toJSON_',
+];
 
-/** A random property value: plain, nested (arrays, objects), a date, or an object with a `toJSON`. */
+/** A random property value: plain, left out by JSON, nested (arrays, objects), a date, or an object with a `toJSON`. */
 function valueOf(random: () => number, depth: number): unknown {
   const pick = Math.floor(random() * (depth > 2 ? 5 : 8));
   if (pick === 0) return NAMES[Math.floor(random() * NAMES.length)];
   if (pick === 1) return Math.floor(random() * 100) - 50;
   if (pick === 2) return random() < 0.5 ? null : random() < 0.5;
   if (pick === 3) return new Date(Date.UTC(2026, 0, 1 + Math.floor(random() * 300)));
-  if (pick === 4) return undefined;
+  if (pick === 4) return [undefined, Symbol('s'), Number.NaN, -0][Math.floor(random() * 4)];
   if (pick === 5) return Array.from({ length: Math.floor(random() * 3) }, () => valueOf(random, depth + 1));
   if (pick === 6) {
     const written = { z: 1, a: recordOf(random, depth + 1) };

@@ -1,10 +1,8 @@
 import { createHash } from 'node:crypto';
-import { types } from 'node:util';
 import type { FlagContext } from '../flags.types.js';
 import { isRecord } from '../util/is-record.js';
 import { kindOf } from '../util/kind-of.js';
 import { MAX_NESTING_DEPTH } from '../util/nesting-depth.js';
-import { plainEntries } from '../util/plain-json.js';
 import { setOwn } from '../util/own.js';
 import { readEntries, sendableProperties, type PropertyDrops } from './sendable-properties.js';
 
@@ -114,11 +112,16 @@ export function contextFingerprint(context: FlagContext, key = contextKey(contex
 }
 
 /**
- * JSON with every object's keys sorted, at any depth: written as it stands when its objects list their keys in
- * order already (most contexts: a property or two), else through a copy of each object with its keys sorted.
+ * JSON with every object's keys sorted, at any depth, in the order an object made of its entries so sorted lists
+ * them (array indices first, by number). Plain data (arrays, plain objects and JSON's primitives, at most
+ * {@link MAX_NESTING_DEPTH} deep) is written as it stands when its keys are in that order already (most contexts: a
+ * property or two), else here in one pass; anything else (a date, a `toJSON`, a boxed primitive, a class instance,
+ * raw JSON) through `JSON.stringify` with a copy of each object, keys sorted.
  */
 function stableJson(value: unknown): string {
-  return inKeyOrder(value, MAX_NESTING_DEPTH) ? JSON.stringify(value) : JSON.stringify(value, sortedKeys);
+  const shape = shapeOf(value, MAX_NESTING_DEPTH);
+  if (shape === IN_ORDER) return JSON.stringify(value);
+  return shape === PLAIN ? plainJson(value)! : JSON.stringify(value, sortedKeys);
 }
 
 /** A `JSON.stringify` replacer that writes each object with its keys sorted. */
@@ -128,29 +131,85 @@ function sortedKeys(_key: string, inner: unknown): unknown {
     : inner;
 }
 
+/** Plain data ({@link shapeOf}) whose every object lists its keys in {@link byPropertyOrder} already. */
+const IN_ORDER = 0;
+/** Plain data with an object whose keys are in another order. */
+const PLAIN = 1;
+/** Anything else. */
+const OTHER = 2;
+type Shape = typeof IN_ORDER | typeof PLAIN | typeof OTHER;
+
 /**
- * Whether `JSON.stringify` writes `value` as {@link sortedKeys} would: every object in it (at most `depth` deep) is
- * plain data JSON writes as it stands ({@link plainEntries}: no `toJSON`, getter, proxy, boxed primitive, class
- * instance, date or raw JSON, whose JSON is not their entries') and lists its keys in sorted order.
+ * How `value` is written, at most `depth` deep: as plain data (JSON's primitives, or `undefined` and symbols, which
+ * it leaves out; arrays and objects whose prototype is `Array.prototype`, `Object.prototype` or `null`, with no
+ * `toJSON` and no raw JSON: JSON writes each as its entries), in key order or not; or {@link OTHER}.
  */
-function inKeyOrder(value: unknown, depth: number): boolean {
-  if (typeof value !== 'object' || value === null) return true;
-  if (depth === 0 || types.isDate(value) || isRawJson(value)) return false;
-  let entries: Array<[string, unknown]> | undefined;
-  try {
-    entries = plainEntries(value);
-  } catch {
-    return false;
-  }
-  if (entries === undefined) return false;
-  if (Array.isArray(value)) return value.every((item) => inKeyOrder(item, depth - 1));
-  for (let index = 0; index < entries.length; index++) {
-    const [key, member] = entries[index]!;
-    if (index > 0 && !(entries[index - 1]![0] < key)) return false;
-    if (!inKeyOrder(member, depth - 1)) return false;
-  }
-  return true;
+function shapeOf(value: unknown, depth: number): Shape {
+  if (typeof value === 'function' || typeof value === 'bigint') return OTHER;
+  if (typeof value !== 'object' || value === null) return IN_ORDER;
+  if (depth === 0 || 'toJSON' in value) return OTHER;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  if (Array.isArray(value)) return prototype === Array.prototype ? shapeOfItems(value, depth - 1) : OTHER;
+  if (prototype !== Object.prototype && (prototype !== null || isRawJson(value))) return OTHER;
+  return shapeOfMembers(value as Record<string, unknown>, depth - 1);
 }
+
+/** The {@link Shape} of an array's items, each at most `depth` deep. */
+function shapeOfItems(items: readonly unknown[], depth: number): Shape {
+  let shape: Shape = IN_ORDER;
+  for (let index = 0; index < items.length; index++) {
+    const item = shapeOf(items[index], depth);
+    if (item === OTHER) return OTHER;
+    if (item === PLAIN) shape = PLAIN;
+  }
+  return shape;
+}
+
+/** The {@link Shape} of an object's members, each at most `depth` deep: {@link PLAIN} when its keys are out of order. */
+function shapeOfMembers(record: Record<string, unknown>, depth: number): Shape {
+  const keys = Object.keys(record);
+  let shape: Shape = IN_ORDER;
+  for (let index = 0; index < keys.length; index++) {
+    const member = shapeOf(record[keys[index]!], depth);
+    if (member === OTHER) return OTHER;
+    if (member === PLAIN || (index > 0 && byPropertyOrder(keys[index - 1]!, keys[index]!) > 0)) shape = PLAIN;
+  }
+  return shape;
+}
+
+/** {@link stableJson} of plain data ({@link shapeOf}); `undefined` for what JSON leaves out. */
+function plainJson(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return JSON.stringify(value);
+  if (Array.isArray(value)) {
+    const items: string[] = [];
+    for (let index = 0; index < value.length; index++) items.push(plainJson(value[index]) ?? 'null');
+    return `[${items.join(',')}]`;
+  }
+  const members: string[] = [];
+  for (const key of Object.keys(value).sort(byPropertyOrder)) {
+    const member = plainJson((value as Record<string, unknown>)[key]);
+    if (member !== undefined) members.push(`${JSON.stringify(key)}:${member}`);
+  }
+  return `{${members.join(',')}}`;
+}
+
+/**
+ * The order of an object's keys once made from its entries sorted by code unit (what {@link sortedKeys} writes):
+ * array indices first, by number, then the rest by code unit.
+ */
+function byPropertyOrder(a: string, b: string): number {
+  const [indexA, indexB] = [isArrayIndex(a), isArrayIndex(b)];
+  if (indexA && indexB) return Number(a) - Number(b);
+  if (indexA !== indexB) return indexA ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Whether `key` is an array index: an integer below 2³² − 1 written as such (`0`, `7`, not `07` or `-1`). */
+function isArrayIndex(key: string): boolean {
+  return ARRAY_INDEX.test(key) && Number(key) < 2 ** 32 - 1;
+}
+
+const ARRAY_INDEX = /^(?:0|[1-9][0-9]{0,9})$/;
 
 /** Whether `value` is a `JSON.rawJSON` value (Node 21 and later), which JSON writes as its text. */
 function isRawJson(value: object): boolean {

@@ -3,7 +3,11 @@ import { seededRandom } from '../../test/support/random-definitions.js';
 import type { FlagContext } from '../flags.types.js';
 import { isRecord } from '../util/is-record.js';
 import { setOwn } from '../util/own.js';
-import { contextKey } from './flag-context.js';
+import { contextKey, parseFlagContext } from './flag-context.js';
+import type { PropertyDrops } from './sendable-properties.js';
+
+/** Drops nobody is told of. */
+const NO_DROPS: PropertyDrops = { dropped: () => undefined, allKept: () => undefined };
 
 /** The key as written before its fast path: every object copied with its keys sorted, always. */
 function sortedCopyKey({ distinctId, groups, personProperties, groupProperties, deviceId }: FlagContext): string {
@@ -104,5 +108,35 @@ describe('contextKey', () => {
     const getter: FlagContext = { distinctId: 'u', personProperties: {} };
     Object.defineProperty(getter.personProperties, 'plan', { get: () => 'pro', enumerable: true });
     expect(contextKey(getter)).toBe(sortedCopyKey(getter));
+    // A boxed primitive whose prototype was swapped for a plain one's is still written as its entries.
+    for (const prototype of [null, Object.prototype]) {
+      const swapped = Object.setPrototypeOf(Object.assign(new Boolean(false), { company: 'acme' }), prototype);
+      const context: FlagContext = { distinctId: 'u', personProperties: { team: swapped } };
+      expect(contextKey(context)).toBe(sortedCopyKey(context));
+    }
+    // A proxy whose `has` hides a `toJSON` (JSON still calls it).
+    const hidden = new Proxy(
+      Object.defineProperty({}, 'toJSON', { value: () => ({ b: 1, a: 2 }), enumerable: false }),
+      { has: () => false },
+    );
+    const proxied: FlagContext = { distinctId: 'u', personProperties: { team: hidden } };
+    expect(contextKey(proxied)).toBe(sortedCopyKey(proxied));
+    // A long sparse array is written as JSON writes it, not walked item by item here.
+    const sparse: FlagContext = { distinctId: 'u', personProperties: { b: 1, a: new Array(20_000) } };
+    expect(contextKey(sparse)).toBe(sortedCopyKey(sparse));
+  });
+
+  it("parses groups as plain data read once: a getter's value as it was read, a boxed primitive as its entries", () => {
+    let reads = 0;
+    const groups = Object.defineProperty({}, 'company', { get: () => `acme-${++reads}`, enumerable: true });
+    const parsed = parseFlagContext({ distinctId: 'u', groups }, NO_DROPS);
+    expect(parsed.groups).toEqual({ company: 'acme-1' });
+    expect(contextKey(parsed)).toBe(contextKey(parsed));
+    expect(reads).toBe(1);
+    const boxed = Object.setPrototypeOf(Object.assign(new Number(5), { company: 'acme' }), Object.prototype);
+    const fromBoxed = parseFlagContext({ distinctId: 'u', groups: boxed as Record<string, string> }, NO_DROPS);
+    expect(contextKey(fromBoxed)).toBe('["u",{"company":"acme"},null,null,null]');
+    const plain = { company: 'acme' };
+    expect(parseFlagContext({ distinctId: 'u', groups: plain }, NO_DROPS).groups).toBe(plain);
   });
 });

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
+import { types } from 'node:util';
 import type { FlagContext } from '../flags.types.js';
 import { isRecord } from '../util/is-record.js';
 import { kindOf } from '../util/kind-of.js';
 import { MAX_NESTING_DEPTH } from '../util/nesting-depth.js';
+import { plainEntries } from '../util/plain-json.js';
 import { setOwn } from '../util/own.js';
 import { readEntries, sendableProperties, type PropertyDrops } from './sendable-properties.js';
 
@@ -20,12 +22,12 @@ export function parseFlagContext(context: FlagContext | string, drops: PropertyD
   if (typeof subject?.distinctId !== 'string' || subject.distinctId === '') {
     throw new TypeError('FlagsService: context.distinctId (or a string context) must be a non-empty string');
   }
-  const { deviceId, groups } = subject;
+  const { deviceId } = subject;
   if (deviceId !== undefined && (typeof deviceId !== 'string' || deviceId === '')) {
     throw new TypeError(`FlagsService: context.deviceId must be a non-empty string, got ${kindOf(deviceId)}`);
   }
   if (isBareContext(subject)) return subject;
-  assertRecordOf('groups', groups, (value) => typeof value === 'string', 'a string (the group key)');
+  const groups = parsedGroups(subject.groups);
   assertRecord('personProperties', subject.personProperties);
   assertRecord('groupProperties', subject.groupProperties);
   const found = new FoundDrops();
@@ -138,18 +140,23 @@ const PLAIN = 1;
 /** Anything else. */
 const OTHER = 2;
 type Shape = typeof IN_ORDER | typeof PLAIN | typeof OTHER;
+/** Arrays longer than this (a sparse one may be very long and hold nothing) take the sorted copy, as JSON writes it. */
+const MAX_PLAIN_ITEMS = 10_000;
 
 /**
  * How `value` is written, at most `depth` deep: as plain data (JSON's primitives, or `undefined` and symbols, which
- * it leaves out; arrays and objects whose prototype is `Array.prototype`, `Object.prototype` or `null`, with no
- * `toJSON` and no raw JSON: JSON writes each as its entries), in key order or not; or {@link OTHER}.
+ * it leaves out; arrays of at most {@link MAX_PLAIN_ITEMS} and objects whose prototype is `Array.prototype`,
+ * `Object.prototype` or `null`, no proxy or boxed primitive, with no `toJSON` and no raw JSON: JSON writes each as
+ * its entries), in key order or not; or {@link OTHER}.
  */
 function shapeOf(value: unknown, depth: number): Shape {
   if (typeof value === 'function' || typeof value === 'bigint') return OTHER;
   if (typeof value !== 'object' || value === null) return IN_ORDER;
-  if (depth === 0 || 'toJSON' in value) return OTHER;
+  if (depth === 0 || types.isProxy(value) || types.isBoxedPrimitive(value) || 'toJSON' in value) return OTHER;
   const prototype: unknown = Object.getPrototypeOf(value);
-  if (Array.isArray(value)) return prototype === Array.prototype ? shapeOfItems(value, depth - 1) : OTHER;
+  if (Array.isArray(value)) {
+    return prototype === Array.prototype && value.length <= MAX_PLAIN_ITEMS ? shapeOfItems(value, depth - 1) : OTHER;
+  }
   if (prototype !== Object.prototype && (prototype !== null || isRawJson(value))) return OTHER;
   return shapeOfMembers(value as Record<string, unknown>, depth - 1);
 }
@@ -228,17 +235,34 @@ function assertRecord(name: string, value: unknown): asserts value is Record<str
   }
 }
 
-function assertRecordOf(
-  name: string,
-  value: unknown,
-  isValid: (entry: unknown) => boolean,
-  expected: string,
-): asserts value is Record<string, unknown> | undefined {
-  if (value === undefined) return;
-  if (!isRecord(value)) throw new TypeError(`FlagsService: context.${name} must be an object, got ${kindOf(value)}`);
-  for (const [key, entry] of Object.entries(value)) {
-    if (!isValid(entry)) {
-      throw new TypeError(`FlagsService: context.${name}["${key}"] must be ${expected}, got ${kindOf(entry)}`);
+/**
+ * The groups as plain data read once: the same object when it is plain data already ({@link plainEntries}), else a
+ * copy of its entries (read once: a getter or a proxy is not run again, a boxed primitive is its entries).
+ * @throws {TypeError} naming the field when it is neither `undefined` nor an object of strings.
+ */
+function parsedGroups(groups: unknown): Record<string, string> | undefined {
+  if (groups === undefined) return undefined;
+  if (!isRecord(groups)) throw new TypeError(`FlagsService: context.groups must be an object, got ${kindOf(groups)}`);
+  const plain = plainEntriesOf(groups);
+  const entries = plain ?? Object.entries(groups);
+  for (const [key, value] of entries) {
+    if (typeof value !== 'string') {
+      throw new TypeError(
+        `FlagsService: context.groups["${key}"] must be a string (the group key), got ${kindOf(value)}`,
+      );
     }
+  }
+  if (plain) return groups as Record<string, string>;
+  const copy: Record<string, string> = {};
+  for (const [key, value] of entries) setOwn(copy, key, value);
+  return copy;
+}
+
+/** {@link plainEntries}, `undefined` for an exotic object it cannot read. */
+function plainEntriesOf(node: object): Array<[string, unknown]> | undefined {
+  try {
+    return plainEntries(node);
+  } catch {
+    return undefined;
   }
 }

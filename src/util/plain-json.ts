@@ -29,11 +29,12 @@ export function jsonShapeOf(value: unknown, maxDepth: number): JsonShape {
 /**
  * The own enumerable entries of an array or object JSON writes as it stands (an array, an object whose prototype
  * is `Object.prototype` or `null`, with data properties only and no `toJSON`; a `Date` with none of its own has
- * none); `undefined` for any other (a proxy, a getter, a class instance...). Runs none of the node's code.
+ * none); `undefined` for any other (a proxy, a getter, a class instance, a boxed primitive whatever its
+ * prototype...). Runs none of the node's code.
  * @throws only for an exotic object (a module namespace with a binding not yet initialised).
  */
 export function plainEntries(node: object): Array<[string, unknown]> | undefined {
-  if (types.isProxy(node)) return undefined;
+  if (types.isProxy(node) || types.isBoxedPrimitive(node)) return undefined;
   const prototype: unknown = Object.getPrototypeOf(node);
   if (types.isDate(node)) return prototype === Date.prototype && !Object.hasOwn(node, 'toJSON') ? [] : undefined;
   const plain = Array.isArray(node)

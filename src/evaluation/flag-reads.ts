@@ -113,14 +113,13 @@ export class FlagReads {
       const keys = new Set(read).add(key);
       this.users.set(distinctId, keys);
       kept = keys.size <= MAX_READ_KEYS;
+      // A record over the bound is not kept (lru-cache drops it, disposing as for a replacement): marks left for the
+      // user must stop holding, as for a user evicted, whatever answer this read was of.
+      if (!kept) this.mark = {};
       const result = results.get(key);
       if (result?.source === 'remote') this.write(context, [result], geoipDisabled);
     }
-    if (!local) return;
-    // A record over the bound is not kept (lru-cache drops it, disposing as for a replacement): marks left for it
-    // must stop holding, as for a user evicted.
-    if (kept) local.markRead(key, this.mark);
-    else this.mark = {};
+    if (kept) local?.markRead(key, this.mark);
   }
 
   /**

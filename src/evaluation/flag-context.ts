@@ -4,7 +4,7 @@ import type { FlagContext } from '../flags.types.js';
 import { isRecord } from '../util/is-record.js';
 import { kindOf } from '../util/kind-of.js';
 import { MAX_NESTING_DEPTH } from '../util/nesting-depth.js';
-import { plainEntries } from '../util/plain-json.js';
+import { plainEntriesOrNone } from '../util/plain-json.js';
 import { setOwn } from '../util/own.js';
 import { readEntries, sendableProperties, type PropertyDrops } from './sendable-properties.js';
 
@@ -128,9 +128,7 @@ function stableJson(value: unknown): string {
 
 /** A `JSON.stringify` replacer that writes each object with its keys sorted. */
 function sortedKeys(_key: string, inner: unknown): unknown {
-  return isRecord(inner)
-    ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-    : inner;
+  return isRecord(inner) ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => byCodeUnit(a, b))) : inner;
 }
 
 /** Plain data ({@link shapeOf}) whose every object lists its keys in {@link byPropertyOrder} already. */
@@ -208,6 +206,11 @@ function byPropertyOrder(a: string, b: string): number {
   const [indexA, indexB] = [isArrayIndex(a), isArrayIndex(b)];
   if (indexA && indexB) return Number(a) - Number(b);
   if (indexA !== indexB) return indexA ? -1 : 1;
+  return byCodeUnit(a, b);
+}
+
+/** The order of two strings by UTF-16 code unit (`Array.prototype.sort`'s, without converting them). */
+function byCodeUnit(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
@@ -236,14 +239,14 @@ function assertRecord(name: string, value: unknown): asserts value is Record<str
 }
 
 /**
- * The groups as plain data read once: the same object when it is plain data already ({@link plainEntries}), else a
- * copy of its entries (read once: a getter or a proxy is not run again, a boxed primitive is its entries).
+ * The groups as plain data read once: the same object when it is plain data already ({@link plainEntriesOrNone}),
+ * else a copy of its entries (read once: a getter or a proxy is not run again, a boxed primitive is its entries).
  * @throws {TypeError} naming the field when it is neither `undefined` nor an object of strings.
  */
 function parsedGroups(groups: unknown): Record<string, string> | undefined {
   if (groups === undefined) return undefined;
   if (!isRecord(groups)) throw new TypeError(`FlagsService: context.groups must be an object, got ${kindOf(groups)}`);
-  const plain = plainEntriesOf(groups);
+  const plain = plainEntriesOrNone(groups);
   const entries = plain ?? Object.entries(groups);
   for (const [key, value] of entries) {
     if (typeof value !== 'string') {
@@ -256,13 +259,4 @@ function parsedGroups(groups: unknown): Record<string, string> | undefined {
   const copy: Record<string, string> = {};
   for (const [key, value] of entries) setOwn(copy, key, value);
   return copy;
-}
-
-/** {@link plainEntries}, `undefined` for an exotic object it cannot read. */
-function plainEntriesOf(node: object): Array<[string, unknown]> | undefined {
-  try {
-    return plainEntries(node);
-  } catch {
-    return undefined;
-  }
 }

@@ -1,6 +1,6 @@
 import { MAX_NESTING_DEPTH } from '../util/nesting-depth.js';
 import { setOwn } from '../util/own.js';
-import { jsonShapeOf, plainEntries } from '../util/plain-json.js';
+import { jsonShapeOf, plainEntriesOrNone } from '../util/plain-json.js';
 
 /** Told of each property left out of a context because it cannot be written as JSON. */
 export interface PropertyDrops {
@@ -66,12 +66,8 @@ export function readEntries(
   properties: Record<string, unknown>,
   drops: PropertyDrops,
 ): { read: Array<[string, unknown]>; plain: boolean } | undefined {
-  try {
-    const plain = plainEntries(properties);
-    if (plain) return { read: plain, plain: true };
-  } catch {
-    // An exotic object: read as any other below.
-  }
+  const plain = plainEntriesOrNone(properties);
+  if (plain) return { read: plain, plain: true };
   let keys: string[];
   try {
     keys = Object.keys(properties);

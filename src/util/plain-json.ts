@@ -50,6 +50,15 @@ export function plainEntries(node: object): Array<[string, unknown]> | undefined
   return entries;
 }
 
+/** {@link plainEntries}, `undefined` for an exotic object it cannot read (to be read as any other object is). */
+export function plainEntriesOrNone(node: object): Array<[string, unknown]> | undefined {
+  try {
+    return plainEntries(node);
+  } catch {
+    return undefined;
+  }
+}
+
 /** A value JSON cannot write as it stands that is no array or object: a BigInt, or a function (it may have a `toJSON`). */
 function isSpecialLeaf(value: unknown): boolean {
   return typeof value === 'bigint' || typeof value === 'function';

@@ -6,7 +6,7 @@
  * The bytes each remembered user holds are printed beside (heap grown per user seen, after a collection, when run
  * with `--expose-gc`). No HTTP: PostHog is the loopback fake, asked only for the definitions. Then the remote
  * half (`project-size-remote.ts`): a guarded route over HTTP with a `redis://` fallback cache; `--local` leaves it
- * out (about a minute instead of four, for comparing the local half of two versions in turns).
+ * out (some 10 s instead of four minutes, for comparing the local half of two versions in turns).
  */
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';

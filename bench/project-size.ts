@@ -21,6 +21,12 @@ const SIZES = [10, 100, 1000];
 const ROUNDS = SMOKE ? 3 : 11;
 const CALLS = SMOKE ? 50 : 2000;
 const SEEN_USERS = 200;
+/**
+ * Calls in a turn of seen users: five times a turn of new users, so that it lasts about as long (some 20 ms). A
+ * collection of the old generation (about 15 ms of CPU here, its timing set by every turn's allocations) lands in
+ * whichever turn is running; in a turn of 2,000 reads of 2 µs it read as 8 µs a call, in every other round.
+ */
+const SEEN_CALLS = CALLS * 5;
 const READ_FLAG = 'flag-0';
 
 /** `count` flags: one in three on for `plan: pro`, one in three a 50 % rollout, one in three a multivariate. */
@@ -52,8 +58,20 @@ export function projectDefinitions(count: number): Record<string, unknown> {
   return { flags, group_type_mapping: {}, cohorts: {} };
 }
 
-function userOf(id: string): FlagContext {
-  return { distinctId: id, personProperties: { plan: id.length % 2 === 0 ? 'pro' : 'free' } };
+/**
+ * The `index`th user of a population: even ones on `plan: pro`, odd ones on `plan: free`, so every turn of 2,000
+ * users holds both halves. `flag-0` hashes the distinct id of a `pro` user only (its one condition matches, then its
+ * 100 % rollout is checked), and posthog-node's hash is WebCrypto's (`crypto.subtle.digest`, a job on libuv's thread
+ * pool, some 70 µs of CPU a call); a `free` user's read needs no hash. (Until run M the plan followed the id's length,
+ * so a turn of new users was all `pro` or all `free` by the digits of a counter.)
+ */
+function userOf(id: string, index: number): FlagContext {
+  return { distinctId: id, personProperties: { plan: index % 2 === 0 ? 'pro' : 'free' } };
+}
+
+/** Users on `plan: free`, whose read of `flag-0` hashes nothing, in either library. */
+function freeUserOf(id: string): FlagContext {
+  return userOf(id, 1);
 }
 
 /** CPU µs per call of `call` over `contexts`. */
@@ -74,8 +92,8 @@ interface SizeRow {
   /** New users, `evaluateFlags()` of every flag and one read (what a route's first request asks). */
   every: number;
   node: number;
-  /** posthog-node's fastest and slowest round (its SHA-1 is WebCrypto's, whose cost moves between two modes). */
-  nodeRange: [number, number];
+  /** New users on `plan: free` alone, whose read hashes nothing: ours and posthog-node's (information). */
+  unhashed: { fresh: number; node: number };
   perUser: number;
 }
 
@@ -101,7 +119,7 @@ async function measureSize(count: number, rounds = ROUNDS): Promise<SizeRow> {
     const flags = app.get(FlagsService);
     while (flags.status().definitions.source === 'none') await new Promise((ready) => setTimeout(ready, 10));
     if (!(await posthog.waitForLocalEvaluationReady(10_000))) throw new Error('posthog-node loaded no definitions');
-    const seen = Array.from({ length: SEEN_USERS }, (_, index) => userOf(`seen-${index}`));
+    const seen = Array.from({ length: SEEN_USERS }, (_, index) => userOf(`seen-${index}`, index));
     // What a request of a route reading one flag asks, once its route is learned (`src/request/route-flags.ts`).
     const ours = async (context: FlagContext) =>
       (await flags.evaluateFlags(context, { flagKeys: [READ_FLAG] })).isEnabled(READ_FLAG);
@@ -112,29 +130,39 @@ async function measureSize(count: number, rounds = ROUNDS): Promise<SizeRow> {
         onlyEvaluateLocally: true,
         sendFeatureFlagEvents: false,
       });
-    for (const context of Array.from({ length: 20 }, (_, index) => userOf(`check-${index}`))) {
+    for (const context of Array.from({ length: 20 }, (_, index) => userOf(`check-${index}`, index))) {
       const [mine, its] = [await ours(context), Boolean(await theirs(context))];
       if (mine !== its) throw new Error(`${context.distinctId}: ours ${mine}, posthog-node ${its}`);
     }
     const heapBefore = heapNow();
     for (const context of seen) await everyFlag(context);
     const perUser = (heapNow() - heapBefore) / SEEN_USERS;
-    const times = { seen: [] as number[], fresh: [] as number[], every: [] as number[], node: [] as number[] };
+    const times = {
+      seen: [] as number[],
+      fresh: [] as number[],
+      every: [] as number[],
+      node: [] as number[],
+      freshUnhashed: [] as number[],
+      nodeUnhashed: [] as number[],
+    };
     let next = 0;
-    const newUsers = () => Array.from({ length: CALLS }, () => userOf(`new-${count}-${next++}`));
-    const seenCalls = Array.from({ length: CALLS }, (_, index) => seen[index % SEEN_USERS]!);
+    const newUsers = () => Array.from({ length: CALLS }, (_, index) => userOf(`new-${count}-${next++}`, index));
+    const newFreeUsers = () => Array.from({ length: CALLS }, () => freeUserOf(`new-${count}-${next++}`));
+    const seenCalls = Array.from({ length: SEEN_CALLS }, (_, index) => seen[index % SEEN_USERS]!);
     const turns = [
       async () => times.seen.push(await cpuPerCall(seenCalls, ours)),
       async () => times.fresh.push(await cpuPerCall(newUsers(), ours)),
       async () => times.every.push(await cpuPerCall(newUsers(), everyFlag)),
       async () => times.node.push(await cpuPerCall(newUsers(), theirs)),
+      async () => times.freshUnhashed.push(await cpuPerCall(newFreeUsers(), ours)),
+      async () => times.nodeUnhashed.push(await cpuPerCall(newFreeUsers(), theirs)),
     ];
     for (let round = 0; round < rounds; round++) {
       for (const turn of round % 2 ? [...turns].reverse() : turns) await turn();
     }
     const [fresh, every, node] = [median(times.fresh), median(times.every), median(times.node)];
-    const nodeRange: [number, number] = [Math.min(...times.node), Math.max(...times.node)];
-    return { count, seen: median(times.seen), fresh, every, node, nodeRange, perUser };
+    const unhashed = { fresh: median(times.freshUnhashed), node: median(times.nodeUnhashed) };
+    return { count, seen: median(times.seen), fresh, every, node, unhashed, perUser };
   } finally {
     await app.close();
     await posthog.shutdown(1000);
@@ -161,9 +189,9 @@ async function memoryCacheHeap(count: number): Promise<number> {
   await app.init();
   try {
     const flags = app.get(FlagsService);
-    await flags.evaluateFlags(userOf('warm-up'));
+    await flags.evaluateFlags(userOf('warm-up', 0));
     const before = heapNow();
-    for (let index = 0; index < CACHED_USERS; index++) await flags.evaluateFlags(userOf(`cached-${index}`));
+    for (let index = 0; index < CACHED_USERS; index++) await flags.evaluateFlags(userOf(`cached-${index}`, index));
     await new Promise((written) => setTimeout(written, 200));
     return (heapNow() - before) / CACHED_USERS;
   } finally {
@@ -182,13 +210,13 @@ function heapNow(): number {
 }
 
 /** Prints a row. */
-function print({ count, seen, fresh, every, node, nodeRange, perUser }: SizeRow): void {
+function print({ count, seen, fresh, every, node, unhashed, perUser }: SizeRow): void {
   const heap = Number.isNaN(perUser) ? 'n/a (run with --expose-gc)' : `${Math.round(perUser)} B`;
   console.log(
     `  ${String(count).padStart(5)} flags   seen ${seen.toFixed(1).padStart(7)}   new ${fresh.toFixed(1).padStart(7)}   ` +
-      `posthog-node ${node.toFixed(1).padStart(6)} (rounds ${nodeRange.map((micros) => micros.toFixed(1)).join('–')})   ` +
-      `every flag, new users ${every.toFixed(1).padStart(7)}   ` +
-      `heap per remembered user ${heap}`,
+      `posthog-node ${node.toFixed(1).padStart(6)}   every flag, new users ${every.toFixed(1).padStart(7)}   ` +
+      `heap per remembered user ${heap}   ` +
+      `(new users whose read hashes nothing: ours ${unhashed.fresh.toFixed(1)}, posthog-node ${unhashed.node.toFixed(1)})`,
   );
 }
 
@@ -200,7 +228,7 @@ function yardstick(name: string, value: number, limit: number): void {
 console.log(
   `Project size, local evaluation: CPU µs per request reading one flag, evaluateFlags({ flagKeys }) + one read ` +
     `(median of ${ROUNDS} rounds of ${CALLS} calls, in turns; posthog-node: its local getFeatureFlag of the same ` +
-    'flag; every flag: evaluateFlags() + one read, a route’s first request):',
+    'flag; every flag: evaluateFlags() + one read, a route’s first request; users half on plan: pro, half on free):',
 );
 await measureSize(10, 3); // warm-up: the first rounds carry the JIT's
 const rows: SizeRow[] = [];

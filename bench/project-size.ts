@@ -28,6 +28,11 @@ const SEEN_USERS = 200;
  */
 const SEEN_CALLS = CALLS * 5;
 const READ_FLAG = 'flag-0';
+/** A route's keys: a frozen list, asked on each of its requests, as `src/request/route-flags.ts` hands it. */
+const READ_KEYS = Object.freeze([READ_FLAG]);
+/** `flag-1`, a 50 % rollout: every user's read of it hashes, in both libraries (information). */
+const ROLLOUT_FLAG = 'flag-1';
+const ROLLOUT_KEYS = Object.freeze([ROLLOUT_FLAG]);
 
 /** `count` flags: one in three on for `plan: pro`, one in three a 50 % rollout, one in three a multivariate. */
 export function projectDefinitions(count: number): Record<string, unknown> {
@@ -60,16 +65,17 @@ export function projectDefinitions(count: number): Record<string, unknown> {
 
 /**
  * The `index`th user of a population: even ones on `plan: pro`, odd ones on `plan: free`, so every turn of 2,000
- * users holds both halves. `flag-0` hashes the distinct id of a `pro` user only (its one condition matches, then its
- * 100 % rollout is checked), and posthog-node's hash is WebCrypto's (`crypto.subtle.digest`, a job on libuv's thread
- * pool, some 70 µs of CPU a call); a `free` user's read needs no hash. (Until run M the plan followed the id's length,
- * so a turn of new users was all `pro` or all `free` by the digits of a counter.)
+ * users holds both halves. (Until run M the plan followed the id's length, so a turn of new users was all `pro` or
+ * all `free` by the digits of a counter.) posthog-node reads `flag-0` for a `pro` user with two hashes (its 100 %
+ * rollout, then the variant it looks for even in a flag without variants), each WebCrypto's
+ * (`crypto.subtle.digest`, a job on libuv's thread pool: some 70 µs of CPU a read); ours needs neither (a 100 %
+ * rollout and no variants hash nothing). For a `free` user, whose condition does not match, neither hashes.
  */
 function userOf(id: string, index: number): FlagContext {
   return { distinctId: id, personProperties: { plan: index % 2 === 0 ? 'pro' : 'free' } };
 }
 
-/** Users on `plan: free`, whose read of `flag-0` hashes nothing, in either library. */
+/** A user on `plan: free`, whose read of `flag-0` hashes nothing, in either library. */
 function freeUserOf(id: string): FlagContext {
   return userOf(id, 1);
 }
@@ -84,6 +90,25 @@ async function cpuPerCall(contexts: FlagContext[], call: (context: FlagContext) 
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
+/** Each turn's median over `rounds` rounds of every turn, in turns (reversed every other round). */
+async function inTurns<Name extends string>(
+  turns: Record<Name, () => Promise<number>>,
+  rounds: number,
+): Promise<Record<Name, number>> {
+  const names = Object.keys(turns) as Name[];
+  const times = new Map<Name, number[]>(names.map((name) => [name, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const name of round % 2 ? [...names].reverse() : names) times.get(name)!.push(await turns[name]());
+  }
+  return Object.fromEntries(names.map((name) => [name, median(times.get(name)!)])) as Record<Name, number>;
+}
+
+/** New users, ours and posthog-node's, µs of CPU per call. */
+interface Pair {
+  fresh: number;
+  node: number;
+}
+
 /** One size's medians, µs of CPU per call, and the heap each remembered user holds (bytes). */
 interface SizeRow {
   count: number;
@@ -93,7 +118,9 @@ interface SizeRow {
   every: number;
   node: number;
   /** New users on `plan: free` alone, whose read hashes nothing: ours and posthog-node's (information). */
-  unhashed: { fresh: number; node: number };
+  unhashed: Pair;
+  /** New users reading `flag-1`, a 50 % rollout, which both hash: ours and posthog-node's (information). */
+  hashed: Pair;
   perUser: number;
 }
 
@@ -121,15 +148,16 @@ async function measureSize(count: number, rounds = ROUNDS): Promise<SizeRow> {
     if (!(await posthog.waitForLocalEvaluationReady(10_000))) throw new Error('posthog-node loaded no definitions');
     const seen = Array.from({ length: SEEN_USERS }, (_, index) => userOf(`seen-${index}`, index));
     // What a request of a route reading one flag asks, once its route is learned (`src/request/route-flags.ts`).
-    const ours = async (context: FlagContext) =>
-      (await flags.evaluateFlags(context, { flagKeys: [READ_FLAG] })).isEnabled(READ_FLAG);
-    const everyFlag = async (context: FlagContext) => (await flags.evaluateFlags(context)).isEnabled(READ_FLAG);
-    const theirs = (context: FlagContext) =>
-      posthog.getFeatureFlag(READ_FLAG, context.distinctId, {
+    const oursOf = (key: string, keys: readonly string[]) => async (context: FlagContext) =>
+      (await flags.evaluateFlags(context, { flagKeys: keys })).isEnabled(key);
+    const theirsOf = (key: string) => (context: FlagContext) =>
+      posthog.getFeatureFlag(key, context.distinctId, {
         personProperties: context.personProperties as Record<string, string>,
         onlyEvaluateLocally: true,
         sendFeatureFlagEvents: false,
       });
+    const [ours, theirs] = [oursOf(READ_FLAG, READ_KEYS), theirsOf(READ_FLAG)];
+    const everyFlag = async (context: FlagContext) => (await flags.evaluateFlags(context)).isEnabled(READ_FLAG);
     for (const context of Array.from({ length: 20 }, (_, index) => userOf(`check-${index}`, index))) {
       const [mine, its] = [await ours(context), Boolean(await theirs(context))];
       if (mine !== its) throw new Error(`${context.distinctId}: ours ${mine}, posthog-node ${its}`);
@@ -137,32 +165,29 @@ async function measureSize(count: number, rounds = ROUNDS): Promise<SizeRow> {
     const heapBefore = heapNow();
     for (const context of seen) await everyFlag(context);
     const perUser = (heapNow() - heapBefore) / SEEN_USERS;
-    const times = {
-      seen: [] as number[],
-      fresh: [] as number[],
-      every: [] as number[],
-      node: [] as number[],
-      freshUnhashed: [] as number[],
-      nodeUnhashed: [] as number[],
-    };
     let next = 0;
     const newUsers = () => Array.from({ length: CALLS }, (_, index) => userOf(`new-${count}-${next++}`, index));
     const newFreeUsers = () => Array.from({ length: CALLS }, () => freeUserOf(`new-${count}-${next++}`));
     const seenCalls = Array.from({ length: SEEN_CALLS }, (_, index) => seen[index % SEEN_USERS]!);
-    const turns = [
-      async () => times.seen.push(await cpuPerCall(seenCalls, ours)),
-      async () => times.fresh.push(await cpuPerCall(newUsers(), ours)),
-      async () => times.every.push(await cpuPerCall(newUsers(), everyFlag)),
-      async () => times.node.push(await cpuPerCall(newUsers(), theirs)),
-      async () => times.freshUnhashed.push(await cpuPerCall(newFreeUsers(), ours)),
-      async () => times.nodeUnhashed.push(await cpuPerCall(newFreeUsers(), theirs)),
-    ];
-    for (let round = 0; round < rounds; round++) {
-      for (const turn of round % 2 ? [...turns].reverse() : turns) await turn();
-    }
-    const [fresh, every, node] = [median(times.fresh), median(times.every), median(times.node)];
-    const unhashed = { fresh: median(times.freshUnhashed), node: median(times.nodeUnhashed) };
-    return { count, seen: median(times.seen), fresh, every, node, unhashed, perUser };
+    const turns = {
+      // An untimed pass first: the every-flag turns' users may have pushed the seen ones out of the local answers.
+      seen: async () => {
+        for (const context of seen) await everyFlag(context);
+        return cpuPerCall(seenCalls, ours);
+      },
+      fresh: () => cpuPerCall(newUsers(), ours),
+      every: () => cpuPerCall(newUsers(), everyFlag),
+      node: () => cpuPerCall(newUsers(), theirs),
+      freshUnhashed: () => cpuPerCall(newFreeUsers(), ours),
+      nodeUnhashed: () => cpuPerCall(newFreeUsers(), theirs),
+      freshHashed: () => cpuPerCall(newUsers(), oursOf(ROLLOUT_FLAG, ROLLOUT_KEYS)),
+      nodeHashed: () => cpuPerCall(newUsers(), theirsOf(ROLLOUT_FLAG)),
+    };
+    const times = await inTurns(turns, rounds);
+    const [fresh, every, node] = [times.fresh, times.every, times.node];
+    const unhashed = { fresh: times.freshUnhashed, node: times.nodeUnhashed };
+    const hashed = { fresh: times.freshHashed, node: times.nodeHashed };
+    return { count, seen: times.seen, fresh, every, node, unhashed, hashed, perUser };
   } finally {
     await app.close();
     await posthog.shutdown(1000);
@@ -210,14 +235,20 @@ function heapNow(): number {
 }
 
 /** Prints a row. */
-function print({ count, seen, fresh, every, node, unhashed, perUser }: SizeRow): void {
+function print({ count, seen, fresh, every, node, unhashed, hashed, perUser }: SizeRow): void {
   const heap = Number.isNaN(perUser) ? 'n/a (run with --expose-gc)' : `${Math.round(perUser)} B`;
   console.log(
     `  ${String(count).padStart(5)} flags   seen ${seen.toFixed(1).padStart(7)}   new ${fresh.toFixed(1).padStart(7)}   ` +
       `posthog-node ${node.toFixed(1).padStart(6)}   every flag, new users ${every.toFixed(1).padStart(7)}   ` +
-      `heap per remembered user ${heap}   ` +
-      `(new users whose read hashes nothing: ours ${unhashed.fresh.toFixed(1)}, posthog-node ${unhashed.node.toFixed(1)})`,
+      `heap per remembered user ${heap}\n` +
+      `${' '.repeat(15)}information, new users: reading flag-0 on plan: free (no hash in either) ${pair(unhashed)}; ` +
+      `reading flag-1, a 50 % rollout (a hash in both) ${pair(hashed)}`,
   );
+}
+
+/** A pair of figures as printed. */
+function pair({ fresh, node }: Pair): string {
+  return `ours ${fresh.toFixed(1)}, posthog-node ${node.toFixed(1)}`;
 }
 
 /** Prints a yardstick, ✓ or ✗. */

@@ -48,11 +48,12 @@ function parsedOf(...flags: EvaluatedFlag[]): ParsedFlags {
 function stage(
   answer: () => Observable<ParsedFlags>,
   cached: CachedFlags = { flags: [], complete: false },
-  options: { offline?: boolean; saturated?: boolean; fallbackAfterMs?: number } = {},
+  options: { offline?: boolean; saturated?: boolean; refusal?: UpstreamError; fallbackAfterMs?: number } = {},
 ) {
   const calls: { context: FlagContext; keys?: readonly string[] }[] = [];
   const upstream = {
     saturated: options.saturated ?? false,
+    refusal: options.refusal,
     evaluate(context: FlagContext, keys?: readonly string[]) {
       calls.push({ context, keys });
       return answer();
@@ -164,6 +165,26 @@ describe('UpstreamStage', () => {
     });
     expect((await upstream.evaluate(question(['beta']))).results.get('beta')).toMatchObject({ source: 'fallback' });
     expect(calls).toEqual([]);
+  });
+
+  it('builds no call while a call would be refused at once: the cache answers, as for a failed call', async () => {
+    const refusal = new UpstreamError('circuit_open', 'open');
+    const options = { refusal, fallbackAfterMs: FALLBACK_AFTER_MS };
+    const {
+      stage: upstream,
+      calls,
+      failures,
+    } = stage(() => from([parsedOf(flag('beta', true))]), known('beta'), options);
+    const answer = await upstream.evaluate(question(['beta']));
+    expect(answer.results.get('beta')).toMatchObject({ enabled: false, source: 'fallback' });
+    expect(answer.errors).toEqual({ answer: [], failure: 'unknown_error' });
+    expect(calls).toEqual([]);
+    expect(failures).toEqual([refusal]);
+    const unknown = stage(() => from([parsedOf(flag('beta', true))]), { flags: [], complete: false }, options);
+    const nothingKnown = await unknown.stage.evaluate(question());
+    expect(nothingKnown.partial).toBe(true);
+    expect((await unknown.stage.evaluate(question(['beta']))).unanswered).toEqual(['beta']);
+    expect(unknown.calls).toEqual([]);
   });
 
   it('makes one call for two identical evaluations in flight', async () => {

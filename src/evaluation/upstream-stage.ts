@@ -65,13 +65,19 @@ export class UpstreamStage implements BeforeApplicationShutdown {
   /**
    * PostHog's answer, completed from the fallback cache with what PostHog could not answer; the cache is read
    * only then, and only when `cached` is not given. While every upstream slot is taken, a user whose every flag
-   * asked has a last known value is answered from the cache at once instead of waiting for a slot.
+   * asked has a last known value is answered from the cache at once instead of waiting for a slot. While the call
+   * would fail at once (the circuit open), it is not built: the answer is the cache's, as for a call that failed.
    */
   async evaluate(evaluation: Evaluation, cached?: CachedFlags): Promise<StageAnswer> {
     const everyFlag = evaluation.keys === undefined;
     if (this.config.offline) {
       const known = await this.lastKnown(evaluation, cached);
       return answerOf(withStoredSource(known.flags, 'fallback'), evaluation.keys, everyFlag && !known.complete);
+    }
+    const refusal = this.upstream.refusal;
+    if (refusal) {
+      this.monitor.upstreamFailed(refusal);
+      return this.failedAnswer(evaluation, await this.lastKnown(evaluation, cached), refusal.reason);
     }
     if (this.upstream.saturated) {
       cached = await this.lastKnown(evaluation, cached);
@@ -85,10 +91,7 @@ export class UpstreamStage implements BeforeApplicationShutdown {
       return answerOf(withSource(parsed.flags.values(), 'remote', parsed.requestId));
     }
     const known = await this.lastKnown(evaluation, cached);
-    if (!parsed) {
-      const fallback = withStoredSource(known.flags, 'fallback');
-      return answerOf(fallback, evaluation.keys, everyFlag && !known.complete, failureErrors(failure));
-    }
+    if (!parsed) return this.failedAnswer(evaluation, known, failure);
     const results = withSource(parsed.flags.values(), 'remote', parsed.requestId);
     for (const flag of known.flags) {
       if (!results.has(flag.key) && (parsed.incomplete || parsed.failed.has(flag.key))) {
@@ -165,6 +168,16 @@ export class UpstreamStage implements BeforeApplicationShutdown {
   private fallback(evaluation: Evaluation, known: CachedFlags): StageAnswer {
     const everyFlag = evaluation.keys === undefined;
     return answerOf(withStoredSource(known.flags, 'fallback'), evaluation.keys, everyFlag && !known.complete);
+  }
+
+  /**
+   * The answer to a call that failed for `failure`: the last known results, `partial` when they are not every flag,
+   * the keys asked they lack unanswered, the failure in their exposures.
+   */
+  private failedAnswer(evaluation: Evaluation, known: CachedFlags, failure?: UpstreamFailureReason): StageAnswer {
+    const everyFlag = evaluation.keys === undefined;
+    const fallback = withStoredSource(known.flags, 'fallback');
+    return answerOf(fallback, evaluation.keys, everyFlag && !known.complete, failureErrors(failure));
   }
 
   /** The user's last known results for the evaluation's keys: `cached` when this evaluation read them already. */

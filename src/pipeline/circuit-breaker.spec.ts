@@ -114,6 +114,19 @@ describe('the circuit breaker operator', () => {
     expect(calls).toBe(3);
   });
 
+  it('says whether a call would be refused now, without moving the circuit', async () => {
+    expect(breaker.refuses()).toBe(false);
+    for (let i = 0; i < 3; i++) await call('fail');
+    expect(breaker.refuses()).toBe(true);
+    jest.advanceTimersByTime(10_000);
+    expect(breaker.refuses()).toBe(false);
+    expect(breaker.current).toBe('open');
+    // The probe hangs: everyone else is refused until it ends.
+    await firstValueFrom(NEVER.pipe(withCircuitBreaker(breaker))).catch(() => undefined);
+    expect(breaker.current).toBe('half-open');
+    expect(breaker.refuses()).toBe(true);
+  });
+
   it('gives a probe that ends without an outcome its place back', async () => {
     for (let i = 0; i < 3; i++) await call('fail');
     jest.advanceTimersByTime(10_000);

@@ -62,6 +62,15 @@ export class CircuitBreaker {
     return false;
   }
 
+  /**
+   * Whether a call asking now would be refused (failed at once, no probe due), without moving the circuit: lets a
+   * caller skip building the call it would not make.
+   */
+  refuses(now = performance.now()): boolean {
+    if (this.state === 'closed') return false;
+    return this.state === 'half-open' || now - this.openedAt < this.resetTimeoutMs;
+  }
+
   /** A call succeeded: the circuit closes. */
   recordSuccess(): void {
     this.failures = 0;
@@ -100,7 +109,7 @@ export class CircuitBreaker {
 }
 
 /** The failure of every call the open circuit refuses; made once, since it happens at load. */
-const CIRCUIT_OPEN = new UpstreamError('circuit_open', 'the circuit breaker is open');
+export const CIRCUIT_OPEN = new UpstreamError('circuit_open', 'the circuit breaker is open');
 
 /**
  * Lets the source run only when `breaker` gives a permit, recording its outcome; otherwise fails at once with

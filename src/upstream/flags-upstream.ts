@@ -15,7 +15,7 @@ import { FLAGS_CONFIG } from '../flags.constants.js';
 import { FlagsMonitor } from '../monitor/flags-monitor.js';
 import { MAX_QUEUED_CALLS_PER_SLOT, type ResolvedFlagsOptions } from '../options/flags-options.js';
 import type { FlagContext } from '../flags.types.js';
-import { CircuitBreaker, withCircuitBreaker } from '../pipeline/circuit-breaker.js';
+import { CIRCUIT_OPEN, CircuitBreaker, withCircuitBreaker } from '../pipeline/circuit-breaker.js';
 import { ConcurrencyLimiter, withConcurrencyLimit } from '../pipeline/concurrency-limit.js';
 import { retryWithBackoff } from '../pipeline/retry-with-backoff.js';
 import { parseFlagsResponse, type ParsedFlags } from './flags-response.js';
@@ -39,6 +39,7 @@ export class FlagsUpstream implements OnModuleDestroy {
   private readonly shutdown$ = new Subject<void>();
   private closed = false;
   private readonly limiter: ConcurrencyLimiter;
+  private readonly breaker?: CircuitBreaker;
   /** Every step after the attempt, built once: each call only wraps its own attempt in them. */
   private readonly steps: OperatorFunction<unknown, ParsedFlags>;
 
@@ -47,9 +48,9 @@ export class FlagsUpstream implements OnModuleDestroy {
     @Inject(FLAGS_CONFIG) config: ResolvedFlagsOptions,
     monitor: FlagsMonitor,
   ) {
-    const breaker = config.circuitBreaker
+    const breaker = (this.breaker = config.circuitBreaker
       ? new CircuitBreaker(config.circuitBreaker, monitor.circuitChanged.bind(monitor), judgeFailure)
-      : undefined;
+      : undefined);
     const slots = config.maxConcurrentRequests;
     this.limiter = new ConcurrencyLimiter(slots, slots * MAX_QUEUED_CALLS_PER_SLOT);
     this.steps = pipe(
@@ -69,6 +70,16 @@ export class FlagsUpstream implements OnModuleDestroy {
   /** Whether every slot for upstream calls is taken: a new call would wait in the queue. */
   get saturated(): boolean {
     return this.limiter.saturated;
+  }
+
+  /**
+   * The failure a call made now would meet at once, without the network: `shutdown` after shutdown, `circuit_open`
+   * while the circuit is open and no probe is due; `undefined` when a call would go out (or wait for a slot). An
+   * outage's requests skip building the call with it.
+   */
+  get refusal(): UpstreamError | undefined {
+    if (this.closed) return SHUTDOWN;
+    return this.breaker?.refuses() ? CIRCUIT_OPEN : undefined;
   }
 
   /**

@@ -53,7 +53,7 @@ function stage(
   const calls: { context: FlagContext; keys?: readonly string[] }[] = [];
   const upstream = {
     saturated: options.saturated ?? false,
-    refusal: options.refusal,
+    refusal: options.refusal as UpstreamError | undefined,
     evaluate(context: FlagContext, keys?: readonly string[]) {
       calls.push({ context, keys });
       return answer();
@@ -91,7 +91,7 @@ function stage(
     lean,
     config,
   );
-  return { stage: upstreamStage, calls, reads, writes, failures, lean };
+  return { stage: upstreamStage, upstream, calls, reads, writes, failures, lean };
 }
 
 /** The user's known entries for these keys: complete. */
@@ -175,7 +175,8 @@ describe('UpstreamStage', () => {
       calls,
       failures,
     } = stage(() => from([parsedOf(flag('beta', true))]), known('beta'), options);
-    const answer = await upstream.evaluate(question(['beta']));
+    // The fake cache reads synchronously, as the memory cache does: so does the answer.
+    const answer = upstream.evaluate(question(['beta'])) as StageAnswer;
     expect(answer.results.get('beta')).toMatchObject({ enabled: false, source: 'fallback' });
     expect(answer.errors).toEqual({ answer: [], failure: 'unknown_error' });
     expect(calls).toEqual([]);
@@ -185,6 +186,28 @@ describe('UpstreamStage', () => {
     expect(nothingKnown.partial).toBe(true);
     expect((await unknown.stage.evaluate(question(['beta']))).unanswered).toEqual(['beta']);
     expect(unknown.calls).toEqual([]);
+  });
+
+  it('answers a known user as while every slot is taken when the circuit is open too', async () => {
+    const options = { saturated: true, refusal: new UpstreamError('circuit_open', 'open') };
+    const { stage: upstream, calls, failures } = stage(() => from([]), known('beta'), options);
+    const answer = await upstream.evaluate(question(['beta']));
+    expect(answer.results.get('beta')).toMatchObject({ source: 'fallback' });
+    expect(answer.errors).toBeUndefined();
+    expect(calls).toEqual([]);
+    expect(failures).toEqual([]);
+  });
+
+  it('joins a call in flight for the same question, even once the circuit is open', async () => {
+    const answer = deferred<ParsedFlags>();
+    const { stage: upstream, upstream: fake, calls } = stage(() => defer(() => answer.promise), known('beta'));
+    upstream.refreshBehind(question(['beta']));
+    await new Promise((resolve) => setImmediate(resolve));
+    fake.refusal = new UpstreamError('circuit_open', 'open');
+    const joined = upstream.evaluate(question(['beta']));
+    answer.resolve(parsedOf(flag('beta', true)));
+    expect((await joined).results.get('beta')).toMatchObject({ enabled: true, source: 'remote' });
+    expect(calls).toHaveLength(1);
   });
 
   it('makes one call for two identical evaluations in flight', async () => {
@@ -205,7 +228,7 @@ describe('UpstreamStage', () => {
       fallbackAfterMs: FALLBACK_AFTER_MS,
     });
     let given: StageAnswer | undefined;
-    void upstream.evaluate(question(['beta'])).then((answered) => (given = answered));
+    void Promise.resolve(upstream.evaluate(question(['beta']))).then((answered) => (given = answered));
     await jest.advanceTimersByTimeAsync(FALLBACK_AFTER_MS - 1);
     expect(given).toBeUndefined();
     await jest.advanceTimersByTimeAsync(1);
@@ -226,7 +249,7 @@ describe('UpstreamStage', () => {
       },
     );
     let given: StageAnswer | undefined;
-    void upstream.evaluate(question(['beta'])).then((answered) => (given = answered));
+    void Promise.resolve(upstream.evaluate(question(['beta']))).then((answered) => (given = answered));
     await jest.advanceTimersByTimeAsync(FALLBACK_AFTER_MS * 5);
     expect(given).toBeUndefined();
     answer.resolve(parsedOf(flag('beta', true)));

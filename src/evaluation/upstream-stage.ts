@@ -9,7 +9,7 @@ import { isCompleteAnswer, type ParsedFlags } from '../upstream/flags-response.j
 import { FlagsUpstream } from '../upstream/flags-upstream.js';
 import { UpstreamError, type UpstreamFailureReason } from '../pipeline/upstream-error.js';
 import { LeanExposures } from '../exposures/lean-exposures.js';
-import { answerErrors, failureErrors } from '../exposures/flag-errors.js';
+import { answerErrors, failureErrors, type FlagErrors } from '../exposures/flag-errors.js';
 import { CacheAccess } from './cache-access.js';
 import { FlagReads } from './flag-reads.js';
 import type { Evaluation } from './evaluation.js';
@@ -67,18 +67,30 @@ export class UpstreamStage implements BeforeApplicationShutdown {
    * only then, and only when `cached` is not given. While every upstream slot is taken, a user whose every flag
    * asked has a last known value is answered from the cache at once instead of waiting for a slot. While the call
    * would fail at once (the circuit open), it is not built: the answer is the cache's, as for a call that failed.
+   * Offline or refused, the answer is synchronous when the cache's read is (the memory cache's).
    */
-  async evaluate(evaluation: Evaluation, cached?: CachedFlags): Promise<StageAnswer> {
-    const everyFlag = evaluation.keys === undefined;
-    if (this.config.offline) {
-      const known = await this.lastKnown(evaluation, cached);
-      return answerOf(withStoredSource(known.flags, 'fallback'), evaluation.keys, everyFlag && !known.complete);
-    }
+  evaluate(evaluation: Evaluation, cached?: CachedFlags): MaybePromise<StageAnswer> {
+    if (this.config.offline) return this.fromCache(evaluation, cached);
+    const refusal = this.refusalOf(evaluation);
+    if (!refusal) return this.asked(evaluation, cached);
+    this.monitor.upstreamFailed(refusal);
+    return this.fromCache(evaluation, cached, failureErrors(refusal.reason));
+  }
+
+  /**
+   * The failure a call for the evaluation would meet at once, when it would be the evaluation's answer: not while
+   * every slot is taken (a known user is answered from the cache then, as ever) nor while a call for the same
+   * question is in flight (which the evaluation joins: a refresh, or a call that outlived its first caller).
+   */
+  private refusalOf(evaluation: Evaluation): UpstreamError | undefined {
     const refusal = this.upstream.refusal;
-    if (refusal) {
-      this.monitor.upstreamFailed(refusal);
-      return this.failedAnswer(evaluation, await this.lastKnown(evaluation, cached), refusal.reason);
-    }
+    if (!refusal || this.upstream.saturated || this.asking.get(evaluation.key)) return undefined;
+    return refusal;
+  }
+
+  /** {@link evaluate}, asking PostHog. */
+  private async asked(evaluation: Evaluation, cached: CachedFlags | undefined): Promise<StageAnswer> {
+    const everyFlag = evaluation.keys === undefined;
     if (this.upstream.saturated) {
       cached = await this.lastKnown(evaluation, cached);
       if (this.isKnown(evaluation, cached)) return this.fallback(evaluation, cached);
@@ -91,7 +103,7 @@ export class UpstreamStage implements BeforeApplicationShutdown {
       return answerOf(withSource(parsed.flags.values(), 'remote', parsed.requestId));
     }
     const known = await this.lastKnown(evaluation, cached);
-    if (!parsed) return this.failedAnswer(evaluation, known, failure);
+    if (!parsed) return this.fallback(evaluation, known, failureErrors(failure));
     const results = withSource(parsed.flags.values(), 'remote', parsed.requestId);
     for (const flag of known.flags) {
       if (!results.has(flag.key) && (parsed.incomplete || parsed.failed.has(flag.key))) {
@@ -163,21 +175,23 @@ export class UpstreamStage implements BeforeApplicationShutdown {
 
   /**
    * The last known results as the answer: `partial` when they are not every flag (the others are unknown); the
-   * keys asked they lack, unanswered.
+   * keys asked they lack, unanswered; `errors`, what their exposures say (why PostHog did not answer).
    */
-  private fallback(evaluation: Evaluation, known: CachedFlags): StageAnswer {
+  private fallback(evaluation: Evaluation, known: CachedFlags, errors?: FlagErrors): StageAnswer {
     const everyFlag = evaluation.keys === undefined;
-    return answerOf(withStoredSource(known.flags, 'fallback'), evaluation.keys, everyFlag && !known.complete);
+    return answerOf(withStoredSource(known.flags, 'fallback'), evaluation.keys, everyFlag && !known.complete, errors);
   }
 
-  /**
-   * The answer to a call that failed for `failure`: the last known results, `partial` when they are not every flag,
-   * the keys asked they lack unanswered, the failure in their exposures.
-   */
-  private failedAnswer(evaluation: Evaluation, known: CachedFlags, failure?: UpstreamFailureReason): StageAnswer {
-    const everyFlag = evaluation.keys === undefined;
-    const fallback = withStoredSource(known.flags, 'fallback');
-    return answerOf(fallback, evaluation.keys, everyFlag && !known.complete, failureErrors(failure));
+  /** {@link fallback} once the last known results are read: at once when the cache's read is synchronous. */
+  private fromCache(
+    evaluation: Evaluation,
+    cached: CachedFlags | undefined,
+    errors?: FlagErrors,
+  ): MaybePromise<StageAnswer> {
+    const known = this.lastKnown(evaluation, cached);
+    return known instanceof Promise
+      ? known.then((read) => this.fallback(evaluation, read, errors))
+      : this.fallback(evaluation, known, errors);
   }
 
   /** The user's last known results for the evaluation's keys: `cached` when this evaluation read them already. */

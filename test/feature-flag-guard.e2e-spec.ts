@@ -109,6 +109,34 @@ describe.each<Platform>(['express', 'fastify'])('@FeatureFlag on %s', (platform)
     }
   });
 
+  it('decides without a promise while the circuit is open, from the last known values, asking nothing', async () => {
+    const breaker = { failureThreshold: 1, resetTimeoutMs: 600_000 };
+    const open = await startGuardedApp(platform, {
+      host: fake.url,
+      cacheUrl: 'memory://local',
+      circuitBreaker: breaker,
+    });
+    extraApps.push(open);
+    await get('/features/beta', 'user-1', open).expect(200);
+    await get('/features/dark-mode', 'user-1', open).expect(404);
+    fake.answer = 503;
+    await get('/features/beta', 'user-1', open).expect(200);
+    expect(open.get(FlagsService).status().circuit).toBe('open');
+    const calls = fake.requests.length;
+    const canActivate = jest.spyOn(FeatureFlagGuard.prototype, 'canActivate');
+    try {
+      await get('/features/beta', 'user-1', open).expect(200);
+      await get('/features/dark-mode', 'user-1', open).expect(404);
+      expect(canActivate.mock.results).toEqual([
+        { type: 'return', value: true },
+        { type: 'throw', value: expect.objectContaining({ message: 'Cannot GET /features/dark-mode' }) },
+      ]);
+    } finally {
+      canActivate.mockRestore();
+    }
+    expect(fake.requests.length).toBe(calls);
+  });
+
   it("leaves a user's remembered local answers as they were when an override changes one request", async () => {
     fake.definitions = {
       flags: [{ id: 1, key: 'beta', active: true, filters: { groups: [{ rollout_percentage: 100 }] } }],

@@ -161,7 +161,7 @@ describe('hardening', () => {
       jest.setSystemTime(Date.now() + EPISODE_SUMMARY_MS);
       await flap(300);
       expect(logs.at('warn')).toHaveLength(2);
-      expect(logs.at('warn')[1]).toMatch(/still failing: \d+ more failed calls .*\(last: http_500\)/);
+      expect(logs.at('warn')[1]).toMatch(/still failing: \d+ more failed or refused calls .*\(last: http_500\)/);
       expect(logs.at('log').filter((line) => line.includes('answers again'))).toEqual([]);
 
       jest.setSystemTime(Date.now() + EPISODE_QUIET_MS);

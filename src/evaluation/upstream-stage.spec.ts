@@ -48,7 +48,14 @@ function parsedOf(...flags: EvaluatedFlag[]): ParsedFlags {
 function stage(
   answer: () => Observable<ParsedFlags>,
   cached: CachedFlags = { flags: [], complete: false },
-  options: { offline?: boolean; saturated?: boolean; refusal?: UpstreamError; fallbackAfterMs?: number } = {},
+  options: {
+    offline?: boolean;
+    saturated?: boolean;
+    refusal?: UpstreamError;
+    fallbackAfterMs?: number;
+    /** The cache reads asynchronously, as Redis does (the memory cache reads synchronously). */
+    asyncReads?: boolean;
+  } = {},
 ) {
   const calls: { context: FlagContext; keys?: readonly string[] }[] = [];
   const upstream = {
@@ -64,7 +71,7 @@ function stage(
   const cache = {
     read(_distinctId: string, keys: readonly string[] | undefined) {
       reads.push(keys);
-      return cached;
+      return options.asyncReads ? Promise.resolve(cached) : cached;
     },
     write(distinctId: string, flags: readonly EvaluatedFlag[], whole: boolean, context: string) {
       writes.push({ distinctId, flags: flags.map((kept) => kept.key), whole, context });
@@ -154,8 +161,9 @@ describe('UpstreamStage', () => {
     const { stage: upstream, calls } = stage(() => from([parsedOf(flag('beta', true))]), known('beta'), {
       offline: true,
     });
-    const { results } = await upstream.evaluate(question(['beta']));
-    expect(results.get('beta')).toMatchObject({ source: 'fallback' });
+    const answer = upstream.evaluate(question(['beta']));
+    expect(answer).not.toBeInstanceOf(Promise);
+    expect((await answer).results.get('beta')).toMatchObject({ source: 'fallback' });
     expect(calls).toEqual([]);
   });
 
@@ -176,7 +184,8 @@ describe('UpstreamStage', () => {
       failures,
     } = stage(() => from([parsedOf(flag('beta', true))]), known('beta'), options);
     // The fake cache reads synchronously, as the memory cache does: so does the answer.
-    const answer = upstream.evaluate(question(['beta'])) as StageAnswer;
+    const answer = upstream.evaluate(question(['beta']));
+    if (answer instanceof Promise) throw new Error('a refused call with a synchronous cache answers synchronously');
     expect(answer.results.get('beta')).toMatchObject({ enabled: false, source: 'fallback' });
     expect(answer.errors).toEqual({ answer: [], failure: 'unknown_error' });
     expect(calls).toEqual([]);
@@ -186,6 +195,26 @@ describe('UpstreamStage', () => {
     expect(nothingKnown.partial).toBe(true);
     expect((await unknown.stage.evaluate(question(['beta']))).unanswered).toEqual(['beta']);
     expect(unknown.calls).toEqual([]);
+  });
+
+  it("makes a read's fallback results once, whatever is asked of them", async () => {
+    const refusal = new UpstreamError('circuit_open', 'open');
+    const { stage: upstream } = stage(() => from([]), known('beta', 'other'), { refusal });
+    const [first, second] = [await upstream.evaluate(question(['beta'])), await upstream.evaluate(question())];
+    expect(second.results).toBe(first.results);
+    expect([...first.results.keys()]).toEqual(['beta', 'other']);
+    const another = stage(() => from([]), known('beta', 'other'), { refusal });
+    expect((await another.stage.evaluate(question(['beta']))).results).not.toBe(first.results);
+  });
+
+  it('answers a refused call once an asynchronous cache has read', async () => {
+    const options = { refusal: new UpstreamError('circuit_open', 'open'), asyncReads: true };
+    const { stage: upstream, calls } = stage(() => from([]), known('beta'), options);
+    const answer = upstream.evaluate(question(['beta']));
+    expect(answer).toBeInstanceOf(Promise);
+    expect(await answer).toMatchObject({ errors: { answer: [], failure: 'unknown_error' } });
+    expect((await answer).results.get('beta')).toMatchObject({ source: 'fallback' });
+    expect(calls).toEqual([]);
   });
 
   it('answers a known user as while every slot is taken when the circuit is open too', async () => {

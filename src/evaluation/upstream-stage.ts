@@ -13,7 +13,7 @@ import { answerErrors, failureErrors, type FlagErrors } from '../exposures/flag-
 import { CacheAccess } from './cache-access.js';
 import { FlagReads } from './flag-reads.js';
 import type { Evaluation } from './evaluation.js';
-import { resultOf, withSource, withStoredSource, type MaybePromise } from './flag-results.js';
+import { resultOf, withSource, withStoredSource, type MaybePromise, type ReadResults } from './flag-results.js';
 import { answerOf, type StageAnswer } from './stage-answer.js';
 
 /**
@@ -47,6 +47,12 @@ export class UpstreamStage implements BeforeApplicationShutdown {
    * that found them due, which do not wait for the calls to be made.
    */
   private readonly dueRefreshes = new Map<string, Evaluation>();
+  /**
+   * Each read's last known results as `fallback` results, made once: the memory cache hands out the same read until
+   * its entries change, so an outage's requests of a user share one map of them (read-only) instead of making one
+   * per request, however many flags the user has.
+   */
+  private readonly fallbackResults = new WeakMap<CachedFlags, ReadResults>();
   private dueRefreshesTimer?: NodeJS.Immediate;
   private closed = false;
   private readonly fallbackAfterMs: number;
@@ -179,7 +185,9 @@ export class UpstreamStage implements BeforeApplicationShutdown {
    */
   private fallback(evaluation: Evaluation, known: CachedFlags, errors?: FlagErrors): StageAnswer {
     const everyFlag = evaluation.keys === undefined;
-    return answerOf(withStoredSource(known.flags, 'fallback'), evaluation.keys, everyFlag && !known.complete, errors);
+    let results = this.fallbackResults.get(known);
+    if (!results) this.fallbackResults.set(known, (results = withStoredSource(known.flags, 'fallback')));
+    return answerOf(results, evaluation.keys, everyFlag && !known.complete, errors);
   }
 
   /** {@link fallback} once the last known results are read: at once when the cache's read is synchronous. */

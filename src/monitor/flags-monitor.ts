@@ -44,7 +44,7 @@ export class FlagsMonitor implements OnModuleDestroy {
       );
     },
     lasting: (failures, reason) =>
-      `PostHog /flags still failing: ${failures} more failed calls since the last line (last: ${reason}); ` +
+      `PostHog /flags still failing: ${failures} more failed or refused calls since the last line (last: ${reason}); ` +
       `meanwhile ${this.answeredSinceLine()}`,
     ended: () => `PostHog /flags answers again; serving live flags (since the last line ${this.answeredSinceLine()})`,
   });

@@ -33,8 +33,9 @@ export async function measure(app: BenchServer, bench: Bench, contender: Contend
 /**
  * Measures the routes in turns: `rounds` rounds, each route loaded for `roundSeconds` in each round
  * (the order reversed every other round, each slice after one unmeasured request per user), so that a shared
- * machine's drift falls on all of them alike; then each one serially. Records each route's throughput per round
- * in `perRound`. Warms each route up first, unless `warm` is false.
+ * machine's drift falls on all of them alike; then serially, in turns too (`serialSeconds` shared out over the
+ * rounds). Records each route's throughput per round in `perRound`. Warms each route up first, unless `warm` is
+ * false.
  */
 export async function measureInTurns(
   app: BenchServer,
@@ -49,7 +50,7 @@ export async function measureInTurns(
   const tallies = new Map(contenders.map((contender) => [contender, emptyTally()]));
   if (warm) for (const contender of contenders) await warmUp(app, bench, contender);
   for (let round = 0; round < rounds; round++) {
-    for (const contender of round % 2 === 0 ? contenders : [...contenders].reverse()) {
+    for (const contender of inRound(contenders, round)) {
       if (warm && contenders.length > 1) await resumeTraffic(app, bench, contender);
       const tally = tallies.get(contender)!;
       const before = tally.answered;
@@ -57,12 +58,22 @@ export async function measureInTurns(
       perRound.set(contender, [...(perRound.get(contender) ?? []), (tally.answered - before) / slice]);
     }
   }
-  const measured = new Map<Contender, Measured>();
-  for (const contender of contenders) {
-    if (warm && contenders.length > 1) await resumeTraffic(app, bench, contender);
-    measured.set(contender, { tally: tallies.get(contender)!, serial: await loadSerially(app, bench, contender) });
+  const serials = new Map(contenders.map((contender) => [contender, emptyTally()]));
+  const serialSlice = bench.options.serialSeconds / rounds;
+  for (let round = 0; round < rounds; round++) {
+    for (const contender of inRound(contenders, round)) {
+      if (warm && contenders.length > 1) await resumeTraffic(app, bench, contender);
+      await loadSerially(app, bench, contender, serialSlice, serials.get(contender)!);
+    }
   }
-  return measured;
+  return new Map(
+    contenders.map((contender) => [contender, { tally: tallies.get(contender)!, serial: serials.get(contender)! }]),
+  );
+}
+
+/** The contenders in the order of a round: as given, reversed every other round. */
+function inRound(contenders: Contender[], round: number): Contender[] {
+  return round % 2 === 0 ? contenders : [...contenders].reverse();
 }
 
 /**
@@ -75,10 +86,19 @@ async function resumeTraffic(app: BenchServer, bench: Bench, contender: Contende
   await askEachOnce(app.url, ROUTES[contender], bench.users, bench.options.connections);
 }
 
-/** One request at a time (one connection): what a request costs without queueing behind the others. */
-function loadSerially(app: BenchServer, bench: Bench, contender: Contender): Promise<Tally> {
+/**
+ * One request at a time (one connection): what a request costs without queueing behind the others; for
+ * `serialSeconds`, added to a new tally unless one is given.
+ */
+function loadSerially(
+  app: BenchServer,
+  bench: Bench,
+  contender: Contender,
+  seconds = bench.options.serialSeconds,
+  tally = emptyTally(),
+): Promise<Tally> {
   const options = { ...bench.options, connections: 1 };
-  return load(app, { ...bench, options }, ROUTES[contender], bench.options.serialSeconds, emptyTally());
+  return load(app, { ...bench, options }, ROUTES[contender], seconds, tally);
 }
 
 /** The same load, unmeasured (JIT warm-up). */

@@ -33,7 +33,7 @@ export function toMarkdown(result: BenchResult): string {
     `Measured on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), Node ${m.node}, ${m.platform}; ` +
       `${o.connections} connections, ${o.durationSeconds} s per row ` +
       `(rows measured in turns: ${o.rounds} rounds of ${o.roundSeconds} s each), ` +
-      `then ${o.serialSeconds} s on one connection for the serial p99 ` +
+      `then ${o.serialSeconds} s on one connection for the serial p99 (in turns as the rows) ` +
       `(the cold start: each user asked once, no serial p99), ` +
       `${o.users} users, PostHog latency ${o.latencyMs} ms` +
       `${o.timeoutMs ? `, timeouts ${o.timeoutMs} ms` : ', library default timeouts'}.`,

@@ -48,6 +48,12 @@ export const REFERENCE = 'reference: same denials, no lookup';
 export const LOCAL_EVALUATION = 'healthy, local evaluation';
 /** The same-denials reference measured in turns with ours in the app of the local evaluation scenario. */
 export const LOCAL_REFERENCE = 'reference (local evaluation app): same denials, no lookup';
+/**
+ * The same-denials reference measured in turns with ours in the app of {@link HANGING} (and of {@link REFUSING}):
+ * the reference of that outage's loaded and serial p99, in the same app and at the same time.
+ */
+export const HANGING_REFERENCE = 'reference (PostHog hanging app): same denials, no lookup';
+export const REFUSING_REFERENCE = 'reference (PostHog refusing app): same denials, no lookup';
 /** PostHog refuses connections after both contenders have loaded the flag definitions. */
 export const DOWN = 'PostHog down, definitions loaded';
 /** The same, in the app whose PostHog is down (definitions loaded): what the outage adds is judged over it. */
@@ -83,8 +89,14 @@ export const SCENARIOS: Scenario[] = [
       posthog.answer = 'hang';
       return Promise.resolve();
     },
+    inTurns: [['same denials, no lookup', HANGING_REFERENCE]],
   },
-  { name: REFUSING, cacheUrl: 'memory://local', outage: (posthog) => posthog.refuse() },
+  {
+    name: REFUSING,
+    cacheUrl: 'memory://local',
+    outage: (posthog) => posthog.refuse(),
+    inTurns: [['same denials, no lookup', REFUSING_REFERENCE]],
+  },
   { name: FRESH, cacheUrl: 'memory://local?fresh=5', inTurns: SCALE },
   {
     name: LOCAL_EVALUATION,

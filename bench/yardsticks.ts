@@ -5,6 +5,7 @@ import {
   COLD_START,
   DOWN,
   DOWN_REFERENCE,
+  HANGING_REFERENCE,
   FRESH,
   FRESH_NO_EVENTS,
   HANGING,
@@ -12,6 +13,7 @@ import {
   LOCAL_EVALUATION,
   LOCAL_REFERENCE,
   REFERENCE,
+  REFUSING_REFERENCE,
   REFUSING,
   STARTS_HANGING,
 } from './scenarios.js';
@@ -37,8 +39,8 @@ export function yardsticks(rows: BenchRow[], roundRatios: BenchResult['roundRati
     ...healthyCpu(run),
     clientCpu(client),
     ...freshWindow(run),
-    ...outageWithTheBreakerOpen(run, HANGING),
-    ...outageWithTheBreakerOpen(run, REFUSING),
+    ...outageWithTheBreakerOpen(run, HANGING, HANGING_REFERENCE),
+    ...outageWithTheBreakerOpen(run, REFUSING, REFUSING_REFERENCE),
     ...exposureEventsCost(run),
     ...startsHanging(run),
     ...localEvaluation(run),
@@ -179,12 +181,13 @@ function refreshCpu({ rows, client }: Run): Yardstick[] {
 }
 
 /**
- * An outage met with our breaker open (PostHog hanging or refusing): its loaded and serial p99 against the
- * same-denials reference's, and every user's last known value.
+ * An outage met with our breaker open (PostHog hanging or refusing): its loaded and serial p99 against those of the
+ * same-denials reference measured in turns with it in the same app (`referenceRow`), and every user's last known
+ * value.
  */
-function outageWithTheBreakerOpen({ rows }: Run, scenario: string): Yardstick[] {
+function outageWithTheBreakerOpen({ rows }: Run, scenario: string, referenceRow: string): Yardstick[] {
   const outage = row(rows, scenario);
-  const reference = row(rows, REFERENCE, 'same denials, no lookup');
+  const reference = row(rows, referenceRow, 'same denials, no lookup');
   if (!outage || !reference) return [];
   const bound = Math.round((reference.p99Ms * 1.25 + 1) * 10) / 10;
   const serial = outage.serialP99Ms;

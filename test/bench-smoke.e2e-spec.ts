@@ -19,8 +19,10 @@ describe('npm run bench -- --smoke', () => {
       'PostHog starts hanging / nestjs-posthog-flags',
       'PostHog starts hanging / posthog-node guard',
       'PostHog hanging / nestjs-posthog-flags',
+      'reference (PostHog hanging app): same denials, no lookup / same denials, no lookup',
       'PostHog hanging / posthog-node guard',
       'PostHog refusing / nestjs-posthog-flags',
+      'reference (PostHog refusing app): same denials, no lookup / same denials, no lookup',
       'PostHog refusing / posthog-node guard',
       'healthy, fresh=5 / nestjs-posthog-flags',
       'unguarded (ceiling) / unguarded',
@@ -91,6 +93,10 @@ describe('npm run bench -- --smoke', () => {
     // The guards' own time is measured where ours and the reference take turns, and only there.
     const timed = result.rows.filter((row: { guardMicrosPerRequest?: number }) => row.guardMicrosPerRequest);
     expect(timed.map((row: { scenario: string; contender: string }) => `${row.scenario} / ${row.contender}`)).toEqual([
+      'PostHog hanging / nestjs-posthog-flags',
+      'reference (PostHog hanging app): same denials, no lookup / same denials, no lookup',
+      'PostHog refusing / nestjs-posthog-flags',
+      'reference (PostHog refusing app): same denials, no lookup / same denials, no lookup',
       'healthy, fresh=5 / nestjs-posthog-flags',
       'reference: same denials, no lookup / same denials, no lookup',
       'healthy, fresh=5, exposure events off / nestjs-posthog-flags, no exposure events',

@@ -62,7 +62,8 @@ export async function measureInTurns(
   const serialSlice = bench.options.serialSeconds / rounds;
   for (let round = 0; round < rounds; round++) {
     for (const contender of inRound(contenders, round)) {
-      if (warm && contenders.length > 1) await resumeTraffic(app, bench, contender);
+      // Once, after the loaded rounds: serial turns are short enough that no entry expires in between.
+      if (warm && contenders.length > 1 && round === 0) await resumeTraffic(app, bench, contender);
       await loadSerially(app, bench, contender, serialSlice, serials.get(contender)!);
     }
   }
@@ -126,6 +127,8 @@ async function load(
     url: app.url,
     connections: options.connections,
     duration: seconds,
+    // autocannon stops at the first sample after `duration`: sampling every second, a 0.3 s turn would last 1 s.
+    sampleInt: Math.min(1000, seconds * 1000),
     timeout: 20,
     requests: [
       {

@@ -41,7 +41,7 @@ export const FRESH = 'healthy, fresh=5';
 export const FRESH_NO_EVENTS = 'healthy, fresh=5, exposure events off';
 /**
  * The same-denials reference measured in turns with ours in the {@link FRESH} app: the reference of its throughput
- * and guard time, and of the outages' latencies.
+ * and guard time (each outage's latencies have a reference in their own app: {@link HANGING_REFERENCE}).
  */
 export const REFERENCE = 'reference: same denials, no lookup';
 /** Healthy, both contenders evaluating locally (flag definitions loaded before the measurement). */

@@ -18,7 +18,8 @@ import { yardsticks } from './yardsticks.js';
  * Runs every scenario for both contenders. The unguarded route (the ceiling), the reference guards and ours without
  * exposure events are measured in the `fresh=5` scenario's app, in turns with our row (`rounds`), so that a shared
  * machine's drift falls on them alike; so are the same-denials reference and posthog-node in the local evaluation
- * scenario, and the same-denials reference in the apps of the breaker-open outages and of PostHog down.
+ * scenario, and the same-denials reference in the apps of the breaker-open outages and of PostHog down; in the
+ * healthy scenario, posthog-node's guard.
  */
 export async function runBenchmark(
   options: BenchOptions,

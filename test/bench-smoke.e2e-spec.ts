@@ -93,6 +93,7 @@ describe('npm run bench -- --smoke', () => {
     // The guards' own time is measured where ours and the reference take turns, and only there.
     const timed = result.rows.filter((row: { guardMicrosPerRequest?: number }) => row.guardMicrosPerRequest);
     expect(timed.map((row: { scenario: string; contender: string }) => `${row.scenario} / ${row.contender}`)).toEqual([
+      'healthy / nestjs-posthog-flags',
       'PostHog hanging / nestjs-posthog-flags',
       'reference (PostHog hanging app): same denials, no lookup / same denials, no lookup',
       'PostHog refusing / nestjs-posthog-flags',

@@ -33,6 +33,21 @@ describe.each<Platform>(['express', 'fastify'])('@FeatureFlag on %s', (platform)
     await Promise.all(extraApps.splice(0).map((extra) => extra.close()));
   });
 
+  /** Asserts that the guard allows `beta` and denies `dark-mode` for user-1 on `target` without a promise. */
+  async function expectDecidedWithoutAPromise(target: INestApplication): Promise<void> {
+    const canActivate = jest.spyOn(FeatureFlagGuard.prototype, 'canActivate');
+    try {
+      await get('/features/beta', 'user-1', target).expect(200);
+      await get('/features/dark-mode', 'user-1', target).expect(404);
+      expect(canActivate.mock.results).toEqual([
+        { type: 'return', value: true },
+        { type: 'throw', value: expect.objectContaining({ message: 'Cannot GET /features/dark-mode' }) },
+      ]);
+    } finally {
+      canActivate.mockRestore();
+    }
+  }
+
   afterAll(async () => {
     await app.close();
     await fake.stop();
@@ -96,17 +111,7 @@ describe.each<Platform>(['express', 'fastify'])('@FeatureFlag on %s', (platform)
     extraApps.push(fresh);
     await get('/features/beta', 'user-1', fresh).expect(200);
     await get('/features/dark-mode', 'user-1', fresh).expect(404);
-    const canActivate = jest.spyOn(FeatureFlagGuard.prototype, 'canActivate');
-    try {
-      await get('/features/beta', 'user-1', fresh).expect(200);
-      await get('/features/dark-mode', 'user-1', fresh).expect(404);
-      expect(canActivate.mock.results).toEqual([
-        { type: 'return', value: true },
-        { type: 'throw', value: expect.objectContaining({ message: 'Cannot GET /features/dark-mode' }) },
-      ]);
-    } finally {
-      canActivate.mockRestore();
-    }
+    await expectDecidedWithoutAPromise(fresh);
   });
 
   it('decides without a promise while the circuit is open, from the last known values, asking nothing', async () => {
@@ -123,17 +128,7 @@ describe.each<Platform>(['express', 'fastify'])('@FeatureFlag on %s', (platform)
     await get('/features/beta', 'user-1', open).expect(200);
     expect(open.get(FlagsService).status().circuit).toBe('open');
     const calls = fake.requests.length;
-    const canActivate = jest.spyOn(FeatureFlagGuard.prototype, 'canActivate');
-    try {
-      await get('/features/beta', 'user-1', open).expect(200);
-      await get('/features/dark-mode', 'user-1', open).expect(404);
-      expect(canActivate.mock.results).toEqual([
-        { type: 'return', value: true },
-        { type: 'throw', value: expect.objectContaining({ message: 'Cannot GET /features/dark-mode' }) },
-      ]);
-    } finally {
-      canActivate.mockRestore();
-    }
+    await expectDecidedWithoutAPromise(open);
     expect(fake.requests.length).toBe(calls);
   });
 

@@ -55,11 +55,9 @@ export class CircuitBreaker {
    */
   tryAcquire(now = performance.now()): 'call' | 'probe' | false {
     if (this.state === 'closed') return 'call';
-    if (this.state === 'open' && now - this.openedAt >= this.resetTimeoutMs) {
-      this.moveTo('half-open');
-      return 'probe';
-    }
-    return false;
+    if (this.refuses(now)) return false;
+    this.moveTo('half-open');
+    return 'probe';
   }
 
   /**

@@ -13,6 +13,7 @@ import { resolveFlagsOptions } from '../src/options/resolve-flags-options.js';
 import { flagsRequestBody } from '../src/upstream/flags-request-body.js';
 import { USER_AGENT } from '../src/flags.constants.js';
 import { PostHogClient } from '../src/upstream/posthog-client.js';
+import { inRound } from './turns.js';
 
 /** The contenders of the client microbench, by name. */
 export const OURS_CLIENT = 'nestjs-posthog-flags';
@@ -122,7 +123,7 @@ export async function measureClientCost({ rounds, callsPerRound }: ClientCostOpt
     for (const name of names) await cpuPerCall(contenders[name]!, callsPerRound);
     const perRound: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
     for (let round = 0; round < rounds; round++) {
-      for (const name of round % 2 ? [...names].reverse() : names) {
+      for (const name of inRound(names, round)) {
         perRound[name]!.push(await cpuPerCall(contenders[name]!, callsPerRound));
       }
     }

@@ -9,6 +9,7 @@ import type { BenchOptions, Contender } from './bench-types.js';
 import { flagIsOnFor } from './contenders.js';
 import { ROUTES } from './scenarios.js';
 import { emptyTally, type Tally } from './tally.js';
+import { inRound } from './turns.js';
 
 /** What one measurement needs besides the app: the fake PostHog (to count calls), the users, the sizes. */
 export interface Bench {
@@ -70,11 +71,6 @@ export async function measureInTurns(
   return new Map(
     contenders.map((contender) => [contender, { tally: tallies.get(contender)!, serial: serials.get(contender)! }]),
   );
-}
-
-/** The contenders in the order of a round: as given, reversed every other round. */
-function inRound(contenders: Contender[], round: number): Contender[] {
-  return round % 2 === 0 ? contenders : [...contenders].reverse();
 }
 
 /**

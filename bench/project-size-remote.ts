@@ -14,6 +14,7 @@ import { startServer } from './app-process.js';
 import type { BenchOptions, Contender } from './bench-types.js';
 import { benchUser, flagIsOnFor } from './contenders.js';
 import { askEachOnce, loadRoute, type Bench } from './measure.js';
+import { inRound } from './turns.js';
 
 /** The sizes, the load and the rounds of one run. */
 const OPTIONS: BenchOptions = {
@@ -67,7 +68,7 @@ async function measureSize(count: number, options = OPTIONS): Promise<RemoteSize
       [THEIRS, []],
     ]);
     for (let round = 0; round < options.rounds; round++) {
-      for (const contender of round % 2 === 0 ? [OURS, THEIRS] : [THEIRS, OURS]) {
+      for (const contender of inRound([OURS, THEIRS], round)) {
         const tally = await loadRoute(app, bench, routeOf(contender), options.roundSeconds);
         perRequest.get(contender)!.push(tally.cpuMicros / tally.answered);
       }

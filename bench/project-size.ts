@@ -14,6 +14,7 @@ import { NestFactory } from '@nestjs/core';
 import { PostHog } from 'posthog-node';
 import { FakePostHog } from '../test/support/fake-posthog.js';
 import { FlagsModule, FlagsService, type FlagContext } from '../src/index.js';
+import { inRound } from './turns.js';
 import { runRemoteProjectSize } from './project-size-remote.js';
 
 const SMOKE = process.argv.includes('--smoke');
@@ -98,7 +99,7 @@ async function inTurns<Name extends string>(
   const names = Object.keys(turns) as Name[];
   const times = new Map<Name, number[]>(names.map((name) => [name, []]));
   for (let round = 0; round < rounds; round++) {
-    for (const name of round % 2 ? [...names].reverse() : names) times.get(name)!.push(await turns[name]());
+    for (const name of inRound(names, round)) times.get(name)!.push(await turns[name]());
   }
   return Object.fromEntries(names.map((name) => [name, median(times.get(name)!)])) as Record<Name, number>;
 }

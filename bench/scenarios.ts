@@ -53,6 +53,7 @@ export const LOCAL_REFERENCE = 'reference (local evaluation app): same denials, 
  * the reference of that outage's loaded and serial p99, in the same app and at the same time.
  */
 export const HANGING_REFERENCE = 'reference (PostHog hanging app): same denials, no lookup';
+/** The same-denials reference measured in turns with ours in the app of {@link REFUSING}. */
 export const REFUSING_REFERENCE = 'reference (PostHog refusing app): same denials, no lookup';
 /** PostHog refuses connections after both contenders have loaded the flag definitions. */
 export const DOWN = 'PostHog down, definitions loaded';

@@ -16,7 +16,7 @@ export interface BenchOptions {
   serialSeconds: number;
   /**
    * Rounds in which the routes of a scenario measured in turns take turns (the order reversed every other round):
-   * the yardsticks take the median of the per-round ratios.
+   * the yardsticks take the median of the per-round comparisons (see {@link RoundFigures}).
    */
   rounds: number;
   /** Seconds each route is loaded in each round of a scenario measured in turns. */
@@ -83,6 +83,16 @@ export interface BenchRow {
   errors: number;
 }
 
+/**
+ * What one round of a scenario measured in turns saw of one route: its turn under load and its serial turn. The
+ * yardsticks judge two routes by the median, over the rounds, of what they compare in each round (ours' turn against
+ * the other's turn of the same round): a drifting host sways that far less than one figure of the pooled turns.
+ */
+export type RoundFigures = Pick<
+  BenchRow,
+  'requestsPerSecond' | 'cpuMicrosPerRequest' | 'guardMicrosPerRequest' | 'serialP99Ms'
+>;
+
 /** One target the module is held to, judged against references measured in the same run. */
 export interface Yardstick {
   /** What is measured, e.g. `healthy, fresh=5: throughput`. */
@@ -102,7 +112,7 @@ export interface BenchResult {
   rows: BenchRow[];
   /** The client microbench of this run (see `client-cost.ts`). */
   client: ClientCost;
-  /** Per scenario measured in turns, per round: ours' throughput over each other route's. */
-  roundRatios: Record<string, Partial<Record<Contender, number[]>>>;
+  /** Per scenario measured in turns, per route: what each round saw of it (ours' included). */
+  rounds: Record<string, Partial<Record<Contender, RoundFigures[]>>>;
   yardsticks: Yardstick[];
 }

@@ -13,7 +13,7 @@ import { resolveFlagsOptions } from '../src/options/resolve-flags-options.js';
 import { flagsRequestBody } from '../src/upstream/flags-request-body.js';
 import { USER_AGENT } from '../src/flags.constants.js';
 import { PostHogClient } from '../src/upstream/posthog-client.js';
-import { inRound } from './turns.js';
+import { inRound, median } from './turns.js';
 
 /** The contenders of the client microbench, by name. */
 export const OURS_CLIENT = 'nestjs-posthog-flags';
@@ -142,5 +142,3 @@ export async function measureClientCost({ rounds, callsPerRound }: ClientCostOpt
     server.close();
   }
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;

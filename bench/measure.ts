@@ -5,10 +5,10 @@
 import autocannon from 'autocannon';
 import type { FakePostHog } from '../test/support/fake-posthog.js';
 import type { BenchServer } from './app-process.js';
-import type { BenchOptions, Contender } from './bench-types.js';
+import type { BenchOptions, Contender, RoundFigures } from './bench-types.js';
 import { flagIsOnFor } from './contenders.js';
 import { ROUTES } from './scenarios.js';
-import { emptyTally, type Tally } from './tally.js';
+import { addTo, emptyTally, roundFigures, type Tally } from './tally.js';
 import { inRound } from './turns.js';
 
 /** What one measurement needs besides the app: the fake PostHog (to count calls), the users, the sizes. */
@@ -24,6 +24,11 @@ interface Measured {
   serial: Tally;
 }
 
+/** A route measured in turns with others: its tallies over every turn, and what each round saw of it. */
+interface MeasuredInTurns extends Measured {
+  rounds: RoundFigures[];
+}
+
 /** Warms up (unless `warm` is false), then loads one contender's route for the duration, then serially. */
 export async function measure(app: BenchServer, bench: Bench, contender: Contender, warm = true): Promise<Measured> {
   if (warm) await warmUp(app, bench, contender);
@@ -35,42 +40,47 @@ export async function measure(app: BenchServer, bench: Bench, contender: Contend
  * Measures the routes in turns: `rounds` rounds, each route loaded for `roundSeconds` in each round
  * (the order reversed every other round, each slice after one unmeasured request per user), so that a shared
  * machine's drift falls on all of them alike; then serially, in turns too (`serialSeconds` shared out over the
- * rounds). Records each route's throughput per round in `perRound`. Warms each route up first, unless `warm` is
- * false.
+ * rounds). Keeps what each round saw of each route (its loaded turn and its serial turn) beside the tallies of all
+ * turns. Warms each route up first, unless `warm` is false.
  */
 export async function measureInTurns(
   app: BenchServer,
   bench: Bench,
   contenders: Contender[],
   rounds: number,
-  perRound: Map<Contender, number[]> = new Map(),
   warm = true,
-): Promise<Map<Contender, Measured>> {
+): Promise<Map<Contender, MeasuredInTurns>> {
   // Routes taking turns share the rounds; a route measured alone is loaded for the whole duration at once.
   const slice = contenders.length > 1 ? bench.options.roundSeconds : bench.options.durationSeconds;
-  const tallies = new Map(contenders.map((contender) => [contender, emptyTally()]));
+  const turns = new Map(contenders.map((contender) => [contender, [] as Measured[]]));
   if (warm) for (const contender of contenders) await warmUp(app, bench, contender);
   for (let round = 0; round < rounds; round++) {
     for (const contender of inRound(contenders, round)) {
       if (warm && contenders.length > 1) await resumeTraffic(app, bench, contender);
-      const tally = tallies.get(contender)!;
-      const before = tally.answered;
-      await load(app, bench, ROUTES[contender], slice, tally);
-      perRound.set(contender, [...(perRound.get(contender) ?? []), (tally.answered - before) / slice]);
+      const tally = await load(app, bench, ROUTES[contender], slice, emptyTally());
+      turns.get(contender)!.push({ tally, serial: emptyTally() });
     }
   }
-  const serials = new Map(contenders.map((contender) => [contender, emptyTally()]));
   const serialSlice = bench.options.serialSeconds / rounds;
   for (let round = 0; round < rounds; round++) {
     for (const contender of inRound(contenders, round)) {
       // Once, after the loaded rounds: serial turns are short enough that no entry expires in between.
       if (warm && contenders.length > 1 && round === 0) await resumeTraffic(app, bench, contender);
-      await loadSerially(app, bench, contender, serialSlice, serials.get(contender)!);
+      await loadSerially(app, bench, contender, serialSlice, turns.get(contender)![round]!.serial);
     }
   }
-  return new Map(
-    contenders.map((contender) => [contender, { tally: tallies.get(contender)!, serial: serials.get(contender)! }]),
-  );
+  return new Map(contenders.map((contender) => [contender, pooled(turns.get(contender)!)]));
+}
+
+/** A route's turns, pooled into one tally each (under load, serial), and each round's figures. */
+function pooled(turns: Measured[]): MeasuredInTurns {
+  const tally = emptyTally();
+  const serial = emptyTally();
+  for (const turn of turns) {
+    addTo(tally, turn.tally);
+    addTo(serial, turn.serial);
+  }
+  return { tally, serial, rounds: turns.map((turn) => roundFigures(turn.tally, turn.serial)) };
 }
 
 /**
@@ -157,16 +167,6 @@ async function load(
 /** Loads `path` for `seconds` (see {@link load}): what the load saw. */
 export function loadRoute(app: BenchServer, bench: Bench, path: string, seconds: number): Promise<Tally> {
   return load(app, bench, path, seconds, emptyTally());
-}
-
-/** Ours' throughput over each other route's, per round. */
-export function ratiosToOurs(perRound: Map<Contender, number[]>): Partial<Record<Contender, number[]>> {
-  const ours = perRound.get('nestjs-posthog-flags') ?? [];
-  const ratios: Partial<Record<Contender, number[]>> = {};
-  for (const [contender, rates] of perRound) {
-    if (contender !== 'nestjs-posthog-flags') ratios[contender] = rates.map((rate, index) => ours[index]! / rate);
-  }
-  return ratios;
 }
 
 /**

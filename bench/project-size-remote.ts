@@ -14,7 +14,7 @@ import { startServer } from './app-process.js';
 import type { BenchOptions, Contender } from './bench-types.js';
 import { benchUser, flagIsOnFor } from './contenders.js';
 import { askEachOnce, loadRoute, type Bench } from './measure.js';
-import { inRound } from './turns.js';
+import { inRound, median } from './turns.js';
 
 /** The sizes, the load and the rounds of one run. */
 const OPTIONS: BenchOptions = {
@@ -39,9 +39,6 @@ export interface RemoteSizeRow {
   theirs: number;
   redisCommandsPerRequest: number;
 }
-
-/** The median of `values`. */
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /** Measures one project size: ours and posthog-node's guard in turns, then ours' Redis commands. */
 async function measureSize(count: number, options = OPTIONS): Promise<RemoteSizeRow> {

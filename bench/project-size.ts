@@ -14,7 +14,7 @@ import { NestFactory } from '@nestjs/core';
 import { PostHog } from 'posthog-node';
 import { FakePostHog } from '../test/support/fake-posthog.js';
 import { FlagsModule, FlagsService, type FlagContext } from '../src/index.js';
-import { inRound } from './turns.js';
+import { inRound, median } from './turns.js';
 import { runRemoteProjectSize } from './project-size-remote.js';
 
 const SMOKE = process.argv.includes('--smoke');
@@ -88,8 +88,6 @@ async function cpuPerCall(contexts: FlagContext[], call: (context: FlagContext) 
   const used = process.cpuUsage(start);
   return (used.user + used.system) / contexts.length;
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /** Each turn's median over `rounds` rounds of every turn, in turns (reversed every other round). */
 async function inTurns<Name extends string>(

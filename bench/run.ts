@@ -4,14 +4,14 @@
  */
 import { FakePostHog } from '../test/support/fake-posthog.js';
 import { RedisServer } from '../test/support/redis-server.js';
-import { startServer } from './app-process.js';
-import type { BenchOptions, BenchResult, BenchRow, Contender } from './bench-types.js';
+import { startServer, type BenchServer } from './app-process.js';
+import type { BenchOptions, BenchResult, BenchRow, Contender, RoundFigures } from './bench-types.js';
 import { measureClientCost } from './client-cost.js';
 import { benchDefinitions, benchUser, flagIsOnFor, type BenchApp } from './contenders.js';
-import { askEachOnce, measure, measureInTurns, ratiosToOurs, type Bench } from './measure.js';
+import { askEachOnce, measure, measureInTurns, type Bench } from './measure.js';
 import { formatRow, machine } from './report.js';
-import { COLD_START, ROUTES, SCENARIOS } from './scenarios.js';
-import { emptyTally, toRow } from './tally.js';
+import { COLD_START, ROUTES, SCENARIOS, type Scenario } from './scenarios.js';
+import { emptyTally, toRow, type Tally } from './tally.js';
 import { yardsticks } from './yardsticks.js';
 
 /**
@@ -29,7 +29,7 @@ export async function runBenchmark(
   log(`client microbench: ${JSON.stringify(client.microsPerCall)} µs per /flags round trip`);
   const { posthog, users } = await startBenchPostHog(options);
   const rows: Omit<BenchRow, 'ofCeiling'>[] = [];
-  const roundRatios: BenchResult['roundRatios'] = {};
+  const rounds: BenchResult['rounds'] = {};
   const bench = { posthog, users, options };
   const record = (row: Omit<BenchRow, 'ofCeiling'>) => {
     rows.push(row);
@@ -49,24 +49,9 @@ export async function runBenchmark(
         await app.flushEvents();
         await scenario.outage?.(posthog);
         if (scenario.outage && !scenario.fromTheStart && !scenario.localEvaluation) await openTheBreaker(app, users);
-        const warm = !scenario.fromTheStart;
-        const inTurns = scenario.inTurns ?? [];
-        const perRound = new Map<Contender, number[]>();
-        const measured = await measureInTurns(
-          app,
-          bench,
-          ['nestjs-posthog-flags', ...inTurns.map(([contender]) => contender)],
-          inTurns.length > 0 ? options.rounds : 1,
-          perRound,
-          warm,
-        );
-        const theirs = scenario.localEvaluation ? 'posthog-node guard, local evaluation' : 'posthog-node guard';
-        if (!measured.has(theirs)) measured.set(theirs, await measure(app, bench, theirs, warm));
-        for (const [contender, { tally, serial }] of measured) {
-          const rowName = inTurns.find(([other]) => other === contender)?.[1] ?? scenario.name;
-          record(toRow(rowName, contender, tally, serial, inTurns.length > 0));
-        }
-        if (inTurns.length > 0) roundRatios[scenario.name] = ratiosToOurs(perRound);
+        const measured = await measureScenario(app, bench, scenario);
+        measured.rows.forEach(record);
+        if (measured.rounds) rounds[scenario.name] = measured.rounds;
       } finally {
         if (!(await isListening(posthog))) await posthog.accept();
         posthog.answer = 'flags';
@@ -84,9 +69,39 @@ export async function runBenchmark(
     options,
     rows: judged,
     client,
-    roundRatios,
-    yardsticks: yardsticks(judged, roundRatios, client),
+    rounds,
+    yardsticks: yardsticks(judged, rounds, client),
   };
+}
+
+/**
+ * One scenario in its app (prepared): ours and the routes it takes turns with, then posthog-node's guard alone
+ * unless it is among them; their rows and, where routes took turns, what each round saw of them.
+ */
+async function measureScenario(
+  app: BenchServer,
+  bench: Bench,
+  scenario: Scenario,
+): Promise<{ rows: Omit<BenchRow, 'ofCeiling'>[]; rounds?: Partial<Record<Contender, RoundFigures[]>> }> {
+  const warm = !scenario.fromTheStart;
+  const inTurns = scenario.inTurns ?? [];
+  const inTurnsWithOurs = await measureInTurns(
+    app,
+    bench,
+    ['nestjs-posthog-flags', ...inTurns.map(([contender]) => contender)],
+    inTurns.length > 0 ? bench.options.rounds : 1,
+    warm,
+  );
+  const measured: Map<Contender, { tally: Tally; serial: Tally }> = new Map(inTurnsWithOurs);
+  const theirs = scenario.localEvaluation ? 'posthog-node guard, local evaluation' : 'posthog-node guard';
+  if (!measured.has(theirs)) measured.set(theirs, await measure(app, bench, theirs, warm));
+  const rows = [...measured].map(([contender, { tally, serial }]) => {
+    const rowName = inTurns.find(([other]) => other === contender)?.[1] ?? scenario.name;
+    return toRow(rowName, contender, tally, serial, inTurns.length > 0);
+  });
+  if (inTurns.length === 0) return { rows };
+  const rounds = Object.fromEntries([...inTurnsWithOurs].map(([contender, turns]) => [contender, turns.rounds]));
+  return { rows, rounds };
 }
 
 /**

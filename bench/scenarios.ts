@@ -9,7 +9,7 @@ import type { Contender } from './bench-types.js';
  * A scenario: the name of our row in it, the fallback cache URL our module uses there, what PostHog does, and how
  * it is measured (the routes measured in turns with ours, the ceiling among them where there is one).
  */
-interface Scenario {
+export interface Scenario {
   /** The scenario's name: that of our row and posthog-node's in it. */
   name: string;
   /** The fallback cache URL our module uses in the scenario. */

@@ -1,5 +1,5 @@
 /** What the load saw on one route (a tally), and the row of the results made of it. */
-import type { BenchRow, Contender } from './bench-types.js';
+import type { BenchRow, Contender, RoundFigures } from './bench-types.js';
 
 /** What the load saw on one route, over one or more stretches of load. */
 export interface Tally {
@@ -35,6 +35,29 @@ export function emptyTally(): Tally {
     cpuMicros: 0,
     guardNanos: 0,
     guardCalls: 0,
+  };
+}
+
+/** Adds what `part` counted (one turn) to `whole` (every turn of the route). */
+export function addTo(whole: Tally, part: Tally): void {
+  whole.seconds += part.seconds;
+  for (const latency of part.latenciesMs) whole.latenciesMs.push(latency);
+  whole.answered += part.answered;
+  whole.matches += part.matches;
+  whole.errors += part.errors;
+  whole.upstreamCalls += part.upstreamCalls;
+  whole.cpuMicros += part.cpuMicros;
+  whole.guardNanos += part.guardNanos;
+  whole.guardCalls += part.guardCalls;
+}
+
+/** What one round saw of a route, from its loaded turn's tally and its serial turn's, unrounded but the p99. */
+export function roundFigures(tally: Tally, serial: Tally): RoundFigures {
+  return {
+    requestsPerSecond: tally.answered / tally.seconds,
+    cpuMicrosPerRequest: tally.answered ? tally.cpuMicros / tally.answered : 0,
+    ...(tally.guardCalls > 0 ? { guardMicrosPerRequest: tally.guardNanos / tally.guardCalls / 1000 } : {}),
+    serialP99Ms: serial.answered ? percentile(serial.latenciesMs, 0.99) : null,
   };
 }
 

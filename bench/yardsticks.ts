@@ -1,5 +1,5 @@
 /** The yardsticks: the module's targets, judged on the rows of a run against references measured in the same run. */
-import type { BenchResult, BenchRow, Contender, Yardstick } from './bench-types.js';
+import type { BenchResult, BenchRow, RoundFigures, Yardstick } from './bench-types.js';
 import { OURS_CLIENT, type ClientCost } from './client-cost.js';
 import {
   COLD_START,
@@ -18,23 +18,17 @@ import {
   STARTS_HANGING,
 } from './scenarios.js';
 import { round1 } from './tally.js';
+import { paired, row, signed, yardstick, type RowOf, type Run } from './compare-rounds.js';
 
 /** The module's `fallbackAfterMs` in the benchmark: its default. */
 const FALLBACK_AFTER_MS = 500;
-
-/** What the yardsticks are judged on: a run's rows, its per-round throughput ratios, and its client microbench. */
-interface Run {
-  rows: BenchRow[];
-  roundRatios: BenchResult['roundRatios'];
-  client: ClientCost;
-}
 
 /**
  * The module's targets, each against a reference measured in the same run: the guard that looks nothing up and
  * denies the same users (`same denials, no lookup`, in the same app), posthog-node, or `fallbackAfterMs`.
  */
-export function yardsticks(rows: BenchRow[], roundRatios: BenchResult['roundRatios'], client: ClientCost): Yardstick[] {
-  const run: Run = { rows, roundRatios, client };
+export function yardsticks(rows: BenchRow[], rounds: BenchResult['rounds'], client: ClientCost): Yardstick[] {
+  const run: Run = { rows, rounds, client };
   return [
     ...healthyCpu(run),
     clientCpu(client),
@@ -49,28 +43,18 @@ export function yardsticks(rows: BenchRow[], roundRatios: BenchResult['roundRati
   ];
 }
 
-/** The row of `scenario` (the row's name) and `contender`, ours unless told; undefined when the run has none. */
-function row(rows: BenchRow[], scenario: string, contender: Contender = 'nestjs-posthog-flags'): BenchRow | undefined {
-  return rows.find((candidate) => candidate.scenario === scenario && candidate.contender === contender);
-}
-
-/** A yardstick, its fields in the order of the report. */
-function yardstick(name: string, target: string, measured: string, met: boolean | undefined): Yardstick {
-  return { name, target, measured, met };
-}
-
-/** `healthy`: our app's CPU per request against the posthog-node guard's. */
-function healthyCpu({ rows }: Run): Yardstick[] {
-  const ours = row(rows, HEALTHY);
-  const theirs = row(rows, HEALTHY, 'posthog-node guard');
-  if (!ours || !theirs) return [];
-  const budget = Math.round(theirs.cpuMicrosPerRequest * 0.75);
+/** `healthy`: our app's CPU per request against the posthog-node guard's, measured in turns. */
+function healthyCpu(run: Run): Yardstick[] {
+  const theirs = { scenario: HEALTHY, contender: 'posthog-node guard' } as const;
+  const cpu = paired(run, HEALTHY, theirs, (ours, guard) => ours.cpuMicrosPerRequest / guard.cpuMicrosPerRequest);
+  if (!cpu) return [];
   return [
     yardstick(
       `${HEALTHY}: app CPU per request`,
-      `≤ 0.75 × the posthog-node guard's (${budget} µs)`,
-      `${ours.cpuMicrosPerRequest} µs`,
-      ours.cpuMicrosPerRequest <= budget,
+      "≤ 0.75 × the posthog-node guard's (median of the rounds' ratios)",
+      `${cpu.median.toFixed(3)} × (${cpu.ours.cpuMicrosPerRequest} against ${cpu.theirs.cpuMicrosPerRequest} µs ` +
+        'over all rounds)',
+      cpu.median <= 0.75,
     ),
   ];
 }
@@ -113,48 +97,53 @@ function asCheapAsTheReference(
 }
 
 /**
- * Our throughput in `scenario` against another route measured in turns with it (`other`: its row's scenario and
- * contender): the median of the rounds' ratios, judged by `judge`.
+ * Our throughput in `scenario` against another route measured in turns with it (`other`): the median of the rounds'
+ * ratios, judged by `judge`.
  */
 function throughputAgainst(
-  { rows, roundRatios }: Run,
+  run: Run,
   scenario: string,
-  other: { scenario: string; contender: Contender },
+  other: RowOf,
   judge: { name: string; target: string; met: (share: number) => boolean },
 ): Yardstick[] {
-  const ours = row(rows, scenario);
-  const theirs = row(rows, other.scenario, other.contender);
-  if (!ours || !theirs) return [];
-  const share = medianRatio(roundRatios[scenario]?.[other.contender], ours, theirs);
+  const share = paired(run, scenario, other, (ours, theirs) => ours.requestsPerSecond / theirs.requestsPerSecond);
+  if (!share) return [];
+  const { median: ratio, ours, theirs } = share;
   return [
     yardstick(
       judge.name,
       judge.target,
-      `${share.toFixed(3)} × (${ours.requestsPerSecond} against ${theirs.requestsPerSecond} req/s over all rounds)`,
-      judge.met(share),
+      `${ratio.toFixed(3)} × (${ours.requestsPerSecond} against ${theirs.requestsPerSecond} req/s over all rounds)`,
+      judge.met(ratio),
     ),
   ];
 }
 
 /**
- * The time in our guard in `scenario` against the same-denials reference's, timed in the same app: judged against
- * the reference + 5 µs, or (`judged` false) printed beside that bound as information.
+ * The time in our guard in `scenario` over the same-denials reference's, timed in the same app in turns (the median
+ * of the rounds' differences): judged against 5 µs, or (`judged` false) printed beside that bound as information.
  */
-function timeInTheGuard({ rows }: Run, scenario: string, referenceScenario: string, judged: boolean): Yardstick[] {
-  const oursMicros = row(rows, scenario)?.guardMicrosPerRequest;
-  const referenceMicros = row(rows, referenceScenario, 'same denials, no lookup')?.guardMicrosPerRequest;
-  if (oursMicros === undefined || referenceMicros === undefined) return [];
-  const guardBudget = round1(referenceMicros + 5);
-  // The ratio beside the budget: the reference's own time follows the host's speed, a fixed 5 µs does not.
+function timeInTheGuard(run: Run, scenario: string, referenceScenario: string, judged: boolean): Yardstick[] {
+  const reference = { scenario: referenceScenario, contender: 'same denials, no lookup' } as const;
+  const over = paired(run, scenario, reference, (ours, theirs) =>
+    ours.guardMicrosPerRequest === undefined || theirs.guardMicrosPerRequest === undefined
+      ? null
+      : ours.guardMicrosPerRequest - theirs.guardMicrosPerRequest,
+  );
+  const oursMicros = over?.ours.guardMicrosPerRequest;
+  const referenceMicros = over?.theirs.guardMicrosPerRequest;
+  if (!over || oursMicros === undefined || referenceMicros === undefined) return [];
+  // The ratio beside the difference: the reference's own time follows the host's speed, a fixed 5 µs does not.
   const ratio = (oursMicros / referenceMicros).toFixed(2);
   return [
     yardstick(
       `${scenario}: time in the guard per request`,
       judged
-        ? `≤ reference + 5 µs (${guardBudget} µs), timed in the app`
-        : `none (was ≤ reference + 5 µs, ${guardBudget} µs; retired by issue 38 for bytes per request in bench:guard)`,
-      `${oursMicros} µs (${ratio} × the reference's ${referenceMicros} µs)`,
-      judged ? oursMicros <= guardBudget : undefined,
+        ? "≤ reference + 5 µs (median of the rounds' differences), timed in the app"
+        : 'none (was ≤ reference + 5 µs; retired by issue 38 for bytes per request in bench:guard)',
+      `${signed(over.median, 'µs')} (${oursMicros} against the reference's ${referenceMicros} µs over all rounds, ` +
+        `${ratio} ×)`,
+      judged ? over.median <= 5 : undefined,
     ),
   ];
 }
@@ -181,17 +170,18 @@ function refreshCpu({ rows, client }: Run): Yardstick[] {
 }
 
 /**
- * An outage met with our breaker open (PostHog hanging or refusing): its loaded and serial p99 against those of the
- * same-denials reference measured in turns with it in the same app (`referenceRow`), and every user's last known
- * value.
+ * An outage met with our breaker open (PostHog hanging or refusing), against the same-denials reference measured in
+ * turns with it in the same app (`referenceRow`): its loaded p99 against the reference's over all rounds, its serial
+ * p99 over the reference's in each round (the median), and every user's last known value.
  */
-function outageWithTheBreakerOpen({ rows }: Run, scenario: string, referenceRow: string): Yardstick[] {
-  const outage = row(rows, scenario);
-  const reference = row(rows, referenceRow, 'same denials, no lookup');
-  if (!outage || !reference) return [];
-  const bound = Math.round((reference.p99Ms * 1.25 + 1) * 10) / 10;
-  const serial = outage.serialP99Ms;
-  const serialBound = reference.serialP99Ms === null ? null : round1(reference.serialP99Ms + 0.5);
+function outageWithTheBreakerOpen(run: Run, scenario: string, referenceRow: string): Yardstick[] {
+  const reference = { scenario: referenceRow, contender: 'same denials, no lookup' } as const;
+  const serial = paired(run, scenario, reference, serialP99Over);
+  if (!serial) return [];
+  const { ours: outage, theirs } = serial;
+  const bound = Math.round((theirs.p99Ms * 1.25 + 1) * 10) / 10;
+  const ms = (p99: number | null) => (p99 === null ? 'no answer' : `${p99} ms`);
+  const pooled = `${ms(outage.serialP99Ms)} against ${ms(theirs.serialP99Ms)} over all rounds`;
   return [
     yardstick(
       `${scenario}: loaded p99`,
@@ -201,12 +191,21 @@ function outageWithTheBreakerOpen({ rows }: Run, scenario: string, referenceRow:
     ),
     yardstick(
       `${scenario}: serial p99`,
-      `≤ reference's serial p99 + 0.5 ms (${serialBound ?? 'reference: no answer'} ms)`,
-      serial === null ? 'no answer' : `${serial} ms`,
-      serial !== null && serialBound !== null && serial <= serialBound,
+      "≤ the reference's + 0.5 ms (median of the rounds' differences)",
+      Number.isNaN(serial.median) ? `no answer (${pooled})` : `${signed(serial.median, 'ms')} (${pooled})`,
+      serial.median <= 0.5,
     ),
     lastKnown(scenario, outage),
   ];
+}
+
+/**
+ * A round's serial p99 of ours over the reference's: unbounded where ours had no answer and the reference had one,
+ * nothing to compare where the reference had none.
+ */
+function serialP99Over(ours: RoundFigures, reference: RoundFigures): number | null {
+  if (reference.serialP99Ms === null) return null;
+  return ours.serialP99Ms === null ? Number.POSITIVE_INFINITY : ours.serialP99Ms - reference.serialP99Ms;
 }
 
 /** `healthy, fresh=5`: our throughput against ours without exposure events, measured in turns. */
@@ -252,28 +251,33 @@ function aheadOfPostHogNode(run: Run): Yardstick[] {
 
 /**
  * PostHog down, definitions loaded: what the outage adds to our app's CPU per request, against what healthy local
- * evaluation adds, and every user's last known value.
+ * evaluation adds, each over the same-denials reference in turns in its own app (the median of the rounds'
+ * differences: the two apps run minutes apart on a drifting host); and every user's last known value.
  */
-function postHogDown({ rows }: Run): Yardstick[] {
-  const down = row(rows, DOWN);
+function postHogDown(run: Run): Yardstick[] {
+  const down = row(run.rows, DOWN);
   if (!down) return [];
-  const local = row(rows, LOCAL_EVALUATION);
-  const downReference = row(rows, DOWN_REFERENCE, 'same denials, no lookup');
-  const localReference = row(rows, LOCAL_REFERENCE, 'same denials, no lookup');
-  if (!local || !downReference || !localReference) return [lastKnown(DOWN, down)];
-  // Each over the reference measured in turns in its own app: the two apps run minutes apart on a drifting host.
-  const added = round1(down.cpuMicrosPerRequest - downReference.cpuMicrosPerRequest);
-  const healthyAdded = round1(local.cpuMicrosPerRequest - localReference.cpuMicrosPerRequest);
+  const reference = 'same denials, no lookup';
+  const added = paired(run, DOWN, { scenario: DOWN_REFERENCE, contender: reference }, cpuOver);
+  const healthyAdded = paired(run, LOCAL_EVALUATION, { scenario: LOCAL_REFERENCE, contender: reference }, cpuOver);
+  if (!added || !healthyAdded) return [lastKnown(DOWN, down)];
+  const budget = healthyAdded.median + 10;
   return [
     yardstick(
       `${DOWN}: app CPU per request`,
-      `≤ healthy local evaluation's + 10 µs, each over the same-denials reference in turns ` +
-        `(${round1(healthyAdded + 10)} µs)`,
-      `${added} µs (${down.cpuMicrosPerRequest} against ${downReference.cpuMicrosPerRequest} µs)`,
-      added <= healthyAdded + 10,
+      `≤ healthy local evaluation's + 10 µs, each over the same-denials reference in turns, median of the rounds' ` +
+        `differences (${signed(budget, 'µs')})`,
+      `${signed(added.median, 'µs')} (${down.cpuMicrosPerRequest} against ${added.theirs.cpuMicrosPerRequest} µs ` +
+        'over all rounds)',
+      added.median <= budget,
     ),
     lastKnown(DOWN, down),
   ];
+}
+
+/** A round's app CPU per request of ours over the other route's. */
+function cpuOver(ours: RoundFigures, other: RoundFigures): number {
+  return ours.cpuMicrosPerRequest - other.cpuMicrosPerRequest;
 }
 
 /** The cold start during an outage: every user answered right (seen before or not). */
@@ -289,14 +293,6 @@ function coldStart({ rows }: Run): Yardstick[] {
       share === 1,
     ),
   ];
-}
-
-/** The median of the per-round throughput ratios, or the rows' overall ratio when there are none. */
-function medianRatio(ratios: number[] | undefined, ours: BenchRow, other: BenchRow): number {
-  if (!ratios || ratios.length === 0) return ours.requestsPerSecond / other.requestsPerSecond;
-  const sorted = [...ratios].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 /** The yardstick "every user gets their last known value" of our row of `scenario`. */

@@ -1,0 +1,61 @@
+/**
+ * How the yardsticks read a run: its rows, and two routes measured in turns compared round by round (the median of
+ * the rounds' ratios or differences).
+ */
+import type { BenchResult, BenchRow, Contender, RoundFigures, Yardstick } from './bench-types.js';
+import type { ClientCost } from './client-cost.js';
+import { round1 } from './tally.js';
+import { median } from './turns.js';
+
+/** What the yardsticks are judged on: a run's rows, what each round saw of the routes in turns, its client microbench. */
+export interface Run {
+  rows: BenchRow[];
+  rounds: BenchResult['rounds'];
+  client: ClientCost;
+}
+
+/** A row of the run: its name (the scenario's, or the one a route in turns with ours is given) and its contender. */
+export interface RowOf {
+  scenario: string;
+  contender: Contender;
+}
+
+/** The row of `scenario` (the row's name) and `contender`, ours unless told; undefined when the run has none. */
+export function row(
+  rows: BenchRow[],
+  scenario: string,
+  contender: Contender = 'nestjs-posthog-flags',
+): BenchRow | undefined {
+  return rows.find((candidate) => candidate.scenario === scenario && candidate.contender === contender);
+}
+
+/** A yardstick, its fields in the order of the report. */
+export function yardstick(name: string, target: string, measured: string, met: boolean | undefined): Yardstick {
+  return { name, target, measured, met };
+}
+
+/**
+ * Ours in `scenario` and `other`, a route measured in turns with it in the same app: their rows, and the median over
+ * the rounds of `compare` (ours' turn against the other's turn of the same round; rounds it returns null for left
+ * out, NaN when none is left). Undefined where the run has no such rows or rounds.
+ */
+export function paired(
+  { rows, rounds }: Run,
+  scenario: string,
+  other: RowOf,
+  compare: (ours: RoundFigures, theirs: RoundFigures) => number | null,
+): { median: number; ours: BenchRow; theirs: BenchRow } | undefined {
+  const ours = row(rows, scenario);
+  const theirs = row(rows, other.scenario, other.contender);
+  const oursRounds = rounds[scenario]?.['nestjs-posthog-flags'];
+  const theirRounds = rounds[scenario]?.[other.contender];
+  if (!ours || !theirs || !oursRounds || !theirRounds) return undefined;
+  const compared = oursRounds.map((figures, round) => compare(figures, theirRounds[round]!));
+  return { median: median(compared.filter((value) => value !== null)), ours, theirs };
+}
+
+/** `value` to one decimal with its sign and `unit`, e.g. `+3.5 µs`, `-0.4 ms`. */
+export function signed(value: number, unit: string): string {
+  const rounded = round1(value);
+  return `${rounded > 0 ? '+' : ''}${rounded} ${unit}`;
+}

@@ -207,6 +207,23 @@ describe('UpstreamStage', () => {
     expect((await another.stage.evaluate(question(['beta']))).results).not.toBe(first.results);
   });
 
+  it("shares a read's answer among evaluations of the same keys refused for the same reason", async () => {
+    const refusal = new UpstreamError('circuit_open', 'open');
+    const { stage: upstream } = stage(() => from([]), known('beta', 'other'), { refusal });
+    const routeKeys = Object.freeze(['beta']);
+    const first = await upstream.evaluate(question(routeKeys));
+    expect(await upstream.evaluate(question(routeKeys))).toBe(first);
+    // Other keys (another list, even of the same keys), or every flag, get an answer of their own.
+    const sameKeys = await upstream.evaluate(question(['beta']));
+    expect(sameKeys).not.toBe(first);
+    expect(sameKeys).toEqual(first);
+    const everyFlag = await upstream.evaluate(question());
+    expect(everyFlag).not.toBe(sameKeys);
+    expect(everyFlag).toMatchObject({ errors: { failure: 'unknown_error' } });
+    expect(everyFlag.partial).toBeUndefined();
+    expect(Object.isFrozen(everyFlag)).toBe(true);
+  });
+
   it('answers a refused call once an asynchronous cache has read', async () => {
     const options = { refusal: new UpstreamError('circuit_open', 'open'), asyncReads: true };
     const { stage: upstream, calls } = stage(() => from([]), known('beta'), options);

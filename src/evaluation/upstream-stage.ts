@@ -48,11 +48,11 @@ export class UpstreamStage implements BeforeApplicationShutdown {
    */
   private readonly dueRefreshes = new Map<string, Evaluation>();
   /**
-   * Each read's last known results as `fallback` results, made once: the memory cache hands out the same read until
-   * its entries change, so an outage's requests of a user share one map of them (read-only) instead of making one
-   * per request, however many flags the user has.
+   * Each read's last known results as `fallback` results, made once, and its last answer: the memory cache hands out
+   * the same read until its entries change, so an outage's requests of a user share one map of them and, asking the
+   * same keys (a route's) for the same reason, one answer (both read-only), instead of making them per request.
    */
-  private readonly fallbackResults = new WeakMap<CachedFlags, ReadResults>();
+  private readonly fallbackAnswers = new WeakMap<CachedFlags, FallbackAnswer>();
   private dueRefreshesTimer?: NodeJS.Immediate;
   private closed = false;
   private readonly fallbackAfterMs: number;
@@ -90,7 +90,8 @@ export class UpstreamStage implements BeforeApplicationShutdown {
    */
   private refusalOf(evaluation: Evaluation): UpstreamError | undefined {
     const refusal = this.upstream.refusal;
-    if (!refusal || this.upstream.saturated || this.asking.get(evaluation.key)) return undefined;
+    if (!refusal || this.upstream.saturated) return undefined;
+    if (!this.asking.idle && this.asking.get(evaluation.key)) return undefined;
     return refusal;
   }
 
@@ -183,11 +184,13 @@ export class UpstreamStage implements BeforeApplicationShutdown {
    * The last known results as the answer: `partial` when they are not every flag (the others are unknown); the
    * keys asked they lack, unanswered; `errors`, what their exposures say (why PostHog did not answer).
    */
-  private fallback(evaluation: Evaluation, known: CachedFlags, errors?: FlagErrors): StageAnswer {
-    const everyFlag = evaluation.keys === undefined;
-    let results = this.fallbackResults.get(known);
-    if (!results) this.fallbackResults.set(known, (results = withStoredSource(known.flags, 'fallback')));
-    return answerOf(results, evaluation.keys, everyFlag && !known.complete, errors);
+  private fallback({ keys }: Evaluation, known: CachedFlags, errors?: FlagErrors): StageAnswer {
+    let read = this.fallbackAnswers.get(known);
+    if (!read) this.fallbackAnswers.set(known, (read = { results: withStoredSource(known.flags, 'fallback') }));
+    if (read.answer && read.keys === keys && read.errors === errors) return read.answer;
+    read.keys = keys;
+    read.errors = errors;
+    return (read.answer = answerOf(read.results, keys, keys === undefined && !known.complete, errors));
   }
 
   /** {@link fallback} once the last known results are read: at once when the cache's read is synchronous. */
@@ -241,6 +244,17 @@ export class UpstreamStage implements BeforeApplicationShutdown {
     const answered = kept.length === flags.length ? undefined : flags.map((flag) => flag.key);
     return this.cache.write(context.distinctId, kept, whole, fingerprint, answered);
   }
+}
+
+/**
+ * One read's last known results as `fallback` results, and the last answer made of them: for `keys` (the same list,
+ * not only the same keys) and `errors` (the same object: one per failure, see `failureErrors`).
+ */
+interface FallbackAnswer {
+  results: ReadResults;
+  answer?: StageAnswer;
+  keys?: readonly string[];
+  errors?: FlagErrors;
 }
 
 /**

@@ -23,10 +23,16 @@ export function answerErrors(incomplete: boolean): FlagErrors | undefined {
   return incomplete ? INCOMPLETE : undefined;
 }
 
-/** The errors of a call that failed for `reason` (`quota_limited` then applies to every read, as posthog-node). */
+/**
+ * The errors of a call that failed for `reason` (`quota_limited` then applies to every read, as posthog-node): the
+ * same frozen object for the same tag, so that an outage's answers can be shared (see `UpstreamStage`).
+ */
 export function failureErrors(reason: UpstreamFailureReason | undefined): FlagErrors {
   if (reason === 'quota_limited') return QUOTA_LIMITED;
-  return { answer: [], failure: failureTag(reason) };
+  const failure = failureTag(reason);
+  let errors = FAILURES.get(failure);
+  if (!errors) FAILURES.set(failure, (errors = Object.freeze({ answer: NO_TAGS, failure })));
+  return errors;
 }
 
 /**
@@ -57,6 +63,13 @@ export function errorProperty(
   return tags.size > 0 ? [...tags].join(',') : undefined;
 }
 
+/** No tag for every read. */
+const NO_TAGS: readonly string[] = Object.freeze([]);
+/**
+ * The errors of each failure's tag, made once: a handful of tags (`api_error_<status>`'s statuses are HTTP's three
+ * digits), however many calls fail.
+ */
+const FAILURES = new Map<string, FlagErrors>();
 const INCOMPLETE: FlagErrors = Object.freeze({ answer: Object.freeze(['errors_while_computing_flags']) });
 const QUOTA_LIMITED: FlagErrors = Object.freeze({ answer: Object.freeze(['quota_limited']), failure: 'quota_limited' });
 

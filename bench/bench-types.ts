@@ -84,14 +84,21 @@ export interface BenchRow {
 }
 
 /**
- * What one round of a scenario measured in turns saw of one route: its turn under load and its serial turn. The
- * yardsticks judge two routes by the median, over the rounds, of what they compare in each round (ours' turn against
- * the other's turn of the same round): a drifting host sways that far less than one figure of the pooled turns.
+ * What one round of a scenario measured in turns saw of one route: its turn under load and its serial turn, unrounded
+ * but for the p99. The yardsticks judge two routes by the median, over the rounds, of what they compare in each round
+ * (ours' turn against the other's turn of the same round): a drifting host sways that far less than one figure of the
+ * pooled turns.
  */
-export type RoundFigures = Pick<
-  BenchRow,
-  'requestsPerSecond' | 'cpuMicrosPerRequest' | 'guardMicrosPerRequest' | 'serialP99Ms'
->;
+export interface RoundFigures {
+  /** Responses per second of the turn under load. */
+  requestsPerSecond: number;
+  /** The app's CPU time per answered request in the turn under load, in µs; unbounded when none was answered. */
+  cpuMicrosPerRequest: number;
+  /** The time in the route's guard per request in the turn under load, in µs (timed guards only). */
+  guardMicrosPerRequest?: number;
+  /** The serial turn's p99, in ms to 0.1 ms; null: none answered. */
+  serialP99Ms: number | null;
+}
 
 /** One target the module is held to, judged against references measured in the same run. */
 export interface Yardstick {

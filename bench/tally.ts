@@ -51,11 +51,14 @@ export function addTo(whole: Tally, part: Tally): void {
   whole.guardCalls += part.guardCalls;
 }
 
-/** What one round saw of a route, from its loaded turn's tally and its serial turn's, unrounded but the p99. */
+/**
+ * What one round saw of a route, from its loaded turn's tally and its serial turn's. A turn that answered nothing
+ * cost without bound per answer: it never looks cheaper than one that answered.
+ */
 export function roundFigures(tally: Tally, serial: Tally): RoundFigures {
   return {
     requestsPerSecond: tally.answered / tally.seconds,
-    cpuMicrosPerRequest: tally.answered ? tally.cpuMicros / tally.answered : 0,
+    cpuMicrosPerRequest: tally.answered ? tally.cpuMicros / tally.answered : Number.POSITIVE_INFINITY,
     ...(tally.guardCalls > 0 ? { guardMicrosPerRequest: tally.guardNanos / tally.guardCalls / 1000 } : {}),
     serialP99Ms: serial.answered ? percentile(serial.latenciesMs, 0.99) : null,
   };

@@ -18,7 +18,7 @@ import {
   STARTS_HANGING,
 } from './scenarios.js';
 import { round1 } from './tally.js';
-import { paired, row, signed, yardstick, type RowOf, type Run } from './compare-rounds.js';
+import { paired, row, signed, yardstick, type RowOf, type Run } from './judge.js';
 
 /** The module's `fallbackAfterMs` in the benchmark: its default. */
 const FALLBACK_AFTER_MS = 500;
@@ -143,7 +143,7 @@ function timeInTheGuard(run: Run, scenario: string, referenceScenario: string, j
         : 'none (was ≤ reference + 5 µs; retired by issue 38 for bytes per request in bench:guard)',
       `${signed(over.median, 'µs')} (${oursMicros} against the reference's ${referenceMicros} µs over all rounds, ` +
         `${ratio} ×)`,
-      judged ? over.median <= 5 : undefined,
+      judged ? round1(over.median) <= 5 : undefined,
     ),
   ];
 }
@@ -193,7 +193,7 @@ function outageWithTheBreakerOpen(run: Run, scenario: string, referenceRow: stri
       `${scenario}: serial p99`,
       "≤ the reference's + 0.5 ms (median of the rounds' differences)",
       Number.isNaN(serial.median) ? `no answer (${pooled})` : `${signed(serial.median, 'ms')} (${pooled})`,
-      serial.median <= 0.5,
+      round1(serial.median) <= 0.5,
     ),
     lastKnown(scenario, outage),
   ];
@@ -261,7 +261,7 @@ function postHogDown(run: Run): Yardstick[] {
   const added = paired(run, DOWN, { scenario: DOWN_REFERENCE, contender: reference }, cpuOver);
   const healthyAdded = paired(run, LOCAL_EVALUATION, { scenario: LOCAL_REFERENCE, contender: reference }, cpuOver);
   if (!added || !healthyAdded) return [lastKnown(DOWN, down)];
-  const budget = healthyAdded.median + 10;
+  const budget = round1(healthyAdded.median + 10);
   return [
     yardstick(
       `${DOWN}: app CPU per request`,
@@ -269,7 +269,7 @@ function postHogDown(run: Run): Yardstick[] {
         `differences (${signed(budget, 'µs')})`,
       `${signed(added.median, 'µs')} (${down.cpuMicrosPerRequest} against ${added.theirs.cpuMicrosPerRequest} µs ` +
         'over all rounds)',
-      added.median <= budget,
+      round1(added.median) <= budget,
     ),
     lastKnown(DOWN, down),
   ];

@@ -1,6 +1,6 @@
 /**
- * How the yardsticks read a run: its rows, and two routes measured in turns compared round by round (the median of
- * the rounds' ratios or differences).
+ * What the yardsticks judge with: a run's rows, two routes measured in turns compared round by round (the median of
+ * the rounds' ratios or differences), and a yardstick's figures as the report prints them.
  */
 import type { BenchResult, BenchRow, Contender, RoundFigures, Yardstick } from './bench-types.js';
 import type { ClientCost } from './client-cost.js';
@@ -9,14 +9,19 @@ import { median } from './turns.js';
 
 /** What the yardsticks are judged on: a run's rows, what each round saw of the routes in turns, its client microbench. */
 export interface Run {
+  /** Every row of the run (the pooled turns of the routes measured in turns). */
   rows: BenchRow[];
+  /** Per scenario measured in turns (the name of its app), per route: what each round saw of it. */
   rounds: BenchResult['rounds'];
+  /** The client microbench of the run. */
   client: ClientCost;
 }
 
 /** A row of the run: its name (the scenario's, or the one a route in turns with ours is given) and its contender. */
 export interface RowOf {
+  /** The row's name. */
   scenario: string;
+  /** Who answered the row's route. */
   contender: Contender;
 }
 
@@ -36,8 +41,8 @@ export function yardstick(name: string, target: string, measured: string, met: b
 
 /**
  * Ours in `scenario` and `other`, a route measured in turns with it in the same app: their rows, and the median over
- * the rounds of `compare` (ours' turn against the other's turn of the same round; rounds it returns null for left
- * out, NaN when none is left). Undefined where the run has no such rows or rounds.
+ * the rounds of `compare` (ours' turn against the other's turn of the same round; rounds it returns null or NaN for
+ * left out, NaN when none is left, which meets no bound). Undefined where the run has no such rows or rounds.
  */
 export function paired(
   { rows, rounds }: Run,
@@ -51,10 +56,17 @@ export function paired(
   const theirRounds = rounds[scenario]?.[other.contender];
   if (!ours || !theirs || !oursRounds || !theirRounds) return undefined;
   const compared = oursRounds.map((figures, round) => compare(figures, theirRounds[round]!));
-  return { median: median(compared.filter((value) => value !== null)), ours, theirs };
+  return {
+    median: median(compared.filter((value): value is number => value !== null && !Number.isNaN(value))),
+    ours,
+    theirs,
+  };
 }
 
-/** `value` to one decimal with its sign and `unit`, e.g. `+3.5 µs`, `-0.4 ms`. */
+/**
+ * `value` to one decimal with its sign and `unit`, e.g. `+3.5 µs`, `-0.4 ms`: a difference as printed, and as judged
+ * (by {@link round1}, so that a figure printed on its bound meets it).
+ */
 export function signed(value: number, unit: string): string {
   const rounded = round1(value);
   return `${rounded > 0 ? '+' : ''}${rounded} ${unit}`;

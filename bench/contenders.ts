@@ -172,8 +172,14 @@ function timeGuard(guard: { prototype: CanActivate }): void {
   };
 }
 
-timeGuard(FeatureFlagGuard);
-timeGuard(SameDenialsGuard);
+/**
+ * Times our guard and the same-denials reference from now on, in this process: the benchmark app's (`server.ts`).
+ * Not on import: `bench:guard` imports this module and times the guards itself, without the wrapper's own cost.
+ */
+export function timeGuards(): void {
+  timeGuard(FeatureFlagGuard);
+  timeGuard(SameDenialsGuard);
+}
 
 /** The benchmark's Nest app on Express, with both contenders' routes, and how to stop it. */
 export interface BenchApp {

@@ -21,6 +21,7 @@ import { FeatureFlag, FeatureFlagGuard, FlagsModule, FlagsService } from '../src
 import { FlagsRequestMiddleware } from '../src/request/flags-request.middleware.js';
 import { ContextSnapshots } from '../src/request/context-snapshots.js';
 import { BENCH_FLAG, benchDefinitions, benchUser, flagIsOnFor } from './contenders.js';
+import { median } from './turns.js';
 
 const ROUNDS = 12;
 /** The yardstick: bytes our guard allocates per call beyond the same-denials reference (issue 38). */
@@ -41,9 +42,13 @@ class GuardedController {
 /** A guard's time per call, in µs, over one round. */
 type Round = (guard: CanActivate, handler: () => void) => number;
 
-/** Starts the module (`local`: evaluating definitions; else a memory cache whose `fresh` hour keeps every hit). */
+/**
+ * Starts the module: evaluating definitions (`local evaluation`); or on a memory cache whose `fresh` hour keeps
+ * every hit (`fresh hit`); or on a memory cache, PostHog refusing connections once every user was seen, and the
+ * circuit open (`circuit open`: every answer from the fallback cache).
+ */
 async function measure(
-  mode: 'local evaluation' | 'fresh hit',
+  mode: Mode,
 ): Promise<{ ours: number; reference: number; over: number; bytes: { ours: number; reference: number } }> {
   const posthog = await FakePostHog.start();
   posthog.definitions = benchDefinitions();
@@ -54,7 +59,7 @@ async function measure(
       FlagsModule.forRoot({
         apiKey: 'phc_bench_key',
         host: posthog.url,
-        cacheUrl: local ? 'memory://local' : 'memory://local?fresh=3600',
+        cacheUrl: mode === 'fresh hit' ? 'memory://local?fresh=3600' : 'memory://local',
         ...(local ? { secretKey: 'phs_bench_secret' } : {}),
       }),
     ],
@@ -67,6 +72,7 @@ async function measure(
     const flags = app.get(FlagsService);
     while (local && flags.status().definitions.source === 'none') await new Promise((ready) => setTimeout(ready, 10));
     for (const user of USERS) await flags.isEnabled(BENCH_FLAG, user);
+    if (mode === 'circuit open') await openTheCircuit(posthog, flags);
     const evaluations = app.get(ContextSnapshots);
     const adapterHost = app.get(HttpAdapterHost);
     const ours = new FeatureFlagGuard(app.get(Reflector), evaluations, app.get(ModuleDenial), adapterHost);
@@ -95,6 +101,15 @@ async function measure(
   } finally {
     await app.close();
     await posthog.stop();
+  }
+}
+
+/** PostHog refuses connections, and calls for users never seen fail until the circuit opens. */
+async function openTheCircuit(posthog: FakePostHog, flags: FlagsService): Promise<void> {
+  await posthog.refuse();
+  for (let attempt = 0; flags.status().circuit !== 'open'; attempt++) {
+    if (attempt === 100) throw new Error('the circuit did not open');
+    await flags.isEnabled(BENCH_FLAG, `never-seen-${attempt}`);
   }
 }
 
@@ -160,9 +175,10 @@ function totalBytes(node: { selfSize: number; children: { selfSize: number; chil
   return total;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+/** What the module answers from in a mode: see {@link measure}. */
+const MODES = ['local evaluation', 'fresh hit', 'circuit open'] as const;
+type Mode = (typeof MODES)[number];
 
-const MODES = ['local evaluation', 'fresh hit'] as const;
 const mode = MODES.find((name) => name === process.argv[2]);
 if (mode) {
   const { ours, reference, over, bytes } = await measure(mode);

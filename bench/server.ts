@@ -6,9 +6,10 @@
  * `'close'`.
  */
 import 'reflect-metadata';
-import { startBenchApp, type BenchAppOptions } from './contenders.js';
+import { startBenchApp, timeGuards, type BenchAppOptions } from './contenders.js';
 
 const options = JSON.parse(process.argv[2]) as BenchAppOptions;
+timeGuards();
 const app = await startBenchApp(options);
 process.send!({ url: app.url });
 process.on('message', (message) => void answer(message));

@@ -34,9 +34,9 @@ export interface StageAnswer {
 export const NO_REASONS: ReadonlyMap<string, LocalUnresolvedReason> = new Map();
 
 /**
- * The results as an answer of a stage after local evaluation, frozen: `unanswered`, the keys of `named` (the keys
- * asked, or those PostHog named and failed to compute) that they lack; `partial` when they may lack flags no one
- * named; `errors` when there are any.
+ * The results as an answer of a stage after local evaluation, frozen, its `unanswered` too (answers are shared):
+ * `unanswered`, the keys of `named` (the keys asked, or those PostHog named and failed to compute) that they lack;
+ * `partial` when they may lack flags no one named; `errors` when there are any.
  */
 export function answerOf(
   results: ReadResults,
@@ -46,7 +46,7 @@ export function answerOf(
 ): StageAnswer {
   const answer: StageAnswer = { results, unresolved: NO_REASONS };
   const unanswered = named?.filter((key) => !results.has(key));
-  if (unanswered?.length) answer.unanswered = unanswered;
+  if (unanswered?.length) answer.unanswered = Object.freeze(unanswered);
   if (partial) answer.partial = true;
   if (errors) answer.errors = errors;
   return Object.freeze(answer);

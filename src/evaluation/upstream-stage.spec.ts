@@ -209,7 +209,8 @@ describe('UpstreamStage', () => {
 
   it("shares a read's answer among evaluations of the same keys refused for the same reason", async () => {
     const refusal = new UpstreamError('circuit_open', 'open');
-    const { stage: upstream } = stage(() => from([]), known('beta', 'other'), { refusal });
+    const timedOut = () => throwError(() => new UpstreamError('timeout', 'slow'));
+    const { stage: upstream, upstream: fake } = stage(timedOut, known('beta', 'other'), { refusal });
     const routeKeys = Object.freeze(['beta']);
     const first = await upstream.evaluate(question(routeKeys));
     expect(await upstream.evaluate(question(routeKeys))).toBe(first);
@@ -222,6 +223,12 @@ describe('UpstreamStage', () => {
     expect(everyFlag).toMatchObject({ errors: { failure: 'unknown_error' } });
     expect(everyFlag.partial).toBeUndefined();
     expect(Object.isFrozen(everyFlag)).toBe(true);
+    // The same keys, the circuit closed and the call timing out: an answer saying so.
+    fake.refusal = undefined;
+    const timeout = await upstream.evaluate(question(routeKeys));
+    expect(timeout).not.toBe(first);
+    expect(timeout.errors).toEqual({ answer: [], failure: 'timeout' });
+    expect(timeout.results).toBe(first.results);
   });
 
   it('answers a refused call once an asynchronous cache has read', async () => {

@@ -15,7 +15,9 @@ describe('bodies that stall after their headers', () => {
   const started = useStartedFlags(fake);
 
   it('32 /flags answers of 503 whose bodies stall (every connection): the calls after PostHog recovers are live', async () => {
-    const { flags } = await started.start({ timeoutMs: 500, circuitBreaker: false });
+    // Long enough for 32 new connections' headers on a loaded CI host (at 500 ms one call timed out before its 503
+    // once): the stalled bodies still end at it, each on its own timer.
+    const { flags } = await started.start({ timeoutMs: 2_000, circuitBreaker: false });
     fake.answer = (response) => stallBody(response, 503);
     const during = await Promise.all(Array.from({ length: 32 }, (_, i) => flags.getFlagResult('beta', `stalled-${i}`)));
     expect(during).toEqual(Array(32).fill(undefined));

@@ -6,8 +6,7 @@
  * an hour: for trying a change to the guard's path against the row `healthy, local evaluation: time in the guard`.
  * Prints each guard's time over all rounds, and ours over the reference's as the full run judges it: the median of
  * the rounds' differences. Run it a few times, alternating the code compared: one app process reads ±1 µs from the
- * next. It fails, rather
- * than print a time, when a request failed, was answered wrong, or asked PostHog for flags.
+ * next. It fails, rather than print a time, when a request failed, was answered wrong, or asked PostHog for flags.
  *
  * `--users` (200, as the full run): how many users take turns. The reference keeps nothing per user; ours reads
  * each user's remembered answer, read flags and reported exposure, which the requests of the other users have
@@ -20,7 +19,7 @@ import type { BenchOptions, Contender } from './bench-types.js';
 import { measureInTurns } from './measure.js';
 import { seeEveryUser, startBenchPostHog } from './run.js';
 import type { Tally } from './tally.js';
-import { median } from './turns.js';
+import { guardOver, pairedMedian } from './judge.js';
 
 const { values } = parseArgs({ options: { users: { type: 'string' }, rounds: { type: 'string' } } });
 const options: BenchOptions = {
@@ -46,9 +45,7 @@ try {
   const measured = await measureInTurns(app, { posthog, users, options }, CONTENDERS, options.rounds);
   const [ours, reference] = CONTENDERS.map((contender) => guardMicros(contender, measured.get(contender)!.tally));
   const [oursRounds, referenceRounds] = CONTENDERS.map((contender) => measured.get(contender)!.rounds);
-  const over = median(
-    oursRounds!.map((round, index) => round.guardMicrosPerRequest! - referenceRounds![index]!.guardMicrosPerRequest!),
-  );
+  const over = pairedMedian(oursRounds!, referenceRounds!, guardOver);
   console.log(
     `Time in the guard, local evaluation, in the app (${options.users} users; ${options.rounds} × ` +
       `${options.roundSeconds} s each, in turns): ours ${ours!.toFixed(2)} µs, same denials ${reference!.toFixed(2)} ` +

@@ -1,9 +1,9 @@
 /**
  * `npm run bench:guard`: the time in our `@FeatureFlag` guard against a guard that looks nothing up and denies the
- * same users, in-process (each mode in a process of its own): both called in turns inside the request scope (the module's own middleware), on an
- * HTTP execution context, 20 000 calls a round, the order reversed every other round; the median of 12 rounds, for
- * local evaluation, a `fresh` hit and the circuit open. No HTTP and no load generator: what the app's timing (`npm run bench`)
- * cannot resolve on a noisy host. In the app the same code costs about three times as much (the rest of each
+ * same users, in-process (each mode in a process of its own): both called in turns inside the request scope (the
+ * module's own middleware), on an HTTP execution context, 20 000 calls a round, the order reversed every other round;
+ * the median of 12 rounds, for local evaluation, a `fresh` hit and the circuit open. No HTTP and no load generator:
+ * what the app's timing (`npm run bench`) cannot resolve on a noisy host. In the app the same code costs about three times as much (the rest of each
  * request evicts what the guard touches).
  */
 import 'reflect-metadata';

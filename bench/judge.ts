@@ -40,9 +40,8 @@ export function yardstick(name: string, target: string, measured: string, met: b
 }
 
 /**
- * Ours in `scenario` and `other`, a route measured in turns with it in the same app: their rows, and the median over
- * the rounds of `compare` (ours' turn against the other's turn of the same round; rounds it returns null or NaN for
- * left out, NaN when none is left, which meets no bound). Undefined where the run has no such rows or rounds.
+ * Ours in `scenario` and `other`, a route measured in turns with it in the same app: their rows, and the
+ * {@link pairedMedian} of their rounds by `compare`. Undefined where the run has no such rows or rounds.
  */
 export function paired(
   { rows, rounds }: Run,
@@ -55,12 +54,26 @@ export function paired(
   const oursRounds = rounds[scenario]?.['nestjs-posthog-flags'];
   const theirRounds = rounds[scenario]?.[other.contender];
   if (!ours || !theirs || !oursRounds || !theirRounds) return undefined;
-  const compared = oursRounds.map((figures, round) => compare(figures, theirRounds[round]!));
-  return {
-    median: median(compared.filter((value): value is number => value !== null && !Number.isNaN(value))),
-    ours,
-    theirs,
-  };
+  return { median: pairedMedian(oursRounds, theirRounds, compare), ours, theirs };
+}
+
+/**
+ * The median over the rounds of `compare`, each round of `ours` against the same round of `theirs`: rounds it
+ * returns null or NaN for left out, NaN when none is left (which meets no bound).
+ */
+export function pairedMedian(
+  ours: readonly RoundFigures[],
+  theirs: readonly RoundFigures[],
+  compare: (ours: RoundFigures, theirs: RoundFigures) => number | null,
+): number {
+  const compared = ours.map((figures, round) => compare(figures, theirs[round]!));
+  return median(compared.filter((value): value is number => value !== null && !Number.isNaN(value)));
+}
+
+/** A round's time in our guard over the other's, in µs; nothing to compare where either guard was not timed. */
+export function guardOver(ours: RoundFigures, other: RoundFigures): number | null {
+  if (ours.guardMicrosPerRequest === undefined || other.guardMicrosPerRequest === undefined) return null;
+  return ours.guardMicrosPerRequest - other.guardMicrosPerRequest;
 }
 
 /**

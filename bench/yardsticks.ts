@@ -18,7 +18,7 @@ import {
   STARTS_HANGING,
 } from './scenarios.js';
 import { round1 } from './tally.js';
-import { paired, row, signed, yardstick, type RowOf, type Run } from './judge.js';
+import { guardOver, paired, row, signed, yardstick, type RowOf, type Run } from './judge.js';
 
 /** The module's `fallbackAfterMs` in the benchmark: its default. */
 const FALLBACK_AFTER_MS = 500;
@@ -125,11 +125,7 @@ function throughputAgainst(
  */
 function timeInTheGuard(run: Run, scenario: string, referenceScenario: string, judged: boolean): Yardstick[] {
   const reference = { scenario: referenceScenario, contender: 'same denials, no lookup' } as const;
-  const over = paired(run, scenario, reference, (ours, theirs) =>
-    ours.guardMicrosPerRequest === undefined || theirs.guardMicrosPerRequest === undefined
-      ? null
-      : ours.guardMicrosPerRequest - theirs.guardMicrosPerRequest,
-  );
+  const over = paired(run, scenario, reference, guardOver);
   const oursMicros = over?.ours.guardMicrosPerRequest;
   const referenceMicros = over?.theirs.guardMicrosPerRequest;
   if (!over || oursMicros === undefined || referenceMicros === undefined) return [];

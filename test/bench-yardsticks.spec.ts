@@ -77,6 +77,28 @@ describe('the yardsticks judge two routes measured in turns round by round', () 
     expect(withoutReference).toMatchObject({ met: true, measured: '0 ms (1 ms against no answer over all rounds)' });
   });
 
+  it('the time in the guard by the median of the rounds’ differences, leaving out a round not timed', () => {
+    const local = 'healthy, local evaluation';
+    const reference = 'reference (local evaluation app): same denials, no lookup';
+    const guardRounds = (micros: (number | undefined)[]): RoundFigures[] =>
+      micros.map((guard) => ({
+        requestsPerSecond: 5000,
+        cpuMicrosPerRequest: 270,
+        serialP99Ms: 1,
+        ...(guard === undefined ? {} : { guardMicrosPerRequest: guard }),
+      }));
+    const judged = yardsticks(
+      [
+        rowOf(local, OURS, { guardMicrosPerRequest: 20 }),
+        rowOf(reference, SAME_DENIALS, { guardMicrosPerRequest: 14 }),
+      ],
+      { [local]: { [OURS]: guardRounds([12, 30, 13, undefined]), [SAME_DENIALS]: guardRounds([8, 10, 9, 9]) } },
+      CLIENT,
+    ).find((yardstick) => yardstick.name === `${local}: time in the guard per request`)!;
+    // Differences 4, 20 and 4 (the fourth round not timed): +4 µs, where the pooled figures say +6.
+    expect(judged).toMatchObject({ met: true, measured: expect.stringMatching(/^\+4 µs \(20 against/) });
+  });
+
   it('app CPU by the median of the rounds’ ratios', () => {
     const cpuRounds = (micros: number[]): RoundFigures[] =>
       micros.map((cpu) => ({ requestsPerSecond: 500, cpuMicrosPerRequest: cpu, serialP99Ms: 30 }));
